@@ -1,0 +1,266 @@
+"""The ``gnn-mlc`` command line: train, evaluate, predict, graph. Each command calls the library and reports.
+
+Errors the user can fix print one line, ``error: ...``, and exit with code 2; nothing partial is written.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from gnn_mlc.data import Dataset, feature_matrix, read_arff, read_dataset, read_table
+from gnn_mlc.data.tabular import DEFAULT_ID_COLUMN, DEFAULT_LABEL_COLUMN
+from gnn_mlc.errors import GnnMlcError
+from gnn_mlc.estimator import LabelGCNClassifier
+from gnn_mlc.graph import WEIGHTINGS, build_label_graph
+from gnn_mlc.metrics import evaluate
+from gnn_mlc.model_directory import load_model
+from gnn_mlc.outputs import atomic_path, write_text
+from gnn_mlc.recommend import recommendations_table, top_k, write_table
+from gnn_mlc.report import metrics_table, write_json
+from gnn_mlc.train import DEVICES
+
+EXIT_USAGE = 2
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse with a one-line error (no usage dump) and exit code 2."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.exit(EXIT_USAGE, f"error: {message}. Hint: see '{self.prog} --help'\n")
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {value}")
+    return value
+
+
+def _fraction(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number between 0 and 1, got {text!r}") from None
+    if not 0.0 <= value <= 1.0:
+        raise argparse.ArgumentTypeError(f"expected a number between 0 and 1, got {value}")
+    return value
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"expected a positive number, got {value}")
+    return value
+
+
+def _add_data_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--labels", help="ARFF: label XML file (default: the .xml beside the data, or MEKA -C n)")
+    parser.add_argument("--label-column", default=DEFAULT_LABEL_COLUMN,
+                        help="CSV/Parquet: column with each row's labels (default: %(default)s)")
+    parser.add_argument("--label-delimiter", default="|",
+                        help="CSV/Parquet: separator inside a string label column (default: %(default)s)")
+    parser.add_argument("--id-column", help=f"CSV/Parquet: identifier column (default: '{DEFAULT_ID_COLUMN}' if present)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="gnn-mlc", description="Multi-label classification with a label co-occurrence graph.")
+    parser.add_argument("--verbose", action="store_true", help="log details (to stderr)")
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser, metavar="COMMAND")
+
+    train = commands.add_parser("train", help="train a model and write its model directory",
+                                description="Train a label-graph GCN (or, with --no-graph, the baseline) on a data "
+                                            "file and write a model directory.")
+    train.add_argument("--data", required=True, type=Path, help="training data: .arff, .csv or .parquet")
+    train.add_argument("--output", required=True, type=Path, help="model directory to create")
+    _add_data_options(train)
+    train.add_argument("--no-graph", action="store_true", help="train the no-graph baseline (independent heads)")
+    train.add_argument("--weighting", choices=WEIGHTINGS, default="mlgcn", help="label graph edge weights "
+                       "(default: %(default)s)")
+    train.add_argument("--tau", type=_fraction, default=0.4, help="mlgcn: keep edge i->j if P(j|i) >= tau "
+                       "(default: %(default)s)")
+    train.add_argument("--p", type=_fraction, default=0.25, help="mlgcn: total weight of a label's neighbours "
+                       "(default: %(default)s)")
+    train.add_argument("--hidden-channels", type=_positive_int, default=256, help="encoder width (default: %(default)s)")
+    train.add_argument("--embedding-dim", type=_positive_int, default=128, help="embedding size (default: %(default)s)")
+    train.add_argument("--gcn-layers", type=_positive_int, default=2, help="GCNConv layers (default: %(default)s)")
+    train.add_argument("--dropout", type=_fraction, default=0.3, help="encoder dropout (default: %(default)s)")
+    train.add_argument("--learning-rate", type=_positive_float, default=1e-3, help="AdamW (default: %(default)s)")
+    train.add_argument("--weight-decay", type=float, default=1e-4, help="AdamW (default: %(default)s)")
+    train.add_argument("--batch-size", type=_positive_int, default=128, help="rows per step (default: %(default)s)")
+    train.add_argument("--epochs", type=_positive_int, default=100, help="maximum epochs (default: %(default)s)")
+    train.add_argument("--patience", type=_positive_int, default=20,
+                       help="stop after this many epochs without a better validation mAP (default: %(default)s)")
+    train.add_argument("--validation-fraction", type=_fraction, default=0.15,
+                       help="share of training rows held out for early stopping (default: %(default)s)")
+    train.add_argument("--threshold", type=_fraction, default=0.5, help="decision threshold (default: %(default)s)")
+    train.add_argument("--seed", type=int, default=0, help="random seed (default: %(default)s)")
+    train.add_argument("--device", choices=DEVICES, default="auto", help="auto = CUDA when available "
+                       "(default: %(default)s)")
+    train.add_argument("--overwrite", action="store_true", help="replace --output if it exists")
+    train.add_argument("--quiet", action="store_true", help="no progress bar")
+
+    evaluate_parser = commands.add_parser("evaluate", help="evaluate model directories on labelled data",
+                                          description="Score labelled data with one or more models and print the "
+                                                      "metrics side by side.")
+    evaluate_parser.add_argument("--model", required=True, nargs="+", type=Path, help="model director(y/ies)")
+    evaluate_parser.add_argument("--data", required=True, type=Path, help="labelled data: .arff, .csv or .parquet")
+    _add_data_options(evaluate_parser)
+    evaluate_parser.add_argument("--output-json", type=Path, help="write the metrics as JSON here")
+    evaluate_parser.add_argument("--output-md", type=Path, help="write the Markdown table here")
+
+    predict = commands.add_parser("predict", help="write the top-k labels of each row",
+                                  description="Score rows and write each row's k best labels with their scores.")
+    predict.add_argument("--model", required=True, type=Path, help="model directory")
+    predict.add_argument("--input", required=True, type=Path, help="rows to score: .arff, .csv or .parquet")
+    predict.add_argument("--output", required=True, type=Path, help="output file: .parquet or .csv")
+    predict.add_argument("--top-k", type=_positive_int, default=5, help="labels per row (default: %(default)s)")
+    predict.add_argument("--id-column", help=f"identifier column (default: '{DEFAULT_ID_COLUMN}' if present, "
+                         "else the row number)")
+    predict.add_argument("--labels", help="ARFF: label XML file (default: the .xml beside the data, or MEKA -C n)")
+
+    graph = commands.add_parser("graph", help="build, export and describe the label graph",
+                                description="Build the label co-occurrence graph of a data file, write it as "
+                                            "GraphML and print its statistics.")
+    graph.add_argument("--data", required=True, type=Path, help="labelled data: .arff, .csv or .parquet")
+    graph.add_argument("--output", required=True, type=Path, help="GraphML file to write")
+    _add_data_options(graph)
+    graph.add_argument("--weighting", choices=WEIGHTINGS, default="mlgcn", help="edge weights (default: %(default)s)")
+    graph.add_argument("--tau", type=_fraction, default=0.4, help="mlgcn threshold (default: %(default)s)")
+    graph.add_argument("--p", type=_fraction, default=0.25, help="mlgcn neighbour weight (default: %(default)s)")
+    return parser
+
+
+def _read(args: argparse.Namespace, path: Path) -> Dataset:
+    return read_dataset(
+        path,
+        labels=args.labels,
+        label_column=args.label_column,
+        id_column=args.id_column,
+        label_delimiter=args.label_delimiter,
+    )
+
+
+def run_train(args: argparse.Namespace) -> int:
+    if args.output.exists() and not args.overwrite:
+        raise GnnMlcError(f"{args.output}: already exists; expected a new directory. Hint: add --overwrite")
+    data = _read(args, args.data)
+    classifier = LabelGCNClassifier(
+        use_graph=not args.no_graph, hidden_channels=args.hidden_channels, embedding_dim=args.embedding_dim,
+        num_gcn_layers=args.gcn_layers, dropout=args.dropout, graph_weighting=args.weighting, tau=args.tau, p=args.p,
+        learning_rate=args.learning_rate, weight_decay=args.weight_decay, batch_size=args.batch_size,
+        max_epochs=args.epochs, patience=args.patience, validation_fraction=args.validation_fraction,
+        threshold=args.threshold, device=args.device, random_state=args.seed, verbose=not args.quiet,
+    )
+    classifier.fit(data.X, data.Y, label_names=data.label_names, feature_names=data.feature_names)
+    classifier.save(args.output, overwrite=args.overwrite)
+    kind = "no-graph baseline" if args.no_graph else "label-graph GCN"
+    print(
+        f"trained {kind} on {data.num_rows} rows x {data.num_features} features, {data.num_labels} labels: "
+        f"best epoch {classifier.training_.best_epoch} of {classifier.training_.epochs_run}, "
+        f"validation mAP {classifier.training_.best_validation_map:.4f}\nmodel written to {args.output}"
+    )
+    return 0
+
+
+def run_evaluate(args: argparse.Namespace) -> int:
+    classifiers = [load_model(path) for path in args.model]
+    data = _read(args, args.data)
+    results: dict[str, dict[str, float]] = {}
+    for path, classifier in zip(args.model, classifiers):
+        aligned = data.align(list(classifier.classes_), _feature_names(classifier, data))
+        scores = classifier.predict_proba(aligned.X)
+        y_pred = (scores >= classifier.thresholds_).astype(np.uint8)
+        results[_unique_name(path, results)] = evaluate(aligned.Y, scores, y_pred=y_pred)
+    table = metrics_table(results)
+    if args.output_json:
+        write_json(args.output_json, results)
+    if args.output_md:
+        write_text(args.output_md, f"Evaluation on `{args.data}` ({data.num_rows} rows, {data.num_labels} labels)\n\n"
+                   + table)
+    print(f"evaluation on {args.data} ({data.num_rows} rows, {data.num_labels} labels)\n\n{table}", end="")
+    for path in (args.output_json, args.output_md):
+        if path:
+            print(f"wrote {path}")
+    return 0
+
+
+def run_predict(args: argparse.Namespace) -> int:
+    classifier = load_model(args.model)
+    if _is_arff(args.input):
+        data = read_arff(args.input, labels=args.labels)
+        X = data.align(list(classifier.classes_), _feature_names(classifier, data)).X
+        ids = data.ids if data.ids is not None else np.arange(data.num_rows)
+    else:
+        table = read_table(args.input)
+        names = getattr(classifier, "feature_names_in_", None)
+        if names is None:
+            raise GnnMlcError(f"{args.model}: the model has no feature names; expected a model trained from a file")
+        X = feature_matrix(table, list(names), source=str(args.input))
+        id_column = args.id_column or (DEFAULT_ID_COLUMN if DEFAULT_ID_COLUMN in table.column_names else None)
+        if id_column is not None and id_column not in table.column_names:
+            raise GnnMlcError(f"{args.input}: no id column {id_column!r}; expected one of {table.column_names[:10]}")
+        ids = table.column(id_column) if id_column else np.arange(table.num_rows)
+    indices, scores = top_k(classifier.predict_proba(X), args.top_k)
+    write_table(recommendations_table(ids, list(classifier.classes_), indices, scores), args.output)
+    print(f"wrote the top {indices.shape[1]} labels of {indices.shape[0]} rows to {args.output}")
+    return 0
+
+
+def run_graph(args: argparse.Namespace) -> int:
+    data = _read(args, args.data)
+    graph = build_label_graph(data.Y, data.label_names, weighting=args.weighting, tau=args.tau, p=args.p)
+    with atomic_path(args.output) as temporary:
+        graph.write_graphml(temporary)
+    statistics = graph.statistics()
+    width = max(len(key) for key in statistics)
+    print("\n".join(f"{key:<{width}}  {value:.3f}" if isinstance(value, float) else f"{key:<{width}}  {value}"
+                    for key, value in statistics.items()))
+    print(f"wrote {args.output}")
+    return 0
+
+
+def _is_arff(path: Path) -> bool:
+    return ".arff" in path.name.lower()
+
+
+def _feature_names(classifier: LabelGCNClassifier, data: Dataset) -> list[str]:
+    names = getattr(classifier, "feature_names_in_", None)
+    return list(data.feature_names) if names is None else list(names)
+
+
+def _unique_name(path: Path, taken: dict) -> str:
+    name = path.name or str(path)
+    return name if name not in taken else str(path)
+
+
+COMMANDS = {"train": run_train, "evaluate": run_evaluate, "predict": run_predict, "graph": run_graph}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``gnn-mlc`` console script; returns the exit code."""
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s: %(message)s")
+    try:
+        return COMMANDS[args.command](args)
+    except GnnMlcError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("error: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,90 @@
+"""Reading, validating and splitting multi-label data (ARFF, CSV, Parquet, NumPy/SciPy arrays)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import scipy.sparse as sp
+
+from gnn_mlc.data.arff import read_arff, read_label_xml
+from gnn_mlc.data.dataset import Dataset, as_feature_matrix, as_label_matrix, train_test_split_indices
+from gnn_mlc.data.tabular import DEFAULT_LABEL_COLUMN, feature_matrix, read_table, read_tabular_dataset
+from gnn_mlc.errors import DataError
+
+__all__ = [
+    "Dataset",
+    "as_feature_matrix",
+    "as_label_matrix",
+    "concatenate",
+    "feature_matrix",
+    "read_arff",
+    "read_dataset",
+    "read_label_xml",
+    "read_table",
+    "train_test_split_indices",
+]
+
+_ARFF_SUFFIXES = (".arff", ".arff.bz2", ".arff.gz")
+_TABLE_SUFFIXES = (".csv", ".parquet", ".pq")
+
+
+def read_dataset(
+    path: str | Path,
+    *,
+    labels: str | Path | Sequence[str] | None = None,
+    label_column: str = DEFAULT_LABEL_COLUMN,
+    id_column: str | None = None,
+    label_delimiter: str = "|",
+) -> Dataset:
+    """Read a multi-label data set from a file, choosing the format by its suffix.
+
+    Args:
+        path: ``.arff`` (also ``.arff.bz2``/``.arff.gz``; Mulan or MEKA), ``.csv`` or ``.parquet``.
+        labels: which labels. ARFF: a Mulan label XML path or a list of attribute names (default: the XML beside
+            the file, else MEKA's ``-C n``). CSV/Parquet: the label vocabulary in column order (default: the sorted
+            names found).
+        label_column: CSV/Parquet column holding each row's labels (a list, or a delimited string).
+        id_column: CSV/Parquet identifier column (default: ``id`` when present).
+        label_delimiter: separator inside a string label column.
+
+    Returns:
+        A :class:`Dataset`; ``X`` and ``Y`` are SciPy CSR when the source is sparse ARFF, dense ndarrays otherwise.
+
+    Raises:
+        DataError: unknown format, unreadable or malformed file; the message names the file and line or column.
+    """
+    name = Path(path).name.lower()
+    if name.endswith(_ARFF_SUFFIXES):
+        return read_arff(path, labels=labels)
+    if name.endswith(_TABLE_SUFFIXES):
+        if isinstance(labels, (str, Path)):
+            raise DataError(f"labels: got the path {labels!r} for a table; expected a list of label names")
+        return read_tabular_dataset(
+            path, labels=labels, label_column=label_column, id_column=id_column, label_delimiter=label_delimiter
+        )
+    raise DataError(
+        f"{path}: unknown data format; expected a file ending in {', '.join(_ARFF_SUFFIXES + _TABLE_SUFFIXES)}"
+    )
+
+
+def concatenate(datasets: Sequence[Dataset]) -> Dataset:
+    """Stack datasets with the same label and feature names row-wise (e.g. a train and a test file)."""
+    first = datasets[0]
+    for other in datasets[1:]:
+        if other.label_names != first.label_names or other.feature_names != first.feature_names:
+            raise DataError(
+                f"{other.source}: its labels or features differ from {first.source}'s; expected the same names"
+            )
+    stack = sp.vstack if first.is_sparse else np.vstack
+    ids = None if any(d.ids is None for d in datasets) else np.concatenate([d.ids for d in datasets])
+    return Dataset(
+        X=sp.csr_matrix(stack([d.X for d in datasets])) if first.is_sparse else stack([d.X for d in datasets]),
+        Y=sp.csr_matrix(stack([d.Y for d in datasets])) if first.is_sparse else stack([d.Y for d in datasets]),
+        label_names=first.label_names,
+        feature_names=first.feature_names,
+        ids=ids,
+        dropped_attributes=first.dropped_attributes,
+        source=" + ".join(d.source for d in datasets),
+    )

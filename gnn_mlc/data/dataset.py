@@ -1,0 +1,224 @@
+"""The in-memory multi-label data set, its validation and its seeded splits."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Union
+
+import numpy as np
+import scipy.sparse as sp
+
+from gnn_mlc.errors import DataError, UnknownLabelError, did_you_mean
+
+Matrix = Union[np.ndarray, sp.csr_matrix]
+
+
+@dataclass
+class Dataset:
+    """Features, labels and names of one multi-label data set.
+
+    Attributes:
+        X: features, ``(num_rows, num_features)`` float32 ndarray, or SciPy CSR when the source is sparse.
+        Y: labels, ``(num_rows, num_labels)`` uint8 in {0, 1}; CSR when ``X`` is CSR, else an ndarray.
+        label_names: ``num_labels`` label names, in column order.
+        feature_names: ``num_features`` feature names, in column order (one-hot columns are ``attribute=value``).
+        ids: ``(num_rows,)`` row identifiers (from an ID attribute or column), or ``None``.
+        dropped_attributes: source attributes not turned into features (string and identifier attributes).
+        source: where the data came from, used in messages.
+    """
+
+    X: Matrix
+    Y: Matrix
+    label_names: list[str]
+    feature_names: list[str]
+    ids: np.ndarray | None = None
+    dropped_attributes: list[str] = field(default_factory=list)
+    source: str = "<arrays>"
+
+    def __post_init__(self) -> None:
+        validate_arrays(self.X, self.Y, source=self.source)
+        if len(self.label_names) != self.Y.shape[1]:
+            raise DataError(
+                f"{self.source}: {len(self.label_names)} label names for {self.Y.shape[1]} label columns; "
+                "expected one name per column"
+            )
+        if len(self.feature_names) != self.X.shape[1]:
+            raise DataError(
+                f"{self.source}: {len(self.feature_names)} feature names for {self.X.shape[1]} feature columns; "
+                "expected one name per column"
+            )
+        duplicated = _first_duplicate(self.label_names)
+        if duplicated is not None:
+            raise DataError(f"{self.source}: label name {duplicated!r} appears twice; expected unique label names")
+
+    @property
+    def num_rows(self) -> int:
+        return self.X.shape[0]
+
+    @property
+    def num_features(self) -> int:
+        return self.X.shape[1]
+
+    @property
+    def num_labels(self) -> int:
+        return self.Y.shape[1]
+
+    @property
+    def is_sparse(self) -> bool:
+        return sp.issparse(self.X)
+
+    @property
+    def cardinality(self) -> float:
+        """Mean number of positive labels per row."""
+        return float(self.Y.sum()) / max(self.num_rows, 1)
+
+    def subset(self, rows: np.ndarray) -> Dataset:
+        """Return the rows ``rows`` (integer indices) as a new dataset sharing the names."""
+        return Dataset(
+            X=self.X[rows],
+            Y=self.Y[rows],
+            label_names=self.label_names,
+            feature_names=self.feature_names,
+            ids=None if self.ids is None else self.ids[rows],
+            dropped_attributes=self.dropped_attributes,
+            source=self.source,
+        )
+
+    def align(self, label_names: list[str], feature_names: list[str]) -> Dataset:
+        """Reorder columns to a model's labels and features (matched by name).
+
+        Labels of the model that the data lacks become all-zero columns; a data label the model does not know, or a
+        model feature the data lacks, is an error.
+        """
+        label_position = {name: index for index, name in enumerate(label_names)}
+        unknown = [name for name in self.label_names if name not in label_position]
+        if unknown:
+            raise UnknownLabelError(
+                f"{self.source}: label {unknown[0]!r} is not known to the model{did_you_mean(unknown[0], label_names)}"
+                f" ({len(unknown)} unknown); expected labels from the model's {len(label_names)}"
+            )
+        feature_position = {name: index for index, name in enumerate(self.feature_names)}
+        missing = [name for name in feature_names if name not in feature_position]
+        if missing or len(feature_names) != len(self.feature_names):
+            raise DataError(
+                f"{self.source}: has {len(self.feature_names)} features, the model expects {len(feature_names)}"
+                + (f"; feature {missing[0]!r} is missing{did_you_mean(missing[0], self.feature_names)}" if missing
+                   else "") + ". Hint: use data with the same columns as the training data"
+            )
+        Y = sp.csr_matrix(self.Y) if sp.issparse(self.Y) else self.Y
+        columns = np.array([label_position[name] for name in self.label_names], dtype=np.int64)
+        if sp.issparse(Y):
+            Y = sp.csr_matrix(Y @ sp.csr_matrix(
+                (np.ones(len(columns), dtype=np.uint8), (np.arange(len(columns)), columns)),
+                shape=(len(columns), len(label_names)),
+            ))
+        else:
+            aligned = np.zeros((Y.shape[0], len(label_names)), dtype=np.uint8)
+            aligned[:, columns] = Y
+            Y = aligned
+        order = np.array([feature_position[name] for name in feature_names], dtype=np.int64)
+        return Dataset(
+            X=self.X[:, order], Y=Y, label_names=list(label_names), feature_names=list(feature_names),
+            ids=self.ids, dropped_attributes=self.dropped_attributes, source=self.source,
+        )
+
+    @classmethod
+    def from_arrays(
+        cls,
+        X: Matrix,
+        Y: Matrix,
+        *,
+        label_names: list[str] | None = None,
+        feature_names: list[str] | None = None,
+        ids: np.ndarray | None = None,
+    ) -> Dataset:
+        """Wrap NumPy/SciPy arrays: ``X`` (n, d) numeric, ``Y`` (n, L) in {0, 1}; names default to ``f0..``/``l0..``."""
+        X = as_feature_matrix(X, name="X")
+        Y = as_label_matrix(Y, name="Y")
+        label_names = label_names if label_names is not None else [f"l{j}" for j in range(Y.shape[1])]
+        feature_names = feature_names if feature_names is not None else [f"f{j}" for j in range(X.shape[1])]
+        return cls(X=X, Y=Y, label_names=list(label_names), feature_names=list(feature_names), ids=ids)
+
+
+def as_feature_matrix(X: object, *, name: str = "X") -> Matrix:
+    """Return ``X`` as float32 CSR (if sparse) or a C-contiguous float32 ndarray, checking it is 2-D and finite."""
+    if sp.issparse(X):
+        X = sp.csr_matrix(X, dtype=np.float32)
+        values = X.data
+    else:
+        try:
+            X = np.ascontiguousarray(X, dtype=np.float32)
+        except (TypeError, ValueError) as error:
+            raise DataError(f"{name}: cannot be read as a float32 matrix ({error}); expected numeric values") from None
+        values = X
+    if X.ndim != 2:
+        raise DataError(f"{name}: has {X.ndim} dimension(s), shape {X.shape}; expected a 2-D (rows, features) matrix")
+    bad = ~np.isfinite(values)
+    if bad.any():
+        if sp.issparse(X):
+            row = int(np.searchsorted(X.indptr, np.flatnonzero(bad)[0], side="right") - 1)
+            column = int(X.indices[np.flatnonzero(bad)[0]])
+        else:
+            row, column = (int(i) for i in np.argwhere(bad)[0])
+        raise DataError(
+            f"{name}: {int(bad.sum())} NaN or infinite value(s), first at row {row}, column {column}; "
+            "expected finite numbers. Hint: impute or drop those rows first"
+        )
+    return X
+
+
+def as_label_matrix(Y: object, *, name: str = "Y") -> Matrix:
+    """Return ``Y`` as uint8 CSR (if sparse) or ndarray, checking it is 2-D with values in {0, 1}."""
+    if sp.issparse(Y):
+        Y = sp.csr_matrix(Y)
+        values = Y.data
+    else:
+        Y = np.asarray(Y)
+        values = Y
+    if Y.ndim != 2:
+        raise DataError(
+            f"{name}: has {Y.ndim} dimension(s), shape {Y.shape}; expected a 2-D (rows, labels) 0/1 indicator matrix. "
+            "Hint: for lists of label names use sklearn.preprocessing.MultiLabelBinarizer"
+        )
+    if values.size and not np.isin(values, (0, 1)).all():
+        found = values[~np.isin(values, (0, 1))].ravel()[0]
+        raise DataError(f"{name}: contains the value {found!r}; expected only 0 and 1")
+    if sp.issparse(Y):
+        Y = sp.csr_matrix(Y, dtype=np.uint8)
+        Y.eliminate_zeros()
+        return Y
+    return np.ascontiguousarray(Y, dtype=np.uint8)
+
+
+def validate_arrays(X: Matrix, Y: Matrix, *, source: str = "<arrays>") -> None:
+    """Check that features and labels agree in row count and are not empty."""
+    if X.shape[0] != Y.shape[0]:
+        raise DataError(
+            f"{source}: X has {X.shape[0]} rows but Y has {Y.shape[0]}; expected one label row per feature row"
+        )
+    if X.shape[0] == 0:
+        raise DataError(f"{source}: no rows; expected at least one example")
+    if Y.shape[1] == 0:
+        raise DataError(f"{source}: no label columns; expected at least one label")
+
+
+def train_test_split_indices(num_rows: int, *, test_fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Seeded random split of ``range(num_rows)`` into sorted (train, test) index arrays."""
+    if not 0.0 < test_fraction < 1.0:
+        raise DataError(f"test_fraction: got {test_fraction}; expected a number strictly between 0 and 1")
+    num_test = int(round(num_rows * test_fraction))
+    if num_test < 1 or num_test >= num_rows:
+        raise DataError(
+            f"cannot split {num_rows} rows with test_fraction={test_fraction}; expected at least one row on each side"
+        )
+    order = np.random.default_rng(seed).permutation(num_rows)
+    return np.sort(order[num_test:]), np.sort(order[:num_test])
+
+
+def _first_duplicate(names: list[str]) -> str | None:
+    seen: set[str] = set()
+    for name in names:
+        if name in seen:
+            return name
+        seen.add(name)
+    return None

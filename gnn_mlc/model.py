@@ -1,0 +1,139 @@
+"""The scoring models: an instance encoder, label embeddings ``W`` and ``logits = h W^T + b``.
+
+Two models share the encoder and the scoring rule and differ only in where ``W`` comes from:
+
+* :class:`LabelGCNModel` (ML-GCN, Chen et al., CVPR 2019): ``W`` is the output of ``GCNConv`` layers over learned
+  label node features and the label graph, so correlated labels share information;
+* :class:`IndependentLabelModel` (no graph): ``W`` is a free matrix, i.e. a shared network with one independent
+  sigmoid head per label.
+
+``W`` does not depend on the input: at inference compute it once with :meth:`label_embeddings` and score with
+:func:`score_logits`.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+from torch_geometric.nn import GCNConv
+
+
+class MLPEncoder(nn.Module):
+    """Two-layer perceptron ``x -> ReLU(x A + a) -> dropout -> (.) B + c`` mapping instances to vectors ``h``.
+
+    Args:
+        in_features: number of input features.
+        hidden_channels: width of the hidden layer.
+        out_channels: size of ``h`` (the label embedding size).
+        dropout: dropout probability on the input and hidden layer during training.
+
+    Shapes:
+        input: (batch, in_features), dense or ``torch.sparse_coo``; output: (batch, out_channels).
+    """
+
+    def __init__(self, in_features: int, *, hidden_channels: int, out_channels: int, dropout: float) -> None:
+        super().__init__()
+        self.input = nn.Linear(in_features, hidden_channels)
+        self.output = nn.Linear(hidden_channels, out_channels)
+        self.dropout = dropout
+
+    def forward(self, x: Tensor) -> Tensor:
+        if x.is_sparse:
+            # Sparse rows (text features) go through a sparse matmul: never densified.
+            hidden = torch.sparse.mm(x, self.input.weight.t()) + self.input.bias
+        else:
+            hidden = self.input(F.dropout(x, self.dropout, self.training))
+        hidden = F.dropout(F.relu(hidden), self.dropout, self.training)
+        return self.output(hidden)
+
+
+def score_logits(h: Tensor, label_embeddings: Tensor, bias: Tensor) -> Tensor:
+    """``logits = h W^T + b``: (batch, dim) x (num_labels, dim) + (num_labels,) -> (batch, num_labels)."""
+    return torch.addmm(bias, h, label_embeddings.t())
+
+
+class LabelGCNModel(nn.Module):
+    """Label-graph model: ``W = GCN(label_features, graph)``, ``logits = encoder(x) W^T + b``.
+
+    Each ``GCNConv`` layer computes ``D^-1/2 (A + I) D^-1/2 H Theta`` (Kipf and Welling, 2017); hidden layers use
+    LeakyReLU(0.2) as ML-GCN does. The graph is stored as buffers so the model is self-contained.
+
+    Args:
+        in_features: number of instance features.
+        num_labels: number of labels (graph nodes).
+        edge_index: (2, num_edges) int64, messages flow from ``edge_index[0]`` to ``edge_index[1]``.
+        edge_weight: (num_edges,) float32.
+        hidden_channels: encoder hidden width.
+        embedding_dim: size of ``h`` and of each label embedding.
+        num_gcn_layers: number of ``GCNConv`` layers (>= 1).
+        dropout: encoder dropout.
+    """
+
+    def __init__(
+        self,
+        in_features: int,
+        num_labels: int,
+        edge_index: Tensor,
+        edge_weight: Tensor,
+        *,
+        hidden_channels: int,
+        embedding_dim: int,
+        num_gcn_layers: int,
+        dropout: float,
+    ) -> None:
+        super().__init__()
+        self.encoder = MLPEncoder(
+            in_features, hidden_channels=hidden_channels, out_channels=embedding_dim, dropout=dropout
+        )
+        # ML-GCN starts from label word vectors; we have none, so the node features are learned.
+        self.label_features = nn.Parameter(torch.randn(num_labels, embedding_dim) / embedding_dim**0.5)
+        self.convs = nn.ModuleList(GCNConv(embedding_dim, embedding_dim) for _ in range(num_gcn_layers))
+        self.bias = nn.Parameter(torch.zeros(num_labels))
+        self.register_buffer("edge_index", edge_index.long())
+        self.register_buffer("edge_weight", edge_weight.float())
+
+    def label_embeddings(self) -> Tensor:
+        """The label embeddings ``W``, shape (num_labels, embedding_dim)."""
+        h = self.label_features
+        for layer, conv in enumerate(self.convs):
+            h = conv(h, self.edge_index, self.edge_weight)
+            if layer < len(self.convs) - 1:
+                h = F.leaky_relu(h, 0.2)
+        return h
+
+    def forward(self, x: Tensor) -> Tensor:
+        """Logits (batch, num_labels) for instances ``x`` (batch, in_features)."""
+        return score_logits(self.encoder(x), self.label_embeddings(), self.bias)
+
+
+class IndependentLabelModel(nn.Module):
+    """No-graph baseline: the same encoder with one independent linear head per label.
+
+    Args:
+        in_features, num_labels, hidden_channels, embedding_dim, dropout: as for :class:`LabelGCNModel`.
+    """
+
+    def __init__(
+        self, in_features: int, num_labels: int, *, hidden_channels: int, embedding_dim: int, dropout: float
+    ) -> None:
+        super().__init__()
+        self.encoder = MLPEncoder(
+            in_features, hidden_channels=hidden_channels, out_channels=embedding_dim, dropout=dropout
+        )
+        self.heads = nn.Linear(embedding_dim, num_labels)
+
+    @property
+    def bias(self) -> Tensor:
+        return self.heads.bias
+
+    def label_embeddings(self) -> Tensor:
+        """The per-label output vectors, shape (num_labels, embedding_dim)."""
+        return self.heads.weight
+
+    def forward(self, x: Tensor) -> Tensor:
+        """Logits (batch, num_labels) for instances ``x`` (batch, in_features)."""
+        return self.heads(self.encoder(x))
+
+
+LabelScoringModel = LabelGCNModel | IndependentLabelModel

@@ -1,0 +1,41 @@
+"""Writing output files atomically: a reader sees the old file, the whole new file, or nothing; never a part."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+from gnn_mlc.errors import GnnMlcError
+
+
+@contextlib.contextmanager
+def atomic_path(path: str | Path) -> Iterator[Path]:
+    """Yield a temporary path beside ``path``; on success it is renamed onto ``path``, on error removed.
+
+    Raises:
+        GnnMlcError: the parent directory cannot be created or written (one line, no partial file left).
+    """
+    path = Path(path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        os.close(handle)
+    except OSError as error:
+        raise GnnMlcError(f"{path}: cannot write here ({error.strerror}); expected a writable directory") from None
+    temporary_path = Path(temporary)
+    try:
+        yield temporary_path
+        os.replace(temporary_path, path)
+    except OSError as error:
+        raise GnnMlcError(f"{path}: writing failed ({error.strerror}); no partial file was left") from None
+    finally:
+        temporary_path.unlink(missing_ok=True)
+
+
+def write_text(path: str | Path, text: str) -> None:
+    """Write ``text`` to ``path`` atomically (UTF-8)."""
+    with atomic_path(path) as temporary:
+        temporary.write_text(text, encoding="utf-8")

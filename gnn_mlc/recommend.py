@@ -1,0 +1,69 @@
+"""Top-k recommendations: the k best-scored labels per row, as arrays and as an Arrow table written to CSV/Parquet."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.csv as pa_csv
+import pyarrow.parquet as pq
+import torch
+
+from gnn_mlc.errors import GnnMlcError
+from gnn_mlc.outputs import atomic_path
+
+
+def top_k(y_score: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """The ``k`` best labels of each row, best first.
+
+    Args:
+        y_score: (rows, num_labels) scores.
+        k: labels per row; capped at ``num_labels``.
+
+    Returns:
+        ``indices`` (rows, k) int64 and ``scores`` (rows, k) float32.
+    """
+    if k < 1:
+        raise GnnMlcError(f"k: got {k}; expected a positive integer")
+    scores, indices = torch.topk(torch.as_tensor(y_score, dtype=torch.float32), min(k, y_score.shape[1]), dim=1)
+    return indices.numpy(), scores.numpy()
+
+
+def recommendations_table(
+    ids: Sequence | np.ndarray, label_names: Sequence[str], indices: np.ndarray, scores: np.ndarray
+) -> pa.Table:
+    """Arrow table with ``id``, ``labels`` (list<string>, best first) and ``scores`` (list<float32>)."""
+    rows, k = indices.shape
+    names = np.asarray(label_names, dtype=object)[indices.ravel()]
+    offsets = pa.array(np.arange(0, rows * k + 1, k, dtype=np.int32))
+    return pa.table({
+        "id": pa.array(ids),
+        "labels": pa.ListArray.from_arrays(offsets, pa.array(names, type=pa.string())),
+        "scores": pa.ListArray.from_arrays(offsets, pa.array(scores.ravel(), type=pa.float32())),
+    })
+
+
+def write_table(table: pa.Table, path: str | Path) -> None:
+    """Write ``table`` atomically as Parquet, or as CSV (``.csv``: list columns joined with ``|``)."""
+    path = Path(path)
+    with atomic_path(path) as temporary:
+        if path.suffix.lower() == ".csv":
+            pa_csv.write_csv(_flatten_lists(table), temporary)
+        else:
+            pq.write_table(table, temporary)
+
+
+def _flatten_lists(table: pa.Table) -> pa.Table:
+    columns = {}
+    for name in table.column_names:
+        column = table.column(name)
+        if pa.types.is_list(column.type):
+            column = pa.array(
+                ["|".join(f"{value:.6g}" if isinstance(value, float) else str(value) for value in values)
+                 for values in column.to_pylist()],
+                type=pa.string(),
+            )
+        columns[name] = column
+    return pa.table(columns)

@@ -1,0 +1,152 @@
+"""The training loop: mini-batch AdamW on BCE-with-logits, early stopping on validation mAP, device choice.
+
+Training is deterministic on CPU for a fixed seed: parameters are initialised and batches shuffled from a
+seeded generator, and nothing else draws random numbers.
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Literal
+
+import numpy as np
+import scipy.sparse as sp
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+from tqdm.auto import tqdm
+
+from gnn_mlc.data.dataset import Matrix
+from gnn_mlc.errors import GnnMlcError
+from gnn_mlc.metrics import mean_average_precision
+from gnn_mlc.model import LabelScoringModel, score_logits
+
+logger = logging.getLogger(__name__)
+
+DeviceName = Literal["auto", "cpu", "cuda"]
+DEVICES: tuple[str, ...] = ("auto", "cpu", "cuda")
+
+
+def resolve_device(device: str) -> torch.device:
+    """``"auto"`` -> CUDA when available, else CPU; ``"cpu"``; ``"cuda"`` (or ``"cuda:N"``) only when available."""
+    if device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if device == "cpu":
+        return torch.device("cpu")
+    if device == "cuda" or device.startswith("cuda:"):
+        if not torch.cuda.is_available():
+            raise GnnMlcError(
+                f"device: {device!r} was requested but CUDA is not available (torch {torch.__version__}); "
+                "expected a machine with a CUDA GPU. Hint: use device 'auto' or 'cpu'"
+            )
+        return torch.device(device)
+    raise GnnMlcError(f"device: got {device!r}; expected one of {', '.join(DEVICES)}")
+
+
+def to_tensor(X: Matrix, device: torch.device) -> Tensor:
+    """A (rows, features) float32 tensor on ``device``: sparse COO for SciPy sparse input, dense otherwise."""
+    if sp.issparse(X):
+        coo = X.tocoo()
+        indices = torch.from_numpy(np.vstack([coo.row, coo.col]).astype(np.int64))
+        values = torch.from_numpy(coo.data.astype(np.float32))
+        return torch.sparse_coo_tensor(indices, values, coo.shape, device=device, check_invariants=False).coalesce()
+    return torch.from_numpy(np.ascontiguousarray(X, dtype=np.float32)).to(device)
+
+
+def iterate_batches(num_rows: int, batch_size: int, *, generator: torch.Generator | None = None) -> Iterator[np.ndarray]:
+    """Row indices of consecutive batches; shuffled with ``generator`` when given."""
+    order = torch.randperm(num_rows, generator=generator).numpy() if generator is not None else np.arange(num_rows)
+    for start in range(0, num_rows, batch_size):
+        yield order[start : start + batch_size]
+
+
+@torch.no_grad()
+def predict_logits(model: LabelScoringModel, X: Matrix, *, batch_size: int, device: torch.device) -> np.ndarray:
+    """Logits (rows, num_labels) of ``X``; the label embeddings are computed once, not per batch."""
+    model.eval()
+    label_embeddings, bias = model.label_embeddings(), model.bias
+    chunks = [
+        score_logits(model.encoder(to_tensor(X[rows], device)), label_embeddings, bias).cpu().numpy()
+        for rows in iterate_batches(X.shape[0], batch_size)
+    ]
+    return np.concatenate(chunks, axis=0)
+
+
+@dataclass
+class TrainingResult:
+    """What a training run reports: the epoch kept, its validation mAP, and per-epoch history."""
+
+    best_epoch: int
+    best_validation_map: float
+    epochs_run: int
+    history: list[dict[str, float]] = field(default_factory=list)
+
+
+def train_model(
+    model: LabelScoringModel,
+    X_train: Matrix,
+    Y_train: Matrix,
+    X_validation: Matrix,
+    Y_validation: Matrix,
+    *,
+    learning_rate: float,
+    weight_decay: float,
+    batch_size: int,
+    max_epochs: int,
+    patience: int,
+    device: torch.device,
+    generator: torch.Generator,
+    progress: bool = True,
+) -> TrainingResult:
+    """Train ``model`` in place and leave it with the weights of its best validation epoch.
+
+    Args:
+        model: a :class:`~gnn_mlc.model.LabelGCNModel` or :class:`~gnn_mlc.model.IndependentLabelModel`.
+        X_train, Y_train: (rows, features) and (rows, num_labels) training arrays (dense or CSR).
+        X_validation, Y_validation: the held-out rows used for early stopping (mAP, higher is better).
+        learning_rate, weight_decay: AdamW settings.
+        batch_size: rows per step.
+        max_epochs: upper bound on epochs.
+        patience: stop after this many epochs without a better validation mAP.
+        device: where to train.
+        generator: seeded CPU generator for shuffling.
+        progress: show a tqdm bar (one step per epoch, with loss and validation mAP) on stderr.
+
+    Returns:
+        A :class:`TrainingResult`.
+    """
+    model.to(device)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=learning_rate, weight_decay=weight_decay)
+    Y_validation_dense = Y_validation.toarray() if sp.issparse(Y_validation) else np.asarray(Y_validation)
+    best_map, best_epoch, best_state = -1.0, 0, copy.deepcopy(model.state_dict())
+    history: list[dict[str, float]] = []
+    bar = tqdm(range(1, max_epochs + 1), desc="training", unit="epoch", disable=not progress, leave=True)
+    for epoch in bar:
+        model.train()
+        total_loss, total_rows = 0.0, 0
+        for rows in iterate_batches(X_train.shape[0], batch_size, generator=generator):
+            targets = Y_train[rows]
+            targets = torch.from_numpy(targets.toarray() if sp.issparse(targets) else targets).float().to(device)
+            loss = F.binary_cross_entropy_with_logits(model(to_tensor(X_train[rows], device)), targets)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            total_loss += float(loss.detach()) * len(rows)
+            total_rows += len(rows)
+        logits = predict_logits(model, X_validation, batch_size=max(batch_size, 1024), device=device)
+        validation_map = mean_average_precision(Y_validation_dense, logits)
+        history.append({"epoch": epoch, "loss": total_loss / total_rows, "validation_map": validation_map})
+        bar.set_postfix(loss=f"{total_loss / total_rows:.4f}", val_map=f"{validation_map:.4f}")
+        if validation_map > best_map:
+            best_map, best_epoch, best_state = validation_map, epoch, copy.deepcopy(model.state_dict())
+        elif epoch - best_epoch >= patience:
+            logger.info("early stopping at epoch %d; best epoch %d (validation mAP %.4f)", epoch, best_epoch, best_map)
+            break
+    bar.close()
+    model.load_state_dict(best_state)
+    model.eval()
+    return TrainingResult(best_epoch=best_epoch, best_validation_map=best_map, epochs_run=len(history),
+                          history=history)
