@@ -22,7 +22,7 @@ class ModelDirectoryError(GnnMlcError):
     """A model directory is missing, incomplete, corrupted or from an incompatible version."""
 
 
-class UnknownLabelError(GnnMlcError, KeyError):
+class UnknownLabelError(DataError, KeyError):
     """A label name is not in the vocabulary."""
 
     def __str__(self) -> str:  # KeyError would quote the message

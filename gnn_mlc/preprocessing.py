@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import scipy.sparse as sp
+from sklearn.utils.sparsefuncs import min_max_axis
 
 from gnn_mlc.data.dataset import Matrix
 
@@ -30,7 +31,8 @@ class FeatureScaler:
     def fit(cls, X: Matrix) -> FeatureScaler:
         """Fit on training features ``X`` (rows, num_features)."""
         if sp.issparse(X):
-            spread = np.asarray(abs(X).max(axis=0).todense()).ravel().astype(np.float64)
+            low, high = min_max_axis(X, axis=0)
+            spread = np.maximum(np.abs(low), np.abs(high)).astype(np.float64)
             offset = np.zeros(X.shape[1])
         else:
             spread = X.std(axis=0, dtype=np.float64)

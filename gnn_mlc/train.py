@@ -123,7 +123,7 @@ def train_model(
     Y_validation_dense = Y_validation.toarray() if sp.issparse(Y_validation) else np.asarray(Y_validation)
     best_map, best_epoch, best_state = -1.0, 0, copy.deepcopy(model.state_dict())
     history: list[dict[str, float]] = []
-    bar = tqdm(range(1, max_epochs + 1), desc="training", unit="epoch", disable=not progress, leave=True)
+    bar = tqdm(range(1, max_epochs + 1), desc="training", unit="epoch", disable=not progress, mininterval=1.0)
     for epoch in bar:
         model.train()
         total_loss, total_rows = 0.0, 0

@@ -181,7 +181,7 @@ def as_label_matrix(Y: object, *, name: str = "Y") -> Matrix:
             "Hint: for lists of label names use sklearn.preprocessing.MultiLabelBinarizer"
         )
     if values.size and not np.isin(values, (0, 1)).all():
-        found = values[~np.isin(values, (0, 1))].ravel()[0]
+        found = values[~np.isin(values, (0, 1))].ravel()[0].item()
         raise DataError(f"{name}: contains the value {found!r}; expected only 0 and 1")
     if sp.issparse(Y):
         Y = sp.csr_matrix(Y, dtype=np.uint8)

@@ -1,0 +1,85 @@
+"""Models: a GCN layer on our graph equals the dense formula; W is computed once at inference; shared interface."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from gnn_mlc import build_label_graph
+from gnn_mlc.model import IndependentLabelModel, LabelGCNModel, score_logits
+from gnn_mlc.train import predict_logits
+
+Y = np.array([[1, 1, 0, 0, 1], [1, 0, 1, 0, 0], [1, 1, 1, 0, 0], [0, 1, 0, 1, 0], [1, 0, 0, 1, 1]])
+NAMES = ["a", "b", "c", "d", "e"]
+
+
+def dense_gcn(adjacency: np.ndarray, X: np.ndarray, theta: np.ndarray, bias: np.ndarray) -> np.ndarray:
+    """D^-1/2 (A + I) D^-1/2 X Theta + b with A[target, source] (messages flow source -> target)."""
+    A = adjacency.T + np.eye(adjacency.shape[0])
+    d = A.sum(axis=1) ** -0.5
+    return (d[:, None] * A * d[None, :]) @ X @ theta + bias
+
+
+def make_gcn(weighting: str, num_layers: int = 1) -> tuple[LabelGCNModel, np.ndarray]:
+    graph = build_label_graph(Y, NAMES, weighting=weighting, tau=0.3, p=0.25)
+    edge_index, edge_weight = graph.edge_index()
+    torch.manual_seed(0)
+    model = LabelGCNModel(7, 5, edge_index, edge_weight, hidden_channels=16, embedding_dim=8,
+                          num_gcn_layers=num_layers, dropout=0.0)
+    return model, graph.adjacency.toarray()
+
+
+def test_gcn_layer_equals_dense_formula():
+    for weighting in ("mlgcn", "probability"):
+        model, adjacency = make_gcn(weighting)
+        conv = model.convs[0]
+        with torch.no_grad():
+            conv.bias.normal_()  # a non-zero bias, so it is checked too
+            expected = dense_gcn(
+                adjacency.astype(np.float64),
+                model.label_features.double().numpy(),
+                conv.lin.weight.double().numpy().T,
+                conv.bias.double().numpy(),
+            )
+            got = model.label_embeddings().double().numpy()
+        np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-6)
+
+
+def test_gcn_model_logits_follow_the_scoring_rule():
+    model, _ = make_gcn("mlgcn", num_layers=2)
+    model.eval()
+    x = torch.randn(3, 7)
+    with torch.no_grad():
+        expected = model.encoder(x) @ model.label_embeddings().T + model.bias
+        torch.testing.assert_close(model(x), expected)
+        torch.testing.assert_close(score_logits(model.encoder(x), model.label_embeddings(), model.bias), expected)
+
+
+def test_label_embeddings_are_computed_once_at_inference(monkeypatch):
+    model, _ = make_gcn("mlgcn", num_layers=2)
+    calls = []
+    original = model.label_embeddings
+    monkeypatch.setattr(model, "label_embeddings", lambda: calls.append(1) or original())
+    X = np.random.default_rng(0).normal(size=(50, 7)).astype(np.float32)
+    batched = predict_logits(model, X, batch_size=4, device=torch.device("cpu"))  # 13 batches
+    assert len(calls) == 1
+    with torch.no_grad():
+        one_shot = model(torch.from_numpy(X)).numpy()
+    np.testing.assert_allclose(batched, one_shot, rtol=1e-5, atol=1e-6)
+
+
+def test_independent_model_shares_the_interface():
+    torch.manual_seed(0)
+    model = IndependentLabelModel(7, 5, hidden_channels=16, embedding_dim=8, dropout=0.0).eval()
+    x = torch.randn(3, 7)
+    assert model.label_embeddings().shape == (5, 8) and model.bias.shape == (5,)
+    with torch.no_grad():
+        torch.testing.assert_close(model(x), score_logits(model.encoder(x), model.label_embeddings(), model.bias))
+
+
+def test_sparse_and_dense_inputs_give_the_same_logits():
+    model, _ = make_gcn("mlgcn")
+    model.eval()
+    x = torch.randn(4, 7) * (torch.rand(4, 7) > 0.6)
+    with torch.no_grad():
+        torch.testing.assert_close(model(x.to_sparse()), model(x), rtol=1e-5, atol=1e-6)
