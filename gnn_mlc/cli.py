@@ -10,21 +10,17 @@ import logging
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import numpy as np
-
-from gnn_mlc.data import Dataset, feature_matrix, read_arff, read_dataset, read_table
-from gnn_mlc.data.tabular import DEFAULT_ID_COLUMN, DEFAULT_LABEL_COLUMN
+from gnn_mlc.choices import DEFAULT_ID_COLUMN, DEFAULT_LABEL_COLUMN, DEVICES, WEIGHTINGS
 from gnn_mlc.errors import GnnMlcError
-from gnn_mlc.estimator import LabelGCNClassifier
-from gnn_mlc.graph import WEIGHTINGS, build_label_graph
-from gnn_mlc.metrics import evaluate
-from gnn_mlc.model_directory import load_model
-from gnn_mlc.outputs import atomic_path, write_text
-from gnn_mlc.recommend import recommendations_table, top_k, write_table
-from gnn_mlc.report import metrics_table, write_json
-from gnn_mlc.train import DEVICES
 
+if TYPE_CHECKING:
+    from gnn_mlc.data import Dataset
+    from gnn_mlc.estimator import LabelGCNClassifier
+
+# The heavy modules (torch, torch_geometric) are imported by the commands, so that --help and argument errors
+# answer at once.
 EXIT_USAGE = 2
 
 
@@ -143,6 +139,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _read(args: argparse.Namespace, path: Path) -> Dataset:
+    from gnn_mlc.data import read_dataset
+
     return read_dataset(
         path,
         labels=args.labels,
@@ -153,6 +151,8 @@ def _read(args: argparse.Namespace, path: Path) -> Dataset:
 
 
 def run_train(args: argparse.Namespace) -> int:
+    from gnn_mlc.estimator import LabelGCNClassifier
+
     if args.output.exists() and not args.overwrite:
         raise GnnMlcError(f"{args.output}: already exists; expected a new directory. Hint: add --overwrite")
     data = _read(args, args.data)
@@ -175,6 +175,13 @@ def run_train(args: argparse.Namespace) -> int:
 
 
 def run_evaluate(args: argparse.Namespace) -> int:
+    import numpy as np
+
+    from gnn_mlc.metrics import evaluate
+    from gnn_mlc.model_directory import load_model
+    from gnn_mlc.outputs import write_text
+    from gnn_mlc.report import metrics_table, write_json
+
     classifiers = [load_model(path) for path in args.model]
     data = _read(args, args.data)
     results: dict[str, dict[str, float]] = {}
@@ -197,6 +204,12 @@ def run_evaluate(args: argparse.Namespace) -> int:
 
 
 def run_predict(args: argparse.Namespace) -> int:
+    import numpy as np
+
+    from gnn_mlc.data import feature_matrix, read_arff, read_table
+    from gnn_mlc.model_directory import load_model
+    from gnn_mlc.recommend import recommendations_table, top_k, write_table
+
     classifier = load_model(args.model)
     if _is_arff(args.input):
         data = read_arff(args.input, labels=args.labels)
@@ -219,6 +232,9 @@ def run_predict(args: argparse.Namespace) -> int:
 
 
 def run_graph(args: argparse.Namespace) -> int:
+    from gnn_mlc.graph import build_label_graph
+    from gnn_mlc.outputs import atomic_path
+
     data = _read(args, args.data)
     graph = build_label_graph(data.Y, data.label_names, weighting=args.weighting, tau=args.tau, p=args.p)
     with atomic_path(args.output) as temporary:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import Literal
 
 import numpy as np
 import torch
@@ -13,7 +12,8 @@ from sklearn.utils.validation import check_is_fitted
 
 from gnn_mlc.data.dataset import Matrix, as_feature_matrix, as_label_matrix, train_test_split_indices, validate_arrays
 from gnn_mlc.errors import DataError
-from gnn_mlc.graph import Weighting, build_label_graph
+from gnn_mlc.choices import DeviceName, Weighting
+from gnn_mlc.graph import build_label_graph
 from gnn_mlc.model import IndependentLabelModel, LabelGCNModel, LabelScoringModel
 from gnn_mlc.preprocessing import FeatureScaler
 from gnn_mlc.train import TrainingResult, predict_logits, resolve_device, train_model
@@ -81,7 +81,7 @@ class LabelGCNClassifier(ClassifierMixin, BaseEstimator):
         patience: int = 20,
         validation_fraction: float = 0.15,
         threshold: float = 0.5,
-        device: Literal["auto", "cpu", "cuda"] = "auto",
+        device: DeviceName = "auto",
         random_state: int = 0,
         verbose: bool = False,
     ) -> None:

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
 
 import networkx as nx
 import numpy as np
@@ -28,11 +27,10 @@ import scipy.sparse as sp
 import torch
 from torch_geometric.utils import from_scipy_sparse_matrix
 
+from gnn_mlc.choices import WEIGHTINGS, Weighting
 from gnn_mlc.data.dataset import Matrix
 from gnn_mlc.errors import DataError
 
-Weighting = Literal["count", "probability", "mlgcn"]
-WEIGHTINGS: tuple[str, ...] = ("count", "probability", "mlgcn")
 
 
 def cooccurrence_counts(Y: Matrix) -> sp.csr_matrix:

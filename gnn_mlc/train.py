@@ -10,7 +10,6 @@ import copy
 import logging
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Literal
 
 import numpy as np
 import scipy.sparse as sp
@@ -19,6 +18,7 @@ import torch.nn.functional as F
 from torch import Tensor
 from tqdm.auto import tqdm
 
+from gnn_mlc.choices import DEVICES
 from gnn_mlc.data.dataset import Matrix
 from gnn_mlc.errors import GnnMlcError
 from gnn_mlc.metrics import mean_average_precision
@@ -26,8 +26,6 @@ from gnn_mlc.model import LabelScoringModel, score_logits
 
 logger = logging.getLogger(__name__)
 
-DeviceName = Literal["auto", "cpu", "cuda"]
-DEVICES: tuple[str, ...] = ("auto", "cpu", "cuda")
 
 
 def resolve_device(device: str) -> torch.device:

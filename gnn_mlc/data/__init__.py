@@ -10,7 +10,8 @@ import scipy.sparse as sp
 
 from gnn_mlc.data.arff import read_arff, read_label_xml
 from gnn_mlc.data.dataset import Dataset, as_feature_matrix, as_label_matrix, train_test_split_indices
-from gnn_mlc.data.tabular import DEFAULT_LABEL_COLUMN, feature_matrix, read_table, read_tabular_dataset
+from gnn_mlc.choices import DEFAULT_LABEL_COLUMN
+from gnn_mlc.data.tabular import feature_matrix, read_table, read_tabular_dataset
 from gnn_mlc.errors import DataError
 
 __all__ = [

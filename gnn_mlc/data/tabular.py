@@ -15,11 +15,10 @@ import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
 
+from gnn_mlc.choices import DEFAULT_ID_COLUMN, DEFAULT_LABEL_COLUMN
 from gnn_mlc.data.dataset import Dataset
 from gnn_mlc.errors import DataError, did_you_mean
 
-DEFAULT_LABEL_COLUMN = "labels"
-DEFAULT_ID_COLUMN = "id"
 
 
 def read_table(path: str | Path) -> pa.Table:

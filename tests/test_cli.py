@@ -1,0 +1,173 @@
+"""The gnn-mlc command line end to end on the demo data, and its one-line errors (exit code 2, no output left)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from gnn_mlc import load_model, read_dataset
+from gnn_mlc.cli import main
+from gnn_mlc.data import feature_matrix
+
+FAST = ["--epochs", "3", "--hidden-channels", "32", "--embedding-dim", "16", "--quiet"]
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    from tests.conftest import DEMO
+
+    root = tmp_path_factory.mktemp("cli")
+    train = root / "train.parquet"
+    pq.write_table(pq.read_table(DEMO / "shop_train.parquet").slice(0, 800), train)
+    assert main(["train", "--data", str(train), "--output", str(root / "gcn"), *FAST]) == 0
+    assert main(["train", "--data", str(train), "--output", str(root / "mlp"), "--no-graph", *FAST]) == 0
+    return root
+
+
+def test_train_writes_a_loadable_model(trained):
+    model = load_model(trained / "gcn")
+    assert len(model.classes_) == 48 and model.use_graph
+    assert not load_model(trained / "mlp").use_graph
+
+
+def test_evaluate_side_by_side(trained, demo_test, capsys):
+    out_json, out_md = trained / "m.json", trained / "m.md"
+    code = main(["evaluate", "--model", str(trained / "gcn"), str(trained / "mlp"), "--data", str(demo_test),
+                 "--output-json", str(out_json), "--output-md", str(out_md)])
+    assert code == 0
+    printed = capsys.readouterr().out
+    assert "| metric | gcn | mlp |" in printed
+    for metric in ("micro_f1", "macro_f1", "hamming_loss", "subset_accuracy", "map", "p@1", "p@3", "p@5"):
+        assert f"| {metric} |" in printed
+    results = json.loads(out_json.read_text())
+    # The CLI figures equal the library's on the same data.
+    from gnn_mlc.metrics import evaluate
+
+    model, data = load_model(trained / "gcn"), read_dataset(demo_test)
+    expected = evaluate(data.Y, model.predict_proba(data.X), y_pred=model.predict(data.X))
+    assert results["gcn"] == pytest.approx(expected)
+    assert out_md.read_text().count("|") > 20
+
+
+def test_predict_writes_top_k(trained, demo_score, capsys):
+    for suffix in ("parquet", "csv"):
+        output = trained / f"recs.{suffix}"
+        assert main(["predict", "--model", str(trained / "gcn"), "--input", str(demo_score), "--output", str(output),
+                     "--top-k", "4"]) == 0
+    table = pq.read_table(trained / "recs.parquet")
+    assert table.column_names == ["id", "labels", "scores"]
+    assert table.num_rows == 2000
+    assert table.schema.field("labels").type == pa.list_(pa.string())
+    assert table.schema.field("scores").type == pa.list_(pa.float32())
+    # Reference: the model's own probabilities, sorted.
+    model, data = load_model(trained / "gcn"), pq.read_table(demo_score)
+    first = feature_matrix(data.slice(0, 1), list(model.feature_names_in_), source="test")
+    scores = model.predict_proba(first)[0]
+    best = np.argsort(-scores)[:4]
+    row = table.slice(0, 1).to_pylist()[0]
+    assert row["id"] == data.column("id")[0].as_py()
+    assert row["labels"] == [model.classes_[i] for i in best]
+    np.testing.assert_allclose(row["scores"], scores[best], rtol=1e-6)
+    csv_lines = (trained / "recs.csv").read_text().splitlines()
+    assert csv_lines[0] == '"id","labels","scores"' and len(csv_lines) == 2001
+
+
+def test_graph_command(trained, demo_train, capsys):
+    output = trained / "g.graphml"
+    assert main(["graph", "--data", str(demo_train), "--output", str(output)]) == 0
+    printed = capsys.readouterr().out
+    assert "num_edges" in printed and "isolated_labels" in printed
+    import networkx as nx
+
+    assert nx.read_graphml(output).number_of_nodes() == 48
+
+
+def run_error(argv: list[str], capsys) -> str:
+    with pytest.raises(SystemExit) as exit_info:
+        sys.exit(main(argv))
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: "), err
+    assert "Traceback" not in err
+    return lines[0]
+
+
+def test_error_bad_flag_values(trained, demo_score, capsys):
+    out = trained / "never.parquet"
+    model = str(trained / "gcn")
+    assert "--top-k: expected a positive integer, got -3" in run_error(
+        ["predict", "--model", model, "--input", str(demo_score), "--output", str(out), "--top-k", "-3"], capsys)
+    assert "invalid choice: 'tpu'" in run_error(["train", "--data", "x.csv", "--output", "o", "--device", "tpu"],
+                                                capsys)
+    assert "unrecognized arguments: --frobnicate" in run_error(["graph", "--data", "x", "--output", "y",
+                                                                "--frobnicate"], capsys)
+    assert "required: --data" in run_error(["evaluate", "--model", model], capsys)
+    assert not out.exists()
+
+
+def test_error_bad_files(trained, tmp_path, capsys):
+    broken = tmp_path / "broken.csv"
+    broken.write_text("a,b\n1,2,3\n")
+    out = tmp_path / "out.parquet"
+    message = run_error(["predict", "--model", str(trained / "gcn"), "--input", str(broken), "--output", str(out)],
+                        capsys)
+    assert "broken.csv: cannot be read as CSV" in message
+    message = run_error(["predict", "--model", str(tmp_path / "nope"), "--input", str(broken), "--output", str(out)],
+                        capsys)
+    assert "no such model directory" in message
+    assert not out.exists()
+
+
+def test_error_wrong_feature_columns(trained, demo_score, tmp_path, capsys):
+    narrow = tmp_path / "narrow.parquet"
+    pq.write_table(pq.read_table(demo_score).drop(["age"]), narrow)
+    out = tmp_path / "out.parquet"
+    message = run_error(["predict", "--model", str(trained / "gcn"), "--input", str(narrow), "--output", str(out)],
+                        capsys)
+    assert "1 feature column(s) missing, first 'age'" in message
+    assert not out.exists()
+
+
+def test_error_unknown_label_in_evaluation_data(trained, demo_test, tmp_path, capsys):
+    table = pq.read_table(demo_test)
+    labels = table.column("labels").to_pylist()
+    labels[5] = labels[5] + ["knitting"]
+    bad = tmp_path / "bad.parquet"
+    pq.write_table(table.set_column(table.column_names.index("labels"), "labels", pa.array(labels)), bad)
+    out = tmp_path / "m.json"
+    message = run_error(["evaluate", "--model", str(trained / "gcn"), "--data", str(bad), "--output-json", str(out)],
+                        capsys)
+    assert "label 'knitting' is not known to the model" in message
+    assert not out.exists()
+
+
+def test_error_existing_output_and_cuda(trained, demo_train, capsys):
+    message = run_error(["train", "--data", str(demo_train), "--output", str(trained / "gcn"), *FAST], capsys)
+    assert "already exists" in message and "--overwrite" in message
+    import torch
+
+    if not torch.cuda.is_available():
+        out = trained / "cuda_model"
+        message = run_error(["train", "--data", str(demo_train), "--output", str(out), "--device", "cuda", *FAST],
+                            capsys)
+        assert "CUDA is not available" in message
+        assert not out.exists()
+
+
+def test_console_script_help_and_error_exit_code(tmp_path):
+    script = Path(sys.executable).with_name("gnn-mlc")
+    for command in ([], ["train"], ["evaluate"], ["predict"], ["graph"]):
+        result = subprocess.run([str(script), *command, "--help"], capture_output=True, text=True)
+        assert result.returncode == 0 and "usage: gnn-mlc" in result.stdout
+    result = subprocess.run([str(script), "graph", "--data", str(tmp_path / "x.arff"), "--output",
+                             str(tmp_path / "g.graphml")], capture_output=True, text=True)
+    assert result.returncode == 2
+    assert result.stderr.strip() == f"error: {tmp_path / 'x.arff'}: no such file; expected an ARFF file"
