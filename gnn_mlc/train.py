@@ -137,7 +137,7 @@ def train_model(
         logits = predict_logits(model, X_validation, batch_size=max(batch_size, 1024), device=device)
         validation_map = mean_average_precision(Y_validation_dense, logits)
         history.append({"epoch": epoch, "loss": total_loss / total_rows, "validation_map": validation_map})
-        bar.set_postfix(loss=f"{total_loss / total_rows:.4f}", val_map=f"{validation_map:.4f}")
+        bar.set_postfix(loss=f"{total_loss / total_rows:.4f}", val_map=f"{validation_map:.4f}", refresh=False)
         if validation_map > best_map:
             best_map, best_epoch, best_state = validation_map, epoch, copy.deepcopy(model.state_dict())
         elif epoch - best_epoch >= patience:
