@@ -10,12 +10,14 @@ import torch
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.utils.validation import check_is_fitted
 
-from gnn_mlc.data.dataset import Matrix, as_feature_matrix, as_label_matrix, train_test_split_indices, validate_arrays
+from gnn_mlc.data.dataset import Matrix, as_feature_matrix, as_label_matrix, validate_arrays
+from gnn_mlc.data.split import stratified_split_indices
 from gnn_mlc.errors import DataError
 from gnn_mlc.choices import DeviceName, Weighting
 from gnn_mlc.graph import build_label_graph
 from gnn_mlc.model import IndependentLabelModel, LabelGCNModel, LabelScoringModel
 from gnn_mlc.preprocessing import FeatureScaler
+from gnn_mlc.thresholds import DecisionRule, Strategy, fit_decision_rule
 from gnn_mlc.train import TrainingResult, predict_logits, resolve_device, train_model
 
 logger = logging.getLogger(__name__)
@@ -50,15 +52,22 @@ class LabelGCNClassifier(ClassifierMixin, BaseEstimator):
         learning_rate, weight_decay: AdamW settings.
         batch_size: rows per training step.
         max_epochs, patience: early stopping on validation mAP.
-        validation_fraction: share of the training rows held out (seeded) for early stopping.
-        threshold: score at or above which :meth:`predict` gives a label.
+        validation_fraction: share of the training rows held out for early stopping and threshold tuning, chosen by
+            seeded iterative stratification so that every label with enough positives is represented.
+        threshold_strategy: how :meth:`predict` turns scores into labels (:mod:`gnn_mlc.thresholds`): ``"global"``
+            (default: one threshold tuned on the validation rows for micro-F1), ``"per_label"``, ``"pcut"``,
+            ``"top_k"`` or ``"fixed"`` (``threshold``).
+        threshold: the ``"fixed"`` threshold.
+        top_k: labels per row for ``"top_k"``.
+        at_least_one: give every row at least its best-scored label.
         device: ``"auto"`` (CUDA when available), ``"cpu"`` or ``"cuda"``.
         random_state: seed of initialisation, shuffling and the validation split.
         verbose: show a progress bar per epoch with the validation mAP.
 
     Fitted attributes:
         classes_: (num_labels,) label names. label_embeddings_: (num_labels, embedding_dim) float32.
-        label_bias_: (num_labels,). thresholds_: (num_labels,). graph_: the :class:`~gnn_mlc.graph.LabelGraph`
+        label_bias_: (num_labels,). decision_rule_: the fitted :class:`~gnn_mlc.thresholds.DecisionRule`;
+        thresholds_: its (num_labels,) thresholds. label_counts_: (num_labels,) training positives per label. graph_: the :class:`~gnn_mlc.graph.LabelGraph`
         (``None`` without graph, and after loading: the model directory keeps it as ``label_graph.graphml``). scaler_, model_, training_: the scaler, torch module and training report.
         n_features_in_, feature_names_in_.
     """
@@ -80,7 +89,10 @@ class LabelGCNClassifier(ClassifierMixin, BaseEstimator):
         max_epochs: int = 100,
         patience: int = 20,
         validation_fraction: float = 0.15,
+        threshold_strategy: Strategy = "global",
         threshold: float = 0.5,
+        top_k: int = 1,
+        at_least_one: bool = False,
         device: DeviceName = "auto",
         random_state: int = 0,
         verbose: bool = False,
@@ -99,7 +111,10 @@ class LabelGCNClassifier(ClassifierMixin, BaseEstimator):
         self.max_epochs = max_epochs
         self.patience = patience
         self.validation_fraction = validation_fraction
+        self.threshold_strategy = threshold_strategy
         self.threshold = threshold
+        self.top_k = top_k
+        self.at_least_one = at_least_one
         self.device = device
         self.random_state = random_state
         self.verbose = verbose
@@ -131,8 +146,8 @@ class LabelGCNClassifier(ClassifierMixin, BaseEstimator):
                 f"feature_names: {len(feature_names)} names for {X.shape[1]} feature columns; expected one each"
             )
         device = resolve_device(self.device)
-        train_rows, validation_rows = train_test_split_indices(
-            X.shape[0], test_fraction=self.validation_fraction, seed=self.random_state
+        train_rows, validation_rows = stratified_split_indices(
+            Y, test_fraction=self.validation_fraction, seed=self.random_state
         )
         self.scaler_ = FeatureScaler.fit(X[train_rows])
         X_scaled = self.scaler_.transform(X)
@@ -161,7 +176,19 @@ class LabelGCNClassifier(ClassifierMixin, BaseEstimator):
                 progress=self.verbose,
             )
         self.model_.cpu()
+        self.label_counts_ = np.asarray(Y.sum(axis=0), dtype=np.int64).ravel()
         self._set_fitted_state(label_names, feature_names, X.shape[1])
+        Y_validation = Y[validation_rows]
+        self.decision_rule_ = fit_decision_rule(
+            Y_validation.toarray() if hasattr(Y_validation, "toarray") else Y_validation,
+            self.predict_proba(X[validation_rows]),
+            strategy=self.threshold_strategy,
+            threshold=self.threshold,
+            k=self.top_k,
+            at_least_one=self.at_least_one,
+            train_cardinality=float(self.label_counts_.sum()) / X.shape[0],
+        )
+        self.thresholds_ = self.decision_rule_.thresholds
         return self
 
     def predict_proba(self, X: Matrix) -> np.ndarray:
@@ -187,8 +214,8 @@ class LabelGCNClassifier(ClassifierMixin, BaseEstimator):
             self.model_.cpu()
 
     def predict(self, X: Matrix) -> np.ndarray:
-        """0/1 decisions (rows, num_labels) uint8: score >= the label's threshold."""
-        return (self.predict_proba(X) >= self.thresholds_).astype(np.uint8)
+        """0/1 decisions (rows, num_labels) uint8, by the fitted decision rule (see ``threshold_strategy``)."""
+        return self.decision_rule_.decide(self.predict_proba(X))
 
     def save(self, path: str | Path, *, overwrite: bool = False) -> Path:
         """Write the fitted model to the directory ``path``; see :mod:`gnn_mlc.model_directory`."""
@@ -226,10 +253,9 @@ class LabelGCNClassifier(ClassifierMixin, BaseEstimator):
         self.n_features_in_ = num_features
         if feature_names is not None:
             self.feature_names_in_ = np.asarray(feature_names, dtype=object)
-        self.thresholds_ = np.full(len(label_names), self.threshold, dtype=np.float32)
 
     def _check_parameters(self) -> None:
-        positive_integers = ("hidden_channels", "embedding_dim", "batch_size", "max_epochs", "patience")
+        positive_integers = ("hidden_channels", "embedding_dim", "batch_size", "max_epochs", "patience", "top_k")
         for name in positive_integers + (("num_gcn_layers",) if self.use_graph else ()):
             value = getattr(self, name)
             if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < 1:

@@ -32,6 +32,7 @@ from safetensors.torch import load_file, save_file
 from gnn_mlc.errors import GnnMlcError, ModelDirectoryError
 from gnn_mlc.estimator import LabelGCNClassifier
 from gnn_mlc.preprocessing import FeatureScaler
+from gnn_mlc.thresholds import DecisionRule
 from gnn_mlc.train import TrainingResult
 
 FORMAT = "gnn-mlc-model"
@@ -96,6 +97,7 @@ def _write_files(classifier: LabelGCNClassifier, directory: Path) -> None:
         "training": {
             "best_epoch": classifier.training_.best_epoch,
             "epochs_run": classifier.training_.epochs_run,
+            "label_counts": [int(count) for count in classifier.label_counts_],
         },
     }
     _write_json(directory / "config.json", config)
@@ -107,10 +109,7 @@ def _write_files(classifier: LabelGCNClassifier, directory: Path) -> None:
     tensors[_SCALER_PREFIX + "scale"] = torch.from_numpy(classifier.scaler_.scale)
     save_file(tensors, str(directory / "weights.safetensors"), metadata={"format": FORMAT})
     np.save(directory / "label_embeddings.npy", classifier.label_embeddings_, allow_pickle=False)
-    _write_json(directory / "thresholds.json", {
-        "strategy": "fixed",
-        "thresholds": [float(value) for value in classifier.thresholds_],
-    })
+    _write_json(directory / "thresholds.json", classifier.decision_rule_.to_json())
     if classifier.graph_ is not None:
         classifier.graph_.write_graphml(directory / "label_graph.graphml")
     _write_json(directory / "metrics.json", {
@@ -160,15 +159,17 @@ def load_model(path: str | Path) -> LabelGCNClassifier:
         graph_edges = (tensors["edge_index"], tensors["edge_weight"]) if classifier.use_graph else None
         model = classifier._build_model(in_features, num_labels, graph_edges)
         model.load_state_dict(tensors, strict=True)
-        thresholds = np.asarray(_read_json(path / "thresholds.json")["thresholds"], dtype=np.float32)
+        in_features, num_labels = int(in_features), int(num_labels)
+        rule = DecisionRule.from_json(_read_json(path / "thresholds.json"), num_labels=num_labels)
+        label_counts = np.asarray(config["training"]["label_counts"], dtype=np.int64)
     except (KeyError, TypeError, RuntimeError, ValueError) as error:
         raise ModelDirectoryError(
             f"{path}: config and weights do not fit together ({str(error).splitlines()[0]}); "
             "expected files written by one 'gnn-mlc train'. Hint: train the model again"
         ) from None
-    if len(labels) != num_labels or thresholds.shape != (num_labels,):
+    if len(labels) != num_labels or label_counts.shape != (num_labels,):
         raise ModelDirectoryError(
-            f"{path}: {len(labels)} labels and {thresholds.shape[0]} thresholds for a {num_labels}-label model; "
+            f"{path}: {len(labels)} labels and {label_counts.shape[0]} label counts for a {num_labels}-label model; "
             "expected one each"
         )
     classifier.model_ = model.eval()
@@ -181,8 +182,10 @@ def load_model(path: str | Path) -> LabelGCNClassifier:
         epochs_run=config.get("training", {}).get("epochs_run", 0),
         history=metrics.get("history", []),
     )
+    classifier.label_counts_ = label_counts
     classifier._set_fitted_state(labels, feature_names, in_features)
-    classifier.thresholds_ = thresholds
+    classifier.decision_rule_ = rule
+    classifier.thresholds_ = rule.thresholds
     return classifier
 
 

@@ -27,7 +27,9 @@ def test_fit_predict_shapes_and_types(small):
     assert scores.shape == (10, Y.shape[1]) and scores.dtype == np.float32
     assert ((scores > 0) & (scores < 1)).all()
     decisions = classifier.predict(X[:10])
-    np.testing.assert_array_equal(decisions, (scores >= 0.5).astype(np.uint8))
+    # Default decisions: one global threshold tuned on the validation rows.
+    assert classifier.decision_rule_.strategy == "global" and len(set(classifier.thresholds_.tolist())) == 1
+    np.testing.assert_array_equal(decisions, (scores >= classifier.thresholds_).astype(np.uint8))
     assert list(classifier.classes_) == labels
     assert classifier.label_embeddings_.shape == (Y.shape[1], 16)
     assert classifier.graph_ is not None and classifier.graph_.num_labels == Y.shape[1]

@@ -23,7 +23,7 @@ def data():
 
 @pytest.fixture(scope="module", params=[True, False], ids=["gcn", "no-graph"])
 def saved(request, data, tmp_path_factory):
-    classifier = LabelGCNClassifier(use_graph=request.param, random_state=1, threshold=0.3, **FAST)
+    classifier = LabelGCNClassifier(use_graph=request.param, random_state=1, threshold_strategy="per_label", **FAST)
     classifier.fit(data.X, data.Y, label_names=data.label_names, feature_names=data.feature_names)
     path = classifier.save(tmp_path_factory.mktemp("models") / "model")
     return classifier, path
@@ -45,7 +45,10 @@ def test_directory_holds_plain_files(saved):
     assert config["format"] == "gnn-mlc-model" and config["format_version"] == 1
     assert config["parameters"]["use_graph"] == classifier.use_graph
     assert json.loads((path / "labels.json").read_text()) == list(classifier.classes_)
-    assert json.loads((path / "thresholds.json").read_text())["thresholds"] == pytest.approx([0.3] * 48)
+    rule = json.loads((path / "thresholds.json").read_text())
+    assert rule["strategy"] == "per_label"
+    assert rule["thresholds"] == pytest.approx(classifier.thresholds_.tolist())
+    assert config["training"]["label_counts"] == classifier.label_counts_.tolist()
     embeddings = np.load(path / "label_embeddings.npy", allow_pickle=False)
     np.testing.assert_array_equal(embeddings, classifier.label_embeddings_)
     with safe_open(str(path / "weights.safetensors"), framework="pt") as weights:

@@ -202,19 +202,6 @@ def validate_arrays(X: Matrix, Y: Matrix, *, source: str = "<arrays>") -> None:
         raise DataError(f"{source}: no label columns; expected at least one label")
 
 
-def train_test_split_indices(num_rows: int, *, test_fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """Seeded random split of ``range(num_rows)`` into sorted (train, test) index arrays."""
-    if not 0.0 < test_fraction < 1.0:
-        raise DataError(f"test_fraction: got {test_fraction}; expected a number strictly between 0 and 1")
-    num_test = int(round(num_rows * test_fraction))
-    if num_test < 1 or num_test >= num_rows:
-        raise DataError(
-            f"cannot split {num_rows} rows with test_fraction={test_fraction}; expected at least one row on each side"
-        )
-    order = np.random.default_rng(seed).permutation(num_rows)
-    return np.sort(order[num_test:]), np.sort(order[:num_test])
-
-
 def _first_duplicate(names: list[str]) -> str | None:
     seen: set[str] = set()
     for name in names:
