@@ -57,9 +57,8 @@ def generate(num_rows: int, rng: np.random.Generator, base_logits: np.ndarray) -
     names = label_names()
     affinity = rng.normal(size=(num_rows, len(groups)))  # latent group affinities
     logits = np.empty((num_rows, len(names)))
-    for index, name in enumerate(names):
-        group = index // 6
-        logits[:, index] = base_logits[index] + 1.8 * affinity[:, group]
+    for index in range(len(names)):
+        logits[:, index] = base_logits[index] + 1.8 * affinity[:, index // 6]  # six labels per group
     for name, other, strength in CROSS_LINKS:
         logits[:, names.index(name)] += strength * affinity[:, groups.index(other)]
     Y = (rng.random(logits.shape) < 1.0 / (1.0 + np.exp(-logits))).astype(np.uint8)

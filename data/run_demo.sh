@@ -17,8 +17,8 @@ echo "== 3/5 train the no-graph baseline (same encoder, independent heads)"
 gnn-mlc train --data data/shop_train.parquet --output "$out/model_mlp" --no-graph --overwrite --seed 0
 echo
 echo "== 4/5 evaluate both on the held-out users"
-gnn-mlc evaluate --model "$out/model_gcn" "$out/model_mlp" --data data/shop_test.parquet \
-    --output-json "$out/metrics.json" --output-md "$out/metrics.md"
+gnn-mlc evaluate --compare "$out/model_gcn" "$out/model_mlp" --data data/shop_test.parquet \
+    --output "$out/evaluation"
 echo
 echo "== 5/5 top-5 interests of the users to score"
 gnn-mlc predict --model "$out/model_gcn" --input data/shop_score.parquet --output "$out/recommendations.parquet" \
@@ -35,5 +35,5 @@ echo
 echo "demo finished in $(( $(date +%s) - start )) s; everything is in $out/:"
 echo "  label graph (GraphML, open in Gephi):  $out/label_graph.graphml"
 echo "  models:                                $out/model_gcn/  $out/model_mlp/"
-echo "  metrics:                               $out/metrics.json  $out/metrics.md"
+echo "  metrics:                               $out/evaluation/ (metrics.json, metrics.md, per-label CSVs)"
 echo "  recommendations (Parquet):             $out/recommendations.parquet"

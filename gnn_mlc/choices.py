@@ -10,5 +10,8 @@ WEIGHTINGS: tuple[str, ...] = get_args(Weighting)
 DeviceName = Literal["auto", "cpu", "cuda"]
 DEVICES: tuple[str, ...] = get_args(DeviceName)
 
+Strategy = Literal["fixed", "global", "per_label", "pcut", "top_k"]
+STRATEGIES: tuple[str, ...] = get_args(Strategy)
+
 DEFAULT_LABEL_COLUMN = "labels"
 DEFAULT_ID_COLUMN = "id"

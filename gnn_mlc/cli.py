@@ -12,7 +12,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from gnn_mlc.choices import DEFAULT_ID_COLUMN, DEFAULT_LABEL_COLUMN, DEVICES, WEIGHTINGS
+from gnn_mlc.choices import DEFAULT_ID_COLUMN, DEFAULT_LABEL_COLUMN, DEVICES, STRATEGIES, WEIGHTINGS
 from gnn_mlc.errors import GnnMlcError
 
 if TYPE_CHECKING:
@@ -90,7 +90,13 @@ def build_parser() -> argparse.ArgumentParser:
                        help="stop after this many epochs without a better validation mAP (default: %(default)s)")
     train.add_argument("--validation-fraction", type=_fraction, default=0.15,
                        help="share of training rows held out for early stopping (default: %(default)s)")
-    train.add_argument("--threshold", type=_fraction, default=0.5, help="decision threshold (default: %(default)s)")
+    train.add_argument("--threshold-strategy", choices=STRATEGIES, default="global",
+                       help="how scores become labels: global = one threshold tuned on the validation rows, "
+                            "per_label, pcut, top_k, fixed (default: %(default)s)")
+    train.add_argument("--threshold", type=_fraction, default=0.5, help="the fixed threshold (default: %(default)s)")
+    train.add_argument("--decision-top-k", type=_positive_int, default=1,
+                       help="labels per row for --threshold-strategy top_k (default: %(default)s)")
+    train.add_argument("--at-least-one", action="store_true", help="give every row at least its best label")
     train.add_argument("--seed", type=int, default=0, help="random seed (default: %(default)s)")
     train.add_argument("--device", choices=DEVICES, default="auto", help="auto = CUDA when available "
                        "(default: %(default)s)")
@@ -98,13 +104,15 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--quiet", action="store_true", help="no progress bar")
 
     evaluate_parser = commands.add_parser("evaluate", help="evaluate model directories on labelled data",
-                                          description="Score labelled data with one or more models and print the "
-                                                      "metrics side by side.")
-    evaluate_parser.add_argument("--model", required=True, nargs="+", type=Path, help="model director(y/ies)")
+                                          description="Score labelled data with a model (or several, side by side) "
+                                                      "and print the headline metrics.")
+    which = evaluate_parser.add_mutually_exclusive_group(required=True)
+    which.add_argument("--model", type=Path, help="model directory")
+    which.add_argument("--compare", nargs="+", type=Path, metavar="DIR", help="model directories to compare")
     evaluate_parser.add_argument("--data", required=True, type=Path, help="labelled data: .arff, .csv or .parquet")
     _add_data_options(evaluate_parser)
-    evaluate_parser.add_argument("--output-json", type=Path, help="write the metrics as JSON here")
-    evaluate_parser.add_argument("--output-md", type=Path, help="write the Markdown table here")
+    evaluate_parser.add_argument("--output", type=Path,
+                                 help="write metrics.json, metrics.md and per-label CSV(s) into this directory")
 
     predict = commands.add_parser("predict", help="write the top-k labels of each row",
                                   description="Score rows and write each row's k best labels with their scores.")
@@ -151,7 +159,8 @@ def run_train(args: argparse.Namespace) -> int:
         num_gcn_layers=args.gcn_layers, dropout=args.dropout, graph_weighting=args.weighting, tau=args.tau, p=args.p,
         learning_rate=args.learning_rate, weight_decay=args.weight_decay, batch_size=args.batch_size,
         max_epochs=args.epochs, patience=args.patience, validation_fraction=args.validation_fraction,
-        threshold=args.threshold, device=args.device, random_state=args.seed, verbose=not args.quiet,
+        threshold_strategy=args.threshold_strategy, threshold=args.threshold, top_k=args.decision_top_k,
+        at_least_one=args.at_least_one, device=args.device, random_state=args.seed, verbose=not args.quiet,
     )
     classifier.fit(data.X, data.Y, label_names=data.label_names, feature_names=data.feature_names)
     classifier.save(args.output, overwrite=args.overwrite)
@@ -165,31 +174,24 @@ def run_train(args: argparse.Namespace) -> int:
 
 
 def run_evaluate(args: argparse.Namespace) -> int:
-    import numpy as np
-
-    from gnn_mlc.metrics import evaluate
     from gnn_mlc.model_directory import load_model
-    from gnn_mlc.outputs import write_text
-    from gnn_mlc.report import metrics_table, write_json
+    from gnn_mlc.report import evaluate_classifier, metrics_table, write_report
 
-    classifiers = [load_model(path) for path in args.model]
+    directories = [args.model] if args.model else args.compare
+    classifiers = [load_model(path) for path in directories]
     data = _read(args, args.data)
-    results: dict[str, dict[str, float]] = {}
-    for path, classifier in zip(args.model, classifiers):
-        aligned = data.align(list(classifier.classes_), _feature_names(classifier, data))
-        scores = classifier.predict_proba(aligned.X)
-        y_pred = (scores >= classifier.thresholds_).astype(np.uint8)
-        results[_unique_name(path, results)] = evaluate(aligned.Y, scores, y_pred=y_pred)
-    table = metrics_table(results)
-    if args.output_json:
-        write_json(args.output_json, results)
-    if args.output_md:
-        write_text(args.output_md, f"Evaluation on `{args.data}` ({data.num_rows} rows, {data.num_labels} labels)\n\n"
-                   + table)
-    print(f"evaluation on {args.data} ({data.num_rows} rows, {data.num_labels} labels)\n\n{table}", end="")
-    for path in (args.output_json, args.output_md):
-        if path:
+    evaluations = []
+    for path, classifier in zip(directories, classifiers):
+        taken = {evaluation.name for evaluation in evaluations}
+        name = path.name if path.name and path.name not in taken else str(path)
+        evaluations.append(evaluate_classifier(classifier, data, name=name))
+    title = f"Evaluation on `{args.data}` ({data.num_rows} rows, {data.num_labels} labels)"
+    print(f"{title}\n\n{metrics_table({e.name: e.metrics for e in evaluations})}", end="")
+    if args.output:
+        for path in write_report(evaluations, args.output, title=title):
             print(f"wrote {path}")
+    else:
+        print("(add --output DIR to write metrics.json, metrics.md and the per-label CSV)")
     return 0
 
 
@@ -244,11 +246,6 @@ def _is_arff(path: Path) -> bool:
 def _feature_names(classifier: LabelGCNClassifier, data: Dataset) -> list[str]:
     names = getattr(classifier, "feature_names_in_", None)
     return list(data.feature_names) if names is None else list(names)
-
-
-def _unique_name(path: Path, taken: dict) -> str:
-    name = path.name or str(path)
-    return name if name not in taken else str(path)
 
 
 COMMANDS = {"train": run_train, "evaluate": run_evaluate, "predict": run_predict, "graph": run_graph}

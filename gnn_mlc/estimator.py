@@ -13,11 +13,11 @@ from sklearn.utils.validation import check_is_fitted
 from gnn_mlc.data.dataset import Matrix, as_feature_matrix, as_label_matrix, validate_arrays
 from gnn_mlc.data.split import stratified_split_indices
 from gnn_mlc.errors import DataError
-from gnn_mlc.choices import DeviceName, Weighting
+from gnn_mlc.choices import DeviceName, Strategy, Weighting
 from gnn_mlc.graph import build_label_graph
 from gnn_mlc.model import IndependentLabelModel, LabelGCNModel, LabelScoringModel
 from gnn_mlc.preprocessing import FeatureScaler
-from gnn_mlc.thresholds import DecisionRule, Strategy, fit_decision_rule
+from gnn_mlc.thresholds import fit_decision_rule
 from gnn_mlc.train import TrainingResult, predict_logits, resolve_device, train_model
 
 logger = logging.getLogger(__name__)

@@ -62,7 +62,9 @@ def save_model(classifier: LabelGCNClassifier, path: str | Path, *, overwrite: b
         path.parent.mkdir(parents=True, exist_ok=True)
         staging = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent))
     except OSError as error:
-        raise GnnMlcError(f"{path}: cannot create the model directory ({error.strerror}); expected a writable place")
+        raise GnnMlcError(
+            f"{path}: cannot create the model directory ({error.strerror}); expected a writable place"
+        ) from None
     try:
         _write_files(classifier, staging)
         if path.exists():

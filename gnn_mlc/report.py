@@ -1,17 +1,59 @@
-"""Readable reports: metric tables in Markdown (printed and written) and JSON."""
+"""Evaluation reports: a model's metrics and per-label figures on a data set, as JSON, Markdown and CSV."""
 
 from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
-from gnn_mlc.outputs import write_text
+import numpy as np
+import pyarrow as pa
+import pyarrow.csv as pa_csv
+
+from gnn_mlc.data import Dataset
+from gnn_mlc.estimator import LabelGCNClassifier
+from gnn_mlc.metrics import evaluate, per_label_metrics
+from gnn_mlc.outputs import atomic_path, write_text
 
 HEADLINE_METRICS: tuple[str, ...] = (
-    "map", "micro_f1", "macro_f1", "samples_f1", "hamming_loss", "subset_accuracy", "lrap", "p@1", "p@3", "p@5",
+    "map", "micro_f1", "macro_f1", "samples_f1", "hamming_loss", "subset_accuracy", "lrap", "coverage",
+    "ranking_loss", "one_error", "p@1", "p@3", "p@5", "ndcg@5", "tail_map", "tail_macro_f1",
 )
-LOWER_IS_BETTER = frozenset({"hamming_loss"})
+LOWER_IS_BETTER = frozenset({"hamming_loss", "coverage", "ranking_loss", "one_error"})
+PER_LABEL_COLUMNS: tuple[str, ...] = (
+    "support", "tp", "fp", "fn", "tn", "precision", "recall", "f1", "average_precision",
+)
+
+
+@dataclass(frozen=True)
+class ModelEvaluation:
+    """One model's figures on one data set.
+
+    Attributes:
+        name: how the model is called in tables (its directory name).
+        metrics: the flat dict of :func:`gnn_mlc.metrics.evaluate`.
+        per_label: one row per label: ``label``, ``train_count``, ``threshold`` and :data:`PER_LABEL_COLUMNS`.
+    """
+
+    name: str
+    metrics: dict[str, float]
+    per_label: pa.Table
+
+
+def evaluate_classifier(classifier: LabelGCNClassifier, data: Dataset, *, name: str) -> ModelEvaluation:
+    """Score ``data`` (aligned to the model's labels and features by name) and compute every figure."""
+    names = getattr(classifier, "feature_names_in_", None)
+    data = data.align(list(classifier.classes_), list(data.feature_names) if names is None else list(names))
+    scores = classifier.predict_proba(data.X)
+    decisions = classifier.decision_rule_.decide(scores)
+    metrics = evaluate(data.Y, scores, y_pred=decisions, train_counts=classifier.label_counts_)
+    figures = per_label_metrics(data.Y, scores, decisions)
+    columns = {"label": pa.array([str(label) for label in classifier.classes_]),
+               "train_count": pa.array(classifier.label_counts_),
+               "threshold": pa.array(np.asarray(classifier.thresholds_, dtype=np.float64))}
+    columns.update({column: pa.array(figures[column]) for column in PER_LABEL_COLUMNS})
+    return ModelEvaluation(name=name, metrics=metrics, per_label=pa.table(columns))
 
 
 def metrics_table(results: Mapping[str, Mapping[str, float]], metrics: Sequence[str] = HEADLINE_METRICS) -> str:
@@ -20,15 +62,40 @@ def metrics_table(results: Mapping[str, Mapping[str, float]], metrics: Sequence[
     lines = ["| metric | " + " | ".join(names) + " |", "|---|" + "---:|" * len(names)]
     for metric in metrics:
         values = [results[name].get(metric) for name in names]
-        present = [value for value in values if value is not None]
+        if all(value is None for value in values):
+            continue
+        present = [value for value in values if value is not None and np.isfinite(value)]
         best = (min if metric in LOWER_IS_BETTER else max)(present) if len(present) > 1 else None
-        cells = [
-            "" if value is None else (f"**{value:.4f}**" if value == best else f"{value:.4f}") for value in values
-        ]
+        cells = ["" if value is None else (f"**{value:.4f}**" if value == best else f"{value:.4f}")
+                 for value in values]
         lines.append(f"| {metric} | " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
 
 
+def write_report(evaluations: Sequence[ModelEvaluation], directory: str | Path, *, title: str) -> list[Path]:
+    """Write ``metrics.json``, ``metrics.md`` and ``per_label.csv`` (``per_label_<name>.csv`` per model when there
+    are several) into ``directory``; every file is written atomically. Returns the paths written."""
+    directory = Path(directory)
+    results = {evaluation.name: evaluation.metrics for evaluation in evaluations}
+    paths = [directory / "metrics.json", directory / "metrics.md"]
+    write_json(paths[0], results)
+    write_text(paths[1], f"{title}\n\n{metrics_table(results)}")
+    for evaluation in evaluations:
+        name = "per_label.csv" if len(evaluations) == 1 else f"per_label_{evaluation.name}.csv"
+        paths.append(directory / name)
+        with atomic_path(paths[-1]) as temporary:
+            pa_csv.write_csv(evaluation.per_label, temporary)
+    return paths
+
+
 def write_json(path: str | Path, value: object) -> None:
-    """Write ``value`` as indented JSON, atomically."""
-    write_text(path, json.dumps(value, indent=2) + "\n")
+    """Write ``value`` as indented JSON, atomically (NaN written as null)."""
+    write_text(path, json.dumps(_json_safe(value), indent=2) + "\n")
+
+
+def _json_safe(value: object) -> object:
+    if isinstance(value, dict):
+        return {key: _json_safe(item) for key, item in value.items()}
+    if isinstance(value, float) and not np.isfinite(value):
+        return None
+    return value

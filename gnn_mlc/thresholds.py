@@ -1,11 +1,13 @@
 """Decision strategies: how scores (probabilities) become 0/1 label decisions.
 
 * ``fixed``: every label at ``threshold`` (0.5 by default).
-* ``global``: one threshold for all labels, the one that maximises micro-F1 on the validation rows.
-* ``per_label`` (the default): each label's own threshold, the one that maximises its F1 on the validation rows; a
-  label with fewer than ``min_positives`` validation positives keeps the tuned global threshold, since an F1 optimum
-  over one or two positives is noise. Per-label thresholds matter most for rare labels, whose calibrated
-  probabilities seldom reach 0.5 (see the README for measured gains).
+* ``global`` (the estimator's default): one threshold for all labels, the one that maximises micro-F1 on the
+  validation rows. Measured on six Mulan data sets (README), it raised micro-, macro- and example-F1 over 0.5 on
+  every one, and beat ``per_label`` on micro- and example-F1 everywhere: one parameter fitted on all validation
+  scores does not overfit a small validation split.
+* ``per_label``: each label's own threshold, the one that maximises its F1 on the validation rows; a label with fewer
+  than ``min_positives`` validation positives keeps the tuned global threshold, since an F1 optimum over one or two
+  positives is noise. It gives the best macro-F1 when the validation split is large enough.
 * ``pcut``: one threshold chosen so that the validation rows receive, on average, the training label cardinality
   (Yang, 2001, "proportional cut").
 * ``top_k``: the ``k`` best-scored labels of every row, whatever their score.
@@ -19,14 +21,12 @@ sit on a validation score.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Literal, get_args
+from typing import Any
 
 import numpy as np
 
+from gnn_mlc.choices import STRATEGIES, Strategy
 from gnn_mlc.errors import DataError
-
-Strategy = Literal["fixed", "global", "per_label", "pcut", "top_k"]
-STRATEGIES: tuple[str, ...] = get_args(Strategy)
 
 
 @dataclass(frozen=True)
@@ -82,7 +82,7 @@ def fit_decision_rule(
     y_true: np.ndarray,
     y_score: np.ndarray,
     *,
-    strategy: Strategy = "per_label",
+    strategy: Strategy = "global",
     threshold: float = 0.5,
     k: int = 1,
     at_least_one: bool = False,

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
 import pytest
 
@@ -37,23 +38,37 @@ def test_train_writes_a_loadable_model(trained):
     assert not load_model(trained / "mlp").use_graph
 
 
-def test_evaluate_side_by_side(trained, demo_test, capsys):
-    out_json, out_md = trained / "m.json", trained / "m.md"
-    code = main(["evaluate", "--model", str(trained / "gcn"), str(trained / "mlp"), "--data", str(demo_test),
-                 "--output-json", str(out_json), "--output-md", str(out_md)])
+def test_evaluate_compare_side_by_side(trained, demo_test, capsys):
+    report = trained / "report"
+    code = main(["evaluate", "--compare", str(trained / "gcn"), str(trained / "mlp"), "--data", str(demo_test),
+                 "--output", str(report)])
     assert code == 0
     printed = capsys.readouterr().out
     assert "| metric | gcn | mlp |" in printed
-    for metric in ("micro_f1", "macro_f1", "hamming_loss", "subset_accuracy", "map", "p@1", "p@3", "p@5"):
+    for metric in ("micro_f1", "macro_f1", "hamming_loss", "subset_accuracy", "map", "p@1", "p@3", "p@5",
+                   "tail_map"):
         assert f"| {metric} |" in printed
-    results = json.loads(out_json.read_text())
+    results = json.loads((report / "metrics.json").read_text())
     # The CLI figures equal the library's on the same data.
     from gnn_mlc.metrics import evaluate
 
     model, data = load_model(trained / "gcn"), read_dataset(demo_test)
-    expected = evaluate(data.Y, model.predict_proba(data.X), y_pred=model.predict(data.X))
+    expected = evaluate(data.Y, model.predict_proba(data.X), y_pred=model.predict(data.X),
+                        train_counts=model.label_counts_)
     assert results["gcn"] == pytest.approx(expected)
-    assert out_md.read_text().count("|") > 20
+    assert "| map |" in (report / "metrics.md").read_text()
+    per_label = pa_csv.read_csv(report / "per_label_gcn.csv")
+    assert per_label.column_names == ["label", "train_count", "threshold", "support", "tp", "fp", "fn", "tn",
+                                      "precision", "recall", "f1", "average_precision"]
+    assert per_label.column("label").to_pylist() == list(model.classes_)
+    assert per_label.column("support").to_pylist() == data.Y.sum(axis=0).tolist()
+    assert np.nanmean(per_label.column("average_precision").to_numpy()) == pytest.approx(results["gcn"]["map"])
+
+
+def test_evaluate_single_model_prints_only(trained, demo_test, capsys):
+    assert main(["evaluate", "--model", str(trained / "mlp"), "--data", str(demo_test)]) == 0
+    printed = capsys.readouterr().out
+    assert "| metric | mlp |" in printed and "add --output DIR" in printed
 
 
 def test_predict_writes_top_k(trained, demo_score, capsys):
@@ -110,6 +125,10 @@ def test_error_bad_flag_values(trained, demo_score, capsys):
     assert "unrecognized arguments: --frobnicate" in run_error(["graph", "--data", "x", "--output", "y",
                                                                 "--frobnicate"], capsys)
     assert "required: --data" in run_error(["evaluate", "--model", model], capsys)
+    assert "not allowed with argument --model" in run_error(
+        ["evaluate", "--model", model, "--compare", model, model, "--data", "x.csv"], capsys)
+    assert "invalid choice: 'best'" in run_error(
+        ["train", "--data", "x.csv", "--output", "o", "--threshold-strategy", "best"], capsys)
     assert not out.exists()
 
 
@@ -142,8 +161,8 @@ def test_error_unknown_label_in_evaluation_data(trained, demo_test, tmp_path, ca
     labels[5] = labels[5] + ["knitting"]
     bad = tmp_path / "bad.parquet"
     pq.write_table(table.set_column(table.column_names.index("labels"), "labels", pa.array(labels)), bad)
-    out = tmp_path / "m.json"
-    message = run_error(["evaluate", "--model", str(trained / "gcn"), "--data", str(bad), "--output-json", str(out)],
+    out = tmp_path / "report"
+    message = run_error(["evaluate", "--model", str(trained / "gcn"), "--data", str(bad), "--output", str(out)],
                         capsys)
     assert "label 'knitting' is not known to the model" in message
     assert not out.exists()
