@@ -133,6 +133,39 @@ def build_parser() -> argparse.ArgumentParser:
     graph.add_argument("--weighting", choices=WEIGHTINGS, default="mlgcn", help="edge weights (default: %(default)s)")
     graph.add_argument("--tau", type=_fraction, default=0.4, help="mlgcn threshold (default: %(default)s)")
     graph.add_argument("--p", type=_fraction, default=0.25, help="mlgcn neighbour weight (default: %(default)s)")
+
+    score = commands.add_parser("score", help="batch job: top-k recommendations for every row, as Parquet shards",
+                                description="Stream a Parquet/CSV input (file, directory or glob) through a model "
+                                            "and write each row's top-k labels and scores as Parquet shards. Safe to "
+                                            "kill and re-run: finished shards are kept, the rest is scored.")
+    score.add_argument("--model", required=True, type=Path, help="model directory")
+    score.add_argument("--input", required=True, help="Parquet/CSV file, directory or glob")
+    score.add_argument("--output", required=True, type=Path, help="output directory for the shards")
+    score.add_argument("--top-k", type=_positive_int, default=10, help="labels per row (default: %(default)s)")
+    score.add_argument("--id-column", default=DEFAULT_ID_COLUMN, help="identifier column (default: %(default)s)")
+    score.add_argument("--batch-size", type=_positive_int, default=65536,
+                       help="rows read and scored at a time; bounds memory (default: %(default)s)")
+    score.add_argument("--rows-per-shard", type=_positive_int, default=1_000_000,
+                       help="input rows per output shard, the unit of resumption (default: %(default)s)")
+    score.add_argument("--device", choices=DEVICES, default="auto", help="(default: %(default)s)")
+    score.add_argument("--with-labels", action="store_true",
+                       help="also write 'predicted', the label set the model's decision rule gives")
+    score.add_argument("--overwrite", action="store_true", help="score again even if the output is complete")
+    score.add_argument("--shard-index", type=int, default=0, help="this worker's index (default: %(default)s)")
+    score.add_argument("--num-shards", type=_positive_int, default=1,
+                       help="workers sharing the input files (default: %(default)s)")
+    score.add_argument("--quiet", action="store_true", help="no progress bar")
+
+    inspect = commands.add_parser("inspect", help="inspect label embeddings: neighbours, exports, pictures",
+                                  description="Show a label's nearest labels with their co-occurrence evidence, "
+                                              "or write exports, pictures and a report of all label embeddings.")
+    inspect.add_argument("--model", required=True, type=Path, help="model directory")
+    inspect.add_argument("--label", help="print this label's nearest labels")
+    inspect.add_argument("-k", type=_positive_int, default=10, help="neighbours to show (default: %(default)s)")
+    inspect.add_argument("--output", type=Path, help="write embeddings (.npy, TensorBoard projector), GraphML/GEXF, "
+                         "PNGs and report.md into this directory")
+    inspect.add_argument("--baseline", type=Path, help="a second model directory whose agreement score the report "
+                         "shows beside (e.g. the no-graph baseline)")
     return parser
 
 
@@ -149,6 +182,7 @@ def _read(args: argparse.Namespace, path: Path) -> Dataset:
 
 
 def run_train(args: argparse.Namespace) -> int:
+    from gnn_mlc.distributed import process_group
     from gnn_mlc.estimator import LabelGCNClassifier
 
     if args.output.exists() and not args.overwrite:
@@ -162,8 +196,11 @@ def run_train(args: argparse.Namespace) -> int:
         threshold_strategy=args.threshold_strategy, threshold=args.threshold, top_k=args.decision_top_k,
         at_least_one=args.at_least_one, device=args.device, random_state=args.seed, verbose=not args.quiet,
     )
-    classifier.fit(data.X, data.Y, label_names=data.label_names, feature_names=data.feature_names)
-    classifier.save(args.output, overwrite=args.overwrite)
+    with process_group(args.device) as rank:
+        classifier.fit(data.X, data.Y, label_names=data.label_names, feature_names=data.feature_names)
+        if rank != 0:  # data-parallel run (torchrun): rank 0 writes the model
+            return 0
+        classifier.save(args.output, overwrite=args.overwrite)
     kind = "no-graph baseline" if args.no_graph else "label-graph GCN"
     print(
         f"trained {kind} on {data.num_rows} rows x {data.num_features} features, {data.num_labels} labels: "
@@ -248,7 +285,45 @@ def _feature_names(classifier: LabelGCNClassifier, data: Dataset) -> list[str]:
     return list(data.feature_names) if names is None else list(names)
 
 
-COMMANDS = {"train": run_train, "evaluate": run_evaluate, "predict": run_predict, "graph": run_graph}
+def run_score(args: argparse.Namespace) -> int:
+    from gnn_mlc.score import run_scoring_job
+
+    summary = run_scoring_job(
+        args.model, args.input, args.output, top_k=args.top_k, id_column=args.id_column, batch_size=args.batch_size,
+        rows_per_shard=args.rows_per_shard, device=args.device, with_labels=args.with_labels,
+        overwrite=args.overwrite, shard_index=args.shard_index, num_shards=args.num_shards,
+        progress=not args.quiet,
+    )
+    print(summary.line())
+    return 0
+
+
+def run_inspect(args: argparse.Namespace) -> int:
+    from gnn_mlc.embeddings import nearest_labels
+    from gnn_mlc.model_directory import load_model
+
+    if not args.label and not args.output:
+        raise GnnMlcError("inspect: nothing to do; expected --label NAME and/or --output DIR")
+    classifier = load_model(args.model)
+    if args.label:
+        neighbours = nearest_labels(classifier, args.label, k=args.k)
+        print(f"nearest labels to {args.label!r} (cosine similarity of embeddings; the data's evidence beside)\n")
+        print(f"{'label':<30} {'cosine':>7} {'together':>9} {'P(j|i)':>7} {'P(i|j)':>7}")
+        for neighbour in neighbours:
+            print(f"{neighbour.label[:30]:<30} {neighbour.similarity:>7.3f} {neighbour.count:>9d} "
+                  f"{neighbour.p_neighbour_given_query:>7.3f} {neighbour.p_query_given_neighbour:>7.3f}")
+    if args.output:
+        from gnn_mlc.inspection_report import write_inspection_report
+
+        baseline = load_model(args.baseline) if args.baseline else None
+        paths = write_inspection_report(classifier, args.output, name=args.model.name, baseline=baseline,
+                                        baseline_name=args.baseline.name if args.baseline else "baseline")
+        print("\n".join(f"wrote {path}" for path in paths))
+    return 0
+
+
+COMMANDS = {"train": run_train, "evaluate": run_evaluate, "predict": run_predict, "graph": run_graph,
+            "score": run_score, "inspect": run_inspect}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -14,7 +14,7 @@ from gnn_mlc.data.dataset import Matrix, as_feature_matrix, as_label_matrix, val
 from gnn_mlc.data.split import stratified_split_indices
 from gnn_mlc.errors import DataError
 from gnn_mlc.choices import DeviceName, Strategy, Weighting
-from gnn_mlc.graph import build_label_graph
+from gnn_mlc.graph import build_label_graph, cooccurrence_counts
 from gnn_mlc.model import IndependentLabelModel, LabelGCNModel, LabelScoringModel
 from gnn_mlc.preprocessing import FeatureScaler
 from gnn_mlc.thresholds import fit_decision_rule
@@ -67,7 +67,9 @@ class LabelGCNClassifier(ClassifierMixin, BaseEstimator):
     Fitted attributes:
         classes_: (num_labels,) label names. label_embeddings_: (num_labels, embedding_dim) float32.
         label_bias_: (num_labels,). decision_rule_: the fitted :class:`~gnn_mlc.thresholds.DecisionRule`;
-        thresholds_: its (num_labels,) thresholds. label_counts_: (num_labels,) training positives per label. graph_: the :class:`~gnn_mlc.graph.LabelGraph`
+        thresholds_: its (num_labels,) thresholds. label_counts_: (num_labels,) training positives per label.
+        cooccurrence_: (num_labels, num_labels) int64 CSR co-occurrence counts of all ``n_samples_fit_`` training
+        rows. graph_: the :class:`~gnn_mlc.graph.LabelGraph`
         (``None`` without graph, and after loading: the model directory keeps it as ``label_graph.graphml``). scaler_, model_, training_: the scaler, torch module and training report.
         n_features_in_, feature_names_in_.
     """
@@ -177,6 +179,8 @@ class LabelGCNClassifier(ClassifierMixin, BaseEstimator):
             )
         self.model_.cpu()
         self.label_counts_ = np.asarray(Y.sum(axis=0), dtype=np.int64).ravel()
+        self.cooccurrence_ = cooccurrence_counts(Y)
+        self.n_samples_fit_ = X.shape[0]
         self._set_fitted_state(label_names, feature_names, X.shape[1])
         Y_validation = Y[validation_rows]
         self.decision_rule_ = fit_decision_rule(

@@ -162,15 +162,33 @@ def build_label_graph(
     Returns:
         The :class:`LabelGraph`.
     """
+    if Y.shape[1] != len(label_names):
+        raise DataError(f"label_names: {len(label_names)} names for {Y.shape[1]} label columns; expected one each")
+    return label_graph_from_counts(
+        cooccurrence_counts(Y), label_names, num_rows=int(Y.shape[0]), weighting=weighting, tau=tau, p=p
+    )
+
+
+def label_graph_from_counts(
+    counts: sp.csr_matrix,
+    label_names: list[str],
+    *,
+    num_rows: int,
+    weighting: Weighting = "mlgcn",
+    tau: float = 0.4,
+    p: float = 0.25,
+) -> LabelGraph:
+    """Build the label graph from co-occurrence ``counts`` (num_labels, num_labels), e.g. a model's saved counts.
+
+    Args are as for :func:`build_label_graph`; ``num_rows`` is the number of rows the counts come from.
+    """
     if weighting not in WEIGHTINGS:
         raise DataError(f"weighting: got {weighting!r}; expected one of {', '.join(WEIGHTINGS)}")
     if not 0.0 < tau <= 1.0:
         raise DataError(f"tau: got {tau}; expected a number in (0, 1]")
     if not 0.0 <= p <= 1.0:
         raise DataError(f"p: got {p}; expected a number in [0, 1]")
-    if Y.shape[1] != len(label_names):
-        raise DataError(f"label_names: {len(label_names)} names for {Y.shape[1]} label columns; expected one each")
-    counts = cooccurrence_counts(Y)
+    counts = sp.csr_matrix(counts, dtype=np.int64)
     probabilities = conditional_probabilities(counts)
     if weighting == "count":
         adjacency = counts.astype(np.float64).tocsr()
@@ -184,7 +202,7 @@ def build_label_graph(
         label_names=list(label_names),
         counts=counts,
         adjacency=sp.csr_matrix(adjacency, dtype=np.float32),
-        num_rows=int(Y.shape[0]),
+        num_rows=num_rows,
         weighting=weighting,
         tau=tau,
         p=p,

@@ -7,6 +7,7 @@ Layout::
     feature_names.json       the feature names, in column order
     weights.safetensors      model parameters and buffers (graph included) + the feature scaler
     label_embeddings.npy     W, (num_labels, embedding_dim) float32, precomputed for scoring and inspection
+    label_cooccurrence.npz   training co-occurrence counts Y^T Y, SciPy sparse (read without pickle)
     thresholds.json          the decision strategy and one threshold per label
     label_graph.graphml      the label graph the GCN used (absent for the no-graph model)
     metrics.json             validation figures the model was selected on, and the per-epoch history
@@ -25,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import scipy.sparse as sp
 import torch
 from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
@@ -38,7 +40,10 @@ from gnn_mlc.train import TrainingResult
 FORMAT = "gnn-mlc-model"
 FORMAT_VERSION = 1
 _SCALER_PREFIX = "scaler."
-_REQUIRED_FILES = ("config.json", "labels.json", "feature_names.json", "weights.safetensors", "thresholds.json")
+_REQUIRED_FILES = (
+    "config.json", "labels.json", "feature_names.json", "weights.safetensors", "thresholds.json",
+    "label_cooccurrence.npz",
+)
 
 
 def library_version() -> str:
@@ -100,6 +105,7 @@ def _write_files(classifier: LabelGCNClassifier, directory: Path) -> None:
             "best_epoch": classifier.training_.best_epoch,
             "epochs_run": classifier.training_.epochs_run,
             "label_counts": [int(count) for count in classifier.label_counts_],
+            "num_rows": int(classifier.n_samples_fit_),
         },
     }
     _write_json(directory / "config.json", config)
@@ -111,6 +117,7 @@ def _write_files(classifier: LabelGCNClassifier, directory: Path) -> None:
     tensors[_SCALER_PREFIX + "scale"] = torch.from_numpy(classifier.scaler_.scale)
     save_file(tensors, str(directory / "weights.safetensors"), metadata={"format": FORMAT})
     np.save(directory / "label_embeddings.npy", classifier.label_embeddings_, allow_pickle=False)
+    sp.save_npz(directory / "label_cooccurrence.npz", classifier.cooccurrence_)
     _write_json(directory / "thresholds.json", classifier.decision_rule_.to_json())
     if classifier.graph_ is not None:
         classifier.graph_.write_graphml(directory / "label_graph.graphml")
@@ -164,7 +171,11 @@ def load_model(path: str | Path) -> LabelGCNClassifier:
         in_features, num_labels = int(in_features), int(num_labels)
         rule = DecisionRule.from_json(_read_json(path / "thresholds.json"), num_labels=num_labels)
         label_counts = np.asarray(config["training"]["label_counts"], dtype=np.int64)
-    except (KeyError, TypeError, RuntimeError, ValueError) as error:
+        num_rows = int(config["training"]["num_rows"])
+        cooccurrence = sp.csr_matrix(sp.load_npz(path / "label_cooccurrence.npz"), dtype=np.int64)
+        if cooccurrence.shape != (num_labels, num_labels):
+            raise ValueError(f"label_cooccurrence.npz has shape {cooccurrence.shape}")
+    except (KeyError, TypeError, RuntimeError, ValueError, OSError) as error:
         raise ModelDirectoryError(
             f"{path}: config and weights do not fit together ({str(error).splitlines()[0]}); "
             "expected files written by one 'gnn-mlc train'. Hint: train the model again"
@@ -185,6 +196,8 @@ def load_model(path: str | Path) -> LabelGCNClassifier:
         history=metrics.get("history", []),
     )
     classifier.label_counts_ = label_counts
+    classifier.cooccurrence_ = cooccurrence
+    classifier.n_samples_fit_ = num_rows
     classifier._set_fitted_state(labels, feature_names, in_features)
     classifier.decision_rule_ = rule
     classifier.thresholds_ = rule.thresholds

@@ -2,11 +2,19 @@
 
 Training is deterministic on CPU for a fixed seed: parameters are initialised and batches shuffled from a
 seeded generator, and nothing else draws random numbers.
+
+Data-parallel training: when a ``torch.distributed`` process group is initialised (``gnn-mlc train`` under
+``torchrun`` does it, see :mod:`gnn_mlc.distributed`), the model is wrapped in ``DistributedDataParallel`` and every
+global batch (the same seeded permutation on every rank) is split across the ranks, each rank taking rows
+``rank::world_size``. Each rank's loss is its BCE sum scaled by ``world_size / (global batch rows x num_labels)``, so
+DDP's gradient average is exactly the gradient of the global batch mean: without dropout, training on N processes
+follows single-process training up to floating-point summation order.
 """
 
 from __future__ import annotations
 
 import copy
+import gc
 import logging
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -117,33 +125,51 @@ def train_model(
         A :class:`TrainingResult`.
     """
     model.to(device)
-    optimizer = torch.optim.AdamW(model.parameters(), lr=learning_rate, weight_decay=weight_decay)
+    distributed = torch.distributed.is_available() and torch.distributed.is_initialized()
+    rank, world_size = (torch.distributed.get_rank(), torch.distributed.get_world_size()) if distributed else (0, 1)
+    trained = model
+    if distributed:
+        device_ids = [device.index if device.index is not None else torch.cuda.current_device()] \
+            if device.type == "cuda" else None
+        trained = torch.nn.parallel.DistributedDataParallel(model, device_ids=device_ids)
+    optimizer = torch.optim.AdamW(trained.parameters(), lr=learning_rate, weight_decay=weight_decay)
+    num_labels = Y_train.shape[1]
     Y_validation_dense = Y_validation.toarray() if sp.issparse(Y_validation) else np.asarray(Y_validation)
     best_map, best_epoch, best_state = -1.0, 0, copy.deepcopy(model.state_dict())
     history: list[dict[str, float]] = []
-    bar = tqdm(range(1, max_epochs + 1), desc="training", unit="epoch", disable=not progress, mininterval=1.0)
+    bar = tqdm(range(1, max_epochs + 1), desc="training", unit="epoch", disable=not progress or rank != 0,
+               mininterval=1.0)
     for epoch in bar:
-        model.train()
+        trained.train()
         total_loss, total_rows = 0.0, 0
         for rows in iterate_batches(X_train.shape[0], batch_size, generator=generator):
-            targets = Y_train[rows]
+            mine = rows[rank::world_size]
+            targets = Y_train[mine]
             targets = torch.from_numpy(targets.toarray() if sp.issparse(targets) else targets).float().to(device)
-            loss = F.binary_cross_entropy_with_logits(model(to_tensor(X_train[rows], device)), targets)
+            loss_sum = F.binary_cross_entropy_with_logits(trained(to_tensor(X_train[mine], device)), targets,
+                                                          reduction="sum")
+            loss = loss_sum * (world_size / (len(rows) * num_labels))  # see the module docstring
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
-            total_loss += float(loss.detach()) * len(rows)
-            total_rows += len(rows)
+            total_loss += float(loss_sum.detach()) / num_labels
+            total_rows += len(mine)
         logits = predict_logits(model, X_validation, batch_size=max(batch_size, 1024), device=device)
         validation_map = mean_average_precision(Y_validation_dense, logits)
-        history.append({"epoch": epoch, "loss": total_loss / total_rows, "validation_map": validation_map})
-        bar.set_postfix(loss=f"{total_loss / total_rows:.4f}", val_map=f"{validation_map:.4f}", refresh=False)
+        loss_mean = total_loss / max(total_rows, 1)  # this rank's rows
+        history.append({"epoch": epoch, "loss": loss_mean, "validation_map": validation_map})
+        bar.set_postfix(loss=f"{loss_mean:.4f}", val_map=f"{validation_map:.4f}", refresh=False)
         if validation_map > best_map:
             best_map, best_epoch, best_state = validation_map, epoch, copy.deepcopy(model.state_dict())
         elif epoch - best_epoch >= patience:
             logger.info("early stopping at epoch %d; best epoch %d (validation mAP %.4f)", epoch, best_epoch, best_map)
             break
     bar.close()
+    if distributed:
+        # Drop the DDP wrapper and optimizer before the process group is destroyed: a live gloo reducer can
+        # deadlock the teardown.
+        del trained, optimizer
+        gc.collect()
     model.load_state_dict(best_state)
     model.eval()
     return TrainingResult(best_epoch=best_epoch, best_validation_map=best_map, epochs_run=len(history),

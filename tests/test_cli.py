@@ -190,3 +190,22 @@ def test_console_script_help_and_error_exit_code(tmp_path):
                              str(tmp_path / "g.graphml")], capture_output=True, text=True)
     assert result.returncode == 2
     assert result.stderr.strip() == f"error: {tmp_path / 'x.arff'}: no such file; expected an ARFF file"
+
+
+def test_inspect_prints_neighbours_and_writes_report(trained, capsys):
+    assert main(["inspect", "--model", str(trained / "gcn"), "--label", "camping", "-k", "4"]) == 0
+    printed = capsys.readouterr().out.splitlines()
+    assert printed[0].startswith("nearest labels to 'camping'")
+    assert len([line for line in printed[3:] if line.strip()]) == 4
+    report = trained / "inspection"
+    assert main(["inspect", "--model", str(trained / "gcn"), "--baseline", str(trained / "mlp"),
+                 "--output", str(report)]) == 0
+    assert {"report.md", "embedding_map.png", "label_graph.png", "tensors.tsv", "metadata.tsv",
+            "projector_config.pbtxt", "label_embeddings.npy", "label_graph.graphml",
+            "label_graph.gexf"} <= {path.name for path in report.iterdir()}
+
+
+def test_inspect_errors(trained, capsys):
+    message = run_error(["inspect", "--model", str(trained / "gcn"), "--label", "campng"], capsys)
+    assert "label 'campng' is not known to the model (did you mean 'camping'?)" in message
+    assert "nothing to do" in run_error(["inspect", "--model", str(trained / "gcn")], capsys)

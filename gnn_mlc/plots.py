@@ -1,0 +1,131 @@
+"""Pictures of what a model learned about labels, as PNGs (matplotlib, Agg backend; ``pip install gnn-mlc[plot]``).
+
+* :func:`plot_embedding_map`: the label embeddings in 2-D (PCA of the unit vectors), points sized by training
+  frequency and coloured by co-occurrence community, names on the most frequent labels.
+* :func:`plot_label_graph`: the strongest co-occurrence edges (each label's few most lifted partners), communities
+  coloured, so the picture stays readable rather than a hairball.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import networkx as nx
+import numpy as np
+import scipy.sparse as sp
+from sklearn.decomposition import PCA
+
+from gnn_mlc.embeddings import cooccurrence_neighbours
+from gnn_mlc.errors import GnnMlcError
+from gnn_mlc.estimator import LabelGCNClassifier
+from gnn_mlc.outputs import atomic_path
+
+_PALETTE = "tab20"
+
+
+def _pyplot() -> Any:
+    try:
+        import matplotlib
+    except ImportError:
+        raise GnnMlcError(
+            "pictures need matplotlib, which is not installed; expected it for inspect's PNGs. "
+            "Hint: pip install 'gnn-mlc[plot]'"
+        ) from None
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def strongest_edges_graph(
+    classifier: LabelGCNClassifier, *, neighbours_per_label: int = 3, min_count: int = 3
+) -> nx.Graph:
+    """Undirected graph of each label's ``neighbours_per_label`` partners with the highest lift
+    (``P(j | i) / P(j)``), among pairs seen together at least ``min_count`` times; edge ``weight`` is the lift."""
+    names = [str(name) for name in classifier.classes_]
+    counts = sp.csr_matrix(classifier.cooccurrence_, dtype=np.float64)
+    frequency = counts.diagonal()
+    rows = float(classifier.n_samples_fit_)
+    graph = nx.Graph()
+    for index, name in enumerate(names):
+        graph.add_node(name, frequency=int(frequency[index]))
+    for label, partners in enumerate(cooccurrence_neighbours(counts, num_rows=int(rows), min_count=min_count)):
+        if len(partners) == 0:
+            continue
+        lift = np.asarray(counts[label, partners].todense()).ravel() * rows / (frequency[label] * frequency[partners])
+        for partner in partners[np.argsort(-lift, kind="stable")[:neighbours_per_label]]:
+            weight = float(counts[label, partner] * rows / (frequency[label] * frequency[partner]))
+            graph.add_edge(names[label], names[partner], weight=weight, count=int(counts[label, partner]))
+    return graph
+
+
+def label_communities(graph: nx.Graph) -> list[set[str]]:
+    """Louvain communities of ``graph`` (seeded), largest first; isolated labels are their own community."""
+    communities = nx.community.louvain_communities(graph, weight="weight", seed=0)
+    return sorted(communities, key=lambda members: (-len(members), sorted(members)[0]))
+
+
+def plot_embedding_map(classifier: LabelGCNClassifier, path: str | Path, *, max_names: int = 60) -> Path:
+    """Write a 2-D PCA map of the label embeddings to ``path`` (PNG)."""
+    plt = _pyplot()
+    names = [str(name) for name in classifier.classes_]
+    embeddings = np.asarray(classifier.label_embeddings_, dtype=np.float64)
+    norms = np.linalg.norm(embeddings, axis=1, keepdims=True)
+    unit = np.divide(embeddings, norms, out=np.zeros_like(embeddings), where=norms > 0)
+    points = PCA(n_components=2, random_state=0).fit_transform(unit) if len(names) > 2 else np.c_[
+        np.arange(len(names)), np.zeros(len(names))]
+    frequency = np.asarray(classifier.label_counts_, dtype=np.float64)
+    colour = _community_colours(label_communities(strongest_edges_graph(classifier)), names)
+    figure, axes = plt.subplots(figsize=(11, 9), dpi=150)
+    sizes = 20 + 600 * np.sqrt(frequency / max(frequency.max(), 1))
+    axes.scatter(points[:, 0], points[:, 1], s=sizes, c=colour, cmap=_PALETTE, vmin=0, vmax=19, alpha=0.75,
+                 edgecolors="white", linewidths=0.6)
+    for index in np.argsort(-frequency, kind="stable")[:max_names]:
+        axes.annotate(names[index], points[index], xytext=(4, 4), textcoords="offset points", fontsize=7,
+                      alpha=0.9)
+    shown = min(max_names, len(names))
+    axes.set_title(f"Label embeddings (PCA of unit vectors): size = training frequency, colour = co-occurrence "
+                   f"community; {shown} of {len(names)} names shown", fontsize=9)
+    axes.set_xlabel("PC 1")
+    axes.set_ylabel("PC 2")
+    return _save(figure, plt, path)
+
+
+def plot_label_graph(classifier: LabelGCNClassifier, path: str | Path, *, neighbours_per_label: int = 3) -> Path:
+    """Write a drawing of the strongest co-occurrence edges, communities coloured, to ``path`` (PNG)."""
+    plt = _pyplot()
+    graph = strongest_edges_graph(classifier, neighbours_per_label=neighbours_per_label)
+    drawn = graph.subgraph([node for node in graph if graph.degree(node) > 0])
+    names = list(drawn.nodes)
+    colour = _community_colours(label_communities(graph), names)
+    figure, axes = plt.subplots(figsize=(12, 12), dpi=150)
+    if names:
+        layout = nx.spring_layout(drawn, weight="weight", seed=0, k=2.0 / np.sqrt(len(names)), iterations=200)
+        weights = np.array([data["weight"] for _, _, data in drawn.edges(data=True)])
+        widths = 0.5 + 2.5 * (weights / weights.max()) if len(weights) else []
+        nx.draw_networkx_edges(drawn, layout, ax=axes, width=widths, alpha=0.35, edge_color="#555555")
+        frequency = np.array([drawn.nodes[name]["frequency"] for name in names], dtype=np.float64)
+        nx.draw_networkx_nodes(drawn, layout, ax=axes, node_size=30 + 500 * np.sqrt(frequency / frequency.max()),
+                               node_color=colour, cmap=plt.get_cmap(_PALETTE), vmin=0, vmax=19, alpha=0.85)
+        nx.draw_networkx_labels(drawn, {name: (x, y + 0.025) for name, (x, y) in layout.items()}, ax=axes,
+                                font_size=7)
+    isolated = graph.number_of_nodes() - len(names)
+    axes.set_title(f"Label co-occurrence: each label's {neighbours_per_label} most lifted partners "
+                   f"({drawn.number_of_edges()} edges; {isolated} labels without such a partner not drawn)",
+                   fontsize=9)
+    axes.axis("off")
+    return _save(figure, plt, path)
+
+
+def _community_colours(communities: list[set[str]], names: list[str]) -> list[int]:
+    community_of = {name: index for index, members in enumerate(communities) for name in members}
+    return [community_of.get(name, 0) % 20 for name in names]
+
+
+def _save(figure: Any, plt: Any, path: str | Path) -> Path:
+    figure.tight_layout()
+    with atomic_path(path) as temporary:
+        figure.savefig(temporary, format="png")
+    plt.close(figure)
+    return Path(path)

@@ -1,0 +1,27 @@
+"""Run under torchrun by tests/test_distributed.py: fit on the demo data and save this rank's parameters."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from safetensors.torch import save_file
+
+from gnn_mlc import LabelGCNClassifier, read_dataset
+from gnn_mlc.distributed import process_group
+
+DEMO = Path(__file__).resolve().parents[1] / "data" / "shop_train.parquet"
+SETTINGS = {"dropout": 0.0, "max_epochs": 3, "hidden_channels": 32, "embedding_dim": 16, "batch_size": 64,
+            "random_state": 0, "device": "cpu"}
+
+
+def main(output: Path) -> None:
+    data = read_dataset(DEMO)
+    with process_group("cpu") as rank:
+        model = LabelGCNClassifier(**SETTINGS).fit(data.X[:1000], data.Y[:1000])
+        state = {name: tensor.contiguous() for name, tensor in model.model_.state_dict().items()}
+        save_file(state, str(output / f"rank{rank}.safetensors"))
+
+
+if __name__ == "__main__":
+    main(Path(sys.argv[1]))
