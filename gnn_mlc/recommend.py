@@ -32,16 +32,20 @@ def top_k(y_score: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 def recommendations_table(
-    ids: Sequence | np.ndarray, label_names: Sequence[str], indices: np.ndarray, scores: np.ndarray
+    ids: Sequence | np.ndarray | pa.Array | pa.ChunkedArray,
+    label_names: Sequence[str],
+    indices: np.ndarray,
+    scores: np.ndarray,
 ) -> pa.Table:
-    """Arrow table with ``id``, ``labels`` (list<string>, best first) and ``scores`` (list<float32>)."""
+    """Arrow table with ``id``, ``labels`` (list<string>, best first) and ``scores`` (list<float32>), from the
+    (rows, k) label ``indices`` and ``scores`` of :func:`top_k`."""
     rows, k = indices.shape
     names = np.asarray(label_names, dtype=object)[indices.ravel()]
     offsets = pa.array(np.arange(0, rows * k + 1, k, dtype=np.int32))
     return pa.table({
-        "id": pa.array(ids),
+        "id": ids if isinstance(ids, (pa.Array, pa.ChunkedArray)) else pa.array(ids),
         "labels": pa.ListArray.from_arrays(offsets, pa.array(names, type=pa.string())),
-        "scores": pa.ListArray.from_arrays(offsets, pa.array(scores.ravel(), type=pa.float32())),
+        "scores": pa.ListArray.from_arrays(offsets, pa.array(scores.ravel().astype(np.float32, copy=False))),
     })
 
 

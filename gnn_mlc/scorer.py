@@ -24,6 +24,7 @@ from gnn_mlc.choices import DEFAULT_ID_COLUMN
 from gnn_mlc.errors import DataError, GnnMlcError
 from gnn_mlc.model_directory import load_model
 from gnn_mlc.model import score_logits
+from gnn_mlc.recommend import recommendations_table
 from gnn_mlc.train import resolve_device
 
 Batch = pa.RecordBatch | pa.Table | Mapping[str, Any]
@@ -132,22 +133,15 @@ class Scorer:
         x = (torch.from_numpy(features).to(self.device) - self.offset) * self.scale
         logits = score_logits(self.encoder(x), self.label_embeddings, self.bias)
         top_logits, top_indices = torch.topk(logits, self.top_k, dim=1)
-        rows = features.shape[0]
-        offsets = pa.array(np.arange(0, rows * self.top_k + 1, self.top_k, dtype=np.int32))
-        names = self.label_names[top_indices.cpu().numpy().ravel()]
-        columns = {
-            "id": ids,
-            "labels": pa.ListArray.from_arrays(offsets, pa.array(names, type=pa.string())),
-            "scores": pa.ListArray.from_arrays(offsets, pa.array(torch.sigmoid(top_logits).cpu().numpy().ravel())),
-        }
+        table = recommendations_table(ids, self.label_names, top_indices.cpu().numpy(),
+                                      torch.sigmoid(top_logits).cpu().numpy())
         if self.with_labels:
             decisions = self.decision_rule.decide(torch.sigmoid(logits).cpu().numpy())
             row_index, label_index = np.nonzero(decisions)
-            predicted_offsets = np.concatenate([[0], np.cumsum(np.bincount(row_index, minlength=rows))])
-            columns["predicted"] = pa.ListArray.from_arrays(
-                pa.array(predicted_offsets.astype(np.int32)), pa.array(self.label_names[label_index], pa.string())
-            )
-        return pa.table(columns)
+            offsets = np.concatenate([[0], np.cumsum(np.bincount(row_index, minlength=features.shape[0]))])
+            table = table.append_column("predicted", pa.ListArray.from_arrays(
+                pa.array(offsets.astype(np.int32)), pa.array(self.label_names[label_index], pa.string())))
+        return table
 
     def _features(self, table: pa.Table) -> tuple[np.ndarray, np.ndarray]:
         """(rows, num_features) float32 features and (rows,) reasons ("" for a valid row)."""
