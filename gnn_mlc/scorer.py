@@ -2,8 +2,9 @@
 
 It is the unit every execution engine wraps: the local ``gnn-mlc score`` job, Ray Data's ``map_batches``, Spark's
 ``mapInPandas``. The model is loaded once per ``Scorer``; the label embeddings ``W`` are read precomputed from the
-model directory, so scoring a batch is: scale features, encoder pass, one matmul ``h W^T + b``, a top-k, and a
-sigmoid on the k kept logits only (the ranking of logits and probabilities is the same).
+model directory and the feature scaling is folded into the encoder's first layer, so scoring a batch is: encoder
+pass, one matmul ``h W^T + b``, a top-k, and a sigmoid on the k kept logits only (the ranking of logits and
+probabilities is the same).
 
 Rows whose features are missing (null), NaN or infinite are never scored: they come back separately with their id
 and the reason, and the job writes them to a rejects file.
@@ -11,6 +12,7 @@ and the reason, and the job writes them to a rejects file.
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -23,7 +25,8 @@ import torch
 from gnn_mlc.choices import DEFAULT_ID_COLUMN
 from gnn_mlc.errors import DataError, GnnMlcError
 from gnn_mlc.model_directory import load_model
-from gnn_mlc.model import score_logits
+from gnn_mlc.model import MLPEncoder, score_logits
+from gnn_mlc.preprocessing import FeatureScaler
 from gnn_mlc.recommend import recommendations_table
 from gnn_mlc.train import resolve_device
 
@@ -70,12 +73,10 @@ class Scorer:
         self.id_column = id_column
         self.with_labels = with_labels
         self.decision_rule = classifier.decision_rule_
-        self.encoder = classifier.model_.encoder.to(self.device).eval()
+        self.encoder = _fold_scaler(classifier.model_.encoder, classifier.scaler_).to(self.device).eval()
         embeddings = np.load(Path(model) / "label_embeddings.npy", allow_pickle=False)
         self.label_embeddings = torch.from_numpy(embeddings).to(self.device)
         self.bias = classifier.model_.bias.detach().to(self.device)
-        self.offset = torch.from_numpy(classifier.scaler_.offset).to(self.device)
-        self.scale = torch.from_numpy(classifier.scaler_.scale).to(self.device)
 
     def __call__(self, batch: Batch) -> pa.Table:
         table = _as_table(batch)
@@ -130,8 +131,7 @@ class Scorer:
 
     @torch.no_grad()
     def _score(self, ids: pa.ChunkedArray | pa.Array, features: np.ndarray) -> pa.Table:
-        x = (torch.from_numpy(features).to(self.device) - self.offset) * self.scale
-        logits = score_logits(self.encoder(x), self.label_embeddings, self.bias)
+        logits = score_logits(self.encoder(torch.from_numpy(features).to(self.device)), self.label_embeddings, self.bias)
         top_logits, top_indices = torch.topk(logits, self.top_k, dim=1)
         table = recommendations_table(ids, self.label_names, top_indices.cpu().numpy(),
                                       torch.sigmoid(top_logits).cpu().numpy())
@@ -163,6 +163,18 @@ class Scorer:
                 reasons[fresh] = [f"{name}: {kind}" for kind in kinds]
             features[:, index] = np.where(invalid, 0.0, values)
         return features, reasons
+
+
+def _fold_scaler(encoder: MLPEncoder, scaler: FeatureScaler) -> MLPEncoder:
+    """A copy of ``encoder`` whose first layer also applies the feature scaling, saving a pass over the input:
+    ``A ((x - offset) * scale) + a = (A diag(scale)) x + (a - A (offset * scale))``."""
+    folded = copy.deepcopy(encoder)
+    with torch.no_grad():
+        weight = folded.input.weight.double()
+        scale, offset = torch.from_numpy(scaler.scale).double(), torch.from_numpy(scaler.offset).double()
+        folded.input.bias.copy_(folded.input.bias.double() - weight @ (offset * scale))
+        folded.input.weight.copy_(weight * scale)
+    return folded
 
 
 def _as_table(batch: Batch) -> pa.Table:
