@@ -81,9 +81,8 @@ def plot_embedding_map(classifier: LabelGCNClassifier, path: str | Path, *, max_
     sizes = 20 + 600 * np.sqrt(frequency / max(frequency.max(), 1))
     axes.scatter(points[:, 0], points[:, 1], s=sizes, c=colour, cmap=_PALETTE, vmin=0, vmax=19, alpha=0.75,
                  edgecolors="white", linewidths=0.6)
-    for index in np.argsort(-frequency, kind="stable")[:max_names]:
-        axes.annotate(names[index], points[index], xytext=(4, 4), textcoords="offset points", fontsize=7,
-                      alpha=0.9)
+    shown_names = np.argsort(-frequency, kind="stable")[:max_names]
+    _place_names(axes, points[shown_names], [names[index] for index in shown_names])
     shown = min(max_names, len(names))
     axes.set_title(f"Label embeddings (PCA of unit vectors): size = training frequency, colour = co-occurrence "
                    f"community; {shown} of {len(names)} names shown", fontsize=9)
@@ -101,21 +100,42 @@ def plot_label_graph(classifier: LabelGCNClassifier, path: str | Path, *, neighb
     colour = _community_colours(label_communities(graph), names)
     figure, axes = plt.subplots(figsize=(12, 12), dpi=150)
     if names:
-        layout = nx.spring_layout(drawn, weight="weight", seed=0, k=2.0 / np.sqrt(len(names)), iterations=200)
+        # Kamada-Kawai spaces nodes evenly (graph distances), which keeps dense communities legible.
+        layout = nx.kamada_kawai_layout(drawn, weight=None) if len(names) > 2 else nx.circular_layout(drawn)
         weights = np.array([data["weight"] for _, _, data in drawn.edges(data=True)])
         widths = 0.5 + 2.5 * (weights / weights.max()) if len(weights) else []
         nx.draw_networkx_edges(drawn, layout, ax=axes, width=widths, alpha=0.35, edge_color="#555555")
         frequency = np.array([drawn.nodes[name]["frequency"] for name in names], dtype=np.float64)
         nx.draw_networkx_nodes(drawn, layout, ax=axes, node_size=30 + 500 * np.sqrt(frequency / frequency.max()),
                                node_color=colour, cmap=plt.get_cmap(_PALETTE), vmin=0, vmax=19, alpha=0.85)
-        nx.draw_networkx_labels(drawn, {name: (x, y + 0.025) for name, (x, y) in layout.items()}, ax=axes,
-                                font_size=7)
+        _place_names(axes, np.array([layout[name] for name in names]), names)
     isolated = graph.number_of_nodes() - len(names)
     axes.set_title(f"Label co-occurrence: each label's {neighbours_per_label} most lifted partners "
                    f"({drawn.number_of_edges()} edges; {isolated} labels without such a partner not drawn)",
                    fontsize=9)
     axes.axis("off")
     return _save(figure, plt, path)
+
+
+def _place_names(axes: Any, points: np.ndarray, names: list[str]) -> None:
+    """Write each name beside its point, on the side (of eight) farthest from the names already placed, so that
+    names in dense regions fan out instead of piling up."""
+    span = np.ptp(points, axis=0) if len(points) > 1 else np.ones(2)
+    span = np.where(span > 0, span, 1.0)
+    directions = [(1, 1), (1, -1), (-1, 1), (-1, -1), (1, 0), (-1, 0), (0, 1), (0, -1)]
+    placed: list[np.ndarray] = []
+    for point, name in zip(points, names):
+        best, best_distance = directions[0], -1.0
+        for dx, dy in directions:
+            anchor = point / span + np.array([dx * 0.02 * (1 + len(name) / 8), dy * 0.02])
+            distance = min((np.linalg.norm(anchor - other) for other in placed), default=np.inf)
+            if distance > best_distance:
+                best, best_distance = (dx, dy), distance
+        dx, dy = best
+        placed.append(point / span + np.array([dx * 0.02 * (1 + len(name) / 8), dy * 0.02]))
+        axes.annotate(name, point, xytext=(5 * dx, 5 * dy), textcoords="offset points", fontsize=7,
+                      ha="left" if dx > 0 else "right" if dx < 0 else "center",
+                      va="bottom" if dy > 0 else "top" if dy < 0 else "center", alpha=0.9)
 
 
 def _community_colours(communities: list[set[str]], names: list[str]) -> list[int]:
