@@ -97,11 +97,11 @@ def plot_label_graph(classifier: LabelGCNClassifier, path: str | Path, *, neighb
     graph = strongest_edges_graph(classifier, neighbours_per_label=neighbours_per_label)
     drawn = graph.subgraph([node for node in graph if graph.degree(node) > 0])
     names = list(drawn.nodes)
-    colour = _community_colours(label_communities(graph), names)
+    communities = label_communities(graph)
+    colour = _community_colours(communities, names)
     figure, axes = plt.subplots(figsize=(12, 12), dpi=150)
     if names:
-        # Kamada-Kawai spaces nodes evenly (graph distances), which keeps dense communities legible.
-        layout = nx.kamada_kawai_layout(drawn, weight=None) if len(names) > 2 else nx.circular_layout(drawn)
+        layout = _component_layout(drawn)
         weights = np.array([data["weight"] for _, _, data in drawn.edges(data=True)])
         widths = 0.5 + 2.5 * (weights / weights.max()) if len(weights) else []
         nx.draw_networkx_edges(drawn, layout, ax=axes, width=widths, alpha=0.35, edge_color="#555555")
@@ -115,6 +115,29 @@ def plot_label_graph(classifier: LabelGCNClassifier, path: str | Path, *, neighb
                    fontsize=9)
     axes.axis("off")
     return _save(figure, plt, path)
+
+
+def _component_layout(graph: nx.Graph) -> dict[str, np.ndarray]:
+    """Lay out each connected component on its own (Kamada-Kawai) and pack them in rows, each in a square of side
+    proportional to the square root of its size: a disconnected graph neither drifts apart nor overlaps itself."""
+    components = sorted(nx.connected_components(graph), key=lambda nodes: (-len(nodes), sorted(nodes)[0]))
+    row_width = 1.3 * np.sqrt(graph.number_of_nodes())
+    layout: dict[str, np.ndarray] = {}
+    x = y = row_height = 0.0
+    for component in components:
+        side = np.sqrt(len(component))
+        if x > 0 and x + side > row_width:
+            x, y, row_height = 0.0, y - row_height, 0.0
+        sub = graph.subgraph(component)
+        # Kamada-Kawai spaces a connected graph's nodes evenly by graph distance: dense communities stay legible.
+        local = nx.kamada_kawai_layout(sub) if len(sub) > 2 else nx.circular_layout(sub)
+        points = np.array([local[name] for name in sub])
+        low, span = points.min(axis=0), np.ptp(points, axis=0)
+        span = np.where(span > 0, span, 1.0)
+        for name, point in zip(sub, points):
+            layout[name] = np.array([x, y]) + 0.8 * side * ((point - low) / span - 0.5) + side / 2
+        x, row_height = x + side, max(row_height, side)
+    return layout
 
 
 def _place_names(axes: Any, points: np.ndarray, names: list[str]) -> None:
