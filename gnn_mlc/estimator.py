@@ -219,6 +219,7 @@ class LabelGCNClassifier(ClassifierMixin, BaseEstimator):
 
     def predict(self, X: Matrix) -> np.ndarray:
         """0/1 decisions (rows, num_labels) uint8, by the fitted decision rule (see ``threshold_strategy``)."""
+        check_is_fitted(self, "decision_rule_")
         return self.decision_rule_.decide(self.predict_proba(X))
 
     def save(self, path: str | Path, *, overwrite: bool = False) -> Path:
