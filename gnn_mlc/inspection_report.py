@@ -85,7 +85,18 @@ def _graph_statistics(classifier: LabelGCNClassifier) -> list[str]:
              f"{nx.number_connected_components(full)}; isolated labels: {int((degrees == 0).sum())}",
              f"- degree (labels co-occurring with a label): min {degrees.min()}, median {np.median(degrees):.0f}, "
              f"mean {degrees.mean():.1f}, max {degrees.max()}",
+             f"- degree distribution: {_degree_histogram(degrees)}",
              f"- communities (Louvain on the strongest-edges graph): {len(communities)}", ""]
     for index, members in enumerate(communities, start=1):
         lines.append(f"  {index}. {', '.join(sorted(members))}")
     return lines
+
+
+def _degree_histogram(degrees: np.ndarray) -> str:
+    """Label counts per degree bucket, e.g. ``0: 2, 1-2: 5, 3-5: 10, 6-10: 20, 11-20: 8, 21+: 3``."""
+    buckets = [(0, 0), (1, 2), (3, 5), (6, 10), (11, 20), (21, 50), (51, 100)]
+    parts = [f"{low if low == high else f'{low}-{high}'}: {int(((degrees >= low) & (degrees <= high)).sum())}"
+             for low, high in buckets if low <= degrees.max()]
+    if degrees.max() > 100:
+        parts.append(f"101+: {int((degrees > 100).sum())}")
+    return ", ".join(parts) + " labels"

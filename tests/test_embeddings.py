@@ -106,6 +106,9 @@ def test_inspection_report_renders(model, tmp_path):
     report = (tmp_path / "report.md").read_text()
     assert "| gcn |" in report and "| mlp |" in report
     assert "![Label embedding map](embedding_map.png)" in report
+    histogram = next(line for line in report.splitlines() if line.startswith("- degree distribution:"))
+    counts = [int(part.split(": ")[1].split()[0]) for part in histogram.split(":", 1)[1].split(", ")]
+    assert sum(counts) == len(model.classes_)
     assert report.count("\n| ") >= len(model.classes_)  # one table row per label, at least
     for picture in ("embedding_map.png", "label_graph.png"):
         data = (tmp_path / picture).read_bytes()
