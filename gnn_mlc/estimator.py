@@ -13,7 +13,7 @@ from sklearn.utils.validation import check_is_fitted
 from gnn_mlc.data.dataset import Matrix, as_feature_matrix, as_label_matrix, validate_arrays
 from gnn_mlc.data.split import stratified_split_indices
 from gnn_mlc.errors import DataError
-from gnn_mlc.choices import DeviceName, Strategy, Weighting
+from gnn_mlc.choices import DEVICES, STRATEGIES, WEIGHTINGS, DeviceName, Strategy, Weighting
 from gnn_mlc.graph import build_label_graph, cooccurrence_counts
 from gnn_mlc.model import IndependentLabelModel, LabelGCNModel, LabelScoringModel
 from gnn_mlc.preprocessing import FeatureScaler
@@ -260,6 +260,22 @@ class LabelGCNClassifier(ClassifierMixin, BaseEstimator):
             self.feature_names_in_ = np.asarray(feature_names, dtype=object)
 
     def _check_parameters(self) -> None:
+        """Validate every constructor parameter (at ``fit`` and when a model directory is loaded)."""
+        for name, choices in (("graph_weighting", WEIGHTINGS), ("threshold_strategy", STRATEGIES),
+                              ("device", DEVICES)):
+            value = getattr(self, name)
+            if value not in choices and not (name == "device" and isinstance(value, str)
+                                             and value.startswith("cuda:")):
+                raise DataError(f"{name}: got {value!r}; expected one of {', '.join(choices)}")
+        for name in ("use_graph", "at_least_one", "verbose"):
+            if not isinstance(getattr(self, name), bool):
+                raise DataError(f"{name}: got {getattr(self, name)!r}; expected True or False")
+        if not isinstance(self.random_state, (int, np.integer)) or isinstance(self.random_state, bool):
+            raise DataError(f"random_state: got {self.random_state!r}; expected an integer")
+        for name in ("tau", "p"):
+            value = getattr(self, name)
+            if not isinstance(value, (int, float)) or isinstance(value, bool) or not 0.0 <= value <= 1.0:
+                raise DataError(f"{name}: got {value!r}; expected a number in [0, 1]")
         positive_integers = ("hidden_channels", "embedding_dim", "batch_size", "max_epochs", "patience", "top_k")
         for name in positive_integers + (("num_gcn_layers",) if self.use_graph else ()):
             value = getattr(self, name)

@@ -31,7 +31,7 @@ import torch
 from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
-from gnn_mlc.errors import GnnMlcError, ModelDirectoryError
+from gnn_mlc.errors import DataError, GnnMlcError, ModelDirectoryError
 from gnn_mlc.estimator import LabelGCNClassifier
 from gnn_mlc.preprocessing import FeatureScaler
 from gnn_mlc.thresholds import DecisionRule
@@ -161,6 +161,14 @@ def load_model(path: str | Path) -> LabelGCNClassifier:
         ) from None
     try:
         classifier = LabelGCNClassifier(**config["parameters"])
+        classifier._check_parameters()  # the config is validated, not trusted
+    except (KeyError, TypeError, DataError) as error:
+        message = str(error.args[0]) if error.args else type(error).__name__
+        raise ModelDirectoryError(
+            f"{path / 'config.json'}: invalid parameters ({message}); expected LabelGCNClassifier's parameters. "
+            "Hint: train the model again"
+        ) from None
+    try:
         scaler = FeatureScaler(
             offset=tensors.pop(_SCALER_PREFIX + "offset").numpy(), scale=tensors.pop(_SCALER_PREFIX + "scale").numpy()
         )

@@ -126,3 +126,22 @@ def test_weights_of_another_model_are_refused(saved, tmp_path):
     (target / "config.json").write_text(json.dumps(config))
     with pytest.raises(ModelDirectoryError, match=r"config and weights do not fit together"):
         load_model(target)
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"dropout": "a lot"}, r"invalid parameters \(dropout: got 'a lot'"),
+        ({"graph_weighting": "magic"}, r"invalid parameters \(graph_weighting: got 'magic'; expected one of count"),
+        ({"use_graph": "yes"}, r"invalid parameters \(use_graph: got 'yes'; expected True or False"),
+        ({"__class__": "os.system"}, r"invalid parameters \(.*unexpected keyword argument '__class__'"),
+    ],
+)
+def test_config_is_validated_not_trusted(saved, tmp_path, change, message):
+    target = copy_model(saved, tmp_path)
+    config = json.loads((target / "config.json").read_text())
+    config["parameters"].update(change)
+    (target / "config.json").write_text(json.dumps(config))
+    with pytest.raises(ModelDirectoryError, match=r"config\.json: " + message):
+        load_model(target)
+
