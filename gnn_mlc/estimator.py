@@ -69,9 +69,9 @@ class LabelGCNClassifier(ClassifierMixin, BaseEstimator):
         label_bias_: (num_labels,). decision_rule_: the fitted :class:`~gnn_mlc.thresholds.DecisionRule`;
         thresholds_: its (num_labels,) thresholds. label_counts_: (num_labels,) training positives per label.
         cooccurrence_: (num_labels, num_labels) int64 CSR co-occurrence counts of all ``n_samples_fit_`` training
-        rows. graph_: the :class:`~gnn_mlc.graph.LabelGraph`
-        (``None`` without graph, and after loading: the model directory keeps it as ``label_graph.graphml``). scaler_, model_, training_: the scaler, torch module and training report.
-        n_features_in_, feature_names_in_.
+        rows. graph_: the :class:`~gnn_mlc.graph.LabelGraph` (``None`` without graph, and after loading: the model
+        directory keeps it as ``label_graph.graphml``). scaler_, model_, training_: the scaler, torch module and
+        training report. n_features_in_, feature_names_in_, n_samples_fit_.
     """
 
     def __init__(

@@ -125,18 +125,27 @@ def run_scoring_job(
     bar = tqdm(total=total or None, unit="rows", unit_scale=True, desc="scoring", disable=not progress,
                mininterval=1.0)
     scored = rejected = written = skipped = 0
-    for file_index, file in mine:
-        for chunk, numbered in groupby(_numbered_batches(file, batch_size, rows_per_shard), key=itemgetter(0)):
-            batches = (batch for _, batch in numbered)
-            part = output / f"part-{file_index:05d}-{chunk:05d}.parquet"
-            if part.exists():
-                skipped += 1
-                bar.update(sum(batch.num_rows for batch in batches))  # consume the chunk unscored
-                continue
-            counts = _write_shard(scorer, batches, part, output / f"rejects-{file_index:05d}-{chunk:05d}.parquet",
-                                  bar)
-            scored, rejected, written = scored + counts[0], rejected + counts[1], written + 1
-    bar.close()
+    try:
+        for file_index, file in mine:
+            for chunk, numbered in groupby(_numbered_batches(file, batch_size, rows_per_shard), key=itemgetter(0)):
+                batches = (batch for _, batch in numbered)
+                part = output / f"part-{file_index:05d}-{chunk:05d}.parquet"
+                if part.exists():
+                    skipped += 1
+                    bar.update(sum(batch.num_rows for batch in batches))  # consume the chunk unscored
+                    continue
+                if not written:  # the job file goes in with the first shard (and out again if that fails)
+                    _write_job_file(job_file, job)
+                rejects = output / f"rejects-{file_index:05d}-{chunk:05d}.parquet"
+                counts = _write_shard(scorer, batches, part, rejects, bar)
+                scored, rejected, written = scored + counts[0], rejected + counts[1], written + 1
+    except BaseException:
+        if written == 0 and skipped == 0:  # failed before anything was written: leave no job file either
+            job_file.unlink(missing_ok=True)
+        raise
+    finally:
+        bar.close()
+    _write_job_file(job_file, job)
     summary = JobSummary(scored, rejected, written, skipped, time.perf_counter() - start, str(output))
     with atomic_path(success_file) as temporary:
         temporary.write_text(json.dumps({**asdict(summary), "rows_per_second": summary.rows_per_second}, indent=2))
@@ -169,6 +178,9 @@ def _prepare_output(output: Path, job: dict, job_file: Path, success_file: Path,
                 f"{output}: holds the output of another job (different {', '.join(changed)}); expected the same "
                 "arguments to resume. Hint: use --overwrite to start again, or another --output"
             )
+
+
+def _write_job_file(job_file: Path, job: dict) -> None:
     with atomic_path(job_file) as temporary:
         temporary.write_text(json.dumps(job, indent=2))
 

@@ -166,7 +166,8 @@ def _label_attribute_indices(
             if match is None:
                 raise DataError(
                     f"{path}: no label XML beside it ({_xml_candidates(path)[0].name}) and no MEKA '-C n' in "
-                    "@relation; expected one of them. Hint: pass labels= an XML path or a list of label attributes"
+                    "@relation; expected one of them. Hint: pass the label XML with --labels (Python: labels=, also "
+                    "a list of label attributes)"
                 )
             count = int(match.group(1))
             if count == 0 or abs(count) >= len(attributes):

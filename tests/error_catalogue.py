@@ -1,0 +1,229 @@
+"""The catalogue of bad inputs: each case is a CLI invocation that must fail with one clear line and exit code 2.
+
+``tests/test_error_catalogue.py`` runs every case; ``python -m tests.error_catalogue`` regenerates
+``docs/errors.md`` (the table of cases and the messages they print) from the same list.
+"""
+
+from __future__ import annotations
+
+import bz2
+import json
+import re
+import shutil
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+ROOT = Path(__file__).resolve().parents[1]
+DEMO = ROOT / "data"
+ARFF_HEADER = "@relation 'r: -C -1'\n@attribute x numeric\n@attribute y {0,1}\n"  # MEKA: the last attribute is the label
+
+
+@dataclass(frozen=True)
+class Case:
+    """One bad input: what it is, how to make it (files under the work directory), the command, and the message."""
+
+    name: str
+    make: Callable[[Path], None]
+    argv: list[str]
+    message: str  # a regular expression the one error line must match
+    no_output: str | None = None  # a path (relative to the work directory) that must not exist afterwards
+
+
+def _write(relative: str, text: str) -> Callable[[Path], None]:
+    def make(work: Path) -> None:
+        (work / relative).write_text(text)
+
+    return make
+
+
+def _parquet(relative: str, change: Callable[[pa.Table], pa.Table], source: str = "shop_test.parquet"):
+    def make(work: Path) -> None:
+        pq.write_table(change(pq.read_table(DEMO / source).slice(0, 50)), work / relative)
+
+    return make
+
+
+def _set(table: pa.Table, column: str, values: list, kind: pa.DataType | None = None) -> pa.Table:
+    return table.set_column(table.column_names.index(column), column, pa.array(values, kind))
+
+
+def _model_copy(relative: str, edit: Callable[[Path], None]) -> Callable[[Path], None]:
+    def make(work: Path) -> None:
+        shutil.copytree(work / "model", work / relative)
+        edit(work / relative)
+
+    return make
+
+
+def _truncate(path: Path) -> None:
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 3])
+
+
+def _nothing(work: Path) -> None:
+    return None
+
+
+TRAIN = ["train", "--quiet", "--epochs", "1", "--hidden-channels", "8", "--embedding-dim", "4"]
+CASES: list[Case] = [
+    Case("data file missing", _nothing, [*TRAIN, "--data", "absent.csv", "--output", "m"], r"absent\.csv: no such file", "m"),
+    Case("unknown data format", _write("data.txt", "x"), [*TRAIN, "--data", "data.txt", "--output", "m"],
+         r"unknown data format; expected a file ending in \.arff", "m"),
+    Case("empty CSV file", _write("empty.csv", ""), [*TRAIN, "--data", "empty.csv", "--output", "m"],
+         r"empty\.csv: cannot be read as CSV", "m"),
+    Case("truncated ARFF (no @data)", _write("t.arff", ARFF_HEADER), [*TRAIN, "--data", "t.arff", "--labels", "y.xml",
+         "--output", "m"], r"t\.arff: ended after line 3 without an @data section", "m"),
+    Case("ARFF row with too few values", _write("short.arff", ARFF_HEADER + "@data\n1,0\n2\n"),
+         [*TRAIN, "--data", "short.arff", "--output", "m"], r"short\.arff:6: row has 1 values; expected 2", "m"),
+    Case("non-numeric value in a numeric attribute", _write("nan.arff", ARFF_HEADER + "@data\nabc,1\n"),
+         [*TRAIN, "--data", "nan.arff", "--output", "m"], r"nan\.arff:5: feature 'x' has value 'abc'; expected a number",
+         "m"),
+    Case("label value other than 0/1", _write("two.arff", ARFF_HEADER + "@data\n1,2\n"),
+         [*TRAIN, "--data", "two.arff", "--output", "m"], r"two\.arff:5: label 'y' has value '2'; expected 0 or 1", "m"),
+    Case("missing label value '?'", _write("q.arff", ARFF_HEADER + "@data\n1,?\n"),
+         [*TRAIN, "--data", "q.arff", "--output", "m"], r"q\.arff:5: label 'y' has value '\?' \(missing labels", "m"),
+    Case("ARFF with zero rows", _write("zero.arff", ARFF_HEADER + "@data\n"),
+         [*TRAIN, "--data", "zero.arff", "--output", "m"], r"zero\.arff: the @data section has no rows", "m"),
+    Case("label XML naming an attribute that does not exist",
+         lambda work: ((work / "x.arff").write_text(ARFF_HEADER + "@data\n1,0\n"),
+                       (work / "x.xml").write_text('<labels><label name="z"/></labels>')),
+         [*TRAIN, "--data", "x.arff", "--labels", "x.xml", "--output", "m"],
+         r"x\.arff: label 'z' is not an attribute of the file", "m"),
+    Case("label XML that is not XML", lambda work: ((work / "x.arff").write_text(ARFF_HEADER + "@data\n1,0\n"),
+                                                    (work / "bad.xml").write_text("<labels")),
+         [*TRAIN, "--data", "x.arff", "--labels", "bad.xml", "--output", "m"], r"bad\.xml: not well-formed XML", "m"),
+    Case("corrupted bz2 ARFF", lambda work: (work / "c.arff.bz2").write_bytes(bz2.compress(b"@relation")[:10]),
+         [*TRAIN, "--data", "c.arff.bz2", "--output", "m"], r"c\.arff\.bz2: cannot be read", "m"),
+    Case("NaN feature", _parquet("nan.parquet", lambda t: _set(t, "age", [float("nan")] * 50, pa.float32())),
+         [*TRAIN, "--data", "nan.parquet", "--output", "m"], r"column 'age' is nan at row 0; expected finite", "m"),
+    Case("infinite feature", _parquet("inf.parquet", lambda t: _set(t, "age", [float("inf")] * 50, pa.float32())),
+         [*TRAIN, "--data", "inf.parquet", "--output", "m"], r"column 'age' is inf at row 0", "m"),
+    Case("null feature", _parquet("null.parquet", lambda t: _set(t, "age", [None] * 50, pa.float32())),
+         [*TRAIN, "--data", "null.parquet", "--output", "m"], r"column 'age' is null at row 0", "m"),
+    Case("feature column of the wrong type", _parquet("str.parquet", lambda t: _set(t, "age", ["old"] * 50)),
+         [*TRAIN, "--data", "str.parquet", "--output", "m"], r"column 'age' has type string; expected a numeric", "m"),
+    Case("label column missing", _parquet("nolabels.parquet", lambda t: t.drop(["labels"])),
+         [*TRAIN, "--data", "nolabels.parquet", "--output", "m"], r"no label column 'labels'", "m"),
+    Case("label column of the wrong type", _parquet("intlabels.parquet", lambda t: _set(t, "labels", [1] * 50)),
+         [*TRAIN, "--data", "intlabels.parquet", "--output", "m"], r"label column 'labels' has type int64", "m"),
+    Case("zero labels (no row has any)", _parquet("nolabel.parquet", lambda t: _set(t, "labels", [[]] * 50,
+                                                                                     pa.list_(pa.string()))),
+         [*TRAIN, "--data", "nolabel.parquet", "--output", "m"], r"holds no label at all", "m"),
+    Case("output directory already there", lambda work: (work / "exists").mkdir(),
+         [*TRAIN, "--data", str(DEMO / "shop_test.parquet"), "--output", "exists"], r"exists: already exists.*--overwrite"),
+    Case("output under a file (unwritable)", _write("afile", "x"),
+         [*TRAIN, "--data", str(DEMO / "shop_test.parquet"), "--output", "afile/model"],
+         r"afile/model: cannot create the model directory"),
+    Case("--epochs 0", _nothing, [*TRAIN, "--data", "d.csv", "--output", "m", "--epochs", "0"],
+         r"--epochs: expected a positive integer, got 0", "m"),
+    Case("unknown device", _nothing, [*TRAIN, "--data", "d.csv", "--output", "m", "--device", "tpu"],
+         r"--device: invalid choice: 'tpu'", "m"),
+    Case("cuda requested where there is none", _nothing,
+         [*TRAIN, "--data", str(DEMO / "shop_test.parquet"), "--output", "m", "--device", "cuda"],
+         r"device: 'cuda' was requested but CUDA is not available", "m"),
+    Case("dropout out of range", _nothing, [*TRAIN, "--data", "d.csv", "--output", "m", "--dropout", "1.5"],
+         r"--dropout: expected a number between 0 and 1, got 1\.5", "m"),
+    Case("unknown flag", _nothing, [*TRAIN, "--data", "d.csv", "--output", "m", "--colour", "red"],
+         r"unrecognized arguments: --colour red", "m"),
+    Case("model directory missing", _nothing,
+         ["evaluate", "--model", "nomodel", "--data", str(DEMO / "shop_test.parquet")], r"nomodel: no such model directory"),
+    Case("model directory truncated (file missing)", _model_copy("m1", lambda p: (p / "thresholds.json").unlink()),
+         ["evaluate", "--model", "m1", "--data", str(DEMO / "shop_test.parquet")], r"thresholds\.json is missing"),
+    Case("corrupted weights", _model_copy("m2", lambda p: _truncate(p / "weights.safetensors")),
+         ["evaluate", "--model", "m2", "--data", str(DEMO / "shop_test.parquet")],
+         r"weights\.safetensors: cannot be read"),
+    Case("model from an incompatible version", _model_copy("m3", lambda p: (p / "config.json").write_text(
+        json.dumps({**json.loads((p / "config.json").read_text()), "format_version": 7}))),
+         ["evaluate", "--model", "m3", "--data", str(DEMO / "shop_test.parquet")], r"format version 7 .*expected 1"),
+    Case("config with an invalid parameter", _model_copy("m4", lambda p: (p / "config.json").write_text(
+        (p / "config.json").read_text().replace('"dropout": 0.3', '"dropout": -1'))),
+         ["evaluate", "--model", "m4", "--data", str(DEMO / "shop_test.parquet")],
+         r"config\.json: invalid parameters \(dropout: got -1"),
+    Case("label the model does not know",
+         _parquet("unknown.parquet", lambda t: _set(t, "labels", [["knitting"]] * 50, pa.list_(pa.string()))),
+         ["evaluate", "--model", "model", "--data", "unknown.parquet", "--output", "report"],
+         r"label 'knitting' is not known to the model", "report"),
+    Case("--model and --compare together", _nothing,
+         ["evaluate", "--model", "model", "--compare", "model", "model", "--data", "d.csv"],
+         r"argument --compare: not allowed with argument --model"),
+    Case("negative top-k", _nothing, ["predict", "--model", "model", "--input", "d.csv", "--output", "o.csv",
+                                      "--top-k", "-1"], r"--top-k: expected a positive integer, got -1", "o.csv"),
+    Case("a feature column missing (different feature count)", _parquet("narrow.parquet", lambda t: t.drop(["age"])),
+         ["predict", "--model", "model", "--input", "narrow.parquet", "--output", "o.parquet"],
+         r"1 feature column\(s\) missing, first 'age'", "o.parquet"),
+    Case("scoring: no input matches", _nothing,
+         ["score", "--model", "model", "--input", "nothing-*.parquet", "--output", "recs"], r"no input found"),
+    Case("scoring: feature columns missing and extra",
+         _parquet("renamed.parquet", lambda t: t.rename_columns(["agee" if c == "age" else c for c in t.column_names])),
+         ["score", "--model", "model", "--input", "renamed.parquet", "--output", "recs", "--quiet"],
+         r"1 of the model's 32 feature columns are missing, first 'age'; columns the model does not know: \['agee'"),
+    Case("scoring: no id column", _parquet("noid.parquet", lambda t: t.drop(["id"])),
+         ["score", "--model", "model", "--input", "noid.parquet", "--output", "recs", "--quiet"],
+         r"no id column 'id'.*--id-column"),
+    Case("scoring: shard index out of range", _nothing,
+         ["score", "--model", "model", "--input", "x.parquet", "--output", "recs", "--shard-index", "3",
+          "--num-shards", "2"], r"shard_index: got 3; expected 0 <= shard_index < num_shards \(2\)"),
+    Case("inspect: unknown label", _nothing, ["inspect", "--model", "model", "--label", "campng"],
+         r"label 'campng' is not known to the model \(did you mean 'camping'\?\)"),
+    Case("graph: tau out of range", _nothing,
+         ["graph", "--data", str(DEMO / "shop_test.parquet"), "--output", "g.graphml", "--tau", "2"],
+         r"--tau: expected a number between 0 and 1, got 2\.0", "g.graphml"),
+    Case("graph: garbage Parquet", lambda work: (work / "bad.parquet").write_bytes(b"PAR1garbagePAR1"),
+         ["graph", "--data", "bad.parquet", "--output", "g.graphml"], r"bad\.parquet: cannot be read as PARQUET",
+         "g.graphml"),
+]
+
+
+def prepare(work: Path) -> None:
+    """A tiny trained model under ``work/model``, shared by the cases that need one."""
+    from gnn_mlc.cli import main
+
+    if not (work / "model").exists():
+        assert main([*TRAIN, "--data", str(DEMO / "shop_train.parquet"), "--output", str(work / "model")]) == 0
+
+
+def write_docs(rows: list[tuple[str, str]]) -> str:
+    lines = ["# Errors: the catalogue of bad inputs", "",
+             "Every case below is a test (`tests/test_error_catalogue.py`): the command exits with code 2, prints "
+             "exactly this one line on stderr, no traceback, and leaves no partial output. Generated by "
+             "`python -m tests.error_catalogue`; paths are relative to the directory the command ran in.", "",
+             "| case | message |", "|---|---|"]
+    lines += [f"| {name} | `{message}` |" for name, message in rows]
+    return "\n".join(lines) + "\n"
+
+
+def main() -> None:
+    import contextlib
+    import io
+    import os
+    import tempfile
+
+    from gnn_mlc.cli import main as cli
+
+    work = Path(tempfile.mkdtemp())
+    prepare(work)
+    rows = []
+    previous = os.getcwd()
+    os.chdir(work)
+    try:
+        for case in CASES:
+            case.make(work)
+            stderr = io.StringIO()
+            with contextlib.redirect_stderr(stderr), contextlib.suppress(SystemExit):
+                cli(case.argv)
+            line = stderr.getvalue().strip().replace(str(work) + "/", "").replace(str(ROOT) + "/", "")
+            rows.append((case.name, line.replace("|", "\\|")))
+    finally:
+        os.chdir(previous)
+        shutil.rmtree(work, ignore_errors=True)
+    (ROOT / "docs" / "errors.md").write_text(write_docs(rows))
+    print(f"wrote docs/errors.md ({len(rows)} cases)", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()
