@@ -101,6 +101,8 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--device", choices=DEVICES, default="auto", help="auto = CUDA when available "
                        "(default: %(default)s)")
     train.add_argument("--overwrite", action="store_true", help="replace --output if it exists")
+    train.add_argument("--resume", action="store_true",
+                       help="continue an interrupted run from its last epoch checkpoint (same arguments)")
     train.add_argument("--quiet", action="store_true", help="no progress bar")
 
     evaluate_parser = commands.add_parser("evaluate", help="evaluate model directories on labelled data",
@@ -184,6 +186,7 @@ def _read(args: argparse.Namespace, path: Path) -> Dataset:
 def run_train(args: argparse.Namespace) -> int:
     from gnn_mlc.distributed import process_group
     from gnn_mlc.estimator import LabelGCNClassifier
+    from gnn_mlc.outputs import ensure_writable_directory
 
     if args.output.exists() and not args.overwrite:
         raise GnnMlcError(f"{args.output}: already exists; expected a new directory. Hint: add --overwrite")
@@ -196,11 +199,18 @@ def run_train(args: argparse.Namespace) -> int:
         threshold_strategy=args.threshold_strategy, threshold=args.threshold, top_k=args.decision_top_k,
         at_least_one=args.at_least_one, device=args.device, random_state=args.seed, verbose=not args.quiet,
     )
+    ensure_writable_directory(args.output.parent, what="the model directory")
+    # Saved after every epoch beside the output, removed once the model directory is written.
+    checkpoint = args.output.parent / f".{args.output.name}.checkpoint.pt"
+    if args.resume and not checkpoint.exists():
+        print(f"no checkpoint at {checkpoint}: starting from the first epoch", file=sys.stderr)
     with process_group(args.device) as rank:
-        classifier.fit(data.X, data.Y, label_names=data.label_names, feature_names=data.feature_names)
+        classifier.fit(data.X, data.Y, label_names=data.label_names, feature_names=data.feature_names,
+                       checkpoint=checkpoint, resume=args.resume)
         if rank != 0:  # data-parallel run (torchrun): rank 0 writes the model
             return 0
         classifier.save(args.output, overwrite=args.overwrite)
+        checkpoint.unlink(missing_ok=True)
     kind = "no-graph baseline" if args.no_graph else "label-graph GCN"
     print(
         f"trained {kind} on {data.num_rows} rows x {data.num_features} features, {data.num_labels} labels: "

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -128,11 +129,15 @@ class LabelGCNClassifier(ClassifierMixin, BaseEstimator):
         *,
         label_names: list[str] | None = None,
         feature_names: list[str] | None = None,
+        checkpoint: str | Path | None = None,
+        resume: bool = False,
     ) -> LabelGCNClassifier:
         """Train on features ``X`` (rows, num_features) and 0/1 labels ``Y`` (rows, num_labels); returns ``self``.
 
         ``X`` may be a SciPy sparse matrix: it stays sparse. ``label_names``/``feature_names`` default to
-        ``l0..``/``f0..``.
+        ``l0..``/``f0..``. With ``checkpoint``, the training state is saved there after every epoch; with ``resume``
+        too, training continues from it and ends exactly as an uninterrupted run with the same data and seed would
+        (on CPU).
         """
         self._check_parameters()
         X = as_feature_matrix(X, name="X")
@@ -176,6 +181,8 @@ class LabelGCNClassifier(ClassifierMixin, BaseEstimator):
                 device=device,
                 generator=generator,
                 progress=self.verbose,
+                checkpoint=None if checkpoint is None else Path(checkpoint),
+                resume=resume,
             )
         self.model_.cpu()
         self.label_counts_ = np.asarray(Y.sum(axis=0), dtype=np.int64).ravel()

@@ -39,3 +39,21 @@ def write_text(path: str | Path, text: str) -> None:
     """Write ``text`` to ``path`` atomically (UTF-8)."""
     with atomic_path(path) as temporary:
         temporary.write_text(text, encoding="utf-8")
+
+
+def ensure_writable_directory(path: str | Path, *, what: str) -> Path:
+    """Create ``path`` (and parents) if needed and check that files can be written there, before any long work.
+
+    Raises:
+        GnnMlcError: naming ``what`` (e.g. "the model directory") and the system's reason.
+    """
+    path = Path(path)
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        probe = path / f".write-test-{os.getpid()}"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as error:
+        raise GnnMlcError(f"{path}: cannot write {what} here ({error.strerror}); expected a writable directory") from None
+    return path
+

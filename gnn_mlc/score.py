@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import glob
 import json
-import os
 import time
 from collections.abc import Iterator
 from itertools import groupby
@@ -35,7 +34,7 @@ import pyarrow.parquet as pq
 from tqdm.auto import tqdm
 
 from gnn_mlc.errors import DataError, GnnMlcError
-from gnn_mlc.outputs import atomic_path
+from gnn_mlc.outputs import atomic_path, ensure_writable_directory
 from gnn_mlc.scorer import Scorer
 
 _INPUT_SUFFIXES = (".parquet", ".pq", ".csv")
@@ -153,14 +152,7 @@ def run_scoring_job(
 
 
 def _prepare_output(output: Path, job: dict, job_file: Path, success_file: Path, mine: list, overwrite: bool) -> None:
-    try:
-        output.mkdir(parents=True, exist_ok=True)
-        probe = output / f".write-test-{os.getpid()}"
-        probe.write_bytes(b"")
-        probe.unlink()
-    except OSError as error:
-        raise GnnMlcError(f"{output}: cannot write the output here ({error.strerror}); expected a writable "
-                          "directory") from None
+    ensure_writable_directory(output, what="the recommendations")
     for file_index, _ in mine:  # temporary shards of a killed run (only this worker's files)
         for stale in [*output.glob(f".part-{file_index:05d}-*.tmp"), *output.glob(f".rejects-{file_index:05d}-*.tmp")]:
             stale.unlink(missing_ok=True)

@@ -18,6 +18,7 @@ import gc
 import logging
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 import scipy.sparse as sp
@@ -26,6 +27,7 @@ import torch.nn.functional as F
 from torch import Tensor
 from tqdm.auto import tqdm
 
+from gnn_mlc.checkpoint import load_checkpoint, save_checkpoint
 from gnn_mlc.choices import DEVICES
 from gnn_mlc.data.dataset import Matrix
 from gnn_mlc.errors import GnnMlcError
@@ -106,6 +108,8 @@ def train_model(
     device: torch.device,
     generator: torch.Generator,
     progress: bool = True,
+    checkpoint: Path | None = None,
+    resume: bool = False,
 ) -> TrainingResult:
     """Train ``model`` in place and leave it with the weights of its best validation epoch.
 
@@ -120,6 +124,8 @@ def train_model(
         device: where to train.
         generator: seeded CPU generator for shuffling.
         progress: show a tqdm bar (one step per epoch, with loss and validation mAP) on stderr.
+        checkpoint: write the training state here after every epoch (see :mod:`gnn_mlc.checkpoint`).
+        resume: start from ``checkpoint`` when it exists; the run then ends as an uninterrupted one would.
 
     Returns:
         A :class:`TrainingResult`.
@@ -137,8 +143,19 @@ def train_model(
     Y_validation_dense = Y_validation.toarray() if sp.issparse(Y_validation) else np.asarray(Y_validation)
     best_map, best_epoch, best_state = -1.0, 0, copy.deepcopy(model.state_dict())
     history: list[dict[str, float]] = []
-    bar = tqdm(range(1, max_epochs + 1), desc="training", unit="epoch", disable=not progress or rank != 0,
-               mininterval=1.0)
+    first_epoch = 1
+    if resume and checkpoint is not None and checkpoint.exists():
+        state = load_checkpoint(checkpoint)
+        model.load_state_dict(state["model"])
+        optimizer.load_state_dict(state["optimizer"])
+        generator.set_state(state["generator"])
+        torch.set_rng_state(state["torch_rng"])
+        best_map, best_epoch, best_state = state["best_map"], state["best_epoch"], state["best_state"]
+        history, first_epoch = state["history"], state["epoch"] + 1
+        logger.info("resuming from %s after epoch %d", checkpoint, state["epoch"])
+    stopped = first_epoch > 1 and first_epoch - 1 - best_epoch >= patience
+    bar = tqdm(range(first_epoch, max_epochs + 1 if not stopped else first_epoch), desc="training", unit="epoch",
+               disable=not progress or rank != 0, mininterval=1.0, initial=first_epoch - 1, total=max_epochs)
     for epoch in bar:
         trained.train()
         total_loss, total_rows = 0.0, 0
@@ -161,7 +178,13 @@ def train_model(
         bar.set_postfix(loss=f"{loss_mean:.4f}", val_map=f"{validation_map:.4f}", refresh=False)
         if validation_map > best_map:
             best_map, best_epoch, best_state = validation_map, epoch, copy.deepcopy(model.state_dict())
-        elif epoch - best_epoch >= patience:
+        if checkpoint is not None and rank == 0:
+            save_checkpoint(checkpoint, {
+                "epoch": epoch, "model": model.state_dict(), "optimizer": optimizer.state_dict(),
+                "best_state": best_state, "best_map": best_map, "best_epoch": best_epoch, "history": history,
+                "generator": generator.get_state(), "torch_rng": torch.get_rng_state(),
+            })
+        if epoch - best_epoch >= patience:
             logger.info("early stopping at epoch %d; best epoch %d (validation mAP %.4f)", epoch, best_epoch, best_map)
             break
     bar.close()

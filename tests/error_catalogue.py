@@ -118,7 +118,7 @@ CASES: list[Case] = [
          [*TRAIN, "--data", str(DEMO / "shop_test.parquet"), "--output", "exists"], r"exists: already exists.*--overwrite"),
     Case("output under a file (unwritable)", _write("afile", "x"),
          [*TRAIN, "--data", str(DEMO / "shop_test.parquet"), "--output", "afile/model"],
-         r"afile/model: cannot create the model directory"),
+         r"afile: cannot write the model directory here \(File exists\)"),
     Case("--epochs 0", _nothing, [*TRAIN, "--data", "d.csv", "--output", "m", "--epochs", "0"],
          r"--epochs: expected a positive integer, got 0", "m"),
     Case("unknown device", _nothing, [*TRAIN, "--data", "d.csv", "--output", "m", "--device", "tpu"],
