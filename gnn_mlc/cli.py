@@ -206,7 +206,7 @@ def run_train(args: argparse.Namespace) -> int:
         print(f"no checkpoint at {checkpoint}: starting from the first epoch", file=sys.stderr)
     with process_group(args.device) as rank:
         classifier.fit(data.X, data.Y, label_names=data.label_names, feature_names=data.feature_names,
-                       checkpoint=checkpoint, resume=args.resume)
+                       checkpoint=checkpoint, resume=args.resume, Y_missing=data.Y_missing)
         if rank != 0:  # data-parallel run (torchrun): rank 0 writes the model
             return 0
         classifier.save(args.output, overwrite=args.overwrite)

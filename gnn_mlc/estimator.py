@@ -7,6 +7,7 @@ from pathlib import Path
 from pathlib import Path
 
 import numpy as np
+import scipy.sparse as sp
 import torch
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.utils.validation import check_is_fitted
@@ -131,18 +132,25 @@ class LabelGCNClassifier(ClassifierMixin, BaseEstimator):
         feature_names: list[str] | None = None,
         checkpoint: str | Path | None = None,
         resume: bool = False,
+        Y_missing: Matrix | None = None,
     ) -> LabelGCNClassifier:
         """Train on features ``X`` (rows, num_features) and 0/1 labels ``Y`` (rows, num_labels); returns ``self``.
 
         ``X`` may be a SciPy sparse matrix: it stays sparse. ``label_names``/``feature_names`` default to
         ``l0..``/``f0..``. With ``checkpoint``, the training state is saved there after every epoch; with ``resume``
         too, training continues from it and ends exactly as an uninterrupted run with the same data and seed would
-        (on CPU).
+        (on CPU). ``Y_missing`` (rows, num_labels) marks unknown label values with 1: they are left out of the loss,
+        the label graph's counts and the threshold tuning.
         """
         self._check_parameters()
         X = as_feature_matrix(X, name="X")
         Y = as_label_matrix(Y, name="Y")
         validate_arrays(X, Y, source="fit")
+        if Y_missing is not None:
+            Y_missing = as_label_matrix(Y_missing, name="Y_missing")
+            if Y_missing.shape != Y.shape:
+                raise DataError(f"Y_missing: shape {Y_missing.shape}; expected {Y.shape}, the shape of Y")
+            Y = as_label_matrix(Y - Y.multiply(Y_missing) if sp.issparse(Y) else Y * (1 - Y_missing), name="Y")
         if X.shape[0] < 2:
             raise DataError(f"fit: {X.shape[0]} row; expected at least 2 (one is held out for validation)")
         label_names = [f"l{j}" for j in range(Y.shape[1])] if label_names is None else list(label_names)
@@ -159,7 +167,8 @@ class LabelGCNClassifier(ClassifierMixin, BaseEstimator):
         self.scaler_ = FeatureScaler.fit(X[train_rows])
         X_scaled = self.scaler_.transform(X)
         self.graph_ = build_label_graph(
-            Y[train_rows], label_names, weighting=self.graph_weighting, tau=self.tau, p=self.p
+            Y[train_rows], label_names, weighting=self.graph_weighting, tau=self.tau, p=self.p,
+            Y_missing=None if Y_missing is None else Y_missing[train_rows],
         ) if self.use_graph else None
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(self.random_state)
@@ -183,6 +192,8 @@ class LabelGCNClassifier(ClassifierMixin, BaseEstimator):
                 progress=self.verbose,
                 checkpoint=None if checkpoint is None else Path(checkpoint),
                 resume=resume,
+                missing_train=None if Y_missing is None else Y_missing[train_rows],
+                missing_validation=None if Y_missing is None else Y_missing[validation_rows],
             )
         self.model_.cpu()
         self.label_counts_ = np.asarray(Y.sum(axis=0), dtype=np.int64).ravel()
@@ -198,6 +209,7 @@ class LabelGCNClassifier(ClassifierMixin, BaseEstimator):
             k=self.top_k,
             at_least_one=self.at_least_one,
             train_cardinality=float(self.label_counts_.sum()) / X.shape[0],
+            missing=None if Y_missing is None else Y_missing[validation_rows],
         )
         self.thresholds_ = self.decision_rule_.thresholds
         return self

@@ -3,7 +3,8 @@
 From the training labels ``Y`` (rows, labels):
 
 * ``counts = Y^T Y`` (labels, labels): ``counts[i, j]`` rows with both labels, ``counts[i, i]`` label i's frequency;
-* ``P(j | i) = counts[i, j] / counts[i, i]`` (0 when label i has no positive);
+* ``P(j | i) = counts[i, j] / counts[i, i]`` (0 when label i has no positive); when some label values are unknown
+  (``Y_missing``), the denominator counts only the rows of label i where label j is known;
 * the edge ``i -> j`` carries label i's message to label j (PyG's ``source_to_target`` flow), weighted by one of
 
   - ``"count"``: ``counts[i, j]``;
@@ -39,10 +40,24 @@ def cooccurrence_counts(Y: Matrix) -> sp.csr_matrix:
     return sp.csr_matrix(Y.T @ Y)
 
 
-def conditional_probabilities(counts: sp.csr_matrix) -> sp.csr_matrix:
+def conditional_probabilities(counts: sp.csr_matrix, unknown: sp.csr_matrix | None = None) -> sp.csr_matrix:
     """Return ``P(j | i) = counts[i, j] / counts[i, i]`` as float64 CSR (num_labels, num_labels); rows of labels
-    with no positive are empty, and the diagonal (always 1 where defined) is dropped."""
+    with no positive are empty, and the diagonal (always 1 where defined) is dropped.
+
+    ``unknown[i, j]`` (optional, ``Y^T Y_missing``) counts rows with label i where label j is unknown; they are
+    taken out of the denominator: ``P(j | i) = counts[i, j] / (counts[i, i] - unknown[i, j])``.
+    """
     frequency = counts.diagonal().astype(np.float64)
+    if unknown is not None:
+        probabilities = sp.csr_matrix(counts, dtype=np.float64).tocoo()
+        denominator = frequency[probabilities.row] - np.asarray(
+            sp.csr_matrix(unknown)[probabilities.row, probabilities.col]).ravel()
+        probabilities.data = np.divide(probabilities.data, denominator, out=np.zeros_like(probabilities.data),
+                                       where=denominator > 0)
+        probabilities = probabilities.tocsr()
+        probabilities.setdiag(0.0)
+        probabilities.eliminate_zeros()
+        return probabilities
     inverse = np.divide(1.0, frequency, out=np.zeros_like(frequency), where=frequency > 0)
     probabilities = sp.csr_matrix(sp.diags(inverse) @ counts.astype(np.float64))
     probabilities.setdiag(0.0)
@@ -149,6 +164,7 @@ def build_label_graph(
     weighting: Weighting = "mlgcn",
     tau: float = 0.4,
     p: float = 0.25,
+    Y_missing: Matrix | None = None,
 ) -> LabelGraph:
     """Build the label graph of training labels ``Y`` (rows, num_labels) with the given edge weighting.
 
@@ -158,14 +174,21 @@ def build_label_graph(
         weighting: ``"mlgcn"`` (default), ``"probability"`` or ``"count"``; see the module docstring.
         tau: ``"mlgcn"`` keeps the edge ``i -> j`` when ``P(j | i) >= tau``; in (0, 1].
         p: ``"mlgcn"`` total weight of each label's incoming edges; in [0, 1].
+        Y_missing: 1 where a label value is unknown (those entries count as neither positive nor negative).
 
     Returns:
         The :class:`LabelGraph`.
     """
     if Y.shape[1] != len(label_names):
         raise DataError(f"label_names: {len(label_names)} names for {Y.shape[1]} label columns; expected one each")
+    unknown = None
+    if Y_missing is not None:
+        Y = sp.csr_matrix(Y, dtype=np.int64)
+        Y = sp.csr_matrix(Y - Y.multiply(sp.csr_matrix(Y_missing, dtype=np.int64)))  # unknown is not positive
+        unknown = sp.csr_matrix(Y.T @ sp.csr_matrix(Y_missing, dtype=np.int64))
     return label_graph_from_counts(
-        cooccurrence_counts(Y), label_names, num_rows=int(Y.shape[0]), weighting=weighting, tau=tau, p=p
+        cooccurrence_counts(Y), label_names, num_rows=int(Y.shape[0]), weighting=weighting, tau=tau, p=p,
+        unknown=unknown,
     )
 
 
@@ -177,10 +200,12 @@ def label_graph_from_counts(
     weighting: Weighting = "mlgcn",
     tau: float = 0.4,
     p: float = 0.25,
+    unknown: sp.csr_matrix | None = None,
 ) -> LabelGraph:
     """Build the label graph from co-occurrence ``counts`` (num_labels, num_labels), e.g. a model's saved counts.
 
-    Args are as for :func:`build_label_graph`; ``num_rows`` is the number of rows the counts come from.
+    Args are as for :func:`build_label_graph`; ``num_rows`` is the number of rows the counts come from, ``unknown``
+    as for :func:`conditional_probabilities`.
     """
     if weighting not in WEIGHTINGS:
         raise DataError(f"weighting: got {weighting!r}; expected one of {', '.join(WEIGHTINGS)}")
@@ -189,7 +214,7 @@ def label_graph_from_counts(
     if not 0.0 <= p <= 1.0:
         raise DataError(f"p: got {p}; expected a number in [0, 1]")
     counts = sp.csr_matrix(counts, dtype=np.int64)
-    probabilities = conditional_probabilities(counts)
+    probabilities = conditional_probabilities(counts, unknown)
     if weighting == "count":
         adjacency = counts.astype(np.float64).tocsr()
         adjacency.setdiag(0.0)

@@ -24,6 +24,8 @@ Conventions (``y_true``, ``y_pred`` 0/1; ``y_score`` any real scores; N rows, L 
 * Ties in top-k rankings are broken by label order (the lower column index first).
 * ``tail_map``, ``tail_macro_f1`` (with ``train_counts``): ``map`` and ``macro_f1`` over the third of labels
   (at least one) with the fewest training positives.
+* Unknown label values (``missing``, MEKA's ``?``) are left out of every figure: they are neither true nor false,
+  count in no denominator (Hamming loss divides by the known entries), and rank below every known label.
 """
 
 from __future__ import annotations
@@ -48,6 +50,7 @@ def evaluate(
     y_pred: Matrix | None = None,
     ks: Sequence[int] = (1, 3, 5, 10),
     train_counts: np.ndarray | None = None,
+    missing: Matrix | None = None,
 ) -> dict[str, float]:
     """Every headline metric in one flat dict (see the module docstring for each convention).
 
@@ -57,14 +60,18 @@ def evaluate(
         y_pred: (N, L) 0/1 decisions; default ``y_score >= 0.5``.
         ks: the k of ``p@k``, ``r@k`` and ``ndcg@k``.
         train_counts: (L,) training positives per label, for ``tail_map`` and ``tail_macro_f1``.
+        missing: (N, L) 1 where the true value is unknown; those entries are left out of every figure.
 
     Returns:
         ``{metric name: value}``.
     """
     y_true, y_score, y_pred = _check(y_true, y_score, y_pred)
-    per_label = per_label_metrics(y_true, y_score, y_pred)
+    per_label = per_label_metrics(y_true, y_score, y_pred, missing=missing)
+    y_true, y_score, y_pred, known = _mask_unknown(y_true, y_score, y_pred, missing)
     result = _decision_metrics(y_true, y_pred, per_label)
-    result.update(_ranking_metrics(y_true, y_score, ks))
+    result.update(_ranking_metrics(y_true, y_score, ks, known_per_row=None if known is None else known.sum(axis=1)))
+    if known is not None:  # unknown entries were made agreeing zeros: only the denominators need the known count
+        result["hamming_loss"] = float((per_label["fp"].sum() + per_label["fn"].sum()) / max(known.sum(), 1))
     ap = per_label["average_precision"]
     result["map"] = _nanmean(ap)
     result["map_labels_excluded"] = int(np.isnan(ap).sum())
@@ -78,17 +85,37 @@ def evaluate(
     return result
 
 
+def _mask_unknown(
+    y_true: Matrix, y_score: np.ndarray, y_pred: Matrix, missing: Matrix | None
+) -> tuple[Matrix, np.ndarray, Matrix, np.ndarray | None]:
+    """Make unknown entries harmless: not true, not predicted, and scored below every known entry."""
+    if missing is None:
+        return y_true, y_score, y_pred, None
+    unknown = (missing.toarray() if sp.issparse(missing) else np.asarray(missing)).astype(bool)
+    if unknown.shape != y_score.shape:
+        raise DataError(f"missing: shape {unknown.shape}; expected {y_score.shape}, the shape of y_score")
+    lowest = float(np.min(y_score)) - 1.0
+    y_true = np.where(unknown, 0, _dense(y_true)).astype(np.uint8)
+    y_pred = np.where(unknown, 0, _dense(y_pred)).astype(np.uint8)
+    return y_true, np.where(unknown, lowest, y_score), y_pred, ~unknown
+
+
 def tail_labels(train_counts: np.ndarray) -> np.ndarray:
     """Indices of the third of labels (at least one) with the fewest training positives; ties by label order."""
     size = max(1, len(train_counts) // 3)
     return np.sort(np.argsort(train_counts, kind="stable")[:size])
 
 
-def per_label_metrics(y_true: Matrix, y_score: np.ndarray, y_pred: Matrix) -> dict[str, np.ndarray]:
+def per_label_metrics(
+    y_true: Matrix, y_score: np.ndarray, y_pred: Matrix, *, missing: Matrix | None = None
+) -> dict[str, np.ndarray]:
     """Per-label figures, each an (L,) array: ``support``, ``tp``, ``fp``, ``fn``, ``tn``, ``precision``,
-    ``recall``, ``f1`` (zero_division=0) and ``average_precision`` (NaN for labels with no positive)."""
+    ``recall``, ``f1`` (zero_division=0) and ``average_precision`` (NaN for labels with no positive); entries
+    marked in ``missing`` count nowhere."""
     y_true, y_score, y_pred = _check(y_true, y_score, y_pred)
+    y_true, y_score, y_pred, known = _mask_unknown(y_true, y_score, y_pred, missing)
     num_rows = y_true.shape[0]
+    known_per_label = num_rows if known is None else known.sum(axis=0)
     tp = np.zeros(y_true.shape[1], dtype=np.int64)
     support = np.zeros_like(tp)
     predicted = np.zeros_like(tp)
@@ -103,7 +130,7 @@ def per_label_metrics(y_true: Matrix, y_score: np.ndarray, y_pred: Matrix) -> di
         "tp": tp,
         "fp": fp,
         "fn": fn,
-        "tn": num_rows - tp - fp - fn,
+        "tn": known_per_label - tp - fp - fn,
         "precision": _divide(tp, tp + fp),
         "recall": _divide(tp, tp + fn),
         "f1": _divide(2 * tp, 2 * tp + fp + fn),
@@ -128,8 +155,10 @@ def average_precision_per_label(y_true: Matrix, y_score: np.ndarray) -> np.ndarr
     return result
 
 
-def mean_average_precision(y_true: Matrix, y_score: np.ndarray) -> float:
-    """Mean AP over the labels with at least one positive (0.0 when none has one)."""
+def mean_average_precision(y_true: Matrix, y_score: np.ndarray, *, missing: Matrix | None = None) -> float:
+    """Mean AP over the labels with at least one positive (0.0 when none has one); ``missing`` entries left out."""
+    if missing is not None:
+        y_true, y_score, _, _ = _mask_unknown(y_true, np.asarray(y_score), np.zeros(y_score.shape, np.uint8), missing)
     return _nanmean(average_precision_per_label(y_true, y_score))
 
 
@@ -182,7 +211,9 @@ def _decision_metrics(y_true: Matrix, y_pred: Matrix, per_label: dict[str, np.nd
     }
 
 
-def _ranking_metrics(y_true: Matrix, y_score: np.ndarray, ks: Sequence[int]) -> dict[str, float]:
+def _ranking_metrics(
+    y_true: Matrix, y_score: np.ndarray, ks: Sequence[int], *, known_per_row: np.ndarray | None = None
+) -> dict[str, float]:
     num_rows, num_labels = y_score.shape
     ks = [int(k) for k in ks]
     if any(k < 1 for k in ks):
@@ -196,9 +227,11 @@ def _ranking_metrics(y_true: Matrix, y_score: np.ndarray, ks: Sequence[int]) -> 
         truth = torch.from_numpy(_dense(y_true[rows]).astype(bool))
         scores = torch.from_numpy(np.ascontiguousarray(y_score[rows]))
         num_true = truth.sum(dim=1)
+        num_known = torch.full_like(num_true, num_labels) if known_per_row is None else \
+            torch.from_numpy(np.asarray(known_per_row[rows], dtype=np.int64))
         has_labels = num_true > 0
         rows_with_labels += int(has_labels.sum())
-        trivial = (num_true == 0) | (num_true == num_labels)
+        trivial = (num_true == 0) | (num_true == num_known)
         truth_sorted, true_cumulative, rank, negated = _rank_rows(scores, truth)
         lrap = _precision_at_positives(truth_sorted, true_cumulative, rank)
         totals["lrap"] += float(torch.where(trivial, 1.0, lrap).sum())
@@ -208,7 +241,7 @@ def _ranking_metrics(y_true: Matrix, y_score: np.ndarray, ks: Sequence[int]) -> 
         above = torch.searchsorted(negated, negated, right=False, out_int32=True)
         true_strictly_above = torch.where(above > 0, true_cumulative.gather(1, (above.long() - 1).clamp(min=0)), 0)
         misordered = torch.where(~truth_sorted, num_true[:, None] - true_strictly_above, 0).sum(dim=1)
-        pairs = num_true * (num_labels - num_true)
+        pairs = num_true * (num_known - num_true)  # unknown labels (scored lowest) are in no pair
         totals["ranking_loss"] += float(torch.where(trivial, 0.0, misordered.double() / pairs.clamp(min=1)).sum())
         totals["one_error"] += float((has_labels & ~truth_sorted[:, 0]).sum())
         for k in ks:

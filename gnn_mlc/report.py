@@ -47,8 +47,9 @@ def evaluate_classifier(classifier: LabelGCNClassifier, data: Dataset, *, name: 
     data = data.align(list(classifier.classes_), list(data.feature_names) if names is None else list(names))
     scores = classifier.predict_proba(data.X)
     decisions = classifier.decision_rule_.decide(scores)
-    metrics = evaluate(data.Y, scores, y_pred=decisions, train_counts=classifier.label_counts_)
-    figures = per_label_metrics(data.Y, scores, decisions)
+    metrics = evaluate(data.Y, scores, y_pred=decisions, train_counts=classifier.label_counts_,
+                       missing=data.Y_missing)
+    figures = per_label_metrics(data.Y, scores, decisions, missing=data.Y_missing)
     columns = {"label": pa.array([str(label) for label in classifier.classes_]),
                "train_count": pa.array(classifier.label_counts_),
                "threshold": pa.array(np.asarray(classifier.thresholds_, dtype=np.float64))}

@@ -88,6 +88,7 @@ def fit_decision_rule(
     at_least_one: bool = False,
     train_cardinality: float | None = None,
     min_positives: int = 3,
+    missing: np.ndarray | None = None,
 ) -> DecisionRule:
     """Fit a decision strategy on validation labels ``y_true`` and scores ``y_score``, both (rows, num_labels).
 
@@ -98,6 +99,7 @@ def fit_decision_rule(
         at_least_one: give each row at least its best label.
         train_cardinality: mean labels per training row, required by ``pcut``.
         min_positives: ``per_label`` tunes only labels with at least this many validation positives.
+        missing: 1 where a validation label value is unknown; those entries are left out of the tuning.
 
     Returns:
         The fitted :class:`DecisionRule`.
@@ -105,19 +107,22 @@ def fit_decision_rule(
     if strategy not in STRATEGIES:
         raise DataError(f"strategy: got {strategy!r}; expected one of {', '.join(STRATEGIES)}")
     num_labels = y_score.shape[1]
+    known = np.ones(y_score.shape, dtype=bool) if missing is None else ~(
+        missing.toarray() if hasattr(missing, "toarray") else np.asarray(missing)).astype(bool)
     if strategy in ("fixed", "top_k"):
         thresholds = np.full(num_labels, threshold, dtype=np.float32)
     elif strategy == "global":
-        thresholds = np.full(num_labels, best_f1_threshold(y_true.ravel(), y_score.ravel()), dtype=np.float32)
+        thresholds = np.full(num_labels, best_f1_threshold(y_true[known], y_score[known]), dtype=np.float32)
     elif strategy == "pcut":
         if train_cardinality is None:
             raise DataError("train_cardinality: required by the 'pcut' strategy; expected the mean labels per row")
         thresholds = np.full(num_labels, cardinality_threshold(y_score, train_cardinality), dtype=np.float32)
     else:
-        fallback = best_f1_threshold(y_true.ravel(), y_score.ravel())
+        fallback = best_f1_threshold(y_true[known], y_score[known])
         thresholds = np.full(num_labels, fallback, dtype=np.float32)
-        for label in np.flatnonzero(y_true.sum(axis=0) >= min_positives):
-            thresholds[label] = best_f1_threshold(y_true[:, label], y_score[:, label])
+        for label in np.flatnonzero((y_true * known).sum(axis=0) >= min_positives):
+            rows = known[:, label]
+            thresholds[label] = best_f1_threshold(y_true[rows, label], y_score[rows, label])
     return DecisionRule(strategy=strategy, thresholds=thresholds, k=k, at_least_one=at_least_one)
 
 

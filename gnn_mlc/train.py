@@ -110,6 +110,8 @@ def train_model(
     progress: bool = True,
     checkpoint: Path | None = None,
     resume: bool = False,
+    missing_train: Matrix | None = None,
+    missing_validation: Matrix | None = None,
 ) -> TrainingResult:
     """Train ``model`` in place and leave it with the weights of its best validation epoch.
 
@@ -126,6 +128,8 @@ def train_model(
         progress: show a tqdm bar (one step per epoch, with loss and validation mAP) on stderr.
         checkpoint: write the training state here after every epoch (see :mod:`gnn_mlc.checkpoint`).
         resume: start from ``checkpoint`` when it exists; the run then ends as an uninterrupted one would.
+        missing_train, missing_validation: 1 where a label value is unknown: left out of the loss and of the
+            validation mAP.
 
     Returns:
         A :class:`TrainingResult`.
@@ -163,8 +167,13 @@ def train_model(
             mine = rows[rank::world_size]
             targets = Y_train[mine]
             targets = torch.from_numpy(targets.toarray() if sp.issparse(targets) else targets).float().to(device)
-            loss_sum = F.binary_cross_entropy_with_logits(trained(to_tensor(X_train[mine], device)), targets,
-                                                          reduction="sum")
+            losses = F.binary_cross_entropy_with_logits(trained(to_tensor(X_train[mine], device)), targets,
+                                                        reduction="none")
+            if missing_train is not None:  # unknown label values add nothing to the loss
+                unknown = missing_train[mine]
+                losses = losses * (1.0 - torch.from_numpy(
+                    unknown.toarray() if sp.issparse(unknown) else np.asarray(unknown)).float().to(device))
+            loss_sum = losses.sum()
             loss = loss_sum * (world_size / (len(rows) * num_labels))  # see the module docstring
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
@@ -172,7 +181,7 @@ def train_model(
             total_loss += float(loss_sum.detach()) / num_labels
             total_rows += len(mine)
         logits = predict_logits(model, X_validation, batch_size=max(batch_size, 1024), device=device)
-        validation_map = mean_average_precision(Y_validation_dense, logits)
+        validation_map = mean_average_precision(Y_validation_dense, logits, missing=missing_validation)
         loss_mean = total_loss / max(total_rows, 1)  # this rank's rows
         history.append({"epoch": epoch, "loss": loss_mean, "validation_map": validation_map})
         bar.set_postfix(loss=f"{loss_mean:.4f}", val_map=f"{validation_map:.4f}", refresh=False)

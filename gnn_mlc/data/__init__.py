@@ -91,4 +91,12 @@ def concatenate(datasets: Sequence[Dataset]) -> Dataset:
         ids=ids,
         dropped_attributes=first.dropped_attributes,
         source=" + ".join(d.source for d in datasets),
+        Y_missing=None if all(d.Y_missing is None for d in datasets) else _stack_missing(datasets, first.is_sparse),
     )
+
+
+def _stack_missing(datasets: Sequence[Dataset], sparse: bool) -> np.ndarray | sp.csr_matrix:
+    parts = [sp.csr_matrix(d.Y.shape, dtype=np.uint8) if d.Y_missing is None else sp.csr_matrix(d.Y_missing)
+             for d in datasets]
+    stacked = sp.csr_matrix(sp.vstack(parts))
+    return stacked if sparse else stacked.toarray()

@@ -15,6 +15,8 @@ How the other attributes become features:
 * nominal ``{0,1}``: one 0/1 column; nominal with two values that read as yes/no or true/false: one 0/1 column
   mapped by value NAME (genbase lists ``{YES,NO}``, so its index order would invert them);
 * other nominal: one-hot, one column per declared value, named ``attribute=value``;
+* a label value ``?`` (MEKA's "unknown") is not a 0: it is recorded in ``Dataset.Y_missing`` and left out of the
+  loss, the label graph's counts and the metrics;
 * string and date attributes, and nominal identifiers (at least 100 declared values, each used at most once in the
   file, like genbase's ``protein``), are not features: they are listed in ``Dataset.dropped_attributes`` and the
   first of them becomes ``Dataset.ids``.
@@ -327,7 +329,7 @@ def _encode(path: Path, attributes: list[Attribute], label_indices: list[int], r
 
     # Values an omitted sparse entry takes (ARFF: 0, i.e. the first declared value of a nominal attribute).
     default_features = [entry for index, encoder in encoders.items() for entry in encoder.encode_default()]
-    x_rows, x_cols, x_vals, y_rows, y_cols = [], [], [], [], []
+    x_rows, x_cols, x_vals, y_rows, y_cols, unknown_rows, unknown_cols = [], [], [], [], [], [], []
     id_attribute = dropped[0] if dropped else None
     ids: list[str] = []
     for row_number, (line_number, row) in enumerate(rows):
@@ -335,7 +337,11 @@ def _encode(path: Path, attributes: list[Attribute], label_indices: list[int], r
         features = dict(default_features) if isinstance(row, dict) else {}
         for index, token in row.items() if isinstance(row, dict) else enumerate(row):
             if index in label_column:
-                if _label_value(token, attributes[index], path, line_number):
+                value = _label_value(token, attributes[index], path, line_number)
+                if value is None:
+                    unknown_rows.append(row_number)
+                    unknown_cols.append(label_column[index])
+                elif value:
                     y_rows.append(row_number)
                     y_cols.append(label_column[index])
             elif index in encoders:
@@ -354,14 +360,19 @@ def _encode(path: Path, attributes: list[Attribute], label_indices: list[int], r
     Y = sp.csr_matrix(
         (np.ones(len(y_rows), dtype=np.uint8), (y_rows, y_cols)), shape=(num_rows, len(label_indices)), dtype=np.uint8
     )
+    Y_missing = sp.csr_matrix(
+        (np.ones(len(unknown_rows), dtype=np.uint8), (unknown_rows, unknown_cols)), shape=Y.shape, dtype=np.uint8
+    ) if unknown_rows else None
     if not any(isinstance(row, dict) for _, row in rows):
         X, Y = X.toarray(), Y.toarray()
+        Y_missing = None if Y_missing is None else Y_missing.toarray()
     return Dataset(
         X=X,
         Y=Y,
         label_names=[attributes[index].name for index in label_indices],
         feature_names=feature_names,
         ids=np.asarray(ids, dtype=object) if id_attribute is not None else None,
+        Y_missing=Y_missing,
         dropped_attributes=[attributes[index].name for index in dropped],
         source=str(path),
     )
@@ -389,15 +400,17 @@ def _token(row: list[str] | dict[int, str], index: int, attributes: list[Attribu
     return row.get(index, attributes[index].values[0] if attributes[index].values else "0")
 
 
-def _label_value(token: str, attribute: Attribute, path: Path, line_number: int) -> bool:
+def _label_value(token: str, attribute: Attribute, path: Path, line_number: int) -> bool | None:
+    """True / False for a 0/1 label value, None for MEKA's unknown ``?``."""
+    if token == "?":
+        return None
     word = token.lower()
     if word in ("1", "1.0") or (attribute.kind == "nominal" and word in _TRUE_WORDS):
         return True
     if word in ("0", "0.0") or (attribute.kind == "nominal" and word in _FALSE_WORDS):
         return False
-    hint = " (missing labels '?' are not supported)" if token == "?" else ""
     raise DataError(
-        f"{path}:{line_number}: label {attribute.name!r} has value {token!r}{hint}; expected 0 or 1"
+        f"{path}:{line_number}: label {attribute.name!r} has value {token!r}; expected 0, 1 or ? (unknown)"
     )
 
 

@@ -25,6 +25,8 @@ class Dataset:
         ids: ``(num_rows,)`` row identifiers (from an ID attribute or column), or ``None``.
         dropped_attributes: source attributes not turned into features (string and identifier attributes).
         source: where the data came from, used in messages.
+        Y_missing: like ``Y``, 1 where a label's value is unknown (MEKA's ``?``), or ``None`` when all are known.
+            Unknown entries are 0 in ``Y`` and are left out of training, the label graph and the metrics.
     """
 
     X: Matrix
@@ -34,9 +36,12 @@ class Dataset:
     ids: np.ndarray | None = None
     dropped_attributes: list[str] = field(default_factory=list)
     source: str = "<arrays>"
+    Y_missing: Matrix | None = None
 
     def __post_init__(self) -> None:
         validate_arrays(self.X, self.Y, source=self.source)
+        if self.Y_missing is not None and self.Y_missing.shape != self.Y.shape:
+            raise DataError(f"{self.source}: Y_missing has shape {self.Y_missing.shape}; expected {self.Y.shape}")
         if len(self.label_names) != self.Y.shape[1]:
             raise DataError(
                 f"{self.source}: {len(self.label_names)} label names for {self.Y.shape[1]} label columns; "
@@ -82,6 +87,7 @@ class Dataset:
             ids=None if self.ids is None else self.ids[rows],
             dropped_attributes=self.dropped_attributes,
             source=self.source,
+            Y_missing=None if self.Y_missing is None else self.Y_missing[rows],
         )
 
     def align(self, label_names: list[str], feature_names: list[str]) -> Dataset:
@@ -105,21 +111,13 @@ class Dataset:
                 + (f"; feature {missing[0]!r} is missing{did_you_mean(missing[0], self.feature_names)}" if missing
                    else "") + ". Hint: use data with the same columns as the training data"
             )
-        Y = sp.csr_matrix(self.Y) if sp.issparse(self.Y) else self.Y
         columns = np.array([label_position[name] for name in self.label_names], dtype=np.int64)
-        if sp.issparse(Y):
-            Y = sp.csr_matrix(Y @ sp.csr_matrix(
-                (np.ones(len(columns), dtype=np.uint8), (np.arange(len(columns)), columns)),
-                shape=(len(columns), len(label_names)),
-            ))
-        else:
-            aligned = np.zeros((Y.shape[0], len(label_names)), dtype=np.uint8)
-            aligned[:, columns] = Y
-            Y = aligned
+        Y, Y_missing = (None if matrix is None else _reorder_columns(matrix, columns, len(label_names))
+                        for matrix in (self.Y, self.Y_missing))
         order = np.array([feature_position[name] for name in feature_names], dtype=np.int64)
         return Dataset(
             X=self.X[:, order], Y=Y, label_names=list(label_names), feature_names=list(feature_names),
-            ids=self.ids, dropped_attributes=self.dropped_attributes, source=self.source,
+            ids=self.ids, dropped_attributes=self.dropped_attributes, source=self.source, Y_missing=Y_missing,
         )
 
     @classmethod
@@ -200,6 +198,17 @@ def validate_arrays(X: Matrix, Y: Matrix, *, source: str = "<arrays>") -> None:
         raise DataError(f"{source}: no rows; expected at least one example")
     if Y.shape[1] == 0:
         raise DataError(f"{source}: no label columns; expected at least one label")
+
+
+def _reorder_columns(Y: Matrix, columns: np.ndarray, num_columns: int) -> Matrix:
+    """Place column ``k`` of ``Y`` at ``columns[k]`` of a (rows, num_columns) matrix of zeros."""
+    if sp.issparse(Y):
+        placement = sp.csr_matrix((np.ones(len(columns), dtype=np.uint8), (np.arange(len(columns)), columns)),
+                                  shape=(len(columns), num_columns))
+        return sp.csr_matrix(sp.csr_matrix(Y) @ placement)
+    aligned = np.zeros((Y.shape[0], num_columns), dtype=np.uint8)
+    aligned[:, columns] = Y
+    return aligned
 
 
 def _first_duplicate(names: list[str]) -> str | None:
