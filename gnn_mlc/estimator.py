@@ -38,6 +38,16 @@ def initialise_bias(model: LabelScoringModel, Y: Matrix) -> None:
         model.bias.copy_(torch.from_numpy(np.log(frequency / (1.0 - frequency))))
 
 
+def _warn_degenerate_labels(label_names: list[str], counts: np.ndarray, num_rows: int) -> None:
+    """Log labels that are never or always positive in training: they train, but nothing can be learned of them."""
+    degenerate = (("no positive", np.flatnonzero(counts == 0)), ("only positives", np.flatnonzero(counts == num_rows)))
+    for what, labels in degenerate:
+        if len(labels):
+            names = ", ".join(repr(label_names[index]) for index in labels[:5]) + (", ..." if len(labels) > 5 else "")
+            logger.warning("%d label(s) with %s in the training data (%s): their scores only reflect that",
+                           len(labels), what, names)
+
+
 class LabelGCNClassifier(ClassifierMixin, BaseEstimator):
     """Multi-label classifier whose label embeddings come from a GCN over the label co-occurrence graph.
 
@@ -197,6 +207,7 @@ class LabelGCNClassifier(ClassifierMixin, BaseEstimator):
             )
         self.model_.cpu()
         self.label_counts_ = np.asarray(Y.sum(axis=0), dtype=np.int64).ravel()
+        _warn_degenerate_labels(label_names, self.label_counts_, X.shape[0])
         self.cooccurrence_ = cooccurrence_counts(Y)
         self.n_samples_fit_ = X.shape[0]
         self._set_fitted_state(label_names, feature_names, X.shape[1])
