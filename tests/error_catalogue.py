@@ -117,7 +117,7 @@ CASES: list[Case] = [
                                                                                      pa.list_(pa.string()))),
          [*TRAIN, "--data", "nolabel.parquet", "--output", "m"], r"holds no label at all", "m"),
     Case("duplicate ids", _parquet("dup.parquet", lambda t: _set(t, "id", ["u1"] * 50)),
-         [*TRAIN, "--data", "dup.parquet", "--output", "m"], r"id 'u1' appears more than once \(rows 0 and 1\)", "m"),
+         [*TRAIN, "--data", "dup.parquet", "--output", "m"], r"id 'u1' appears more than once in column 'id' \(rows 0 and 1\)", "m"),
     Case("output directory already there", lambda work: (work / "exists").mkdir(),
          [*TRAIN, "--data", str(DEMO / "shop_test.parquet"), "--output", "exists"], r"exists: already exists.*--overwrite"),
     Case("output under a file (unwritable)", _write("afile", "x"),

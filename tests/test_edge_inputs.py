@@ -21,7 +21,7 @@ FAST = {"max_epochs": 2, "hidden_channels": 16, "embedding_dim": 8}
 def test_duplicate_ids_are_refused(tmp_path):
     path = tmp_path / "dup.csv"
     path.write_text("id,x,labels\nu1,1,a\nu2,2,b\nu1,3,a\n")
-    with pytest.raises(DataError, match=r"id 'u1' appears more than once \(rows 0 and 2\); expected one row per id"):
+    with pytest.raises(DataError, match=r"id 'u1' appears more than once in column 'id' \(rows 0 and 2\)"):
         read_dataset(path)
 
 

@@ -55,14 +55,7 @@ class Dataset:
         duplicated = _first_duplicate(self.label_names)
         if duplicated is not None:
             raise DataError(f"{self.source}: label name {duplicated!r} appears twice; expected unique label names")
-        if self.ids is not None:
-            duplicated_id = _first_duplicate([str(value) for value in self.ids])
-            if duplicated_id is not None:
-                rows = [index for index, value in enumerate(self.ids) if str(value) == duplicated_id][:2]
-                raise DataError(
-                    f"{self.source}: id {duplicated_id!r} appears more than once (rows {rows[0]} and {rows[1]}); "
-                    "expected one row per id. Hint: deduplicate, or pass another id column"
-                )
+
 
     @property
     def num_rows(self) -> int:

@@ -80,6 +80,8 @@ def read_tabular_dataset(
     feature_names = [name for name in table.column_names if name not in (label_column, id_column)]
     X = feature_matrix(table, feature_names, source=str(path))
     ids = None if id_column is None else table.column(id_column).to_numpy(zero_copy_only=False)
+    if ids is not None:
+        _check_unique_ids(ids, path, id_column)
     return Dataset(X=X, Y=Y, label_names=vocabulary, feature_names=feature_names, ids=ids, source=str(path))
 
 
@@ -119,6 +121,19 @@ def feature_matrix(table: pa.Table, feature_names: Sequence[str], *, source: str
             )
         X[:, index] = values
     return X
+
+
+def _check_unique_ids(ids: np.ndarray, path: Path, id_column: str) -> None:
+    """A table's id column is its key: two rows with one id are an error (an ARFF identifier attribute is not
+    checked: genbase's train and test files share a protein)."""
+    values, counts = np.unique(ids.astype(str), return_counts=True)
+    if (counts > 1).any():
+        duplicated = str(values[np.flatnonzero(counts > 1)[0]])
+        rows = np.flatnonzero(ids.astype(str) == duplicated)[:2]
+        raise DataError(
+            f"{path}: id {duplicated!r} appears more than once in column {id_column!r} (rows {rows[0]} and "
+            f"{rows[1]}); expected one row per id. Hint: deduplicate, or pass another --id-column"
+        )
 
 
 def _resolve_id_column(table: pa.Table, id_column: str | None, path: Path) -> str | None:
