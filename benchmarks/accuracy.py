@@ -34,7 +34,7 @@ import scipy.sparse as sp
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import write_results  # noqa: E402
 
-from gnn_mlc import Dataset, LabelGCNClassifier, concatenate, evaluate, read_dataset  # noqa: E402
+from gnn_mlc import Dataset, LabelGCNClassifier, evaluate, read_dataset  # noqa: E402
 from gnn_mlc.data import stratified_split_indices, train_test_split_indices  # noqa: E402
 from gnn_mlc.preprocessing import FeatureScaler  # noqa: E402
 from gnn_mlc.thresholds import fit_decision_rule  # noqa: E402

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import bz2
 import json
-import re
 import shutil
 import sys
 from collections.abc import Callable
