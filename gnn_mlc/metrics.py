@@ -66,8 +66,8 @@ def evaluate(
         ``{metric name: value}``.
     """
     y_true, y_score, y_pred = _check(y_true, y_score, y_pred)
-    per_label = per_label_metrics(y_true, y_score, y_pred, missing=missing)
     y_true, y_score, y_pred, known = _mask_unknown(y_true, y_score, y_pred, missing)
+    per_label = _per_label_figures(y_true, y_score, y_pred, known)
     result = _decision_metrics(y_true, y_pred, per_label)
     result.update(_ranking_metrics(y_true, y_score, ks, known_per_row=None if known is None else known.sum(axis=1)))
     if known is not None:  # unknown entries were made agreeing zeros: only the denominators need the known count
@@ -86,8 +86,8 @@ def evaluate(
 
 
 def _mask_unknown(
-    y_true: Matrix, y_score: np.ndarray, y_pred: Matrix, missing: Matrix | None
-) -> tuple[Matrix, np.ndarray, Matrix, np.ndarray | None]:
+    y_true: Matrix, y_score: np.ndarray, y_pred: Matrix | None, missing: Matrix | None
+) -> tuple[Matrix, np.ndarray, Matrix | None, np.ndarray | None]:
     """Make unknown entries harmless: not true, not predicted, and scored below every known entry."""
     if missing is None:
         return y_true, y_score, y_pred, None
@@ -96,7 +96,7 @@ def _mask_unknown(
         raise DataError(f"missing: shape {unknown.shape}; expected {y_score.shape}, the shape of y_score")
     lowest = float(np.min(y_score)) - 1.0
     y_true = np.where(unknown, 0, _dense(y_true)).astype(np.uint8)
-    y_pred = np.where(unknown, 0, _dense(y_pred)).astype(np.uint8)
+    y_pred = None if y_pred is None else np.where(unknown, 0, _dense(y_pred)).astype(np.uint8)
     return y_true, np.where(unknown, lowest, y_score), y_pred, ~unknown
 
 
@@ -113,7 +113,13 @@ def per_label_metrics(
     ``recall``, ``f1`` (zero_division=0) and ``average_precision`` (NaN for labels with no positive); entries
     marked in ``missing`` count nowhere."""
     y_true, y_score, y_pred = _check(y_true, y_score, y_pred)
-    y_true, y_score, y_pred, known = _mask_unknown(y_true, y_score, y_pred, missing)
+    return _per_label_figures(*_mask_unknown(y_true, y_score, y_pred, missing))
+
+
+def _per_label_figures(
+    y_true: Matrix, y_score: np.ndarray, y_pred: Matrix, known: np.ndarray | None
+) -> dict[str, np.ndarray]:
+    """:func:`per_label_metrics` on checked arrays whose unknown entries are already masked (``known``)."""
     num_rows = y_true.shape[0]
     known_per_label = num_rows if known is None else known.sum(axis=0)
     tp = np.zeros(y_true.shape[1], dtype=np.int64)
@@ -158,7 +164,7 @@ def average_precision_per_label(y_true: Matrix, y_score: np.ndarray) -> np.ndarr
 def mean_average_precision(y_true: Matrix, y_score: np.ndarray, *, missing: Matrix | None = None) -> float:
     """Mean AP over the labels with at least one positive (0.0 when none has one); ``missing`` entries left out."""
     if missing is not None:
-        y_true, y_score, _, _ = _mask_unknown(y_true, np.asarray(y_score), np.zeros(y_score.shape, np.uint8), missing)
+        y_true, y_score, _, _ = _mask_unknown(y_true, np.asarray(y_score), None, missing)
     return _nanmean(average_precision_per_label(y_true, y_score))
 
 

@@ -172,11 +172,11 @@ def load_model(path: str | Path) -> LabelGCNClassifier:
         scaler = FeatureScaler(
             offset=tensors.pop(_SCALER_PREFIX + "offset").numpy(), scale=tensors.pop(_SCALER_PREFIX + "scale").numpy()
         )
-        in_features, num_labels = config["architecture"]["in_features"], config["architecture"]["num_labels"]
+        in_features = int(config["architecture"]["in_features"])
+        num_labels = int(config["architecture"]["num_labels"])
         graph_edges = (tensors["edge_index"], tensors["edge_weight"]) if classifier.use_graph else None
         model = classifier._build_model(in_features, num_labels, graph_edges)
         model.load_state_dict(tensors, strict=True)
-        in_features, num_labels = int(in_features), int(num_labels)
         rule = DecisionRule.from_json(_read_json(path / "thresholds.json"), num_labels=num_labels)
         label_counts = np.asarray(config["training"]["label_counts"], dtype=np.int64)
         num_rows = int(config["training"]["num_rows"])

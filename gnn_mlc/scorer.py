@@ -23,6 +23,7 @@ import pyarrow.compute as pc
 import torch
 
 from gnn_mlc.choices import DEFAULT_ID_COLUMN
+from gnn_mlc.data.tabular import check_numeric_column
 from gnn_mlc.errors import DataError, GnnMlcError
 from gnn_mlc.model_directory import load_model
 from gnn_mlc.model import MLPEncoder, score_logits
@@ -149,11 +150,7 @@ class Scorer:
         reasons = np.full(table.num_rows, "", dtype=object)
         for index, name in enumerate(self.feature_names):
             column = table.column(name)
-            if not (pa.types.is_integer(column.type) or pa.types.is_floating(column.type)
-                    or pa.types.is_boolean(column.type) or pa.types.is_null(column.type)):
-                raise DataError(
-                    f"input: column {name!r} has type {column.type}; expected a numeric feature column"
-                )
+            check_numeric_column(column, name, source="input")
             values = column.to_numpy(zero_copy_only=False).astype(np.float32, copy=False) if column.null_count == 0 \
                 else pc.fill_null(column.cast(pa.float32()), np.nan).to_numpy(zero_copy_only=False)
             invalid = ~np.isfinite(values)

@@ -37,7 +37,6 @@ from gnn_mlc.model import LabelScoringModel, score_logits
 logger = logging.getLogger(__name__)
 
 
-
 def resolve_device(device: str) -> torch.device:
     """``"auto"`` -> CUDA when available, else CPU; ``"cpu"``; ``"cuda"`` (or ``"cuda:N"``) only when available."""
     if device == "auto":

@@ -103,12 +103,7 @@ def feature_matrix(table: pa.Table, feature_names: Sequence[str], *, source: str
     X = np.empty((table.num_rows, len(feature_names)), dtype=np.float32)
     for index, name in enumerate(feature_names):
         column = table.column(name)
-        if not (pa.types.is_integer(column.type) or pa.types.is_floating(column.type)
-                or pa.types.is_boolean(column.type) or pa.types.is_null(column.type)):
-            raise DataError(
-                f"{source}: column {name!r} has type {column.type}; expected a numeric feature column. "
-                "Hint: pass it as the id column or drop it"
-            )
+        check_numeric_column(column, name, source=source)
         if column.null_count:
             row = int(pc.index(pc.is_null(column), True).as_py())
             raise DataError(f"{source}: column {name!r} is null at row {row}; expected a number in every row")
@@ -133,6 +128,17 @@ def _check_unique_ids(ids: np.ndarray, path: Path, id_column: str) -> None:
         raise DataError(
             f"{path}: id {duplicated!r} appears more than once in column {id_column!r} (rows {rows[0]} and "
             f"{rows[1]}); expected one row per id. Hint: deduplicate, or pass another --id-column"
+        )
+
+
+def check_numeric_column(column: pa.ChunkedArray, name: str, *, source: str) -> None:
+    """Raise a one-line :class:`DataError` unless ``column`` holds numbers (integers, floats, booleans or nulls)."""
+    kind = column.type
+    if not (pa.types.is_integer(kind) or pa.types.is_floating(kind) or pa.types.is_boolean(kind)
+            or pa.types.is_null(kind)):
+        raise DataError(
+            f"{source}: column {name!r} has type {kind}; expected a numeric feature column. "
+            "Hint: pass it as the id column or drop it"
         )
 
 
