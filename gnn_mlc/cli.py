@@ -80,7 +80,8 @@ def build_parser() -> argparse.ArgumentParser:
                        "(default: %(default)s)")
     train.add_argument("--hidden-channels", type=_positive_int, default=256, help="encoder width (default: %(default)s)")
     train.add_argument("--embedding-dim", type=_positive_int, default=128, help="embedding size (default: %(default)s)")
-    train.add_argument("--gcn-layers", type=_positive_int, default=2, help="GCNConv layers (default: %(default)s)")
+    train.add_argument("--gcn-layers", type=_positive_int, default=1,
+                       help="graph propagation steps over the label vectors (default: %(default)s)")
     train.add_argument("--dropout", type=_fraction, default=0.3, help="encoder dropout (default: %(default)s)")
     train.add_argument("--learning-rate", type=_positive_float, default=1e-3, help="AdamW (default: %(default)s)")
     train.add_argument("--weight-decay", type=float, default=1e-4, help="AdamW (default: %(default)s)")

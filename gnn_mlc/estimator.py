@@ -57,7 +57,7 @@ class LabelGCNClassifier(ClassifierMixin, BaseEstimator):
         use_graph: learn ``W`` through the label graph (True) or as free per-label vectors (False).
         hidden_channels: encoder hidden width.
         embedding_dim: size of the instance vectors and label embeddings.
-        num_gcn_layers: ``GCNConv`` layers (ML-GCN uses 2).
+        num_gcn_layers: graph propagation steps (see :class:`~gnn_mlc.model.LabelGCNModel`).
         dropout: encoder dropout.
         graph_weighting, tau, p: how the label graph is weighted (see :mod:`gnn_mlc.graph`; ML-GCN: 0.4 and 0.25).
         learning_rate, weight_decay: AdamW settings.
@@ -91,7 +91,7 @@ class LabelGCNClassifier(ClassifierMixin, BaseEstimator):
         use_graph: bool = True,
         hidden_channels: int = 256,
         embedding_dim: int = 128,
-        num_gcn_layers: int = 2,
+        num_gcn_layers: int = 1,
         dropout: float = 0.3,
         graph_weighting: Weighting = "mlgcn",
         tau: float = 0.4,

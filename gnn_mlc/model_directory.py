@@ -99,7 +99,7 @@ def _write_files(classifier: LabelGCNClassifier, directory: Path) -> None:
             "in_features": int(classifier.n_features_in_),
             "num_labels": len(classifier.classes_),
         },
-        "preprocessing": {"kind": "feature_scaler", "doc": "x -> (x - offset) * scale, arrays in weights"},
+        "preprocessing": {"kind": "feature_scaler", "doc": "x -> (x - offset) * scale; rows to L2 norm row_norm if > 0"},
         "parameters": params,
         "training": {
             "best_epoch": classifier.training_.best_epoch,
@@ -115,6 +115,7 @@ def _write_files(classifier: LabelGCNClassifier, directory: Path) -> None:
     tensors = {name: tensor.detach().cpu().contiguous() for name, tensor in classifier.model_.state_dict().items()}
     tensors[_SCALER_PREFIX + "offset"] = torch.from_numpy(classifier.scaler_.offset)
     tensors[_SCALER_PREFIX + "scale"] = torch.from_numpy(classifier.scaler_.scale)
+    tensors[_SCALER_PREFIX + "row_norm"] = torch.tensor([classifier.scaler_.row_norm], dtype=torch.float64)
     save_file(tensors, str(directory / "weights.safetensors"), metadata={"format": FORMAT})
     np.save(directory / "label_embeddings.npy", classifier.label_embeddings_, allow_pickle=False)
     sp.save_npz(directory / "label_cooccurrence.npz", classifier.cooccurrence_)
@@ -170,7 +171,8 @@ def load_model(path: str | Path) -> LabelGCNClassifier:
         ) from None
     try:
         scaler = FeatureScaler(
-            offset=tensors.pop(_SCALER_PREFIX + "offset").numpy(), scale=tensors.pop(_SCALER_PREFIX + "scale").numpy()
+            offset=tensors.pop(_SCALER_PREFIX + "offset").numpy(), scale=tensors.pop(_SCALER_PREFIX + "scale").numpy(),
+            row_norm=float(tensors.pop(_SCALER_PREFIX + "row_norm")),
         )
         in_features = int(config["architecture"]["in_features"])
         num_labels = int(config["architecture"]["num_labels"])

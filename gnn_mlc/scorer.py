@@ -74,7 +74,11 @@ class Scorer:
         self.id_column = id_column
         self.with_labels = with_labels
         self.decision_rule = classifier.decision_rule_
-        self.encoder = _fold_scaler(classifier.model_.encoder, classifier.scaler_).to(self.device).eval()
+        # Dense-trained models get the scaling folded into the first layer; row normalisation (sparse-trained
+        # models) cannot be folded, so those rows go through the scaler.
+        self.scaler = classifier.scaler_ if classifier.scaler_.row_norm > 0 else None
+        encoder = classifier.model_.encoder
+        self.encoder = (encoder if self.scaler else _fold_scaler(encoder, classifier.scaler_)).to(self.device).eval()
         embeddings = np.load(Path(model) / "label_embeddings.npy", allow_pickle=False)
         self.label_embeddings = torch.from_numpy(embeddings).to(self.device)
         self.bias = classifier.model_.bias.detach().to(self.device)
@@ -132,6 +136,8 @@ class Scorer:
 
     @torch.no_grad()
     def _score(self, ids: pa.ChunkedArray | pa.Array, features: np.ndarray) -> pa.Table:
+        if self.scaler is not None:
+            features = self.scaler.transform(features)
         logits = score_logits(self.encoder(torch.from_numpy(features).to(self.device)), self.label_embeddings, self.bias)
         top_logits, top_indices = torch.topk(logits, self.top_k, dim=1)
         table = recommendations_table(ids, self.label_names, top_indices.cpu().numpy(),
