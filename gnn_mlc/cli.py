@@ -85,6 +85,9 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--dropout", type=_fraction, default=0.3, help="encoder dropout (default: %(default)s)")
     train.add_argument("--learning-rate", type=_positive_float, default=1e-3, help="AdamW (default: %(default)s)")
     train.add_argument("--weight-decay", type=float, default=1e-4, help="AdamW (default: %(default)s)")
+    train.add_argument("--pos-weight-power", type=_fraction, default=0.5,
+                       help="weight of a label's positives in the loss: (negatives/positives)^power, 0 for plain BCE "
+                            "(default: %(default)s)")
     train.add_argument("--batch-size", type=_positive_int, default=128, help="rows per step (default: %(default)s)")
     train.add_argument("--epochs", type=_positive_int, default=100, help="maximum epochs (default: %(default)s)")
     train.add_argument("--patience", type=_positive_int, default=20,
@@ -195,8 +198,8 @@ def run_train(args: argparse.Namespace) -> int:
     classifier = LabelGCNClassifier(
         use_graph=not args.no_graph, hidden_channels=args.hidden_channels, embedding_dim=args.embedding_dim,
         num_gcn_layers=args.gcn_layers, dropout=args.dropout, graph_weighting=args.weighting, tau=args.tau, p=args.p,
-        learning_rate=args.learning_rate, weight_decay=args.weight_decay, batch_size=args.batch_size,
-        max_epochs=args.epochs, patience=args.patience, validation_fraction=args.validation_fraction,
+        learning_rate=args.learning_rate, weight_decay=args.weight_decay, pos_weight_power=args.pos_weight_power,
+        batch_size=args.batch_size, max_epochs=args.epochs, patience=args.patience, validation_fraction=args.validation_fraction,
         threshold_strategy=args.threshold_strategy, threshold=args.threshold, top_k=args.decision_top_k,
         at_least_one=args.at_least_one, device=args.device, random_state=args.seed, verbose=not args.quiet,
     )

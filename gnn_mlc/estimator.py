@@ -19,7 +19,7 @@ from gnn_mlc.graph import build_label_graph, cooccurrence_counts
 from gnn_mlc.model import IndependentLabelModel, LabelGCNModel, LabelScoringModel
 from gnn_mlc.preprocessing import FeatureScaler
 from gnn_mlc.thresholds import fit_decision_rule
-from gnn_mlc.train import TrainingResult, predict_logits, resolve_device, train_model
+from gnn_mlc.train import TrainingResult, positive_weights, predict_logits, resolve_device, train_model
 
 logger = logging.getLogger(__name__)
 
@@ -61,6 +61,8 @@ class LabelGCNClassifier(ClassifierMixin, BaseEstimator):
         dropout: encoder dropout.
         graph_weighting, tau, p: how the label graph is weighted (see :mod:`gnn_mlc.graph`; ML-GCN: 0.4 and 0.25).
         learning_rate, weight_decay: AdamW settings.
+        pos_weight_power: each label's positive terms in the loss weigh ``max(1, negatives / positives) ** power``
+            (0: plain BCE; 0.5, the default, lifts rare labels' scores: see :func:`~gnn_mlc.train.positive_weights`).
         batch_size: rows per training step.
         max_epochs, patience: early stopping on validation mAP.
         validation_fraction: share of the training rows held out for early stopping and threshold tuning, chosen by
@@ -98,6 +100,7 @@ class LabelGCNClassifier(ClassifierMixin, BaseEstimator):
         p: float = 0.25,
         learning_rate: float = 1e-3,
         weight_decay: float = 1e-4,
+        pos_weight_power: float = 0.5,
         batch_size: int = 128,
         max_epochs: int = 100,
         patience: int = 20,
@@ -120,6 +123,7 @@ class LabelGCNClassifier(ClassifierMixin, BaseEstimator):
         self.p = p
         self.learning_rate = learning_rate
         self.weight_decay = weight_decay
+        self.pos_weight_power = pos_weight_power
         self.batch_size = batch_size
         self.max_epochs = max_epochs
         self.patience = patience
@@ -203,6 +207,8 @@ class LabelGCNClassifier(ClassifierMixin, BaseEstimator):
                 resume=resume,
                 missing_train=None if Y_missing is None else Y_missing[train_rows],
                 missing_validation=None if Y_missing is None else Y_missing[validation_rows],
+                pos_weight=positive_weights(Y[train_rows], self.pos_weight_power,
+                                            None if Y_missing is None else Y_missing[train_rows]),
             )
         self.model_.cpu()
         self.label_counts_ = np.asarray(Y.sum(axis=0), dtype=np.int64).ravel()
@@ -301,7 +307,7 @@ class LabelGCNClassifier(ClassifierMixin, BaseEstimator):
                 raise DataError(f"{name}: got {getattr(self, name)!r}; expected True or False")
         if not isinstance(self.random_state, (int, np.integer)) or isinstance(self.random_state, bool):
             raise DataError(f"random_state: got {self.random_state!r}; expected an integer")
-        for name in ("tau", "p"):
+        for name in ("tau", "p", "pos_weight_power"):
             value = getattr(self, name)
             if not isinstance(value, (int, float)) or isinstance(value, bool) or not 0.0 <= value <= 1.0:
                 raise DataError(f"{name}: got {value!r}; expected a number in [0, 1]")

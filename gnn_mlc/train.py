@@ -82,6 +82,23 @@ def predict_logits(model: LabelScoringModel, X: Matrix, *, batch_size: int, devi
     return np.concatenate(chunks, axis=0)
 
 
+def positive_weights(Y: Matrix, power: float, missing: Matrix | None = None) -> Tensor:
+    """Per-label weights ``max(1, negatives / positives) ** power`` for the positive terms of the loss, (num_labels,).
+
+    Rare labels otherwise learn to stay below any decision threshold: with ``power = 0.5`` macro-F1 rose on 7 of 9
+    Mulan data sets (genbase 0.67 -> 0.72, enron 0.18 -> 0.23; the other two fell by 0.2 and 0.5 points) at the same
+    mean mAP (benchmarks/results/model_selection.md).
+    Counts are over known label values (``missing`` marks unknown ones); a label with no positive gets weight 1.
+    """
+    Y = sp.csr_matrix(Y, dtype=np.float64)
+    known = np.full(Y.shape[1], float(Y.shape[0]))
+    if missing is not None:
+        known -= np.asarray(sp.csr_matrix(missing, dtype=np.float64).sum(axis=0)).ravel()
+    positives = np.asarray(Y.sum(axis=0)).ravel()
+    ratio = np.divide(known - positives, positives, out=np.ones_like(positives), where=positives > 0)
+    return torch.from_numpy(np.maximum(ratio, 1.0) ** power).float()
+
+
 @dataclass
 class TrainingResult:
     """What a training run reports: the epoch kept, its validation mAP, and per-epoch history."""
@@ -111,6 +128,7 @@ def train_model(
     resume: bool = False,
     missing_train: Matrix | None = None,
     missing_validation: Matrix | None = None,
+    pos_weight: Tensor | None = None,
 ) -> TrainingResult:
     """Train ``model`` in place and leave it with the weights of its best validation epoch.
 
@@ -129,6 +147,7 @@ def train_model(
         resume: start from ``checkpoint`` when it exists; the run then ends as an uninterrupted one would.
         missing_train, missing_validation: 1 where a label value is unknown: left out of the loss and of the
             validation mAP.
+        pos_weight: (num_labels,) weight of each label's positive terms in the loss (see :func:`positive_weights`).
 
     Returns:
         A :class:`TrainingResult`.
@@ -143,6 +162,7 @@ def train_model(
         trained = torch.nn.parallel.DistributedDataParallel(model, device_ids=device_ids)
     optimizer = torch.optim.AdamW(trained.parameters(), lr=learning_rate, weight_decay=weight_decay)
     num_labels = Y_train.shape[1]
+    pos_weight = None if pos_weight is None else pos_weight.float().to(device)
     Y_validation_dense = Y_validation.toarray() if sp.issparse(Y_validation) else np.asarray(Y_validation)
     best_map, best_epoch, best_state = -1.0, 0, copy.deepcopy(model.state_dict())
     history: list[dict[str, float]] = []
@@ -167,7 +187,7 @@ def train_model(
             targets = Y_train[mine]
             targets = torch.from_numpy(targets.toarray() if sp.issparse(targets) else targets).float().to(device)
             losses = F.binary_cross_entropy_with_logits(trained(to_tensor(X_train[mine], device)), targets,
-                                                        reduction="none")
+                                                        reduction="none", pos_weight=pos_weight)
             if missing_train is not None:  # unknown label values add nothing to the loss
                 unknown = missing_train[mine]
                 losses = losses * (1.0 - torch.from_numpy(
