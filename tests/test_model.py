@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+
 import numpy as np
 import torch
 
@@ -81,3 +83,41 @@ def test_sparse_and_dense_inputs_give_the_same_logits():
     x = torch.randn(4, 7) * (torch.rand(4, 7) > 0.6)
     with torch.no_grad():
         torch.testing.assert_close(model(x.to_sparse()), model(x), rtol=1e-5, atol=1e-6)
+
+
+def test_positive_weights_follow_the_formula_and_skip_unknown_values():
+    from gnn_mlc.train import positive_weights
+
+    labels = np.array([[1, 0, 0, 1], [0, 0, 1, 1], [0, 0, 0, 1], [1, 0, 0, 1]])
+    # label 0: 2 of 4 positive -> 1; label 1: none -> 1; label 2: 1 of 4 -> 3 ** 0.5; label 3: always -> max(1, 0) = 1
+    np.testing.assert_allclose(positive_weights(labels, 0.5).numpy(), [1.0, 1.0, 3**0.5, 1.0], rtol=1e-6)
+    np.testing.assert_allclose(positive_weights(labels, 1.0).numpy(), [1.0, 1.0, 3.0, 1.0], rtol=1e-6)
+    np.testing.assert_allclose(positive_weights(labels, 0.0).numpy(), np.ones(4))
+    missing = np.zeros_like(labels)
+    missing[2, 2] = 1  # one of label 2's negatives is unknown: 1 positive of 3 known values -> ratio 2
+    np.testing.assert_allclose(positive_weights(labels, 1.0, missing).numpy(), [1.0, 1.0, 2.0, 1.0], rtol=1e-6)
+
+
+def test_positive_weights_enter_the_loss_as_bce_pos_weight():
+    """One training step with pos_weight equals one step on the hand-weighted BCE."""
+    import torch.nn.functional as F
+
+    from gnn_mlc.train import positive_weights, train_model
+
+    rng = np.random.default_rng(0)
+    X, labels = rng.normal(size=(16, 7)).astype(np.float32), (rng.random((16, 5)) < 0.2).astype(np.uint8)
+    weights = positive_weights(labels, 0.5)
+    model, _ = make_gcn("mlgcn")
+    reference = copy.deepcopy(model)
+    train_model(model, X, labels, X, labels, learning_rate=0.1, weight_decay=0.0, batch_size=16, max_epochs=1,
+                patience=1, device=torch.device("cpu"), generator=torch.Generator().manual_seed(0), progress=False,
+                pos_weight=weights)
+    optimizer = torch.optim.AdamW(reference.parameters(), lr=0.1, weight_decay=0.0)
+    reference.train()
+    logits = reference(torch.from_numpy(X))
+    targets = torch.from_numpy(labels).float()
+    by_hand = -(weights * targets * F.logsigmoid(logits) + (1 - targets) * F.logsigmoid(-logits)).mean()
+    by_hand.backward()
+    optimizer.step()
+    for got, expected in zip(model.parameters(), reference.parameters()):
+        torch.testing.assert_close(got, expected, rtol=1e-5, atol=1e-6)
