@@ -11,8 +11,8 @@ From the training labels ``Y`` (rows, labels):
   - ``"probability"``: ``P(j | i)``;
   - ``"mlgcn"`` (Chen et al., ML-GCN, CVPR 2019): keep the edge when ``P(j | i) >= tau`` and give each label's
     incoming edges the weights ``p / (number of incoming edges)``, so they sum to ``p``; the self-loop, added by
-    ``GCNConv``, keeps weight 1. ML-GCN then normalises by out-degree; PyG's ``gcn_norm`` uses in-degree, which is
-    what we use (equal for symmetric graphs).
+    the GCN propagation, keeps weight 1. ML-GCN then normalises by out-degree; PyG's ``gcn_norm`` uses in-degree,
+    which is what we use (equal for symmetric graphs).
 
 Labels with no positive, labels that co-occur with nothing and a single label simply get no edges.
 """
@@ -86,7 +86,7 @@ class LabelGraph:
         label_names: the ``num_labels`` node names, in label-column order.
         counts: ``(num_labels, num_labels)`` int64 CSR co-occurrence counts; the diagonal holds label frequencies.
         adjacency: ``(num_labels, num_labels)`` float CSR edge weights, ``adjacency[i, j]`` for edge ``i -> j``;
-            no self-loops (``GCNConv`` adds them).
+            no self-loops (the propagation adds them, see :class:`~gnn_mlc.model.LabelGCNModel`).
         num_rows: number of training rows the counts come from.
         weighting, tau, p: how ``adjacency`` was made (see the module docstring).
     """
