@@ -199,7 +199,8 @@ def run_train(args: argparse.Namespace) -> int:
         use_graph=not args.no_graph, hidden_channels=args.hidden_channels, embedding_dim=args.embedding_dim,
         num_gcn_layers=args.gcn_layers, dropout=args.dropout, graph_weighting=args.weighting, tau=args.tau, p=args.p,
         learning_rate=args.learning_rate, weight_decay=args.weight_decay, pos_weight_power=args.pos_weight_power,
-        batch_size=args.batch_size, max_epochs=args.epochs, patience=args.patience, validation_fraction=args.validation_fraction,
+        batch_size=args.batch_size, max_epochs=args.epochs, patience=args.patience,
+        validation_fraction=args.validation_fraction,
         threshold_strategy=args.threshold_strategy, threshold=args.threshold, top_k=args.decision_top_k,
         at_least_one=args.at_least_one, device=args.device, random_state=args.seed, verbose=not args.quiet,
     )

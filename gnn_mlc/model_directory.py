@@ -38,7 +38,7 @@ from gnn_mlc.thresholds import DecisionRule
 from gnn_mlc.train import TrainingResult
 
 FORMAT = "gnn-mlc-model"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: label vectors propagated without GCNConv weights; scaler.row_norm
 _SCALER_PREFIX = "scaler."
 _REQUIRED_FILES = (
     "config.json", "labels.json", "feature_names.json", "weights.safetensors", "thresholds.json",
@@ -99,7 +99,7 @@ def _write_files(classifier: LabelGCNClassifier, directory: Path) -> None:
             "in_features": int(classifier.n_features_in_),
             "num_labels": len(classifier.classes_),
         },
-        "preprocessing": {"kind": "feature_scaler", "doc": "x -> (x - offset) * scale; rows to L2 norm row_norm if > 0"},
+        "preprocessing": {"kind": "feature_scaler", "doc": "x -> (x - offset) * scale, rows to norm row_norm"},
         "parameters": params,
         "training": {
             "best_epoch": classifier.training_.best_epoch,

@@ -21,7 +21,8 @@ class FeatureScaler:
     scale = 1 / max |x| per column, so 0/1 word features land on 0/1 and counts in [-1, 1]; then every row is
     L2-normalised and multiplied by ``row_norm``, the mean row norm of the scaled training rows. Long and short
     documents then weigh alike while the typical input stays at the scale the network's initialisation and learning
-    rate expect (plain unit-norm rows trained far worse: medical mAP 0.33 vs 0.45, benchmarks/results/model_selection.md).
+    rate expect (plain unit-norm rows trained far worse: medical mAP 0.33 vs 0.45,
+    benchmarks/results/model_selection.md).
     Constant columns get scale 1.
 
     Attributes:

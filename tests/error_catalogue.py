@@ -142,7 +142,7 @@ CASES: list[Case] = [
          r"weights\.safetensors: cannot be read"),
     Case("model from an incompatible version", _model_copy("m3", lambda p: (p / "config.json").write_text(
         json.dumps({**json.loads((p / "config.json").read_text()), "format_version": 7}))),
-         ["evaluate", "--model", "m3", "--data", str(DEMO / "shop_test.parquet")], r"format version 7 .*expected 1"),
+         ["evaluate", "--model", "m3", "--data", str(DEMO / "shop_test.parquet")], r"format version 7 .*expected 2"),
     Case("config with an invalid parameter", _model_copy("m4", lambda p: (p / "config.json").write_text(
         (p / "config.json").read_text().replace('"dropout": 0.3', '"dropout": -1'))),
          ["evaluate", "--model", "m4", "--data", str(DEMO / "shop_test.parquet")],

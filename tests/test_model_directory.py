@@ -42,7 +42,7 @@ def test_reloaded_model_gives_identical_scores(saved, data):
 def test_directory_holds_plain_files(saved):
     classifier, path = saved
     config = json.loads((path / "config.json").read_text())
-    assert config["format"] == "gnn-mlc-model" and config["format_version"] == 1
+    assert config["format"] == "gnn-mlc-model" and config["format_version"] == 2
     assert config["parameters"]["use_graph"] == classifier.use_graph
     assert json.loads((path / "labels.json").read_text()) == list(classifier.classes_)
     rule = json.loads((path / "thresholds.json").read_text())
@@ -112,7 +112,7 @@ def test_other_format_version_and_bad_json(saved, tmp_path):
     target = copy_model(saved, tmp_path)
     config = json.loads((target / "config.json").read_text())
     (target / "config.json").write_text(json.dumps({**config, "format_version": 99, "library_version": "9.0"}))
-    with pytest.raises(ModelDirectoryError, match=r"format version 99 \(written by gnn-mlc 9\.0\); expected 1"):
+    with pytest.raises(ModelDirectoryError, match=r"format version 99 \(written by gnn-mlc 9\.0\); expected 2"):
         load_model(target)
     (target / "config.json").write_text("{ not json")
     with pytest.raises(ModelDirectoryError, match=r"config\.json: not valid JSON"):
