@@ -103,17 +103,17 @@ class LabelGCNModel(nn.Module):
         # A_hat, normalised once rather than at every training step (half the time of W at 10,000 labels);
         # derived from the two buffers above, so it is not saved.
         num_labels = self.label_features.shape[0]
-        normalised_index, normalised_weight = gcn_norm(
-            self.edge_index, self.edge_weight, num_nodes=num_labels, add_self_loops=True
-        )
-        self.register_buffer("normalised_index", normalised_index.flip(0), persistent=False)
-        self.register_buffer("normalised_weight", normalised_weight, persistent=False)
+        edge_index, weight = gcn_norm(self.edge_index, self.edge_weight, num_nodes=num_labels, add_self_loops=True)
+        normalised = torch.sparse_coo_tensor(edge_index.flip(0), weight, (num_labels, num_labels),
+                                             check_invariants=True).coalesce()
+        self.register_buffer("normalised_index", normalised.indices(), persistent=False)
+        self.register_buffer("normalised_weight", normalised.values(), persistent=False)
 
     def propagation(self) -> Tensor:
         """``A_hat`` as a sparse (num_labels, num_labels) tensor, row = receiving label."""
         num_labels = self.label_features.shape[0]
         return torch.sparse_coo_tensor(self.normalised_index, self.normalised_weight, (num_labels, num_labels),
-                                       is_coalesced=False, check_invariants=True)
+                                       is_coalesced=True, check_invariants=True)
 
     def label_embeddings(self) -> Tensor:
         """The label embeddings ``W``, shape (num_labels, embedding_dim)."""
