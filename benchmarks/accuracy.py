@@ -1,11 +1,12 @@
 """Accuracy of the label-graph GCN against the baselines on every data set in ../shared/datasets (BENCHMARKS.md).
 
 Models, all on the same split and the same preprocessing (gnn_mlc's FeatureScaler: dense standardised, sparse scaled
-by column maximum, fitted on the training rows):
+by column maximum with rows L2-normalised to the training rows' mean norm, fitted on the training rows):
 
 * ``br-logreg``: binary relevance, one scikit-learn LogisticRegression per label;
 * ``cc-logreg``: scikit-learn ClassifierChain of LogisticRegression (random order, seeded);
-* ``mlp``: ``LabelGCNClassifier(use_graph=False)``, the shared network with independent sigmoid heads;
+* ``mlp``: ``LabelGCNClassifier(use_graph=False)``, the shared network with independent sigmoid heads: the same
+  encoder, preprocessing, loss and training as ``gcn``, without the graph;
 * ``gcn``: ``LabelGCNClassifier()``, the label-graph model, defaults.
 
 Every model is fitted on the same 85% of the training split; its decisions use the project's default strategy (one
