@@ -38,5 +38,6 @@ def test_table_counts_wins_losses_and_tail():
     assert "on both mAP and macro-F1 on **8 of 9**" in text  # a tie counts as at least as good
     assert "no-graph network on both on **8 of 9**" in text
     assert "**+9.00 points** above" in text
+    assert "ahead on emotions mAP, yeast macro-F1; behind on yeast mAP;" in text  # equal values do not separate
     yeast = next(line for line in text.splitlines() if line.startswith("| yeast |"))
     assert "| -2.0 | -2.0 |" in yeast and "| +5.0 | +5.0 |" in yeast
