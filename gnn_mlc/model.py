@@ -112,8 +112,9 @@ class LabelGCNModel(nn.Module):
     def propagation(self) -> Tensor:
         """``A_hat`` as a sparse (num_labels, num_labels) tensor, row = receiving label."""
         num_labels = self.label_features.shape[0]
+        # The indices were checked and coalesced when the buffers were built; no need to check them every step.
         return torch.sparse_coo_tensor(self.normalised_index, self.normalised_weight, (num_labels, num_labels),
-                                       is_coalesced=True, check_invariants=True)
+                                       is_coalesced=True, check_invariants=False)
 
     def label_embeddings(self) -> Tensor:
         """The label embeddings ``W``, shape (num_labels, embedding_dim)."""
