@@ -16,7 +16,7 @@ shares and mean ratings of their first 70% of ratings (by time), the labels are 
 >= 4 in the last 30%.
 
 Writes results/accuracy.json (records: dataset, model, seed, fit_seconds, predict_seconds and every metric of
-gnn_mlc.metrics.evaluate) and results/accuracy.md. Usage: python benchmarks/accuracy.py [--seeds 0 1 2]
+gnn_mlc.evaluation.metrics.evaluate) and results/accuracy.md. Usage: python benchmarks/accuracy.py [--seeds 0 1 2]
 [--datasets ...] [--models ...]
 """
 
@@ -37,7 +37,7 @@ from common import write_results  # noqa: E402
 
 from gnn_mlc import Dataset, LabelGCNClassifier, evaluate, read_dataset  # noqa: E402
 from gnn_mlc.data import stratified_split_indices, train_test_split_indices  # noqa: E402
-from gnn_mlc.preprocessing import FeatureScaler  # noqa: E402
+from gnn_mlc.data.preprocessing import FeatureScaler  # noqa: E402
 from gnn_mlc.thresholds import fit_decision_rule  # noqa: E402
 
 DATASETS = Path(__file__).resolve().parents[1].parent / "shared" / "datasets"

@@ -1,6 +1,6 @@
 """Does embedding similarity recover co-occurrence neighbours? The label-graph GCN against the no-graph baseline.
 
-For each data set and seed, both models are trained with their defaults, and ``gnn_mlc.embeddings.agreement_score``
+For each data set and seed, both models are trained with their defaults, and ``gnn_mlc.inspection.neighbours.agreement_score``
 is computed on each model's label vectors (GCN output / output-layer weights). Writes results/agreement.{json,md}.
 Usage: python benchmarks/agreement.py [--seeds 0 1 2]
 """
@@ -17,7 +17,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import write_results  # noqa: E402
 
 from gnn_mlc import LabelGCNClassifier, read_dataset  # noqa: E402
-from gnn_mlc.embeddings import agreement_score  # noqa: E402
+from gnn_mlc.inspection.neighbours import agreement_score  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 DATASETS = {

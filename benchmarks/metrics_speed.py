@@ -1,4 +1,4 @@
-"""Time and memory of gnn_mlc.metrics.evaluate against scikit-learn computing the same figures on the same arrays.
+"""Time and memory of gnn_mlc.evaluation.metrics.evaluate against scikit-learn computing the same figures on the same arrays.
 
 Each measurement runs in a fresh process that builds the seeded arrays (y_true uint8, y_score float32), records its
 peak RSS, runs the metric code, and reports the extra peak RSS the metric code needed above the arrays.
@@ -33,7 +33,7 @@ def make_arrays(rows: int, labels: int, seed: int = 0) -> tuple[np.ndarray, np.n
 
 
 def ours(y_true: np.ndarray, y_score: np.ndarray) -> dict:
-    from gnn_mlc.metrics import evaluate
+    from gnn_mlc.evaluation.metrics import evaluate
 
     return evaluate(y_true, y_score, ks=(1, 3, 5), train_counts=y_true.sum(axis=0))
 
@@ -107,7 +107,7 @@ def main() -> None:
             record.pop("figures")
             records.append(record)
             print(record, flush=True)
-    lines = ["# Metric suite: gnn_mlc.metrics.evaluate vs scikit-learn", "", "{header}",
+    lines = ["# Metric suite: gnn_mlc.evaluation.metrics.evaluate vs scikit-learn", "", "{header}",
              "Arrays: y_true uint8 and y_score float32, seeded, long-tailed labels (2% to 0.05% positive). "
              "scikit-learn computes the figures it shares with `evaluate` (hamming, subset accuracy, micro/macro "
              "P/R/F1, samples F1 and Jaccard, macro AP, LRAP, coverage, ranking loss, nDCG@1/3/5); `evaluate` also "

@@ -35,9 +35,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import time_repeats, write_results  # noqa: E402
 
 from gnn_mlc import LabelGCNClassifier  # noqa: E402
-from gnn_mlc.model import score_logits  # noqa: E402
-from gnn_mlc.score import run_scoring_job  # noqa: E402
-from gnn_mlc.scorer import Scorer  # noqa: E402
+from gnn_mlc.nn import score_logits  # noqa: E402
+from gnn_mlc.serving.batch import run_scoring_job  # noqa: E402
+from gnn_mlc.serving.scorer import Scorer  # noqa: E402
 
 NUM_FEATURES = 32
 ROWS = {100: 1_000_000, 1000: 1_000_000, 10000: 200_000}
@@ -49,7 +49,7 @@ def fit_model(num_labels: int, directory: Path) -> Path:
     Y = (rng.random((3000, num_labels)) < 3.0 / num_labels).astype(np.uint8)
     names = [f"x{j}" for j in range(NUM_FEATURES)]
     model = LabelGCNClassifier(max_epochs=1, random_state=0, device="cpu").fit(X, Y, feature_names=names)
-    return model.save(directory / f"model-{num_labels}")
+    return model.to_directory(directory / f"model-{num_labels}")
 
 
 def write_input(rows: int, path: Path) -> Path:
@@ -97,7 +97,7 @@ def sklearn_rows_per_second(rows: int, top_k: int, repeats: int) -> dict:
 
 def job_peak_rss(model: Path, input_path: Path, output: Path, batch_size: int) -> float:
     """Run the job in a fresh process and return its peak RSS (VmHWM) in MB."""
-    code = ("import sys; from pathlib import Path; from gnn_mlc.score import run_scoring_job; "
+    code = ("import sys; from pathlib import Path; from gnn_mlc.serving.batch import run_scoring_job; "
             "run_scoring_job(sys.argv[1], sys.argv[2], sys.argv[3], top_k=10, batch_size=int(sys.argv[4]), "
             "overwrite=True, progress=False); "
             "print([l for l in Path('/proc/self/status').read_text().splitlines() if l.startswith('VmHWM')][0])")

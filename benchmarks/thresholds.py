@@ -20,7 +20,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import write_results  # noqa: E402
 
 from gnn_mlc import LabelGCNClassifier, evaluate, read_dataset  # noqa: E402
-from gnn_mlc.choices import STRATEGIES  # noqa: E402
+from gnn_mlc._typing import STRATEGIES  # noqa: E402
 from gnn_mlc.data import stratified_split_indices  # noqa: E402
 from gnn_mlc.thresholds import fit_decision_rule  # noqa: E402
 

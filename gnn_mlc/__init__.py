@@ -2,9 +2,10 @@
 
 The public names::
 
-    from gnn_mlc import LabelGCNClassifier, read_dataset, build_label_graph, load_model
+    from gnn_mlc import LabelGCNClassifier, read_dataset, build_label_graph, load_model, Scorer
 
-They are imported on first use (PEP 562), so ``gnn-mlc --help`` does not pay for importing torch.
+They are imported on first use (PEP 562), so ``gnn-mlc --help`` does not pay for importing torch, and a scoring
+worker that imports :class:`Scorer` does not import the training side.
 """
 
 from __future__ import annotations
@@ -20,13 +21,18 @@ _EXPORTS = {
     "Dataset": "gnn_mlc.data",
     "concatenate": "gnn_mlc.data",
     "read_dataset": "gnn_mlc.data",
-    "LabelGCNClassifier": "gnn_mlc.estimator",
     "LabelGraph": "gnn_mlc.graph",
     "build_label_graph": "gnn_mlc.graph",
-    "evaluate": "gnn_mlc.metrics",
-    "load_model": "gnn_mlc.model_directory",
-    "save_model": "gnn_mlc.model_directory",
-    "top_k": "gnn_mlc.recommend",
+    "DecisionRule": "gnn_mlc.thresholds",
+    "LabelGCNClassifier": "gnn_mlc.estimator",
+    "load_model": "gnn_mlc.estimator",
+    "evaluate": "gnn_mlc.evaluation",
+    "Scorer": "gnn_mlc.serving",
+    "predict_file": "gnn_mlc.serving",
+    "run_scoring_job": "gnn_mlc.serving",
+    "top_k_labels": "gnn_mlc.serving",
+    "agreement_score": "gnn_mlc.inspection",
+    "nearest_labels": "gnn_mlc.inspection",
 }
 __all__ = sorted(_EXPORTS)
 

@@ -1,5 +1,7 @@
-"""The ``gnn-mlc`` command line: train, evaluate, predict, graph. Each command calls the library and reports.
+"""The ``gnn-mlc`` command line: argument parsing and one library call per command.
 
+``train``'s options are built from :mod:`gnn_mlc.parameters`, the same table the estimator checks its parameters
+against, so both accept the same values under the same names and an invalid one fails before any data is read.
 Errors the user can fix print one line, ``error: ...``, and exit with code 2; nothing partial is written.
 """
 
@@ -10,14 +12,14 @@ import logging
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from gnn_mlc.choices import DEFAULT_ID_COLUMN, DEFAULT_LABEL_COLUMN, DEVICES, STRATEGIES, WEIGHTINGS
+from gnn_mlc._typing import DEFAULT_LABEL_COLUMN, DEFAULT_TOP_K, DEVICES
 from gnn_mlc.errors import GnnMlcError
+from gnn_mlc.parameters import BY_NAME, PARAMETERS, Parameter, check_parameters
 
 if TYPE_CHECKING:
     from gnn_mlc.data import Dataset
-    from gnn_mlc.estimator import LabelGCNClassifier
 
 # The heavy modules (torch, torch_geometric) are imported by the commands, so that --help and argument errors
 # answer at once.
@@ -31,24 +33,36 @@ class _Parser(argparse.ArgumentParser):
         self.exit(EXIT_USAGE, f"error: {message}. Hint: see '{self.prog} --help'\n")
 
 
-def _number(convert: type, description: str, valid: Callable[[float], bool]) -> Callable[[str], float]:
-    """An argparse ``type=`` that converts with ``convert`` and checks ``valid``, naming ``description`` if not."""
+def _value_type(parameter: Parameter) -> Callable[[str], Any]:
+    """An argparse ``type=`` converting a flag's text and checking it against the parameter's declaration."""
 
-    def parse(text: str) -> float:
+    def parse(text: str) -> Any:
         try:
-            value = convert(text)
+            value = int(text) if parameter.kind == "int" else float(text)
         except ValueError:
-            raise argparse.ArgumentTypeError(f"expected {description}, got {text!r}") from None
-        if not valid(value):
-            raise argparse.ArgumentTypeError(f"expected {description}, got {value}")
+            raise argparse.ArgumentTypeError(f"must be {parameter.describe()}; got {text!r}") from None
+        if not parameter.is_valid(value):
+            raise argparse.ArgumentTypeError(f"must be {parameter.describe()}; got {text!r}")
         return value
 
     return parse
 
 
-_positive_int = _number(int, "a positive integer", lambda value: value >= 1)
-_positive_float = _number(float, "a positive number", lambda value: value > 0)
-_fraction = _number(float, "a number between 0 and 1", lambda value: 0.0 <= value <= 1.0)
+def _add_parameter(parser: argparse.ArgumentParser, parameter: Parameter) -> None:
+    """One estimator parameter as a flag (and its old spellings as hidden aliases)."""
+    if parameter.kind == "bool":
+        action = "store_false" if parameter.default else "store_true"
+        parser.add_argument(parameter.cli_flag, dest=parameter.name, action=action, help=parameter.help)
+        return
+    options: dict[str, Any] = {"dest": parameter.name, "metavar": parameter.name.upper()}
+    if parameter.kind == "choice":
+        options["choices"] = parameter.choices
+    else:
+        options["type"] = _value_type(parameter)
+    parser.add_argument(parameter.cli_flag, default=parameter.default,
+                        help=f"{parameter.help} (default: {parameter.default})", **options)
+    for alias in parameter.aliases:
+        parser.add_argument(alias, default=argparse.SUPPRESS, help=argparse.SUPPRESS, **options)
 
 
 def _add_data_options(parser: argparse.ArgumentParser) -> None:
@@ -57,7 +71,20 @@ def _add_data_options(parser: argparse.ArgumentParser) -> None:
                         help="CSV/Parquet: column with each row's labels (default: %(default)s)")
     parser.add_argument("--label-delimiter", default="|",
                         help="CSV/Parquet: separator inside a string label column (default: %(default)s)")
-    parser.add_argument("--id-column", help=f"CSV/Parquet: identifier column (default: '{DEFAULT_ID_COLUMN}' if present)")
+    parser.add_argument("--id-column", help="CSV/Parquet: identifier column (default: the model's training id "
+                                            "column, else 'id' when present)")
+
+
+def _add_scoring_options(parser: argparse.ArgumentParser) -> None:
+    """The options ``predict`` and ``score`` share, with the same defaults."""
+    parser.add_argument("--model", required=True, type=Path, help="model directory")
+    parser.add_argument("--top-k", type=_value_type(Parameter("top_k", DEFAULT_TOP_K, "int", "", low=1)),
+                        default=DEFAULT_TOP_K, help="labels per row (default: %(default)s)")
+    parser.add_argument("--id-column", help="identifier column, copied to the output under its name (default: the "
+                                            "model's training id column, else 'id', else the row position 'row')")
+    parser.add_argument("--device", choices=DEVICES, default="auto", help="(default: %(default)s)")
+    parser.add_argument("--with-labels", action="store_true",
+                        help="also write 'predicted', the label set the model's decision rule gives")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -71,42 +98,12 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--data", required=True, type=Path, help="training data: .arff, .csv or .parquet")
     train.add_argument("--output", required=True, type=Path, help="model directory to create")
     _add_data_options(train)
-    train.add_argument("--no-graph", action="store_true", help="train the no-graph baseline (independent heads)")
-    train.add_argument("--weighting", choices=WEIGHTINGS, default="mlgcn", help="label graph edge weights "
-                       "(default: %(default)s)")
-    train.add_argument("--tau", type=_fraction, default=0.4, help="mlgcn: keep edge i->j if P(j|i) >= tau "
-                       "(default: %(default)s)")
-    train.add_argument("--p", type=_fraction, default=0.25, help="mlgcn: total weight of a label's neighbours "
-                       "(default: %(default)s)")
-    train.add_argument("--hidden-channels", type=_positive_int, default=256, help="encoder width (default: %(default)s)")
-    train.add_argument("--embedding-dim", type=_positive_int, default=128, help="embedding size (default: %(default)s)")
-    train.add_argument("--gcn-layers", type=_positive_int, default=1,
-                       help="graph propagation steps over the label vectors (default: %(default)s)")
-    train.add_argument("--dropout", type=_fraction, default=0.3, help="encoder dropout (default: %(default)s)")
-    train.add_argument("--learning-rate", type=_positive_float, default=1e-3, help="AdamW (default: %(default)s)")
-    train.add_argument("--weight-decay", type=float, default=1e-4, help="AdamW (default: %(default)s)")
-    train.add_argument("--pos-weight-power", type=_fraction, default=0.5,
-                       help="weight of a label's positives in the loss: (negatives/positives)^power, 0 for plain BCE "
-                            "(default: %(default)s)")
-    train.add_argument("--batch-size", type=_positive_int, default=128, help="rows per step (default: %(default)s)")
-    train.add_argument("--epochs", type=_positive_int, default=100, help="maximum epochs (default: %(default)s)")
-    train.add_argument("--patience", type=_positive_int, default=20,
-                       help="stop after this many epochs without a better validation mAP (default: %(default)s)")
-    train.add_argument("--validation-fraction", type=_fraction, default=0.15,
-                       help="share of training rows held out for early stopping (default: %(default)s)")
-    train.add_argument("--threshold-strategy", choices=STRATEGIES, default="global",
-                       help="how scores become labels: global = one threshold tuned on the validation rows, "
-                            "per_label, pcut, top_k, fixed (default: %(default)s)")
-    train.add_argument("--threshold", type=_fraction, default=0.5, help="the fixed threshold (default: %(default)s)")
-    train.add_argument("--decision-top-k", type=_positive_int, default=1,
-                       help="labels per row for --threshold-strategy top_k (default: %(default)s)")
-    train.add_argument("--at-least-one", action="store_true", help="give every row at least its best label")
-    train.add_argument("--seed", type=int, default=0, help="random seed (default: %(default)s)")
-    train.add_argument("--device", choices=DEVICES, default="auto", help="auto = CUDA when available "
-                       "(default: %(default)s)")
+    for parameter in PARAMETERS:
+        if parameter.name != "verbose":
+            _add_parameter(train, parameter)
     train.add_argument("--overwrite", action="store_true", help="replace --output if it exists")
     train.add_argument("--resume", action="store_true",
-                       help="continue an interrupted run from its last epoch checkpoint (same arguments)")
+                       help="continue an interrupted run from its last epoch checkpoint (same data and parameters)")
     train.add_argument("--quiet", action="store_true", help="no progress bar")
 
     evaluate_parser = commands.add_parser("evaluate", help="evaluate model directories on labelled data",
@@ -120,14 +117,12 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate_parser.add_argument("--output", type=Path,
                                  help="write metrics.json, metrics.md and per-label CSV(s) into this directory")
 
-    predict = commands.add_parser("predict", help="write the top-k labels of each row",
-                                  description="Score rows and write each row's k best labels with their scores.")
-    predict.add_argument("--model", required=True, type=Path, help="model directory")
+    predict = commands.add_parser("predict", help="write the top-k labels of each row of one file",
+                                  description="Score the rows of one file and write each row's k best labels with "
+                                              "their scores to one Parquet or CSV file (the scoring job's path).")
+    _add_scoring_options(predict)
     predict.add_argument("--input", required=True, type=Path, help="rows to score: .arff, .csv or .parquet")
     predict.add_argument("--output", required=True, type=Path, help="output file: .parquet or .csv")
-    predict.add_argument("--top-k", type=_positive_int, default=5, help="labels per row (default: %(default)s)")
-    predict.add_argument("--id-column", help=f"identifier column (default: '{DEFAULT_ID_COLUMN}' if present, "
-                         "else the row number)")
     predict.add_argument("--labels", help="ARFF: label XML file (default: the .xml beside the data, or MEKA -C n)")
 
     graph = commands.add_parser("graph", help="build, export and describe the label graph",
@@ -136,29 +131,24 @@ def build_parser() -> argparse.ArgumentParser:
     graph.add_argument("--data", required=True, type=Path, help="labelled data: .arff, .csv or .parquet")
     graph.add_argument("--output", required=True, type=Path, help="GraphML file to write")
     _add_data_options(graph)
-    graph.add_argument("--weighting", choices=WEIGHTINGS, default="mlgcn", help="edge weights (default: %(default)s)")
-    graph.add_argument("--tau", type=_fraction, default=0.4, help="mlgcn threshold (default: %(default)s)")
-    graph.add_argument("--p", type=_fraction, default=0.25, help="mlgcn neighbour weight (default: %(default)s)")
+    for name in ("graph_weighting", "tau", "p"):
+        _add_parameter(graph, BY_NAME[name])
 
     score = commands.add_parser("score", help="batch job: top-k recommendations for every row, as Parquet shards",
                                 description="Stream a Parquet/CSV input (file, directory or glob) through a model "
                                             "and write each row's top-k labels and scores as Parquet shards. Safe to "
                                             "kill and re-run: finished shards are kept, the rest is scored.")
-    score.add_argument("--model", required=True, type=Path, help="model directory")
+    _add_scoring_options(score)
     score.add_argument("--input", required=True, help="Parquet/CSV file, directory or glob")
     score.add_argument("--output", required=True, type=Path, help="output directory for the shards")
-    score.add_argument("--top-k", type=_positive_int, default=10, help="labels per row (default: %(default)s)")
-    score.add_argument("--id-column", default=DEFAULT_ID_COLUMN, help="identifier column (default: %(default)s)")
-    score.add_argument("--batch-size", type=_positive_int, default=65536,
-                       help="rows read and scored at a time; bounds memory (default: %(default)s)")
-    score.add_argument("--rows-per-shard", type=_positive_int, default=1_000_000,
+    score.add_argument("--batch-size", type=_value_type(Parameter("batch_size", 65536, "int", "", low=1)),
+                       default=65536, help="rows read and scored at a time; bounds memory (default: %(default)s)")
+    score.add_argument("--rows-per-shard", type=_value_type(Parameter("rows_per_shard", 1, "int", "", low=1)),
+                       default=1_000_000,
                        help="input rows per output shard, the unit of resumption (default: %(default)s)")
-    score.add_argument("--device", choices=DEVICES, default="auto", help="(default: %(default)s)")
-    score.add_argument("--with-labels", action="store_true",
-                       help="also write 'predicted', the label set the model's decision rule gives")
     score.add_argument("--overwrite", action="store_true", help="score again even if the output is complete")
     score.add_argument("--shard-index", type=int, default=0, help="this worker's index (default: %(default)s)")
-    score.add_argument("--num-shards", type=_positive_int, default=1,
+    score.add_argument("--num-shards", type=_value_type(Parameter("num_shards", 1, "int", "", low=1)), default=1,
                        help="workers sharing the input files (default: %(default)s)")
     score.add_argument("--quiet", action="store_true", help="no progress bar")
 
@@ -167,7 +157,8 @@ def build_parser() -> argparse.ArgumentParser:
                                               "or write exports, pictures and a report of all label embeddings.")
     inspect.add_argument("--model", required=True, type=Path, help="model directory")
     inspect.add_argument("--label", help="print this label's nearest labels")
-    inspect.add_argument("-k", type=_positive_int, default=10, help="neighbours to show (default: %(default)s)")
+    inspect.add_argument("-k", type=_value_type(Parameter("k", 10, "int", "", low=1)), default=10,
+                         help="neighbours to show (default: %(default)s)")
     inspect.add_argument("--output", type=Path, help="write embeddings (.npy, TensorBoard projector), GraphML/GEXF, "
                          "PNGs and report.md into this directory")
     inspect.add_argument("--baseline", type=Path, help="a second model directory whose agreement score the report "
@@ -188,23 +179,20 @@ def _read(args: argparse.Namespace, path: Path) -> Dataset:
 
 
 def run_train(args: argparse.Namespace) -> int:
-    from gnn_mlc.distributed import process_group
-    from gnn_mlc.estimator import LabelGCNClassifier
-    from gnn_mlc.outputs import ensure_writable_directory
-
+    parameters = {parameter.name: getattr(args, parameter.name) for parameter in PARAMETERS
+                  if parameter.name != "verbose"}
+    parameters["verbose"] = not args.quiet
+    check_parameters(parameters, owner="gnn-mlc train")  # before any data is read
     if args.output.exists() and not args.overwrite:
         raise GnnMlcError(f"{args.output}: already exists; expected a new directory. Hint: add --overwrite")
-    data = _read(args, args.data)
-    classifier = LabelGCNClassifier(
-        use_graph=not args.no_graph, hidden_channels=args.hidden_channels, embedding_dim=args.embedding_dim,
-        num_gcn_layers=args.gcn_layers, dropout=args.dropout, graph_weighting=args.weighting, tau=args.tau, p=args.p,
-        learning_rate=args.learning_rate, weight_decay=args.weight_decay, pos_weight_power=args.pos_weight_power,
-        batch_size=args.batch_size, max_epochs=args.epochs, patience=args.patience,
-        validation_fraction=args.validation_fraction,
-        threshold_strategy=args.threshold_strategy, threshold=args.threshold, top_k=args.decision_top_k,
-        at_least_one=args.at_least_one, device=args.device, random_state=args.seed, verbose=not args.quiet,
-    )
+
+    from gnn_mlc.estimator import LabelGCNClassifier
+    from gnn_mlc.outputs import ensure_writable_directory
+    from gnn_mlc.training.distributed import process_group
+
     ensure_writable_directory(args.output.parent, what="the model directory")
+    data = _read(args, args.data)
+    classifier = LabelGCNClassifier(**parameters)
     # Saved after every epoch beside the output, removed once the model directory is written.
     checkpoint = args.output.parent / f".{args.output.name}.checkpoint.pt"
     if args.resume and not checkpoint.exists():
@@ -214,9 +202,10 @@ def run_train(args: argparse.Namespace) -> int:
                        checkpoint=checkpoint, resume=args.resume, Y_missing=data.Y_missing)
         if rank != 0:  # data-parallel run (torchrun): rank 0 writes the model
             return 0
-        classifier.save(args.output, overwrite=args.overwrite)
+        classifier.to_directory(args.output, overwrite=args.overwrite,
+                                data_columns={"id_column": data.id_column, "label_column": args.label_column})
         checkpoint.unlink(missing_ok=True)
-    kind = "no-graph baseline" if args.no_graph else "label-graph GCN"
+    kind = "no-graph baseline" if not args.use_graph else "label-graph GCN"
     print(
         f"trained {kind} on {data.num_rows} rows x {data.num_features} features, {data.num_labels} labels: "
         f"best epoch {classifier.training_.best_epoch} of {classifier.training_.epochs_run}, "
@@ -226,8 +215,8 @@ def run_train(args: argparse.Namespace) -> int:
 
 
 def run_evaluate(args: argparse.Namespace) -> int:
-    from gnn_mlc.model_directory import load_model
-    from gnn_mlc.report import evaluate_classifier, metrics_table, write_report
+    from gnn_mlc.estimator import load_model
+    from gnn_mlc.evaluation.report import evaluate_classifier, metrics_table, write_report
 
     directories = [args.model] if args.model else args.compare
     classifiers = [load_model(path) for path in directories]
@@ -248,30 +237,11 @@ def run_evaluate(args: argparse.Namespace) -> int:
 
 
 def run_predict(args: argparse.Namespace) -> int:
-    import numpy as np
+    from gnn_mlc.serving.predict import predict_file
 
-    from gnn_mlc.data import feature_matrix, read_arff, read_table
-    from gnn_mlc.model_directory import load_model
-    from gnn_mlc.recommend import recommendations_table, top_k, write_table
-
-    classifier = load_model(args.model)
-    if _is_arff(args.input):
-        data = read_arff(args.input, labels=args.labels)
-        X = data.align(list(classifier.classes_), _feature_names(classifier, data)).X
-        ids = data.ids if data.ids is not None else np.arange(data.num_rows)
-    else:
-        table = read_table(args.input)
-        names = getattr(classifier, "feature_names_in_", None)
-        if names is None:
-            raise GnnMlcError(f"{args.model}: the model has no feature names; expected a model trained from a file")
-        X = feature_matrix(table, list(names), source=str(args.input))
-        id_column = args.id_column or (DEFAULT_ID_COLUMN if DEFAULT_ID_COLUMN in table.column_names else None)
-        if id_column is not None and id_column not in table.column_names:
-            raise GnnMlcError(f"{args.input}: no id column {id_column!r}; expected one of {table.column_names[:10]}")
-        ids = table.column(id_column) if id_column else np.arange(table.num_rows)
-    indices, scores = top_k(classifier.predict_proba(X), args.top_k)
-    write_table(recommendations_table(ids, list(classifier.classes_), indices, scores), args.output)
-    print(f"wrote the top {indices.shape[1]} labels of {indices.shape[0]} rows to {args.output}")
+    summary = predict_file(args.model, args.input, args.output, top_k=args.top_k, id_column=args.id_column,
+                           labels=args.labels, with_labels=args.with_labels, device=args.device)
+    print(summary.line())
     return 0
 
 
@@ -280,7 +250,8 @@ def run_graph(args: argparse.Namespace) -> int:
     from gnn_mlc.outputs import atomic_path
 
     data = _read(args, args.data)
-    graph = build_label_graph(data.Y, data.label_names, weighting=args.weighting, tau=args.tau, p=args.p)
+    graph = build_label_graph(data.Y, data.label_names, weighting=args.graph_weighting, tau=args.tau, p=args.p,
+                              Y_missing=data.Y_missing)
     with atomic_path(args.output) as temporary:
         graph.write_graphml(temporary)
     statistics = graph.statistics()
@@ -291,17 +262,8 @@ def run_graph(args: argparse.Namespace) -> int:
     return 0
 
 
-def _is_arff(path: Path) -> bool:
-    return ".arff" in path.name.lower()
-
-
-def _feature_names(classifier: LabelGCNClassifier, data: Dataset) -> list[str]:
-    names = getattr(classifier, "feature_names_in_", None)
-    return list(data.feature_names) if names is None else list(names)
-
-
 def run_score(args: argparse.Namespace) -> int:
-    from gnn_mlc.score import run_scoring_job
+    from gnn_mlc.serving.batch import run_scoring_job
 
     summary = run_scoring_job(
         args.model, args.input, args.output, top_k=args.top_k, id_column=args.id_column, batch_size=args.batch_size,
@@ -314,8 +276,8 @@ def run_score(args: argparse.Namespace) -> int:
 
 
 def run_inspect(args: argparse.Namespace) -> int:
-    from gnn_mlc.embeddings import nearest_labels
-    from gnn_mlc.model_directory import load_model
+    from gnn_mlc.estimator import load_model
+    from gnn_mlc.inspection.neighbours import nearest_labels
 
     if not args.label and not args.output:
         raise GnnMlcError("inspect: nothing to do; expected --label NAME and/or --output DIR")
@@ -328,7 +290,7 @@ def run_inspect(args: argparse.Namespace) -> int:
             print(f"{neighbour.label[:30]:<30} {neighbour.similarity:>7.3f} {neighbour.count:>9d} "
                   f"{neighbour.p_neighbour_given_query:>7.3f} {neighbour.p_query_given_neighbour:>7.3f}")
     if args.output:
-        from gnn_mlc.inspection_report import write_inspection_report
+        from gnn_mlc.inspection.report import write_inspection_report
 
         baseline = load_model(args.baseline) if args.baseline else None
         paths = write_inspection_report(classifier, args.output, name=args.model.name, baseline=baseline,

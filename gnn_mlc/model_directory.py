@@ -1,29 +1,41 @@
-"""Saving and loading a fitted model as a directory of plain files; loading never unpickles anything.
+"""The model directory: a fitted model's parts as plain files, written atomically and checked on every load.
 
 Layout::
 
-    config.json              format version, library version, architecture, preprocessing, training settings
+    config.json              format version, library version, architecture, parameters, training and data facts
     labels.json              the label vocabulary, in column order
-    feature_names.json       the feature names, in column order
-    weights.safetensors      model parameters and buffers (graph included) + the feature scaler
-    label_embeddings.npy     W, (num_labels, embedding_dim) float32, precomputed for scoring and inspection
+    feature_names.json       the feature names, in column order (null for a model fitted on bare arrays)
+    weights.safetensors      the torch module's parameters and buffers (graph included) + the feature scaler
+    label_vectors.safetensors  the precomputed scoring vectors: ``label_embeddings`` W (num_labels, embedding_dim)
+                             and ``label_bias`` b (num_labels,), so that scoring never touches the graph
     label_cooccurrence.npz   training co-occurrence counts Y^T Y, SciPy sparse (read without pickle)
     thresholds.json          the decision strategy and one threshold per label
-    label_graph.graphml      the label graph the GCN used (absent for the no-graph model)
+    label_graph.graphml      the label graph the model used, for people and tools (absent without a graph)
     metrics.json             validation figures the model was selected on, and the per-epoch history
+    manifest.json            every other file's size and SHA-256, written last
 
-The directory is written to a temporary sibling and renamed into place, so a crash never leaves half a model.
+This module reads and writes :class:`ModelParts` and knows nothing of the estimator or the training loop: the
+estimator turns itself into parts (:meth:`~gnn_mlc.estimator.LabelGCNClassifier.to_directory`) and back, and the
+scoring path (:mod:`gnn_mlc.serving`) builds its encoder from the same parts.
+
+Loading never unpickles anything, follows no symbolic link inside the directory, checks every file against the
+manifest (so a file from another training run, a truncated or edited file is refused), and checks each part's type,
+shape, dtype, finiteness and uniqueness against the config. The directory is written to a temporary sibling and
+renamed into place, so a crash never leaves half a model.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
+import math
 import os
 import shutil
 import tempfile
+from dataclasses import dataclass, field
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import scipy.sparse as sp
@@ -31,19 +43,67 @@ import torch
 from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
+from gnn_mlc.data.preprocessing import FeatureScaler
 from gnn_mlc.errors import DataError, GnnMlcError, ModelDirectoryError
-from gnn_mlc.estimator import LabelGCNClassifier
-from gnn_mlc.preprocessing import FeatureScaler
+from gnn_mlc.outputs import publish_mode
 from gnn_mlc.thresholds import DecisionRule
-from gnn_mlc.train import TrainingResult
+
+if TYPE_CHECKING:
+    from gnn_mlc.graph import LabelGraph
 
 FORMAT = "gnn-mlc-model"
-FORMAT_VERSION = 2  # 2: label vectors propagated without GCNConv weights; scaler.row_norm
+FORMAT_VERSION = 3  # 3: manifest.json, label_vectors.safetensors, data columns; 2: scaler.row_norm
+MANIFEST = "manifest.json"
 _SCALER_PREFIX = "scaler."
 _REQUIRED_FILES = (
-    "config.json", "labels.json", "feature_names.json", "weights.safetensors", "thresholds.json",
-    "label_cooccurrence.npz",
+    "config.json", "labels.json", "feature_names.json", "weights.safetensors", "label_vectors.safetensors",
+    "thresholds.json", "label_cooccurrence.npz", "metrics.json",
 )
+
+
+@dataclass(frozen=True)
+class ModelParts:
+    """Everything a model directory holds, as plain values.
+
+    Attributes:
+        parameters: the estimator's constructor parameters (without ``verbose``).
+        kind: ``"gcn"`` (label-graph model) or ``"independent"`` (no graph).
+        in_features: number of input features.
+        label_names: the ``num_labels`` label names, in column order.
+        feature_names: the ``in_features`` feature names, or ``None`` (fitted on bare arrays).
+        state: the torch module's ``state_dict`` (CPU tensors).
+        scaler: the fitted :class:`~gnn_mlc.data.preprocessing.FeatureScaler`.
+        label_embeddings: ``W``, (num_labels, embedding_dim) float32.
+        label_bias: ``b``, (num_labels,) float32.
+        decision_rule: the fitted :class:`~gnn_mlc.thresholds.DecisionRule`.
+        label_counts: (num_labels,) int64 training positives per label.
+        num_rows: number of training rows.
+        cooccurrence: (num_labels, num_labels) int64 CSR training co-occurrence counts.
+        metrics: ``validation_map``, ``best_epoch``, ``epochs_run`` and the per-epoch ``history``.
+        data_columns: the columns of the training file (``id_column``, ``label_column``) that scoring defaults to.
+        graph: the label graph, written as GraphML for people and tools (not read back).
+    """
+
+    parameters: dict[str, Any]
+    kind: str
+    in_features: int
+    label_names: list[str]
+    feature_names: list[str] | None
+    state: dict[str, torch.Tensor]
+    scaler: FeatureScaler
+    label_embeddings: np.ndarray
+    label_bias: np.ndarray
+    decision_rule: DecisionRule
+    label_counts: np.ndarray
+    num_rows: int
+    cooccurrence: sp.csr_matrix
+    metrics: dict[str, Any]
+    data_columns: dict[str, str | None] = field(default_factory=dict)
+    graph: LabelGraph | None = None
+
+    @property
+    def num_labels(self) -> int:
+        return len(self.label_names)
 
 
 def library_version() -> str:
@@ -54,11 +114,11 @@ def library_version() -> str:
         return "0+unknown"
 
 
-def save_model(classifier: LabelGCNClassifier, path: str | Path, *, overwrite: bool = False) -> Path:
-    """Write a fitted classifier to the directory ``path`` atomically.
+def save_model_parts(parts: ModelParts, path: str | Path, *, overwrite: bool = False) -> Path:
+    """Write ``parts`` to the directory ``path`` atomically, the manifest last.
 
     Raises:
-        GnnMlcError: ``path`` exists and ``overwrite`` is False, or its parent cannot be written.
+        GnnMlcError: ``path`` exists and ``overwrite`` is False, or it cannot be written.
     """
     path = Path(path)
     if path.exists() and not overwrite:
@@ -71,7 +131,10 @@ def save_model(classifier: LabelGCNClassifier, path: str | Path, *, overwrite: b
             f"{path}: cannot create the model directory ({error.strerror}); expected a writable place"
         ) from None
     try:
-        _write_files(classifier, staging)
+        _write_files(parts, staging)
+        for file in staging.iterdir():
+            publish_mode(file)
+        publish_mode(staging)
         if path.exists():
             trash = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".old", dir=path.parent))
             os.replace(path, trash / path.name)
@@ -79,143 +142,242 @@ def save_model(classifier: LabelGCNClassifier, path: str | Path, *, overwrite: b
             shutil.rmtree(trash)
         else:
             os.replace(staging, path)
-    except OSError as error:
-        raise GnnMlcError(f"{path}: writing the model failed ({error.strerror}); nothing was left behind") from None
+    except (OSError, SafetensorError) as error:
+        reason = getattr(error, "strerror", None) or str(error).splitlines()[0]
+        raise GnnMlcError(f"{path}: writing the model failed ({reason}); nothing was left behind") from None
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return path
 
 
-def _write_files(classifier: LabelGCNClassifier, directory: Path) -> None:
-    params = classifier.get_params()
-    params.pop("verbose")
+def _write_files(parts: ModelParts, directory: Path) -> None:
     config = {
         "format": FORMAT,
         "format_version": FORMAT_VERSION,
         "library_version": library_version(),
         "torch_version": torch.__version__,
-        "architecture": {
-            "kind": "gcn" if classifier.use_graph else "independent",
-            "in_features": int(classifier.n_features_in_),
-            "num_labels": len(classifier.classes_),
-        },
+        "architecture": {"kind": parts.kind, "in_features": int(parts.in_features),
+                         "num_labels": parts.num_labels, "embedding_dim": int(parts.label_embeddings.shape[1])},
         "preprocessing": {"kind": "feature_scaler", "doc": "x -> (x - offset) * scale, rows to norm row_norm"},
-        "parameters": params,
-        "training": {
-            "best_epoch": classifier.training_.best_epoch,
-            "epochs_run": classifier.training_.epochs_run,
-            "label_counts": [int(count) for count in classifier.label_counts_],
-            "num_rows": int(classifier.n_samples_fit_),
-        },
+        "parameters": parts.parameters,
+        "training": {"label_counts": [int(count) for count in parts.label_counts], "num_rows": int(parts.num_rows)},
+        "data": dict(parts.data_columns),
     }
     _write_json(directory / "config.json", config)
-    _write_json(directory / "labels.json", [str(name) for name in classifier.classes_])
-    feature_names = getattr(classifier, "feature_names_in_", None)
-    _write_json(directory / "feature_names.json", None if feature_names is None else [str(n) for n in feature_names])
-    tensors = {name: tensor.detach().cpu().contiguous() for name, tensor in classifier.model_.state_dict().items()}
-    tensors[_SCALER_PREFIX + "offset"] = torch.from_numpy(classifier.scaler_.offset)
-    tensors[_SCALER_PREFIX + "scale"] = torch.from_numpy(classifier.scaler_.scale)
-    tensors[_SCALER_PREFIX + "row_norm"] = torch.tensor([classifier.scaler_.row_norm], dtype=torch.float64)
+    _write_json(directory / "labels.json", list(parts.label_names))
+    _write_json(directory / "feature_names.json", None if parts.feature_names is None else list(parts.feature_names))
+    tensors = {name: tensor.detach().cpu().contiguous() for name, tensor in parts.state.items()}
+    tensors[_SCALER_PREFIX + "offset"] = torch.from_numpy(parts.scaler.offset)
+    tensors[_SCALER_PREFIX + "scale"] = torch.from_numpy(parts.scaler.scale)
+    tensors[_SCALER_PREFIX + "row_norm"] = torch.tensor([parts.scaler.row_norm], dtype=torch.float64)
     save_file(tensors, str(directory / "weights.safetensors"), metadata={"format": FORMAT})
-    np.save(directory / "label_embeddings.npy", classifier.label_embeddings_, allow_pickle=False)
-    sp.save_npz(directory / "label_cooccurrence.npz", classifier.cooccurrence_)
-    _write_json(directory / "thresholds.json", classifier.decision_rule_.to_json())
-    if classifier.graph_ is not None:
-        classifier.graph_.write_graphml(directory / "label_graph.graphml")
-    _write_json(directory / "metrics.json", {
-        "validation_map": classifier.training_.best_validation_map,
-        "best_epoch": classifier.training_.best_epoch,
-        "history": classifier.training_.history,
-    })
+    save_file({"label_embeddings": torch.from_numpy(np.ascontiguousarray(parts.label_embeddings, np.float32)),
+               "label_bias": torch.from_numpy(np.ascontiguousarray(parts.label_bias, np.float32))},
+              str(directory / "label_vectors.safetensors"), metadata={"format": FORMAT})
+    sp.save_npz(directory / "label_cooccurrence.npz", sp.csr_matrix(parts.cooccurrence, dtype=np.int64))
+    _write_json(directory / "thresholds.json", parts.decision_rule.to_json())
+    if parts.graph is not None:
+        parts.graph.write_graphml(directory / "label_graph.graphml")
+    _write_json(directory / "metrics.json", _json_safe(parts.metrics))
+    write_manifest(directory)
 
 
-def load_model(path: str | Path) -> LabelGCNClassifier:
-    """Rebuild the fitted classifier saved in ``path`` (weights read with safetensors: no code is executed).
+def write_manifest(directory: str | Path) -> None:
+    """Write ``manifest.json``: the size and SHA-256 of every other file in ``directory`` (the last file written)."""
+    directory = Path(directory)
+    files = sorted(file.name for file in directory.iterdir() if file.name != MANIFEST)
+    _write_json(directory / MANIFEST, {"format": FORMAT, "files": {
+        name: {"size": (directory / name).stat().st_size, "sha256": _sha256(directory / name)} for name in files}})
+
+
+def manifest_digest(path: str | Path) -> str:
+    """The SHA-256 of a model directory's manifest: one string that changes whenever any of its files does."""
+    manifest = Path(path) / MANIFEST
+    try:
+        return hashlib.sha256(manifest.read_bytes()).hexdigest()
+    except OSError as error:
+        raise ModelDirectoryError(f"{manifest}: cannot be read ({error.strerror}); expected a model directory "
+                                  "written by 'gnn-mlc train'") from None
+
+
+def load_model_parts(path: str | Path) -> ModelParts:
+    """Read and check the model directory ``path`` (weights read with safetensors: no code is executed).
 
     Raises:
-        ModelDirectoryError: the directory or one of its files is missing, corrupted or of another format version.
+        ModelDirectoryError: the directory or one of its files is missing, a symbolic link, changed since it was
+            written, of another format version, or inconsistent with the config.
     """
     path = Path(path)
     if not path.is_dir():
         raise ModelDirectoryError(f"{path}: no such model directory; expected the output of 'gnn-mlc train'")
-    for name in _REQUIRED_FILES:
-        if not (path / name).is_file():
-            raise ModelDirectoryError(
-                f"{path}: {name} is missing; expected a complete model directory. Hint: train it again"
-            )
+    config = _read_config(path)
+    _verify_manifest(path)
+    architecture = _mapping(config.get("architecture"), path / "config.json", "architecture")
+    try:
+        in_features, num_labels = int(architecture["in_features"]), int(architecture["num_labels"])
+        embedding_dim, kind = int(architecture["embedding_dim"]), str(architecture["kind"])
+        training = _mapping(config["training"], path / "config.json", "training")
+        label_counts = np.asarray(training["label_counts"], dtype=np.int64)
+        num_rows = int(training["num_rows"])
+        parameters = _mapping(config["parameters"], path / "config.json", "parameters")
+        data_columns = _mapping(config.get("data", {}), path / "config.json", "data")
+    except (KeyError, TypeError, ValueError) as error:
+        raise ModelDirectoryError(f"{path / 'config.json'}: incomplete config ({_first_line(error)}); expected one "
+                                  "written by 'gnn-mlc train'. Hint: train the model again") from None
+    if kind not in ("gcn", "independent") or label_counts.shape != (num_labels,) or (label_counts < 0).any():
+        raise ModelDirectoryError(f"{path / 'config.json'}: architecture {kind!r} with {label_counts.shape[0]} label "
+                                  f"counts for {num_labels} labels; expected gcn or independent, one count each")
+    label_names = _names(path / "labels.json", num_labels, allow_null=False)
+    feature_names = _names(path / "feature_names.json", in_features, allow_null=True)
+    tensors = _read_safetensors(path / "weights.safetensors")
+    vectors = _read_safetensors(path / "label_vectors.safetensors")
+    scaler = _scaler(tensors, in_features, path / "weights.safetensors")
+    label_embeddings = _array(vectors, "label_embeddings", (num_labels, embedding_dim), path)
+    label_bias = _array(vectors, "label_bias", (num_labels,), path)
+    try:
+        rule = DecisionRule.from_json(_read_json(path / "thresholds.json"), num_labels=num_labels)
+    except (DataError, AttributeError, TypeError, ValueError) as error:
+        raise ModelDirectoryError(f"{path / 'thresholds.json'}: invalid decision rule ({_first_line(error)}); "
+                                  "expected one written by 'gnn-mlc train'") from None
+    metrics = _mapping(_read_json(path / "metrics.json"), path / "metrics.json", "metrics")
+    cooccurrence = _cooccurrence(path / "label_cooccurrence.npz", num_labels)
+    return ModelParts(
+        parameters=dict(parameters), kind=kind, in_features=in_features, label_names=label_names,
+        feature_names=feature_names, state=tensors, scaler=scaler, label_embeddings=label_embeddings,
+        label_bias=label_bias, decision_rule=rule, label_counts=label_counts, num_rows=num_rows,
+        cooccurrence=cooccurrence, metrics=dict(metrics),
+        data_columns={str(key): None if value is None else str(value) for key, value in data_columns.items()},
+    )
+
+
+def _read_config(path: Path) -> dict[str, Any]:
+    if not (path / "config.json").is_file():
+        raise ModelDirectoryError(f"{path}: config.json is missing; expected a complete model directory. "
+                                  "Hint: train it again")
+    _refuse_link(path / "config.json")
     config = _read_json(path / "config.json")
     if not isinstance(config, dict) or config.get("format") != FORMAT:
         raise ModelDirectoryError(f"{path / 'config.json'}: not a gnn-mlc model config; expected format {FORMAT!r}")
     if config.get("format_version") != FORMAT_VERSION:
         raise ModelDirectoryError(
             f"{path / 'config.json'}: format version {config.get('format_version')!r} (written by gnn-mlc "
-            f"{config.get('library_version')}); expected {FORMAT_VERSION}. Hint: use a matching gnn-mlc version"
+            f"{config.get('library_version')}); expected {FORMAT_VERSION}. Hint: use a matching gnn-mlc version, "
+            "or train the model again"
         )
-    labels = _read_json(path / "labels.json")
-    feature_names = _read_json(path / "feature_names.json")
+    return config
+
+
+def _verify_manifest(path: Path) -> None:
+    """Every required file is listed, a regular file (not a link), and has the manifest's size and SHA-256."""
+    manifest_path = path / MANIFEST
+    if not manifest_path.is_file():
+        raise ModelDirectoryError(f"{path}: {MANIFEST} is missing; expected a complete model directory (the "
+                                  "manifest is written last: was the save interrupted?). Hint: train it again")
+    _refuse_link(manifest_path)
+    manifest = _read_json(manifest_path)
+    files = manifest.get("files") if isinstance(manifest, dict) else None
+    if not isinstance(files, dict):
+        raise ModelDirectoryError(f"{manifest_path}: no 'files' table; expected a gnn-mlc model manifest")
+    for name in _REQUIRED_FILES:
+        if name not in files:
+            raise ModelDirectoryError(f"{manifest_path}: does not list {name}; expected every part of the model")
+    for name, entry in files.items():
+        file = path / str(name)
+        if Path(str(name)).name != name or not isinstance(entry, dict):
+            raise ModelDirectoryError(f"{manifest_path}: bad entry {name!r}; expected file names with size and sha256")
+        _refuse_link(file)
+        if not file.is_file():
+            raise ModelDirectoryError(f"{path}: {name} is missing; expected a complete model directory. "
+                                      "Hint: train it again")
+        if file.stat().st_size != entry.get("size") or _sha256(file) != entry.get("sha256"):
+            raise ModelDirectoryError(
+                f"{file}: does not match the manifest (size or SHA-256 differs: changed, truncated or copied from "
+                "another model); expected the file written with this model. Hint: train the model again"
+            )
+
+
+def _refuse_link(file: Path) -> None:
+    if file.is_symlink():
+        raise ModelDirectoryError(f"{file}: is a symbolic link; expected a regular file inside the model directory "
+                                  "(links are not followed). Hint: copy the file in")
+
+
+def _sha256(file: Path) -> str:
+    digest = hashlib.sha256()
+    with open(file, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _names(file: Path, expected: int, *, allow_null: bool) -> list[str] | None:
+    names = _read_json(file)
+    if names is None and allow_null:
+        return None
+    if not isinstance(names, list) or not all(isinstance(name, str) and name for name in names):
+        raise ModelDirectoryError(f"{file}: got {type(names).__name__}; expected a list of non-empty strings")
+    if len(names) != expected:
+        raise ModelDirectoryError(f"{file}: {len(names)} names; expected {expected}, one per column of the model")
+    if len(set(names)) != len(names):
+        duplicate = next(name for index, name in enumerate(names) if name in names[:index])
+        raise ModelDirectoryError(f"{file}: {duplicate!r} appears twice; expected unique names")
+    return names
+
+
+def _read_safetensors(file: Path) -> dict[str, torch.Tensor]:
     try:
-        tensors = load_file(str(path / "weights.safetensors"))
+        tensors = load_file(str(file))
     except (SafetensorError, OSError, ValueError) as error:
         raise ModelDirectoryError(
-            f"{path / 'weights.safetensors'}: cannot be read ({error}); expected a safetensors file. "
-            "Hint: the file is corrupted, train the model again"
+            f"{file}: cannot be read ({_first_line(error)}); expected a safetensors file. Hint: train the model again"
         ) from None
+    for name, tensor in tensors.items():
+        if tensor.is_floating_point() and not torch.isfinite(tensor).all():
+            raise ModelDirectoryError(f"{file}: tensor {name!r} holds NaN or infinite values; expected finite "
+                                      "weights. Hint: train the model again")
+    return tensors
+
+
+def _array(tensors: dict[str, torch.Tensor], name: str, shape: tuple[int, ...], path: Path) -> np.ndarray:
+    tensor = tensors.get(name)
+    if tensor is None or tuple(tensor.shape) != shape or tensor.dtype != torch.float32:
+        found = "nothing" if tensor is None else f"{tensor.dtype} {tuple(tensor.shape)}"
+        raise ModelDirectoryError(f"{path / 'label_vectors.safetensors'}: {name} is {found}; expected float32 {shape}")
+    return tensor.numpy()
+
+
+def _scaler(tensors: dict[str, torch.Tensor], in_features: int, file: Path) -> FeatureScaler:
     try:
-        classifier = LabelGCNClassifier(**config["parameters"])
-        classifier._check_parameters()  # the config is validated, not trusted
-    except (KeyError, TypeError, DataError) as error:
-        message = str(error.args[0]) if error.args else type(error).__name__
-        raise ModelDirectoryError(
-            f"{path / 'config.json'}: invalid parameters ({message}); expected LabelGCNClassifier's parameters. "
-            "Hint: train the model again"
-        ) from None
+        offset = tensors.pop(_SCALER_PREFIX + "offset").numpy()
+        scale = tensors.pop(_SCALER_PREFIX + "scale").numpy()
+        row_norm = float(tensors.pop(_SCALER_PREFIX + "row_norm"))
+    except (KeyError, RuntimeError, ValueError) as error:
+        raise ModelDirectoryError(f"{file}: no feature scaler ({_first_line(error)}); expected scaler.offset, "
+                                  "scaler.scale and scaler.row_norm") from None
+    if offset.shape != (in_features,) or scale.shape != (in_features,) or not row_norm >= 0:
+        raise ModelDirectoryError(f"{file}: scaler of shape {offset.shape}/{scale.shape}; expected ({in_features},)")
+    return FeatureScaler(offset=offset, scale=scale, row_norm=row_norm)
+
+
+def _cooccurrence(file: Path, num_labels: int) -> sp.csr_matrix:
     try:
-        scaler = FeatureScaler(
-            offset=tensors.pop(_SCALER_PREFIX + "offset").numpy(), scale=tensors.pop(_SCALER_PREFIX + "scale").numpy(),
-            row_norm=float(tensors.pop(_SCALER_PREFIX + "row_norm")),
-        )
-        in_features = int(config["architecture"]["in_features"])
-        num_labels = int(config["architecture"]["num_labels"])
-        graph_edges = (tensors["edge_index"], tensors["edge_weight"]) if classifier.use_graph else None
-        model = classifier._build_model(in_features, num_labels, graph_edges)
-        model.load_state_dict(tensors, strict=True)
-        rule = DecisionRule.from_json(_read_json(path / "thresholds.json"), num_labels=num_labels)
-        label_counts = np.asarray(config["training"]["label_counts"], dtype=np.int64)
-        num_rows = int(config["training"]["num_rows"])
-        cooccurrence = sp.csr_matrix(sp.load_npz(path / "label_cooccurrence.npz"), dtype=np.int64)
-        if cooccurrence.shape != (num_labels, num_labels):
-            raise ValueError(f"label_cooccurrence.npz has shape {cooccurrence.shape}")
-    except (KeyError, TypeError, RuntimeError, ValueError, OSError) as error:
-        raise ModelDirectoryError(
-            f"{path}: config and weights do not fit together ({str(error).splitlines()[0]}); "
-            "expected files written by one 'gnn-mlc train'. Hint: train the model again"
-        ) from None
-    if len(labels) != num_labels or label_counts.shape != (num_labels,):
-        raise ModelDirectoryError(
-            f"{path}: {len(labels)} labels and {label_counts.shape[0]} label counts for a {num_labels}-label model; "
-            "expected one each"
-        )
-    classifier.model_ = model.eval()
-    classifier.scaler_ = scaler
-    classifier.graph_ = None  # the GraphML is for people and tools; the model carries its edges as buffers
-    metrics = _read_json(path / "metrics.json") if (path / "metrics.json").is_file() else {}
-    classifier.training_ = TrainingResult(
-        best_epoch=config.get("training", {}).get("best_epoch", 0),
-        best_validation_map=metrics.get("validation_map", float("nan")),
-        epochs_run=config.get("training", {}).get("epochs_run", 0),
-        history=metrics.get("history", []),
-    )
-    classifier.label_counts_ = label_counts
-    classifier.cooccurrence_ = cooccurrence
-    classifier.n_samples_fit_ = num_rows
-    classifier._set_fitted_state(labels, feature_names, in_features)
-    classifier.decision_rule_ = rule
-    classifier.thresholds_ = rule.thresholds
-    return classifier
+        counts = sp.csr_matrix(sp.load_npz(file), dtype=np.int64)
+    except (OSError, ValueError) as error:
+        raise ModelDirectoryError(f"{file}: cannot be read ({_first_line(error)}); expected a SciPy sparse .npz") \
+            from None
+    if counts.shape != (num_labels, num_labels) or (counts.data < 0).any():
+        raise ModelDirectoryError(f"{file}: shape {counts.shape}; expected non-negative ({num_labels}, {num_labels})")
+    return counts
+
+
+def _mapping(value: Any, file: Path, what: str) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise ModelDirectoryError(f"{file}: {what} is a {type(value).__name__}; expected a JSON object")
+    return value
 
 
 def _write_json(path: Path, value: Any) -> None:
-    path.write_text(json.dumps(value, indent=2) + "\n", encoding="utf-8")
+    path.write_text(json.dumps(value, indent=2, allow_nan=False) + "\n", encoding="utf-8")
 
 
 def _read_json(path: Path) -> Any:
@@ -225,3 +387,19 @@ def _read_json(path: Path) -> Any:
         raise ModelDirectoryError(
             f"{path}: not valid JSON ({error}); expected a file written by 'gnn-mlc train'. Hint: train it again"
         ) from None
+
+
+def _json_safe(value: Any) -> Any:
+    """NaN and infinities as null (JSON has no NaN)."""
+    if isinstance(value, dict):
+        return {key: _json_safe(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_json_safe(item) for item in value]
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+def _first_line(error: BaseException) -> str:
+    text = str(error.args[0]) if error.args else type(error).__name__
+    return text.splitlines()[0] if text else type(error).__name__

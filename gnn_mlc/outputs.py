@@ -1,4 +1,9 @@
-"""Writing output files atomically: a reader sees the old file, the whole new file, or nothing; never a part."""
+"""Writing output files atomically: a reader sees the old file, the whole new file, or nothing; never a part.
+
+Temporary files and directories are created private (``mkstemp``/``mkdtemp`` give 0600/0700) and get the usual
+permissions of a new file (``0666 & ~umask``) or directory (``0777 & ~umask``) before they are renamed into place,
+so a consumer running as another account reads the outputs exactly as if they had been written directly.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +14,18 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from gnn_mlc.errors import GnnMlcError
+
+
+def current_umask() -> int:
+    """The process's umask (read by setting it and putting it back)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def publish_mode(path: Path) -> None:
+    """Give a finished temporary file or directory the permissions a plain ``open``/``mkdir`` would have given."""
+    os.chmod(path, (0o777 if path.is_dir() else 0o666) & ~current_umask())
 
 
 @contextlib.contextmanager
@@ -28,6 +45,7 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
     temporary_path = Path(temporary)
     try:
         yield temporary_path
+        publish_mode(temporary_path)
         os.replace(temporary_path, path)
     except OSError as error:
         raise GnnMlcError(f"{path}: writing failed ({error.strerror}); no partial file was left") from None
@@ -56,4 +74,3 @@ def ensure_writable_directory(path: str | Path, *, what: str) -> Path:
     except OSError as error:
         raise GnnMlcError(f"{path}: cannot write {what} here ({error.strerror}); expected a writable directory") from None
     return path
-

@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from gnn_mlc.choices import STRATEGIES, Strategy
+from gnn_mlc._typing import STRATEGIES, Strategy
 from gnn_mlc.errors import DataError
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 from safetensors.torch import save_file
 
 from gnn_mlc import LabelGCNClassifier, read_dataset
-from gnn_mlc.distributed import process_group
+from gnn_mlc.training.distributed import process_group
 
 DEMO = Path(__file__).resolve().parents[1] / "data" / "shop_train.parquet"
 SETTINGS = {"dropout": 0.0, "max_epochs": 3, "hidden_channels": 32, "embedding_dim": 16, "batch_size": 64,

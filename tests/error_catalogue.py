@@ -59,6 +59,17 @@ def _model_copy(relative: str, edit: Callable[[Path], None]) -> Callable[[Path],
     return make
 
 
+def _resigned(edit: Callable[[Path], None]) -> Callable[[Path], None]:
+    """An edit followed by a fresh manifest, so that the check behind the manifest is the one exercised."""
+    from gnn_mlc.model_directory import write_manifest
+
+    def apply(directory: Path) -> None:
+        edit(directory)
+        write_manifest(directory)
+
+    return apply
+
+
 def _truncate(path: Path) -> None:
     data = path.read_bytes()
     path.write_bytes(data[: len(data) // 3])
@@ -123,14 +134,14 @@ CASES: list[Case] = [
          [*TRAIN, "--data", str(DEMO / "shop_test.parquet"), "--output", "afile/model"],
          r"afile: cannot write the model directory here \(File exists\)"),
     Case("--epochs 0", _nothing, [*TRAIN, "--data", "d.csv", "--output", "m", "--epochs", "0"],
-         r"--epochs: expected a positive integer, got 0", "m"),
+         r"--epochs: must be a positive integer; got '0'", "m"),
     Case("unknown device", _nothing, [*TRAIN, "--data", "d.csv", "--output", "m", "--device", "tpu"],
          r"--device: invalid choice: 'tpu'", "m"),
     Case("cuda requested where there is none", _nothing,
          [*TRAIN, "--data", str(DEMO / "shop_test.parquet"), "--output", "m", "--device", "cuda"],
          r"device: 'cuda' was requested but CUDA is not available", "m"),
     Case("dropout out of range", _nothing, [*TRAIN, "--data", "d.csv", "--output", "m", "--dropout", "1.5"],
-         r"--dropout: expected a number between 0 and 1, got 1\.5", "m"),
+         r"--dropout: must be a float in \[0, 1\); got \'1\.5\'", "m"),
     Case("unknown flag", _nothing, [*TRAIN, "--data", "d.csv", "--output", "m", "--colour", "red"],
          r"unrecognized arguments: --colour red", "m"),
     Case("model directory missing", _nothing,
@@ -139,14 +150,19 @@ CASES: list[Case] = [
          ["evaluate", "--model", "m1", "--data", str(DEMO / "shop_test.parquet")], r"thresholds\.json is missing"),
     Case("corrupted weights", _model_copy("m2", lambda p: _truncate(p / "weights.safetensors")),
          ["evaluate", "--model", "m2", "--data", str(DEMO / "shop_test.parquet")],
+         r"weights\.safetensors: does not match the manifest \(size or SHA-256 differs"),
+    Case("corrupted weights under a matching manifest",
+         _model_copy("m5", _resigned(lambda p: _truncate(p / "weights.safetensors"))),
+         ["evaluate", "--model", "m5", "--data", str(DEMO / "shop_test.parquet")],
          r"weights\.safetensors: cannot be read"),
     Case("model from an incompatible version", _model_copy("m3", lambda p: (p / "config.json").write_text(
         json.dumps({**json.loads((p / "config.json").read_text()), "format_version": 7}))),
-         ["evaluate", "--model", "m3", "--data", str(DEMO / "shop_test.parquet")], r"format version 7 .*expected 2"),
-    Case("config with an invalid parameter", _model_copy("m4", lambda p: (p / "config.json").write_text(
-        (p / "config.json").read_text().replace('"dropout": 0.3', '"dropout": -1'))),
+         ["evaluate", "--model", "m3", "--data", str(DEMO / "shop_test.parquet")], r"format version 7 .*expected 3"),
+    Case("config with an invalid parameter", _model_copy("m4", _resigned(lambda p: (p / "config.json").write_text(
+        (p / "config.json").read_text().replace('"dropout": 0.3', '"dropout": -1')))),
          ["evaluate", "--model", "m4", "--data", str(DEMO / "shop_test.parquet")],
-         r"config\.json: invalid parameters \(dropout: got -1"),
+         r"config\.json: parameters and weights do not fit together \(The 'dropout' parameter of "
+         r"LabelGCNClassifier must be a float in \[0, 1\); got -1"),
     Case("label the model does not know",
          _parquet("unknown.parquet", lambda t: _set(t, "labels", [["knitting"]] * 50, pa.list_(pa.string()))),
          ["evaluate", "--model", "model", "--data", "unknown.parquet", "--output", "report"],
@@ -155,19 +171,19 @@ CASES: list[Case] = [
          ["evaluate", "--model", "model", "--compare", "model", "model", "--data", "d.csv"],
          r"argument --compare: not allowed with argument --model"),
     Case("negative top-k", _nothing, ["predict", "--model", "model", "--input", "d.csv", "--output", "o.csv",
-                                      "--top-k", "-1"], r"--top-k: expected a positive integer, got -1", "o.csv"),
+                                      "--top-k", "-1"], r"--top-k: must be a positive integer; got \'-1\'", "o.csv"),
     Case("a feature column missing (different feature count)", _parquet("narrow.parquet", lambda t: t.drop(["age"])),
          ["predict", "--model", "model", "--input", "narrow.parquet", "--output", "o.parquet"],
-         r"1 feature column\(s\) missing, first 'age'", "o.parquet"),
+         r"1 of the model's 32 feature columns are missing, first 'age'", "o.parquet"),
     Case("scoring: no input matches", _nothing,
          ["score", "--model", "model", "--input", "nothing-*.parquet", "--output", "recs"], r"no input found"),
     Case("scoring: feature columns missing and extra",
          _parquet("renamed.parquet", lambda t: t.rename_columns(["agee" if c == "age" else c for c in t.column_names])),
          ["score", "--model", "model", "--input", "renamed.parquet", "--output", "recs", "--quiet"],
          r"1 of the model's 32 feature columns are missing, first 'age'; columns the model does not know: \['agee'"),
-    Case("scoring: no id column", _parquet("noid.parquet", lambda t: t.drop(["id"])),
-         ["score", "--model", "model", "--input", "noid.parquet", "--output", "recs", "--quiet"],
-         r"no id column 'id'.*--id-column"),
+    Case("scoring: the id column asked for is absent", _parquet("noid.parquet", lambda t: t.drop(["id"])),
+         ["score", "--model", "model", "--input", "noid.parquet", "--output", "recs", "--quiet", "--id-column",
+          "user_id"], r"noid\.parquet: no id column 'user_id'.*Hint: check --id-column", "recs"),
     Case("scoring: shard index out of range", _nothing,
          ["score", "--model", "model", "--input", "x.parquet", "--output", "recs", "--shard-index", "3",
           "--num-shards", "2"], r"shard_index: got 3; expected 0 <= shard_index < num_shards \(2\)"),
@@ -175,7 +191,7 @@ CASES: list[Case] = [
          r"label 'campng' is not known to the model \(did you mean 'camping'\?\)"),
     Case("graph: tau out of range", _nothing,
          ["graph", "--data", str(DEMO / "shop_test.parquet"), "--output", "g.graphml", "--tau", "2"],
-         r"--tau: expected a number between 0 and 1, got 2\.0", "g.graphml"),
+         r"--tau: must be a float in \(0, 1\]; got \'2\'", "g.graphml"),
     Case("graph: garbage Parquet", lambda work: (work / "bad.parquet").write_bytes(b"PAR1garbagePAR1"),
          ["graph", "--data", "bad.parquet", "--output", "g.graphml"], r"bad\.parquet: cannot be read as PARQUET",
          "g.graphml"),

@@ -50,7 +50,7 @@ def test_evaluate_compare_side_by_side(trained, demo_test, capsys):
         assert f"| {metric} |" in printed
     results = json.loads((report / "metrics.json").read_text())
     # The CLI figures equal the library's on the same data.
-    from gnn_mlc.metrics import evaluate
+    from gnn_mlc.evaluation.metrics import evaluate
 
     model, data = load_model(trained / "gcn"), read_dataset(demo_test)
     expected = evaluate(data.Y, model.predict_proba(data.X), y_pred=model.predict(data.X),
@@ -118,7 +118,7 @@ def run_error(argv: list[str], capsys) -> str:
 def test_error_bad_flag_values(trained, demo_score, capsys):
     out = trained / "never.parquet"
     model = str(trained / "gcn")
-    assert "--top-k: expected a positive integer, got -3" in run_error(
+    assert "--top-k: must be a positive integer; got '-3'" in run_error(
         ["predict", "--model", model, "--input", str(demo_score), "--output", str(out), "--top-k", "-3"], capsys)
     assert "invalid choice: 'tpu'" in run_error(["train", "--data", "x.csv", "--output", "o", "--device", "tpu"],
                                                 capsys)
@@ -151,7 +151,7 @@ def test_error_wrong_feature_columns(trained, demo_score, tmp_path, capsys):
     out = tmp_path / "out.parquet"
     message = run_error(["predict", "--model", str(trained / "gcn"), "--input", str(narrow), "--output", str(out)],
                         capsys)
-    assert "1 feature column(s) missing, first 'age'" in message
+    assert "1 of the model's 32 feature columns are missing, first 'age'" in message
     assert not out.exists()
 
 

@@ -12,7 +12,7 @@ import pytest
 
 from gnn_mlc import DataError, GnnMlcError, LabelGCNClassifier, read_dataset
 from gnn_mlc.cli import main
-from gnn_mlc.score import run_scoring_job
+from gnn_mlc.serving.batch import run_scoring_job
 
 FAST = {"max_epochs": 2, "hidden_channels": 16, "embedding_dim": 8}
 
@@ -66,7 +66,7 @@ def test_full_disk_while_saving_a_model_leaves_nothing(tmp_path, demo_train, mon
 def test_full_disk_while_scoring_keeps_finished_shards_only(tmp_path, demo_train, demo_score, monkeypatch):
     data = read_dataset(demo_train)
     LabelGCNClassifier(**FAST).fit(data.X, data.Y, label_names=data.label_names,
-                                   feature_names=data.feature_names).save(tmp_path / "model")
+                                   feature_names=data.feature_names).to_directory(tmp_path / "model")
     real_write = pq.ParquetWriter.write_table
     calls = {"count": 0}
 

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from gnn_mlc import LabelGCNClassifier, UnknownLabelError, read_dataset
-from gnn_mlc.embeddings import (
+from gnn_mlc.inspection.neighbours import (
     agreement_score,
     cooccurrence_neighbours,
     cosine_similarities,
@@ -95,7 +95,7 @@ def test_graph_exports_parse_back(model, tmp_path):
 
 
 def test_inspection_report_renders(model, tmp_path):
-    from gnn_mlc.inspection_report import write_inspection_report
+    from gnn_mlc.inspection.report import write_inspection_report
 
     baseline = LabelGCNClassifier(use_graph=False, random_state=0, **FAST)
     from tests.conftest import DEMO

@@ -98,7 +98,8 @@ def test_input_errors(small):
         LabelGCNClassifier(**FAST).fit(X, Y[:-1])
     with pytest.raises(DataError, match=r"Y: has 1 dimension"):
         LabelGCNClassifier(**FAST).fit(X, Y[:, 0])
-    with pytest.raises(DataError, match=r"hidden_channels: got 0; expected a positive integer"):
+    with pytest.raises(DataError, match=r"The 'hidden_channels' parameter of LabelGCNClassifier must be a positive"
+                       r" integer; got 0 instead"):
         LabelGCNClassifier(hidden_channels=0).fit(X, Y)
     with pytest.raises(DataError, match=r"no rows"):
         LabelGCNClassifier(**FAST).fit(X[:0], Y[:0])

@@ -8,7 +8,7 @@ import scipy.sparse as sp
 from sklearn import metrics as sk
 
 from gnn_mlc import DataError
-from gnn_mlc.metrics import evaluate, per_label_metrics, tail_labels
+from gnn_mlc.evaluation.metrics import evaluate, per_label_metrics, tail_labels
 
 
 def sklearn_reference(y_true: np.ndarray, y_score: np.ndarray, y_pred: np.ndarray) -> dict[str, float]:
@@ -71,7 +71,7 @@ def test_sparse_inputs_give_the_same_figures():
 
 
 def test_evaluate_is_chunk_independent(monkeypatch):
-    import gnn_mlc.metrics as metrics
+    import gnn_mlc.evaluation.metrics as metrics
 
     y_true, y_score, y_pred = random_case(5, rows=500, labels=40)
     whole = evaluate(y_true, y_score, y_pred=y_pred)

@@ -7,7 +7,7 @@ import pytest
 from sklearn import metrics as sk
 
 from gnn_mlc import LabelGCNClassifier, build_label_graph, read_dataset
-from gnn_mlc.metrics import evaluate
+from gnn_mlc.evaluation.metrics import evaluate
 
 MEKA = """@relation 'shop: -C 3'
 @attribute hiking {0,1}

@@ -8,8 +8,8 @@ import numpy as np
 import torch
 
 from gnn_mlc import build_label_graph
-from gnn_mlc.model import IndependentLabelModel, LabelGCNModel, score_logits
-from gnn_mlc.train import predict_logits
+from gnn_mlc._torch import predict_logits
+from gnn_mlc.nn import IndependentLabelModel, LabelGCNModel, score_logits
 
 Y = np.array([[1, 1, 0, 0, 1], [1, 0, 1, 0, 0], [1, 1, 1, 0, 0], [0, 1, 0, 1, 0], [1, 0, 0, 1, 1]])
 NAMES = ["a", "b", "c", "d", "e"]
@@ -86,7 +86,7 @@ def test_sparse_and_dense_inputs_give_the_same_logits():
 
 
 def test_positive_weights_follow_the_formula_and_skip_unknown_values():
-    from gnn_mlc.train import positive_weights
+    from gnn_mlc.training import positive_weights
 
     labels = np.array([[1, 0, 0, 1], [0, 0, 1, 1], [0, 0, 0, 1], [1, 0, 0, 1]])
     # label 0: 2 of 4 positive -> 1; label 1: none -> 1; label 2: 1 of 4 -> 3 ** 0.5; label 3: always -> max(1, 0) = 1
@@ -102,15 +102,16 @@ def test_positive_weights_enter_the_loss_as_bce_pos_weight():
     """One training step with pos_weight equals one step on the hand-weighted BCE."""
     import torch.nn.functional as F
 
-    from gnn_mlc.train import positive_weights, train_model
+    from gnn_mlc.training import TrainingSettings, TrainingSplit, positive_weights, train_model
 
     rng = np.random.default_rng(0)
     X, labels = rng.normal(size=(16, 7)).astype(np.float32), (rng.random((16, 5)) < 0.2).astype(np.uint8)
     weights = positive_weights(labels, 0.5)
     model, _ = make_gcn("mlgcn")
     reference = copy.deepcopy(model)
-    train_model(model, X, labels, X, labels, learning_rate=0.1, weight_decay=0.0, batch_size=16, max_epochs=1,
-                patience=1, device=torch.device("cpu"), generator=torch.Generator().manual_seed(0), progress=False,
+    train_model(model, TrainingSplit(X, labels, X, labels),
+                TrainingSettings(learning_rate=0.1, weight_decay=0.0, batch_size=16, max_epochs=1, patience=1),
+                device=torch.device("cpu"), generator=torch.Generator().manual_seed(0), progress=False,
                 pos_weight=weights)
     optimizer = torch.optim.AdamW(reference.parameters(), lr=0.1, weight_decay=0.0)
     reference.train()

@@ -8,8 +8,8 @@ import pyarrow as pa
 import scipy.sparse as sp
 
 from gnn_mlc import LabelGCNClassifier, load_model
-from gnn_mlc.preprocessing import FeatureScaler
-from gnn_mlc.scorer import Scorer
+from gnn_mlc.data.preprocessing import FeatureScaler
+from gnn_mlc.serving.scorer import Scorer
 
 FAST = {"max_epochs": 2, "hidden_channels": 16, "embedding_dim": 8, "batch_size": 64}
 
@@ -52,7 +52,7 @@ def test_sparse_trained_model_scores_alike_dense_reloaded_and_through_the_scorer
     assert model.scaler_.row_norm > 0
     expected = model.predict_proba(X)
     np.testing.assert_allclose(model.predict_proba(X.toarray()), expected, rtol=1e-5, atol=1e-6)
-    model.save(tmp_path / "model")
+    model.to_directory(tmp_path / "model")
     reloaded = load_model(tmp_path / "model")
     assert reloaded.scaler_.row_norm == model.scaler_.row_norm
     np.testing.assert_array_equal(reloaded.predict_proba(X), expected)

@@ -12,7 +12,7 @@ from hypothesis.extra.numpy import arrays
 from sklearn import metrics as sk
 
 from gnn_mlc import read_dataset
-from gnn_mlc.metrics import evaluate
+from gnn_mlc.evaluation.metrics import evaluate
 
 PROPERTY = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 

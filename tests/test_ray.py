@@ -7,8 +7,8 @@ import pyarrow.parquet as pq
 import pytest
 
 from gnn_mlc import LabelGCNClassifier, read_dataset
-from gnn_mlc.score import run_scoring_job
-from gnn_mlc.scorer import Scorer
+from gnn_mlc.serving.batch import run_scoring_job
+from gnn_mlc.serving.scorer import Scorer
 
 ray = pytest.importorskip("ray", reason="Ray is not installed: pip install 'gnn-mlc[ray]'")
 
@@ -18,7 +18,7 @@ def test_ray_data_map_batches_equals_local_job(tmp_path, demo_train, demo_score)
     data = read_dataset(demo_train)
     model = tmp_path / "model"
     LabelGCNClassifier(random_state=0, max_epochs=2, hidden_channels=32, embedding_dim=16).fit(
-        data.X, data.Y, label_names=data.label_names, feature_names=data.feature_names).save(model)
+        data.X, data.Y, label_names=data.label_names, feature_names=data.feature_names).to_directory(model)
     run_scoring_job(model, demo_score, tmp_path / "local", top_k=5, progress=False)
     local = pq.read_table(sorted((tmp_path / "local").glob("part-*.parquet"))).sort_by("id")
 

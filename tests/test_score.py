@@ -18,8 +18,8 @@ import pytest
 
 from gnn_mlc import DataError, GnnMlcError, LabelGCNClassifier, load_model, read_dataset
 from gnn_mlc.data import feature_matrix
-from gnn_mlc.score import run_scoring_job
-from gnn_mlc.scorer import Scorer
+from gnn_mlc.serving.batch import run_scoring_job
+from gnn_mlc.serving.scorer import Scorer
 
 FAST = {"max_epochs": 2, "hidden_channels": 32, "embedding_dim": 16, "batch_size": 128}
 
@@ -31,7 +31,7 @@ def model_dir(tmp_path_factory):
     data = read_dataset(DEMO / "shop_train.parquet")
     path = tmp_path_factory.mktemp("score") / "model"
     LabelGCNClassifier(random_state=0, **FAST).fit(
-        data.X, data.Y, label_names=data.label_names, feature_names=data.feature_names).save(path)
+        data.X, data.Y, label_names=data.label_names, feature_names=data.feature_names).to_directory(path)
     return path
 
 
@@ -164,3 +164,25 @@ def test_sigkill_then_rerun_gives_each_row_exactly_once(model_dir, demo_score, t
     ids = read_output(out).column("id").to_pylist()
     assert len(ids) == 300_000 and len(set(ids)) == 300_000
     assert not list(out.glob(".*.tmp"))
+
+
+def test_predict_and_score_give_the_same_rows(model_dir, demo_score, tmp_path):
+    """One scoring path: the same ids, labels and scores (bit for bit), and the same rejects, from both commands."""
+    from gnn_mlc.serving import predict_file
+
+    table = pq.read_table(demo_score).slice(0, 300)
+    age = table.column("age").to_pylist()
+    age[4], age[40] = None, 1e300  # missing, and finite but beyond float32
+    table = table.set_column(table.column_names.index("age"), "age", pa.array(age, pa.float64()))
+    pq.write_table(table, tmp_path / "in.parquet")
+    summary = predict_file(model_dir, tmp_path / "in.parquet", tmp_path / "recs.parquet", device="cpu")
+    run_scoring_job(model_dir, tmp_path / "in.parquet", tmp_path / "job", device="cpu", progress=False)
+    predicted, job = pq.read_table(tmp_path / "recs.parquet"), read_output(tmp_path / "job")
+    assert summary.rows_scored == 298 and summary.rows_rejected == 2
+    assert predicted.equals(job)
+    assert pq.read_table(tmp_path / "recs.rejects.parquet").to_pylist() == [
+        {"id": table.column("id")[4].as_py(), "reason": "age: missing or NaN"},
+        {"id": table.column("id")[40].as_py(), "reason": "age: beyond the float32 range"}]
+    assert pq.read_table(tmp_path / "recs.rejects.parquet").equals(
+        pq.read_table(tmp_path / "job" / "rejects-00000-00000.parquet"))
+    assert predicted.schema.names == ["id", "labels", "scores"] and len(predicted.column("labels")[0]) == 10

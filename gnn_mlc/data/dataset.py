@@ -1,16 +1,14 @@
-"""The in-memory multi-label data set, its validation and its seeded splits."""
+"""The in-memory multi-label data set and the checks every array input passes."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Union
 
 import numpy as np
 import scipy.sparse as sp
 
+from gnn_mlc._typing import Matrix
 from gnn_mlc.errors import DataError, UnknownLabelError, did_you_mean
-
-Matrix = Union[np.ndarray, sp.csr_matrix]
 
 
 @dataclass
@@ -27,6 +25,7 @@ class Dataset:
         source: where the data came from, used in messages.
         Y_missing: like ``Y``, 1 where a label's value is unknown (MEKA's ``?``), or ``None`` when all are known.
             Unknown entries are 0 in ``Y`` and are left out of training, the label graph and the metrics.
+        id_column: the table column ``ids`` came from (``None`` for ARFF identifiers and arrays).
     """
 
     X: Matrix
@@ -37,6 +36,7 @@ class Dataset:
     dropped_attributes: list[str] = field(default_factory=list)
     source: str = "<arrays>"
     Y_missing: Matrix | None = None
+    id_column: str | None = None
 
     def __post_init__(self) -> None:
         validate_arrays(self.X, self.Y, source=self.source)
@@ -89,6 +89,7 @@ class Dataset:
             dropped_attributes=self.dropped_attributes,
             source=self.source,
             Y_missing=None if self.Y_missing is None else self.Y_missing[rows],
+            id_column=self.id_column,
         )
 
     def align(self, label_names: list[str], feature_names: list[str]) -> Dataset:
@@ -119,6 +120,7 @@ class Dataset:
         return Dataset(
             X=self.X[:, order], Y=Y, label_names=list(label_names), feature_names=list(feature_names),
             ids=self.ids, dropped_attributes=self.dropped_attributes, source=self.source, Y_missing=Y_missing,
+            id_column=self.id_column,
         )
 
     @classmethod

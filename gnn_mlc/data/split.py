@@ -12,7 +12,7 @@ from collections.abc import Sequence
 import numpy as np
 import scipy.sparse as sp
 
-from gnn_mlc.data.dataset import Matrix
+from gnn_mlc._typing import Matrix
 from gnn_mlc.errors import DataError
 
 

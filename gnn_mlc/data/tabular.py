@@ -15,24 +15,38 @@ import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
 
-from gnn_mlc.choices import DEFAULT_ID_COLUMN, DEFAULT_LABEL_COLUMN
+from gnn_mlc._typing import DEFAULT_ID_COLUMN, DEFAULT_LABEL_COLUMN
 from gnn_mlc.data.dataset import Dataset
 from gnn_mlc.errors import DataError, did_you_mean
 
 
+def read_table(
+    path: str | Path, *, string_columns: Sequence[str] = (), float_columns: Sequence[str] = ()
+) -> pa.Table:
+    """Read a whole ``.csv`` or ``.parquet`` file into an Arrow table, with a one-line error if it cannot be read.
 
-def read_table(path: str | Path) -> pa.Table:
-    """Read a whole ``.csv`` or ``.parquet`` file into an Arrow table, with a one-line error if it cannot be read."""
+    Args:
+        path: the file.
+        string_columns: CSV only: columns read as text, not type-guessed (id columns: ``007`` stays ``007``).
+        float_columns: CSV only: columns read as float64 (features: a decimal after the first block is no error).
+    """
     path = Path(path)
     if not path.is_file():
         raise DataError(f"{path}: no such file; expected a CSV or Parquet file")
     try:
         if path.suffix.lower() == ".csv":
-            return pa_csv.read_csv(path)
+            return pa_csv.read_csv(path, convert_options=csv_convert_options(string_columns, float_columns))
         return pq.read_table(path)
     except (pa.ArrowInvalid, pa.ArrowException, OSError) as error:
         first_line = str(error).splitlines()[0] if str(error) else type(error).__name__
         raise DataError(f"{path}: cannot be read as {path.suffix.lstrip('.').upper()} ({first_line})") from None
+
+
+def csv_convert_options(string_columns: Sequence[str], float_columns: Sequence[str]) -> pa_csv.ConvertOptions:
+    """pyarrow CSV options that read ``string_columns`` as strings and ``float_columns`` as float64."""
+    types = {name: pa.float64() for name in float_columns}
+    types.update({name: pa.string() for name in string_columns})
+    return pa_csv.ConvertOptions(column_types=types)
 
 
 def read_tabular_dataset(
@@ -56,13 +70,13 @@ def read_tabular_dataset(
     Returns:
         The dataset with float32 ``X`` (rows, features) and uint8 ``Y`` (rows, labels), both ndarrays.
     """
-    table = read_table(path)
+    table = read_table(path, string_columns=[id_column or DEFAULT_ID_COLUMN])
     if label_column not in table.column_names:
         raise DataError(
             f"{path}: no label column {label_column!r}{did_you_mean(label_column, table.column_names)}; "
             f"columns are {table.column_names[:10]}. Hint: pass label_column= (CLI: --label-column)"
         )
-    id_column = _resolve_id_column(table, id_column, path)
+    id_column = resolve_id_column(table.column_names, id_column, source=str(path))
     label_sets = _label_sets(table.column(label_column), label_delimiter, path, label_column)
     vocabulary = list(labels) if labels is not None else sorted({name for names in label_sets for name in names})
     if not vocabulary:
@@ -82,7 +96,8 @@ def read_tabular_dataset(
     ids = None if id_column is None else table.column(id_column).to_numpy(zero_copy_only=False)
     if ids is not None:
         _check_unique_ids(ids, path, id_column)
-    return Dataset(X=X, Y=Y, label_names=vocabulary, feature_names=feature_names, ids=ids, source=str(path))
+    return Dataset(X=X, Y=Y, label_names=vocabulary, feature_names=feature_names, ids=ids, source=str(path),
+                   id_column=id_column)
 
 
 def feature_matrix(table: pa.Table, feature_names: Sequence[str], *, source: str) -> np.ndarray:
@@ -142,15 +157,29 @@ def check_numeric_column(column: pa.ChunkedArray, name: str, *, source: str) -> 
         )
 
 
-def _resolve_id_column(table: pa.Table, id_column: str | None, path: Path) -> str | None:
-    if id_column is None:
-        return DEFAULT_ID_COLUMN if DEFAULT_ID_COLUMN in table.column_names else None
-    if id_column not in table.column_names:
-        raise DataError(
-            f"{path}: no id column {id_column!r}{did_you_mean(id_column, table.column_names)}; "
-            f"columns are {table.column_names[:10]}"
-        )
-    return id_column
+def resolve_id_column(
+    column_names: Sequence[str], requested: str | None, remembered: str | None = None, *, source: str
+) -> str | None:
+    """The one rule for which column identifies a row, in every command.
+
+    ``requested`` (``--id-column``) when given (it must exist); else ``remembered`` (the model's training id column)
+    when the input has it; else a column named ``id`` when there is one; else ``None``: rows are identified by their
+    position.
+
+    Raises:
+        DataError: ``requested`` is not a column of the input.
+    """
+    if requested is not None:
+        if requested not in column_names:
+            raise DataError(
+                f"{source}: no id column {requested!r}{did_you_mean(requested, column_names)}; "
+                f"columns are {list(column_names)[:10]}. Hint: check --id-column"
+            )
+        return requested
+    for candidate in (remembered, DEFAULT_ID_COLUMN):
+        if candidate is not None and candidate in column_names:
+            return candidate
+    return None
 
 
 def _label_sets(column: pa.ChunkedArray, delimiter: str, path: Path, label_column: str) -> list[list[str]]:

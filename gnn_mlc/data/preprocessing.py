@@ -1,4 +1,7 @@
-"""Feature scaling fitted on training rows and stored in the model directory as two arrays (no pickle)."""
+"""Feature scaling fitted on training rows and stored in the model directory as plain arrays (no pickle).
+
+NumPy and SciPy only: the scoring path (:mod:`gnn_mlc.serving`) applies it without importing scikit-learn.
+"""
 
 from __future__ import annotations
 
@@ -6,11 +9,8 @@ from dataclasses import dataclass
 
 import numpy as np
 import scipy.sparse as sp
-import scipy.sparse.linalg  # noqa: F401  (sp.linalg.norm)
-from sklearn.preprocessing import normalize
-from sklearn.utils.sparsefuncs import min_max_axis
 
-from gnn_mlc.data.dataset import Matrix
+from gnn_mlc._typing import Matrix
 
 
 @dataclass(frozen=True)
@@ -39,8 +39,7 @@ class FeatureScaler:
     def fit(cls, X: Matrix) -> FeatureScaler:
         """Fit on training features ``X`` (rows, num_features)."""
         if sp.issparse(X):
-            low, high = min_max_axis(X, axis=0)
-            spread = np.maximum(np.abs(low), np.abs(high)).astype(np.float64)
+            spread = np.asarray(abs(sp.csr_matrix(X)).max(axis=0).todense(), dtype=np.float64).ravel()
             offset = np.zeros(X.shape[1])
         else:
             spread = X.std(axis=0, dtype=np.float64)
@@ -48,7 +47,7 @@ class FeatureScaler:
         scale = np.divide(1.0, spread, out=np.ones_like(spread), where=spread > 1e-12)
         row_norm = 0.0
         if sp.issparse(X):
-            norms = sp.linalg.norm(sp.csr_matrix(X @ sp.diags(scale)), axis=1)
+            norms = _row_norms(sp.csr_matrix(X @ sp.diags(scale)))
             row_norm = float(norms[norms > 0].mean()) if np.any(norms > 0) else 0.0
         return cls(offset=offset.astype(np.float32), scale=scale.astype(np.float32), row_norm=row_norm)
 
@@ -60,5 +59,14 @@ class FeatureScaler:
         else:
             scaled = ((X - self.offset) * self.scale).astype(np.float32, copy=False)
         if self.row_norm > 0:
-            scaled = normalize(scaled, copy=False) * np.float32(self.row_norm)
+            norms = _row_norms(scaled)
+            factor = np.divide(self.row_norm, norms, out=np.zeros_like(norms), where=norms > 0).astype(np.float32)
+            scaled = sp.csr_matrix(sp.diags(factor) @ scaled) if sp.issparse(scaled) else scaled * factor[:, None]
         return scaled
+
+
+def _row_norms(X: Matrix) -> np.ndarray:
+    """(rows,) float64 Euclidean norm of each row of a dense or CSR matrix."""
+    if sp.issparse(X):
+        return np.sqrt(np.asarray(X.multiply(X).sum(axis=1), dtype=np.float64).ravel())
+    return np.linalg.norm(X.astype(np.float64, copy=False), axis=1)

@@ -9,15 +9,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import networkx as nx
 import numpy as np
 import scipy.sparse as sp
 
 from gnn_mlc.errors import GnnMlcError, UnknownLabelError, did_you_mean
-from gnn_mlc.estimator import LabelGCNClassifier
 from gnn_mlc.graph import LabelGraph, label_graph_from_counts
 from gnn_mlc.outputs import atomic_path, write_text
+
+if TYPE_CHECKING:
+    from gnn_mlc.estimator import LabelGCNClassifier
 
 
 @dataclass(frozen=True)

@@ -23,9 +23,9 @@ import glob
 import json
 import time
 from collections.abc import Iterator
+from dataclasses import asdict, dataclass
 from itertools import groupby
 from operator import itemgetter
-from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import pyarrow as pa
@@ -33,9 +33,10 @@ import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
 from tqdm.auto import tqdm
 
+from gnn_mlc._typing import DEFAULT_TOP_K
 from gnn_mlc.errors import DataError, GnnMlcError
 from gnn_mlc.outputs import atomic_path, ensure_writable_directory
-from gnn_mlc.scorer import Scorer
+from gnn_mlc.serving.scorer import Scorer
 
 _INPUT_SUFFIXES = (".parquet", ".pq", ".csv")
 
@@ -86,8 +87,8 @@ def run_scoring_job(
     input_path: str | Path,
     output: str | Path,
     *,
-    top_k: int = 10,
-    id_column: str = "id",
+    top_k: int = DEFAULT_TOP_K,
+    id_column: str | None = None,
     batch_size: int = 65536,
     rows_per_shard: int = 1_000_000,
     device: str = "auto",
@@ -116,10 +117,12 @@ def run_scoring_job(
            "top_k": top_k, "id_column": id_column, "rows_per_shard": rows_per_shard, "with_labels": with_labels,
            "shard_index": shard_index, "num_shards": num_shards}
     job_file, success_file = output / f"_job-{shard_index:05d}.json", output / f"_SUCCESS-{shard_index:05d}.json"
+    scorer = Scorer(model, top_k=top_k, id_column=id_column, with_labels=with_labels, device=device)
+    if mine:
+        scorer.check_columns(_column_names(mine[0][1]), source=str(mine[0][1]))
     _prepare_output(output, job, job_file, success_file, mine, overwrite)
     if success_file.exists():
         return JobSummary(0, 0, 0, 0, time.perf_counter() - start, str(output), already_complete=True)
-    scorer = Scorer(model, top_k=top_k, id_column=id_column, with_labels=with_labels, device=device)
     total = sum(_row_count(file) or 0 for _, file in mine)
     bar = tqdm(total=total or None, unit="rows", unit_scale=True, desc="scoring", disable=not progress,
                mininterval=1.0)
@@ -136,7 +139,7 @@ def run_scoring_job(
                 if not written:  # the job file goes in with the first shard (and out again if that fails)
                     _write_job_file(job_file, job)
                 rejects = output / f"rejects-{file_index:05d}-{chunk:05d}.parquet"
-                counts = _write_shard(scorer, batches, part, rejects, bar)
+                counts = _write_shard(scorer, batches, part, rejects, bar, row_offset=chunk * rows_per_shard)
                 scored, rejected, written = scored + counts[0], rejected + counts[1], written + 1
     except BaseException:
         if written == 0 and skipped == 0:  # failed before anything was written: leave no job file either
@@ -175,6 +178,16 @@ def _prepare_output(output: Path, job: dict, job_file: Path, success_file: Path,
 def _write_job_file(job_file: Path, job: dict) -> None:
     with atomic_path(job_file) as temporary:
         temporary.write_text(json.dumps(job, indent=2))
+
+
+def _column_names(file: Path) -> list[str]:
+    """The column names of an input file, read from its header or footer only."""
+    try:
+        if file.suffix.lower() == ".csv":
+            return pa_csv.open_csv(file).schema.names
+        return pq.read_schema(file).names
+    except (pa.ArrowInvalid, OSError) as error:
+        raise DataError(f"{file}: cannot be read ({str(error).splitlines()[0]})") from None
 
 
 def _row_count(file: Path) -> int | None:
@@ -217,7 +230,7 @@ def _numbered_batches(file: Path, batch_size: int, rows_per_shard: int) -> Itera
 
 
 def _write_shard(scorer: Scorer, batches: Iterator[pa.RecordBatch], part: Path, rejects: Path,
-                 bar: tqdm) -> tuple[int, int]:
+                 bar: tqdm, *, row_offset: int) -> tuple[int, int]:
     """Score ``batches`` into ``part`` (and ``rejects`` when any row is bad), each renamed into place when whole."""
     scored = rejected = 0
     rejected_tables = []
@@ -225,7 +238,8 @@ def _write_shard(scorer: Scorer, batches: Iterator[pa.RecordBatch], part: Path, 
         writer = None
         try:
             for batch in batches:
-                table, bad = scorer.score_table(batch)
+                table, bad = scorer.score_table(batch, row_offset=row_offset)
+                row_offset += batch.num_rows
                 if writer is None:
                     writer = pq.ParquetWriter(temporary, table.schema)
                 writer.write_table(table)

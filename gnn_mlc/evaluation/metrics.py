@@ -37,7 +37,7 @@ import numpy as np
 import scipy.sparse as sp
 import torch
 
-from gnn_mlc.data.dataset import Matrix
+from gnn_mlc._typing import Matrix
 from gnn_mlc.errors import DataError
 
 _CHUNK_ELEMENTS = 1 << 22  # ~4M scores per chunk: 16 MB of float32, ~100 MB of sort workspace

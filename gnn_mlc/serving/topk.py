@@ -1,4 +1,9 @@
-"""Top-k recommendations: the k best-scored labels per row, as arrays and as an Arrow table written to CSV/Parquet."""
+"""Top-k recommendations: the k best-scored labels per row, as arrays and as an Arrow table written to CSV/Parquet.
+
+The one ranking rule of every recommendation output (``predict``, ``score``, :class:`~gnn_mlc.serving.Scorer`):
+labels are ranked by their logit ``h . W[label] + b[label]`` (the same order as the probability, without its
+float32 saturation near 1), and the scores written are the sigmoid of the kept logits.
+"""
 
 from __future__ import annotations
 
@@ -10,25 +15,26 @@ import pyarrow as pa
 import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
 import torch
+from torch import Tensor
 
 from gnn_mlc.errors import GnnMlcError
 from gnn_mlc.outputs import atomic_path
 
 
-def top_k(y_score: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+def top_k_labels(y_score: Tensor | np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
     """The ``k`` best labels of each row, best first.
 
     Args:
-        y_score: (rows, num_labels) scores.
+        y_score: (rows, num_labels) scores or logits.
         k: labels per row; capped at ``num_labels``.
 
     Returns:
-        ``indices`` (rows, k) int64 and ``scores`` (rows, k) float32.
+        ``indices`` (rows, k) int64 and ``scores`` (rows, k) float32, the scores as given.
     """
     if k < 1:
         raise GnnMlcError(f"k: got {k}; expected a positive integer")
     scores, indices = torch.topk(torch.as_tensor(y_score, dtype=torch.float32), min(k, y_score.shape[1]), dim=1)
-    return indices.numpy(), scores.numpy()
+    return indices.cpu().numpy(), scores.cpu().numpy()
 
 
 def recommendations_table(
@@ -36,22 +42,25 @@ def recommendations_table(
     label_names: Sequence[str],
     indices: np.ndarray,
     scores: np.ndarray,
+    *,
+    id_name: str = "id",
 ) -> pa.Table:
-    """Arrow table with ``id``, ``labels`` (list<string>, best first) and ``scores`` (list<float32>), from the
-    (rows, k) label ``indices`` and ``scores`` of :func:`top_k`."""
+    """Arrow table with the id column ``id_name``, ``labels`` (list<string>, best first) and ``scores``
+    (list<float32>), from the (rows, k) label ``indices`` and ``scores`` of :func:`top_k_labels`."""
     rows, k = indices.shape
     # Arrow's take builds the string column in C++; going through Python str objects was the slowest step.
     names = pa.array(list(label_names), pa.string()).take(pa.array(indices.ravel()))
     offsets = pa.array(np.arange(0, rows * k + 1, k, dtype=np.int32))
     return pa.table({
-        "id": ids if isinstance(ids, (pa.Array, pa.ChunkedArray)) else pa.array(ids),
+        id_name: ids if isinstance(ids, (pa.Array, pa.ChunkedArray)) else pa.array(ids),
         "labels": pa.ListArray.from_arrays(offsets, names),
         "scores": pa.ListArray.from_arrays(offsets, pa.array(scores.ravel().astype(np.float32, copy=False))),
     })
 
 
 def write_table(table: pa.Table, path: str | Path) -> None:
-    """Write ``table`` atomically as Parquet, or as CSV (``.csv``: list columns joined with ``|``)."""
+    """Write ``table`` atomically as Parquet, or as CSV (``.csv``: list columns joined with ``|``; label names
+    never contain ``|``, see :func:`~gnn_mlc.data.dataset.check_label_names`)."""
     path = Path(path)
     with atomic_path(path) as temporary:
         if path.suffix.lower() == ".csv":

@@ -1,7 +1,7 @@
 """Joining a ``torchrun`` process group for data-parallel training (gloo on CPU, nccl on CUDA).
 
 ``torchrun --nproc_per_node N gnn-mlc train ...`` starts N processes with ``WORLD_SIZE``, ``RANK`` and
-``LOCAL_RANK`` set; :func:`process_group` joins them, and :func:`gnn_mlc.train.train_model` then trains with
+``LOCAL_RANK`` set; :func:`process_group` joins them, and :func:`gnn_mlc.training.train_model` then trains with
 ``DistributedDataParallel``. Every rank reads the data and builds the same validation split, scaler and graph
 (they are seeded); each trains on its share of every batch; rank 0 writes the model directory.
 """
@@ -17,7 +17,7 @@ from datetime import timedelta
 import torch
 import torch.distributed as dist
 
-from gnn_mlc.train import resolve_device
+from gnn_mlc._torch import resolve_device
 
 
 def world_size() -> int:

@@ -6,15 +6,18 @@ import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.csv as pa_csv
 
 from gnn_mlc.data import Dataset
-from gnn_mlc.estimator import LabelGCNClassifier
-from gnn_mlc.metrics import evaluate, per_label_metrics
+from gnn_mlc.evaluation.metrics import evaluate, per_label_metrics
 from gnn_mlc.outputs import atomic_path, write_text
+
+if TYPE_CHECKING:
+    from gnn_mlc.estimator import LabelGCNClassifier
 
 HEADLINE_METRICS: tuple[str, ...] = (
     "map", "micro_f1", "macro_f1", "samples_f1", "hamming_loss", "subset_accuracy", "lrap", "coverage",

@@ -14,43 +14,10 @@ Two models share the encoder and the scoring rule and differ only in where ``W``
 from __future__ import annotations
 
 import torch
-import torch.nn.functional as F
 from torch import Tensor, nn
 from torch_geometric.nn.conv.gcn_conv import gcn_norm
 
-
-class MLPEncoder(nn.Module):
-    """Two-layer perceptron ``x -> ReLU(x A + a) -> dropout -> (.) B + c`` mapping instances to vectors ``h``.
-
-    Args:
-        in_features: number of input features.
-        hidden_channels: width of the hidden layer.
-        out_channels: size of ``h`` (the label embedding size).
-        dropout: dropout probability on the input and hidden layer during training.
-
-    Shapes:
-        input: (batch, in_features), dense or ``torch.sparse_coo``; output: (batch, out_channels).
-    """
-
-    def __init__(self, in_features: int, *, hidden_channels: int, out_channels: int, dropout: float) -> None:
-        super().__init__()
-        self.input = nn.Linear(in_features, hidden_channels)
-        self.output = nn.Linear(hidden_channels, out_channels)
-        self.dropout = dropout
-
-    def forward(self, x: Tensor) -> Tensor:
-        if x.is_sparse:
-            # Sparse rows (text features) go through a sparse matmul: never densified.
-            hidden = torch.sparse.mm(x, self.input.weight.t()) + self.input.bias
-        else:
-            hidden = self.input(F.dropout(x, self.dropout, self.training))
-        hidden = F.dropout(F.relu(hidden), self.dropout, self.training)
-        return self.output(hidden)
-
-
-def score_logits(h: Tensor, label_embeddings: Tensor, bias: Tensor) -> Tensor:
-    """``logits = h W^T + b``: (batch, dim) x (num_labels, dim) + (num_labels,) -> (batch, num_labels)."""
-    return torch.addmm(bias, h, label_embeddings.t())
+from gnn_mlc.nn.encoder import MLPEncoder, score_logits
 
 
 class LabelGCNModel(nn.Module):
@@ -77,6 +44,10 @@ class LabelGCNModel(nn.Module):
         embedding_dim: size of ``h`` and of each label embedding.
         num_gcn_layers: number of propagation steps ``K`` (>= 1).
         dropout: encoder dropout.
+
+    Shapes:
+        input ``x``: (batch, in_features), dense or ``torch.sparse_coo``; output: logits (batch, num_labels);
+        :meth:`label_embeddings`: (num_labels, embedding_dim); ``bias``: (num_labels,).
     """
 
     def __init__(
@@ -133,6 +104,10 @@ class IndependentLabelModel(nn.Module):
 
     Args:
         in_features, num_labels, hidden_channels, embedding_dim, dropout: as for :class:`LabelGCNModel`.
+
+    Shapes:
+        input ``x``: (batch, in_features), dense or ``torch.sparse_coo``; output: logits (batch, num_labels);
+        :meth:`label_embeddings`: (num_labels, embedding_dim); ``bias``: (num_labels,).
     """
 
     def __init__(

@@ -9,17 +9,19 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import networkx as nx
 import numpy as np
 import scipy.sparse as sp
 from sklearn.decomposition import PCA
 
-from gnn_mlc.embeddings import cooccurrence_neighbours
 from gnn_mlc.errors import GnnMlcError
-from gnn_mlc.estimator import LabelGCNClassifier
+from gnn_mlc.inspection.neighbours import cooccurrence_neighbours
 from gnn_mlc.outputs import atomic_path
+
+if TYPE_CHECKING:
+    from gnn_mlc.estimator import LabelGCNClassifier
 
 _PALETTE = "tab20"
 

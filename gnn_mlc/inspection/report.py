@@ -4,20 +4,23 @@ bundled as one Markdown page."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import networkx as nx
 import numpy as np
 
-from gnn_mlc.embeddings import (
+from gnn_mlc.inspection.neighbours import (
     agreement_score,
     export_embeddings,
     export_graph,
     model_label_graph,
     nearest_labels,
 )
-from gnn_mlc.estimator import LabelGCNClassifier
+from gnn_mlc.inspection.plots import label_communities, plot_embedding_map, plot_label_graph, strongest_edges_graph
 from gnn_mlc.outputs import write_text
-from gnn_mlc.plots import label_communities, plot_embedding_map, plot_label_graph, strongest_edges_graph
+
+if TYPE_CHECKING:
+    from gnn_mlc.estimator import LabelGCNClassifier
 
 
 def write_inspection_report(

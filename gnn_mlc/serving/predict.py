@@ -1,0 +1,107 @@
+"""``gnn-mlc predict``: the scoring path run over one file, written as one Parquet or CSV file.
+
+The same :class:`~gnn_mlc.serving.Scorer` as the batch job, so ``predict`` and ``score`` give the same rows for the
+same input: the same ranking, the same id column rule, the same rejection of rows with bad features (written beside
+the output as ``<name>.rejects.<suffix>``). ARFF input is read whole (sparse rows stay sparse).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+
+from gnn_mlc._typing import DEFAULT_TOP_K
+from gnn_mlc.data import read_arff, read_table
+from gnn_mlc.errors import DataError, did_you_mean
+from gnn_mlc.serving.scorer import ROW_ID, Scorer
+from gnn_mlc.serving.topk import write_table
+
+
+@dataclass(frozen=True)
+class PredictSummary:
+    """What a ``predict`` run wrote: rows scored, rows rejected (and where), labels per row."""
+
+    rows_scored: int
+    rows_rejected: int
+    top_k: int
+    output: Path
+    rejects: Path | None
+
+    def line(self) -> str:
+        text = f"wrote the top {self.top_k} labels of {self.rows_scored} rows to {self.output}"
+        if self.rejects is not None:
+            text += f"; {self.rows_rejected} rows with bad features rejected -> {self.rejects}"
+        return text
+
+
+def rejects_path(output: Path) -> Path:
+    """Where ``predict`` writes the rows it could not score: ``recs.parquet`` -> ``recs.rejects.parquet``."""
+    return output.with_name(f"{output.stem}.rejects{output.suffix}")
+
+
+def predict_file(
+    model: str | Path,
+    input_path: str | Path,
+    output: str | Path,
+    *,
+    top_k: int = DEFAULT_TOP_K,
+    id_column: str | None = None,
+    labels: str | Path | None = None,
+    with_labels: bool = False,
+    device: str = "auto",
+) -> PredictSummary:
+    """Score every row of ``input_path`` (ARFF, CSV or Parquet) and write the top-k table to ``output``.
+
+    Args:
+        model: the model directory.
+        input_path: the rows to score.
+        output: ``.parquet`` or ``.csv`` file (written atomically).
+        top_k, id_column, with_labels, device: as for :class:`~gnn_mlc.serving.Scorer`.
+        labels: ARFF only: the label XML (the label attributes are not features).
+
+    Raises:
+        GnnMlcError: a bad model, input or output, with a one-line message; nothing is written then.
+    """
+    input_path, output = Path(input_path), Path(output)
+    scorer = Scorer(model, top_k=top_k, id_column=id_column, with_labels=with_labels, device=device)
+    if ".arff" in input_path.name.lower():
+        scored, rejected = _score_arff(scorer, input_path, labels)
+    else:
+        table = read_table(input_path, string_columns=_id_candidates(scorer),
+                           float_columns=scorer.feature_names)
+        scored, rejected = scorer.score_table(table)
+    rejects = rejects_path(output) if rejected.num_rows else None
+    write_table(scored, output)
+    if rejects is not None:
+        write_table(rejected, rejects)
+    else:
+        rejects_path(output).unlink(missing_ok=True)  # a previous run's rejects would describe other rows
+    return PredictSummary(scored.num_rows, rejected.num_rows, scorer.top_k, output, rejects)
+
+
+def _id_candidates(scorer: Scorer) -> list[str]:
+    """Columns that may be the id: CSV reads them as strings, so ``007`` and ``7`` stay two users."""
+    return [name for name in (scorer.id_column, scorer.training_id_column, "id") if name]
+
+
+def _score_arff(scorer: Scorer, path: Path, labels: str | Path | None) -> tuple[pa.Table, pa.Table]:
+    data = read_arff(path, labels=labels)
+    position = {name: index for index, name in enumerate(data.feature_names)}
+    missing = [name for name in scorer.feature_names if name not in position]
+    if missing:
+        raise DataError(
+            f"{path}: has {data.num_features} features, the model expects {len(scorer.feature_names)}; feature "
+            f"{missing[0]!r} is missing{did_you_mean(missing[0], data.feature_names)}. Hint: use data with the "
+            "training data's attributes"
+        )
+    X = data.X[:, np.array([position[name] for name in scorer.feature_names], dtype=np.int64)]
+    if scorer.id_column is not None:
+        raise DataError(f"{path}: --id-column {scorer.id_column!r} does not apply to ARFF; its ids are its string "
+                        "or identifier attribute, else the row position")
+    id_name, ids = ("id", pa.array(data.ids.astype(str))) if data.ids is not None else (
+        ROW_ID, pa.array(np.arange(data.num_rows, dtype=np.int64)))
+    scored = scorer.score_features(ids, X, id_name=id_name)
+    return scored, pa.table({id_name: ids.slice(0, 0), "reason": pa.array([], pa.string())})

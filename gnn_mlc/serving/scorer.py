@@ -1,0 +1,247 @@
+"""``Scorer``: a loaded model that turns a batch of feature rows into top-k recommendations.
+
+It is the unit every execution engine wraps: ``gnn-mlc predict`` (one file), the ``gnn-mlc score`` job, Ray Data's
+``map_batches``, Spark's ``mapInPandas``. It is built from the model directory's parts alone (encoder weights, the
+precomputed label vectors ``W`` and ``b``, the feature scaler, the decision rule): it imports neither scikit-learn nor
+the estimator nor the training loop, and does no graph work. Dense models get the feature scaling folded into the
+encoder's first layer, so scoring a batch is: encoder pass, one matmul ``h W^T + b``, a top-k on the logits, and a
+sigmoid on the k kept logits only.
+
+Rows whose features are missing (null), NaN or infinite are never scored: they come back separately with their id
+and the reason (the one policy of ``predict`` and ``score``).
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import torch
+from torch import Tensor
+
+from gnn_mlc._torch import resolve_device, to_tensor
+from gnn_mlc._typing import DEFAULT_LABEL_COLUMN, DEFAULT_TOP_K, Matrix
+from gnn_mlc.data.preprocessing import FeatureScaler
+from gnn_mlc.data.tabular import check_numeric_column, resolve_id_column
+from gnn_mlc.errors import DataError, GnnMlcError
+from gnn_mlc.model_directory import ModelParts, load_model_parts, manifest_digest
+from gnn_mlc.nn.encoder import MLPEncoder, score_logits
+from gnn_mlc.serving.topk import recommendations_table, top_k_labels
+
+Batch = pa.RecordBatch | pa.Table | Mapping[str, Any]
+ROW_ID = "row"
+"""The id column written when the input has none: each row's 0-based position in the input."""
+
+
+class Scorer:
+    """Score batches of rows with a saved model.
+
+    Args:
+        model: the model directory.
+        top_k: labels per row in the output (capped at the number of labels).
+        id_column: the input column that identifies a row; default: the model's training id column when the input
+            has it, else ``id`` when present, else the row position (output column ``row``).
+        with_labels: also output ``predicted``, the labels the model's decision rule gives (list<string>).
+        device: ``"auto"``, ``"cpu"`` or ``"cuda"``.
+
+    Calling it on a batch (an Arrow record batch or table, a dict of column arrays as Ray Data passes them, or a
+    pandas DataFrame) returns an Arrow table with one row per input row, in input order: the id column (under its
+    input name), ``labels`` (list<string>, best first), ``scores`` (list<float32>), ``predicted`` with
+    ``with_labels``, and ``reason``: null for a scored row, the reason (``"age: missing or NaN"``) for a row with bad
+    features, whose lists are empty. So an engine never loses a row silently; filter on ``reason`` to split the
+    rejects off. :meth:`score_table` returns the two parts separately.
+
+    Shapes:
+        features: (batch, in_features) -> logits (batch, num_labels) -> ``labels``/``scores`` (batch, top_k).
+    """
+
+    def __init__(
+        self,
+        model: str | Path,
+        *,
+        top_k: int = DEFAULT_TOP_K,
+        id_column: str | None = None,
+        with_labels: bool = False,
+        device: str = "auto",
+    ) -> None:
+        if isinstance(top_k, bool) or not isinstance(top_k, int) or top_k < 1:
+            raise GnnMlcError(f"top_k: got {top_k!r}; expected a positive integer")
+        parts = load_model_parts(model)
+        if parts.feature_names is None:
+            raise GnnMlcError(f"{model}: the model has no feature names; expected a model trained from a file")
+        self.model_digest = manifest_digest(model)
+        self.device = resolve_device(device)
+        self.feature_names = list(parts.feature_names)
+        self.label_names = np.asarray(parts.label_names, dtype=object)
+        self.top_k = min(top_k, len(self.label_names))
+        self.id_column = id_column
+        self.training_id_column = parts.data_columns.get("id_column")
+        self.training_label_column = parts.data_columns.get("label_column", DEFAULT_LABEL_COLUMN)
+        self.with_labels = with_labels
+        self.decision_rule = parts.decision_rule
+        # Row normalisation (sparse-trained models) cannot be folded into the first layer: those rows go through
+        # the scaler; dense-trained models get the scaling folded in.
+        self.scaler = parts.scaler if parts.scaler.row_norm > 0 else None
+        encoder = _encoder(parts)
+        self.encoder = (encoder if self.scaler else _fold_scaler(encoder, parts.scaler)).to(self.device).eval()
+        self.label_embeddings = torch.from_numpy(parts.label_embeddings).to(self.device)
+        self.bias = torch.from_numpy(parts.label_bias).to(self.device)
+
+    def __call__(self, batch: Batch) -> pa.Table:
+        table = _as_table(batch)
+        if self.resolve_id_column(table.column_names) is None:  # batches of an engine are scored independently
+            raise DataError(f"input: no id column among {table.column_names[:10]}; expected one, since row positions "
+                            "restart in every batch. Hint: pass id_column=")
+        scored, reasons = self._score_valid_rows(table, row_offset=0)
+        valid = reasons == ""
+        id_name = scored.column_names[0]
+        if valid.all():
+            return scored.append_column("reason", pa.nulls(table.num_rows, pa.string()))
+        # One row per input row, in input order: scored rows where valid, empty lists and the reason elsewhere.
+        position = np.where(valid, np.cumsum(valid) - 1, scored.num_rows)  # bad rows point at an appended empty row
+        empty = {name: pa.array([[]], scored.schema.field(name).type) for name in scored.column_names[1:]}
+        padded = pa.concat_tables([scored, pa.table({id_name: pa.nulls(1, scored.schema.field(id_name).type),
+                                                     **empty}, schema=scored.schema)])
+        result = padded.take(pa.array(position))
+        result = result.set_column(0, id_name, self._ids(table, row_offset=0)[1])
+        return result.append_column("reason", pa.array(np.where(valid, None, reasons).tolist(), pa.string()))
+
+    def resolve_id_column(self, column_names: list[str]) -> str | None:
+        """The input column this scorer takes the ids from (``None``: row positions); see the class docstring."""
+        return resolve_id_column(column_names, self.id_column, self.training_id_column, source="input")
+
+    def score_table(self, table: pa.Table | pa.RecordBatch, *, row_offset: int = 0) -> tuple[pa.Table, pa.Table]:
+        """Score every valid row of ``table``.
+
+        Args:
+            table: the rows, with the model's feature columns (matched by name) and the id column.
+            row_offset: the position of the first row in the whole input (ids when there is no id column).
+
+        Returns:
+            ``(scored, rejected)``: ``scored`` has the id column, ``labels``, ``scores`` (and ``predicted``), one
+            row per valid input row in input order; ``rejected`` has the id column and ``reason`` for rows with bad
+            features.
+        """
+        table = _as_table(table)
+        scored, reasons = self._score_valid_rows(table, row_offset=row_offset)
+        bad = np.flatnonzero(reasons != "")
+        id_name, ids = self._ids(table, row_offset=row_offset)
+        rejected = pa.table({id_name: ids.take(pa.array(bad)), "reason": pa.array(reasons[bad].tolist(), pa.string())})
+        return scored, rejected
+
+    def score_features(self, ids: pa.Array | pa.ChunkedArray, X: Matrix, *, id_name: str) -> pa.Table:
+        """The top-k table of feature rows ``X`` (rows, in_features), dense or CSR, already checked finite."""
+        with torch.no_grad():
+            logits = self.logits(X)
+            indices, top_logits = top_k_labels(logits, self.top_k)
+            table = recommendations_table(ids, self.label_names, indices, _sigmoid(top_logits), id_name=id_name)
+            if self.with_labels:
+                table = table.append_column("predicted", self._predicted(torch.sigmoid(logits).cpu().numpy()))
+        return table
+
+    def logits(self, X: Matrix) -> Tensor:
+        """``h W^T + b`` (rows, num_labels) of feature rows ``X`` (rows, in_features), on the scorer's device."""
+        if self.scaler is not None:
+            X = self.scaler.transform(X)
+        return score_logits(self.encoder(to_tensor(X, self.device)), self.label_embeddings, self.bias)
+
+    def _predicted(self, probabilities: np.ndarray) -> pa.ListArray:
+        decisions = self.decision_rule.decide(probabilities)
+        row_index, label_index = np.nonzero(decisions)
+        offsets = np.concatenate([[0], np.cumsum(np.bincount(row_index, minlength=probabilities.shape[0]))])
+        return pa.ListArray.from_arrays(pa.array(offsets.astype(np.int32)),
+                                        pa.array(self.label_names[label_index], pa.string()))
+
+    def _ids(self, table: pa.Table, *, row_offset: int) -> tuple[str, pa.ChunkedArray | pa.Array]:
+        column = self.resolve_id_column(table.column_names)
+        if column is None:
+            return ROW_ID, pa.array(np.arange(row_offset, row_offset + table.num_rows, dtype=np.int64))
+        return column, table.column(column)
+
+    def check_columns(self, column_names: list[str], *, source: str = "input") -> None:
+        """Raise a one-line :class:`DataError` unless the model's feature columns (and a requested id column) are
+        among ``column_names``; used to fail before a job writes anything."""
+        missing = [name for name in self.feature_names if name not in column_names]
+        id_column = resolve_id_column(column_names, self.id_column, self.training_id_column, source=source)
+        if missing:
+            known = {*self.feature_names, id_column, self.training_label_column}
+            extra = [name for name in column_names if name not in known]
+            raise DataError(
+                f"{source}: {len(missing)} of the model's {len(self.feature_names)} feature columns are missing, "
+                f"first {missing[0]!r}" + (f"; columns the model does not know: {extra[:5]}" if extra else "")
+                + ". Hint: score data with the training data's feature columns"
+            )
+
+    def _score_valid_rows(self, table: pa.Table, *, row_offset: int) -> tuple[pa.Table, np.ndarray]:
+        """The scored table of the valid rows, and (rows,) reasons ("" for a valid row)."""
+        self.check_columns(table.column_names)
+        id_name, ids = self._ids(table, row_offset=row_offset)
+        features, reasons = self._features(table)
+        if (reasons != "").any():
+            good = np.flatnonzero(reasons == "")
+            features, ids = features[good], ids.take(pa.array(good))
+        return self.score_features(ids, features, id_name=id_name), reasons
+
+    def _features(self, table: pa.Table) -> tuple[np.ndarray, np.ndarray]:
+        """(rows, num_features) float32 features and (rows,) reasons ("" for a valid row)."""
+        features = np.empty((table.num_rows, len(self.feature_names)), dtype=np.float32)
+        reasons = np.full(table.num_rows, "", dtype=object)
+        for index, name in enumerate(self.feature_names):
+            column = table.column(name)
+            check_numeric_column(column, name, source="input")
+            values = column.to_numpy(zero_copy_only=False) if column.null_count == 0 \
+                else pc.fill_null(column.cast(pa.float64()), np.nan).to_numpy(zero_copy_only=False)
+            narrow = values.astype(np.float32, copy=False)
+            invalid = ~np.isfinite(narrow)
+            if invalid.any():
+                fresh = invalid & (reasons == "")
+                kinds = np.where(np.isnan(values[fresh]), "missing or NaN",
+                                 np.where(np.isinf(values[fresh]), "infinite", "beyond the float32 range"))
+                reasons[fresh] = [f"{name}: {kind}" for kind in kinds]
+            features[:, index] = np.where(invalid, 0.0, narrow)
+        return features, reasons
+
+
+def _encoder(parts: ModelParts) -> MLPEncoder:
+    """The model's encoder, rebuilt from the sizes in its parameters and the ``encoder.*`` weights."""
+    encoder = MLPEncoder(parts.in_features, hidden_channels=int(parts.parameters["hidden_channels"]),
+                         out_channels=int(parts.parameters["embedding_dim"]), dropout=0.0)
+    prefix = "encoder."
+    try:
+        encoder.load_state_dict({name[len(prefix):]: tensor for name, tensor in parts.state.items()
+                                 if name.startswith(prefix)}, strict=True)
+    except RuntimeError as error:
+        raise GnnMlcError(f"model: encoder weights do not fit its config ({str(error).splitlines()[0]}); expected "
+                          "a model directory written by one 'gnn-mlc train'") from None
+    return encoder
+
+
+def _fold_scaler(encoder: MLPEncoder, scaler: FeatureScaler) -> MLPEncoder:
+    """A copy of ``encoder`` whose first layer also applies the feature scaling, saving a pass over the input:
+    ``A ((x - offset) * scale) + a = (A diag(scale)) x + (a - A (offset * scale))``."""
+    folded = copy.deepcopy(encoder)
+    with torch.no_grad():
+        weight = folded.input.weight.double()
+        scale, offset = torch.from_numpy(scaler.scale).double(), torch.from_numpy(scaler.offset).double()
+        folded.input.bias.copy_(folded.input.bias.double() - weight @ (offset * scale))
+        folded.input.weight.copy_(weight * scale)
+    return folded
+
+
+def _sigmoid(logits: np.ndarray) -> np.ndarray:
+    return torch.sigmoid(torch.from_numpy(logits)).numpy()
+
+
+def _as_table(batch: Batch) -> pa.Table:
+    if isinstance(batch, pa.Table):
+        return batch
+    if isinstance(batch, pa.RecordBatch):
+        return pa.Table.from_batches([batch])
+    if hasattr(batch, "to_dict") and hasattr(batch, "columns"):  # a pandas DataFrame (Spark's mapInPandas)
+        return pa.Table.from_pandas(batch, preserve_index=False)
+    return pa.table({name: pa.array(np.asarray(values)) for name, values in batch.items()})
