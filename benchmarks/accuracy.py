@@ -7,7 +7,9 @@ by column maximum with rows L2-normalised to the training rows' mean norm, fitte
 * ``cc-logreg``: scikit-learn ClassifierChain of LogisticRegression (random order, seeded);
 * ``mlp``: ``LabelGCNClassifier(use_graph=False)``, the shared network with independent sigmoid heads: the same
   encoder, preprocessing, loss and training as ``gcn``, without the graph;
-* ``gcn``: ``LabelGCNClassifier()``, the label-graph model, defaults.
+* ``gcn``: ``LabelGCNClassifier()``, the label-graph model, defaults;
+* ``popularity``: every test row ranked by the training label frequencies
+  (:class:`gnn_mlc.evaluation.baselines.PopularityBaseline`; decisions: the round(cardinality) most popular labels).
 
 Every model is fitted on the same 85% of the training split; its decisions use the project's default strategy (one
 global threshold tuned for micro-F1 on the remaining 15%, seeded iterative stratification). Data sets with no
@@ -17,12 +19,14 @@ shares and mean ratings of their first 70% of ratings (by time), the labels are 
 
 Writes results/accuracy.json (records: dataset, model, seed, fit_seconds, predict_seconds and every metric of
 gnn_mlc.evaluation.metrics.evaluate) and results/accuracy.md. Usage: python benchmarks/accuracy.py [--seeds 0 1 2]
-[--datasets ...] [--models ...]
+[--datasets ...] [--models ...] [--merge] (``--merge`` keeps the other models' records of the results file and
+replaces only those of the models run, e.g. ``--models popularity --merge``).
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import statistics
 import sys
 import time
@@ -33,18 +37,19 @@ import numpy as np
 import scipy.sparse as sp
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import write_results  # noqa: E402
+from common import RESULTS, write_results  # noqa: E402
 
 from gnn_mlc import Dataset, LabelGCNClassifier, evaluate, read_dataset  # noqa: E402
 from gnn_mlc.data import stratified_split_indices, train_test_split_indices  # noqa: E402
 from gnn_mlc.data.preprocessing import FeatureScaler  # noqa: E402
+from gnn_mlc.evaluation.baselines import PopularityBaseline  # noqa: E402
 from gnn_mlc.thresholds import fit_decision_rule  # noqa: E402
 
 DATASETS = Path(__file__).resolve().parents[1].parent / "shared" / "datasets"
 SPLIT = ("emotions", "yeast", "scene", "birds", "genbase", "medical", "enron", "bibtex")
 WHOLE = {"mediamill_small": "mediamill_small.arff", "yeast-meka": "Yeast.arff.bz2"}
-MODELS = ("br-logreg", "cc-logreg", "mlp", "gcn")
-TABLE_METRICS = ("map", "macro_f1", "micro_f1", "tail_map", "p@1", "fit_seconds")
+MODELS = ("popularity", "br-logreg", "cc-logreg", "mlp", "gcn")
+TABLE_METRICS = ("map", "p@5", "ndcg@5", "macro_f1", "micro_f1", "tail_map", "p@1", "fit_seconds")
 
 
 def load(name: str, seed: int) -> tuple[Dataset, Dataset]:
@@ -126,7 +131,14 @@ def run(name: str, model_name: str, seed: int) -> dict:
     y_validation = train.Y[validation_rows]
     y_validation = y_validation.toarray() if sp.issparse(y_validation) else y_validation
     start = time.perf_counter()
-    if model_name in ("mlp", "gcn"):
+    if model_name == "popularity":
+        model = PopularityBaseline(train.label_names, np.asarray(train.Y.sum(axis=0)).ravel(), train.num_rows)
+        fit_seconds = time.perf_counter() - start
+        start = time.perf_counter()
+        scores = model.predict_proba(test.X)
+        predict_seconds = time.perf_counter() - start
+        decisions = model.decision_rule_.decide(scores)
+    elif model_name in ("mlp", "gcn"):
         # The estimator carves the same 15% itself (same function, same seed) for early stopping and thresholds.
         model = LabelGCNClassifier(use_graph=model_name == "gcn", random_state=seed).fit(train.X, train.Y)
         fit_seconds = time.perf_counter() - start
@@ -181,11 +193,18 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--datasets", nargs="+", default=[*SPLIT, *WHOLE, "movielens"])
     parser.add_argument("--models", nargs="+", default=list(MODELS))
+    parser.add_argument("--merge", action="store_true", help="keep the other models' records of the results file")
     args = parser.parse_args()
     if not DATASETS.is_dir():
         sys.exit(f"shared data sets not found at {DATASETS}")
     warnings.filterwarnings("ignore")
-    records = []
+    records, note = [], ""
+    if args.merge and (RESULTS / "accuracy.json").exists():
+        records = [r for r in json.loads((RESULTS / "accuracy.json").read_text()) if r["model"] not in args.models]
+        previous = (RESULTS / "accuracy.md").read_text()
+        dated = [line for line in previous.splitlines() if line.startswith(("Date:", "Command:"))][:2]
+        note = (f"Merged run: only {', '.join(args.models)} ran on this date; the other models' records are those "
+                f"of the earlier run ({'; '.join(dated)}).\n\n")
     for name in args.datasets:
         for seed in args.seeds:
             for model_name in args.models:
@@ -193,7 +212,8 @@ def main() -> None:
                 r = records[-1]
                 print(f"{name} {model_name} seed {seed}: map {r['map']:.4f} macro_f1 {r['macro_f1']:.4f} "
                       f"fit {r['fit_seconds']:.1f}s", flush=True)
-                write_results("accuracy", records, markdown(records, args.seeds))  # partial results survive a stop
+                text = markdown(records, args.seeds).replace("{header}", "{header}" + note)
+                write_results("accuracy", records, text)  # partial results survive a stop
 
 
 if __name__ == "__main__":

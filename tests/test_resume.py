@@ -56,3 +56,70 @@ def test_resume_refuses_a_foreign_checkpoint(tmp_path, demo_train, capsys):
     assert code == 2
     assert "not a readable training checkpoint" in capsys.readouterr().err
     assert not (tmp_path / "model").exists()
+
+
+def _interrupted_run(tmp_path, demo_train) -> Path:
+    """Train 2 of 4 epochs with a checkpoint, as a run killed after its second epoch leaves it."""
+    from gnn_mlc import LabelGCNClassifier, read_dataset
+
+    data = read_dataset(demo_train)
+    checkpoint = tmp_path / ".model.checkpoint.pt"
+    LabelGCNClassifier(max_epochs=2, patience=100, hidden_channels=16, embedding_dim=8, random_state=3,
+                       device="cpu").fit(data.X, data.Y, checkpoint=checkpoint)
+    state = torch.load(checkpoint, weights_only=True)
+    state["identity"]["max_epochs"] = 4  # the killed run had asked for 4
+    torch.save(state, checkpoint)
+    return checkpoint
+
+
+@pytest.mark.parametrize(("extra", "difference"), [
+    (["--learning-rate", "0.1"], r"learning_rate: 0\.001 -> 0\.1"),
+    (["--seed", "99"], r"random_state: 3 -> 99"),
+    (["--no-graph"], r"use_graph: True -> False"),
+    (["--max-epochs", "2"], r"max_epochs: 4 -> 2"),
+    (["--data-subset"], r"data: '[0-9a-f]+' -> '[0-9a-f]+'"),
+])
+def test_resume_refuses_another_run_and_lists_the_difference(tmp_path, demo_train, capsys, extra, difference):
+    import re
+
+    _interrupted_run(tmp_path, demo_train)
+    data = demo_train
+    if extra == ["--data-subset"]:  # another data file
+        import pyarrow.parquet as pq
+
+        data = tmp_path / "other.parquet"
+        pq.write_table(pq.read_table(demo_train).slice(0, 2000), data)
+        extra = []
+    argv = ["train", "--data", str(data), "--output", str(tmp_path / "model"), "--max-epochs", "4", "--patience",
+            "100", "--hidden-channels", "16", "--embedding-dim", "8", "--seed", "3", "--device", "cpu", "--quiet",
+            "--resume", *extra]
+    assert main(argv) == 2
+    error = capsys.readouterr().err
+    assert re.search(r"checkpoint\.pt: the checkpoint is of another run \(.*" + difference, error), error
+    assert "Traceback" not in error and not (tmp_path / "model").exists()
+
+
+def test_resume_with_the_same_arguments_is_accepted(tmp_path, demo_train):
+    _interrupted_run(tmp_path, demo_train)
+    argv = ["train", "--data", str(demo_train), "--output", str(tmp_path / "model"), "--max-epochs", "4",
+            "--patience", "100", "--hidden-channels", "16", "--embedding-dim", "8", "--seed", "3", "--quiet",
+            "--resume"]  # --device differs (auto): safe to change, documented
+    assert main(argv) == 0
+    history = __import__("json").loads((tmp_path / "model" / "metrics.json").read_text())["history"]
+    assert [entry["epoch"] for entry in history] == [1, 2, 3, 4]
+
+
+def test_a_full_disk_while_checkpointing_is_one_line_and_leaves_no_temporary(tmp_path, demo_train, monkeypatch,
+                                                                              capsys):
+    def full_disk(*args, **kwargs):
+        raise RuntimeError("[enforce fail at inline_container.cc:778] . PytorchStreamWriter failed writing file "
+                           "data/0: file write failed")
+
+    monkeypatch.setattr(torch, "save", full_disk)
+    code = main(["train", "--data", str(demo_train), "--output", str(tmp_path / "model"), "--max-epochs", "1",
+                 "--quiet"])
+    assert code == 2
+    error = capsys.readouterr().err.strip()
+    assert error.startswith(f"error: {tmp_path / '.model.checkpoint.pt'}: cannot write the training checkpoint "
+                            "([enforce fail") and len(error.splitlines()) == 1
+    assert list(tmp_path.iterdir()) == []

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -95,7 +96,9 @@ def test_directory_glob_csv_and_worker_shards(model_dir, demo_score, tmp_path):
                         progress=False)
     assert sorted(read_output(single).column("id").to_pylist()) == sorted(table.column("id").to_pylist())
     assert read_output(shared).sort_by("id").equals(read_output(single).sort_by("id"))
-    assert {path.name for path in shared.glob("_SUCCESS-*")} == {"_SUCCESS-00000.json", "_SUCCESS-00001.json"}
+    assert {path.name for path in (shared / "_jobs").glob("*.done.json")} == {"worker-00000.done.json",
+                                                                           "worker-00001.done.json"}
+    assert json.loads((shared / "_SUCCESS").read_text()) == {"workers": 2, "rows_scored": 2000, "rows_rejected": 0}
 
 
 def test_bad_rows_go_to_rejects(model_dir, demo_score, tmp_path):
@@ -110,7 +113,7 @@ def test_bad_rows_go_to_rejects(model_dir, demo_score, tmp_path):
     pq.write_table(table, path)
     summary = run_scoring_job(model_dir, path, tmp_path / "out", progress=False)
     assert summary.rows_scored == 7 and summary.rows_rejected == 3
-    rejects = pq.read_table(tmp_path / "out" / "rejects-00000-00000.parquet").to_pylist()
+    rejects = pq.read_table(tmp_path / "out" / "_rejects" / "part-00000-00000.parquet").to_pylist()
     ids = table.column("id").to_pylist()
     assert rejects == [{"id": ids[2], "reason": "age: missing or NaN"}, {"id": ids[5], "reason": "age: missing or NaN"},
                        {"id": ids[7], "reason": "avg_basket: infinite"}]
@@ -157,13 +160,15 @@ def test_sigkill_then_rerun_gives_each_row_exactly_once(model_dir, demo_score, t
     process.wait()
     done_before = len(list(out.glob("part-*.parquet")))
     assert 3 <= done_before < 30, "the job should have been killed mid-run"
-    assert not (out / "_SUCCESS-00000.json").exists()
+    assert not (out / "_SUCCESS").exists()
     finished = subprocess.run(command, capture_output=True, text=True, timeout=300)
     assert finished.returncode == 0, finished.stderr
     assert f"{30 - done_before} shards written, {done_before} already there" in finished.stdout
     ids = read_output(out).column("id").to_pylist()
     assert len(ids) == 300_000 and len(set(ids)) == 300_000
     assert not list(out.glob(".*.tmp"))
+    assert json.loads((out / "_SUCCESS").read_text())["rows_scored"] == 300_000  # the whole job, not the last run
+    assert pq.read_table(out).num_rows == 300_000  # a reader of the folder sees the recommendations only
 
 
 def test_predict_and_score_give_the_same_rows(model_dir, demo_score, tmp_path):
@@ -184,5 +189,5 @@ def test_predict_and_score_give_the_same_rows(model_dir, demo_score, tmp_path):
         {"id": table.column("id")[4].as_py(), "reason": "age: missing or NaN"},
         {"id": table.column("id")[40].as_py(), "reason": "age: beyond the float32 range"}]
     assert pq.read_table(tmp_path / "recs.rejects.parquet").equals(
-        pq.read_table(tmp_path / "job" / "rejects-00000-00000.parquet"))
+        pq.read_table(tmp_path / "job" / "_rejects" / "part-00000-00000.parquet"))
     assert predicted.schema.names == ["id", "labels", "scores"] and len(predicted.column("labels")[0]) == 10

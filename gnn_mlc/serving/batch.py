@@ -1,25 +1,42 @@
-"""The batch scoring job: stream a Parquet/CSV input, write top-k recommendations as Parquet shards.
+"""The batch scoring job: stream Parquet/CSV inputs, write top-k recommendations as Parquet shards.
 
 Guarantees:
 
-* **bounded memory**: input is read ``batch_size`` rows at a time (pyarrow record batches) and every output shard is
-  streamed to disk; nothing grows with the input size;
+* **bounded memory**: input is read ``batch_size`` rows at a time (pyarrow record batches, one Parquet row group at
+  a time) and every output shard is streamed to disk; nothing grows with the input size;
 * **safe to kill and re-run**: each shard (``rows_per_shard`` input rows of one input file) is written to a hidden
-  temporary file and renamed into place when complete, so a shard on disk is always whole. A re-run with the same
-  arguments skips the shards already there and finishes the rest: exactly one output row per valid input row. When
-  every shard is done, ``_SUCCESS`` is written; re-running a finished job does nothing unless ``overwrite``;
-* **no silent bad rows**: rows with a missing (null), NaN or infinite feature are not scored; they go, with their id
-  and the reason, to ``rejects-*.parquet`` beside the shards, and the summary counts them;
+  temporary file and renamed into place when whole, its rejects first, so a shard on disk is complete. A re-run
+  with the same arguments verifies each finished shard (its footer opens, its metadata names this job, its rows and
+  its rejects add up to the input rows it covers) and keeps it, rescores the rest: exactly one output row per valid
+  input row. A damaged shard is scored again;
+* **the same job or none**: the worker's record (``_jobs/worker-SSSSS.json``) holds the job's arguments and a
+  fingerprint of every input file (size, modification time and the Parquet footer's row count and hash, or a CSV's
+  SHA-256) and of the model (its manifest's SHA-256). A re-run after the input was regenerated, or the model
+  retrained into the same directory, is refused with the difference named (``overwrite`` starts again). Workers of
+  one job must agree on the model and every output-shaping argument (``_jobs/job.json``). A lock per worker
+  (``_jobs/worker-SSSSS.lock``) refuses a second process for the same worker and output; an output inside the input
+  is refused;
+* **no silent bad rows**: rows with a missing (null), NaN, infinite or beyond-float32 feature, or no id, are not
+  scored; they go, with the id and the reason, to ``_rejects/part-FFFFF-CCCCC.parquet``, beside the results so that
+  readers of the output directory (pandas, pyarrow, Spark skip ``_`` and ``.`` names) see only recommendations;
+* **ids are kept**: the id column keeps its input name and Arrow type (``output_id_column`` renames it); CSV ids are
+  read as text; every file of a job must give the same id column and type; ids must be unique within the worker's
+  output (checked at the end, over the finished shards);
 * **shardable**: ``shard_index``/``num_shards`` give each worker the input files ``i`` with
-  ``i % num_shards == shard_index``; workers can share one output directory.
+  ``i % num_shards == shard_index``; workers can share one output directory. Each worker writes
+  ``_jobs/worker-SSSSS.done.json`` with its totals over all its shards (resumed ones included), and the worker that
+  completes the set writes the one ``_SUCCESS`` of the job, with the job's total rows.
 
-Output directory layout: ``part-FFFFF-CCCCC.parquet`` (input file F, chunk C), ``rejects-FFFFF-CCCCC.parquet``,
-``_job-SSSSS.json`` (the arguments of worker S, checked on re-run), ``_SUCCESS-SSSSS.json`` (its summary).
+Output layout: ``part-FFFFF-CCCCC.parquet`` (input file F, chunk C; metadata: ``gnn_mlc.job``, ``gnn_mlc.model``,
+``gnn_mlc.input_rows``, ``gnn_mlc.rejected_rows``), ``_rejects/``, ``_jobs/``, ``_SUCCESS``.
 """
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import glob
+import hashlib
 import json
 import time
 from collections.abc import Iterator
@@ -27,6 +44,7 @@ from dataclasses import asdict, dataclass
 from itertools import groupby
 from operator import itemgetter
 from pathlib import Path
+from typing import Any
 
 import pyarrow as pa
 import pyarrow.csv as pa_csv
@@ -34,16 +52,20 @@ import pyarrow.parquet as pq
 from tqdm.auto import tqdm
 
 from gnn_mlc._typing import DEFAULT_TOP_K
+from gnn_mlc.data.tabular import csv_convert_options
 from gnn_mlc.errors import DataError, GnnMlcError
 from gnn_mlc.outputs import atomic_path, ensure_writable_directory
-from gnn_mlc.serving.scorer import Scorer
+from gnn_mlc.serving.scorer import Scorer, check_unique_ids
 
 _INPUT_SUFFIXES = (".parquet", ".pq", ".csv")
+JOBS, REJECTS, SUCCESS = "_jobs", "_rejects", "_SUCCESS"
+_META = "gnn_mlc."
 
 
 @dataclass(frozen=True)
 class JobSummary:
-    """What a scoring run did: rows scored and rejected (this run), shards written and skipped, time."""
+    """What a scoring run did: rows scored and rejected, shards written and skipped (this run), time, and the
+    worker's totals over all its shards."""
 
     rows_scored: int
     rows_rejected: int
@@ -52,6 +74,8 @@ class JobSummary:
     seconds: float
     output: str
     already_complete: bool = False
+    total_rows_scored: int = 0
+    total_rows_rejected: int = 0
 
     @property
     def rows_per_second(self) -> float:
@@ -89,6 +113,9 @@ def run_scoring_job(
     *,
     top_k: int = DEFAULT_TOP_K,
     id_column: str | None = None,
+    output_id_column: str | None = None,
+    exclude_column: str | None = None,
+    min_score: float | None = None,
     batch_size: int = 65536,
     rows_per_shard: int = 1_000_000,
     device: str = "auto",
@@ -100,8 +127,9 @@ def run_scoring_job(
 ) -> JobSummary:
     """Score every row of ``input_path`` with the model in ``model`` into Parquet shards under ``output``.
 
-    See the module docstring for the guarantees and the layout. Raises :class:`~gnn_mlc.errors.GnnMlcError`
-    subclasses with one-line messages for bad arguments, inputs and output directories.
+    See the module docstring for the guarantees and the layout; the scoring options are those of
+    :class:`~gnn_mlc.serving.Scorer`. Raises :class:`~gnn_mlc.errors.GnnMlcError` subclasses with one-line messages
+    for bad arguments, inputs and output directories, before anything is written where it can.
     """
     for name, value in (("batch_size", batch_size), ("rows_per_shard", rows_per_shard), ("top_k", top_k),
                         ("num_shards", num_shards)):
@@ -112,115 +140,246 @@ def run_scoring_job(
     start = time.perf_counter()
     output = Path(output)
     files = input_files(input_path)
+    _refuse_output_inside_input(output, input_path, files)
     mine = [(index, file) for index, file in enumerate(files) if index % num_shards == shard_index]
-    job = {"model": str(Path(model).resolve()), "inputs": [str(file.resolve()) for _, file in mine],
-           "top_k": top_k, "id_column": id_column, "rows_per_shard": rows_per_shard, "with_labels": with_labels,
-           "shard_index": shard_index, "num_shards": num_shards}
-    job_file, success_file = output / f"_job-{shard_index:05d}.json", output / f"_SUCCESS-{shard_index:05d}.json"
-    scorer = Scorer(model, top_k=top_k, id_column=id_column, with_labels=with_labels, device=device)
-    if mine:
-        scorer.check_columns(_column_names(mine[0][1]), source=str(mine[0][1]))
-    _prepare_output(output, job, job_file, success_file, mine, overwrite)
-    if success_file.exists():
-        return JobSummary(0, 0, 0, 0, time.perf_counter() - start, str(output), already_complete=True)
-    total = sum(_row_count(file) or 0 for _, file in mine)
-    bar = tqdm(total=total or None, unit="rows", unit_scale=True, desc="scoring", disable=not progress,
-               mininterval=1.0)
-    scored = rejected = written = skipped = 0
-    try:
-        for file_index, file in mine:
-            for chunk, numbered in groupby(_numbered_batches(file, batch_size, rows_per_shard), key=itemgetter(0)):
-                batches = (batch for _, batch in numbered)
-                part = output / f"part-{file_index:05d}-{chunk:05d}.parquet"
-                if part.exists():
-                    skipped += 1
-                    bar.update(sum(batch.num_rows for batch in batches))  # consume the chunk unscored
-                    continue
-                if not written:  # the job file goes in with the first shard (and out again if that fails)
-                    _write_job_file(job_file, job)
-                rejects = output / f"rejects-{file_index:05d}-{chunk:05d}.parquet"
-                counts = _write_shard(scorer, batches, part, rejects, bar, row_offset=chunk * rows_per_shard)
-                scored, rejected, written = scored + counts[0], rejected + counts[1], written + 1
-    except BaseException:
-        if written == 0 and skipped == 0:  # failed before anything was written: leave no job file either
-            job_file.unlink(missing_ok=True)
-        raise
-    finally:
-        bar.close()
-    _write_job_file(job_file, job)
-    summary = JobSummary(scored, rejected, written, skipped, time.perf_counter() - start, str(output))
-    with atomic_path(success_file) as temporary:
-        temporary.write_text(json.dumps({**asdict(summary), "rows_per_second": summary.rows_per_second}, indent=2))
+    scorer = Scorer(model, top_k=top_k, id_column=id_column, with_labels=with_labels, device=device,
+                    output_id_column=output_id_column, exclude_column=exclude_column, min_score=min_score)
+    id_field = _id_field(scorer, mine)
+    job = {"model": str(Path(model).resolve()), "model_digest": scorer.model_digest, "top_k": top_k,
+           "id_column": id_column, "output_id_column": output_id_column, "id_field": id_field,
+           "exclude_column": exclude_column, "min_score": min_score, "rows_per_shard": rows_per_shard,
+           "with_labels": with_labels, "num_shards": num_shards}
+    job_digest = hashlib.sha256(json.dumps(job, sort_keys=True).encode()).hexdigest()[:16]
+    worker = {"job": job, "shard_index": shard_index, "inputs": [_fingerprint(file) for _, file in mine]}
+    ensure_writable_directory(output / JOBS, what="the recommendations")
+    with _worker_lock(output, shard_index):
+        done_file = output / JOBS / f"worker-{shard_index:05d}.done.json"
+        _prepare_output(output, job, worker, shard_index, [index for index, _ in mine], overwrite)
+        if done_file.exists():
+            return JobSummary(0, 0, 0, 0, time.perf_counter() - start, str(output), already_complete=True)
+        total = sum(_parquet_rows(file) or 0 for _, file in mine)
+        bar = tqdm(total=total or None, unit="rows", unit_scale=True, desc="scoring", disable=not progress,
+                   mininterval=1.0)
+        scored = rejected = written = skipped = 0
+        try:
+            for file_index, file in mine:
+                offset = _row_offset(files, file_index) if scorer.resolve_id_column(_column_names(file)) is None \
+                    else 0
+                for chunk, numbered in groupby(_numbered_batches(file, scorer, batch_size, rows_per_shard),
+                                               key=itemgetter(0)):
+                    batches = (batch for _, batch in numbered)
+                    name = f"part-{file_index:05d}-{chunk:05d}.parquet"
+                    if _finished(output / name, output / REJECTS / name, job_digest):
+                        skipped += 1
+                        bar.update(sum(batch.num_rows for batch in batches))  # consume the chunk unscored
+                        continue
+                    counts = _write_shard(scorer, batches, output / name, output / REJECTS / name, bar,
+                                          row_offset=offset + chunk * rows_per_shard,
+                                          metadata={"job": job_digest, "model": scorer.model_digest})
+                    scored, rejected, written = scored + counts[0], rejected + counts[1], written + 1
+        finally:
+            bar.close()
+        totals = _worker_totals(output, [index for index, _ in mine], scorer)
+        summary = JobSummary(scored, rejected, written, skipped, time.perf_counter() - start, str(output),
+                             total_rows_scored=totals[0], total_rows_rejected=totals[1])
+        _write_json(done_file, {**asdict(summary), "rows_per_second": summary.rows_per_second})
+        _write_success_when_all_done(output, num_shards)
     return summary
 
 
-def _prepare_output(output: Path, job: dict, job_file: Path, success_file: Path, mine: list, overwrite: bool) -> None:
-    ensure_writable_directory(output, what="the recommendations")
-    for file_index, _ in mine:  # temporary shards of a killed run (only this worker's files)
-        for stale in [*output.glob(f".part-{file_index:05d}-*.tmp"), *output.glob(f".rejects-{file_index:05d}-*.tmp")]:
+def _refuse_output_inside_input(output: Path, input_path: str | Path, files: list[Path]) -> None:
+    """Scoring into the input would make the next run read its own output (and --overwrite delete it)."""
+    resolved = output.resolve()
+    roots = [Path(input_path).resolve()] if Path(input_path).is_dir() else []
+    inside = [root for root in roots if resolved == root or root in resolved.parents]
+    inside += [file for file in files if resolved in file.resolve().parents]
+    if inside:
+        raise GnnMlcError(f"{output}: is inside the input {inside[0]}; expected an output directory apart from the "
+                          "input. Hint: choose another --output")
+
+
+def _id_field(scorer: Scorer, mine: list[tuple[int, Path]]) -> str | None:
+    """The id column and Arrow type every file of this worker gives, as ``name: type`` (one per job)."""
+    fields = set()
+    for _, file in mine:
+        schema = _schema(file, scorer)
+        scorer.check_columns(schema.names, source=str(file))
+        column = scorer.resolve_id_column(schema.names)
+        fields.add("row: int64" if column is None else f"{column}: {schema.field(column).type}")
+    if len(fields) > 1:
+        raise DataError(f"input: the files give different id columns or types ({', '.join(sorted(fields))}); "
+                        "expected one id column and type for the whole job. Hint: cast the ids, or pass --id-column")
+    return next(iter(fields), None)
+
+
+@contextlib.contextmanager
+def _worker_lock(output: Path, shard_index: int) -> Iterator[None]:
+    """An exclusive lock on this worker's part of ``output`` for the run (released when the process dies)."""
+    path = output / JOBS / f"worker-{shard_index:05d}.lock"
+    with open(path, "a+") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise GnnMlcError(f"{output}: another process is scoring worker {shard_index} into it; expected one "
+                              "process per worker and output. Hint: wait for it, or choose another --output") from None
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _prepare_output(output: Path, job: dict[str, Any], worker: dict[str, Any], shard_index: int,
+                    file_indexes: list[int], overwrite: bool) -> None:
+    """Check (or, with ``overwrite``, clear) what this worker wrote before, and record the job."""
+    jobs = output / JOBS
+    worker_file, done_file = jobs / f"worker-{shard_index:05d}.json", jobs / f"worker-{shard_index:05d}.done.json"
+    for file_index in file_indexes:  # temporary shards of a killed run (this worker's, under its lock)
+        for stale in [*output.glob(f".part-{file_index:05d}-*.tmp"),
+                      *(output / REJECTS).glob(f".part-{file_index:05d}-*.tmp")]:
             stale.unlink(missing_ok=True)
     if overwrite:
-        for file_index, _ in mine:
+        for file_index in file_indexes:
             for old in [*output.glob(f"part-{file_index:05d}-*.parquet"),
-                        *output.glob(f"rejects-{file_index:05d}-*.parquet")]:
+                        *(output / REJECTS).glob(f"part-{file_index:05d}-*.parquet")]:
                 old.unlink()
-        success_file.unlink(missing_ok=True)
-    elif job_file.exists():
-        previous = json.loads(job_file.read_text())
-        if previous != job:
-            changed = sorted(key for key in job if previous.get(key) != job[key])
-            raise GnnMlcError(
-                f"{output}: holds the output of another job (different {', '.join(changed)}); expected the same "
-                "arguments to resume. Hint: use --overwrite to start again, or another --output"
-            )
+        for old in (worker_file, done_file, output / SUCCESS):
+            old.unlink(missing_ok=True)
+        if not any(jobs.glob("worker-*.json")):
+            (jobs / "job.json").unlink(missing_ok=True)
+    elif worker_file.exists():
+        previous = _read_json(worker_file)
+        _refuse_changes(output, previous.get("job", {}), job, "another job")
+        if previous.get("inputs") != worker["inputs"]:
+            changed = [entry["path"] for entry, old in zip(worker["inputs"], previous.get("inputs", []))
+                       if entry != old] or ["the list of input files"]
+            raise GnnMlcError(f"{output}: its input changed since the job started ({changed[0]}); expected the same "
+                              "input to resume. Hint: use --overwrite to score the new input from the start")
+    if (jobs / "job.json").exists():  # another worker of the same job started first
+        _refuse_changes(output, _read_json(jobs / "job.json"), job, "a worker of another job")
+    else:
+        _write_json(jobs / "job.json", job)
+    _write_json(worker_file, worker)
 
 
-def _write_job_file(job_file: Path, job: dict) -> None:
-    with atomic_path(job_file) as temporary:
-        temporary.write_text(json.dumps(job, indent=2))
+def _refuse_changes(output: Path, previous: dict[str, Any], job: dict[str, Any], whose: str) -> None:
+    """Refuse a job whose arguments differ from ``previous`` (a worker with no input file has no ``id_field``)."""
+    changed = sorted(key for key in set(job) | set(previous) if previous.get(key) != job.get(key)
+                     and not (key == "id_field" and None in (previous.get(key), job.get(key))))
+    if changed:
+        what = "model (retrained or replaced)" if "model_digest" in changed else ", ".join(changed)
+        raise GnnMlcError(
+            f"{output}: holds the output of {whose} (different {what}); expected the same model and arguments to "
+            "resume. Hint: use --overwrite to start again, or another --output"
+        )
 
 
-def _column_names(file: Path) -> list[str]:
-    """The column names of an input file, read from its header or footer only."""
+def _fingerprint(file: Path) -> dict[str, Any]:
+    """Size, modification time, and the Parquet footer's row count and hash or the CSV's SHA-256."""
+    stat = file.stat()
+    entry: dict[str, Any] = {"path": str(file.resolve()), "size": stat.st_size, "mtime_ns": stat.st_mtime_ns}
+    if file.suffix.lower() == ".csv":
+        digest = hashlib.sha256()
+        with open(file, "rb") as handle:
+            for block in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(block)
+        entry["sha256"] = digest.hexdigest()
+    else:
+        metadata = _parquet_file(file).metadata
+        entry["rows"] = metadata.num_rows
+        entry["footer_sha256"] = hashlib.sha256(metadata.to_dict().__repr__().encode()).hexdigest()
+    return entry
+
+
+def _finished(part: Path, rejects: Path, job_digest: str) -> bool:
+    """Whether ``part`` is a whole shard of this job: its footer opens, its metadata names the job, and its rows
+    plus its rejects' rows are the input rows it covers. A damaged shard is removed (and scored again)."""
+    if not part.exists():
+        return False
+    try:
+        metadata = pq.ParquetFile(part).metadata
+        meta = {key.decode(): value.decode() for key, value in (metadata.metadata or {}).items()}
+        rejected = pq.ParquetFile(rejects).metadata.num_rows if rejects.exists() else 0
+        whole = (meta.get(_META + "job") == job_digest
+                 and metadata.num_rows + rejected == int(meta.get(_META + "input_rows", -1))
+                 and rejected == int(meta.get(_META + "rejected_rows", -1)))
+    except (pa.ArrowInvalid, OSError, ValueError):
+        whole = False
+    if not whole:
+        part.unlink()
+        rejects.unlink(missing_ok=True)
+    return whole
+
+
+def _schema(file: Path, scorer: Scorer) -> pa.Schema:
+    """An input file's schema as the job reads it (CSV: ids as text, features as float64), from its header or
+    footer only."""
     try:
         if file.suffix.lower() == ".csv":
-            return pa_csv.open_csv(file).schema.names
-        return pq.read_schema(file).names
+            return _open_csv(file, scorer).schema
+        return _parquet_file(file).schema_arrow
     except (pa.ArrowInvalid, OSError) as error:
         raise DataError(f"{file}: cannot be read ({str(error).splitlines()[0]})") from None
 
 
-def _row_count(file: Path) -> int | None:
+def _column_names(file: Path) -> list[str]:
     if file.suffix.lower() == ".csv":
-        return None
+        with pa_csv.open_csv(file) as reader:
+            return reader.schema.names
+    return _parquet_file(file).schema_arrow.names
+
+
+def _open_csv(file: Path, scorer: Scorer) -> pa_csv.CSVStreamingReader:
+    header = pa_csv.open_csv(file).schema.names
+    ids = [name for name in (scorer.resolve_id_column(header), scorer.exclude_column) if name and name in header]
+    return pa_csv.open_csv(file, read_options=pa_csv.ReadOptions(block_size=1 << 22),
+                           convert_options=csv_convert_options(ids, scorer.feature_names))
+
+
+def _parquet_file(file: Path) -> pq.ParquetFile:
     try:
-        return pq.ParquetFile(file).metadata.num_rows
+        return pq.ParquetFile(file)
     except (pa.ArrowInvalid, OSError) as error:
         raise DataError(f"{file}: cannot be read as Parquet ({str(error).splitlines()[0]})") from None
 
 
-def _batches(file: Path, batch_size: int) -> Iterator[pa.RecordBatch]:
+def _parquet_rows(file: Path) -> int | None:
+    return None if file.suffix.lower() == ".csv" else _parquet_file(file).metadata.num_rows
+
+
+def _row_offset(files: list[Path], file_index: int) -> int:
+    """The position of a file's first row in the whole input (ids when the input has no id column)."""
+    offset = 0
+    for file in files[:file_index]:
+        rows = _parquet_rows(file)
+        if rows is None:
+            with pa_csv.open_csv(file) as reader:
+                rows = sum(batch.num_rows for batch in reader)
+        offset += rows
+    return offset
+
+
+def _batches(file: Path, scorer: Scorer, batch_size: int) -> Iterator[pa.RecordBatch]:
     try:
         if file.suffix.lower() == ".csv":
-            reader = pa_csv.open_csv(file, read_options=pa_csv.ReadOptions(block_size=1 << 22))
-            for batch in reader:
+            for batch in _open_csv(file, scorer):
                 for start in range(0, batch.num_rows, batch_size):
                     yield batch.slice(start, batch_size)
         else:
             # One iterator per row group: a single iter_batches over the whole file keeps decoded buffers alive
             # (Arrow's allocation grew with the file, +340 MB over 2M rows), this stays flat.
-            parquet = pq.ParquetFile(file)
+            parquet = _parquet_file(file)
             for row_group in range(parquet.num_row_groups):
                 yield from parquet.iter_batches(batch_size=batch_size, row_groups=[row_group])
     except (pa.ArrowInvalid, OSError) as error:
         raise DataError(f"{file}: cannot be read ({str(error).splitlines()[0]})") from None
 
 
-def _numbered_batches(file: Path, batch_size: int, rows_per_shard: int) -> Iterator[tuple[int, pa.RecordBatch]]:
+def _numbered_batches(file: Path, scorer: Scorer, batch_size: int,
+                      rows_per_shard: int) -> Iterator[tuple[int, pa.RecordBatch]]:
     """Stream ``file`` as (chunk index, batch) pairs; chunk c holds input rows [c, c + 1) * rows_per_shard, and a
     batch that straddles a chunk boundary is sliced there (slices are zero-copy)."""
     position = 0
-    for batch in _batches(file, batch_size):
+    for batch in _batches(file, scorer, batch_size):
         while batch.num_rows:
             chunk = position // rows_per_shard
             piece = batch.slice(0, (chunk + 1) * rows_per_shard - position)
@@ -229,10 +388,14 @@ def _numbered_batches(file: Path, batch_size: int, rows_per_shard: int) -> Itera
             batch = batch.slice(piece.num_rows)
 
 
-def _write_shard(scorer: Scorer, batches: Iterator[pa.RecordBatch], part: Path, rejects: Path,
-                 bar: tqdm, *, row_offset: int) -> tuple[int, int]:
-    """Score ``batches`` into ``part`` (and ``rejects`` when any row is bad), each renamed into place when whole."""
-    scored = rejected = 0
+def _write_shard(scorer: Scorer, batches: Iterator[pa.RecordBatch], part: Path, rejects: Path, bar: tqdm, *,
+                 row_offset: int, metadata: dict[str, str]) -> tuple[int, int]:
+    """Score ``batches`` into ``part``, its rejected rows into ``rejects`` first; each renamed into place when whole.
+
+    Raises:
+        DataError: an id appears twice in the shard.
+    """
+    scored = rejected = input_rows = 0
     rejected_tables = []
     with atomic_path(part) as temporary:
         writer = None
@@ -241,17 +404,68 @@ def _write_shard(scorer: Scorer, batches: Iterator[pa.RecordBatch], part: Path, 
                 table, bad = scorer.score_table(batch, row_offset=row_offset)
                 row_offset += batch.num_rows
                 if writer is None:
-                    writer = pq.ParquetWriter(temporary, table.schema)
-                writer.write_table(table)
-                scored += table.num_rows
+                    schema = table.schema.with_metadata({_META + key: value for key, value in metadata.items()})
+                    writer = pq.ParquetWriter(temporary, schema)
+                writer.write_table(table.replace_schema_metadata(writer.schema.metadata))
+                scored, input_rows = scored + table.num_rows, input_rows + batch.num_rows
                 if bad.num_rows:
                     rejected_tables.append(bad)
                     rejected += bad.num_rows
                 bar.update(batch.num_rows)
+            if writer is not None:
+                writer.add_key_value_metadata({_META + "input_rows": str(input_rows),
+                                               _META + "rejected_rows": str(rejected)})
         finally:
             if writer is not None:
                 writer.close()
+        check_unique_ids(_id_column(temporary), part)
         if rejected_tables:
             with atomic_path(rejects) as rejects_temporary:
                 pq.write_table(pa.concat_tables(rejected_tables), rejects_temporary)
+        else:
+            rejects.unlink(missing_ok=True)
     return scored, rejected
+
+
+def _id_column(part: Path) -> pa.ChunkedArray:
+    """The id column (the first) of a shard, read alone."""
+    parquet = pq.ParquetFile(part)
+    return parquet.read(columns=[parquet.schema_arrow.names[0]]).column(0)
+
+
+def _worker_totals(output: Path, file_indexes: list[int], scorer: Scorer) -> tuple[int, int]:
+    """Rows scored and rejected over all of this worker's shards; checks its ids are unique across them."""
+    parts = sorted(part for file_index in file_indexes for part in output.glob(f"part-{file_index:05d}-*.parquet"))
+    rejects = [output / REJECTS / part.name for part in parts if (output / REJECTS / part.name).exists()]
+    if len(parts) > 1:
+        check_unique_ids(pa.chunked_array([chunk for part in parts for chunk in _id_column(part).chunks]), output)
+    return (sum(pq.ParquetFile(part).metadata.num_rows for part in parts),
+            sum(pq.ParquetFile(part).metadata.num_rows for part in rejects))
+
+
+def _write_success_when_all_done(output: Path, num_shards: int) -> None:
+    """The worker that completes the set writes the job's one ``_SUCCESS``, with the job's totals."""
+    done = [output / JOBS / f"worker-{index:05d}.done.json" for index in range(num_shards)]
+    if all(file.exists() for file in done):
+        summaries = [_read_json(file) for file in done]
+        _write_json(output / SUCCESS, {
+            "workers": num_shards,
+            "rows_scored": sum(summary["total_rows_scored"] for summary in summaries),
+            "rows_rejected": sum(summary["total_rows_rejected"] for summary in summaries),
+        })
+
+
+def _write_json(path: Path, value: Any) -> None:
+    with atomic_path(path) as temporary:
+        temporary.write_text(json.dumps(value, indent=2))
+
+
+def _read_json(path: Path) -> Any:
+    try:
+        value = json.loads(path.read_text())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise GnnMlcError(f"{path}: unreadable job record ({str(error).splitlines()[0]}); expected the JSON a "
+                          "scoring job writes. Hint: use --overwrite to start the job again") from None
+    if not isinstance(value, dict):
+        raise GnnMlcError(f"{path}: not a job record; expected a JSON object. Hint: use --overwrite to start again")
+    return value

@@ -16,7 +16,7 @@ import pyarrow as pa
 from gnn_mlc._typing import DEFAULT_TOP_K
 from gnn_mlc.data import read_arff, read_table
 from gnn_mlc.errors import DataError, did_you_mean
-from gnn_mlc.serving.scorer import ROW_ID, Scorer
+from gnn_mlc.serving.scorer import ROW_ID, Scorer, check_unique_ids
 from gnn_mlc.serving.topk import write_table
 
 
@@ -52,6 +52,9 @@ def predict_file(
     labels: str | Path | None = None,
     with_labels: bool = False,
     device: str = "auto",
+    output_id_column: str | None = None,
+    exclude_column: str | None = None,
+    min_score: float | None = None,
 ) -> PredictSummary:
     """Score every row of ``input_path`` (ARFF, CSV or Parquet) and write the top-k table to ``output``.
 
@@ -59,20 +62,23 @@ def predict_file(
         model: the model directory.
         input_path: the rows to score.
         output: ``.parquet`` or ``.csv`` file (written atomically).
-        top_k, id_column, with_labels, device: as for :class:`~gnn_mlc.serving.Scorer`.
+        top_k, id_column, with_labels, device, output_id_column, exclude_column, min_score: as for
+            :class:`~gnn_mlc.serving.Scorer`.
         labels: ARFF only: the label XML (the label attributes are not features).
 
     Raises:
         GnnMlcError: a bad model, input or output, with a one-line message; nothing is written then.
     """
     input_path, output = Path(input_path), Path(output)
-    scorer = Scorer(model, top_k=top_k, id_column=id_column, with_labels=with_labels, device=device)
+    scorer = Scorer(model, top_k=top_k, id_column=id_column, with_labels=with_labels, device=device,
+                    output_id_column=output_id_column, exclude_column=exclude_column, min_score=min_score)
     if ".arff" in input_path.name.lower():
         scored, rejected = _score_arff(scorer, input_path, labels)
     else:
         table = read_table(input_path, string_columns=_id_candidates(scorer),
                            float_columns=scorer.feature_names)
         scored, rejected = scorer.score_table(table)
+        check_unique_ids(scored.column(0), input_path)
     rejects = rejects_path(output) if rejected.num_rows else None
     write_table(scored, output)
     if rejects is not None:
@@ -84,7 +90,8 @@ def predict_file(
 
 def _id_candidates(scorer: Scorer) -> list[str]:
     """Columns that may be the id: CSV reads them as strings, so ``007`` and ``7`` stay two users."""
-    return [name for name in (scorer.id_column, scorer.training_id_column, "id") if name]
+    return [name for name in (scorer.id_column, scorer.training_id_column, "id", scorer.exclude_column) if name]
+
 
 
 def _score_arff(scorer: Scorer, path: Path, labels: str | Path | None) -> tuple[pa.Table, pa.Table]:

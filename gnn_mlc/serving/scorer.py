@@ -48,6 +48,10 @@ class Scorer:
             has it, else ``id`` when present, else the row position (output column ``row``).
         with_labels: also output ``predicted``, the labels the model's decision rule gives (list<string>).
         device: ``"auto"``, ``"cpu"`` or ``"cuda"``.
+        output_id_column: the output's name for the id column (default: the input's name, ``row`` for positions).
+        exclude_column: an input column listing, per row, label names never to recommend to that row (the interests
+            a user already has); names the model does not know are ignored.
+        min_score: keep only recommendations scoring at least this (the lists may then be shorter than ``top_k``).
 
     Calling it on a batch (an Arrow record batch or table, a dict of column arrays as Ray Data passes them, or a
     pandas DataFrame) returns an Arrow table with one row per input row, in input order: the id column (under its
@@ -68,9 +72,14 @@ class Scorer:
         id_column: str | None = None,
         with_labels: bool = False,
         device: str = "auto",
+        output_id_column: str | None = None,
+        exclude_column: str | None = None,
+        min_score: float | None = None,
     ) -> None:
         if isinstance(top_k, bool) or not isinstance(top_k, int) or top_k < 1:
             raise GnnMlcError(f"top_k: got {top_k!r}; expected a positive integer")
+        if min_score is not None and not 0.0 <= min_score <= 1.0:
+            raise GnnMlcError(f"min_score: got {min_score!r}; expected a probability in [0, 1]")
         parts = load_model_parts(model)
         if parts.feature_names is None:
             raise GnnMlcError(f"{model}: the model has no feature names; expected a model trained from a file")
@@ -83,6 +92,10 @@ class Scorer:
         self.training_id_column = parts.data_columns.get("id_column")
         self.training_label_column = parts.data_columns.get("label_column", DEFAULT_LABEL_COLUMN)
         self.with_labels = with_labels
+        self.output_id_column = output_id_column
+        self.exclude_column = exclude_column
+        self.min_score = min_score
+        self.label_index = pa.array(parts.label_names, pa.string())
         self.decision_rule = parts.decision_rule
         # Row normalisation (sparse-trained models) cannot be folded into the first layer: those rows go through
         # the scaler; dense-trained models get the scaling folded in.
@@ -134,15 +147,50 @@ class Scorer:
         rejected = pa.table({id_name: ids.take(pa.array(bad)), "reason": pa.array(reasons[bad].tolist(), pa.string())})
         return scored, rejected
 
-    def score_features(self, ids: pa.Array | pa.ChunkedArray, X: Matrix, *, id_name: str) -> pa.Table:
-        """The top-k table of feature rows ``X`` (rows, in_features), dense or CSR, already checked finite."""
+    def score_features(
+        self, ids: pa.Array | pa.ChunkedArray, X: Matrix, *, id_name: str,
+        exclude: tuple[np.ndarray, np.ndarray] | None = None,
+    ) -> pa.Table:
+        """The top-k table of feature rows ``X`` (rows, in_features), dense or CSR, already checked finite.
+
+        Args:
+            ids: (rows,) the id of each row.
+            X: the feature rows.
+            id_name: the output's id column name.
+            exclude: (row indices, label indices) of labels not to recommend to those rows.
+        """
         with torch.no_grad():
             logits = self.logits(X)
+            if exclude is not None and len(exclude[0]):
+                logits[torch.from_numpy(exclude[0]), torch.from_numpy(exclude[1])] = -torch.inf
             indices, top_logits = top_k_labels(logits, self.top_k)
-            table = recommendations_table(ids, self.label_names, indices, _sigmoid(top_logits), id_name=id_name)
+            scores = _sigmoid(top_logits)
+            keep = None
+            if exclude is not None or self.min_score is not None:
+                keep = np.isfinite(top_logits) & (scores >= (self.min_score or 0.0))
+            table = recommendations_table(ids, self.label_names, indices, scores, id_name=id_name, keep=keep)
             if self.with_labels:
                 table = table.append_column("predicted", self._predicted(torch.sigmoid(logits).cpu().numpy()))
         return table
+
+    def excluded_labels(self, table: pa.Table) -> tuple[np.ndarray, np.ndarray] | None:
+        """(row indices, label indices) of the labels ``exclude_column`` lists per row (unknown names ignored)."""
+        if self.exclude_column is None:
+            return None
+        if self.exclude_column not in table.column_names:
+            raise DataError(f"input: no column {self.exclude_column!r} for --exclude-column; expected a list<string> "
+                            "column of label names. Hint: check the column name")
+        column = table.column(self.exclude_column)
+        column = column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
+        if pa.types.is_string(column.type) or pa.types.is_large_string(column.type):  # CSV: "a|b"
+            column = pc.split_pattern(column, "|")
+        if not (pa.types.is_list(column.type) or pa.types.is_large_list(column.type)):
+            raise DataError(f"input: column {self.exclude_column!r} has type {column.type}; expected a list of label "
+                            "names (list<string>, or a '|'-delimited string)")
+        rows = pc.list_parent_indices(column).to_numpy(zero_copy_only=False)
+        labels = pc.index_in(pc.list_flatten(column).cast(pa.string()), value_set=self.label_index)
+        known = labels.is_valid().to_numpy(zero_copy_only=False)
+        return rows[known].astype(np.int64), labels.to_numpy(zero_copy_only=False)[known].astype(np.int64)
 
     def logits(self, X: Matrix) -> Tensor:
         """``h W^T + b`` (rows, num_labels) of feature rows ``X`` (rows, in_features), on the scorer's device."""
@@ -160,8 +208,9 @@ class Scorer:
     def _ids(self, table: pa.Table, *, row_offset: int) -> tuple[str, pa.ChunkedArray | pa.Array]:
         column = self.resolve_id_column(table.column_names)
         if column is None:
-            return ROW_ID, pa.array(np.arange(row_offset, row_offset + table.num_rows, dtype=np.int64))
-        return column, table.column(column)
+            ids = pa.array(np.arange(row_offset, row_offset + table.num_rows, dtype=np.int64))
+            return self.output_id_column or ROW_ID, ids
+        return self.output_id_column or column, table.column(column)
 
     def check_columns(self, column_names: list[str], *, source: str = "input") -> None:
         """Raise a one-line :class:`DataError` unless the model's feature columns (and a requested id column) are
@@ -182,10 +231,18 @@ class Scorer:
         self.check_columns(table.column_names)
         id_name, ids = self._ids(table, row_offset=row_offset)
         features, reasons = self._features(table)
+        if ids.null_count:  # a row without an id cannot be joined back to anything
+            reasons[(reasons == "") & ~ids.is_valid().to_numpy(zero_copy_only=False)] = "id: missing"
+        exclude = self.excluded_labels(table)
         if (reasons != "").any():
             good = np.flatnonzero(reasons == "")
             features, ids = features[good], ids.take(pa.array(good))
-        return self.score_features(ids, features, id_name=id_name), reasons
+            if exclude is not None:  # renumber the kept rows
+                new_row = np.full(len(reasons), -1)
+                new_row[good] = np.arange(len(good))
+                kept = new_row[exclude[0]] >= 0
+                exclude = (new_row[exclude[0]][kept], exclude[1][kept])
+        return self.score_features(ids, features, id_name=id_name, exclude=exclude), reasons
 
     def _features(self, table: pa.Table) -> tuple[np.ndarray, np.ndarray]:
         """(rows, num_features) float32 features and (rows,) reasons ("" for a valid row)."""
@@ -205,6 +262,15 @@ class Scorer:
                 reasons[fresh] = [f"{name}: {kind}" for kind in kinds]
             features[:, index] = np.where(invalid, 0.0, narrow)
         return features, reasons
+
+
+def check_unique_ids(ids: pa.ChunkedArray | pa.Array, where: str | Path) -> None:
+    """Raise a one-line :class:`DataError` naming an id that appears more than once in ``ids``."""
+    if pc.count_distinct(ids).as_py() != len(ids):
+        counts = pc.value_counts(ids)
+        duplicate = counts.filter(pc.greater(counts.field("counts"), 1))[0]["values"].as_py()
+        raise DataError(f"{where}: id {duplicate!r} appears more than once; expected one row per id. Hint: "
+                        "deduplicate the input, or pass another --id-column")
 
 
 def _encoder(parts: ModelParts) -> MLPEncoder:

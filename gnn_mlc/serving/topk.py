@@ -44,17 +44,24 @@ def recommendations_table(
     scores: np.ndarray,
     *,
     id_name: str = "id",
+    keep: np.ndarray | None = None,
 ) -> pa.Table:
     """Arrow table with the id column ``id_name``, ``labels`` (list<string>, best first) and ``scores``
-    (list<float32>), from the (rows, k) label ``indices`` and ``scores`` of :func:`top_k_labels`."""
+    (list<float32>), from the (rows, k) label ``indices`` and ``scores`` of :func:`top_k_labels`; with ``keep``
+    (rows, k) bool, only the kept entries (the lists then differ in length)."""
     rows, k = indices.shape
+    if keep is None:
+        offsets = pa.array(np.arange(0, rows * k + 1, k, dtype=np.int32))
+        indices, scores = indices.ravel(), scores.ravel()
+    else:
+        offsets = pa.array(np.concatenate([[0], np.cumsum(keep.sum(axis=1))]).astype(np.int32))
+        indices, scores = indices[keep], scores[keep]
     # Arrow's take builds the string column in C++; going through Python str objects was the slowest step.
-    names = pa.array(list(label_names), pa.string()).take(pa.array(indices.ravel()))
-    offsets = pa.array(np.arange(0, rows * k + 1, k, dtype=np.int32))
+    names = pa.array(list(label_names), pa.string()).take(pa.array(indices))
     return pa.table({
         id_name: ids if isinstance(ids, (pa.Array, pa.ChunkedArray)) else pa.array(ids),
         "labels": pa.ListArray.from_arrays(offsets, names),
-        "scores": pa.ListArray.from_arrays(offsets, pa.array(scores.ravel().astype(np.float32, copy=False))),
+        "scores": pa.ListArray.from_arrays(offsets, pa.array(scores.astype(np.float32, copy=False))),
     })
 
 
