@@ -73,6 +73,18 @@ def _add_data_options(parser: argparse.ArgumentParser) -> None:
                         help="CSV/Parquet: separator inside a string label column (default: %(default)s)")
     parser.add_argument("--id-column", help="CSV/Parquet: identifier column (default: the model's training id "
                                             "column, else 'id' when present)")
+    parser.add_argument("--feature-columns", type=_column_names, metavar="A,B,...",
+                        help="CSV/Parquet: the feature columns (default: all but the label and id columns)")
+    parser.add_argument("--exclude-columns", type=_column_names, default=(), metavar="A,B,...",
+                        help="CSV/Parquet: columns that are not features (e.g. an identifier)")
+
+
+def _column_names(text: str) -> list[str]:
+    """An argparse ``type=`` for a comma-separated list of column names."""
+    names = [name.strip() for name in text.split(",")]
+    if not all(names):
+        raise argparse.ArgumentTypeError(f"expected comma-separated column names; got {text!r}")
+    return names
 
 
 def _add_scoring_options(parser: argparse.ArgumentParser) -> None:
@@ -166,7 +178,7 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _read(args: argparse.Namespace, path: Path) -> Dataset:
+def _read(args: argparse.Namespace, path: Path, training_id_column: str | None = None) -> Dataset:
     from gnn_mlc.data import read_dataset
 
     return read_dataset(
@@ -175,6 +187,9 @@ def _read(args: argparse.Namespace, path: Path) -> Dataset:
         label_column=args.label_column,
         id_column=args.id_column,
         label_delimiter=args.label_delimiter,
+        feature_columns=args.feature_columns,
+        exclude_columns=args.exclude_columns,
+        training_id_column=training_id_column,
     )
 
 
@@ -217,10 +232,13 @@ def run_train(args: argparse.Namespace) -> int:
 def run_evaluate(args: argparse.Namespace) -> int:
     from gnn_mlc.estimator import load_model
     from gnn_mlc.evaluation.report import evaluate_classifier, metrics_table, write_report
+    from gnn_mlc.model_directory import load_model_parts
 
     directories = [args.model] if args.model else args.compare
     classifiers = [load_model(path) for path in directories]
-    data = _read(args, args.data)
+    # The first model's training id column, as the scoring commands default to: it must not become a feature.
+    recorded = (load_model_parts(path).data_columns.get("id_column") for path in directories)
+    data = _read(args, args.data, training_id_column=next((column for column in recorded if column), None))
     evaluations = []
     for path, classifier in zip(directories, classifiers):
         taken = {evaluation.name for evaluation in evaluations}

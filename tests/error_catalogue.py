@@ -40,6 +40,16 @@ def _write(relative: str, text: str) -> Callable[[Path], None]:
     return make
 
 
+def _write_in(folder: str, name: str, text: str) -> Callable[[Path], None]:
+    """Write ``folder/name``: a file alone in its folder (the work directory collects other cases' files)."""
+
+    def make(work: Path) -> None:
+        (work / folder).mkdir(exist_ok=True)
+        (work / folder / name).write_text(text)
+
+    return make
+
+
 def _parquet(relative: str, change: Callable[[pa.Table], pa.Table], source: str = "shop_test.parquet"):
     def make(work: Path) -> None:
         pq.write_table(change(pq.read_table(DEMO / source).slice(0, 50)), work / relative)
@@ -195,6 +205,50 @@ CASES: list[Case] = [
     Case("graph: garbage Parquet", lambda work: (work / "bad.parquet").write_bytes(b"PAR1garbagePAR1"),
          ["graph", "--data", "bad.parquet", "--output", "g.graphml"], r"bad\.parquet: cannot be read as PARQUET",
          "g.graphml"),
+    Case("ARFF: no label XML under any Mulan name", _write_in("mulan", "Corel5k-train-sparse.arff",
+                                                            ARFF_HEADER.replace(": -C -1", "") + "@data\n1,0\n"),
+         [*TRAIN, "--data", "mulan/Corel5k-train-sparse.arff", "--output", "m"],
+         r"Corel5k-train-sparse\.arff: no label XML beside it \(tried Corel5k-train-sparse\.xml, Corel5k-train\.xml, "
+         r"Corel5k-sparse\.xml, Corel5k\.xml; no other \.xml file is there\)", "m"),
+    Case("unknown --exclude-columns name", _nothing,
+         [*TRAIN, "--data", str(DEMO / "shop_test.parquet"), "--output", "m", "--exclude-columns", "agee"],
+         r"exclude_columns names 'agee', which is not a column \(did you mean 'age'\?\)", "m"),
+    Case("--exclude-columns for ARFF", _write("feat.arff", ARFF_HEADER + "@data\n1,0\n"),
+         [*TRAIN, "--data", "feat.arff", "--output", "m", "--exclude-columns", "x"],
+         r"feat\.arff: feature_columns and exclude_columns choose columns of a CSV/Parquet table", "m"),
+    Case("ARFF: sparse index twice in a row", _write("dupidx.arff", ARFF_HEADER + "@data\n{0 1,0 2}\n"),
+         [*TRAIN, "--data", "dupidx.arff", "--output", "m"], r"dupidx\.arff:5: sparse index 0 appears twice in the row",
+         "m"),
+    Case("ARFF: attribute declared twice", _write("dupattr.arff", ARFF_HEADER.replace("@attribute y", "@attribute x "
+                                                                                       "real\n@attribute y")
+                                                  + "@data\n1,2,0\n"),
+         [*TRAIN, "--data", "dupattr.arff", "--output", "m"],
+         r"dupattr\.arff:3: attribute 'x' is declared again \(first at line 2\)", "m"),
+    Case("CSV: column name twice", _write("dupcol.csv", "x,x,labels\n1,2,a\n"),
+         [*TRAIN, "--data", "dupcol.csv", "--output", "m"],
+         r"dupcol\.csv:1 \(the header\): column name 'x' appears 2 times; expected unique column names", "m"),
+    Case("Parquet: column name twice",
+         lambda work: pq.write_table(pa.Table.from_arrays([pa.array([1.0]), pa.array([2.0]), pa.array([["a"]])],
+                                                          names=["x", "x", "labels"]), work / "dupcol.parquet"),
+         [*TRAIN, "--data", "dupcol.parquet", "--output", "m"],
+         r"dupcol\.parquet \(its schema\): column name 'x' appears 2 times", "m"),
+    Case("label name holding the output delimiter (a pipe)",
+         _parquet("pipe.parquet", lambda t: _set(t, "labels", [["a|b"]] * 50, pa.list_(pa.string()))),
+         [*TRAIN, "--data", "pipe.parquet", "--output", "m"],
+         r"pipe\.parquet: row 0, column 'labels': label name 'a\|b' contains '\|'; expected no '\|'", "m"),
+    Case("label name holding a control character",
+         _parquet("newline.parquet", lambda t: _set(t, "labels", [["ok"], ["a\nb"]] * 25, pa.list_(pa.string()))),
+         [*TRAIN, "--data", "newline.parquet", "--output", "m"],
+         r"newline\.parquet: row 1, column 'labels': label name 'a\\nb' contains '\\n'", "m"),
+    Case("feature beyond the float32 range", _parquet("huge.parquet", lambda t: _set(t, "age", [1e39] * 50)),
+         [*TRAIN, "--data", "huge.parquet", "--output", "m"],
+         r"column 'age' is 1e\+39 at row 0, beyond the float32 range", "m"),
+    Case("ARFF feature beyond the float32 range", _write("huge.arff", ARFF_HEADER + "@data\n1e39,0\n"),
+         [*TRAIN, "--data", "huge.arff", "--output", "m"],
+         r"huge\.arff:5: feature 'x' has value '1e39', beyond the float32 range", "m"),
+    Case("null id", _parquet("nullid.parquet", lambda t: _set(t, "id", ["u0", None, *(f"u{i}" for i in range(2, 50))])),
+         [*TRAIN, "--data", "nullid.parquet", "--output", "m"], r"row 1 has no id \(null or empty\) in column 'id'",
+         "m"),
 ]
 
 

@@ -209,3 +209,39 @@ def test_inspect_errors(trained, capsys):
     message = run_error(["inspect", "--model", str(trained / "gcn"), "--label", "campng"], capsys)
     assert "label 'campng' is not known to the model (did you mean 'camping'?)" in message
     assert "nothing to do" in run_error(["inspect", "--model", str(trained / "gcn")], capsys)
+
+
+def write_account_csv(path: Path, rows: int = 60) -> Path:
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(rows, 3))
+    labels = ["|".join(name for name, on in (("p", x[0] > 0), ("q", x[1] > 0)) if on) for x in X]
+    lines = ["account,x0,x1,x2,labels", *(f"{index:03d},{x[0]:.4f},{x[1]:.4f},{x[2]:.4f},{label}"
+                                          for index, (x, label) in enumerate(zip(X, labels)))]
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def test_feature_selection_and_the_recorded_id_column(tmp_path, capsys):
+    data = write_account_csv(tmp_path / "d.csv")
+    tiny = ["--epochs", "1", "--hidden-channels", "8", "--embedding-dim", "4", "--quiet"]
+    assert main(["train", "--data", str(data), "--output", str(tmp_path / "m"), "--id-column", "account",
+                 "--exclude-columns", "x2", *tiny]) == 0
+    assert list(load_model(tmp_path / "m").feature_names_in_) == ["x0", "x1"]
+    assert main(["train", "--data", str(data), "--output", str(tmp_path / "m2"), "--id-column", "account",
+                 "--feature-columns", "x1,x2", *tiny]) == 0
+    assert list(load_model(tmp_path / "m2").feature_names_in_) == ["x1", "x2"]
+    # Evaluation defaults to the model's training id column: 'account' is no (text) feature there either.
+    assert main(["evaluate", "--model", str(tmp_path / "m"), "--data", str(data), "--exclude-columns", "x2"]) == 0
+    assert "| metric | m |" in capsys.readouterr().out
+
+
+def test_error_unknown_feature_or_exclude_column(tmp_path, capsys):
+    data = write_account_csv(tmp_path / "d.csv", rows=4)
+    out = tmp_path / "m"
+    message = run_error(["train", "--data", str(data), "--output", str(out), "--id-column", "account",
+                         "--exclude-columns", "x22"], capsys)
+    assert "exclude_columns names 'x22', which is not a column (did you mean 'x2'?)" in message
+    message = run_error(["graph", "--data", str(data), "--output", str(tmp_path / "g.graphml"),
+                         "--feature-columns", "x0,,x1"], capsys)
+    assert "argument --feature-columns: expected comma-separated column names; got 'x0,,x1'" in message
+    assert not out.exists() and not (tmp_path / "g.graphml").exists()

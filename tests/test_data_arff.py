@@ -148,7 +148,37 @@ def test_read_arff_unknown_label_suggests_close_name(tmp_path):
 
 def test_read_arff_without_xml_or_meka_header_explains(tmp_path):
     path = write(tmp_path, "tiny.arff", MULAN_DENSE)
-    with pytest.raises(DataError, match=r"no label XML beside it \(tiny\.xml\) and no MEKA '-C n'"):
+    with pytest.raises(DataError, match=r"no label XML beside it \(tried tiny\.xml; no other \.xml file is there\) "
+                                        r"and no MEKA '-C n'"):
+        read_arff(path)
+
+
+def test_read_arff_finds_mulan_xml_of_sparse_split_files(tmp_path):
+    # Mulan ships Corel5k-train-sparse.arff, Corel5k-test-sparse.arff and one Corel5k.xml.
+    write(tmp_path, "Corel5k.xml", LABEL_XML)
+    write(tmp_path, "other.xml", "<labels/>")  # not the folder's only XML: the name decides
+    for split in ("train", "test"):
+        data = read_dataset(write(tmp_path, f"Corel5k-{split}-sparse.arff", MULAN_DENSE))
+        assert data.label_names == ["lab'b", "laba"]
+
+
+def test_read_arff_prefers_the_most_specific_xml_name(tmp_path):
+    write(tmp_path, "tiny.xml", LABEL_XML)
+    write(tmp_path, "tiny-sparse.xml", LABEL_XML.replace('<label name="laba"></label>', ""))
+    assert read_arff(write(tmp_path, "tiny-train-sparse.arff", MULAN_DENSE)).label_names == ["lab'b"]
+
+
+def test_read_arff_falls_back_to_the_folder_s_only_xml(tmp_path):
+    write(tmp_path, "labels.xml", LABEL_XML)
+    assert read_arff(write(tmp_path, "data_2024.arff", MULAN_DENSE)).label_names == ["lab'b", "laba"]
+
+
+def test_read_arff_without_xml_names_every_name_tried(tmp_path):
+    write(tmp_path, "a.xml", LABEL_XML)
+    write(tmp_path, "b.xml", LABEL_XML)  # two XML files: neither is guessed
+    path = write(tmp_path, "Corel5k-train-sparse.arff", MULAN_DENSE)
+    tried = r"Corel5k-train-sparse\.xml, Corel5k-train\.xml, Corel5k-sparse\.xml, Corel5k\.xml"
+    with pytest.raises(DataError, match=rf"no label XML beside it \(tried {tried}; 2 other \.xml files are there\)"):
         read_arff(path)
 
 

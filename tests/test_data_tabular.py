@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -87,3 +89,117 @@ def test_dataset_align_reorders_and_rejects_unknown_labels():
         data.align(["a"], ["x", "y"])
     with pytest.raises(DataError, match=r"has 2 features, the model expects 3; feature 'z' is missing"):
         data.align(["a", "b"], ["x", "y", "z"])
+
+
+def test_dataset_align_marks_labels_the_data_lacks_as_unknown():
+    # An ARFF file or an array declares its label columns: a model label it lacks has no values.
+    for Y in (np.array([[1, 0], [0, 1]]), sp.csr_matrix(np.array([[1, 0], [0, 1]]))):
+        data = Dataset.from_arrays(np.ones((2, 1)), Y, label_names=["b", "a"], feature_names=["x"])
+        assert data.missing_labels(["a", "b", "c", "d"]) == ["c", "d"]
+        aligned = data.align(["c", "a", "b", "d"], ["x"])
+        missing = aligned.Y_missing.toarray() if sp.issparse(aligned.Y_missing) else aligned.Y_missing
+        np.testing.assert_array_equal(missing, [[1, 0, 0, 1], [1, 0, 0, 1]])
+        np.testing.assert_array_equal(aligned.Y.toarray() if sp.issparse(aligned.Y) else aligned.Y,
+                                      [[0, 0, 1, 0], [0, 1, 0, 0]])
+
+
+def test_dataset_align_keeps_unmentioned_labels_of_a_table_as_negatives(tmp_path):
+    # A table's rows list all their labels: a label no row mentions is 0 everywhere, not unknown.
+    path = tmp_path / "d.csv"
+    path.write_text("x,labels\n1,a\n2,\n")
+    data = read_dataset(path)
+    assert data.missing_labels(["a", "b"]) == []
+    aligned = data.align(["a", "b"], ["x"])
+    assert aligned.Y_missing is None
+    np.testing.assert_array_equal(aligned.Y, [[1, 0], [0, 0]])
+
+
+def test_feature_and_exclude_columns_choose_the_features(tmp_path):
+    path = tmp_path / "d.csv"
+    path.write_text("userId,a,b,c,labels\n10,1,2,3,x\n11,4,5,6,y\n")
+    data = read_dataset(path, exclude_columns=["userId"])
+    assert data.feature_names == ["a", "b", "c"] and data.dropped_attributes == ["userId"]
+    data = read_dataset(path, feature_columns=["c", "a"])
+    assert data.feature_names == ["c", "a"]
+    np.testing.assert_array_equal(data.X, [[3, 1], [6, 4]])
+    assert read_dataset(path, feature_columns=["a", "b"], exclude_columns=["b"]).feature_names == ["a"]
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"exclude_columns": ["usrId"]}, r"exclude_columns names 'usrId', which is not a column \(did you mean "
+                                         r"'userId'\?\).*Hint: check --exclude-columns"),
+        ({"feature_columns": ["a", "bb"]}, r"feature_columns names 'bb', which is not a column"),
+        ({"feature_columns": ["a", "labels"]}, r"feature_columns names 'labels', the label column"),
+        ({"feature_columns": ["a", "a"]}, r"feature_columns names 'a' twice"),
+    ],
+)
+def test_feature_and_exclude_columns_errors(tmp_path, kwargs, message):
+    path = tmp_path / "d.csv"
+    path.write_text("userId,a,b,labels\n10,1,2,x\n")
+    with pytest.raises(DataError, match=message):
+        read_dataset(path, **kwargs)
+
+
+def test_feature_columns_are_for_tables_only(tmp_path):
+    path = tmp_path / "m.arff"
+    path.write_text("@relation 'M: -C 1'\n@attribute y {0,1}\n@attribute x numeric\n@data\n1,3\n")
+    with pytest.raises(DataError, match=r"m\.arff: feature_columns and exclude_columns choose columns of a CSV"):
+        read_dataset(path, exclude_columns=["x"])
+
+
+@pytest.mark.parametrize("name", ["userId", "user_id", "ID"])
+def test_an_identifier_like_feature_is_logged(tmp_path, caplog, name):
+    path = tmp_path / "d.csv"
+    path.write_text(f"{name},a,labels\n7,1,x\n3,2,y\n12,1,x\n")
+    with caplog.at_level(logging.WARNING, logger="gnn_mlc.data.tabular"):
+        assert name in read_dataset(path).feature_names
+    messages = [record.getMessage() for record in caplog.records]
+    assert len(messages) == 1
+    assert f"feature column {name!r} looks like an identifier" in messages[0]
+    assert messages[0].endswith(f"Hint: --id-column {name} or --exclude-columns {name}")
+
+
+@pytest.mark.parametrize(
+    ("text", "kwargs"),
+    [
+        ("userId,a,labels\n7,1,x\n7,2,y\n", {}),  # repeated values: not an identifier
+        ("userId,a,labels\n7.5,1,x\n3,2,y\n", {}),  # not integers
+        ("grid,a,labels\n7,1,x\n3,2,y\n", {"id_column": "a"}),  # an id column is there
+        ("userId,a,labels\n7,1,x\n3,2,y\n", {"feature_columns": ["userId", "a"]}),  # features chosen explicitly
+    ],
+)
+def test_no_identifier_warning_otherwise(tmp_path, caplog, text, kwargs):
+    path = tmp_path / "d.csv"
+    path.write_text(text)
+    with caplog.at_level(logging.WARNING, logger="gnn_mlc.data.tabular"):
+        read_dataset(path, **kwargs)
+    assert not caplog.records
+
+
+def test_csv_ids_are_read_as_written(tmp_path):
+    path = tmp_path / "d.csv"
+    long_id = "12345678901234567890123"  # beyond int64 and float64 precision
+    path.write_text(f"id,x,labels\n007,1,a\n7,2,a\n0007,3,a\n{long_id},4,a\n1.10,5,a\n1.1,6,a\n")
+    assert read_dataset(path).ids.tolist() == ["007", "7", "0007", long_id, "1.10", "1.1"]
+
+
+def test_csv_ids_of_the_training_id_column_are_read_as_written(tmp_path):
+    path = tmp_path / "d.csv"
+    path.write_text("user,x,labels\n007,1,a\n7,2,a\n")
+    data = read_dataset(path, training_id_column="user")
+    assert data.id_column == "user" and data.ids.tolist() == ["007", "7"] and data.feature_names == ["x"]
+    # Absent from the file, it is no error: 'id', or else no id column, as before.
+    assert read_dataset(path, training_id_column="account").id_column is None
+
+
+def test_a_missing_id_is_an_error_naming_the_row(tmp_path):
+    csv = tmp_path / "d.csv"
+    csv.write_text("id,x,labels\nu1,1,a\n,2,a\n")
+    with pytest.raises(DataError, match=r"d\.csv: row 1 has no id \(null or empty\) in column 'id'"):
+        read_dataset(csv)
+    parquet = tmp_path / "d.parquet"
+    pq.write_table(pa.table({"id": [1, 2, None, None], "x": [1.0] * 4, "labels": [["a"]] * 4}), parquet)
+    with pytest.raises(DataError, match=r"d\.parquet: row 2 has no id \(null or empty\) in column 'id'"):
+        read_dataset(parquet)

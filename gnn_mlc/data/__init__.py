@@ -41,6 +41,9 @@ def read_dataset(
     label_column: str = DEFAULT_LABEL_COLUMN,
     id_column: str | None = None,
     label_delimiter: str = "|",
+    feature_columns: Sequence[str] | None = None,
+    exclude_columns: Sequence[str] = (),
+    training_id_column: str | None = None,
 ) -> Dataset:
     """Read a multi-label data set from a file, choosing the format by its suffix.
 
@@ -50,8 +53,11 @@ def read_dataset(
             the file, else MEKA's ``-C n``). CSV/Parquet: the label vocabulary in column order (default: the sorted
             names found).
         label_column: CSV/Parquet column holding each row's labels (a list, or a delimited string).
-        id_column: CSV/Parquet identifier column (default: ``id`` when present).
+        id_column: CSV/Parquet identifier column (default: ``training_id_column``, else ``id``, when present).
         label_delimiter: separator inside a string label column.
+        feature_columns: CSV/Parquet feature columns (default: all but the label and id columns).
+        exclude_columns: CSV/Parquet columns that are not features.
+        training_id_column: CSV/Parquet: the id column a model was trained with (its default when present).
 
     Returns:
         A :class:`Dataset`; ``X`` and ``Y`` are SciPy CSR when the source is sparse ARFF, dense ndarrays otherwise.
@@ -61,12 +67,16 @@ def read_dataset(
     """
     name = Path(path).name.lower()
     if name.endswith(_ARFF_SUFFIXES):
+        if feature_columns is not None or exclude_columns:
+            raise DataError(f"{path}: feature_columns and exclude_columns choose columns of a CSV/Parquet table; "
+                            "expected none for ARFF, whose attribute types choose the features")
         return read_arff(path, labels=labels)
     if name.endswith(_TABLE_SUFFIXES):
         if isinstance(labels, (str, Path)):
             raise DataError(f"labels: got the path {labels!r} for a table; expected a list of label names")
         return read_tabular_dataset(
-            path, labels=labels, label_column=label_column, id_column=id_column, label_delimiter=label_delimiter
+            path, labels=labels, label_column=label_column, id_column=id_column, label_delimiter=label_delimiter,
+            feature_columns=feature_columns, exclude_columns=exclude_columns, training_id_column=training_id_column,
         )
     raise DataError(
         f"{path}: unknown data format; expected a file ending in {', '.join(_ARFF_SUFFIXES + _TABLE_SUFFIXES)}"
@@ -92,6 +102,7 @@ def concatenate(datasets: Sequence[Dataset]) -> Dataset:
         dropped_attributes=first.dropped_attributes,
         source=" + ".join(d.source for d in datasets),
         Y_missing=None if all(d.Y_missing is None for d in datasets) else _stack_missing(datasets, first.is_sparse),
+        unlisted_labels_are_negative=all(d.unlisted_labels_are_negative for d in datasets),
     )
 
 

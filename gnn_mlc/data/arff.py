@@ -2,16 +2,19 @@
 
 Which attributes are labels:
 
-* Mulan: the attributes named in the label XML (``labels=`` a path, or ``<name>.xml`` beside the ARFF, also with a
-  ``-train``/``-test`` suffix removed), matched by NAME; the XML's order does not matter.
+* Mulan: the attributes named in the label XML, matched by NAME (the XML's order does not matter): ``labels=`` a
+  path, or the XML beside the ARFF: its name with any combination of the trailing ``-train``, ``-test``, ``-sparse``
+  (or ``_train``, ``_test``, ``_sparse``) suffixes removed (``Corel5k-train-sparse.arff`` finds ``Corel5k.xml``),
+  else the folder's only ``.xml`` file.
 * MEKA: ``@relation 'NAME: -C n'``: the first ``n`` attributes are the labels, or the last ``|n|`` when n < 0.
 * Or ``labels=`` a list of attribute names.
 
-Label columns keep the ARFF attribute order, so train and test files of one data set always agree.
+Label columns keep the ARFF attribute order, so train and test files of one data set always agree. A label name
+holding ``|`` or a control character is refused (it would make CSV output ambiguous and GraphML ill-formed).
 
 How the other attributes become features:
 
-* numeric/real/integer: one float column;
+* numeric/real/integer: one float column (a value float32 cannot hold, or NaN/infinity, is an error);
 * nominal ``{0,1}``: one 0/1 column; nominal with two values that read as yes/no or true/false: one 0/1 column
   mapped by value NAME (genbase lists ``{YES,NO}``, so its index order would invert them);
 * other nominal: one-hot, one column per declared value, named ``attribute=value``;
@@ -22,7 +25,8 @@ How the other attributes become features:
   first of them becomes ``Dataset.ids``.
 
 We parse ARFF ourselves rather than with liac-arff or scipy.io.arff: scipy reads neither sparse rows nor string
-attributes, and neither library builds a SciPy CSR matrix directly or reports file:line for a bad value.
+attributes, and neither library builds a SciPy CSR matrix directly or reports file:line for a bad value. Files
+are UTF-8, with or without a byte order mark; attribute names must be unique, as must a sparse row's indices.
 """
 
 from __future__ import annotations
@@ -30,6 +34,9 @@ from __future__ import annotations
 import bz2
 import gzip
 import io
+import itertools
+import logging
+import math
 import re
 import xml.etree.ElementTree as ElementTree
 from collections.abc import Callable, Iterator, Sequence
@@ -40,14 +47,18 @@ from typing import Literal
 import numpy as np
 import scipy.sparse as sp
 
-from gnn_mlc.data.dataset import Dataset
+from gnn_mlc.data.dataset import Dataset, check_label_name
 from gnn_mlc.errors import DataError, did_you_mean
+
+logger = logging.getLogger(__name__)
 
 _MEKA_LABEL_COUNT = re.compile(r"-C\s+(-?\d+)")
 _ESCAPE = re.compile(r"\\(.)")
 _TRUE_WORDS = frozenset({"1", "yes", "y", "true", "t"})
 _FALSE_WORDS = frozenset({"0", "no", "n", "false", "f"})
 _MIN_IDENTIFIER_VALUES = 100
+_SPLIT_SUFFIXES = ("-train", "-test", "-sparse", "_train", "_test", "_sparse")
+_FLOAT32_MAX = float(np.finfo(np.float32).max)
 
 
 @dataclass(frozen=True)
@@ -92,12 +103,13 @@ def _open_text(path: Path) -> Iterator[str]:
         opener = gzip.open
     else:
         opener = open
-    return opener(path, "rt", encoding="utf-8", errors="strict")
+    return opener(path, "rt", encoding="utf-8-sig", errors="strict")  # -sig: a byte order mark is no header line
 
 
 def _read_header(lines: Iterator[str], path: Path) -> tuple[str, list[Attribute], int]:
     relation = ""
     attributes: list[Attribute] = []
+    declared: dict[str, int] = {}  # attribute name -> its line
     line_number = 0
     try:
         for line_number, raw in enumerate(lines, start=1):
@@ -108,7 +120,14 @@ def _read_header(lines: Iterator[str], path: Path) -> tuple[str, list[Attribute]
             if keyword == "@relation":
                 relation = _unquote(line[len("@relation"):].strip())
             elif keyword == "@attribute":
-                attributes.append(_parse_attribute(line[len("@attribute"):].strip(), path, line_number))
+                attribute = _parse_attribute(line[len("@attribute"):].strip(), path, line_number)
+                if attribute.name in declared:
+                    raise DataError(
+                        f"{path}:{line_number}: attribute {attribute.name!r} is declared again (first at line "
+                        f"{declared[attribute.name]}); expected unique attribute names. Hint: rename one of them"
+                    )
+                declared[attribute.name] = line_number
+                attributes.append(attribute)
             elif keyword == "@data":
                 if not attributes:
                     raise DataError(f"{path}:{line_number}: @data before any @attribute; expected a header first")
@@ -166,10 +185,13 @@ def _label_attribute_indices(
         else:
             match = _MEKA_LABEL_COUNT.search(relation)
             if match is None:
+                tried = ", ".join(candidate.name for candidate in _xml_candidates(path))
+                others = len(_xml_files(path.parent))
+                folder = "no other .xml file is there" if not others else f"{others} other .xml files are there"
                 raise DataError(
-                    f"{path}: no label XML beside it ({_xml_candidates(path)[0].name}) and no MEKA '-C n' in "
-                    "@relation; expected one of them. Hint: pass the label XML with --labels (Python: labels=, also "
-                    "a list of label attributes)"
+                    f"{path}: no label XML beside it (tried {tried}; {folder}) and no MEKA '-C n' in @relation; "
+                    "expected one of them. Hint: pass the label XML with --labels (Python: labels=, also a list of "
+                    "label attributes)"
                 )
             count = int(match.group(1))
             if count == 0 or abs(count) >= len(attributes):
@@ -209,18 +231,31 @@ def read_label_xml(path: str | Path) -> list[str]:
 
 
 def _xml_candidates(path: Path) -> list[Path]:
+    """Mulan's label XML names for ``path``, most specific first: the stem with any combination of its trailing
+    split suffixes removed (``Corel5k-train-sparse``: itself, ``Corel5k-train``, ``Corel5k-sparse``, ``Corel5k``)."""
     stem = path.name
     for suffix in (".bz2", ".gz", ".arff"):
         stem = stem.removesuffix(suffix)
-    candidates = [path.with_name(stem + ".xml")]
-    for split in ("-train", "-test", "_train", "_test"):
-        if stem.endswith(split):
-            candidates.append(path.with_name(stem.removesuffix(split) + ".xml"))
-    return candidates
+    trailing: list[str] = []
+    while suffix := next((end for end in _SPLIT_SUFFIXES if stem.endswith(end) and len(stem) > len(end)), ""):
+        trailing.insert(0, suffix)
+        stem = stem.removesuffix(suffix)
+    names = [stem + "".join(kept) + ".xml" for count in range(len(trailing), -1, -1)
+             for kept in itertools.combinations(trailing, count)]
+    return [path.with_name(name) for name in dict.fromkeys(names)]
+
+
+def _xml_files(folder: Path) -> list[Path]:
+    return sorted(candidate for candidate in folder.glob("*.xml") if candidate.is_file())
 
 
 def _find_label_xml(path: Path) -> Path | None:
-    return next((candidate for candidate in _xml_candidates(path) if candidate.is_file()), None)
+    """The first of :func:`_xml_candidates` that exists, else the folder's only ``.xml`` file, else ``None``."""
+    found = next((candidate for candidate in _xml_candidates(path) if candidate.is_file()), None)
+    if found is None and len(lone := _xml_files(path.parent)) == 1:
+        found = lone[0]
+        logger.info("%s: using %s, the only .xml file beside it, as the label XML", path, found.name)
+    return found
 
 
 def _read_rows(
@@ -257,6 +292,11 @@ def _parse_sparse_row(text: str, path: Path, line_number: int, num_attributes: i
         if not 0 <= index < num_attributes:
             raise DataError(
                 f"{path}:{line_number}: sparse index {index} out of range; expected 0..{num_attributes - 1}"
+            )
+        if index in pairs:
+            raise DataError(
+                f"{path}:{line_number}: sparse index {index} appears twice in the row; expected each attribute at "
+                "most once"
             )
         pairs[index] = _unquote(value.strip())
     return pairs
@@ -326,6 +366,7 @@ def _encode(path: Path, attributes: list[Attribute], label_indices: list[int], r
                 f"{path}:{attributes[index].line}: label attribute {attributes[index].name!r} is "
                 f"{attributes[index].kind}; expected numeric or nominal 0/1"
             )
+        check_label_name(attributes[index].name, where=f"{path}:{attributes[index].line}")
 
     # Values an omitted sparse entry takes (ARFF: 0, i.e. the first declared value of a nominal attribute).
     default_features = [entry for index, encoder in encoders.items() for entry in encoder.encode_default()]
@@ -446,11 +487,20 @@ class _Encoder:
             )
         if self.mode == "number":
             try:
-                return [(self.offset, float(token))]
+                value = float(token)
             except ValueError:
                 raise DataError(
                     f"{path}:{line_number}: feature {self.attribute.name!r} has value {token!r}; expected a number"
                 ) from None
+            if not math.isfinite(value):
+                raise DataError(f"{path}:{line_number}: feature {self.attribute.name!r} has value {token!r}; "
+                                "expected a finite number. Hint: impute or drop that row first")
+            if abs(value) > _FLOAT32_MAX:
+                raise DataError(
+                    f"{path}:{line_number}: feature {self.attribute.name!r} has value {token!r}, beyond the float32 "
+                    "range (|x| > 3.4e38); expected numbers float32 can hold. Hint: rescale the attribute"
+                )
+            return [(self.offset, value)]
         if token not in self.attribute.values:
             raise DataError(
                 f"{path}:{line_number}: feature {self.attribute.name!r} has value {token!r}; expected one of "

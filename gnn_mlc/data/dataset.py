@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import unicodedata
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -26,6 +28,9 @@ class Dataset:
         Y_missing: like ``Y``, 1 where a label's value is unknown (MEKA's ``?``), or ``None`` when all are known.
             Unknown entries are 0 in ``Y`` and are left out of training, the label graph and the metrics.
         id_column: the table column ``ids`` came from (``None`` for ARFF identifiers and arrays).
+        unlisted_labels_are_negative: ``True`` for tables, whose rows list all their labels: a label the file
+            never mentions is 0 in every row. ``False`` for ARFF and arrays, which declare their label columns: a
+            label not among ``label_names`` has no values (see :meth:`missing_labels`).
     """
 
     X: Matrix
@@ -37,6 +42,7 @@ class Dataset:
     source: str = "<arrays>"
     Y_missing: Matrix | None = None
     id_column: str | None = None
+    unlisted_labels_are_negative: bool = False
 
     def __post_init__(self) -> None:
         validate_arrays(self.X, self.Y, source=self.source)
@@ -55,7 +61,6 @@ class Dataset:
         duplicated = _first_duplicate(self.label_names)
         if duplicated is not None:
             raise DataError(f"{self.source}: label name {duplicated!r} appears twice; expected unique label names")
-
 
     @property
     def num_rows(self) -> int:
@@ -90,13 +95,30 @@ class Dataset:
             source=self.source,
             Y_missing=None if self.Y_missing is None else self.Y_missing[rows],
             id_column=self.id_column,
+            unlisted_labels_are_negative=self.unlisted_labels_are_negative,
         )
+
+    def missing_labels(self, label_names: Sequence[str]) -> list[str]:
+        """The names in ``label_names`` this data has no values for, in that order.
+
+        A table's rows list all their labels, so a label it never mentions is known to be 0 everywhere and is not
+        missing; an ARFF file or an array declares its label columns, so any other label is missing.
+        """
+        if self.unlisted_labels_are_negative:
+            return []
+        own = set(self.label_names)
+        return [name for name in label_names if name not in own]
 
     def align(self, label_names: list[str], feature_names: list[str]) -> Dataset:
         """Reorder columns to a model's labels and features (matched by name).
 
-        Labels of the model that the data lacks become all-zero columns; a data label the model does not know, or a
-        model feature the data lacks, is an error.
+        A label of the model that the data lacks becomes an all-zero column; when the data has no values for it
+        (:meth:`missing_labels`), its entries are also marked unknown in ``Y_missing``, so the metrics leave it out.
+        A data label the model does not know, or a model feature the data lacks, is an error.
+
+        Raises:
+            UnknownLabelError: a label of the data is not one of ``label_names``.
+            DataError: the data's features are not ``feature_names``.
         """
         label_position = {name: index for index, name in enumerate(label_names)}
         unknown = [name for name in self.label_names if name not in label_position]
@@ -116,11 +138,14 @@ class Dataset:
         columns = np.array([label_position[name] for name in self.label_names], dtype=np.int64)
         Y, Y_missing = (None if matrix is None else _reorder_columns(matrix, columns, len(label_names))
                         for matrix in (self.Y, self.Y_missing))
+        absent = [label_position[name] for name in self.missing_labels(label_names)]
+        if absent:
+            Y_missing = _mark_columns(Y_missing, absent, Y.shape, sparse=sp.issparse(Y))
         order = np.array([feature_position[name] for name in feature_names], dtype=np.int64)
         return Dataset(
             X=self.X[:, order], Y=Y, label_names=list(label_names), feature_names=list(feature_names),
             ids=self.ids, dropped_attributes=self.dropped_attributes, source=self.source, Y_missing=Y_missing,
-            id_column=self.id_column,
+            id_column=self.id_column, unlisted_labels_are_negative=self.unlisted_labels_are_negative,
         )
 
     @classmethod
@@ -142,25 +167,43 @@ class Dataset:
 
 
 def as_feature_matrix(X: object, *, name: str = "X") -> Matrix:
-    """Return ``X`` as float32 CSR (if sparse) or a C-contiguous float32 ndarray, checking it is 2-D and finite."""
-    if sp.issparse(X):
-        X = sp.csr_matrix(X, dtype=np.float32)
-        values = X.data
-    else:
-        try:
-            X = np.ascontiguousarray(X, dtype=np.float32)
-        except (TypeError, ValueError) as error:
-            raise DataError(f"{name}: cannot be read as a float32 matrix ({error}); expected numeric values") from None
-        values = X
+    """Return ``X`` as float32 CSR (if sparse) or a C-contiguous float32 ndarray, checking it is 2-D and finite.
+
+    Raises:
+        DataError: ``X`` is not numeric, not 2-D, holds NaN or infinite values, or finite values beyond the float32
+            range (which the cast would turn into infinities); the message names the first such row and column.
+    """
+    original = sp.csr_matrix(X) if sp.issparse(X) else X
+    with np.errstate(over="ignore"):  # values too large for float32 are reported below, by row and column
+        if sp.issparse(X):
+            X = original.astype(np.float32, copy=False)
+            values = X.data
+        else:
+            try:
+                X = np.ascontiguousarray(X, dtype=np.float32)
+            except (TypeError, ValueError) as error:
+                raise DataError(
+                    f"{name}: cannot be read as a float32 matrix ({error}); expected numeric values"
+                ) from None
+            values = X
     if X.ndim != 2:
         raise DataError(f"{name}: has {X.ndim} dimension(s), shape {X.shape}; expected a 2-D (rows, features) matrix")
     bad = ~np.isfinite(values)
     if bad.any():
+        # Finite before the cast, infinite after it: too large for float32, which imputing would not fix.
+        before = np.asarray(original.data if sp.issparse(X) else original, dtype=np.float64)
+        overflow = bad & np.isfinite(before)
+        first = np.flatnonzero((overflow if overflow.any() else bad).ravel())[0]
         if sp.issparse(X):
-            row = int(np.searchsorted(X.indptr, np.flatnonzero(bad)[0], side="right") - 1)
-            column = int(X.indices[np.flatnonzero(bad)[0]])
+            row, column = int(np.searchsorted(X.indptr, first, side="right") - 1), int(X.indices[first])
         else:
-            row, column = (int(i) for i in np.argwhere(bad)[0])
+            row, column = (int(i) for i in np.unravel_index(first, X.shape))
+        if overflow.any():
+            raise DataError(
+                f"{name}: {int(overflow.sum())} value(s) beyond the float32 range (|x| > 3.4e38), first "
+                f"{before.ravel()[first]:g} at row {row}, column {column}; expected numbers float32 can hold. "
+                "Hint: rescale those features (e.g. log or standardise)"
+            )
         raise DataError(
             f"{name}: {int(bad.sum())} NaN or infinite value(s), first at row {row}, column {column}; "
             "expected finite numbers. Hint: impute or drop those rows first"
@@ -201,6 +244,38 @@ def validate_arrays(X: Matrix, Y: Matrix, *, source: str = "<arrays>") -> None:
         raise DataError(f"{source}: no rows; expected at least one example")
     if Y.shape[1] == 0:
         raise DataError(f"{source}: no label columns; expected at least one label")
+
+
+def invalid_label_character(name: str) -> str | None:
+    """The first character of ``name`` a label name must not hold, or ``None``: ``|`` (it separates labels in CSV
+    output, so it would make that ambiguous) and control characters (Unicode category ``C*``, such as ``\\n``,
+    ``\\t`` or ``\\x00``: GraphML cannot hold most of them)."""
+    return next((char for char in name if char == "|" or unicodedata.category(char).startswith("C")), None)
+
+
+def check_label_name(name: str, *, where: str) -> None:
+    """Refuse a label name holding an :func:`invalid_label_character`.
+
+    Raises:
+        DataError: naming ``where`` (the file and row, or file:line), the name and the character.
+    """
+    bad = invalid_label_character(name)
+    if bad is not None:
+        raise DataError(
+            f"{where}: label name {name!r} contains {bad!r}; expected no '|' (it separates labels in CSV output) "
+            "and no control character. Hint: rename the label"
+        )
+
+
+def _mark_columns(Y_missing: Matrix | None, columns: list[int], shape: tuple[int, int], *, sparse: bool) -> Matrix:
+    """``Y_missing`` (or an all-known matrix of ``shape``) with every entry of ``columns`` marked unknown."""
+    if not sparse:
+        marked = np.zeros(shape, dtype=np.uint8) if Y_missing is None else np.array(Y_missing, dtype=np.uint8)
+        marked[:, columns] = 1
+        return marked
+    rows = np.repeat(np.arange(shape[0]), len(columns))
+    marks = sp.csr_matrix((np.ones(rows.size, dtype=np.uint8), (rows, np.tile(columns, shape[0]))), shape=shape)
+    return marks if Y_missing is None else sp.csr_matrix(marks.maximum(sp.csr_matrix(Y_missing)))
 
 
 def _reorder_columns(Y: Matrix, columns: np.ndarray, num_columns: int) -> Matrix:

@@ -1,11 +1,20 @@
 """CSV and Parquet tables: numeric feature columns, an optional id column, one label column.
 
 The label column holds, per row, either a list of label names (Parquet ``list<string>``) or one string of names
-joined by ``label_delimiter`` (``"hiking|camping"``). A null or empty entry means "no label".
+joined by ``label_delimiter`` (``"hiking|camping"``). A null or empty entry means "no label"; so does a null, empty
+or blank name inside a list (``["a", None, ""]`` is the label set ``{a}``). A row lists all its labels, so a label
+the file never mentions is 0 in every row. Label names holding ``|`` or a control character are refused.
+
+Every column other than the label and id columns is a feature, unless ``feature_columns`` names the features or
+``exclude_columns`` leaves some out. Without an id column or ``feature_columns``, a feature column that looks like
+an identifier (its name ends in ``id`` and its values are distinct integers) is logged as a warning. The id column is
+read as text from CSV (``007`` stays ``007``); a null, empty or repeated id is an error.
 """
 
 from __future__ import annotations
 
+import logging
+from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -16,8 +25,10 @@ import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
 
 from gnn_mlc._typing import DEFAULT_ID_COLUMN, DEFAULT_LABEL_COLUMN
-from gnn_mlc.data.dataset import Dataset
+from gnn_mlc.data.dataset import Dataset, check_label_name, invalid_label_character
 from gnn_mlc.errors import DataError, did_you_mean
+
+logger = logging.getLogger(__name__)
 
 
 def read_table(
@@ -29,17 +40,33 @@ def read_table(
         path: the file.
         string_columns: CSV only: columns read as text, not type-guessed (id columns: ``007`` stays ``007``).
         float_columns: CSV only: columns read as float64 (features: a decimal after the first block is no error).
+
+    Raises:
+        DataError: the file is missing or unreadable, or two of its columns have one name.
     """
     path = Path(path)
     if not path.is_file():
         raise DataError(f"{path}: no such file; expected a CSV or Parquet file")
     try:
         if path.suffix.lower() == ".csv":
-            return pa_csv.read_csv(path, convert_options=csv_convert_options(string_columns, float_columns))
+            table = pa_csv.read_csv(path, convert_options=csv_convert_options(string_columns, float_columns))
+            _check_unique_columns(table.column_names, f"{path}:1 (the header)")
+            return table
+        # Read the schema first: pyarrow refuses duplicate names while reading, with a message naming no column.
+        _check_unique_columns(pq.read_schema(path).names, f"{path} (its schema)")
         return pq.read_table(path)
     except (pa.ArrowInvalid, pa.ArrowException, OSError) as error:
         first_line = str(error).splitlines()[0] if str(error) else type(error).__name__
         raise DataError(f"{path}: cannot be read as {path.suffix.lstrip('.').upper()} ({first_line})") from None
+
+
+def _check_unique_columns(names: Sequence[str], where: str) -> None:
+    name, count = Counter(names).most_common(1)[0] if names else ("", 0)
+    if count > 1:
+        raise DataError(
+            f"{where}: column name {name!r} appears {count} times; expected unique column names "
+            "(which one would be meant is ambiguous). Hint: rename or drop the repeats"
+        )
 
 
 def csv_convert_options(string_columns: Sequence[str], float_columns: Sequence[str]) -> pa_csv.ConvertOptions:
@@ -56,6 +83,9 @@ def read_tabular_dataset(
     label_column: str = DEFAULT_LABEL_COLUMN,
     id_column: str | None = None,
     label_delimiter: str = "|",
+    feature_columns: Sequence[str] | None = None,
+    exclude_columns: Sequence[str] = (),
+    training_id_column: str | None = None,
 ) -> Dataset:
     """Read a CSV or Parquet file with feature columns and a label column into a dense :class:`Dataset`.
 
@@ -64,20 +94,31 @@ def read_tabular_dataset(
         labels: the label vocabulary, in column order; ``None`` takes the sorted distinct names found in the file.
             A name in the file that is not in ``labels`` is an error.
         label_column: the column holding each row's labels.
-        id_column: the identifier column (not a feature); ``None`` uses a column named ``id`` if there is one.
+        id_column: the identifier column (not a feature); ``None``: see :func:`resolve_id_column`.
         label_delimiter: separator of label names when the label column holds strings.
+        feature_columns: the feature columns, in this order; ``None``: every column but the label and id columns.
+        exclude_columns: columns that are not features (e.g. an identifier that is not the id column).
+        training_id_column: the id column a model was trained with, used when ``id_column`` is ``None`` and the
+            file has it.
 
     Returns:
         The dataset with float32 ``X`` (rows, features) and uint8 ``Y`` (rows, labels), both ndarrays.
+
+    Raises:
+        DataError: a column named in the arguments is absent, a label or feature value is invalid, or an id is
+            missing or repeated; the message names the file, the column and the row.
     """
-    table = read_table(path, string_columns=[id_column or DEFAULT_ID_COLUMN])
+    candidates = [id_column] if id_column is not None else [training_id_column, DEFAULT_ID_COLUMN]
+    table = read_table(path, string_columns=[name for name in candidates if name is not None])
     if label_column not in table.column_names:
         raise DataError(
             f"{path}: no label column {label_column!r}{did_you_mean(label_column, table.column_names)}; "
             f"columns are {table.column_names[:10]}. Hint: pass label_column= (CLI: --label-column)"
         )
-    id_column = resolve_id_column(table.column_names, id_column, source=str(path))
+    id_column = resolve_id_column(table.column_names, id_column, training_id_column, source=str(path))
     label_sets = _label_sets(table.column(label_column), label_delimiter, path, label_column)
+    for name in labels or ():
+        check_label_name(name, where="labels")
     vocabulary = list(labels) if labels is not None else sorted({name for names in label_sets for name in names})
     if not vocabulary:
         raise DataError(f"{path}: column {label_column!r} holds no label at all; expected at least one label")
@@ -91,20 +132,94 @@ def read_tabular_dataset(
                     f"{did_you_mean(name, vocabulary)}; expected one of the {len(vocabulary)} known labels"
                 )
             Y[row, position[name]] = 1
-    feature_names = [name for name in table.column_names if name not in (label_column, id_column)]
+    feature_names = _select_features(table.column_names, feature_columns, exclude_columns, path=path,
+                                     reserved={label_column: "label", id_column: "id"})
     X = feature_matrix(table, feature_names, source=str(path))
-    ids = None if id_column is None else table.column(id_column).to_numpy(zero_copy_only=False)
-    if ids is not None:
-        _check_unique_ids(ids, path, id_column)
-    return Dataset(X=X, Y=Y, label_names=vocabulary, feature_names=feature_names, ids=ids, source=str(path),
-                   id_column=id_column)
+    if id_column is None and feature_columns is None:  # an explicit feature list is the user's own choice
+        _warn_identifier_like(table, feature_names, path)
+    ids = None if id_column is None else _read_ids(table.column(id_column), path, id_column)
+    dropped = [name for name in table.column_names if name not in {*feature_names, label_column, id_column}]
+    return Dataset(X=X, Y=Y, label_names=vocabulary, feature_names=feature_names, ids=ids,
+                   dropped_attributes=dropped, source=str(path), id_column=id_column,
+                   unlisted_labels_are_negative=True)
+
+
+def _select_features(
+    column_names: Sequence[str],
+    feature_columns: Sequence[str] | None,
+    exclude_columns: Sequence[str],
+    *,
+    path: Path,
+    reserved: dict[str | None, str],
+) -> list[str]:
+    """The feature columns: ``feature_columns`` (or every column not ``reserved``) less ``exclude_columns``."""
+    for option, names in (("feature_columns", feature_columns or ()), ("exclude_columns", exclude_columns)):
+        unknown = [name for name in names if name not in column_names]
+        if unknown:
+            raise DataError(
+                f"{path}: {option} names {unknown[0]!r}, which is not a column{did_you_mean(unknown[0], column_names)}"
+                f"; columns are {list(column_names)[:10]}. Hint: check --{option.replace('_', '-')}"
+            )
+    if feature_columns is None:
+        chosen = [name for name in column_names if name not in reserved]
+    else:
+        chosen = list(feature_columns)
+        for index, name in enumerate(chosen):
+            if name in reserved:
+                raise DataError(f"{path}: feature_columns names {name!r}, the {reserved[name]} column; expected "
+                                "feature columns only. Hint: leave it out of --feature-columns")
+            if name in chosen[:index]:
+                raise DataError(f"{path}: feature_columns names {name!r} twice; expected each column once")
+    excluded = set(exclude_columns)
+    return [name for name in chosen if name not in excluded]
+
+
+def _warn_identifier_like(table: pa.Table, feature_names: Sequence[str], path: Path) -> None:
+    """Log feature columns that look like a row identifier: an id that is a feature lets a model memorise rows."""
+    for name in feature_names:
+        column = table.column(name)
+        if (name.lower().endswith("id") and pa.types.is_integer(column.type)
+                and pc.count_distinct(column).as_py() == table.num_rows):
+            logger.warning(
+                "%s: feature column %r looks like an identifier (its name ends in 'id' and its %d values are distinct "
+                "integers) but is used as a feature. Hint: --id-column %s or --exclude-columns %s",
+                path, name, table.num_rows, name, name,
+            )
+
+
+def _read_ids(column: pa.ChunkedArray, path: Path, id_column: str) -> np.ndarray:
+    """The id column as an array, checked: a table's id column is its key, so every row has one, unlike any other.
+
+    (An ARFF identifier attribute is not checked: genbase's train and test files share a protein.)
+    """
+    if pa.types.is_string(column.type) or pa.types.is_large_string(column.type):
+        absent = pc.fill_null(pc.equal(column, ""), True)
+    else:
+        absent = pc.is_null(column)
+    if pc.any(absent).as_py():
+        row = int(pc.index(absent, True).as_py())
+        raise DataError(
+            f"{path}: row {row} has no id (null or empty) in column {id_column!r}; expected an id in every row. "
+            "Hint: fill it in, or pass another --id-column"
+        )
+    ids = column.to_numpy(zero_copy_only=False)
+    values, counts = np.unique(ids.astype(str), return_counts=True)
+    if (counts > 1).any():
+        duplicated = str(values[np.flatnonzero(counts > 1)[0]])
+        rows = np.flatnonzero(ids.astype(str) == duplicated)[:2]
+        raise DataError(
+            f"{path}: id {duplicated!r} appears more than once in column {id_column!r} (rows {rows[0]} and "
+            f"{rows[1]}); expected one row per id. Hint: deduplicate, or pass another --id-column"
+        )
+    return ids
 
 
 def feature_matrix(table: pa.Table, feature_names: Sequence[str], *, source: str) -> np.ndarray:
     """Return the named numeric columns of ``table`` as a float32 (rows, len(feature_names)) matrix.
 
     Raises:
-        DataError: a column is missing, not numeric, null or not finite (naming the column and first row).
+        DataError: a column is missing, not numeric, null, not finite or beyond the float32 range (naming the column
+            and first row).
     """
     missing = [name for name in feature_names if name not in table.column_names]
     if missing:
@@ -122,28 +237,22 @@ def feature_matrix(table: pa.Table, feature_names: Sequence[str], *, source: str
         if column.null_count:
             row = int(pc.index(pc.is_null(column), True).as_py())
             raise DataError(f"{source}: column {name!r} is null at row {row}; expected a number in every row")
-        values = column.to_numpy(zero_copy_only=False).astype(np.float32, copy=False)
+        values = column.to_numpy(zero_copy_only=False)
         if not np.isfinite(values).all():
             row = int(np.flatnonzero(~np.isfinite(values))[0])
             raise DataError(
                 f"{source}: column {name!r} is {values[row]} at row {row}; expected finite numbers. "
                 "Hint: impute or drop those rows first"
             )
-        X[:, index] = values
+        with np.errstate(over="ignore"):  # reported just below
+            X[:, index] = values
+        if not np.isfinite(X[:, index]).all():
+            row = int(np.flatnonzero(~np.isfinite(X[:, index]))[0])
+            raise DataError(
+                f"{source}: column {name!r} is {values[row]:g} at row {row}, beyond the float32 range "
+                "(|x| > 3.4e38); expected numbers float32 can hold. Hint: rescale the column (e.g. log or standardise)"
+            )
     return X
-
-
-def _check_unique_ids(ids: np.ndarray, path: Path, id_column: str) -> None:
-    """A table's id column is its key: two rows with one id are an error (an ARFF identifier attribute is not
-    checked: genbase's train and test files share a protein)."""
-    values, counts = np.unique(ids.astype(str), return_counts=True)
-    if (counts > 1).any():
-        duplicated = str(values[np.flatnonzero(counts > 1)[0]])
-        rows = np.flatnonzero(ids.astype(str) == duplicated)[:2]
-        raise DataError(
-            f"{path}: id {duplicated!r} appears more than once in column {id_column!r} (rows {rows[0]} and "
-            f"{rows[1]}); expected one row per id. Hint: deduplicate, or pass another --id-column"
-        )
 
 
 def check_numeric_column(column: pa.ChunkedArray, name: str, *, source: str) -> None:
@@ -183,14 +292,20 @@ def resolve_id_column(
 
 
 def _label_sets(column: pa.ChunkedArray, delimiter: str, path: Path, label_column: str) -> list[list[str]]:
+    """Each row's label names; null, empty and blank names are no label; ``|`` and control characters refused."""
     if pa.types.is_list(column.type) or pa.types.is_large_list(column.type):
-        return [[str(name) for name in names] if names else [] for names in column.to_pylist()]
-    if pa.types.is_string(column.type) or pa.types.is_large_string(column.type) or pa.types.is_null(column.type):
-        return [
-            [name.strip() for name in text.split(delimiter) if name.strip()] if text else []
-            for text in column.to_pylist()
-        ]
-    raise DataError(
-        f"{path}: label column {label_column!r} has type {column.type}; expected a list of strings or "
-        f"a {delimiter!r}-delimited string"
-    )
+        label_sets = [[str(name) for name in names if name is not None and str(name).strip()] if names else []
+                      for names in column.to_pylist()]
+    elif pa.types.is_string(column.type) or pa.types.is_large_string(column.type) or pa.types.is_null(column.type):
+        label_sets = [[name.strip() for name in text.split(delimiter) if name.strip()] if text else []
+                      for text in column.to_pylist()]
+    else:
+        raise DataError(
+            f"{path}: label column {label_column!r} has type {column.type}; expected a list of strings or "
+            f"a {delimiter!r}-delimited string"
+        )
+    invalid = {name for names in label_sets for name in names if invalid_label_character(name) is not None}
+    if invalid:  # name the first row holding one
+        row, name = next((row, name) for row, names in enumerate(label_sets) for name in names if name in invalid)
+        check_label_name(name, where=f"{path}: row {row}, column {label_column!r}")
+    return label_sets

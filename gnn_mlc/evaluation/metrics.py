@@ -25,7 +25,9 @@ Conventions (``y_true``, ``y_pred`` 0/1; ``y_score`` any real scores; N rows, L 
 * ``tail_map``, ``tail_macro_f1`` (with ``train_counts``): ``map`` and ``macro_f1`` over the third of labels
   (at least one) with the fewest training positives.
 * Unknown label values (``missing``, MEKA's ``?``) are left out of every figure: they are neither true nor false,
-  count in no denominator (Hamming loss divides by the known entries), and rank below every known label.
+  count in no denominator (Hamming loss divides by the known entries), and rank below every known label. A label
+  with no known value at all (one the evaluation data lacks) is left out like an absent column: of the label
+  averages (macro, ``map``, tail) too, and its per-label precision, recall and F1 are NaN.
 """
 
 from __future__ import annotations
@@ -60,13 +62,29 @@ def evaluate(
         y_pred: (N, L) 0/1 decisions; default ``y_score >= 0.5``.
         ks: the k of ``p@k``, ``r@k`` and ``ndcg@k``.
         train_counts: (L,) training positives per label, for ``tail_map`` and ``tail_macro_f1``.
-        missing: (N, L) 1 where the true value is unknown; those entries are left out of every figure.
+        missing: (N, L) 1 where the true value is unknown; those entries are left out of every figure, and a label
+            with no known value at all is evaluated as if its column were absent.
 
     Returns:
         ``{metric name: value}``.
+
+    Raises:
+        DataError: the arrays' shapes disagree, scores are not finite, or no label value is known.
     """
     y_true, y_score, y_pred = _check(y_true, y_score, y_pred)
-    y_true, y_score, y_pred, known = _mask_unknown(y_true, y_score, y_pred, missing)
+    if train_counts is not None:
+        train_counts = np.asarray(train_counts)
+        if train_counts.shape != (y_true.shape[1],):
+            raise DataError(f"train_counts: shape {train_counts.shape}; expected ({y_true.shape[1]},), one per label")
+    unknown = None if missing is None else _dense(missing).astype(bool)
+    if unknown is not None and unknown.shape == y_score.shape and unknown.all(axis=0).any():
+        # A label with no known value is evaluated as if its column were absent.
+        keep = np.flatnonzero(~unknown.all(axis=0))
+        if keep.size == 0:
+            raise DataError("missing: every label value is unknown; expected at least one known value to evaluate")
+        return evaluate(y_true[:, keep], y_score[:, keep], y_pred=y_pred[:, keep], ks=ks, missing=unknown[:, keep],
+                        train_counts=None if train_counts is None else train_counts[keep])
+    y_true, y_score, y_pred, known = _mask_unknown(y_true, y_score, y_pred, unknown)
     per_label = _per_label_figures(y_true, y_score, y_pred, known)
     result = _decision_metrics(y_true, y_pred, per_label)
     result.update(_ranking_metrics(y_true, y_score, ks, known_per_row=None if known is None else known.sum(axis=1)))
@@ -76,9 +94,6 @@ def evaluate(
     result["map"] = _nanmean(ap)
     result["map_labels_excluded"] = int(np.isnan(ap).sum())
     if train_counts is not None:
-        train_counts = np.asarray(train_counts)
-        if train_counts.shape != (y_true.shape[1],):
-            raise DataError(f"train_counts: shape {train_counts.shape}; expected ({y_true.shape[1]},), one per label")
         tail = tail_labels(train_counts)
         result["tail_map"] = _nanmean(ap[tail])
         result["tail_macro_f1"] = float(per_label["f1"][tail].mean())
@@ -111,7 +126,7 @@ def per_label_metrics(
 ) -> dict[str, np.ndarray]:
     """Per-label figures, each an (L,) array: ``support``, ``tp``, ``fp``, ``fn``, ``tn``, ``precision``,
     ``recall``, ``f1`` (zero_division=0) and ``average_precision`` (NaN for labels with no positive); entries
-    marked in ``missing`` count nowhere."""
+    marked in ``missing`` count nowhere, and a label with no known entry has NaN precision, recall and F1."""
     y_true, y_score, y_pred = _check(y_true, y_score, y_pred)
     return _per_label_figures(*_mask_unknown(y_true, y_score, y_pred, missing))
 
@@ -131,7 +146,7 @@ def _per_label_figures(
         support += truth.sum(axis=0)
         predicted += decision.sum(axis=0)
     fp, fn = predicted - tp, support - tp
-    return {
+    figures = {
         "support": support,
         "tp": tp,
         "fp": fp,
@@ -142,6 +157,10 @@ def _per_label_figures(
         "f1": _divide(2 * tp, 2 * tp + fp + fn),
         "average_precision": average_precision_per_label(y_true, y_score),
     }
+    if known is not None:  # a label with no known entry has no figure (0 would read as "always wrong")
+        for name in ("precision", "recall", "f1"):
+            figures[name][known_per_label == 0] = np.nan
+    return figures
 
 
 def average_precision_per_label(y_true: Matrix, y_score: np.ndarray) -> np.ndarray:

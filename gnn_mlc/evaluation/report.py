@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,6 +19,8 @@ from gnn_mlc.outputs import atomic_path, write_text
 
 if TYPE_CHECKING:
     from gnn_mlc.estimator import LabelGCNClassifier
+
+logger = logging.getLogger(__name__)
 
 HEADLINE_METRICS: tuple[str, ...] = (
     "map", "micro_f1", "macro_f1", "samples_f1", "hamming_loss", "subset_accuracy", "lrap", "coverage",
@@ -45,9 +48,29 @@ class ModelEvaluation:
 
 
 def evaluate_classifier(classifier: LabelGCNClassifier, data: Dataset, *, name: str) -> ModelEvaluation:
-    """Score ``data`` (aligned to the model's labels and features by name) and compute every figure."""
+    """Score ``data`` (aligned to the model's labels and features by name) and compute every figure.
+
+    A model label the data has no values for (:meth:`Dataset.missing_labels`, e.g. an attribute removed from an ARFF
+    file) is logged as a warning and left out of every figure: its entries are unknown, not negatives.
+
+    Args:
+        classifier: a fitted model.
+        data: labelled rows with the model's features; its labels must be among the model's.
+        name: how the model is called in tables.
+
+    Returns:
+        The model's metrics and per-label figures on ``data``.
+
+    Raises:
+        DataError: the data has a label the model does not know, or lacks one of its features.
+    """
     names = getattr(classifier, "feature_names_in_", None)
+    absent = data.missing_labels(list(classifier.classes_))
     data = data.align(list(classifier.classes_), list(data.feature_names) if names is None else list(names))
+    if absent:
+        logger.warning("%s: has no values for %d of the model's %d labels (%s%s); they are left out of every figure",
+                       data.source, len(absent), data.num_labels, ", ".join(map(repr, absent[:10])),
+                       ", ..." if len(absent) > 10 else "")
     scores = classifier.predict_proba(data.X)
     decisions = classifier.decision_rule_.decide(scores)
     metrics = evaluate(data.Y, scores, y_pred=decisions, train_counts=classifier.label_counts_,
