@@ -128,8 +128,8 @@ def test_feature_and_exclude_columns_choose_the_features(tmp_path):
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [
-        ({"exclude_columns": ["usrId"]}, r"exclude_columns names 'usrId', which is not a column \(did you mean "
-                                         r"'userId'\?\).*Hint: check --exclude-columns"),
+        ({"exclude_columns": ["usrId"]}, (r"exclude_columns names 'usrId', which is not a column \(did you mean "
+                                          r"'userId'\?\).*Hint: check --exclude-columns")),
         ({"feature_columns": ["a", "bb"]}, r"feature_columns names 'bb', which is not a column"),
         ({"feature_columns": ["a", "labels"]}, r"feature_columns names 'labels', the label column"),
         ({"feature_columns": ["a", "a"]}, r"feature_columns names 'a' twice"),
