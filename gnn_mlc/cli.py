@@ -97,6 +97,11 @@ def _add_scoring_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--device", choices=DEVICES, default="auto", help="(default: %(default)s)")
     parser.add_argument("--with-labels", action="store_true",
                         help="also write 'predicted', the label set the model's decision rule gives")
+    parser.add_argument("--output-id-column", help="name of the id column in the output (default: the input's)")
+    parser.add_argument("--exclude-column", help="a list column of label names per row never to recommend to it "
+                                                 "(e.g. the interests a user already has; CSV: '|'-delimited)")
+    parser.add_argument("--min-score", type=_value_type(Parameter("min_score", 0.0, "float", "", low=0.0, high=1.0)),
+                        help="keep only recommendations scoring at least this (lists may be shorter than --top-k)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -128,6 +133,9 @@ def build_parser() -> argparse.ArgumentParser:
     _add_data_options(evaluate_parser)
     evaluate_parser.add_argument("--output", type=Path,
                                  help="write metrics.json, metrics.md and per-label CSV(s) into this directory")
+    evaluate_parser.add_argument("--baseline", choices=("popularity", "none"), default="popularity",
+                                 help="a baseline shown beside the models: popularity = every row ranked by the "
+                                      "(first) model's training label frequencies (default: %(default)s)")
 
     predict = commands.add_parser("predict", help="write the top-k labels of each row of one file",
                                   description="Score the rows of one file and write each row's k best labels with "
@@ -178,16 +186,19 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _read(args: argparse.Namespace, path: Path, training_id_column: str | None = None) -> Dataset:
+def _read(args: argparse.Namespace, path: Path, training_id_column: str | None = None,
+          model_features: list[str] | None = None) -> Dataset:
+    """Read ``path`` with the data options; ``model_features``: a table's default features are the model's."""
     from gnn_mlc.data import read_dataset
 
+    table = ".arff" not in path.name.lower()
     return read_dataset(
         path,
         labels=args.labels,
         label_column=args.label_column,
         id_column=args.id_column,
         label_delimiter=args.label_delimiter,
-        feature_columns=args.feature_columns,
+        feature_columns=args.feature_columns or (model_features if table and not args.exclude_columns else None),
         exclude_columns=args.exclude_columns,
         training_id_column=training_id_column,
     )
@@ -231,19 +242,33 @@ def run_train(args: argparse.Namespace) -> int:
 
 def run_evaluate(args: argparse.Namespace) -> int:
     from gnn_mlc.estimator import load_model
-    from gnn_mlc.evaluation.report import evaluate_classifier, metrics_table, write_report
+    from gnn_mlc.evaluation.report import (
+        evaluate_classifier,
+        metrics_table,
+        write_report,
+    )
     from gnn_mlc.model_directory import load_model_parts
 
     directories = [args.model] if args.model else args.compare
     classifiers = [load_model(path) for path in directories]
     # The first model's training id column, as the scoring commands default to: it must not become a feature.
     recorded = (load_model_parts(path).data_columns.get("id_column") for path in directories)
-    data = _read(args, args.data, training_id_column=next((column for column in recorded if column), None))
+    features = list(dict.fromkeys(name for classifier in classifiers
+                                  for name in getattr(classifier, "feature_names_in_", []))) or None
+    data = _read(args, args.data, training_id_column=next((column for column in recorded if column), None),
+                 model_features=features)
     evaluations = []
     for path, classifier in zip(directories, classifiers):
         taken = {evaluation.name for evaluation in evaluations}
         name = path.name if path.name and path.name not in taken else str(path)
         evaluations.append(evaluate_classifier(classifier, data, name=name))
+    if args.baseline == "popularity":
+        from gnn_mlc.evaluation.baselines import PopularityBaseline
+
+        first = classifiers[0]
+        popularity = PopularityBaseline(first.classes_, first.label_counts_, first.n_samples_fit_,
+                                        getattr(first, "feature_names_in_", None))
+        evaluations.append(evaluate_classifier(popularity, data, name="popularity"))
     title = f"Evaluation on `{args.data}` ({data.num_rows} rows, {data.num_labels} labels)"
     print(f"{title}\n\n{metrics_table({e.name: e.metrics for e in evaluations})}", end="")
     if args.output:
@@ -258,7 +283,9 @@ def run_predict(args: argparse.Namespace) -> int:
     from gnn_mlc.serving.predict import predict_file
 
     summary = predict_file(args.model, args.input, args.output, top_k=args.top_k, id_column=args.id_column,
-                           labels=args.labels, with_labels=args.with_labels, device=args.device)
+                           labels=args.labels, with_labels=args.with_labels, device=args.device,
+                           output_id_column=args.output_id_column, exclude_column=args.exclude_column,
+                           min_score=args.min_score)
     print(summary.line())
     return 0
 
@@ -284,7 +311,9 @@ def run_score(args: argparse.Namespace) -> int:
     from gnn_mlc.serving.batch import run_scoring_job
 
     summary = run_scoring_job(
-        args.model, args.input, args.output, top_k=args.top_k, id_column=args.id_column, batch_size=args.batch_size,
+        args.model, args.input, args.output, top_k=args.top_k, id_column=args.id_column,
+        output_id_column=args.output_id_column, exclude_column=args.exclude_column, min_score=args.min_score,
+        batch_size=args.batch_size,
         rows_per_shard=args.rows_per_shard, device=args.device, with_labels=args.with_labels,
         overwrite=args.overwrite, shard_index=args.shard_index, num_shards=args.num_shards,
         progress=not args.quiet,

@@ -15,13 +15,22 @@ from sklearn.utils.validation import check_is_fitted
 
 from gnn_mlc._torch import predict_logits, resolve_device
 from gnn_mlc._typing import DeviceName, Matrix, Strategy, Weighting
-from gnn_mlc.data.dataset import as_feature_matrix, as_label_matrix, validate_arrays
+from gnn_mlc.data.dataset import (
+    as_feature_matrix,
+    as_label_matrix,
+    check_label_name,
+    validate_arrays,
+)
 from gnn_mlc.data.preprocessing import FeatureScaler
 from gnn_mlc.data.split import stratified_split_indices
 from gnn_mlc.errors import DataError, ModelDirectoryError
 from gnn_mlc.graph import build_label_graph, cooccurrence_counts
 from gnn_mlc.model_directory import ModelParts, load_model_parts, save_model_parts
-from gnn_mlc.nn.label_models import IndependentLabelModel, LabelGCNModel, LabelScoringModel
+from gnn_mlc.nn.label_models import (
+    IndependentLabelModel,
+    LabelGCNModel,
+    LabelScoringModel,
+)
 from gnn_mlc.parameters import check_parameters
 from gnn_mlc.thresholds import fit_decision_rule
 from gnn_mlc.training import (
@@ -378,6 +387,8 @@ def _checked_names(names: list[str] | None, count: int, argument: str, prefix: s
     for name in names:
         if not isinstance(name, str) or not name:
             raise DataError(f"{argument}: got {name!r}; expected non-empty strings")
+        if kind == "label":
+            check_label_name(name, where=argument)
         if name in seen:
             raise DataError(f"{argument}: {name!r} appears twice; expected unique names (one column each)")
         seen.add(name)

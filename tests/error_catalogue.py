@@ -90,6 +90,64 @@ def _nothing(work: Path) -> None:
 
 
 TRAIN = ["train", "--quiet", "--epochs", "1", "--hidden-channels", "8", "--embedding-dim", "4"]
+
+def _scored_then(name: str, change: Callable[[Path], None]) -> Callable[[Path], None]:
+    """A scoring job of ``name.parquet`` into ``recs_name`` stopped before its end, then ``change`` applied."""
+    def make(work: Path) -> None:
+        from gnn_mlc.cli import main
+
+        pq.write_table(pq.read_table(DEMO / "shop_score.parquet").slice(0, 50), work / f"{name}.parquet")
+        if name == "retrained":
+            shutil.copytree(work / "model", work / "model_retrained", dirs_exist_ok=True)
+        model = "model_retrained" if name == "retrained" else "model"
+        assert main(["score", "--model", str(work / model), "--input", str(work / f"{name}.parquet"), "--output",
+                     str(work / f"recs_{name}"), "--quiet"]) == 0
+        (work / f"recs_{name}" / "_jobs" / "worker-00000.done.json").unlink()  # as if killed before the end
+        change(work)
+
+    return make
+
+
+def _regenerate_input(work: Path) -> None:
+    table = pq.read_table(work / "changed.parquet")
+    pq.write_table(_set(table, "age", [0.0] * table.num_rows), work / "changed.parquet")
+
+
+def _retrain_model(work: Path) -> None:
+    from gnn_mlc.model_directory import write_manifest
+
+    metrics = work / "model_retrained" / "metrics.json"
+    metrics.write_text(metrics.read_text().replace('"best_epoch"', '"retrained": true, "best_epoch"', 1))
+    write_manifest(work / "model_retrained")
+
+
+def _two_id_types(work: Path) -> None:
+    (work / "idtypes").mkdir(exist_ok=True)
+    table = pq.read_table(DEMO / "shop_score.parquet").slice(0, 10)
+    pq.write_table(_set(table, "id", list(range(10)), pa.int64()), work / "idtypes" / "a.parquet")
+    pq.write_table(table, work / "idtypes" / "b.parquet")
+
+
+def _link_weights(directory: Path) -> None:
+    import os
+
+    outside = directory.parent / f"{directory.name}-weights.safetensors"
+    os.replace(directory / "weights.safetensors", outside)
+    os.symlink(outside, directory / "weights.safetensors")
+
+
+def _interrupted_training(work: Path) -> None:
+    """A checkpoint left by a killed ``train --output resumed`` with the default learning rate."""
+    import pyarrow  # noqa: F401  (the reader's dependency, imported before the estimator)
+
+    from gnn_mlc import LabelGCNClassifier, read_dataset
+
+    data = read_dataset(DEMO / "shop_train.parquet")
+    classifier = LabelGCNClassifier(max_epochs=1, hidden_channels=8, embedding_dim=4)
+    classifier.fit(data.X, data.Y, label_names=data.label_names, feature_names=data.feature_names,
+                   checkpoint=work / ".resumed.checkpoint.pt")
+
+
 CASES: list[Case] = [
     Case("data file missing", _nothing, [*TRAIN, "--data", "absent.csv", "--output", "m"], r"absent\.csv: no such file", "m"),
     Case("unknown data format", _write("data.txt", "x"), [*TRAIN, "--data", "data.txt", "--output", "m"],
@@ -249,7 +307,56 @@ CASES: list[Case] = [
     Case("null id", _parquet("nullid.parquet", lambda t: _set(t, "id", ["u0", None, *(f"u{i}" for i in range(2, 50))])),
          [*TRAIN, "--data", "nullid.parquet", "--output", "m"], r"row 1 has no id \(null or empty\) in column 'id'",
          "m"),
+    Case("scoring: --exclude-column absent from the input", _nothing,
+         ["score", "--model", "model", "--input", str(DEMO / "shop_score.parquet"), "--output", "recs_x", "--quiet",
+          "--exclude-column", "owned"], r"input: no column 'owned' for --exclude-column", "recs_x/part-00000-00000.parquet"),
+    Case("scoring: --exclude-column not a list", _parquet("owned.parquet", lambda t: _set(t, "age", [1.0] * 50)),
+         ["predict", "--model", "model", "--input", "owned.parquet", "--output", "o.parquet", "--exclude-column",
+          "age"], r"input: column 'age' has type double; expected a list of label names", "o.parquet"),
+    Case("scoring: --min-score out of range", _nothing,
+         ["predict", "--model", "model", "--input", "d.parquet", "--output", "o.parquet", "--min-score", "2"],
+         r"argument --min-score: must be a float in \[0, 1\]; got '2'", "o.parquet"),
+    Case("scoring: output inside the input", lambda work: ((work / "inside").mkdir(exist_ok=True),
+                                                           _parquet("inside/users.parquet", lambda t: t)(work)),
+         ["score", "--model", "model", "--input", "inside", "--output", "inside/recs", "--quiet", "--overwrite"],
+         r"inside/recs: is inside the input .*inside; expected an output directory apart from the input",
+         "inside/recs"),
+    Case("scoring: input changed since the job started", _scored_then("changed", _regenerate_input),
+         ["score", "--model", "model", "--input", "changed.parquet", "--output", "recs_changed", "--quiet"],
+         r"recs_changed: its input changed since the job started \(.*changed\.parquet\); expected the same input "
+         r"to resume\. Hint: use --overwrite"),
+    Case("scoring: model retrained into the same directory", _scored_then("retrained", _retrain_model),
+         ["score", "--model", "model_retrained", "--input", "retrained.parquet", "--output", "recs_retrained",
+          "--quiet"], r"holds the output of another job \(different model \(retrained or replaced\)\)"),
+    Case("scoring: corrupt job record", _scored_then("corrupt", lambda work: (
+        work / "recs_corrupt" / "_jobs" / "worker-00000.json").write_text("{ not json")),
+         ["score", "--model", "model", "--input", "corrupt.parquet", "--output", "recs_corrupt", "--quiet"],
+         r"worker-00000\.json: unreadable job record .*; expected the JSON a scoring job writes"),
+    Case("scoring: an id twice", _parquet("twice.parquet", lambda t: _set(t, "id", ["u1"] * 50)),
+         ["predict", "--model", "model", "--input", "twice.parquet", "--output", "o.parquet"],
+         r"twice\.parquet: id 'u1' appears more than once; expected one row per id", "o.parquet"),
+    Case("scoring: files with different id types", _two_id_types,
+         ["score", "--model", "model", "--input", "idtypes", "--output", "recs_types", "--quiet"],
+         r"the files give different id columns or types \(id: int64, id: string\)", "recs_types"),
+    Case("model directory without its manifest", _model_copy("m6", lambda p: (p / "manifest.json").unlink()),
+         ["evaluate", "--model", "m6", "--data", str(DEMO / "shop_test.parquet")],
+         r"m6: manifest\.json is missing; expected a complete model directory"),
+    Case("model directory file edited after training", _model_copy("m7", lambda p: (p / "labels.json").write_text(
+        json.dumps(list(reversed(json.loads((p / "labels.json").read_text())))))),
+         ["score", "--model", "m7", "--input", str(DEMO / "shop_score.parquet"), "--output", "recs_m7", "--quiet"],
+         r"m7/labels\.json: does not match the manifest", "recs_m7"),
+    Case("model directory with a linked part", _model_copy("m8", _link_weights),
+         ["evaluate", "--model", "m8", "--data", str(DEMO / "shop_test.parquet")],
+         r"m8/weights\.safetensors: is a symbolic link; expected a regular file"),
+    Case("resume with another learning rate", _interrupted_training,
+         [*TRAIN, "--data", str(DEMO / "shop_train.parquet"), "--output", "resumed", "--resume", "--learning-rate",
+          "0.1"], r"\.resumed\.checkpoint\.pt: the checkpoint is of another run \(learning_rate: 0\.001 -> 0\.1\)",
+         "resumed"),
+    Case("evaluate: unknown baseline", _nothing,
+         ["evaluate", "--model", "model", "--data", "d.csv", "--baseline", "random"],
+         r"argument --baseline: invalid choice: 'random'"),
 ]
+
 
 
 def prepare(work: Path) -> None:

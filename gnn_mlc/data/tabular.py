@@ -116,15 +116,15 @@ def read_tabular_dataset(
             f"columns are {table.column_names[:10]}. Hint: pass label_column= (CLI: --label-column)"
         )
     id_column = resolve_id_column(table.column_names, id_column, training_id_column, source=str(path))
-    label_sets = _label_sets(table.column(label_column), label_delimiter, path, label_column)
+    row_labels = label_sets(table.column(label_column), label_delimiter, path, label_column)
     for name in labels or ():
         check_label_name(name, where="labels")
-    vocabulary = list(labels) if labels is not None else sorted({name for names in label_sets for name in names})
+    vocabulary = list(labels) if labels is not None else sorted({name for names in row_labels for name in names})
     if not vocabulary:
         raise DataError(f"{path}: column {label_column!r} holds no label at all; expected at least one label")
     position = {name: index for index, name in enumerate(vocabulary)}
     Y = np.zeros((table.num_rows, len(vocabulary)), dtype=np.uint8)
-    for row, names in enumerate(label_sets):
+    for row, names in enumerate(row_labels):
         for name in names:
             if name not in position:
                 raise DataError(
@@ -291,21 +291,21 @@ def resolve_id_column(
     return None
 
 
-def _label_sets(column: pa.ChunkedArray, delimiter: str, path: Path, label_column: str) -> list[list[str]]:
+def label_sets(column: pa.ChunkedArray, delimiter: str, path: Path, label_column: str) -> list[list[str]]:
     """Each row's label names; null, empty and blank names are no label; ``|`` and control characters refused."""
     if pa.types.is_list(column.type) or pa.types.is_large_list(column.type):
-        label_sets = [[str(name) for name in names if name is not None and str(name).strip()] if names else []
-                      for names in column.to_pylist()]
+        sets = [[str(name) for name in names if name is not None and str(name).strip()] if names else []
+                for names in column.to_pylist()]
     elif pa.types.is_string(column.type) or pa.types.is_large_string(column.type) or pa.types.is_null(column.type):
-        label_sets = [[name.strip() for name in text.split(delimiter) if name.strip()] if text else []
-                      for text in column.to_pylist()]
+        sets = [[name.strip() for name in text.split(delimiter) if name.strip()] if text else []
+                for text in column.to_pylist()]
     else:
         raise DataError(
             f"{path}: label column {label_column!r} has type {column.type}; expected a list of strings or "
             f"a {delimiter!r}-delimited string"
         )
-    invalid = {name for names in label_sets for name in names if invalid_label_character(name) is not None}
+    invalid = {name for names in sets for name in names if invalid_label_character(name) is not None}
     if invalid:  # name the first row holding one
-        row, name = next((row, name) for row, names in enumerate(label_sets) for name in names if name in invalid)
+        row, name = next((row, name) for row, names in enumerate(sets) for name in names if name in invalid)
         check_label_name(name, where=f"{path}: row {row}, column {label_column!r}")
-    return label_sets
+    return sets

@@ -6,7 +6,11 @@ from gnn_mlc.graph.cooccurrence import (
     mlgcn_adjacency,
     weighted_adjacency,
 )
-from gnn_mlc.graph.label_graph import LabelGraph, build_label_graph, label_graph_from_counts
+from gnn_mlc.graph.label_graph import (
+    LabelGraph,
+    build_label_graph,
+    label_graph_from_counts,
+)
 
 __all__ = [
     "LabelGraph",

@@ -16,7 +16,12 @@ from gnn_mlc.inspection.neighbours import (
     model_label_graph,
     nearest_labels,
 )
-from gnn_mlc.inspection.plots import label_communities, plot_embedding_map, plot_label_graph, strongest_edges_graph
+from gnn_mlc.inspection.plots import (
+    label_communities,
+    plot_embedding_map,
+    plot_label_graph,
+    strongest_edges_graph,
+)
 from gnn_mlc.outputs import write_text
 
 if TYPE_CHECKING:
