@@ -38,62 +38,16 @@ import scipy.sparse as sp
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import RESULTS, write_results  # noqa: E402
+from datasets import DATASETS, SPLIT, WHOLE, load  # noqa: E402
 
-from gnn_mlc import Dataset, LabelGCNClassifier, evaluate, read_dataset  # noqa: E402
-from gnn_mlc.data import stratified_split_indices, train_test_split_indices  # noqa: E402
+from gnn_mlc import LabelGCNClassifier, evaluate  # noqa: E402
+from gnn_mlc.data import stratified_split_indices  # noqa: E402
 from gnn_mlc.data.preprocessing import FeatureScaler  # noqa: E402
 from gnn_mlc.evaluation.baselines import PopularityBaseline  # noqa: E402
 from gnn_mlc.thresholds import fit_decision_rule  # noqa: E402
 
-DATASETS = Path(__file__).resolve().parents[1].parent / "shared" / "datasets"
-SPLIT = ("emotions", "yeast", "scene", "birds", "genbase", "medical", "enron", "bibtex")
-WHOLE = {"mediamill_small": "mediamill_small.arff", "yeast-meka": "Yeast.arff.bz2"}
 MODELS = ("popularity", "br-logreg", "cc-logreg", "mlp", "gcn")
 TABLE_METRICS = ("map", "p@5", "ndcg@5", "macro_f1", "micro_f1", "tail_map", "p@1", "fit_seconds")
-
-
-def load(name: str, seed: int) -> tuple[Dataset, Dataset]:
-    if name in SPLIT:
-        return (read_dataset(DATASETS / name / f"{name}-train.arff"),
-                read_dataset(DATASETS / name / f"{name}-test.arff"))
-    data = movielens() if name == "movielens" else read_dataset(DATASETS / name / WHOLE[name])
-    train, test = train_test_split_indices(data.num_rows, test_fraction=0.3, seed=seed)
-    return data.subset(train), data.subset(test)
-
-
-def movielens() -> Dataset:
-    import csv
-
-    folder = DATASETS / "movielens-latest-small"
-    with open(folder / "movies.csv", newline="", encoding="utf-8") as handle:
-        genres = {int(row["movieId"]): [g for g in row["genres"].split("|") if g != "(no genres listed)"]
-                  for row in csv.DictReader(handle)}
-    names = sorted({genre for values in genres.values() for genre in values})
-    index = {genre: j for j, genre in enumerate(names)}
-    ratings: dict[int, list[tuple[int, int, float]]] = {}
-    with open(folder / "ratings.csv", newline="", encoding="utf-8") as handle:
-        for row in csv.DictReader(handle):
-            ratings.setdefault(int(row["userId"]), []).append(
-                (int(row["timestamp"]), int(row["movieId"]), float(row["rating"])))
-    X, Y = [], []
-    for user in sorted(ratings):
-        history = sorted(ratings[user])
-        cut = int(len(history) * 0.7)
-        share, rating_sum = np.zeros(len(names)), np.zeros(len(names))
-        for _, movie, rating in history[:cut]:
-            for genre in genres[movie]:
-                share[index[genre]] += 1
-                rating_sum[index[genre]] += rating
-        mean_rating = np.divide(rating_sum, share, out=np.zeros_like(share), where=share > 0)
-        X.append(np.concatenate([share / max(cut, 1), mean_rating / 5, [np.log1p(cut)]]))
-        labels = np.zeros(len(names), dtype=np.uint8)
-        for _, movie, rating in history[cut:]:
-            if rating >= 4:
-                for genre in genres[movie]:
-                    labels[index[genre]] = 1
-        Y.append(labels)
-    features = [f"share_{g}" for g in names] + [f"mean_rating_{g}" for g in names] + ["log_history"]
-    return Dataset.from_arrays(np.array(X), np.array(Y), label_names=names, feature_names=features)
 
 
 class _Sklearn:

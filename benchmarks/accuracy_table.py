@@ -12,16 +12,16 @@ Usage: ``python benchmarks/accuracy_table.py`` rewrites the block between the RE
 
 from __future__ import annotations
 
-import argparse
 import json
 import statistics
 import sys
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from readme_block import run  # noqa: E402
+
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results" / "accuracy.json"
-README = ROOT / "README.md"
-START, END = "<!-- accuracy-table:start -->", "<!-- accuracy-table:end -->"
 DISTINCT = ("emotions", "yeast", "scene", "birds", "genbase", "medical", "enron", "bibtex", "mediamill_small")
 EXTRA = ("yeast-meka", "movielens")
 BASELINES = ("br-logreg", "cc-logreg", "mlp")
@@ -98,21 +98,7 @@ def table(records: list[dict]) -> str:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--check", action="store_true", help="exit 1 if the README's table is out of date")
-    args = parser.parse_args()
-    text = README.read_text(encoding="utf-8")
-    if START not in text or END not in text:
-        sys.exit(f"{README}: markers {START} / {END} not found")
-    head, rest = text.split(START, 1)
-    _, tail = rest.split(END, 1)
-    updated = f"{head}{START}\n{table(json.loads(RESULTS.read_text()))}\n{END}{tail}"
-    if args.check:
-        if updated != text:
-            sys.exit("README.md: the accuracy table differs from benchmarks/results/accuracy.json; "
-                     "run python benchmarks/accuracy_table.py")
-        return
-    README.write_text(updated, encoding="utf-8")
+    run("accuracy-table", lambda: table(json.loads(RESULTS.read_text())), __doc__.splitlines()[0])
 
 
 if __name__ == "__main__":

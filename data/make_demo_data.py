@@ -1,6 +1,6 @@
 """Generate the embedded demo data set: a small multi-interest shop.
 
-Users have 32 behavioural features and 0..n of 48 interest labels in 8 themed groups. The labels have the structure
+Users have 32 behavioural features and 0..n of 56 interest labels in 8 themed groups. The labels have the structure
 a label graph should exploit:
 
 * correlated groups: each user has a latent affinity per group, and every label of a group depends on it;
@@ -11,7 +11,12 @@ a label graph should exploit:
 The features see the latent affinities only through noise (spend shares and page views per group), plus
 demographics and pure-noise columns, so the labels are not trivially recoverable from the features.
 
-Run ``python data/make_demo_data.py`` to rewrite ``data/shop_{train,test,score}.parquet`` (seed 20261121).
+Eight interests are **new in the catalogue** (one per group, :data:`NEW_INTERESTS`): no row of
+``shop_train.parquet`` carries them (its label lists leave them out), but ``shop_baskets.parquet``, a label-only log
+of 6,000 baskets (``basket_id``, ``labels``: interests bought together, no user features), does, and so do the
+held-out users of ``shop_test.parquet``. A model trained with the log scores them through the label graph.
+
+Run ``python data/make_demo_data.py`` to rewrite ``data/shop_{train,test,score,baskets}.parquet`` (seed 20261121).
 """
 
 from __future__ import annotations
@@ -25,15 +30,17 @@ import pyarrow.parquet as pq
 
 SEED = 20261121
 GROUPS = {
-    "outdoors": ["hiking", "camping", "climbing", "fishing", "cycling", "trail running"],
-    "kitchen": ["baking", "grilling", "vegan cooking", "coffee", "wine", "cocktails"],
-    "tech": ["smartphones", "gaming", "pc building", "smart home", "photography", "drones"],
-    "fashion": ["sneakers", "streetwear", "jewelry", "handbags", "watches", "skincare"],
-    "fitness": ["yoga", "running", "weightlifting", "swimming", "pilates", "supplements"],
-    "home": ["gardening", "diy", "interior design", "furniture", "houseplants", "candles"],
-    "family": ["toys", "baby care", "kids books", "board games", "school supplies", "pet supplies"],
-    "media": ["books", "vinyl", "comics", "movies", "podcasts", "concerts"],
+    "outdoors": ["hiking", "camping", "climbing", "fishing", "cycling", "trail running", "bouldering"],
+    "kitchen": ["baking", "grilling", "vegan cooking", "coffee", "wine", "cocktails", "sourdough"],
+    "tech": ["smartphones", "gaming", "pc building", "smart home", "photography", "drones", "vr headsets"],
+    "fashion": ["sneakers", "streetwear", "jewelry", "handbags", "watches", "skincare", "vintage"],
+    "fitness": ["yoga", "running", "weightlifting", "swimming", "pilates", "supplements", "crossfit"],
+    "home": ["gardening", "diy", "interior design", "furniture", "houseplants", "candles", "aquariums"],
+    "family": ["toys", "baby care", "kids books", "board games", "school supplies", "pet supplies", "scouting"],
+    "media": ["books", "vinyl", "comics", "movies", "podcasts", "concerts", "audiobooks"],
 }
+NEW_INTERESTS = ["bouldering", "sourdough", "vr headsets", "vintage", "crossfit", "aquariums", "scouting",
+                 "audiobooks"]
 # (label, other group, strength): the label also depends on another group's affinity.
 CROSS_LINKS = [
     ("grilling", "outdoors", 1.2), ("photography", "outdoors", 1.0), ("drones", "outdoors", 0.8),
@@ -43,8 +50,9 @@ CROSS_LINKS = [
 ]
 # (if this label, then that label with this probability)
 IMPLICATIONS = [("climbing", "hiking", 0.9), ("baby care", "toys", 0.7), ("pc building", "gaming", 0.8),
-                ("pilates", "yoga", 0.6), ("vinyl", "concerts", 0.5), ("cocktails", "wine", 0.4)]
-NUM_TRAIN, NUM_TEST, NUM_SCORE = 3000, 1000, 2000
+                ("pilates", "yoga", 0.6), ("vinyl", "concerts", 0.5), ("cocktails", "wine", 0.4),
+                ("bouldering", "climbing", 0.6), ("sourdough", "baking", 0.7)]
+NUM_TRAIN, NUM_TEST, NUM_SCORE, NUM_BASKETS = 3000, 1000, 2000, 6000
 
 
 def label_names() -> list[str]:
@@ -52,13 +60,14 @@ def label_names() -> list[str]:
 
 
 def generate(num_rows: int, rng: np.random.Generator, base_logits: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Return features (num_rows, 32) float32 and labels (num_rows, 48) uint8."""
+    """Return features (num_rows, 32) float32 and labels (num_rows, 56) uint8."""
     groups = list(GROUPS)
     names = label_names()
+    group_of = [groups.index(group) for group, labels in GROUPS.items() for _ in labels]
     affinity = rng.normal(size=(num_rows, len(groups)))  # latent group affinities
     logits = np.empty((num_rows, len(names)))
     for index in range(len(names)):
-        logits[:, index] = base_logits[index] + 1.8 * affinity[:, index // 6]  # six labels per group
+        logits[:, index] = base_logits[index] + 1.8 * affinity[:, group_of[index]]
     for name, other, strength in CROSS_LINKS:
         logits[:, names.index(name)] += strength * affinity[:, groups.index(other)]
     Y = (rng.random(logits.shape) < 1.0 / (1.0 + np.exp(-logits))).astype(np.uint8)
@@ -88,13 +97,17 @@ def feature_names() -> list[str]:
                "returns_rate"] + [f"misc_{k}" for k in range(8)])
 
 
+def label_lists(Y: np.ndarray) -> pa.Array:
+    names = np.array(label_names(), dtype=object)
+    return pa.array([list(names[row.astype(bool)]) for row in Y], type=pa.list_(pa.string()))
+
+
 def to_table(ids: list[str], X: np.ndarray, Y: np.ndarray | None) -> pa.Table:
     columns = {"id": pa.array(ids)}
     for index, name in enumerate(feature_names()):
         columns[name] = pa.array(np.round(X[:, index], 4), type=pa.float32())
     if Y is not None:
-        names = np.array(label_names(), dtype=object)
-        columns["labels"] = pa.array([list(names[row.astype(bool)]) for row in Y], type=pa.list_(pa.string()))
+        columns["labels"] = label_lists(Y)
     return pa.table(columns)
 
 
@@ -103,20 +116,33 @@ def main() -> None:
     parser.add_argument("--output", type=Path, default=Path(__file__).parent, help="directory for the Parquet files")
     args = parser.parse_args()
     rng = np.random.default_rng(SEED)
-    # Long tail: base log-odds from common (~ -1.8) to rare (~ -7), shuffled over labels.
-    base_logits = rng.permutation(np.linspace(-1.8, -7.0, len(label_names())))
+    # Long tail: base log-odds from common (~ -1.8) to rare (~ -7), shuffled over labels; new interests mid-range.
+    names = label_names()
+    new = np.array([name in NEW_INTERESTS for name in names])
+    base_logits = np.empty(len(names))
+    base_logits[~new] = rng.permutation(np.linspace(-1.8, -7.0, int((~new).sum())))
+    base_logits[new] = rng.uniform(-3.5, -2.5, int(new.sum()))
     total = NUM_TRAIN + NUM_TEST + NUM_SCORE
     X, Y = generate(total, rng, base_logits)
+    _, baskets = generate(NUM_BASKETS, rng, base_logits)
+    baskets = baskets[baskets.sum(axis=1) > 0]  # a basket holds at least one interest
+    pq.write_table(pa.table({"basket_id": pa.array([f"basket{index:05d}" for index in range(len(baskets))]),
+                             "labels": label_lists(baskets)}),
+                   args.output / "shop_baskets.parquet", compression="zstd")
+    Y_train = Y[:NUM_TRAIN].copy()
+    Y_train[:, new] = 0  # new in the catalogue: no training row carries them yet
     ids = [f"user{index:05d}" for index in range(total)]
     splits = {"train": slice(0, NUM_TRAIN), "test": slice(NUM_TRAIN, NUM_TRAIN + NUM_TEST),
               "score": slice(NUM_TRAIN + NUM_TEST, total)}
     for split, rows in splits.items():
-        table = to_table(ids[rows], X[rows], None if split == "score" else Y[rows])
+        labels = {"train": Y_train, "test": Y[rows], "score": None}[split]
+        table = to_table(ids[rows], X[rows], labels)
         pq.write_table(table, args.output / f"shop_{split}.parquet", compression="zstd")
     frequency = Y[: NUM_TRAIN].mean(axis=0)
-    print(f"wrote {', '.join(f'shop_{s}.parquet' for s in splits)} to {args.output}: {X.shape[1]} features, "
-          f"{Y.shape[1]} labels, cardinality {Y.sum(axis=1).mean():.2f}, label frequency "
-          f"{frequency.max():.3f} .. {frequency.min():.4f}")
+    print(f"wrote {', '.join(f'shop_{s}.parquet' for s in [*splits, 'baskets'])} to {args.output}: "
+          f"{X.shape[1]} features, {Y.shape[1]} labels ({int(new.sum())} new: in the baskets and the test users "
+          f"only), cardinality {Y.sum(axis=1).mean():.2f}, label frequency {frequency.max():.3f} .. "
+          f"{frequency.min():.4f}; {len(baskets)} baskets")
 
 
 if __name__ == "__main__":

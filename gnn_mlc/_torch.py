@@ -68,3 +68,11 @@ def predict_logits(model: LabelScoringModel, X: Matrix, *, batch_size: int, devi
         for rows in iterate_batches(X.shape[0], batch_size)
     ]
     return np.concatenate(chunks, axis=0)
+
+
+@torch.no_grad()
+def encode(encoder: torch.nn.Module, X: Matrix, *, batch_size: int, device: torch.device) -> np.ndarray:
+    """The encoder's outputs ``h(x)`` (rows, embedding_dim) float32 of scaled features ``X`` (rows, features)."""
+    encoder.eval()
+    chunks = [encoder(to_tensor(X[rows], device)).cpu().numpy() for rows in iterate_batches(X.shape[0], batch_size)]
+    return np.concatenate(chunks, axis=0) if chunks else np.zeros((0, 0), dtype=np.float32)

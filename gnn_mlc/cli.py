@@ -87,6 +87,31 @@ def _column_names(text: str) -> list[str]:
     return names
 
 
+def _add_graph_options(parser: argparse.ArgumentParser) -> None:
+    """The graph sources ``train`` and ``add-labels`` take (gnn_mlc.graph.sources)."""
+    parser.add_argument("--graph-data", type=Path, metavar="FILE",
+                        help="label-only rows (baskets, sessions): ARFF, or CSV/Parquet with a label column or a long "
+                             "(row id, label) table; merged into the label graph, and labels no training row has "
+                             "become cold labels scored through it")
+    parser.add_argument("--graph-label-column", default=DEFAULT_LABEL_COLUMN,
+                        help="--graph-data: its label column (default: %(default)s)")
+    parser.add_argument("--graph-row-column", help="--graph-data: a long table's row id column (one label a line)")
+    parser.add_argument("--graph-edges", type=Path, metavar="FILE",
+                        help="external label edges: CSV (source, target, optional weight), GraphML or GEXF")
+    parser.add_argument("--label-features", type=Path, metavar="FILE",
+                        help="one feature vector per label: CSV/Parquet with a 'label' column and numeric columns")
+
+
+def _graph_sources(args: argparse.Namespace) -> dict[str, object]:
+    """The ``fit``/``add_labels`` keyword arguments of the graph options (files read and checked here)."""
+    from gnn_mlc.graph.sources import read_label_log
+
+    log = None if args.graph_data is None else read_label_log(
+        args.graph_data, label_column=args.graph_label_column, row_column=args.graph_row_column,
+        label_delimiter=getattr(args, "label_delimiter", "|"))
+    return {"graph_data": log, "graph_edges": args.graph_edges, "label_features": args.label_features}
+
+
 def _add_scoring_options(parser: argparse.ArgumentParser) -> None:
     """The options ``predict`` and ``score`` share, with the same defaults."""
     parser.add_argument("--model", required=True, type=Path, help="model directory")
@@ -115,6 +140,7 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--data", required=True, type=Path, help="training data: .arff, .csv or .parquet")
     train.add_argument("--output", required=True, type=Path, help="model directory to create")
     _add_data_options(train)
+    _add_graph_options(train)
     for parameter in PARAMETERS:
         if parameter.name != "verbose":
             _add_parameter(train, parameter)
@@ -172,6 +198,15 @@ def build_parser() -> argparse.ArgumentParser:
                        help="workers sharing the input files (default: %(default)s)")
     score.add_argument("--quiet", action="store_true", help="no progress bar")
 
+    add_labels = commands.add_parser(
+        "add-labels", help="give a trained model new labels from graph sources, without retraining",
+        description="Add the labels that new graph sources name (a label-only log, external edges, label features) "
+                    "to a trained model and write a new model directory; the model itself is not retrained.")
+    add_labels.add_argument("--model", required=True, type=Path, help="the trained model directory (left untouched)")
+    add_labels.add_argument("--output", required=True, type=Path, help="the new model directory")
+    add_labels.add_argument("--overwrite", action="store_true", help="replace --output if it exists")
+    _add_graph_options(add_labels)
+
     inspect = commands.add_parser("inspect", help="inspect label embeddings: neighbours, exports, pictures",
                                   description="Show a label's nearest labels with their co-occurrence evidence, "
                                               "or write exports, pictures and a report of all label embeddings.")
@@ -223,9 +258,10 @@ def run_train(args: argparse.Namespace) -> int:
     checkpoint = args.output.parent / f".{args.output.name}.checkpoint.pt"
     if args.resume and not checkpoint.exists():
         print(f"no checkpoint at {checkpoint}: starting from the first epoch", file=sys.stderr)
+    sources = _graph_sources(args)
     with process_group(args.device) as rank:
         classifier.fit(data.X, data.Y, label_names=data.label_names, feature_names=data.feature_names,
-                       checkpoint=checkpoint, resume=args.resume, Y_missing=data.Y_missing)
+                       checkpoint=checkpoint, resume=args.resume, Y_missing=data.Y_missing, **sources)
         if rank != 0:  # data-parallel run (torchrun): rank 0 writes the model
             return 0
         classifier.to_directory(args.output, overwrite=args.overwrite,
@@ -235,8 +271,42 @@ def run_train(args: argparse.Namespace) -> int:
     print(
         f"trained {kind} on {data.num_rows} rows x {data.num_features} features, {data.num_labels} labels: "
         f"best epoch {classifier.training_.best_epoch} of {classifier.training_.epochs_run}, "
-        f"validation mAP {classifier.training_.best_validation_map:.4f}\nmodel written to {args.output}"
+        f"validation mAP {classifier.training_.best_validation_map:.4f}{_graph_summary(classifier)}\n"
+        f"model written to {args.output}"
     )
+    return 0
+
+
+def _graph_summary(classifier: object) -> str:
+    """``; 12 labels scored from the graph (log 10, edges 2)`` or nothing."""
+    from collections import Counter
+
+    counts = Counter(str(source) for source in classifier.label_sources_ if source not in ("trained", "none"))
+    if not counts:
+        return ""
+    details = ", ".join(f"{source} {count}" for source, count in sorted(counts.items()))
+    return f"; {sum(counts.values())} labels scored from the graph ({details})"
+
+
+def run_add_labels(args: argparse.Namespace) -> int:
+    from gnn_mlc.estimator import load_model
+    from gnn_mlc.model_directory import load_model_parts
+
+    if args.output.exists() and not args.overwrite:
+        raise GnnMlcError(f"{args.output}: already exists; expected a new directory. Hint: add --overwrite")
+    if args.output.resolve() == args.model.resolve():
+        raise GnnMlcError(f"{args.output}: is the model directory itself; expected a new one (the trained model "
+                          "stays untouched)")
+    classifier = load_model(args.model)
+    data_columns = load_model_parts(args.model).data_columns
+    sources = _graph_sources(args)
+    if not any(value is not None for value in sources.values()):
+        raise GnnMlcError("add-labels: no graph source; expected --graph-data, --graph-edges and/or --label-features")
+    extended = classifier.add_labels(**sources)
+    extended.to_directory(args.output, overwrite=args.overwrite, data_columns=data_columns)
+    added = len(extended.classes_) - len(classifier.classes_)
+    print(f"added {added} labels to {args.model} ({len(extended.classes_)} in all){_graph_summary(extended)}"
+          f"\nmodel written to {args.output}")
     return 0
 
 
@@ -347,7 +417,7 @@ def run_inspect(args: argparse.Namespace) -> int:
 
 
 COMMANDS = {"train": run_train, "evaluate": run_evaluate, "predict": run_predict, "graph": run_graph,
-            "score": run_score, "inspect": run_inspect}
+            "score": run_score, "add-labels": run_add_labels, "inspect": run_inspect}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

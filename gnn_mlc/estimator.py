@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import logging
 from pathlib import Path
 from typing import Any
 
+import networkx as nx
 import numpy as np
 import scipy.sparse as sp
 import torch
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.utils.validation import check_is_fitted
 
-from gnn_mlc._torch import predict_logits, resolve_device
+from gnn_mlc._torch import encode, resolve_device
 from gnn_mlc._typing import DeviceName, Matrix, Strategy, Weighting
 from gnn_mlc.data.dataset import (
     as_feature_matrix,
@@ -25,6 +27,8 @@ from gnn_mlc.data.preprocessing import FeatureScaler
 from gnn_mlc.data.split import stratified_split_indices
 from gnn_mlc.errors import DataError, ModelDirectoryError
 from gnn_mlc.graph import build_label_graph, cooccurrence_counts
+from gnn_mlc.graph.label_space import LabelPlan, place_columns, plan_labels
+from gnn_mlc.graph.sources import ExternalEdges, GraphSources, LabelFeatures, LabelLog
 from gnn_mlc.model_directory import ModelParts, load_model_parts, save_model_parts
 from gnn_mlc.nn.label_models import (
     IndependentLabelModel,
@@ -42,8 +46,11 @@ from gnn_mlc.training import (
     positive_weights,
     train_model,
 )
+from gnn_mlc.training.graph_labels import infer_graph_label_vectors
 
 logger = logging.getLogger(__name__)
+GRAPH_ROWS = 20_000
+"""Training rows kept (their encodings and labels, a seeded sample) to distil graph-scored labels into vectors."""
 
 
 class LabelGCNClassifier(ClassifierMixin, BaseEstimator):
@@ -69,6 +76,9 @@ class LabelGCNClassifier(ClassifierMixin, BaseEstimator):
         max_epochs, patience: early stopping on validation mAP.
         validation_fraction: share of the training rows held out for early stopping and threshold tuning, chosen by
             seeded iterative stratification so that every label with enough positives is represented.
+        rare_label_positives: a label with at most this many positive training rows that the label-only log
+            (``graph_data``) covers takes its vector from the log, its few positives as shots (0: never); see
+            :mod:`gnn_mlc.graph.label_space`.
         threshold_strategy: how :meth:`predict` turns scores into labels (:mod:`gnn_mlc.thresholds`): ``"global"``
             (default: one threshold tuned on the validation rows for micro-F1), ``"per_label"``, ``"pcut"``,
             ``"top_k"`` or ``"fixed"`` (``threshold``).
@@ -80,13 +90,19 @@ class LabelGCNClassifier(ClassifierMixin, BaseEstimator):
         verbose: show a progress bar per epoch with the validation mAP.
 
     Fitted attributes:
-        classes_: (num_labels,) label names. label_embeddings_: (num_labels, embedding_dim) float32.
-        label_bias_: (num_labels,). decision_rule_: the fitted :class:`~gnn_mlc.thresholds.DecisionRule`;
-        thresholds_: its (num_labels,) thresholds. label_counts_: (num_labels,) training positives per label.
-        cooccurrence_: (num_labels, num_labels) int64 CSR co-occurrence counts of all ``n_samples_fit_`` training
-        rows. graph_: the :class:`~gnn_mlc.graph.LabelGraph` (``None`` without graph, and after loading: the model
-        directory keeps it as ``label_graph.graphml``). scaler_, model_, training_: the scaler, torch module and
-        training report. n_features_in_, feature_names_in_, n_samples_fit_.
+        classes_: (num_labels,) label names: the training labels, then the labels only the graph sources name.
+        label_embeddings_: (num_labels, embedding_dim) float32, the scoring vectors ``W`` of every label.
+        label_bias_: (num_labels,). label_sources_: (num_labels,) where each vector came from: ``"trained"`` (the
+        network), ``"log"``, ``"edges"``, ``"features"`` (:mod:`gnn_mlc.training.graph_labels`).
+        trained_labels_: indices of the labels the torch module ``model_`` scores (in its output order).
+        decision_rule_: the fitted :class:`~gnn_mlc.thresholds.DecisionRule`; thresholds_: its (num_labels,)
+        thresholds. label_counts_: (num_labels,) positive training (feature) rows per label.
+        cooccurrence_: (num_labels, num_labels) int64 CSR co-occurrence counts of the training rows and the
+        label-only log, ``cooccurrence_rows_`` rows in all. graph_: the :class:`~gnn_mlc.graph.LabelGraph` of the
+        trained labels (``None`` without graph, and after loading: the model directory keeps it as
+        ``label_graph.graphml``). graph_rows_: ``(encodings, labels)`` of up to 20,000 training rows, kept so that
+        :meth:`add_labels` can distil new labels without the training data. scaler_, model_, training_: the
+        scaler, torch module and training report. n_features_in_, feature_names_in_, n_samples_fit_.
     """
 
     def __init__(
@@ -107,6 +123,7 @@ class LabelGCNClassifier(ClassifierMixin, BaseEstimator):
         max_epochs: int = 100,
         patience: int = 20,
         validation_fraction: float = 0.15,
+        rare_label_positives: int = 3,
         threshold_strategy: Strategy = "global",
         threshold: float = 0.5,
         decision_top_k: int = 1,
@@ -130,6 +147,7 @@ class LabelGCNClassifier(ClassifierMixin, BaseEstimator):
         self.max_epochs = max_epochs
         self.patience = patience
         self.validation_fraction = validation_fraction
+        self.rare_label_positives = rare_label_positives
         self.threshold_strategy = threshold_strategy
         self.threshold = threshold
         self.decision_top_k = decision_top_k
@@ -148,6 +166,10 @@ class LabelGCNClassifier(ClassifierMixin, BaseEstimator):
         checkpoint: str | Path | None = None,
         resume: bool = False,
         Y_missing: Matrix | None = None,
+        graph_data: LabelLog | Matrix | str | Path | None = None,
+        graph_label_names: list[str] | None = None,
+        graph_edges: ExternalEdges | nx.Graph | str | Path | None = None,
+        label_features: LabelFeatures | tuple[np.ndarray, list[str]] | str | Path | None = None,
     ) -> LabelGCNClassifier:
         """Train on features ``X`` (rows, num_features) and 0/1 labels ``Y`` (rows, num_labels); returns ``self``.
 
@@ -157,67 +179,128 @@ class LabelGCNClassifier(ClassifierMixin, BaseEstimator):
         (on CPU); a checkpoint of other data or other parameters is refused. ``Y_missing`` (rows, num_labels) marks
         unknown label values with 1: they are left out of the loss, the label graph's counts and the threshold
         tuning.
+
+        Graph sources (see :mod:`gnn_mlc.graph.sources`): ``graph_data``, label-only rows (a 0/1 matrix with
+        ``graph_label_names``, a :class:`~gnn_mlc.graph.sources.LabelLog` or a file), merged into the co-occurrence
+        counts; ``graph_edges``, external edges (a networkx graph, a :class:`~gnn_mlc.graph.sources.ExternalEdges`
+        or a CSV/GraphML/GEXF file); ``label_features``, one vector per label. A label they name that has no positive
+        row in ``Y`` is a cold label: part of the model (in ``classes_``), scored from the graph.
         """
         check_parameters(self.get_params())
         X, Y, Y_missing = _checked_arrays(X, Y, Y_missing)
         label_names = _checked_names(label_names, Y.shape[1], "label_names", "l")
         feature_names = None if feature_names is None else _checked_names(feature_names, X.shape[1],
                                                                           "feature_names", "f")
+        sources = GraphSources.resolve(graph_data, graph_label_names, graph_edges, label_features)
+        space = sources.label_space(label_names) if sources else label_names
+        Y_space = place_columns(Y, label_names, space)
+        log_rows = None if sources.log is None else sources.log.aligned(space)
+        plan = plan_labels(space, np.asarray(Y_space.sum(axis=0)).ravel(), _graph_label_set(sources),
+                           np.zeros(len(space)) if log_rows is None else np.asarray(log_rows.sum(axis=0)).ravel(),
+                           max_rare_positives=self.rare_label_positives)
+        unknown = _unknown_entries(Y_missing, label_names, space, plan.cold, X.shape[0])
         device = resolve_device(self.device)
         train_rows, validation_rows = stratified_split_indices(
             Y, test_fraction=self.validation_fraction, seed=self.random_state
         )
         self.scaler_ = FeatureScaler.fit(X[train_rows])
         X_scaled = self.scaler_.transform(X)
-        missing_train = None if Y_missing is None else Y_missing[train_rows]
+        trained = plan.trained
+        self.trained_labels_ = trained
+        Y_trained, missing_trained = _columns(Y_space, trained), None if unknown is None else _columns(unknown, trained)
+        edges_space = None if sources.edges is None else sources.edges.adjacency(space)
         self.graph_ = build_label_graph(
-            Y[train_rows], label_names, weighting=self.graph_weighting, tau=self.tau, p=self.p, Y_missing=missing_train,
+            Y_trained[train_rows], [space[index] for index in trained], weighting=self.graph_weighting, tau=self.tau,
+            p=self.p, Y_missing=None if missing_trained is None else missing_trained[train_rows],
+            log_rows=None if log_rows is None else log_rows[:, trained],
+            external=None if edges_space is None else edges_space[trained][:, trained],
         ) if self.use_graph else None
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(self.random_state)
             edges = None if self.graph_ is None else self.graph_.edge_index()
-            self.model_ = self._build_model(X.shape[1], Y.shape[1], edges)
+            self.model_ = self._build_model(X.shape[1], len(trained), edges)
             with torch.no_grad():
-                self.model_.bias.copy_(log_odds_bias(Y[train_rows]))
+                self.model_.bias.copy_(log_odds_bias(Y_trained[train_rows]))
             split = TrainingSplit(
-                X_train=X_scaled[train_rows], Y_train=Y[train_rows], X_validation=X_scaled[validation_rows],
-                Y_validation=Y[validation_rows], missing_train=missing_train,
-                missing_validation=None if Y_missing is None else Y_missing[validation_rows],
+                X_train=X_scaled[train_rows], Y_train=Y_trained[train_rows], X_validation=X_scaled[validation_rows],
+                Y_validation=Y_trained[validation_rows],
+                missing_train=None if missing_trained is None else missing_trained[train_rows],
+                missing_validation=None if missing_trained is None else missing_trained[validation_rows],
             )
             self.training_: TrainingResult = train_model(
                 self.model_, split, self._training_settings(), device=device,
                 generator=torch.Generator().manual_seed(self.random_state),
-                pos_weight=positive_weights(split.Y_train, self.pos_weight_power, missing_train),
+                pos_weight=positive_weights(split.Y_train, self.pos_weight_power, split.missing_train),
                 checkpoint=None if checkpoint is None else Checkpoint(
-                    Path(checkpoint), resume=resume, identity=self._run_identity(X, Y, Y_missing)),
+                    Path(checkpoint), resume=resume, identity=self._run_identity(X, Y, Y_missing, sources)),
                 progress=self.verbose,
             )
         self.model_.cpu()
-        self.label_counts_ = np.asarray(Y.sum(axis=0), dtype=np.int64).ravel()
-        _warn_degenerate_labels(label_names, self.label_counts_, X.shape[0])
-        self.cooccurrence_ = cooccurrence_counts(Y)
+        self.classes_ = np.asarray(space, dtype=object)
+        self.n_features_in_ = X.shape[1]
+        if feature_names is not None:
+            self.feature_names_in_ = np.asarray(feature_names, dtype=object)
+        self.label_counts_ = np.asarray(Y_space.sum(axis=0), dtype=np.int64).ravel()
+        _warn_degenerate_labels(space, self.label_counts_, X.shape[0], skip=plan.cold)
+        self.cooccurrence_ = cooccurrence_counts(Y_space if log_rows is None else sp.vstack([Y_space, log_rows]))
+        self.cooccurrence_rows_ = X.shape[0] + (0 if log_rows is None else log_rows.shape[0])
         self.n_samples_fit_ = X.shape[0]
-        self._set_fitted_state(label_names, feature_names, X.shape[1])
-        Y_validation = Y[validation_rows]
+        self.graph_rows_ = self._graph_rows(X_scaled, Y_space, unknown)
+        self._set_label_vectors(plan, sources, log_rows, edges_space)
         self.decision_rule_ = fit_decision_rule(
-            Y_validation.toarray() if sp.issparse(Y_validation) else Y_validation,
-            self.predict_proba(X[validation_rows]),
+            Y_space[validation_rows].toarray(), self.predict_proba(X[validation_rows]),
             strategy=self.threshold_strategy,
             threshold=self.threshold,
             k=self.decision_top_k,
             at_least_one=self.at_least_one,
             train_cardinality=float(self.label_counts_.sum()) / X.shape[0],
-            missing=None if Y_missing is None else Y_missing[validation_rows],
+            missing=None if unknown is None else unknown[validation_rows],
         )
         self.thresholds_ = self.decision_rule_.thresholds
         return self
+
+    def add_labels(
+        self,
+        *,
+        graph_data: LabelLog | Matrix | str | Path | None = None,
+        graph_label_names: list[str] | None = None,
+        graph_edges: ExternalEdges | nx.Graph | str | Path | None = None,
+        label_features: LabelFeatures | tuple[np.ndarray, list[str]] | str | Path | None = None,
+    ) -> LabelGCNClassifier:
+        """A copy of this fitted model with the labels the new graph sources name added, without retraining.
+
+        Each new label gets a vector, a bias and the decision rule's default threshold by the procedure ``fit``
+        uses for cold labels (:mod:`gnn_mlc.training.graph_labels`): from the log (distilled on the training rows
+        kept in ``graph_rows_``), else from edges to known labels, else from label features. The network and the
+        existing labels are unchanged.
+
+        Raises:
+            DataError: no source given, a malformed source, or no new label in it.
+        """
+        check_is_fitted(self, "decision_rule_")
+        sources = GraphSources.resolve(graph_data, graph_label_names, graph_edges, label_features)
+        if not sources:
+            raise DataError("add_labels: no graph source; expected graph_data, graph_edges or label_features")
+        space = sources.label_space([str(name) for name in self.classes_])
+        new = np.arange(len(self.classes_), len(space))
+        if not len(new):
+            raise DataError("add_labels: every label the sources name is already in the model; expected new labels")
+        extended = copy.deepcopy(self)
+        extended._extend_label_space(space)
+        log_rows = None if sources.log is None else sources.log.aligned(space)
+        edges_space = None if sources.edges is None else sources.edges.adjacency(space)
+        plan = LabelPlan(label_names=space, trained=np.flatnonzero(extended.label_sources_ != "none"), cold=new,
+                         rare=np.zeros(0, dtype=np.int64))
+        extended._set_label_vectors(plan, sources, log_rows, edges_space, only=new)
+        return extended
 
     def predict_proba(self, X: Matrix) -> np.ndarray:
         """Label probabilities, (rows, num_labels) float32."""
         return 1.0 / (1.0 + np.exp(-self.decision_function(X)))
 
     def decision_function(self, X: Matrix) -> np.ndarray:
-        """Logits ``h W^T + b``, (rows, num_labels) float32."""
+        """Logits ``h W^T + b``, (rows, num_labels) float32, with ``W``, ``b`` = ``label_embeddings_``,
+        ``label_bias_`` (the computation of :class:`~gnn_mlc.serving.Scorer`)."""
         check_is_fitted(self, "model_")
         X = as_feature_matrix(X, name="X")
         if X.shape[1] != self.n_features_in_:
@@ -230,9 +313,10 @@ class LabelGCNClassifier(ClassifierMixin, BaseEstimator):
         device = resolve_device(self.device)
         self.model_.to(device)
         try:
-            return predict_logits(self.model_, self.scaler_.transform(X), batch_size=4096, device=device)
+            encodings = encode(self.model_.encoder, self.scaler_.transform(X), batch_size=4096, device=device)
         finally:
             self.model_.cpu()
+        return encodings @ self.label_embeddings_.T + self.label_bias_
 
     def predict(self, X: Matrix) -> np.ndarray:
         """0/1 decisions (rows, num_labels) uint8, by the fitted decision rule (see ``threshold_strategy``)."""
@@ -262,6 +346,10 @@ class LabelGCNClassifier(ClassifierMixin, BaseEstimator):
             metrics={"validation_map": self.training_.best_validation_map, "best_epoch": self.training_.best_epoch,
                      "epochs_run": self.training_.epochs_run, "history": self.training_.history},
             data_columns=dict(data_columns or {}), graph=self.graph_,
+            trained_labels=[int(index) for index in self.trained_labels_],
+            label_sources=[str(source) for source in self.label_sources_],
+            cooccurrence_rows=int(self.cooccurrence_rows_), graph_rows=self.graph_rows_,
+            label_features=getattr(self, "label_features_", None),
         )
         return save_model_parts(parts, path, overwrite=overwrite)
 
@@ -277,7 +365,7 @@ class LabelGCNClassifier(ClassifierMixin, BaseEstimator):
             check_parameters(parts.parameters)
             classifier = cls(**parts.parameters)
             graph_edges = (parts.state["edge_index"], parts.state["edge_weight"]) if parts.kind == "gcn" else None
-            model = classifier._build_model(parts.in_features, parts.num_labels, graph_edges)
+            model = classifier._build_model(parts.in_features, len(parts.trained_labels), graph_edges)
             model.load_state_dict(parts.state, strict=True)
         except (KeyError, TypeError, RuntimeError, ValueError) as error:  # DataError is a ValueError
             message = str(error.args[0]) if error.args else type(error).__name__
@@ -298,12 +386,119 @@ class LabelGCNClassifier(ClassifierMixin, BaseEstimator):
             best_validation_map=float(parts.metrics.get("validation_map") or float("nan")),
             epochs_run=int(parts.metrics.get("epochs_run", 0)), history=list(parts.metrics.get("history", [])),
         )
+        self.classes_ = np.asarray(parts.label_names, dtype=object)
+        self.n_features_in_ = parts.in_features
+        if parts.feature_names is not None:
+            self.feature_names_in_ = np.asarray(parts.feature_names, dtype=object)
+        self.label_embeddings_, self.label_bias_ = parts.label_embeddings, parts.label_bias
+        self.label_sources_ = np.asarray(parts.label_sources, dtype=object)
+        self.trained_labels_ = np.asarray(parts.trained_labels, dtype=np.int64)
         self.label_counts_ = parts.label_counts
         self.cooccurrence_ = parts.cooccurrence
+        self.cooccurrence_rows_ = parts.cooccurrence_rows
+        self.graph_rows_ = parts.graph_rows
+        if parts.label_features is not None:
+            self.label_features_ = parts.label_features
         self.n_samples_fit_ = parts.num_rows
-        self._set_fitted_state(parts.label_names, parts.feature_names, parts.in_features)
         self.decision_rule_ = parts.decision_rule
         self.thresholds_ = parts.decision_rule.thresholds
+
+    def _set_label_vectors(self, plan: LabelPlan, sources: GraphSources, log_rows: sp.csr_matrix | None,
+                           edges: sp.csr_matrix | None, *, only: np.ndarray | None = None) -> None:
+        """``label_embeddings_``, ``label_bias_``, ``label_sources_``: the network's vectors for the trained
+        labels, the graph's for the cold and rare ones (``only``: infer these, keep the rest as they are)."""
+        if only is None:
+            embeddings = np.zeros((len(plan.label_names), self.embedding_dim), dtype=np.float32)
+            bias = np.zeros(len(plan.label_names), dtype=np.float32)
+            label_sources = np.full(len(plan.label_names), "none", dtype=object)
+            with torch.no_grad():
+                embeddings[plan.trained] = self.model_.label_embeddings().numpy()
+                bias[plan.trained] = self.model_.bias.numpy()
+            label_sources[plan.trained] = "trained"
+            targets = plan.graph_scored
+        else:
+            embeddings, bias, label_sources = self.label_embeddings_, self.label_bias_, self.label_sources_
+            targets = only
+        features, has_features = sources.feature_matrix(plan.label_names)
+        if features is not None:
+            features, has_features = self._merge_label_features(features, has_features)
+        if len(targets):
+            inputs = np.setdiff1d(np.flatnonzero(label_sources == "trained"), targets)
+            encodings, rows = self.graph_rows_
+            unknown = sp.csr_matrix((np.ones(rows.shape[0] * len(plan.cold), dtype=np.uint8),
+                                     (np.repeat(np.arange(rows.shape[0]), len(plan.cold)),
+                                      np.tile(plan.cold, rows.shape[0]))), shape=rows.shape)
+            vectors = infer_graph_label_vectors(
+                targets, inputs=inputs, embeddings=embeddings, bias=bias, encodings=encodings, feature_rows=rows,
+                log_rows=log_rows, unknown=unknown, edges=None if edges is None else edges.T.tocsr(),
+                label_features=features, has_features=has_features,
+            )
+            embeddings[vectors.labels], bias[vectors.labels] = vectors.embeddings, vectors.bias
+            label_sources[vectors.labels] = vectors.sources
+            unreached = np.setdiff1d(targets, vectors.labels)
+            if len(unreached):
+                names = ", ".join(repr(plan.label_names[index]) for index in unreached[:5])
+                logger.warning("%d new label(s) linked to nothing the model knows (%s%s): they can only be scored "
+                               "from label features; without them they are never recommended", len(unreached),
+                               names, ", ..." if len(unreached) > 5 else "")
+                embeddings[unreached], bias[unreached] = 0.0, float(bias[inputs].min()) if len(inputs) else -10.0
+        self.label_embeddings_, self.label_bias_, self.label_sources_ = embeddings, bias, label_sources
+
+    def _merge_label_features(self, features: np.ndarray, has_features: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """These label features, over the stored ones of a fitted model (the new ones win); kept as
+        ``label_features_``.
+
+        Raises:
+            DataError: a width other than the stored features'.
+        """
+        stored = getattr(self, "label_features_", None)
+        if stored is not None:
+            old, old_mask = stored
+            if old.shape[1] != features.shape[1]:
+                raise DataError(f"label_features: {features.shape[1]} values per label; expected "
+                                f"{old.shape[1]}, the width of the model's label features")
+            features, has_features = features.copy(), has_features.copy()
+            keep = old_mask & ~has_features[: len(old_mask)]
+            features[: len(old_mask)][keep] = old[keep]
+            has_features[: len(old_mask)] |= old_mask
+        self.label_features_ = (features, has_features)
+        return features, has_features
+
+    def _extend_label_space(self, space: list[str]) -> None:
+        """Grow every per-label attribute to ``space`` (the current labels first); new labels have no vector yet."""
+        extra = len(space) - len(self.classes_)
+        self.classes_ = np.asarray(space, dtype=object)
+        self.label_embeddings_ = np.vstack([self.label_embeddings_, np.zeros((extra, self.label_embeddings_.shape[1]),
+                                                                             dtype=np.float32)])
+        self.label_bias_ = np.concatenate([self.label_bias_, np.zeros(extra, dtype=np.float32)])
+        self.label_sources_ = np.concatenate([self.label_sources_, np.full(extra, "none", dtype=object)])
+        self.label_counts_ = np.concatenate([self.label_counts_, np.zeros(extra, dtype=np.int64)])
+        self.cooccurrence_ = sp.csr_matrix(sp.block_diag([self.cooccurrence_, sp.csr_matrix((extra, extra))]),
+                                           dtype=np.int64)
+        encodings, rows = self.graph_rows_
+        self.graph_rows_ = (encodings, sp.csr_matrix(sp.hstack([rows, sp.csr_matrix((rows.shape[0], extra))]),
+                                                     dtype=np.uint8))
+        if hasattr(self, "label_features_"):
+            features, mask = self.label_features_
+            self.label_features_ = (np.vstack([features, np.zeros((extra, features.shape[1]), np.float32)]),
+                                    np.concatenate([mask, np.zeros(extra, dtype=bool)]))
+        self.decision_rule_ = self.decision_rule_.extended(extra)
+        self.thresholds_ = self.decision_rule_.thresholds
+
+    def _graph_rows(self, X_scaled: Matrix, Y_space: sp.csr_matrix, unknown: sp.csr_matrix | None
+                    ) -> tuple[np.ndarray, sp.csr_matrix]:
+        """``(encodings, labels)`` of a seeded sample of up to ``GRAPH_ROWS`` training rows: what distils graph-
+        scored labels into vectors, now and in :meth:`add_labels` (unknown label values are left out)."""
+        rows = np.arange(X_scaled.shape[0])
+        if len(rows) > GRAPH_ROWS:
+            rows = np.sort(np.random.default_rng(self.random_state).choice(rows, GRAPH_ROWS, replace=False))
+        with torch.no_grad():
+            encodings = encode(self.model_.encoder, X_scaled[rows], batch_size=4096, device=torch.device("cpu"))
+        labels = Y_space[rows]
+        if unknown is not None:
+            labels = sp.csr_matrix(labels - labels.multiply(unknown[rows]), dtype=np.uint8)
+            labels.eliminate_zeros()
+        return encodings, labels
 
     def _build_model(
         self, in_features: int, num_labels: int, edges: tuple[torch.Tensor, torch.Tensor] | None
@@ -319,31 +514,23 @@ class LabelGCNClassifier(ClassifierMixin, BaseEstimator):
             embedding_dim=self.embedding_dim, num_gcn_layers=self.num_gcn_layers, dropout=self.dropout,
         )
 
-    def _set_fitted_state(self, label_names: list[str], feature_names: list[str] | None, num_features: int) -> None:
-        """Derive the inference-time attributes from ``model_`` (also used after loading)."""
-        with torch.no_grad():
-            self.label_embeddings_ = self.model_.label_embeddings().detach().numpy().astype(np.float32)
-            self.label_bias_ = self.model_.bias.detach().numpy().astype(np.float32)
-        self.classes_ = np.asarray(label_names, dtype=object)
-        self.n_features_in_ = num_features
-        if feature_names is not None:
-            self.feature_names_in_ = np.asarray(feature_names, dtype=object)
-
     def _training_settings(self) -> TrainingSettings:
         return TrainingSettings(learning_rate=self.learning_rate, weight_decay=self.weight_decay,
                                 batch_size=self.batch_size, max_epochs=self.max_epochs, patience=self.patience)
 
-    def _run_identity(self, X: Matrix, Y: Matrix, Y_missing: Matrix | None) -> dict[str, Any]:
+    def _run_identity(self, X: Matrix, Y: Matrix, Y_missing: Matrix | None, sources: GraphSources
+                      ) -> dict[str, Any]:
         """What a resumed training must share with the run that wrote its checkpoint: the parameters that shape
-        the result (not ``verbose``, ``device``) and a fingerprint of the data."""
+        the result (not ``verbose``, ``device``) and a fingerprint of the data (the label-only log included)."""
         parameters = {name: value for name, value in self.get_params().items() if name not in ("verbose", "device")}
-        return {**parameters, "data": data_fingerprint(X, Y, Y_missing)}
+        log = None if sources.log is None else sources.log.Y
+        return {**parameters, "data": data_fingerprint(X, Y, Y_missing, log)}
 
 
-def data_fingerprint(X: Matrix, Y: Matrix, Y_missing: Matrix | None = None) -> str:
+def data_fingerprint(*matrices: Matrix | None) -> str:
     """A short hash of the training arrays' shapes and contents (dense and CSR copies of the same data differ)."""
     digest = hashlib.blake2b(digest_size=16)
-    for matrix in (X, Y, Y_missing):
+    for matrix in matrices:
         if matrix is None:
             digest.update(b"none")
         elif sp.issparse(matrix):
@@ -395,8 +582,39 @@ def _checked_names(names: list[str] | None, count: int, argument: str, prefix: s
     return names
 
 
-def _warn_degenerate_labels(label_names: list[str], counts: np.ndarray, num_rows: int) -> None:
-    """Log labels that are never or always positive in training: they train, but nothing can be learned of them."""
+def _graph_label_set(sources: GraphSources) -> set[str]:
+    """The labels a graph source names (log, edges, label features)."""
+    names: set[str] = set()
+    for part in (sources.log, sources.edges, sources.features):
+        if part is not None:
+            names.update(part.label_names)
+    return names
+
+
+def _unknown_entries(Y_missing: Matrix | None, label_names: list[str], space: list[str], cold: np.ndarray,
+                     num_rows: int) -> sp.csr_matrix | None:
+    """(rows, len(space)) 1 where a training label value is unknown: ``Y_missing``'s entries and every cold
+    label's column (a label the feature rows do not carry is not a negative)."""
+    if Y_missing is None and not len(cold):
+        return None
+    unknown = sp.csr_matrix((num_rows, len(space)), dtype=np.uint8) if Y_missing is None \
+        else place_columns(Y_missing, label_names, space)
+    cold_columns = sp.csr_matrix((np.ones(num_rows * len(cold), dtype=np.uint8),
+                                  (np.repeat(np.arange(num_rows), len(cold)), np.tile(cold, num_rows))),
+                                 shape=unknown.shape)
+    return sp.csr_matrix(unknown.maximum(cold_columns), dtype=np.uint8)
+
+
+def _columns(matrix: sp.csr_matrix, columns: np.ndarray) -> sp.csr_matrix:
+    return sp.csr_matrix(matrix[:, columns], dtype=np.uint8)
+
+
+def _warn_degenerate_labels(label_names: list[str], counts: np.ndarray, num_rows: int, *,
+                            skip: np.ndarray) -> None:
+    """Log labels that are never or always positive in training (cold labels, scored from the graph, aside): they
+    train, but nothing can be learned of them."""
+    counts = counts.copy()
+    counts[skip] = -1
     degenerate = (("no positive", np.flatnonzero(counts == 0)), ("only positives", np.flatnonzero(counts == num_rows)))
     for what, labels in degenerate:
         if len(labels):

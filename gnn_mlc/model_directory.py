@@ -8,7 +8,13 @@ Layout::
     weights.safetensors      the torch module's parameters and buffers (graph included) + the feature scaler
     label_vectors.safetensors  the precomputed scoring vectors: ``label_embeddings`` W (num_labels, embedding_dim)
                              and ``label_bias`` b (num_labels,), so that scoring never touches the graph
-    label_cooccurrence.npz   training co-occurrence counts Y^T Y, SciPy sparse (read without pickle)
+    label_sources.json       where each label's vector came from (trained, log, edges, features), and the labels
+                             the torch module scores, in its output order
+    label_cooccurrence.npz   co-occurrence counts Y^T Y of the training rows and the label-only log, SciPy sparse
+                             (read without pickle)
+    graph_rows.safetensors   encodings h(x) and labels of up to 20,000 training rows: what add-labels distils new
+                             labels on (user representations: keep the directory as private as the data)
+    label_features.safetensors  the label features given at training (absent without them)
     thresholds.json          the decision strategy and one threshold per label
     label_graph.graphml      the label graph the model used, for people and tools (absent without a graph)
     metrics.json             validation figures the model was selected on, and the per-epoch history
@@ -57,8 +63,9 @@ MANIFEST = "manifest.json"
 _SCALER_PREFIX = "scaler."
 _REQUIRED_FILES = (
     "config.json", "labels.json", "feature_names.json", "weights.safetensors", "label_vectors.safetensors",
-    "thresholds.json", "label_cooccurrence.npz", "metrics.json",
+    "label_sources.json", "thresholds.json", "label_cooccurrence.npz", "graph_rows.safetensors", "metrics.json",
 )
+SOURCES = ("trained", "log", "edges", "features", "edges+features", "none")
 
 
 @dataclass(frozen=True)
@@ -81,6 +88,11 @@ class ModelParts:
         cooccurrence: (num_labels, num_labels) int64 CSR training co-occurrence counts.
         metrics: ``validation_map``, ``best_epoch``, ``epochs_run`` and the per-epoch ``history``.
         data_columns: the columns of the training file (``id_column``, ``label_column``) that scoring defaults to.
+        trained_labels: indices of the labels the torch module scores, in its output order.
+        label_sources: (num_labels,) where each label's vector came from (:data:`SOURCES`).
+        cooccurrence_rows: the rows ``cooccurrence`` counts (training rows and label-only log rows).
+        graph_rows: ``(encodings (n, embedding_dim) float32, labels (n, num_labels) uint8 CSR)`` of the kept rows.
+        label_features: ``(features (num_labels, f) float32, mask (num_labels,) bool)`` or ``None``.
         graph: the label graph, written as GraphML for people and tools (not read back).
     """
 
@@ -99,6 +111,11 @@ class ModelParts:
     cooccurrence: sp.csr_matrix
     metrics: dict[str, Any]
     data_columns: dict[str, str | None] = field(default_factory=dict)
+    trained_labels: list[int] = field(default_factory=list)
+    label_sources: list[str] = field(default_factory=list)
+    cooccurrence_rows: int = 0
+    graph_rows: tuple[np.ndarray, sp.csr_matrix] | None = None
+    label_features: tuple[np.ndarray, np.ndarray] | None = None
     graph: LabelGraph | None = None
 
     @property
@@ -160,7 +177,8 @@ def _write_files(parts: ModelParts, directory: Path) -> None:
                          "num_labels": parts.num_labels, "embedding_dim": int(parts.label_embeddings.shape[1])},
         "preprocessing": {"kind": "feature_scaler", "doc": "x -> (x - offset) * scale, rows to norm row_norm"},
         "parameters": parts.parameters,
-        "training": {"label_counts": [int(count) for count in parts.label_counts], "num_rows": int(parts.num_rows)},
+        "training": {"label_counts": [int(count) for count in parts.label_counts], "num_rows": int(parts.num_rows),
+                     "cooccurrence_rows": int(parts.cooccurrence_rows)},
         "data": dict(parts.data_columns),
     }
     _write_json(directory / "config.json", config)
@@ -175,6 +193,19 @@ def _write_files(parts: ModelParts, directory: Path) -> None:
                "label_bias": torch.from_numpy(np.ascontiguousarray(parts.label_bias, np.float32))},
               str(directory / "label_vectors.safetensors"), metadata={"format": FORMAT})
     sp.save_npz(directory / "label_cooccurrence.npz", sp.csr_matrix(parts.cooccurrence, dtype=np.int64))
+    _write_json(directory / "label_sources.json", {"sources": list(parts.label_sources),
+                                                   "trained": [int(index) for index in parts.trained_labels]})
+    encodings, rows = parts.graph_rows
+    rows = sp.csr_matrix(rows)
+    save_file({"encodings": torch.from_numpy(np.ascontiguousarray(encodings, np.float32)),
+               "labels_indptr": torch.from_numpy(rows.indptr.astype(np.int64)),
+               "labels_indices": torch.from_numpy(rows.indices.astype(np.int64))},
+              str(directory / "graph_rows.safetensors"), metadata={"format": FORMAT})
+    if parts.label_features is not None:
+        features, mask = parts.label_features
+        save_file({"features": torch.from_numpy(np.ascontiguousarray(features, np.float32)),
+                   "mask": torch.from_numpy(mask.astype(np.uint8))},
+                  str(directory / "label_features.safetensors"), metadata={"format": FORMAT})
     _write_json(directory / "thresholds.json", parts.decision_rule.to_json())
     if parts.graph is not None:
         parts.graph.write_graphml(directory / "label_graph.graphml")
@@ -218,7 +249,7 @@ def load_model_parts(path: str | Path) -> ModelParts:
         embedding_dim, kind = int(architecture["embedding_dim"]), str(architecture["kind"])
         training = _mapping(config["training"], path / "config.json", "training")
         label_counts = np.asarray(training["label_counts"], dtype=np.int64)
-        num_rows = int(training["num_rows"])
+        num_rows, cooccurrence_rows = int(training["num_rows"]), int(training["cooccurrence_rows"])
         parameters = _mapping(config["parameters"], path / "config.json", "parameters")
         data_columns = _mapping(config.get("data", {}), path / "config.json", "data")
     except (KeyError, TypeError, ValueError) as error:
@@ -241,12 +272,18 @@ def load_model_parts(path: str | Path) -> ModelParts:
                                   "expected one written by 'gnn-mlc train'") from None
     metrics = _mapping(_read_json(path / "metrics.json"), path / "metrics.json", "metrics")
     cooccurrence = _cooccurrence(path / "label_cooccurrence.npz", num_labels)
+    sources, trained = _label_sources(path / "label_sources.json", num_labels)
+    graph_rows = _graph_rows(path / "graph_rows.safetensors", num_labels, embedding_dim)
+    label_features = _label_features(path / "label_features.safetensors", num_labels) \
+        if (path / "label_features.safetensors").exists() else None
     return ModelParts(
         parameters=dict(parameters), kind=kind, in_features=in_features, label_names=label_names,
         feature_names=feature_names, state=tensors, scaler=scaler, label_embeddings=label_embeddings,
         label_bias=label_bias, decision_rule=rule, label_counts=label_counts, num_rows=num_rows,
         cooccurrence=cooccurrence, metrics=dict(metrics),
         data_columns={str(key): None if value is None else str(value) for key, value in data_columns.items()},
+        trained_labels=trained, label_sources=sources, cooccurrence_rows=cooccurrence_rows, graph_rows=graph_rows,
+        label_features=label_features,
     )
 
 
@@ -368,6 +405,42 @@ def _cooccurrence(file: Path, num_labels: int) -> sp.csr_matrix:
     if counts.shape != (num_labels, num_labels) or (counts.data < 0).any():
         raise ModelDirectoryError(f"{file}: shape {counts.shape}; expected non-negative ({num_labels}, {num_labels})")
     return counts
+
+
+def _label_sources(file: Path, num_labels: int) -> tuple[list[str], list[int]]:
+    value = _mapping(_read_json(file), file, "label sources")
+    sources, trained = value.get("sources"), value.get("trained")
+    if (not isinstance(sources, list) or len(sources) != num_labels or any(s not in SOURCES for s in sources)
+            or not isinstance(trained, list) or not all(isinstance(i, int) and 0 <= i < num_labels for i in trained)
+            or len(set(trained)) != len(trained)):
+        raise ModelDirectoryError(f"{file}: invalid; expected {num_labels} sources among {', '.join(SOURCES)} and "
+                                  "the distinct indices of the trained labels")
+    return sources, trained
+
+
+def _graph_rows(file: Path, num_labels: int, embedding_dim: int) -> tuple[np.ndarray, sp.csr_matrix]:
+    tensors = _read_safetensors(file)
+    try:
+        encodings = tensors["encodings"].numpy()
+        indptr, indices = tensors["labels_indptr"].numpy(), tensors["labels_indices"].numpy()
+        if encodings.ndim != 2 or encodings.shape[1] != embedding_dim:
+            raise ValueError(f"encodings of shape {encodings.shape}")
+        rows = sp.csr_matrix((np.ones(len(indices), dtype=np.uint8), indices, indptr),
+                             shape=(encodings.shape[0], num_labels))
+        rows.check_format(full_check=True)
+    except (KeyError, ValueError) as error:
+        raise ModelDirectoryError(f"{file}: invalid ({_first_line(error)}); expected the encodings (rows, "
+                                  f"{embedding_dim}) and label rows over {num_labels} labels") from None
+    return encodings, rows
+
+
+def _label_features(file: Path, num_labels: int) -> tuple[np.ndarray, np.ndarray]:
+    tensors = _read_safetensors(file)
+    features, mask = tensors.get("features"), tensors.get("mask")
+    if features is None or mask is None or features.ndim != 2 or features.shape[0] != num_labels \
+            or tuple(mask.shape) != (num_labels,):
+        raise ModelDirectoryError(f"{file}: invalid; expected features ({num_labels}, f) and a mask ({num_labels},)")
+    return features.numpy(), mask.numpy().astype(bool)
 
 
 def _mapping(value: Any, file: Path, what: str) -> dict[str, Any]:

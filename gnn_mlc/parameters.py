@@ -125,6 +125,8 @@ PARAMETERS: tuple[Parameter, ...] = (
     Parameter("patience", 20, "int", "stop after this many epochs without a better validation mAP", low=1),
     Parameter("validation_fraction", 0.15, "float", "share of training rows held out for early stopping and "
               "threshold tuning", low=0.01, high=0.9),
+    Parameter("rare_label_positives", 3, "int", "labels with at most this many positive training rows take their "
+              "vectors from the label-only log when it has them (0: never)", low=0),
     Parameter("threshold_strategy", "global", "choice", "how scores become labels: global = one threshold tuned "
               "on the validation rows, per_label, pcut, top_k, fixed", choices=STRATEGIES),
     Parameter("threshold", 0.5, "float", "the threshold of --threshold-strategy fixed", low=0.0, high=1.0),

@@ -38,12 +38,21 @@ class DecisionRule:
         thresholds: (num_labels,) float32: label j is given when its score >= thresholds[j] (unused by top_k).
         k: labels per row for ``top_k``.
         at_least_one: give each row its best label when nothing passes.
+        default: the threshold of a label with no validation evidence (the tuned global one; the fixed one), given
+            to labels added later.
     """
 
     strategy: Strategy
     thresholds: np.ndarray
     k: int = 1
     at_least_one: bool = False
+    default: float = 0.5
+
+    def extended(self, count: int) -> DecisionRule:
+        """This rule for ``count`` more labels, each with the default threshold."""
+        thresholds = np.concatenate([self.thresholds, np.full(count, self.default, dtype=np.float32)])
+        return DecisionRule(strategy=self.strategy, thresholds=thresholds, k=self.k, at_least_one=self.at_least_one,
+                            default=self.default)
 
     def decide(self, y_score: np.ndarray) -> np.ndarray:
         """0/1 decisions (rows, num_labels) uint8 for scores (rows, num_labels)."""
@@ -61,21 +70,22 @@ class DecisionRule:
 
     def to_json(self) -> dict[str, Any]:
         return {"strategy": self.strategy, "k": self.k, "at_least_one": self.at_least_one,
-                "thresholds": [float(value) for value in self.thresholds]}
+                "default": float(self.default), "thresholds": [float(value) for value in self.thresholds]}
 
     @classmethod
     def from_json(cls, value: dict[str, Any], *, num_labels: int) -> DecisionRule:
         """Validate and rebuild a rule written by :meth:`to_json`."""
         strategy = value.get("strategy")
         thresholds = np.asarray(value.get("thresholds", []), dtype=np.float32)
-        k, at_least_one = value.get("k", 1), value.get("at_least_one", False)
+        k, at_least_one, default = value.get("k", 1), value.get("at_least_one", False), value.get("default", 0.5)
         if (strategy not in STRATEGIES or thresholds.shape != (num_labels,) or not np.isfinite(thresholds).all()
-                or not isinstance(k, int) or k < 1 or not isinstance(at_least_one, bool)):
+                or not isinstance(k, int) or k < 1 or not isinstance(at_least_one, bool)
+                or not isinstance(default, (int, float)) or not np.isfinite(default)):
             raise DataError(
                 f"thresholds: strategy {strategy!r}, {thresholds.shape[0] if thresholds.ndim else 0} thresholds, "
                 f"k={k!r}; expected one of {', '.join(STRATEGIES)}, {num_labels} finite thresholds, k >= 1"
             )
-        return cls(strategy=strategy, thresholds=thresholds, k=k, at_least_one=at_least_one)
+        return cls(strategy=strategy, thresholds=thresholds, k=k, at_least_one=at_least_one, default=float(default))
 
 
 def fit_decision_rule(
@@ -110,20 +120,20 @@ def fit_decision_rule(
     known = np.ones(y_score.shape, dtype=bool) if missing is None else ~(
         missing.toarray() if hasattr(missing, "toarray") else np.asarray(missing)).astype(bool)
     if strategy in ("fixed", "top_k"):
-        thresholds = np.full(num_labels, threshold, dtype=np.float32)
-    elif strategy == "global":
-        thresholds = np.full(num_labels, best_f1_threshold(y_true[known], y_score[known]), dtype=np.float32)
+        default = threshold
     elif strategy == "pcut":
         if train_cardinality is None:
             raise DataError("train_cardinality: required by the 'pcut' strategy; expected the mean labels per row")
-        thresholds = np.full(num_labels, cardinality_threshold(y_score, train_cardinality), dtype=np.float32)
-    else:
-        fallback = best_f1_threshold(y_true[known], y_score[known])
-        thresholds = np.full(num_labels, fallback, dtype=np.float32)
+        default = cardinality_threshold(y_score, train_cardinality)
+    else:  # global, and per_label's fallback
+        default = best_f1_threshold(y_true[known], y_score[known])
+    thresholds = np.full(num_labels, default, dtype=np.float32)
+    if strategy == "per_label":
         for label in np.flatnonzero((y_true * known).sum(axis=0) >= min_positives):
             rows = known[:, label]
             thresholds[label] = best_f1_threshold(y_true[rows, label], y_score[rows, label])
-    return DecisionRule(strategy=strategy, thresholds=thresholds, k=k, at_least_one=at_least_one)
+    return DecisionRule(strategy=strategy, thresholds=thresholds, k=k, at_least_one=at_least_one,
+                        default=float(thresholds.dtype.type(default)))
 
 
 def best_f1_threshold(y_true: np.ndarray, y_score: np.ndarray) -> float:

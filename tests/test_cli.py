@@ -53,6 +53,8 @@ def test_evaluate_compare_side_by_side(trained, demo_test, capsys):
     from gnn_mlc.evaluation.metrics import evaluate
 
     model, data = load_model(trained / "gcn"), read_dataset(demo_test)
+    data = data.without_labels(sorted(set(data.label_names) - set(model.classes_)))  # the new interests: left out
+    data = data.align(list(model.classes_), list(model.feature_names_in_))
     expected = evaluate(data.Y, model.predict_proba(data.X), y_pred=model.predict(data.X),
                         train_counts=model.label_counts_)
     assert results["gcn"] == pytest.approx(expected)
@@ -155,17 +157,22 @@ def test_error_wrong_feature_columns(trained, demo_score, tmp_path, capsys):
     assert not out.exists()
 
 
-def test_error_unknown_label_in_evaluation_data(trained, demo_test, tmp_path, capsys):
+def test_a_label_the_model_does_not_know_is_left_out_with_a_warning(trained, demo_test, tmp_path, caplog):
+    import logging
+
     table = pq.read_table(demo_test)
     labels = table.column("labels").to_pylist()
     labels[5] = labels[5] + ["knitting"]
-    bad = tmp_path / "bad.parquet"
-    pq.write_table(table.set_column(table.column_names.index("labels"), "labels", pa.array(labels)), bad)
-    out = tmp_path / "report"
-    message = run_error(["evaluate", "--model", str(trained / "gcn"), "--data", str(bad), "--output", str(out)],
-                        capsys)
-    assert "label 'knitting' is not known to the model" in message
-    assert not out.exists()
+    extra = tmp_path / "extra.parquet"
+    pq.write_table(table.set_column(table.column_names.index("labels"), "labels", pa.array(labels)), extra)
+    with caplog.at_level(logging.WARNING):
+        assert main(["evaluate", "--model", str(trained / "gcn"), "--data", str(extra), "--output",
+                     str(tmp_path / "with"), "--baseline", "none"]) == 0
+    assert "9 of its labels are not known to gcn" in caplog.text and "'knitting'" in caplog.text
+    assert main(["evaluate", "--model", str(trained / "gcn"), "--data", str(demo_test), "--output",
+                 str(tmp_path / "without"), "--baseline", "none"]) == 0
+    assert json.loads((tmp_path / "with" / "metrics.json").read_text()) == json.loads(
+        (tmp_path / "without" / "metrics.json").read_text())
 
 
 def test_error_existing_output_and_cuda(trained, demo_train, capsys):

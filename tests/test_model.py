@@ -102,7 +102,12 @@ def test_positive_weights_enter_the_loss_as_bce_pos_weight():
     """One training step with pos_weight equals one step on the hand-weighted BCE."""
     import torch.nn.functional as F
 
-    from gnn_mlc.training import TrainingSettings, TrainingSplit, positive_weights, train_model
+    from gnn_mlc.training import (
+        TrainingSettings,
+        TrainingSplit,
+        positive_weights,
+        train_model,
+    )
 
     rng = np.random.default_rng(0)
     X, labels = rng.normal(size=(16, 7)).astype(np.float32), (rng.random((16, 5)) < 0.2).astype(np.uint8)

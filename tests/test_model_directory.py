@@ -8,7 +8,13 @@ import numpy as np
 import pytest
 from safetensors import safe_open
 
-from gnn_mlc import GnnMlcError, LabelGCNClassifier, ModelDirectoryError, load_model, read_dataset
+from gnn_mlc import (
+    GnnMlcError,
+    LabelGCNClassifier,
+    ModelDirectoryError,
+    load_model,
+    read_dataset,
+)
 
 FAST = {"max_epochs": 3, "hidden_channels": 32, "embedding_dim": 16, "batch_size": 64}
 

@@ -6,7 +6,11 @@ import numpy as np
 import pytest
 
 from gnn_mlc import DataError
-from gnn_mlc.data import iterative_stratification, stratified_split_indices, train_test_split_indices
+from gnn_mlc.data import (
+    iterative_stratification,
+    stratified_split_indices,
+    train_test_split_indices,
+)
 
 
 def long_tail_labels(rows: int, labels: int, seed: int) -> np.ndarray:

@@ -6,7 +6,12 @@ import numpy as np
 import pytest
 
 from gnn_mlc import DataError, LabelGCNClassifier, evaluate, read_dataset
-from gnn_mlc.thresholds import DecisionRule, best_f1_threshold, cardinality_threshold, fit_decision_rule
+from gnn_mlc.thresholds import (
+    DecisionRule,
+    best_f1_threshold,
+    cardinality_threshold,
+    fit_decision_rule,
+)
 
 
 def test_best_f1_threshold_by_hand():

@@ -109,6 +109,17 @@ class Dataset:
         own = set(self.label_names)
         return [name for name in label_names if name not in own]
 
+    def without_labels(self, names: Sequence[str]) -> Dataset:
+        """This data set without the label columns ``names``."""
+        drop = set(names)
+        keep = np.array([index for index, name in enumerate(self.label_names) if name not in drop], dtype=np.int64)
+        return Dataset(
+            X=self.X, Y=self.Y[:, keep], label_names=[self.label_names[index] for index in keep],
+            feature_names=self.feature_names, ids=self.ids, dropped_attributes=self.dropped_attributes,
+            source=self.source, Y_missing=None if self.Y_missing is None else self.Y_missing[:, keep],
+            id_column=self.id_column, unlisted_labels_are_negative=self.unlisted_labels_are_negative,
+        )
+
     def align(self, label_names: list[str], feature_names: list[str]) -> Dataset:
         """Reorder columns to a model's labels and features (matched by name).
 

@@ -51,20 +51,30 @@ def evaluate_classifier(classifier: LabelGCNClassifier, data: Dataset, *, name: 
     """Score ``data`` (aligned to the model's labels and features by name) and compute every figure.
 
     A model label the data has no values for (:meth:`Dataset.missing_labels`, e.g. an attribute removed from an ARFF
-    file) is logged as a warning and left out of every figure: its entries are unknown, not negatives.
+    file) is logged as a warning and left out of every figure: its entries are unknown, not negatives. A data label
+    the model does not know (a new interest, or a model that knows fewer labels than another in a comparison) is
+    logged as a warning and left out too: the model cannot score it.
 
     Args:
         classifier: a fitted model.
-        data: labelled rows with the model's features; its labels must be among the model's.
+        data: labelled rows with the model's features.
         name: how the model is called in tables.
 
     Returns:
         The model's metrics and per-label figures on ``data``.
 
     Raises:
-        DataError: the data has a label the model does not know, or lacks one of its features.
+        UnknownLabelError: none of the data's labels is known to the model (wrong data, or a misspelt label).
+        DataError: the data lacks one of the model's features.
     """
     names = getattr(classifier, "feature_names_in_", None)
+    known = set(classifier.classes_)
+    unknown = [label for label in data.label_names if label not in known]
+    if unknown and len(unknown) < data.num_labels:
+        logger.warning("%s: %d of its labels are not known to %s (%s%s); they are left out of its figures",
+                       data.source, len(unknown), name, ", ".join(map(repr, unknown[:10])),
+                       ", ..." if len(unknown) > 10 else "")
+        data = data.without_labels(unknown)
     absent = data.missing_labels(list(classifier.classes_))
     data = data.align(list(classifier.classes_), list(data.feature_names) if names is None else list(names))
     if absent:

@@ -73,9 +73,14 @@ def weighted_adjacency(
     tau: float,
     p: float,
     unknown: sp.csr_matrix | None = None,
+    external: sp.csr_matrix | None = None,
 ) -> sp.csr_matrix:
     """The (num_labels, num_labels) float32 CSR edge weights of ``weighting`` (see the module docstring); no
     self-loops.
+
+    ``external`` (num_labels, num_labels), external edges ``[i, j]`` for i -> j (a taxonomy, bought-together pairs),
+    is merged by one rule: with ``"mlgcn"`` an external edge is an edge like one with ``P(j | i) >= tau`` (before
+    each label's incoming weights are set to sum to p); with ``"probability"`` and ``"count"`` its weight is added.
 
     Raises:
         DataError: an unknown weighting, ``tau`` outside (0, 1] or ``p`` outside [0, 1].
@@ -86,11 +91,19 @@ def weighted_adjacency(
         raise DataError(f"tau: got {tau}; expected a number in (0, 1]")
     if not 0.0 <= p <= 1.0:
         raise DataError(f"p: got {p}; expected a number in [0, 1]")
+    external = None if external is None else sp.csr_matrix(external, dtype=np.float64)
     if weighting == "count":
         adjacency = counts.astype(np.float64).tocsr()
         adjacency.setdiag(0.0)
         adjacency.eliminate_zeros()
     else:
         probabilities = conditional_probabilities(counts, unknown)
-        adjacency = probabilities if weighting == "probability" else mlgcn_adjacency(probabilities, tau=tau, p=p)
+        if weighting == "probability":
+            adjacency = probabilities
+        else:
+            if external is not None:  # an external edge passes the threshold
+                probabilities = sp.csr_matrix(probabilities.maximum((external > 0).astype(np.float64) * tau))
+            return sp.csr_matrix(mlgcn_adjacency(probabilities, tau=tau, p=p), dtype=np.float32)
+    if external is not None:
+        adjacency = adjacency + external
     return sp.csr_matrix(adjacency, dtype=np.float32)

@@ -114,6 +114,8 @@ def build_label_graph(
     tau: float = 0.4,
     p: float = 0.25,
     Y_missing: Matrix | None = None,
+    log_rows: Matrix | None = None,
+    external: sp.csr_matrix | None = None,
 ) -> LabelGraph:
     """Build the label graph of training labels ``Y`` (rows, num_labels) with the given edge weighting.
 
@@ -124,6 +126,9 @@ def build_label_graph(
         tau: ``"mlgcn"`` keeps the edge ``i -> j`` when ``P(j | i) >= tau``; in (0, 1].
         p: ``"mlgcn"`` total weight of each label's incoming edges; in [0, 1].
         Y_missing: 1 where a label value is unknown (those entries count as neither positive nor negative).
+        log_rows: (log rows, num_labels) label-only rows, merged into the co-occurrence counts.
+        external: (num_labels, num_labels) external edge weights ``[i, j]`` for i -> j, merged by the rule of
+            :func:`~gnn_mlc.graph.cooccurrence.weighted_adjacency`.
 
     Returns:
         The :class:`LabelGraph`.
@@ -135,10 +140,11 @@ def build_label_graph(
         Y = sp.csr_matrix(Y, dtype=np.int64)
         Y = sp.csr_matrix(Y - Y.multiply(sp.csr_matrix(Y_missing, dtype=np.int64)))  # unknown is not positive
         unknown = sp.csr_matrix(Y.T @ sp.csr_matrix(Y_missing, dtype=np.int64))
-    return label_graph_from_counts(
-        cooccurrence_counts(Y), label_names, num_rows=int(Y.shape[0]), weighting=weighting, tau=tau, p=p,
-        unknown=unknown,
-    )
+    counts, num_rows = cooccurrence_counts(Y), int(Y.shape[0])
+    if log_rows is not None:
+        counts, num_rows = sp.csr_matrix(counts + cooccurrence_counts(log_rows)), num_rows + int(log_rows.shape[0])
+    return label_graph_from_counts(counts, label_names, num_rows=num_rows, weighting=weighting, tau=tau, p=p,
+                                   unknown=unknown, external=external)
 
 
 def label_graph_from_counts(
@@ -150,6 +156,7 @@ def label_graph_from_counts(
     tau: float = 0.4,
     p: float = 0.25,
     unknown: sp.csr_matrix | None = None,
+    external: sp.csr_matrix | None = None,
 ) -> LabelGraph:
     """Build the label graph from co-occurrence ``counts`` (num_labels, num_labels), e.g. a model's saved counts.
 
@@ -157,6 +164,6 @@ def label_graph_from_counts(
     as for :func:`~gnn_mlc.graph.cooccurrence.conditional_probabilities`.
     """
     counts = sp.csr_matrix(counts, dtype=np.int64)
-    adjacency = weighted_adjacency(counts, weighting=weighting, tau=tau, p=p, unknown=unknown)
+    adjacency = weighted_adjacency(counts, weighting=weighting, tau=tau, p=p, unknown=unknown, external=external)
     return LabelGraph(label_names=list(label_names), counts=counts, adjacency=adjacency, num_rows=num_rows,
                       weighting=weighting, tau=tau, p=p)

@@ -129,7 +129,7 @@ def model_label_graph(classifier: LabelGCNClassifier) -> LabelGraph:
     """The training co-occurrence graph of a model: every co-occurring pair, weighted by ``P(j | i)``."""
     return label_graph_from_counts(
         classifier.cooccurrence_, [str(name) for name in classifier.classes_],
-        num_rows=int(classifier.n_samples_fit_), weighting="probability",
+        num_rows=int(classifier.cooccurrence_rows_), weighting="probability",
     )
 
 

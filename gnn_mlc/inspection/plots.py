@@ -48,7 +48,7 @@ def strongest_edges_graph(
     names = [str(name) for name in classifier.classes_]
     counts = sp.csr_matrix(classifier.cooccurrence_, dtype=np.float64)
     frequency = counts.diagonal()
-    rows = float(classifier.n_samples_fit_)
+    rows = float(classifier.cooccurrence_rows_)
     graph = nx.Graph()
     for index, name in enumerate(names):
         graph.add_node(name, frequency=int(frequency[index]))

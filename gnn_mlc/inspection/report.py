@@ -62,7 +62,7 @@ def write_inspection_report(
              "| model | neighbour_map | chance_map | labels scored |", "|---|---:|---:|---:|"]
     models = [(name, classifier)] + ([(baseline_name, baseline)] if baseline is not None else [])
     for model_name, model in models:
-        score = agreement_score(model.label_embeddings_, model.cooccurrence_, num_rows=int(model.n_samples_fit_))
+        score = agreement_score(model.label_embeddings_, model.cooccurrence_, num_rows=int(model.cooccurrence_rows_))
         lines.append(f"| {model_name} | {score['neighbour_map']:.4f} | {score['chance_map']:.4f} | "
                      f"{score['labels_scored']} |")
     lines += ["", "## Pictures", "", "![Label embedding map](embedding_map.png)", "",

@@ -1,0 +1,206 @@
+"""Cold-start and rare interests: does the label graph score labels that have few or no labelled feature rows?
+
+Protocol (BENCHMARKS.md, "Cold labels"), per data set and seed: the training rows are split at random in halves,
+"feature rows" (features and labels) and a label-only log (labels only). 20% (rounded, at least 1) of the labels with
+>= 5 training positives are **cold**: removed from the feature rows (the model never sees them there), kept in the
+log (its rows with no label at all are dropped). A **few-shot** variant keeps 1-3 (seeded) positive feature rows of each cold label. Test: the data set's test
+split (a seeded 70/30 split where it has none), all labels.
+
+Arms (every network with the package defaults unless named):
+
+* ``no-graph``: ``LabelGCNClassifier(use_graph=False)`` on the feature rows; cold labels scored by their log
+  frequency (one constant per label: it ranks no row above another);
+* ``popularity``: every label by its frequency in the feature rows and the log;
+* ``propagation-P``, ``propagation-lift``: a cold label's score is ``sum_j w(j, c) p_j(x)`` over the no-graph
+  network's warm probabilities ``p_j``, with ``w = P(c | j)`` and ``w = max(0, P(c | j) - P(c))`` from the log;
+* ``graph-no-log``: ``LabelGCNClassifier()`` on the feature rows alone (cold labels by log frequency);
+* ``graph+log``: ``LabelGCNClassifier().fit(..., graph_data=log)``: the log enters the label graph and the cold
+  labels are scored through it (:mod:`gnn_mlc.training.graph_labels`);
+* ``no-graph+log``: the same with ``use_graph=False`` (the graph only for the cold labels);
+* ``oracle``: ``LabelGCNClassifier()`` on the feature rows with the cold labels visible: the mAP the same labels
+  reach when they are warm (recovery = cold mAP / oracle cold mAP).
+
+Metrics on the test rows: cold-label mAP (mean AP over the cold labels with a test positive), warm-label mAP, and
+P@5 / nDCG@5 over all labels. Writes results/cold_start.{json,md}. Usage: ``python benchmarks/cold_start.py
+[--seeds 0 1 2] [--datasets ...]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+import scipy.sparse as sp
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import write_results  # noqa: E402
+from datasets import DATASETS, load  # noqa: E402
+
+from gnn_mlc import LabelGCNClassifier  # noqa: E402
+from gnn_mlc.evaluation import evaluate, per_label_metrics  # noqa: E402
+
+SETS = ("yeast", "birds", "genbase", "medical", "enron", "bibtex", "mediamill_small", "yeast-meka", "movielens")
+ZERO_SHOT = ("no-graph", "popularity", "propagation-P", "propagation-lift", "graph-no-log", "graph+log",
+             "no-graph+log", "oracle")
+FEW_SHOT = ("no-graph", "propagation-P", "propagation-lift", "graph+log")
+
+
+def protocol(Y: np.ndarray, seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, dict[int, np.ndarray]]:
+    """Feature rows, log rows, cold labels, and the 1-3 positive feature rows each cold label keeps (few-shot)."""
+    rng = np.random.default_rng(1000 + seed)
+    order = rng.permutation(Y.shape[0])
+    feature, log = np.sort(order[: Y.shape[0] // 2]), np.sort(order[Y.shape[0] // 2:])
+    eligible = np.flatnonzero(Y.sum(axis=0) >= 5)
+    cold = np.sort(rng.choice(eligible, max(1, int(round(0.2 * len(eligible)))), replace=False))
+    shots = {}
+    for label in cold:
+        positives = np.flatnonzero(Y[feature, label])
+        shots[int(label)] = np.sort(rng.choice(positives, min(int(rng.integers(1, 4)), len(positives)),
+                                               replace=False))
+    return feature, log, cold, shots
+
+
+def mean_ap(Y: np.ndarray, scores: np.ndarray, labels: np.ndarray) -> float:
+    """Mean average precision over ``labels`` that have a positive in ``Y``."""
+    labels = labels[Y[:, labels].sum(axis=0) > 0]
+    figures = per_label_metrics(Y[:, labels], scores[:, labels], np.zeros((Y.shape[0], len(labels)), np.uint8))
+    return float(np.mean(figures["average_precision"]))
+
+
+def run(name: str, seed: int) -> list[dict]:
+    train, test = load(name, seed)
+    X, Y = train.X, np.asarray(train.Y.toarray() if sp.issparse(train.Y) else train.Y)
+    Y_test = np.asarray(test.Y.toarray() if sp.issparse(test.Y) else test.Y)
+    feature, log, cold, shots = protocol(Y, seed)
+    names = list(train.label_names)
+    warm = np.setdiff1d(np.arange(len(names)), cold)
+    log_rows = Y[log]
+    log_rows = log_rows[log_rows.sum(axis=1) > 0]  # a label-only row with no label says nothing (birds has many)
+    log_frequency = log_rows.mean(axis=0)
+    conditional = (log_rows.T @ log_rows) / np.maximum(log_rows.sum(axis=0), 1)[None, :]  # [c, j] = P(c | j)
+    records = []
+
+    def record(variant: str, arm: str, scores: np.ndarray, seconds: float, oracle: float | None = None) -> None:
+        cold_map = mean_ap(Y_test, scores, cold)
+        ranking = evaluate(Y_test, scores, ks=(5,))
+        records.append({"dataset": name, "seed": seed, "variant": variant, "arm": arm, "cold_map": cold_map,
+                        "warm_map": mean_ap(Y_test, scores, warm), "p@5": ranking["p@5"],
+                        "ndcg@5": ranking["ndcg@5"], "num_cold": int(len(cold)), "fit_seconds": seconds,
+                        "recovery": None if oracle is None else cold_map / oracle})
+        print(f"{name} seed {seed} {variant} {arm}: cold mAP {cold_map:.4f} warm mAP {records[-1]['warm_map']:.4f}",
+              flush=True)
+
+    def fit(variant: str, use_graph: bool, with_log: bool, visible: bool = False) -> tuple[np.ndarray, float]:
+        """Test scores over all labels (in the data's label order) of a model fitted on the feature rows."""
+        Y_feature = Y[feature].copy()
+        keep = np.ones(len(names), dtype=bool)
+        if not visible:
+            if variant == "few-shot":
+                for label in cold:
+                    Y_feature[:, label] = 0
+                    Y_feature[shots[int(label)], label] = 1
+            else:
+                keep[cold] = False  # absent from the feature rows' labels
+        columns = np.flatnonzero(keep)
+        start = time.perf_counter()
+        model = LabelGCNClassifier(use_graph=use_graph, random_state=seed).fit(
+            X[feature], Y_feature[:, columns], label_names=[names[index] for index in columns],
+            graph_data=log_rows if with_log else None, graph_label_names=names if with_log else None)
+        seconds = time.perf_counter() - start
+        scores = np.tile(log_frequency, (Y_test.shape[0], 1)).astype(np.float32)  # unknown to the model: by log
+        position = {label: index for index, label in enumerate(model.classes_)}
+        known = [index for index, label in enumerate(names) if label in position]
+        scores[:, known] = model.predict_proba(test.X)[:, [position[names[index]] for index in known]]
+        return scores, seconds
+
+    oracle_scores, oracle_seconds = fit("zero-shot", True, False, visible=True)
+    oracle = mean_ap(Y_test, oracle_scores, cold)
+    for variant in ("zero-shot", "few-shot"):
+        arms = ZERO_SHOT if variant == "zero-shot" else FEW_SHOT
+        plain, plain_seconds = fit(variant, False, False)
+        if variant == "few-shot":
+            record(variant, "no-graph", plain, plain_seconds, oracle)  # the network's own few-shot heads
+        else:
+            by_frequency = plain.copy()
+            by_frequency[:, cold] = log_frequency[cold]
+            record(variant, "no-graph", by_frequency, plain_seconds, oracle)
+        frequency = (Y[feature].sum(axis=0) + log_rows.sum(axis=0)) / len(Y)
+        if "popularity" in arms:
+            record(variant, "popularity", np.tile(frequency, (Y_test.shape[0], 1)), 0.0, oracle)
+        for arm, weights in (("propagation-P", conditional),
+                             ("propagation-lift", np.maximum(0.0, conditional - log_frequency[:, None]))):
+            propagated = plain.copy()
+            propagated[:, cold] = plain[:, warm] @ weights[np.ix_(cold, warm)].T
+            record(variant, arm, propagated, plain_seconds, oracle)
+        for arm, use_graph, with_log in (("graph-no-log", True, False), ("graph+log", True, True),
+                                         ("no-graph+log", False, True)):
+            if arm in arms:
+                scores, seconds = fit(variant, use_graph, with_log)
+                record(variant, arm, scores, seconds, oracle)
+    records.append({"dataset": name, "seed": seed, "variant": "zero-shot", "arm": "oracle", "cold_map": oracle,
+                    "warm_map": mean_ap(Y_test, oracle_scores, warm), "num_cold": int(len(cold)),
+                    "fit_seconds": oracle_seconds, "recovery": 1.0,
+                    **{key: evaluate(Y_test, oracle_scores, ks=(5,))[key] for key in ("p@5", "ndcg@5")}})
+    return records
+
+
+def markdown(records: list[dict], seeds: list[int]) -> str:
+    datasets = list(dict.fromkeys(r["dataset"] for r in records))
+    lines = ["# Cold-start and rare interests: labels with few or no labelled feature rows", "", "{header}",
+             f"Mean over seeds {seeds}; protocol and arms in the script's docstring (`benchmarks/cold_start.py`). "
+             "Cold mAP: mean average precision of the cold labels over the test rows; recovery: cold mAP / the mAP "
+             "the same labels reach trained warm (`oracle`). The best arm of a row is in bold.", ""]
+    for variant, arms in (("zero-shot", ZERO_SHOT), ("few-shot", FEW_SHOT)):
+        for metric in ("cold_map", "recovery", "warm_map", "p@5", "ndcg@5"):
+            if variant == "few-shot" and metric not in ("cold_map", "recovery", "warm_map"):
+                continue
+            shown = [arm for arm in arms if arm != "oracle" or metric in ("cold_map", "warm_map")]
+            lines += [f"## {variant}: {metric}", "", "| data set | " + " | ".join(shown) + " |",
+                      "|---|" + "---:|" * len(shown)]
+            for name in [*datasets, "mean"]:
+                cells, values = [], {}
+                for arm in shown:
+                    rows = [r[metric] for r in records if r["variant"] == variant and r["arm"] == arm
+                            and (name == "mean" or r["dataset"] == name) and r[metric] is not None]
+                    if name == "mean":
+                        per_set = [statistics.mean(r[metric] for r in records if r["variant"] == variant
+                                                   and r["arm"] == arm and r["dataset"] == dataset)
+                                   for dataset in datasets if any(r["variant"] == variant and r["arm"] == arm
+                                                                 and r["dataset"] == dataset for r in records)]
+                        rows = per_set
+                    values[arm] = statistics.mean(rows) if rows else None
+                best = max((v for a, v in values.items() if v is not None and a != "oracle"), default=None)
+                for arm in shown:
+                    value = values[arm]
+                    text = "" if value is None else f"{value:.3f}"
+                    cells.append(f"**{text}**" if value is not None and value == best and arm != "oracle" else text)
+                lines.append(f"| {name} | " + " | ".join(cells) + " |")
+            lines.append("")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    parser.add_argument("--datasets", nargs="+", default=list(SETS))
+    args = parser.parse_args()
+    if not DATASETS.is_dir():
+        sys.exit(f"shared data sets not found at {DATASETS}")
+    warnings.filterwarnings("ignore")
+    import logging
+
+    logging.disable(logging.WARNING)
+    records: list[dict] = []
+    for name in args.datasets:
+        for seed in args.seeds:
+            records.extend(run(name, seed))
+            write_results("cold_start", records, markdown(records, args.seeds))  # partial results survive a stop
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,291 @@
+"""Label vectors for labels the network has no (or almost no) labelled feature rows for, inferred from the graph.
+
+A label with no positive feature row (a **cold** label: new in the catalogue, seen only in a label-only log or
+linked by external edges) or only a few (a **rare** label, at most ``max_rare_positives``) gets a label vector
+``W[t]`` and bias ``b[t]`` in the same space as the trained labels, so scoring stays one matrix product and the
+label is ranked, thresholded and written like any other. Which evidence is used, in this order:
+
+1. **the label-only log** (the label has a positive log row): a :class:`~gnn_mlc.nn.LabelLogitPropagation`
+   ("teacher") is fitted on the rows where the label is known (log rows, and feature rows for a rare label) to
+   score it from the warm labels of a row; then each feature row's teacher probability (from the row's true warm
+   labels; 1 on a rare label's own positive rows) is distilled into a linear head on the frozen encoder:
+   ``W[t], b[t] = argmin mean_rows BCE(h(x) . W[t] + b[t], q_t) + 3e-4 ||W[t]||^2``. The head learns
+   ``E[teacher | x]`` from the features instead of plugging predicted probabilities into the teacher.
+2. **external edges** to labels with vectors: ``W[t] = gamma sum_j a_tj W[j]``, ``b[t] = alpha sum_j a_tj b[j]
+   + delta`` with ``a_tj`` the edge weights normalised to sum 1, and ``gamma, alpha, delta`` fitted by least squares
+   on the labels that have both a vector and edges (each predicted from its neighbours, its own vector hidden).
+3. **label features**: a ridge regression from a label's features to its ``[W, b]``, fitted on the labels that have
+   both (so a label with features and no edges can still be scored).
+   A label with both edges and features gets the mean of the two.
+
+Measured on the cold-start protocol (benchmarks/results/cold_start.md): cold-label mAP above score propagation with
+``P(c | j)`` and with lift weights on every data set; the choices (C = 1, the 3e-4 decay, the distilled head
+alone rather than mixed with the teacher's scores at serving time) were made on development seeds.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.sparse as sp
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+from gnn_mlc.nn.label_propagation import LabelLogitPropagation, propagation_edges
+
+TEACHER_C = 1.0
+"""Inverse L2 strength of the teacher's edge weights (``sum w^2 / (2 C rows)``, scikit-learn's C)."""
+HEAD_DECAY = 3e-4
+"""L2 on the distilled label vectors (chosen among 1e-4, 3e-4 and 1e-3 on development seeds)."""
+
+
+@dataclass(frozen=True)
+class GraphLabelVectors:
+    """Vectors inferred from the graph for some labels of the label space.
+
+    Attributes:
+        labels: (k,) indices of the labels in the label space.
+        embeddings: (k, embedding_dim) float32 label vectors.
+        bias: (k,) float32 biases.
+        sources: (k,) the evidence each came from: ``"log"``, ``"edges"``, ``"features"`` or ``"edges+features"``.
+    """
+
+    labels: np.ndarray
+    embeddings: np.ndarray
+    bias: np.ndarray
+    sources: list[str]
+
+
+def fit_label_teacher(
+    rows: sp.csr_matrix,
+    unknown: sp.csr_matrix | None,
+    inputs: np.ndarray,
+    targets: np.ndarray,
+    cooccurrence: sp.csr_matrix,
+    *,
+    C: float = TEACHER_C,
+    max_iterations: int = 200,
+    batch_rows: int = 8192,
+) -> LabelLogitPropagation:
+    """Fit the teacher: each target label scored from the input labels of a row, on the rows where it is known.
+
+    Args:
+        rows: (n, num_labels) 0/1 CSR label rows (log rows, feature rows' labels).
+        unknown: (n, num_labels) 1 where a value is unknown (left out of the loss), or ``None``.
+        inputs: indices of the labels that send messages (warm labels: their values are known in every row).
+        targets: indices of the labels to score.
+        cooccurrence: (num_labels, num_labels) co-occurrence counts (to cut the graph at scale).
+        C: inverse L2 strength of the edge weights.
+        max_iterations: L-BFGS iterations (full batch, accumulated over row blocks of ``batch_rows``).
+
+    Returns:
+        The fitted :class:`~gnn_mlc.nn.LabelLogitPropagation` (edges from ``inputs`` to ``targets``).
+    """
+    n, num_labels = rows.shape
+    known = np.ones((n, len(targets)), dtype=np.float32) if unknown is None \
+        else 1.0 - sp.csr_matrix(unknown)[:, targets].toarray().astype(np.float32)
+    values = sp.csr_matrix(rows, dtype=np.float32)
+    frequency = np.zeros(num_labels)
+    frequency[targets] = np.asarray(values[:, targets].multiply(known).sum(axis=0)).ravel() / np.maximum(
+        known.sum(axis=0), 1.0)
+    edges = propagation_edges(inputs, targets, cooccurrence)
+    teacher = LabelLogitPropagation(torch.from_numpy(edges), num_labels, torch.from_numpy(frequency))
+    signal_mask = np.zeros(num_labels, dtype=np.float32)
+    signal_mask[inputs] = 1.0  # only input labels send messages
+    batch_rows = max(64, min(batch_rows, 2**25 // num_labels))  # dense (labels, rows) blocks of at most 128 MB
+    blocks = [(torch.from_numpy((values[start:start + batch_rows] @ sp.diags(signal_mask)).toarray().T.copy()),
+               torch.from_numpy(values[start:start + batch_rows][:, targets].toarray()),
+               torch.from_numpy(known[start:start + batch_rows]))
+              for start in range(0, n, batch_rows)]
+    target_index = torch.from_numpy(np.asarray(targets, dtype=np.int64))
+    optimizer = torch.optim.LBFGS(teacher.parameters(), lr=1, max_iter=max_iterations,
+                                  line_search_fn="strong_wolfe")
+
+    def closure() -> Tensor:
+        optimizer.zero_grad()
+        total = torch.zeros(())
+        for signals, truth, mask in blocks:
+            logits = teacher(signals)[target_index].T  # (block rows, targets)
+            loss = (F.binary_cross_entropy_with_logits(logits, truth, reduction="none") * mask).sum() / n
+            loss.backward()
+            total = total + loss.detach()
+        penalty = (teacher.weight ** 2).sum() / (2 * C * n) + 1e-3 * (teacher.beta ** 2).sum()
+        penalty.backward()
+        return total + penalty.detach()
+
+    optimizer.step(closure)
+    return teacher.eval()
+
+
+@torch.no_grad()
+def teacher_probabilities(teacher: LabelLogitPropagation, rows: sp.csr_matrix, inputs: np.ndarray,
+                          targets: np.ndarray, *, batch_rows: int = 8192) -> np.ndarray:
+    """(n, len(targets)) float32 teacher probabilities of the target labels for label rows (n, num_labels)."""
+    mask = np.zeros(rows.shape[1], dtype=np.float32)
+    mask[inputs] = 1.0
+    index = torch.from_numpy(np.asarray(targets, dtype=np.int64))
+    batch_rows = max(64, min(batch_rows, 2**25 // rows.shape[1]))
+    parts = []
+    for start in range(0, rows.shape[0], batch_rows):
+        block = sp.csr_matrix(rows[start:start + batch_rows], dtype=np.float32) @ sp.diags(mask)
+        parts.append(torch.sigmoid(teacher(torch.from_numpy(block.toarray().T.copy()))[index].T).numpy())
+    return np.concatenate(parts) if parts else np.zeros((0, len(targets)), dtype=np.float32)
+
+
+def distil_label_vectors(encodings: np.ndarray, soft_targets: np.ndarray, *, weight_decay: float = HEAD_DECAY,
+                         max_iterations: int = 500) -> tuple[np.ndarray, np.ndarray]:
+    """Fit linear heads on frozen encodings to soft targets.
+
+    Args:
+        encodings: (n, embedding_dim) the encoder's outputs ``h(x)`` of the feature rows.
+        soft_targets: (n, k) target probabilities.
+        weight_decay: L2 on the vectors.
+
+    Returns:
+        ``W`` (k, embedding_dim) and ``b`` (k,) float32 minimising ``mean_rows sum_k BCE(h W^T + b, q)
+        + weight_decay ||W||^2`` (L-BFGS from ``W = 0``, ``b`` = the targets' mean log-odds).
+    """
+    H = torch.from_numpy(np.ascontiguousarray(encodings, dtype=np.float32))
+    targets = torch.from_numpy(np.ascontiguousarray(soft_targets, dtype=np.float32))
+    weight = torch.zeros(targets.shape[1], H.shape[1], requires_grad=True)
+    mean = targets.mean(dim=0).clamp(1e-4, 1 - 1e-4)
+    bias = torch.log(mean / (1 - mean)).requires_grad_(True)
+    optimizer = torch.optim.LBFGS([weight, bias], lr=1, max_iter=max_iterations, line_search_fn="strong_wolfe")
+
+    def closure() -> Tensor:
+        optimizer.zero_grad()
+        loss = F.binary_cross_entropy_with_logits(H @ weight.T + bias, targets, reduction="sum") / len(H) \
+            + weight_decay * (weight ** 2).sum()
+        loss.backward()
+        return loss
+
+    optimizer.step(closure)
+    return weight.detach().numpy(), bias.detach().numpy()
+
+
+def infer_graph_label_vectors(
+    targets: np.ndarray,
+    *,
+    inputs: np.ndarray,
+    embeddings: np.ndarray,
+    bias: np.ndarray,
+    encodings: np.ndarray,
+    feature_rows: sp.csr_matrix,
+    log_rows: sp.csr_matrix | None,
+    unknown: sp.csr_matrix | None = None,
+    edges: sp.csr_matrix | None = None,
+    label_features: np.ndarray | None = None,
+    has_features: np.ndarray | None = None,
+) -> GraphLabelVectors:
+    """Vectors for ``targets`` from the best evidence each has (log, then edges and label features).
+
+    Args:
+        targets: indices of the labels to infer (cold labels, and rare labels that the log covers).
+        inputs: indices of the warm labels (trained, not targets): the teacher's message senders.
+        embeddings, bias: (L, d) and (L,) the trained labels' vectors (other rows are ignored).
+        encodings: (n, d) ``h(x)`` of the feature rows used for distillation.
+        feature_rows: (n, L) 0/1 CSR labels of those rows (a rare target's positives there are its shots).
+        log_rows: (m, L) 0/1 CSR label-only rows, or ``None``.
+        unknown: (n, L) 1 where a feature row's label value is unknown (cold labels), or ``None``.
+        edges: (L, L) external edge weights ``[t, j]`` for an edge j -> t, or ``None``.
+        label_features: (L, f) label feature vectors (rows of ``has_features``), or ``None``.
+
+    Returns:
+        The vectors of the targets that have evidence (a target with none is left out).
+    """
+    num_labels = embeddings.shape[0]
+    has_vector = np.zeros(num_labels, dtype=bool)
+    has_vector[inputs] = True
+    embeddings, bias = embeddings.copy(), bias.copy()
+    sources = np.full(num_labels, "", dtype=object)
+    in_log = np.zeros(num_labels, dtype=bool)
+    if log_rows is not None:
+        in_log[np.flatnonzero(np.asarray(log_rows.sum(axis=0)).ravel() > 0)] = True
+    by_log = np.asarray([t for t in targets if in_log[t]], dtype=np.int64)
+    if len(by_log):
+        rows = sp.vstack([log_rows, feature_rows]).tocsr()
+        missing = None if unknown is None else sp.vstack(
+            [sp.csr_matrix(log_rows.shape, dtype=np.uint8), sp.csr_matrix(unknown, dtype=np.uint8)]).tocsr()
+        cooccurrence = sp.csr_matrix(rows.T @ rows)
+        teacher = fit_label_teacher(rows, missing, inputs, by_log, cooccurrence)
+        soft = teacher_probabilities(teacher, feature_rows, inputs, by_log)
+        shots = sp.csr_matrix(feature_rows)[:, by_log].toarray() > 0  # a rare label's own positives are positives
+        soft[shots] = 1.0
+        embeddings[by_log], bias[by_log] = distil_label_vectors(encodings, soft)
+        has_vector[by_log] = True
+        sources[by_log] = "log"
+    rest = np.asarray([t for t in targets if not sources[t]], dtype=np.int64)
+    predictions = []
+    if edges is not None and len(rest):
+        linked = rest[np.asarray((sp.csr_matrix(edges)[rest] @ has_vector.astype(np.float64)) > 0).ravel()]
+        if len(linked):
+            predictions.append(("edges", linked, *neighbour_label_vectors(edges, embeddings, bias, has_vector, linked)))
+    if label_features is not None and has_features is not None and len(rest):
+        described = rest[has_features[rest]]
+        if len(described) and (has_features & has_vector).any():
+            predictions.append(("features", described, *feature_label_vectors(
+                label_features, has_features, embeddings, bias, has_vector, described)))
+    total_w, total_b = np.zeros_like(embeddings), np.zeros_like(bias)
+    count = np.zeros(num_labels)
+    for name, labels, vectors, biases in predictions:
+        total_w[labels] += vectors
+        total_b[labels] += biases
+        count[labels] += 1
+        sources[labels] = np.where(sources[labels] == "", name, sources[labels] + "+" + name)
+    combined = np.flatnonzero(count > 0)
+    embeddings[combined] = total_w[combined] / count[combined, None]
+    bias[combined] = total_b[combined] / count[combined]
+    done = np.asarray([t for t in targets if sources[t]], dtype=np.int64)
+    return GraphLabelVectors(labels=done, embeddings=embeddings[done].astype(np.float32),
+                             bias=bias[done].astype(np.float32), sources=[str(sources[t]) for t in done])
+
+
+def neighbour_label_vectors(adjacency: sp.csr_matrix, embeddings: np.ndarray, bias: np.ndarray, has_vector: np.ndarray,
+                            targets: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Vectors of ``targets`` from their external-edge neighbours that have vectors (see the module docstring, 2).
+
+    Args:
+        adjacency: (L, L) external edge weights ``[t, j]`` (an edge j -> t).
+        embeddings, bias: (L, d) and (L,) the known vectors (rows without one are ignored).
+        has_vector: (L,) bool, which labels have a vector.
+        targets: the labels to infer.
+
+    Returns:
+        ``W`` (len(targets), d) and ``b`` (len(targets),).
+    """
+    weights = sp.csr_matrix(adjacency) @ sp.diags(has_vector.astype(np.float64))
+    totals = np.asarray(weights.sum(axis=1)).ravel()
+    normalised = sp.diags(np.divide(1.0, totals, out=np.zeros_like(totals), where=totals > 0)) @ weights
+    mean_vectors, mean_bias = normalised @ embeddings, normalised @ bias
+    fitted = np.flatnonzero(has_vector & (totals > 0))  # labels that can check the rule against their own vector
+    gamma, alpha, delta = 1.0, 1.0, 0.0
+    if len(fitted) >= 2:
+        predicted, actual = mean_vectors[fitted].ravel(), embeddings[fitted].ravel()
+        gamma = float(predicted @ actual / max(predicted @ predicted, 1e-12))
+        alpha, delta = np.polyfit(mean_bias[fitted], bias[fitted], 1) if np.ptp(mean_bias[fitted]) > 0 \
+            else (1.0, float(np.mean(bias[fitted] - mean_bias[fitted])))
+    return (gamma * mean_vectors[targets]).astype(np.float32), \
+        (alpha * mean_bias[targets] + delta).astype(np.float32)
+
+
+def feature_label_vectors(features: np.ndarray, has_features: np.ndarray, embeddings: np.ndarray, bias: np.ndarray,
+                          has_vector: np.ndarray, targets: np.ndarray, *, alpha: float = 1.0
+                          ) -> tuple[np.ndarray, np.ndarray]:
+    """Vectors of ``targets`` from their label features: ridge regression of ``[W, b]`` on standardised features,
+    fitted on the labels that have both (see the module docstring, 3).
+
+    Raises:
+        ValueError: no label has both features and a vector (nothing to fit the regression on).
+    """
+    fitted = np.flatnonzero(has_features & has_vector)
+    if len(fitted) == 0:
+        raise ValueError("no label has both features and a vector")
+    mean, scale = features[fitted].mean(axis=0), features[fitted].std(axis=0) + 1e-6
+    design = np.hstack([(features - mean) / scale, np.ones((len(features), 1))])
+    response = np.hstack([embeddings, bias[:, None]])
+    gram = design[fitted].T @ design[fitted] + alpha * np.eye(design.shape[1])
+    coefficients = np.linalg.solve(gram, design[fitted].T @ response[fitted])
+    predicted = design[targets] @ coefficients
+    return predicted[:, :-1].astype(np.float32), predicted[:, -1].astype(np.float32)

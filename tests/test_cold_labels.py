@@ -1,0 +1,158 @@
+"""Cold and rare labels scored through the graph: the message-passing teacher, the distilled vectors, the model
+directory, and labels added to a trained model without retraining."""
+
+from __future__ import annotations
+
+import logging
+
+import networkx as nx
+import numpy as np
+import pytest
+import scipy.sparse as sp
+import torch
+
+from gnn_mlc import DataError, LabelGCNClassifier, load_model
+from gnn_mlc.evaluation import per_label_metrics
+from gnn_mlc.nn.label_propagation import LabelLogitPropagation, propagation_edges
+from gnn_mlc.training.graph_labels import fit_label_teacher
+
+FAST = {"max_epochs": 15, "hidden_channels": 32, "embedding_dim": 16, "batch_size": 64, "random_state": 0}
+
+
+def test_the_teacher_module_equals_the_dense_formula_through_both_propagation_paths():
+    torch.manual_seed(0)
+    edges = propagation_edges(np.array([0, 1, 2]), np.array([2, 3]), sp.csr_matrix((4, 4)))
+    module = LabelLogitPropagation(torch.from_numpy(edges), 4, torch.tensor([0.5, 0.2, 0.1, 0.3]))
+    with torch.no_grad():
+        module.weight.copy_(torch.randn(edges.shape[1]))
+        module.beta.copy_(torch.randn(4))
+    z = torch.rand(4, 7)
+    dense = torch.from_numpy(module.weight_matrix()) @ z + module.bias()[:, None]
+    torch.testing.assert_close(module(z), dense)
+    plain = module.bias()[:, None] + module.propagate(module.edge_index, x=z, edge_weight=module.weight, size=(4, 4))
+    torch.testing.assert_close(plain, dense)  # message() + aggregation, without the fused sparse product
+    assert sorted(map(tuple, edges.T.tolist())) == [(0, 2), (0, 3), (1, 2), (1, 3), (2, 3)]  # no self-loop 2 -> 2
+
+
+def test_the_teacher_is_an_l2_logistic_regression_per_target():
+    from sklearn.linear_model import LogisticRegression
+
+    rng = np.random.default_rng(0)
+    inputs = (rng.random((400, 4)) < 0.4).astype(np.uint8)
+    target = (rng.random(400) < 1 / (1 + np.exp(-(inputs @ [2.0, -1.0, 0.5, 0.0] - 0.5)))).astype(np.uint8)
+    rows = sp.csr_matrix(np.column_stack([inputs, target]))
+    teacher = fit_label_teacher(rows, None, np.arange(4), np.array([4]), sp.csr_matrix(rows.T @ rows))
+    reference = LogisticRegression(C=1.0, tol=1e-10, max_iter=10_000).fit(inputs, target)
+    # Equal but for the intercept: scikit-learn leaves it free, the teacher starts it at the label's log-odds and
+    # penalises the offset lightly (1e-3 beta^2), which moves the weights by less than 0.01.
+    np.testing.assert_allclose(teacher.weight_matrix()[4, :4], reference.coef_[0], atol=1e-2)
+
+
+def _data(seed: int = 0):
+    """Features that carry 5 labels; label 5 always comes with label 0 and label 6 with label 2 (in every row)."""
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(900, 10)).astype(np.float32)
+    base = (X[:, :5] + 0.5 * rng.normal(size=(900, 5)) > 0.6).astype(np.uint8)
+    Y = np.column_stack([base, base[:, 0], base[:, 2]])
+    return X, Y
+
+
+def _log(Y: np.ndarray, rows: slice) -> np.ndarray:
+    log = Y[rows]
+    return log[log.sum(axis=1) > 0]
+
+
+def _ap(truth: np.ndarray, scores: np.ndarray) -> float:
+    return float(per_label_metrics(truth[:, None], scores[:, None], np.zeros((len(truth), 1), np.uint8))
+                 ["average_precision"][0])
+
+
+@pytest.fixture(scope="module")
+def cold_model():
+    X, Y = _data()
+    names = [f"l{j}" for j in range(7)]
+    model = LabelGCNClassifier(**FAST).fit(X[:600], Y[:600, :5], label_names=names[:5],
+                                           feature_names=[f"f{j}" for j in range(10)],
+                                           graph_data=_log(Y, slice(600, 900)), graph_label_names=names)
+    return model, X, Y
+
+
+def test_cold_labels_join_the_model_and_are_scored_from_the_log(cold_model):
+    model, X, Y = cold_model
+    assert list(model.classes_) == [f"l{j}" for j in range(7)]
+    assert list(model.label_sources_) == ["trained"] * 5 + ["log"] * 2
+    assert model.label_counts_.tolist()[5:] == [0, 0] and list(model.trained_labels_) == [0, 1, 2, 3, 4]
+    scores = model.predict_proba(X)
+    for cold, twin in ((5, 0), (6, 2)):  # a cold label that always travels with a warm one ranks like it
+        assert _ap(Y[:, cold], scores[:, cold]) > 0.9 * _ap(Y[:, twin], scores[:, twin])
+        assert _ap(Y[:, cold], scores[:, cold]) > 0.6
+
+
+def test_cold_labels_survive_the_model_directory_and_the_scorer(cold_model, tmp_path):
+    import pyarrow as pa
+
+    from gnn_mlc import Scorer
+
+    model, X, _ = cold_model
+    model.to_directory(tmp_path / "m")
+    reloaded = load_model(tmp_path / "m")
+    np.testing.assert_array_equal(reloaded.predict_proba(X[:50]), model.predict_proba(X[:50]))
+    assert list(reloaded.label_sources_) == list(model.label_sources_)
+    table = pa.table({"id": pa.array(np.arange(50)), **{f"f{j}": pa.array(X[:50, j]) for j in range(10)}})
+    scored, _ = Scorer(tmp_path / "m", top_k=7, device="cpu").score_table(table)
+    best = np.argsort(-model.predict_proba(X[:50]), axis=1, kind="stable")
+    assert scored.column("labels").to_pylist() == [[model.classes_[j] for j in row] for row in best]
+
+
+@pytest.mark.parametrize("use_graph", [False, True])
+def test_labels_added_later_score_as_if_trained_as_cold_labels(use_graph):
+    X, Y = _data(1)
+    names = [f"l{j}" for j in range(7)]
+    log = _log(Y, slice(600, 900))
+    parameters = {**FAST, "use_graph": use_graph, "rare_label_positives": 0}
+    together = LabelGCNClassifier(**parameters).fit(X[:600], Y[:600, :5], label_names=names[:5], graph_data=log,
+                                                    graph_label_names=names)
+    warm_log = log[:, :5][log[:, :5].sum(axis=1) > 0]  # the same graph over the warm labels, without the new ones
+    before = LabelGCNClassifier(**parameters).fit(X[:600], Y[:600, :5], label_names=names[:5], graph_data=warm_log,
+                                                  graph_label_names=names[:5])
+    after = before.add_labels(graph_data=log, graph_label_names=names)
+    assert list(before.classes_) == names[:5] and list(after.classes_) == names  # the trained model is untouched
+    # Stated tolerance: probabilities within 1e-3 (both are L-BFGS solutions of the same convex problems).
+    np.testing.assert_allclose(after.predict_proba(X[600:]), together.predict_proba(X[600:]), atol=1e-3)
+    assert after.thresholds_[5] == after.decision_rule_.default
+    with pytest.raises(DataError, match=r"every label the sources name is already in the model"):
+        after.add_labels(graph_data=log, graph_label_names=names)
+
+
+def test_labels_from_edges_and_from_label_features(caplog):
+    X, Y = _data(2)
+    names = [f"l{j}" for j in range(5)]
+    model = LabelGCNClassifier(**FAST).fit(X[:600], Y[:600, :5], label_names=names)
+    edges = nx.Graph([("twin-of-l0", "l0"), ("l1", "l3"), ("orphan", "stranger")])
+    with caplog.at_level(logging.WARNING):
+        extended = model.add_labels(graph_edges=edges)
+    assert "linked to nothing the model knows ('orphan', 'stranger')" in caplog.text
+    index = list(extended.classes_).index("twin-of-l0")
+    assert extended.label_sources_[index] == "edges"
+    scores = extended.predict_proba(X[600:])
+    assert np.corrcoef(scores[:, index], scores[:, 0])[0, 1] > 0.99  # its one neighbour's direction
+    features = np.vstack([np.eye(5), [[1.0, 0, 0, 0, 0]]])  # the new label is described like l0
+    described = model.add_labels(graph_edges=nx.Graph([("like-l0", "also-new")]),
+                                 label_features=(features, [*names, "like-l0"]))
+    assert list(described.classes_[5:]) == ["also-new", "like-l0"]  # linked only to a new label: by its features
+    assert described.label_sources_[-1] == "features"
+    assert np.corrcoef(described.predict_proba(X[600:])[:, -1], scores[:, 0])[0, 1] > 0.9
+    with pytest.raises(DataError, match=r"label_features: 3 values per label; expected 5"):
+        described.add_labels(graph_edges=nx.Graph([("wider", "l0")]), label_features=(np.ones((1, 3)), ["wider"]))
+
+
+def test_a_rare_label_takes_its_vector_from_the_log():
+    X, Y = _data(3)
+    names = [f"l{j}" for j in range(7)]
+    Y_train = Y[:600].copy()
+    positives = np.flatnonzero(Y_train[:, 5])
+    Y_train[positives[2:], 5] = 0  # label 5 keeps two positive training rows
+    model = LabelGCNClassifier(**FAST).fit(X[:600], Y_train, label_names=names, graph_data=_log(Y, slice(600, 900)),
+                                           graph_label_names=names)
+    assert model.label_sources_[5] == "log" and 5 in model.trained_labels_
+    assert _ap(Y[:, 5], model.predict_proba(X)[:, 5]) > 0.6
