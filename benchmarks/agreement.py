@@ -40,7 +40,8 @@ def main() -> None:
         data = read_dataset(path)
         for seed in args.seeds:
             for model_name, use_graph in (("gcn", True), ("no-graph", False)):
-                model = LabelGCNClassifier(use_graph=use_graph, random_state=seed).fit(data.X, data.Y)
+                model = LabelGCNClassifier(use_graph=use_graph, num_gcn_layers=int(use_graph),
+                                           random_state=seed).fit(data.X, data.Y)
                 score = agreement_score(model.label_embeddings_, model.cooccurrence_, num_rows=data.num_rows)
                 records.append({"dataset": name, "seed": seed, "model": model_name, **score})
                 print(records[-1], flush=True)

@@ -77,6 +77,9 @@ def _add_data_options(parser: argparse.ArgumentParser) -> None:
                         help="CSV/Parquet: the feature columns (default: all but the label and id columns)")
     parser.add_argument("--exclude-columns", type=_column_names, default=(), metavar="A,B,...",
                         help="CSV/Parquet: columns that are not features (e.g. an identifier)")
+    parser.add_argument("--known-column", help="CSV/Parquet: a list column of the labels each row already has (a "
+                                               "user's history): the model takes them as evidence (train: fitted "
+                                               "with them; evaluate: they are not ranked)")
 
 
 def _column_names(text: str) -> list[str]:
@@ -127,6 +130,10 @@ def _add_scoring_options(parser: argparse.ArgumentParser) -> None:
                                                  "(e.g. the interests a user already has; CSV: '|'-delimited)")
     parser.add_argument("--min-score", type=_value_type(Parameter("min_score", 0.0, "float", "", low=0.0, high=1.0)),
                         help="keep only recommendations scoring at least this (lists may be shorter than --top-k)")
+    parser.add_argument("--known-column", help="a list column of the labels each row already has (CSV: "
+                                               "'|'-delimited): evidence for a model trained with known labels, "
+                                               "never recommended unless --keep-known")
+    parser.add_argument("--keep-known", action="store_true", help="rank the --known-column labels too")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -144,6 +151,9 @@ def build_parser() -> argparse.ArgumentParser:
     for parameter in PARAMETERS:
         if parameter.name != "verbose":
             _add_parameter(train, parameter)
+    train.add_argument("--known-split", action="store_true",
+                       help="learn to use known labels from random known parts of each row's labels (when the data "
+                            "has no --known-column)")
     train.add_argument("--overwrite", action="store_true", help="replace --output if it exists")
     train.add_argument("--resume", action="store_true",
                        help="continue an interrupted run from its last epoch checkpoint (same data and parameters)")
@@ -236,6 +246,7 @@ def _read(args: argparse.Namespace, path: Path, training_id_column: str | None =
         feature_columns=args.feature_columns or (model_features if table and not args.exclude_columns else None),
         exclude_columns=args.exclude_columns,
         training_id_column=training_id_column,
+        known_column=args.known_column,
     )
 
 
@@ -261,7 +272,8 @@ def run_train(args: argparse.Namespace) -> int:
     sources = _graph_sources(args)
     with process_group(args.device) as rank:
         classifier.fit(data.X, data.Y, label_names=data.label_names, feature_names=data.feature_names,
-                       checkpoint=checkpoint, resume=args.resume, Y_missing=data.Y_missing, **sources)
+                       checkpoint=checkpoint, resume=args.resume, Y_missing=data.Y_missing, **sources,
+                       known_labels="split" if args.known_split else data.known)
         if rank != 0:  # data-parallel run (torchrun): rank 0 writes the model
             return 0
         classifier.to_directory(args.output, overwrite=args.overwrite,
@@ -355,7 +367,7 @@ def run_predict(args: argparse.Namespace) -> int:
     summary = predict_file(args.model, args.input, args.output, top_k=args.top_k, id_column=args.id_column,
                            labels=args.labels, with_labels=args.with_labels, device=args.device,
                            output_id_column=args.output_id_column, exclude_column=args.exclude_column,
-                           min_score=args.min_score)
+                           min_score=args.min_score, known_column=args.known_column, keep_known=args.keep_known)
     print(summary.line())
     return 0
 
@@ -383,7 +395,7 @@ def run_score(args: argparse.Namespace) -> int:
     summary = run_scoring_job(
         args.model, args.input, args.output, top_k=args.top_k, id_column=args.id_column,
         output_id_column=args.output_id_column, exclude_column=args.exclude_column, min_score=args.min_score,
-        batch_size=args.batch_size,
+        known_column=args.known_column, keep_known=args.keep_known, batch_size=args.batch_size,
         rows_per_shard=args.rows_per_shard, device=args.device, with_labels=args.with_labels,
         overwrite=args.overwrite, shard_index=args.shard_index, num_shards=args.num_shards,
         progress=not args.quiet,

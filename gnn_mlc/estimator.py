@@ -6,7 +6,7 @@ import copy
 import hashlib
 import logging
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import networkx as nx
 import numpy as np
@@ -35,6 +35,7 @@ from gnn_mlc.nn.label_models import (
     LabelGCNModel,
     LabelScoringModel,
 )
+from gnn_mlc.nn.label_propagation import KnownLabelTerm
 from gnn_mlc.parameters import check_parameters
 from gnn_mlc.thresholds import fit_decision_rule
 from gnn_mlc.training import (
@@ -47,8 +48,11 @@ from gnn_mlc.training import (
     train_model,
 )
 from gnn_mlc.training.graph_labels import infer_graph_label_vectors
+from gnn_mlc.training.known_labels import fit_known_label_term, random_known_split
 
 logger = logging.getLogger(__name__)
+RARE_OWN_SHARE = 0.5
+"""A rare label's vector: this share of the network's own, the rest from the log (see gnn_mlc.graph.label_space)."""
 GRAPH_ROWS = 20_000
 """Training rows kept (their encodings and labels, a seeded sample) to distil graph-scored labels into vectors."""
 
@@ -61,10 +65,14 @@ class LabelGCNClassifier(ClassifierMixin, BaseEstimator):
     heads). Every parameter's valid values are declared once in :mod:`gnn_mlc.parameters` and checked at ``fit``.
 
     Args:
-        use_graph: learn ``W`` through the label graph (True) or as free per-label vectors (False).
+        use_graph: build the label graph (training rows, and the graph sources ``fit`` takes) and score through it the
+            labels the network cannot learn (cold and rare labels); False: the no-graph baseline, no graph sources.
         hidden_channels: encoder hidden width.
         embedding_dim: size of the instance vectors and label embeddings.
-        num_gcn_layers: graph propagation steps (see :class:`~gnn_mlc.nn.LabelGCNModel`).
+        num_gcn_layers: GCN propagation steps of the trained labels' vectors over the graph (see
+            :class:`~gnn_mlc.nn.LabelGCNModel`); 0, the default, leaves them free: on labels the network learns, the
+            propagation was level with free vectors on full data sets and cost up to 2.4 points of mAP on small ones
+            (benchmarks/results/accuracy.md, cold_start.md).
         dropout: encoder dropout, in [0, 1).
         graph_weighting, tau, p: how the label graph is weighted (see :mod:`gnn_mlc.graph.cooccurrence`; ML-GCN:
             0.4 and 0.25).
@@ -111,7 +119,7 @@ class LabelGCNClassifier(ClassifierMixin, BaseEstimator):
         use_graph: bool = True,
         hidden_channels: int = 256,
         embedding_dim: int = 128,
-        num_gcn_layers: int = 1,
+        num_gcn_layers: int = 0,
         dropout: float = 0.3,
         graph_weighting: Weighting = "mlgcn",
         tau: float = 0.4,
@@ -170,6 +178,7 @@ class LabelGCNClassifier(ClassifierMixin, BaseEstimator):
         graph_label_names: list[str] | None = None,
         graph_edges: ExternalEdges | nx.Graph | str | Path | None = None,
         label_features: LabelFeatures | tuple[np.ndarray, list[str]] | str | Path | None = None,
+        known_labels: Matrix | Literal["split"] | None = None,
     ) -> LabelGCNClassifier:
         """Train on features ``X`` (rows, num_features) and 0/1 labels ``Y`` (rows, num_labels); returns ``self``.
 
@@ -185,9 +194,15 @@ class LabelGCNClassifier(ClassifierMixin, BaseEstimator):
         counts; ``graph_edges``, external edges (a networkx graph, a :class:`~gnn_mlc.graph.sources.ExternalEdges`
         or a CSV/GraphML/GEXF file); ``label_features``, one vector per label. A label they name that has no positive
         row in ``Y`` is a cold label: part of the model (in ``classes_``), scored from the graph.
+
+        Known labels (:mod:`gnn_mlc.training.known_labels`): ``known_labels`` (rows, num_labels) 0/1 marks the labels
+        each row already has (a user's history), ``Y`` the labels to learn; the model then takes a row's known labels
+        as evidence over the label graph (``predict_proba(X, known_labels=K)``). ``known_labels="split"`` draws
+        random known parts of each training row's labels instead, so plain multi-label data trains for it too.
         """
         check_parameters(self.get_params())
         X, Y, Y_missing = _checked_arrays(X, Y, Y_missing)
+        known = _checked_known(known_labels, Y.shape)
         label_names = _checked_names(label_names, Y.shape[1], "label_names", "l")
         feature_names = None if feature_names is None else _checked_names(feature_names, X.shape[1],
                                                                           "feature_names", "f")
@@ -195,29 +210,34 @@ class LabelGCNClassifier(ClassifierMixin, BaseEstimator):
         space = sources.label_space(label_names) if sources else label_names
         Y_space = place_columns(Y, label_names, space)
         log_rows = None if sources.log is None else sources.log.aligned(space)
-        plan = plan_labels(space, np.asarray(Y_space.sum(axis=0)).ravel(), _graph_label_set(sources),
+        plan = plan_labels(space, len(label_names), np.asarray(Y_space.sum(axis=0)).ravel(),
+                           _graph_label_set(sources),
                            np.zeros(len(space)) if log_rows is None else np.asarray(log_rows.sum(axis=0)).ravel(),
                            max_rare_positives=self.rare_label_positives)
-        unknown = _unknown_entries(Y_missing, label_names, space, plan.cold, X.shape[0])
+        unknown = _unknown_entries(Y_missing, label_names, space, plan.cold, X.shape[0])  # for the graph
         device = resolve_device(self.device)
         train_rows, validation_rows = stratified_split_indices(
             Y, test_fraction=self.validation_fraction, seed=self.random_state
         )
         self.scaler_ = FeatureScaler.fit(X[train_rows])
         X_scaled = self.scaler_.transform(X)
-        trained = plan.trained
+        trained = plan.trained  # the columns of Y: the network learns exactly what the no-graph network would
         self.trained_labels_ = trained
-        Y_trained, missing_trained = _columns(Y_space, trained), None if unknown is None else _columns(unknown, trained)
+        Y_trained, missing_trained = Y, Y_missing
         edges_space = None if sources.edges is None else sources.edges.adjacency(space)
+        if not self.use_graph and sources:
+            raise DataError("graph sources (graph_data, graph_edges, label_features) were given with use_graph=False; "
+                            "expected use_graph=True, the default. Hint: drop --no-graph")
         self.graph_ = build_label_graph(
-            Y_trained[train_rows], [space[index] for index in trained], weighting=self.graph_weighting, tau=self.tau,
+            Y_trained[train_rows], label_names, weighting=self.graph_weighting, tau=self.tau,
             p=self.p, Y_missing=None if missing_trained is None else missing_trained[train_rows],
             log_rows=None if log_rows is None else log_rows[:, trained],
             external=None if edges_space is None else edges_space[trained][:, trained],
         ) if self.use_graph else None
+        known_term, known_validation = self._known_label_term(Y, known, train_rows, validation_rows)
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(self.random_state)
-            edges = None if self.graph_ is None else self.graph_.edge_index()
+            edges = None if self.graph_ is None or self.num_gcn_layers == 0 else self.graph_.edge_index()
             self.model_ = self._build_model(X.shape[1], len(trained), edges)
             with torch.no_grad():
                 self.model_.bias.copy_(log_odds_bias(Y_trained[train_rows]))
@@ -226,16 +246,19 @@ class LabelGCNClassifier(ClassifierMixin, BaseEstimator):
                 Y_validation=Y_trained[validation_rows],
                 missing_train=None if missing_trained is None else missing_trained[train_rows],
                 missing_validation=None if missing_trained is None else missing_trained[validation_rows],
+                known_train=None if not isinstance(known, sp.csr_matrix) else known[train_rows],
+                known_validation=known_validation, known_split=isinstance(known, str),
             )
             self.training_: TrainingResult = train_model(
                 self.model_, split, self._training_settings(), device=device,
                 generator=torch.Generator().manual_seed(self.random_state),
                 pos_weight=positive_weights(split.Y_train, self.pos_weight_power, split.missing_train),
                 checkpoint=None if checkpoint is None else Checkpoint(
-                    Path(checkpoint), resume=resume, identity=self._run_identity(X, Y, Y_missing, sources)),
-                progress=self.verbose,
+                    Path(checkpoint), resume=resume, identity=self._run_identity(X, Y, Y_missing, sources, known)),
+                progress=self.verbose, known_term=known_term,
             )
         self.model_.cpu()
+        self.known_term_ = None if known_term is None else known_term.cpu().eval()
         self.classes_ = np.asarray(space, dtype=object)
         self.n_features_in_ = X.shape[1]
         if feature_names is not None:
@@ -247,14 +270,19 @@ class LabelGCNClassifier(ClassifierMixin, BaseEstimator):
         self.n_samples_fit_ = X.shape[0]
         self.graph_rows_ = self._graph_rows(X_scaled, Y_space, unknown)
         self._set_label_vectors(plan, sources, log_rows, edges_space)
+        held = None if known_validation is None else place_columns(known_validation, label_names, space)
+        unknown_validation = None if unknown is None else unknown[validation_rows]
+        if held is not None:  # a known label is neither a decision to tune for nor a miss
+            unknown_validation = held if unknown_validation is None else sp.csr_matrix(held.maximum(unknown_validation))
         self.decision_rule_ = fit_decision_rule(
-            Y_space[validation_rows].toarray(), self.predict_proba(X[validation_rows]),
+            Y_space[validation_rows].toarray(),
+            self.predict_proba(X[validation_rows], known_labels=held),  # cold labels: unknown
             strategy=self.threshold_strategy,
             threshold=self.threshold,
             k=self.decision_top_k,
             at_least_one=self.at_least_one,
             train_cardinality=float(self.label_counts_.sum()) / X.shape[0],
-            missing=None if unknown is None else unknown[validation_rows],
+            missing=unknown_validation,
         )
         self.thresholds_ = self.decision_rule_.thresholds
         return self
@@ -289,18 +317,18 @@ class LabelGCNClassifier(ClassifierMixin, BaseEstimator):
         extended._extend_label_space(space)
         log_rows = None if sources.log is None else sources.log.aligned(space)
         edges_space = None if sources.edges is None else sources.edges.adjacency(space)
-        plan = LabelPlan(label_names=space, trained=np.flatnonzero(extended.label_sources_ != "none"), cold=new,
-                         rare=np.zeros(0, dtype=np.int64))
+        plan = LabelPlan(label_names=space, trained=extended.trained_labels_, cold=new, rare=np.zeros(0, dtype=np.int64))
         extended._set_label_vectors(plan, sources, log_rows, edges_space, only=new)
         return extended
 
-    def predict_proba(self, X: Matrix) -> np.ndarray:
-        """Label probabilities, (rows, num_labels) float32."""
-        return 1.0 / (1.0 + np.exp(-self.decision_function(X)))
+    def predict_proba(self, X: Matrix, *, known_labels: Matrix | None = None) -> np.ndarray:
+        """Label probabilities, (rows, num_labels) float32; see :meth:`decision_function`."""
+        return 1.0 / (1.0 + np.exp(-self.decision_function(X, known_labels=known_labels)))
 
-    def decision_function(self, X: Matrix) -> np.ndarray:
+    def decision_function(self, X: Matrix, *, known_labels: Matrix | None = None) -> np.ndarray:
         """Logits ``h W^T + b``, (rows, num_labels) float32, with ``W``, ``b`` = ``label_embeddings_``,
-        ``label_bias_`` (the computation of :class:`~gnn_mlc.serving.Scorer`)."""
+        ``label_bias_`` (the computation of :class:`~gnn_mlc.serving.Scorer`); with ``known_labels`` (rows,
+        num_labels) 0/1, plus the known labels' evidence (a model fitted with ``known_labels``)."""
         check_is_fitted(self, "model_")
         X = as_feature_matrix(X, name="X")
         if X.shape[1] != self.n_features_in_:
@@ -316,7 +344,27 @@ class LabelGCNClassifier(ClassifierMixin, BaseEstimator):
             encodings = encode(self.model_.encoder, self.scaler_.transform(X), batch_size=4096, device=device)
         finally:
             self.model_.cpu()
-        return encodings @ self.label_embeddings_.T + self.label_bias_
+        logits = encodings @ self.label_embeddings_.T + self.label_bias_
+        if known_labels is not None:
+            logits += self._known_evidence(known_labels, X.shape[0])
+        return logits
+
+    def _known_evidence(self, known_labels: Matrix, num_rows: int) -> np.ndarray:
+        """(rows, num_labels) the known labels' evidence over the label space (trained labels only).
+
+        Raises:
+            DataError: the model was not fitted with known labels, or ``known_labels`` has another shape.
+        """
+        if getattr(self, "known_term_", None) is None:
+            raise DataError("known_labels: this model was not fitted with known labels; expected a model fitted with "
+                            "known_labels= (CLI: train --known-column or --known-split)")
+        known = _checked_known(known_labels, (num_rows, len(self.classes_)))
+        evidence = np.zeros((num_rows, len(self.classes_)), dtype=np.float32)
+        with torch.no_grad():
+            for start in range(0, num_rows, 4096):
+                block = torch.from_numpy(known[start:start + 4096][:, self.trained_labels_].toarray()).float()
+                evidence[start:start + 4096, self.trained_labels_] = self.known_term_(block).numpy()
+        return evidence
 
     def predict(self, X: Matrix) -> np.ndarray:
         """0/1 decisions (rows, num_labels) uint8, by the fitted decision rule (see ``threshold_strategy``)."""
@@ -337,7 +385,7 @@ class LabelGCNClassifier(ClassifierMixin, BaseEstimator):
         parameters = self.get_params()
         parameters.pop("verbose")
         parts = ModelParts(
-            parameters=parameters, kind="gcn" if self.use_graph else "independent",
+            parameters=parameters, kind="gcn" if isinstance(self.model_, LabelGCNModel) else "independent",
             in_features=int(self.n_features_in_), label_names=[str(name) for name in self.classes_],
             feature_names=None if not hasattr(self, "feature_names_in_") else [str(n) for n in self.feature_names_in_],
             state=self.model_.state_dict(), scaler=self.scaler_, label_embeddings=self.label_embeddings_,
@@ -350,6 +398,9 @@ class LabelGCNClassifier(ClassifierMixin, BaseEstimator):
             label_sources=[str(source) for source in self.label_sources_],
             cooccurrence_rows=int(self.cooccurrence_rows_), graph_rows=self.graph_rows_,
             label_features=getattr(self, "label_features_", None),
+            known_term=None if getattr(self, "known_term_", None) is None else (
+                self.known_term_.edge_index.numpy(), self.known_term_.weight.numpy(),
+                float(self.known_term_.scale.detach())),
         )
         return save_model_parts(parts, path, overwrite=overwrite)
 
@@ -399,6 +450,8 @@ class LabelGCNClassifier(ClassifierMixin, BaseEstimator):
         self.graph_rows_ = parts.graph_rows
         if parts.label_features is not None:
             self.label_features_ = parts.label_features
+        self.known_term_ = None if parts.known_term is None else KnownLabelTerm.from_parts(
+            *parts.known_term, num_labels=len(parts.trained_labels))
         self.n_samples_fit_ = parts.num_rows
         self.decision_rule_ = parts.decision_rule
         self.thresholds_ = parts.decision_rule.thresholds
@@ -433,7 +486,11 @@ class LabelGCNClassifier(ClassifierMixin, BaseEstimator):
                 log_rows=log_rows, unknown=unknown, edges=None if edges is None else edges.T.tocsr(),
                 label_features=features, has_features=has_features,
             )
-            embeddings[vectors.labels], bias[vectors.labels] = vectors.embeddings, vectors.bias
+            own = np.isin(vectors.labels, plan.rare)  # a rare label's own head keeps a share (RARE_OWN_SHARE)
+            embeddings[vectors.labels] = np.where(own[:, None], RARE_OWN_SHARE * embeddings[vectors.labels]
+                                                  + (1 - RARE_OWN_SHARE) * vectors.embeddings, vectors.embeddings)
+            bias[vectors.labels] = np.where(own, RARE_OWN_SHARE * bias[vectors.labels]
+                                            + (1 - RARE_OWN_SHARE) * vectors.bias, vectors.bias)
             label_sources[vectors.labels] = vectors.sources
             unreached = np.setdiff1d(targets, vectors.labels)
             if len(unreached):
@@ -518,13 +575,27 @@ class LabelGCNClassifier(ClassifierMixin, BaseEstimator):
         return TrainingSettings(learning_rate=self.learning_rate, weight_decay=self.weight_decay,
                                 batch_size=self.batch_size, max_epochs=self.max_epochs, patience=self.patience)
 
-    def _run_identity(self, X: Matrix, Y: Matrix, Y_missing: Matrix | None, sources: GraphSources
-                      ) -> dict[str, Any]:
+    def _run_identity(self, X: Matrix, Y: Matrix, Y_missing: Matrix | None, sources: GraphSources,
+                      known: sp.csr_matrix | str | None) -> dict[str, Any]:
         """What a resumed training must share with the run that wrote its checkpoint: the parameters that shape
-        the result (not ``verbose``, ``device``) and a fingerprint of the data (the label-only log included)."""
+        the result (not ``verbose``, ``device``) and a fingerprint of the data (the log and known labels included)."""
         parameters = {name: value for name, value in self.get_params().items() if name not in ("verbose", "device")}
         log = None if sources.log is None else sources.log.Y
-        return {**parameters, "data": data_fingerprint(X, Y, Y_missing, log)}
+        return {**parameters, "known": known if isinstance(known, str) else None,
+                "data": data_fingerprint(X, Y, Y_missing, log, None if isinstance(known, str) else known)}
+
+    def _known_label_term(self, Y: Matrix, known: sp.csr_matrix | str | None, train_rows: np.ndarray,
+                          validation_rows: np.ndarray) -> tuple[KnownLabelTerm | None, sp.csr_matrix | None]:
+        """The known-label term fitted on the training rows, and the validation rows' known labels (a seeded random
+        split with ``known="split"``); ``(None, None)`` without known labels."""
+        if known is None:
+            return None, None
+        Y = sp.csr_matrix(Y, dtype=np.uint8)
+        given = None if isinstance(known, str) else known[train_rows]
+        term = fit_known_label_term(Y[train_rows], given, np.arange(Y.shape[1]), Y.shape[1], seed=self.random_state)
+        if isinstance(known, str):
+            return term, random_known_split(Y[validation_rows], np.random.default_rng(self.random_state + 1))
+        return term, known[validation_rows]
 
 
 def data_fingerprint(*matrices: Matrix | None) -> str:
@@ -582,6 +653,19 @@ def _checked_names(names: list[str] | None, count: int, argument: str, prefix: s
     return names
 
 
+def _checked_known(known: Matrix | str | None, shape: tuple[int, int]) -> sp.csr_matrix | str | None:
+    """``known_labels`` as a uint8 CSR of ``shape``, ``"split"``, or ``None``."""
+    if known is None or (isinstance(known, str) and known == "split"):
+        return known
+    if isinstance(known, str):
+        raise DataError(f"known_labels: got {known!r}; expected a 0/1 matrix or 'split'")
+    matrix = sp.csr_matrix(as_label_matrix(known, name="known_labels"), dtype=np.uint8)
+    if matrix.shape != shape:
+        raise DataError(f"known_labels: shape {matrix.shape}; expected {shape}, one row per row and one column per "
+                        "label")
+    return matrix
+
+
 def _graph_label_set(sources: GraphSources) -> set[str]:
     """The labels a graph source names (log, edges, label features)."""
     names: set[str] = set()
@@ -603,10 +687,6 @@ def _unknown_entries(Y_missing: Matrix | None, label_names: list[str], space: li
                                   (np.repeat(np.arange(num_rows), len(cold)), np.tile(cold, num_rows))),
                                  shape=unknown.shape)
     return sp.csr_matrix(unknown.maximum(cold_columns), dtype=np.uint8)
-
-
-def _columns(matrix: sp.csr_matrix, columns: np.ndarray) -> sp.csr_matrix:
-    return sp.csr_matrix(matrix[:, columns], dtype=np.uint8)
 
 
 def _warn_degenerate_labels(label_names: list[str], counts: np.ndarray, num_rows: int, *,

@@ -15,6 +15,8 @@ Layout::
     graph_rows.safetensors   encodings h(x) and labels of up to 20,000 training rows: what add-labels distils new
                              labels on (user representations: keep the directory as private as the data)
     label_features.safetensors  the label features given at training (absent without them)
+    known_labels.safetensors the known-label term: edges between labels, their weights and the learned scale
+                             (absent for a model fitted without known labels)
     thresholds.json          the decision strategy and one threshold per label
     label_graph.graphml      the label graph the model used, for people and tools (absent without a graph)
     metrics.json             validation figures the model was selected on, and the per-epoch history
@@ -93,6 +95,8 @@ class ModelParts:
         cooccurrence_rows: the rows ``cooccurrence`` counts (training rows and label-only log rows).
         graph_rows: ``(encodings (n, embedding_dim) float32, labels (n, num_labels) uint8 CSR)`` of the kept rows.
         label_features: ``(features (num_labels, f) float32, mask (num_labels,) bool)`` or ``None``.
+        known_term: ``(edge_index (2, E) int64 over the trained labels, weight (E,) float32, scale)`` of the
+            known-label term, or ``None``.
         graph: the label graph, written as GraphML for people and tools (not read back).
     """
 
@@ -116,6 +120,7 @@ class ModelParts:
     cooccurrence_rows: int = 0
     graph_rows: tuple[np.ndarray, sp.csr_matrix] | None = None
     label_features: tuple[np.ndarray, np.ndarray] | None = None
+    known_term: tuple[np.ndarray, np.ndarray, float] | None = None
     graph: LabelGraph | None = None
 
     @property
@@ -206,6 +211,12 @@ def _write_files(parts: ModelParts, directory: Path) -> None:
         save_file({"features": torch.from_numpy(np.ascontiguousarray(features, np.float32)),
                    "mask": torch.from_numpy(mask.astype(np.uint8))},
                   str(directory / "label_features.safetensors"), metadata={"format": FORMAT})
+    if parts.known_term is not None:
+        edge_index, weight, scale = parts.known_term
+        save_file({"edge_index": torch.from_numpy(np.ascontiguousarray(edge_index, np.int64)),
+                   "weight": torch.from_numpy(np.ascontiguousarray(weight, np.float32)),
+                   "scale": torch.tensor([scale], dtype=torch.float32)},
+                  str(directory / "known_labels.safetensors"), metadata={"format": FORMAT})
     _write_json(directory / "thresholds.json", parts.decision_rule.to_json())
     if parts.graph is not None:
         parts.graph.write_graphml(directory / "label_graph.graphml")
@@ -276,6 +287,8 @@ def load_model_parts(path: str | Path) -> ModelParts:
     graph_rows = _graph_rows(path / "graph_rows.safetensors", num_labels, embedding_dim)
     label_features = _label_features(path / "label_features.safetensors", num_labels) \
         if (path / "label_features.safetensors").exists() else None
+    known_term = _known_term(path / "known_labels.safetensors", len(trained)) \
+        if (path / "known_labels.safetensors").exists() else None
     return ModelParts(
         parameters=dict(parameters), kind=kind, in_features=in_features, label_names=label_names,
         feature_names=feature_names, state=tensors, scaler=scaler, label_embeddings=label_embeddings,
@@ -283,7 +296,7 @@ def load_model_parts(path: str | Path) -> ModelParts:
         cooccurrence=cooccurrence, metrics=dict(metrics),
         data_columns={str(key): None if value is None else str(value) for key, value in data_columns.items()},
         trained_labels=trained, label_sources=sources, cooccurrence_rows=cooccurrence_rows, graph_rows=graph_rows,
-        label_features=label_features,
+        label_features=label_features, known_term=known_term,
     )
 
 
@@ -441,6 +454,17 @@ def _label_features(file: Path, num_labels: int) -> tuple[np.ndarray, np.ndarray
             or tuple(mask.shape) != (num_labels,):
         raise ModelDirectoryError(f"{file}: invalid; expected features ({num_labels}, f) and a mask ({num_labels},)")
     return features.numpy(), mask.numpy().astype(bool)
+
+
+def _known_term(file: Path, num_trained: int) -> tuple[np.ndarray, np.ndarray, float]:
+    tensors = _read_safetensors(file)
+    edge_index, weight, scale = tensors.get("edge_index"), tensors.get("weight"), tensors.get("scale")
+    if (edge_index is None or weight is None or scale is None or edge_index.ndim != 2 or edge_index.shape[0] != 2
+            or tuple(weight.shape) != (edge_index.shape[1],) or scale.numel() != 1
+            or (edge_index.numel() and not (0 <= int(edge_index.min()) and int(edge_index.max()) < num_trained))):
+        raise ModelDirectoryError(f"{file}: invalid; expected edge_index (2, E) over {num_trained} trained labels, "
+                                  "weight (E,) and a scale")
+    return edge_index.numpy(), weight.numpy(), float(scale)
 
 
 def _mapping(value: Any, file: Path, what: str) -> dict[str, Any]:

@@ -105,11 +105,12 @@ def _number(value: float) -> str:
 
 
 PARAMETERS: tuple[Parameter, ...] = (
-    Parameter("use_graph", True, "bool", "learn the label vectors through the label graph (--no-graph: the "
-              "baseline with independent heads)", flag="--no-graph"),
+    Parameter("use_graph", True, "bool", "build the label graph and score through it the labels the network "
+              "cannot learn (--no-graph: the baseline with independent heads, no graph sources)", flag="--no-graph"),
     Parameter("hidden_channels", 256, "int", "encoder hidden width", low=1),
     Parameter("embedding_dim", 128, "int", "size of the instance vectors and label embeddings", low=1),
-    Parameter("num_gcn_layers", 1, "int", "graph propagation steps over the label vectors", low=1,
+    Parameter("num_gcn_layers", 0, "int", "GCN propagation steps over the trained labels' vectors (0: free vectors)",
+              low=0,
               aliases=("--gcn-layers",)),
     Parameter("dropout", 0.3, "float", "encoder dropout", low=0.0, high=1.0, high_open=True),
     Parameter("graph_weighting", "mlgcn", "choice", "label graph edge weights", choices=WEIGHTINGS,

@@ -273,7 +273,7 @@ CASES: list[Case] = [
          r"exclude_columns names 'agee', which is not a column \(did you mean 'age'\?\)", "m"),
     Case("--exclude-columns for ARFF", _write("feat.arff", ARFF_HEADER + "@data\n1,0\n"),
          [*TRAIN, "--data", "feat.arff", "--output", "m", "--exclude-columns", "x"],
-         r"feat\.arff: feature_columns and exclude_columns choose columns of a CSV/Parquet table", "m"),
+         r"feat\.arff: feature_columns, exclude_columns and known_column name columns of a CSV/Parquet table", "m"),
     Case("ARFF: sparse index twice in a row", _write("dupidx.arff", ARFF_HEADER + "@data\n{0 1,0 2}\n"),
          [*TRAIN, "--data", "dupidx.arff", "--output", "m"], r"dupidx\.arff:5: sparse index 0 appears twice in the row",
          "m"),

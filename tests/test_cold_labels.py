@@ -104,12 +104,12 @@ def test_cold_labels_survive_the_model_directory_and_the_scorer(cold_model, tmp_
     assert scored.column("labels").to_pylist() == [[model.classes_[j] for j in row] for row in best]
 
 
-@pytest.mark.parametrize("use_graph", [False, True])
-def test_labels_added_later_score_as_if_trained_as_cold_labels(use_graph):
+@pytest.mark.parametrize("num_gcn_layers", [0, 1])
+def test_labels_added_later_score_as_if_trained_as_cold_labels(num_gcn_layers):
     X, Y = _data(1)
     names = [f"l{j}" for j in range(7)]
     log = _log(Y, slice(600, 900))
-    parameters = {**FAST, "use_graph": use_graph, "rare_label_positives": 0}
+    parameters = {**FAST, "num_gcn_layers": num_gcn_layers, "rare_label_positives": 0}
     together = LabelGCNClassifier(**parameters).fit(X[:600], Y[:600, :5], label_names=names[:5], graph_data=log,
                                                     graph_label_names=names)
     warm_log = log[:, :5][log[:, :5].sum(axis=1) > 0]  # the same graph over the warm labels, without the new ones
@@ -122,6 +122,16 @@ def test_labels_added_later_score_as_if_trained_as_cold_labels(use_graph):
     assert after.thresholds_[5] == after.decision_rule_.default
     with pytest.raises(DataError, match=r"every label the sources name is already in the model"):
         after.add_labels(graph_data=log, graph_label_names=names)
+
+
+def test_the_graph_changes_nothing_the_network_learns_about_the_trained_labels(cold_model):
+    model, X, Y = cold_model
+    plain = LabelGCNClassifier(use_graph=False, **FAST).fit(X[:600], Y[:600, :5], label_names=[f"l{j}" for j in
+                                                                                                range(5)])
+    np.testing.assert_array_equal(model.predict_proba(X)[:, :5], plain.predict_proba(X))
+    with pytest.raises(DataError, match=r"graph sources .* were given with use_graph=False; expected use_graph=True"):
+        LabelGCNClassifier(use_graph=False, **FAST).fit(X[:600], Y[:600, :5], graph_data=_log(Y, slice(600, 900)),
+                                                        graph_label_names=[f"l{j}" for j in range(7)])
 
 
 def test_labels_from_edges_and_from_label_features(caplog):

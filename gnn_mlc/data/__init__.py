@@ -48,6 +48,7 @@ def read_dataset(
     feature_columns: Sequence[str] | None = None,
     exclude_columns: Sequence[str] = (),
     training_id_column: str | None = None,
+    known_column: str | None = None,
 ) -> Dataset:
     """Read a multi-label data set from a file, choosing the format by its suffix.
 
@@ -62,6 +63,7 @@ def read_dataset(
         feature_columns: CSV/Parquet feature columns (default: all but the label and id columns).
         exclude_columns: CSV/Parquet columns that are not features.
         training_id_column: CSV/Parquet: the id column a model was trained with (its default when present).
+        known_column: CSV/Parquet: a column of each row's known labels (``Dataset.known``).
 
     Returns:
         A :class:`Dataset`; ``X`` and ``Y`` are SciPy CSR when the source is sparse ARFF, dense ndarrays otherwise.
@@ -71,9 +73,9 @@ def read_dataset(
     """
     name = Path(path).name.lower()
     if name.endswith(_ARFF_SUFFIXES):
-        if feature_columns is not None or exclude_columns:
-            raise DataError(f"{path}: feature_columns and exclude_columns choose columns of a CSV/Parquet table; "
-                            "expected none for ARFF, whose attribute types choose the features")
+        if feature_columns is not None or exclude_columns or known_column is not None:
+            raise DataError(f"{path}: feature_columns, exclude_columns and known_column name columns of a "
+                            "CSV/Parquet table; expected none for ARFF, whose attribute types choose the features")
         return read_arff(path, labels=labels)
     if name.endswith(_TABLE_SUFFIXES):
         if isinstance(labels, (str, Path)):
@@ -81,6 +83,7 @@ def read_dataset(
         return read_tabular_dataset(
             path, labels=labels, label_column=label_column, id_column=id_column, label_delimiter=label_delimiter,
             feature_columns=feature_columns, exclude_columns=exclude_columns, training_id_column=training_id_column,
+            known_column=known_column,
         )
     raise DataError(
         f"{path}: unknown data format; expected a file ending in {', '.join(_ARFF_SUFFIXES + _TABLE_SUFFIXES)}"

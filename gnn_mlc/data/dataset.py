@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import unicodedata
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import scipy.sparse as sp
@@ -31,6 +31,8 @@ class Dataset:
         unlisted_labels_are_negative: ``True`` for tables, whose rows list all their labels: a label the file
             never mentions is 0 in every row. ``False`` for ARFF and arrays, which declare their label columns: a
             label not among ``label_names`` has no values (see :meth:`missing_labels`).
+        known: like ``Y``, 1 for the labels each row already has (a user's history: evidence for a model trained
+            with known labels, and never recommended), or ``None``.
     """
 
     X: Matrix
@@ -43,6 +45,7 @@ class Dataset:
     Y_missing: Matrix | None = None
     id_column: str | None = None
     unlisted_labels_are_negative: bool = False
+    known: Matrix | None = None
 
     def __post_init__(self) -> None:
         validate_arrays(self.X, self.Y, source=self.source)
@@ -85,18 +88,9 @@ class Dataset:
 
     def subset(self, rows: np.ndarray) -> Dataset:
         """Return the rows ``rows`` (integer indices) as a new dataset sharing the names."""
-        return Dataset(
-            X=self.X[rows],
-            Y=self.Y[rows],
-            label_names=self.label_names,
-            feature_names=self.feature_names,
-            ids=None if self.ids is None else self.ids[rows],
-            dropped_attributes=self.dropped_attributes,
-            source=self.source,
-            Y_missing=None if self.Y_missing is None else self.Y_missing[rows],
-            id_column=self.id_column,
-            unlisted_labels_are_negative=self.unlisted_labels_are_negative,
-        )
+        return replace(self, X=self.X[rows], Y=self.Y[rows], ids=None if self.ids is None else self.ids[rows],
+                       Y_missing=None if self.Y_missing is None else self.Y_missing[rows],
+                       known=None if self.known is None else self.known[rows])
 
     def missing_labels(self, label_names: Sequence[str]) -> list[str]:
         """The names in ``label_names`` this data has no values for, in that order.
@@ -113,12 +107,9 @@ class Dataset:
         """This data set without the label columns ``names``."""
         drop = set(names)
         keep = np.array([index for index, name in enumerate(self.label_names) if name not in drop], dtype=np.int64)
-        return Dataset(
-            X=self.X, Y=self.Y[:, keep], label_names=[self.label_names[index] for index in keep],
-            feature_names=self.feature_names, ids=self.ids, dropped_attributes=self.dropped_attributes,
-            source=self.source, Y_missing=None if self.Y_missing is None else self.Y_missing[:, keep],
-            id_column=self.id_column, unlisted_labels_are_negative=self.unlisted_labels_are_negative,
-        )
+        return replace(self, Y=self.Y[:, keep], label_names=[self.label_names[index] for index in keep],
+                       Y_missing=None if self.Y_missing is None else self.Y_missing[:, keep],
+                       known=None if self.known is None else self.known[:, keep])
 
     def align(self, label_names: list[str], feature_names: list[str]) -> Dataset:
         """Reorder columns to a model's labels and features (matched by name).
@@ -147,17 +138,14 @@ class Dataset:
                    else "") + ". Hint: use data with the same columns as the training data"
             )
         columns = np.array([label_position[name] for name in self.label_names], dtype=np.int64)
-        Y, Y_missing = (None if matrix is None else _reorder_columns(matrix, columns, len(label_names))
-                        for matrix in (self.Y, self.Y_missing))
+        Y, Y_missing, known = (None if matrix is None else _reorder_columns(matrix, columns, len(label_names))
+                               for matrix in (self.Y, self.Y_missing, self.known))
         absent = [label_position[name] for name in self.missing_labels(label_names)]
         if absent:
             Y_missing = _mark_columns(Y_missing, absent, Y.shape, sparse=sp.issparse(Y))
         order = np.array([feature_position[name] for name in feature_names], dtype=np.int64)
-        return Dataset(
-            X=self.X[:, order], Y=Y, label_names=list(label_names), feature_names=list(feature_names),
-            ids=self.ids, dropped_attributes=self.dropped_attributes, source=self.source, Y_missing=Y_missing,
-            id_column=self.id_column, unlisted_labels_are_negative=self.unlisted_labels_are_negative,
-        )
+        return replace(self, X=self.X[:, order], Y=Y, label_names=list(label_names),
+                       feature_names=list(feature_names), Y_missing=Y_missing, known=known)
 
     @classmethod
     def from_arrays(

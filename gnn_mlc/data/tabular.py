@@ -86,6 +86,7 @@ def read_tabular_dataset(
     feature_columns: Sequence[str] | None = None,
     exclude_columns: Sequence[str] = (),
     training_id_column: str | None = None,
+    known_column: str | None = None,
 ) -> Dataset:
     """Read a CSV or Parquet file with feature columns and a label column into a dense :class:`Dataset`.
 
@@ -100,6 +101,8 @@ def read_tabular_dataset(
         exclude_columns: columns that are not features (e.g. an identifier that is not the id column).
         training_id_column: the id column a model was trained with, used when ``id_column`` is ``None`` and the
             file has it.
+        known_column: a column holding each row's known labels (those it already has: a user's history), like the
+            label column; read into ``Dataset.known`` over the same vocabulary (which then holds its names too).
 
     Returns:
         The dataset with float32 ``X`` (rows, features) and uint8 ``Y`` (rows, labels), both ndarrays.
@@ -116,24 +119,22 @@ def read_tabular_dataset(
             f"columns are {table.column_names[:10]}. Hint: pass label_column= (CLI: --label-column)"
         )
     id_column = resolve_id_column(table.column_names, id_column, training_id_column, source=str(path))
+    if known_column is not None and known_column not in table.column_names:
+        raise DataError(f"{path}: no known-label column {known_column!r}{did_you_mean(known_column, table.column_names)}"
+                        f"; columns are {table.column_names[:10]}. Hint: check --known-column")
     row_labels = label_sets(table.column(label_column), label_delimiter, path, label_column)
+    known_labels = None if known_column is None else label_sets(table.column(known_column), label_delimiter, path,
+                                                                known_column)
     for name in labels or ():
         check_label_name(name, where="labels")
-    vocabulary = list(labels) if labels is not None else sorted({name for names in row_labels for name in names})
+    vocabulary = list(labels) if labels is not None else sorted(
+        {name for sets in (row_labels, known_labels or []) for names in sets for name in names})
     if not vocabulary:
         raise DataError(f"{path}: column {label_column!r} holds no label at all; expected at least one label")
-    position = {name: index for index, name in enumerate(vocabulary)}
-    Y = np.zeros((table.num_rows, len(vocabulary)), dtype=np.uint8)
-    for row, names in enumerate(row_labels):
-        for name in names:
-            if name not in position:
-                raise DataError(
-                    f"{path}: row {row}, column {label_column!r}: unknown label {name!r}"
-                    f"{did_you_mean(name, vocabulary)}; expected one of the {len(vocabulary)} known labels"
-                )
-            Y[row, position[name]] = 1
+    Y = _indicator(row_labels, vocabulary, path, label_column)
+    known = None if known_labels is None else _indicator(known_labels, vocabulary, path, known_column)
     feature_names = _select_features(table.column_names, feature_columns, exclude_columns, path=path,
-                                     reserved={label_column: "label", id_column: "id"})
+                                     reserved={label_column: "label", id_column: "id", known_column: "known-label"})
     X = feature_matrix(table, feature_names, source=str(path))
     if id_column is None and feature_columns is None:  # an explicit feature list is the user's own choice
         _warn_identifier_like(table, feature_names, path)
@@ -141,7 +142,26 @@ def read_tabular_dataset(
     dropped = [name for name in table.column_names if name not in {*feature_names, label_column, id_column}]
     return Dataset(X=X, Y=Y, label_names=vocabulary, feature_names=feature_names, ids=ids,
                    dropped_attributes=dropped, source=str(path), id_column=id_column,
-                   unlisted_labels_are_negative=True)
+                   unlisted_labels_are_negative=True, known=known)
+
+
+def _indicator(row_labels: list[list[str]], vocabulary: list[str], path: Path, column: str) -> np.ndarray:
+    """(rows, len(vocabulary)) uint8: 1 where a row lists a label.
+
+    Raises:
+        DataError: a row lists a label outside ``vocabulary`` (naming the row and the column).
+    """
+    position = {name: index for index, name in enumerate(vocabulary)}
+    matrix = np.zeros((len(row_labels), len(vocabulary)), dtype=np.uint8)
+    for row, names in enumerate(row_labels):
+        for name in names:
+            if name not in position:
+                raise DataError(
+                    f"{path}: row {row}, column {column!r}: unknown label {name!r}"
+                    f"{did_you_mean(name, vocabulary)}; expected one of the {len(vocabulary)} known labels"
+                )
+            matrix[row, position[name]] = 1
+    return matrix
 
 
 def _select_features(

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pyarrow as pa
 import pyarrow.csv as pa_csv
+import scipy.sparse as sp
 
 from gnn_mlc.data import Dataset
 from gnn_mlc.evaluation.metrics import evaluate, per_label_metrics
@@ -51,7 +52,8 @@ def evaluate_classifier(classifier: LabelGCNClassifier, data: Dataset, *, name: 
     """Score ``data`` (aligned to the model's labels and features by name) and compute every figure.
 
     A model label the data has no values for (:meth:`Dataset.missing_labels`, e.g. an attribute removed from an ARFF
-    file) is logged as a warning and left out of every figure: its entries are unknown, not negatives. A data label
+    file) is logged as a warning and left out of every figure: its entries are unknown, not negatives. The data's
+    known labels (``data.known``) are evidence for a model trained with them, and left out of every figure. A data label
     the model does not know (a new interest, or a model that knows fewer labels than another in a comparison) is
     logged as a warning and left out too: the model cannot score it.
 
@@ -68,8 +70,8 @@ def evaluate_classifier(classifier: LabelGCNClassifier, data: Dataset, *, name: 
         DataError: the data lacks one of the model's features.
     """
     names = getattr(classifier, "feature_names_in_", None)
-    known = set(classifier.classes_)
-    unknown = [label for label in data.label_names if label not in known]
+    model_labels = set(classifier.classes_)
+    unknown = [label for label in data.label_names if label not in model_labels]
     if unknown and len(unknown) < data.num_labels:
         logger.warning("%s: %d of its labels are not known to %s (%s%s); they are left out of its figures",
                        data.source, len(unknown), name, ", ".join(map(repr, unknown[:10])),
@@ -81,11 +83,18 @@ def evaluate_classifier(classifier: LabelGCNClassifier, data: Dataset, *, name: 
         logger.warning("%s: has no values for %d of the model's %d labels (%s%s); they are left out of every figure",
                        data.source, len(absent), data.num_labels, ", ".join(map(repr, absent[:10])),
                        ", ..." if len(absent) > 10 else "")
-    scores = classifier.predict_proba(data.X)
+    missing = data.Y_missing
+    if data.known is None:
+        scores = classifier.predict_proba(data.X)
+    else:  # the labels a row already has: evidence for a model trained with them, never ranked nor counted
+        with_known = getattr(classifier, "known_term_", None) is not None
+        scores = classifier.predict_proba(data.X, known_labels=data.known) if with_known \
+            else classifier.predict_proba(data.X)
+        known = sp.csr_matrix(data.known, dtype=np.uint8)
+        missing = known if missing is None else sp.csr_matrix(known.maximum(sp.csr_matrix(missing)))
     decisions = classifier.decision_rule_.decide(scores)
-    metrics = evaluate(data.Y, scores, y_pred=decisions, train_counts=classifier.label_counts_,
-                       missing=data.Y_missing)
-    figures = per_label_metrics(data.Y, scores, decisions, missing=data.Y_missing)
+    metrics = evaluate(data.Y, scores, y_pred=decisions, train_counts=classifier.label_counts_, missing=missing)
+    figures = per_label_metrics(data.Y, scores, decisions, missing=missing)
     columns = {"label": pa.array([str(label) for label in classifier.classes_]),
                "train_count": pa.array(classifier.label_counts_),
                "threshold": pa.array(np.asarray(classifier.thresholds_, dtype=np.float64))}

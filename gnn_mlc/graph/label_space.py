@@ -4,13 +4,15 @@ scores.
 The space is the training labels in their column order, then every other label the label-only log or the external
 edges name, sorted (:meth:`~gnn_mlc.graph.sources.GraphSources.label_space`). Then:
 
+* the network learns exactly the columns of ``Y`` (**trained** labels), as the no-graph network would: the graph
+  changes nothing of what it learns about them, so a trained label keeps the network's own vector;
 * a **cold** label has no positive feature row (absent from ``Y``, or an all-zero column) and appears in the graph
-  sources: the network does not learn it; its vector is inferred from the graph
-  (:mod:`gnn_mlc.training.graph_labels`). In the feature rows its values are unknown, not negative;
-* a **rare** label has 1 to ``max_rare_positives`` positive feature rows and positive rows in the log: the network
-  learns it, and its vector is then replaced by the one inferred from the log with its few positives as shots
-  (on the cold-start protocol's few-shot variant, cold-label mAP 0.332 against 0.263 for the network's own heads);
-* every other label is **trained**: the network's own vector.
+  sources: its vector is inferred from the graph (:mod:`gnn_mlc.training.graph_labels`). For the graph, its values
+  in the feature rows are unknown, not negative;
+* a **rare** label has 1 to ``max_rare_positives`` positive feature rows and positive rows in the log: its vector is
+  the mean of the network's own and the one inferred from the log with its few positives as shots (on the
+  cold-start protocol's few-shot variant the mean kept most of the gain of the log's vector over the own head,
+  and it does not cost the naturally rare labels of small data sets: benchmarks/results/cold_start.md).
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ class LabelPlan:
 
     Attributes:
         label_names: the label space.
-        trained: sorted indices of the labels the network learns (rare labels included).
+        trained: sorted indices of the labels the network learns (the columns of ``Y``, the first of the space).
         cold: sorted indices of the cold labels.
         rare: sorted indices of the rare labels.
     """
@@ -46,12 +48,12 @@ class LabelPlan:
         return np.union1d(self.cold, self.rare)
 
 
-def plan_labels(label_names: Sequence[str], positives: np.ndarray, graph_labels: set[str], log_positives: np.ndarray,
-                *, max_rare_positives: int) -> LabelPlan:
+def plan_labels(label_names: Sequence[str], num_trained: int, positives: np.ndarray, graph_labels: set[str],
+                log_positives: np.ndarray, *, max_rare_positives: int) -> LabelPlan:
     """Sort the labels of a space into trained, cold and rare (see the module docstring).
 
     Args:
-        label_names: the label space.
+        label_names: the label space; its first ``num_trained`` labels are the columns of ``Y``.
         positives: (L,) positive feature rows per label.
         graph_labels: the labels the log or the edges name, or that have label features.
         log_positives: (L,) positive log rows per label.
@@ -60,8 +62,7 @@ def plan_labels(label_names: Sequence[str], positives: np.ndarray, graph_labels:
     in_graph = np.array([name in graph_labels for name in label_names], dtype=bool)
     cold = np.flatnonzero(in_graph & (positives == 0))
     rare = np.flatnonzero((positives >= 1) & (positives <= max_rare_positives) & (log_positives > 0))
-    trained = np.setdiff1d(np.arange(len(label_names)), cold)
-    return LabelPlan(label_names=list(label_names), trained=trained, cold=cold, rare=rare)
+    return LabelPlan(label_names=list(label_names), trained=np.arange(num_trained), cold=cold, rare=rare)
 
 
 def place_columns(Y: Matrix, names: Sequence[str], space: Sequence[str]) -> sp.csr_matrix:

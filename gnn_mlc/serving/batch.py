@@ -116,6 +116,8 @@ def run_scoring_job(
     output_id_column: str | None = None,
     exclude_column: str | None = None,
     min_score: float | None = None,
+    known_column: str | None = None,
+    keep_known: bool = False,
     batch_size: int = 65536,
     rows_per_shard: int = 1_000_000,
     device: str = "auto",
@@ -143,11 +145,13 @@ def run_scoring_job(
     _refuse_output_inside_input(output, input_path, files)
     mine = [(index, file) for index, file in enumerate(files) if index % num_shards == shard_index]
     scorer = Scorer(model, top_k=top_k, id_column=id_column, with_labels=with_labels, device=device,
-                    output_id_column=output_id_column, exclude_column=exclude_column, min_score=min_score)
+                    output_id_column=output_id_column, exclude_column=exclude_column, min_score=min_score,
+                    known_column=known_column, keep_known=keep_known)
     id_field = _id_field(scorer, mine)
     job = {"model": str(Path(model).resolve()), "model_digest": scorer.model_digest, "top_k": top_k,
            "id_column": id_column, "output_id_column": output_id_column, "id_field": id_field,
-           "exclude_column": exclude_column, "min_score": min_score, "rows_per_shard": rows_per_shard,
+           "exclude_column": exclude_column, "min_score": min_score, "known_column": known_column,
+           "keep_known": keep_known, "rows_per_shard": rows_per_shard,
            "with_labels": with_labels, "num_shards": num_shards}
     job_digest = hashlib.sha256(json.dumps(job, sort_keys=True).encode()).hexdigest()[:16]
     worker = {"job": job, "shard_index": shard_index, "inputs": [_fingerprint(file) for _, file in mine]}
@@ -330,7 +334,8 @@ def _column_names(file: Path) -> list[str]:
 
 def _open_csv(file: Path, scorer: Scorer) -> pa_csv.CSVStreamingReader:
     header = pa_csv.open_csv(file).schema.names
-    ids = [name for name in (scorer.resolve_id_column(header), scorer.exclude_column) if name and name in header]
+    ids = [name for name in (scorer.resolve_id_column(header), scorer.exclude_column, scorer.known_column)
+           if name and name in header]
     return pa_csv.open_csv(file, read_options=pa_csv.ReadOptions(block_size=1 << 22),
                            convert_options=csv_convert_options(ids, scorer.feature_names))
 

@@ -55,6 +55,8 @@ def predict_file(
     output_id_column: str | None = None,
     exclude_column: str | None = None,
     min_score: float | None = None,
+    known_column: str | None = None,
+    keep_known: bool = False,
 ) -> PredictSummary:
     """Score every row of ``input_path`` (ARFF, CSV or Parquet) and write the top-k table to ``output``.
 
@@ -62,8 +64,8 @@ def predict_file(
         model: the model directory.
         input_path: the rows to score.
         output: ``.parquet`` or ``.csv`` file (written atomically).
-        top_k, id_column, with_labels, device, output_id_column, exclude_column, min_score: as for
-            :class:`~gnn_mlc.serving.Scorer`.
+        top_k, id_column, with_labels, device, output_id_column, exclude_column, min_score, known_column,
+            keep_known: as for :class:`~gnn_mlc.serving.Scorer`.
         labels: ARFF only: the label XML (the label attributes are not features).
 
     Raises:
@@ -71,7 +73,8 @@ def predict_file(
     """
     input_path, output = Path(input_path), Path(output)
     scorer = Scorer(model, top_k=top_k, id_column=id_column, with_labels=with_labels, device=device,
-                    output_id_column=output_id_column, exclude_column=exclude_column, min_score=min_score)
+                    output_id_column=output_id_column, exclude_column=exclude_column, min_score=min_score,
+                    known_column=known_column, keep_known=keep_known)
     if ".arff" in input_path.name.lower():
         scored, rejected = _score_arff(scorer, input_path, labels)
     else:
@@ -90,7 +93,8 @@ def predict_file(
 
 def _id_candidates(scorer: Scorer) -> list[str]:
     """Columns that may be the id: CSV reads them as strings, so ``007`` and ``7`` stay two users."""
-    return [name for name in (scorer.id_column, scorer.training_id_column, "id", scorer.exclude_column) if name]
+    return [name for name in (scorer.id_column, scorer.training_id_column, "id", scorer.exclude_column,
+                              scorer.known_column) if name]
 
 
 

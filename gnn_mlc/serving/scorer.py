@@ -52,6 +52,10 @@ class Scorer:
         exclude_column: an input column listing, per row, label names never to recommend to that row (the interests
             a user already has); names the model does not know are ignored.
         min_score: keep only recommendations scoring at least this (the lists may then be shorter than ``top_k``).
+        known_column: an input column listing, per row, the labels it already has (a user's history): for a model
+            trained with known labels they are evidence (:class:`~gnn_mlc.nn.KnownLabelTerm`); they are never
+            recommended unless ``keep_known``.
+        keep_known: rank the known labels too.
 
     Calling it on a batch (an Arrow record batch or table, a dict of column arrays as Ray Data passes them, or a
     pandas DataFrame) returns an Arrow table with one row per input row, in input order: the id column (under its
@@ -75,6 +79,8 @@ class Scorer:
         output_id_column: str | None = None,
         exclude_column: str | None = None,
         min_score: float | None = None,
+        known_column: str | None = None,
+        keep_known: bool = False,
     ) -> None:
         if isinstance(top_k, bool) or not isinstance(top_k, int) or top_k < 1:
             raise GnnMlcError(f"top_k: got {top_k!r}; expected a positive integer")
@@ -95,6 +101,17 @@ class Scorer:
         self.output_id_column = output_id_column
         self.exclude_column = exclude_column
         self.min_score = min_score
+        self.known_column = known_column
+        self.keep_known = keep_known
+        self.trained_labels = torch.tensor(parts.trained_labels, dtype=torch.long)
+        self.known_term = None
+        if parts.known_term is not None and known_column is not None:
+            from gnn_mlc.nn.label_propagation import (
+                KnownLabelTerm,  # PyG: only for models with the term
+            )
+
+            self.known_term = KnownLabelTerm.from_parts(*parts.known_term, num_labels=len(parts.trained_labels)
+                                                        ).to(self.device)
         self.label_index = pa.array(parts.label_names, pa.string())
         self.decision_rule = parts.decision_rule
         # Row normalisation (sparse-trained models) cannot be folded into the first layer: those rows go through
@@ -150,6 +167,7 @@ class Scorer:
     def score_features(
         self, ids: pa.Array | pa.ChunkedArray, X: Matrix, *, id_name: str,
         exclude: tuple[np.ndarray, np.ndarray] | None = None,
+        known: tuple[np.ndarray, np.ndarray] | None = None,
     ) -> pa.Table:
         """The top-k table of feature rows ``X`` (rows, in_features), dense or CSR, already checked finite.
 
@@ -158,9 +176,12 @@ class Scorer:
             X: the feature rows.
             id_name: the output's id column name.
             exclude: (row indices, label indices) of labels not to recommend to those rows.
+            known: (row indices, label indices) of the labels those rows already have.
         """
         with torch.no_grad():
-            logits = self.logits(X)
+            logits = self.logits(X, known=known)
+            if known is not None and not self.keep_known:
+                exclude = known if exclude is None else tuple(np.concatenate(pair) for pair in zip(exclude, known))
             if exclude is not None and len(exclude[0]):
                 logits[torch.from_numpy(exclude[0]), torch.from_numpy(exclude[1])] = -torch.inf
             indices, top_logits = top_k_labels(logits, self.top_k)
@@ -173,30 +194,40 @@ class Scorer:
                 table = table.append_column("predicted", self._predicted(torch.sigmoid(logits).cpu().numpy()))
         return table
 
-    def excluded_labels(self, table: pa.Table) -> tuple[np.ndarray, np.ndarray] | None:
-        """(row indices, label indices) of the labels ``exclude_column`` lists per row (unknown names ignored)."""
-        if self.exclude_column is None:
+    def label_lists(self, table: pa.Table, column_name: str | None, flag: str) -> tuple[np.ndarray, np.ndarray] | None:
+        """(row indices, label indices) of the label names a list column holds per row (unknown names ignored)."""
+        if column_name is None:
             return None
-        if self.exclude_column not in table.column_names:
-            raise DataError(f"input: no column {self.exclude_column!r} for --exclude-column; expected a list<string> "
-                            "column of label names. Hint: check the column name")
-        column = table.column(self.exclude_column)
+        if column_name not in table.column_names:
+            raise DataError(f"input: no column {column_name!r} for {flag}; expected a list<string> column of label "
+                            "names. Hint: check the column name")
+        column = table.column(column_name)
         column = column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
         if pa.types.is_string(column.type) or pa.types.is_large_string(column.type):  # CSV: "a|b"
             column = pc.split_pattern(column, "|")
         if not (pa.types.is_list(column.type) or pa.types.is_large_list(column.type)):
-            raise DataError(f"input: column {self.exclude_column!r} has type {column.type}; expected a list of label "
+            raise DataError(f"input: column {column_name!r} has type {column.type}; expected a list of label "
                             "names (list<string>, or a '|'-delimited string)")
         rows = pc.list_parent_indices(column).to_numpy(zero_copy_only=False)
         labels = pc.index_in(pc.list_flatten(column).cast(pa.string()), value_set=self.label_index)
-        known = labels.is_valid().to_numpy(zero_copy_only=False)
-        return rows[known].astype(np.int64), labels.to_numpy(zero_copy_only=False)[known].astype(np.int64)
+        named = labels.is_valid().to_numpy(zero_copy_only=False)
+        return rows[named].astype(np.int64), labels.to_numpy(zero_copy_only=False)[named].astype(np.int64)
 
-    def logits(self, X: Matrix) -> Tensor:
-        """``h W^T + b`` (rows, num_labels) of feature rows ``X`` (rows, in_features), on the scorer's device."""
+    def logits(self, X: Matrix, *, known: tuple[np.ndarray, np.ndarray] | None = None) -> Tensor:
+        """``h W^T + b`` (rows, num_labels) of feature rows ``X`` (rows, in_features), on the scorer's device; with
+        ``known`` (row indices, label indices), plus those known labels' evidence."""
         if self.scaler is not None:
             X = self.scaler.transform(X)
-        return score_logits(self.encoder(to_tensor(X, self.device)), self.label_embeddings, self.bias)
+        logits = score_logits(self.encoder(to_tensor(X, self.device)), self.label_embeddings, self.bias)
+        if known is not None and self.known_term is not None and len(known[0]):
+            position = torch.full((len(self.label_names),), -1, dtype=torch.long)
+            position[self.trained_labels] = torch.arange(len(self.trained_labels))
+            columns = position[torch.from_numpy(known[1])]
+            rows = torch.from_numpy(known[0])[columns >= 0]
+            signal = torch.zeros(logits.shape[0], len(self.trained_labels), device=self.device)
+            signal[rows.to(self.device), columns[columns >= 0].to(self.device)] = 1.0
+            logits[:, self.trained_labels.to(self.device)] += self.known_term(signal)
+        return logits
 
     def _predicted(self, probabilities: np.ndarray) -> pa.ListArray:
         decisions = self.decision_rule.decide(probabilities)
@@ -233,16 +264,15 @@ class Scorer:
         features, reasons = self._features(table)
         if ids.null_count:  # a row without an id cannot be joined back to anything
             reasons[(reasons == "") & ~ids.is_valid().to_numpy(zero_copy_only=False)] = "id: missing"
-        exclude = self.excluded_labels(table)
+        exclude = self.label_lists(table, self.exclude_column, "--exclude-column")
+        known = self.label_lists(table, self.known_column, "--known-column")
         if (reasons != "").any():
             good = np.flatnonzero(reasons == "")
             features, ids = features[good], ids.take(pa.array(good))
-            if exclude is not None:  # renumber the kept rows
-                new_row = np.full(len(reasons), -1)
-                new_row[good] = np.arange(len(good))
-                kept = new_row[exclude[0]] >= 0
-                exclude = (new_row[exclude[0]][kept], exclude[1][kept])
-        return self.score_features(ids, features, id_name=id_name, exclude=exclude), reasons
+            new_row = np.full(len(reasons), -1)
+            new_row[good] = np.arange(len(good))
+            exclude, known = (None if pairs is None else _renumbered(pairs, new_row) for pairs in (exclude, known))
+        return self.score_features(ids, features, id_name=id_name, exclude=exclude, known=known), reasons
 
     def _features(self, table: pa.Table) -> tuple[np.ndarray, np.ndarray]:
         """(rows, num_features) float32 features and (rows,) reasons ("" for a valid row)."""
@@ -262,6 +292,12 @@ class Scorer:
                 reasons[fresh] = [f"{name}: {kind}" for kind in kinds]
             features[:, index] = np.where(invalid, 0.0, narrow)
         return features, reasons
+
+
+def _renumbered(pairs: tuple[np.ndarray, np.ndarray], new_row: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(row, label) pairs of the rows kept, with their new row numbers (``new_row``: -1 for a dropped row)."""
+    kept = new_row[pairs[0]] >= 0
+    return new_row[pairs[0]][kept], pairs[1][kept]
 
 
 def check_unique_ids(ids: pa.ChunkedArray | pa.Array, where: str | Path) -> None:

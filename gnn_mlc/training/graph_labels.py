@@ -68,17 +68,20 @@ def fit_label_teacher(
     C: float = TEACHER_C,
     max_iterations: int = 200,
     batch_rows: int = 8192,
+    signals: sp.csr_matrix | None = None,
 ) -> LabelLogitPropagation:
     """Fit the teacher: each target label scored from the input labels of a row, on the rows where it is known.
 
     Args:
-        rows: (n, num_labels) 0/1 CSR label rows (log rows, feature rows' labels).
+        rows: (n, num_labels) 0/1 CSR label rows (log rows, feature rows' labels): the targets' truth.
         unknown: (n, num_labels) 1 where a value is unknown (left out of the loss), or ``None``.
         inputs: indices of the labels that send messages (warm labels: their values are known in every row).
         targets: indices of the labels to score.
         cooccurrence: (num_labels, num_labels) co-occurrence counts (to cut the graph at scale).
         C: inverse L2 strength of the edge weights.
         max_iterations: L-BFGS iterations (full batch, accumulated over row blocks of ``batch_rows``).
+        signals: (n, num_labels) the messages' values when they are not ``rows`` (a row's known labels, when the
+            teacher learns to complete a row from a part of it).
 
     Returns:
         The fitted :class:`~gnn_mlc.nn.LabelLogitPropagation` (edges from ``inputs`` to ``targets``).
@@ -95,7 +98,8 @@ def fit_label_teacher(
     signal_mask = np.zeros(num_labels, dtype=np.float32)
     signal_mask[inputs] = 1.0  # only input labels send messages
     batch_rows = max(64, min(batch_rows, 2**25 // num_labels))  # dense (labels, rows) blocks of at most 128 MB
-    blocks = [(torch.from_numpy((values[start:start + batch_rows] @ sp.diags(signal_mask)).toarray().T.copy()),
+    sources = values if signals is None else sp.csr_matrix(signals, dtype=np.float32)
+    blocks = [(torch.from_numpy((sources[start:start + batch_rows] @ sp.diags(signal_mask)).toarray().T.copy()),
                torch.from_numpy(values[start:start + batch_rows][:, targets].toarray()),
                torch.from_numpy(known[start:start + batch_rows]))
               for start in range(0, n, batch_rows)]

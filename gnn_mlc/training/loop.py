@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+import scipy.sparse as sp
 import torch
 import torch.nn.functional as F
 from torch import Tensor
@@ -29,7 +30,9 @@ from gnn_mlc._torch import dense_float, iterate_batches, predict_logits, to_tens
 from gnn_mlc._typing import Matrix
 from gnn_mlc.evaluation.metrics import mean_average_precision
 from gnn_mlc.nn.label_models import LabelScoringModel
+from gnn_mlc.nn.label_propagation import KnownLabelTerm
 from gnn_mlc.training.checkpoint import Checkpoint
+from gnn_mlc.training.known_labels import random_known_split
 
 logger = logging.getLogger(__name__)
 
@@ -55,6 +58,11 @@ class TrainingSplit:
         X_validation, Y_validation: the validation rows, same layout.
         missing_train, missing_validation: 1 where a label value is unknown: left out of the loss and of the
             validation mAP (``None``: every value is known).
+        known_train, known_validation: (rows, num_labels) the labels each row already has (CSR), given to the
+            known-label term and left out of the loss and the validation mAP; ``known_train=None`` with
+            ``known_split``: every batch draws a random known part of each row's labels (``Y_train`` then holds all
+            of a row's labels).
+        known_split: draw the training rows' known labels at random, batch by batch.
     """
 
     X_train: Matrix
@@ -63,6 +71,9 @@ class TrainingSplit:
     Y_validation: Matrix
     missing_train: Matrix | None = None
     missing_validation: Matrix | None = None
+    known_train: Matrix | None = None
+    known_validation: Matrix | None = None
+    known_split: bool = False
 
 
 @dataclass
@@ -85,7 +96,7 @@ class _Progress:
     history: list[dict[str, float]]
     epoch: int = 0
 
-    def record(self, epoch: int, loss: float, validation_map: float, model: LabelScoringModel) -> None:
+    def record(self, epoch: int, loss: float, validation_map: float, model: torch.nn.Module) -> None:
         self.epoch = epoch
         self.history.append({"epoch": epoch, "loss": loss, "validation_map": validation_map})
         if validation_map > self.best_map:
@@ -105,6 +116,7 @@ def train_model(
     pos_weight: Tensor | None = None,
     checkpoint: Checkpoint | None = None,
     progress: bool = True,
+    known_term: KnownLabelTerm | None = None,
 ) -> TrainingResult:
     """Train ``model`` in place and leave it with the weights of its best validation epoch.
 
@@ -118,18 +130,20 @@ def train_model(
             (see :func:`~gnn_mlc.training.loss.positive_weights`).
         checkpoint: where to save the loop's state after every epoch, and whether to resume from it.
         progress: show a tqdm bar (one step per epoch, with loss and validation mAP) on stderr.
+        known_term: the known-label term added to the logits (its scale trained with the model), or ``None``.
 
     Returns:
         A :class:`TrainingResult`.
     """
-    model.to(device)
+    network = model if known_term is None else KnownLabelNetwork(model, known_term)
+    network.to(device)
     rank, world_size = _rank_and_world_size()
-    trained = _wrap_distributed(model, device) if world_size > 1 else model
+    trained = _wrap_distributed(network, device) if world_size > 1 else network
     optimizer = torch.optim.AdamW(trained.parameters(), lr=settings.learning_rate, weight_decay=settings.weight_decay)
     pos_weight = None if pos_weight is None else pos_weight.float().to(device)
-    state = _Progress(best_map=-1.0, best_epoch=0, best_state=copy.deepcopy(model.state_dict()), history=[])
+    state = _Progress(best_map=-1.0, best_epoch=0, best_state=copy.deepcopy(network.state_dict()), history=[])
     if checkpoint is not None and checkpoint.resume and checkpoint.path.exists():
-        state = _restore(checkpoint, model, optimizer, generator)
+        state = _restore(checkpoint, network, optimizer, generator)
     remaining = range(state.epoch + 1, settings.max_epochs + 1) if not state.stale(settings.patience) else range(0)
     bar = tqdm(remaining, desc="training", unit="epoch", disable=not progress or rank != 0, mininterval=1.0,
                initial=state.epoch, total=settings.max_epochs)
@@ -138,11 +152,12 @@ def train_model(
                             pos_weight=pos_weight, rank=rank, world_size=world_size)
         validation_map = validation_mean_average_precision(
             model, split.X_validation, split.Y_validation, split.missing_validation,
-            batch_size=max(settings.batch_size, 1024), device=device)
-        state.record(epoch, loss, validation_map, model)
+            batch_size=max(settings.batch_size, 1024), device=device, known=split.known_validation,
+            known_term=known_term)
+        state.record(epoch, loss, validation_map, network)
         bar.set_postfix(loss=f"{loss:.4f}", val_map=f"{validation_map:.4f}", refresh=False)
         if checkpoint is not None and rank == 0:
-            _save(checkpoint, state, model, optimizer, generator)
+            _save(checkpoint, state, network, optimizer, generator)
         if state.stale(settings.patience):
             logger.info("early stopping at epoch %d; best epoch %d (validation mAP %.4f)", epoch, state.best_epoch,
                         state.best_map)
@@ -153,8 +168,8 @@ def train_model(
         # deadlock the teardown.
         del trained, optimizer
         gc.collect()
-    model.load_state_dict(state.best_state)
-    model.eval()
+    network.load_state_dict(state.best_state)
+    network.eval()
     return TrainingResult(best_epoch=state.best_epoch, best_validation_map=state.best_map,
                           epochs_run=len(state.history), history=state.history)
 
@@ -175,11 +190,23 @@ def _train_epoch(
     trained.train()
     num_labels = split.Y_train.shape[1]
     total_loss, total_rows = 0.0, 0
+    with_known = split.known_train is not None or split.known_split
+    splits = np.random.default_rng(int(torch.randint(2**31 - 1, (1,), generator=generator))) \
+        if split.known_split else None
     for rows in iterate_batches(split.X_train.shape[0], batch_size, generator=generator):
         mine = rows[rank::world_size]
-        losses = F.binary_cross_entropy_with_logits(
-            trained(to_tensor(split.X_train[mine], device)), dense_float(split.Y_train[mine], device),
-            reduction="none", pos_weight=pos_weight)
+        x, targets = to_tensor(split.X_train[mine], device), split.Y_train[mine]
+        if with_known:
+            known = random_known_split(sp.csr_matrix(targets), splits) if splits is not None \
+                else split.known_train[mine]
+            known = dense_float(known, device)
+            logits = trained(x, known)
+        else:
+            logits = trained(x)
+        losses = F.binary_cross_entropy_with_logits(logits, dense_float(targets, device), reduction="none",
+                                                    pos_weight=pos_weight)
+        if with_known:  # a known label is evidence, not a target
+            losses = losses * (1.0 - known)
         if split.missing_train is not None:  # unknown label values add nothing to the loss
             losses = losses * (1.0 - dense_float(split.missing_train[mine], device))
         loss_sum = losses.sum()
@@ -194,11 +221,29 @@ def _train_epoch(
 
 def validation_mean_average_precision(
     model: LabelScoringModel, X: Matrix, Y: Matrix, missing: Matrix | None, *, batch_size: int,
-    device: torch.device,
+    device: torch.device, known: Matrix | None = None, known_term: KnownLabelTerm | None = None,
 ) -> float:
-    """The model's mAP on validation rows ``X`` (rows, features), ``Y`` (rows, num_labels)."""
+    """The model's mAP on validation rows ``X`` (rows, features), ``Y`` (rows, num_labels); with ``known``, their
+    known labels enter through ``known_term`` and are left out of the mAP."""
     logits = predict_logits(model, X, batch_size=batch_size, device=device)
+    if known is not None and known_term is not None:
+        with torch.no_grad():
+            logits = logits + known_term(dense_float(known, device)).cpu().numpy()
+        known = sp.csr_matrix(known, dtype=np.uint8)
+        missing = known if missing is None else sp.csr_matrix(known).maximum(sp.csr_matrix(missing))
     return mean_average_precision(Y.toarray() if hasattr(Y, "toarray") else np.asarray(Y), logits, missing=missing)
+
+
+class KnownLabelNetwork(torch.nn.Module):
+    """A label model and a known-label term trained together: ``logits = model(x) + term(known)``."""
+
+    def __init__(self, model: LabelScoringModel, term: KnownLabelTerm) -> None:
+        super().__init__()
+        self.model = model
+        self.term = term
+
+    def forward(self, x: Tensor, known: Tensor) -> Tensor:
+        return self.model(x) + self.term(known)
 
 
 def _rank_and_world_size() -> tuple[int, int]:
@@ -213,7 +258,7 @@ def _wrap_distributed(model: LabelScoringModel, device: torch.device) -> torch.n
     return torch.nn.parallel.DistributedDataParallel(model, device_ids=device_ids)
 
 
-def _save(checkpoint: Checkpoint, state: _Progress, model: LabelScoringModel, optimizer: torch.optim.Optimizer,
+def _save(checkpoint: Checkpoint, state: _Progress, model: torch.nn.Module, optimizer: torch.optim.Optimizer,
           generator: torch.Generator) -> None:
     checkpoint.save({
         "epoch": state.epoch, "model": model.state_dict(), "optimizer": optimizer.state_dict(),
@@ -222,7 +267,7 @@ def _save(checkpoint: Checkpoint, state: _Progress, model: LabelScoringModel, op
     })
 
 
-def _restore(checkpoint: Checkpoint, model: LabelScoringModel, optimizer: torch.optim.Optimizer,
+def _restore(checkpoint: Checkpoint, model: torch.nn.Module, optimizer: torch.optim.Optimizer,
              generator: torch.Generator) -> _Progress:
     saved: dict[str, Any] = checkpoint.load()
     model.load_state_dict(saved["model"])
