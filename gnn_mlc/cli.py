@@ -283,7 +283,8 @@ def run_train(args: argparse.Namespace) -> int:
     print(
         f"trained {kind} on {data.num_rows} rows x {data.num_features} features, {data.num_labels} labels: "
         f"best epoch {classifier.training_.best_epoch} of {classifier.training_.epochs_run}, "
-        f"validation mAP {classifier.training_.best_validation_map:.4f}{_graph_summary(classifier)}\n"
+        f"validation {classifier.training_.validation_metric} {classifier.training_.best_validation:.4f}"
+        f"{_graph_summary(classifier)}\n"
         f"model written to {args.output}"
     )
     return 0

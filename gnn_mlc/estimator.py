@@ -48,7 +48,11 @@ from gnn_mlc.training import (
     train_model,
 )
 from gnn_mlc.training.graph_labels import infer_graph_label_vectors
-from gnn_mlc.training.known_labels import fit_known_label_term, random_known_split
+from gnn_mlc.training.known_labels import (
+    calibrate_known_term,
+    fit_known_label_term,
+    random_known_split,
+)
 
 logger = logging.getLogger(__name__)
 RARE_OWN_SHARE = 0.5
@@ -225,22 +229,26 @@ class LabelGCNClassifier(ClassifierMixin, BaseEstimator):
         self.trained_labels_ = trained
         Y_trained, missing_trained = Y, Y_missing
         edges_space = None if sources.edges is None else sources.edges.adjacency(space)
-        if not self.use_graph and sources:
-            raise DataError("graph sources (graph_data, graph_edges, label_features) were given with use_graph=False; "
-                            "expected use_graph=True, the default. Hint: drop --no-graph")
+        if not self.use_graph and (sources or known is not None):
+            raise DataError("graph sources (graph_data, graph_edges, label_features) or known labels were given with "
+                            "use_graph=False; expected use_graph=True, the default. Hint: drop --no-graph")
         self.graph_ = build_label_graph(
             Y_trained[train_rows], label_names, weighting=self.graph_weighting, tau=self.tau,
             p=self.p, Y_missing=None if missing_trained is None else missing_trained[train_rows],
             log_rows=None if log_rows is None else log_rows[:, trained],
             external=None if edges_space is None else edges_space[trained][:, trained],
         ) if self.use_graph else None
-        known_term, known_validation = self._known_label_term(Y, known, train_rows, validation_rows)
+        known_term, known_validation, known_bias = self._known_label_term(Y, known, train_rows, validation_rows)
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(self.random_state)
             edges = None if self.graph_ is None or self.num_gcn_layers == 0 else self.graph_.edge_index()
             self.model_ = self._build_model(X.shape[1], len(trained), edges)
             with torch.no_grad():
-                self.model_.bias.copy_(log_odds_bias(Y_trained[train_rows]))
+                if known_bias is None:
+                    self.model_.bias.copy_(log_odds_bias(Y_trained[train_rows]))
+                else:  # start from the calibrated known-label term alone (gnn_mlc.training.known_labels)
+                    self.model_.bias.fill_(known_bias)
+                    self.model_.free_label_vectors().zero_()
             split = TrainingSplit(
                 X_train=X_scaled[train_rows], Y_train=Y_trained[train_rows], X_validation=X_scaled[validation_rows],
                 Y_validation=Y_trained[validation_rows],
@@ -258,7 +266,7 @@ class LabelGCNClassifier(ClassifierMixin, BaseEstimator):
                 progress=self.verbose, known_term=known_term,
             )
         self.model_.cpu()
-        self.known_term_ = None if known_term is None else known_term.cpu().eval()
+        self.known_term_ = None if known_term is None else self._refit_known_term(known_term, Y, known)
         self.classes_ = np.asarray(space, dtype=object)
         self.n_features_in_ = X.shape[1]
         if feature_names is not None:
@@ -391,7 +399,8 @@ class LabelGCNClassifier(ClassifierMixin, BaseEstimator):
             state=self.model_.state_dict(), scaler=self.scaler_, label_embeddings=self.label_embeddings_,
             label_bias=self.label_bias_, decision_rule=self.decision_rule_, label_counts=self.label_counts_,
             num_rows=int(self.n_samples_fit_), cooccurrence=self.cooccurrence_,
-            metrics={"validation_map": self.training_.best_validation_map, "best_epoch": self.training_.best_epoch,
+            metrics={"validation": self.training_.best_validation, "validation_metric": self.training_.validation_metric,
+                     "best_epoch": self.training_.best_epoch,
                      "epochs_run": self.training_.epochs_run, "history": self.training_.history},
             data_columns=dict(data_columns or {}), graph=self.graph_,
             trained_labels=[int(index) for index in self.trained_labels_],
@@ -434,7 +443,8 @@ class LabelGCNClassifier(ClassifierMixin, BaseEstimator):
         self.graph_ = None  # the GraphML is for people and tools; the model carries its edges as buffers
         self.training_ = TrainingResult(
             best_epoch=int(parts.metrics.get("best_epoch", 0)),
-            best_validation_map=float(parts.metrics.get("validation_map") or float("nan")),
+            best_validation=float(parts.metrics.get("validation") or float("nan")),
+            validation_metric=str(parts.metrics.get("validation_metric", "map")),
             epochs_run=int(parts.metrics.get("epochs_run", 0)), history=list(parts.metrics.get("history", [])),
         )
         self.classes_ = np.asarray(parts.label_names, dtype=object)
@@ -584,18 +594,30 @@ class LabelGCNClassifier(ClassifierMixin, BaseEstimator):
         return {**parameters, "known": known if isinstance(known, str) else None,
                 "data": data_fingerprint(X, Y, Y_missing, log, None if isinstance(known, str) else known)}
 
-    def _known_label_term(self, Y: Matrix, known: sp.csr_matrix | str | None, train_rows: np.ndarray,
-                          validation_rows: np.ndarray) -> tuple[KnownLabelTerm | None, sp.csr_matrix | None]:
-        """The known-label term fitted on the training rows, and the validation rows' known labels (a seeded random
-        split with ``known="split"``); ``(None, None)`` without known labels."""
+    def _refit_known_term(self, term: KnownLabelTerm, Y: Matrix, known: sp.csr_matrix | str) -> KnownLabelTerm:
+        """The term's weights fitted again on every training row (validation rows included), its scale kept."""
+        every = sp.csr_matrix(Y, dtype=np.uint8) if isinstance(known, str) else sp.csr_matrix(Y + known)
+        refitted, _ = fit_known_label_term(every, seed=self.random_state, regularisation=self.known_regularisation_)
+        with torch.no_grad():
+            refitted.scale.copy_(term.scale.detach().cpu())
+        return refitted.eval()
+
+    def _known_label_term(
+        self, Y: Matrix, known: sp.csr_matrix | str | None, train_rows: np.ndarray, validation_rows: np.ndarray
+    ) -> tuple[KnownLabelTerm | None, sp.csr_matrix | None, float | None]:
+        """The known-label term fitted and calibrated on the training rows (:mod:`gnn_mlc.training.known_labels`),
+        the validation rows' known labels (a seeded random split with ``known="split"``) and the network's starting
+        biases; ``(None, None, None)`` without known labels."""
         if known is None:
-            return None, None
+            return None, None, None
         Y = sp.csr_matrix(Y, dtype=np.uint8)
         given = None if isinstance(known, str) else known[train_rows]
-        term = fit_known_label_term(Y[train_rows], given, np.arange(Y.shape[1]), Y.shape[1], seed=self.random_state)
+        every = Y[train_rows] if given is None else sp.csr_matrix(Y[train_rows] + given)  # known and target alike
+        term, self.known_regularisation_ = fit_known_label_term(every, seed=self.random_state)
+        bias = calibrate_known_term(term, Y[train_rows], "split" if given is None else given, seed=self.random_state)
         if isinstance(known, str):
-            return term, random_known_split(Y[validation_rows], np.random.default_rng(self.random_state + 1))
-        return term, known[validation_rows]
+            return term, random_known_split(Y[validation_rows], np.random.default_rng(self.random_state + 1)), bias
+        return term, known[validation_rows], bias
 
 
 def data_fingerprint(*matrices: Matrix | None) -> str:

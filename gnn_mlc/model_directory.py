@@ -88,7 +88,8 @@ class ModelParts:
         label_counts: (num_labels,) int64 training positives per label.
         num_rows: number of training rows.
         cooccurrence: (num_labels, num_labels) int64 CSR training co-occurrence counts.
-        metrics: ``validation_map``, ``best_epoch``, ``epochs_run`` and the per-epoch ``history``.
+        metrics: ``validation`` (the early-stopping score) and ``validation_metric``, ``best_epoch``, ``epochs_run``
+            and the per-epoch ``history``.
         data_columns: the columns of the training file (``id_column``, ``label_column``) that scoring defaults to.
         trained_labels: indices of the labels the torch module scores, in its output order.
         label_sources: (num_labels,) where each label's vector came from (:data:`SOURCES`).

@@ -136,6 +136,18 @@ def _link_weights(directory: Path) -> None:
     os.symlink(outside, directory / "weights.safetensors")
 
 
+def _widths(work: Path) -> None:
+    """A model trained with 2-wide label features, and a 1-wide file for a new label."""
+    from gnn_mlc.cli import main
+
+    (work / "wide.csv").write_text("label,x,y\ncamping,1,0\nhiking,0,1\n")
+    (work / "narrow.csv").write_text("label,x\nglamping,1\n")
+    (work / "narrow_edges.csv").write_text("source,target\nglamping,camping\n")
+    if not (work / "m_features").exists():
+        assert main([*TRAIN, "--data", str(DEMO / "shop_train.parquet"), "--output", str(work / "m_features"),
+                     "--label-features", str(work / "wide.csv")]) == 0
+
+
 def _interrupted_training(work: Path) -> None:
     """A checkpoint left by a killed ``train --output resumed`` with the default learning rate."""
     import pyarrow  # noqa: F401  (the reader's dependency, imported before the estimator)
@@ -352,6 +364,34 @@ CASES: list[Case] = [
          [*TRAIN, "--data", str(DEMO / "shop_train.parquet"), "--output", "resumed", "--resume", "--learning-rate",
           "0.1"], r"\.resumed\.checkpoint\.pt: the checkpoint is of another run \(learning_rate: 0\.001 -> 0\.1\)",
          "resumed"),
+    Case("train: --known-column absent", _nothing,
+         [*TRAIN, "--data", str(DEMO / "shop_train.parquet"), "--output", "m", "--known-column", "history"],
+         r"shop_train\.parquet: no known-label column 'history'; columns are .*Hint: check --known-column", "m"),
+    Case("train: known labels with --no-graph", _nothing,
+         [*TRAIN, "--data", str(DEMO / "shop_train.parquet"), "--output", "m", "--known-split", "--no-graph"],
+         r"or known labels were given with use_graph=False; expected use_graph=True", "m"),
+    Case("train: a self-loop in --graph-edges", _write("loop.csv", "source,target\ncamping,camping\n"),
+         [*TRAIN, "--data", str(DEMO / "shop_train.parquet"), "--output", "m", "--graph-edges", "loop.csv"],
+         r"loop\.csv: edge 0 \('camping' -> 'camping'; edges count from 0\): a self-loop", "m"),
+    Case("train: a negative edge weight", _write("negative.csv", "source,target,weight\ncamping,hiking,-2\n"),
+         [*TRAIN, "--data", str(DEMO / "shop_train.parquet"), "--output", "m", "--graph-edges", "negative.csv"],
+         r"weight -2\.0; expected a finite positive number", "m"),
+    Case("train: an edge file without a target column", _write("edges.csv", "source,to\ncamping,hiking\n"),
+         [*TRAIN, "--data", str(DEMO / "shop_train.parquet"), "--output", "m", "--graph-edges", "edges.csv"],
+         r"edges\.csv: no 'target' column; expected columns source, target and optionally weight", "m"),
+    Case("train: a log row with no label", _parquet("emptylog.parquet", lambda t: t.select(["labels"]).set_column(
+        0, "labels", pa.array([["camping"], []] * 25, pa.list_(pa.string())))),
+         [*TRAIN, "--data", str(DEMO / "shop_train.parquet"), "--output", "m", "--graph-data", "emptylog.parquet"],
+         r"emptylog\.parquet: log row 1 has no label \(25 such rows\)", "m"),
+    Case("train: label features naming a label found nowhere", _write("features.csv", "label,x\nknitting,1\n"),
+         [*TRAIN, "--data", str(DEMO / "shop_train.parquet"), "--output", "m", "--label-features", "features.csv"],
+         r"features\.csv: label 'knitting' is found nowhere else", "m"),
+    Case("add-labels: label features of another width", _widths,
+         ["add-labels", "--model", "m_features", "--output", "m_added", "--label-features", "narrow.csv",
+          "--graph-edges", "narrow_edges.csv"], r"label_features: 1 values per label; expected 2", "m_added"),
+    Case("add-labels: no new label", _write("old.csv", "labels\ncamping|hiking\n"),
+         ["add-labels", "--model", "model", "--output", "m_added", "--graph-data", "old.csv"],
+         r"every label the sources name is already in the model; expected new labels", "m_added"),
     Case("evaluate: unknown baseline", _nothing,
          ["evaluate", "--model", "model", "--data", "d.csv", "--baseline", "random"],
          r"argument --baseline: invalid choice: 'random'"),

@@ -129,7 +129,7 @@ def test_the_graph_changes_nothing_the_network_learns_about_the_trained_labels(c
     plain = LabelGCNClassifier(use_graph=False, **FAST).fit(X[:600], Y[:600, :5], label_names=[f"l{j}" for j in
                                                                                                 range(5)])
     np.testing.assert_array_equal(model.predict_proba(X)[:, :5], plain.predict_proba(X))
-    with pytest.raises(DataError, match=r"graph sources .* were given with use_graph=False; expected use_graph=True"):
+    with pytest.raises(DataError, match=r"graph sources .* or known labels were given with use_graph=False; expected use_graph=True"):
         LabelGCNClassifier(use_graph=False, **FAST).fit(X[:600], Y[:600, :5], graph_data=_log(Y, slice(600, 900)),
                                                         graph_label_names=[f"l{j}" for j in range(7)])
 

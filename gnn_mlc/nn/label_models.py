@@ -80,6 +80,10 @@ class LabelGCNModel(nn.Module):
         self.register_buffer("normalised_index", normalised.indices(), persistent=False)
         self.register_buffer("normalised_weight", normalised.values(), persistent=False)
 
+    def free_label_vectors(self) -> Tensor:
+        """The trainable label vectors ``V`` (num_labels, embedding_dim) that the propagation turns into ``W``."""
+        return self.label_features
+
     def propagation(self) -> Tensor:
         """``A_hat`` as a sparse (num_labels, num_labels) tensor, row = receiving label."""
         num_labels = self.label_features.shape[0]
@@ -125,6 +129,10 @@ class IndependentLabelModel(nn.Module):
 
     def label_embeddings(self) -> Tensor:
         """The per-label output vectors, shape (num_labels, embedding_dim)."""
+        return self.heads.weight
+
+    def free_label_vectors(self) -> Tensor:
+        """The trainable label vectors, here ``W`` itself (num_labels, embedding_dim)."""
         return self.heads.weight
 
     def forward(self, x: Tensor) -> Tensor:

@@ -28,7 +28,7 @@ from tqdm.auto import tqdm
 
 from gnn_mlc._torch import dense_float, iterate_batches, predict_logits, to_tensor
 from gnn_mlc._typing import Matrix
-from gnn_mlc.evaluation.metrics import mean_average_precision
+from gnn_mlc.evaluation.metrics import evaluate, mean_average_precision
 from gnn_mlc.nn.label_models import LabelScoringModel
 from gnn_mlc.nn.label_propagation import KnownLabelTerm
 from gnn_mlc.training.checkpoint import Checkpoint
@@ -78,12 +78,17 @@ class TrainingSplit:
 
 @dataclass
 class TrainingResult:
-    """What a training run reports: the epoch kept, its validation mAP, and per-epoch history."""
+    """What a training run reports: the epoch kept, its validation score, and per-epoch history.
+
+    The validation score is the mAP of the validation rows, or, for a model fitted with known labels, the nDCG@10 of
+    their targets (known labels excluded): a recommender is judged row by row (``validation_metric`` says which).
+    """
 
     best_epoch: int
-    best_validation_map: float
+    best_validation: float
     epochs_run: int
     history: list[dict[str, float]] = field(default_factory=list)
+    validation_metric: str = "map"
 
 
 @dataclass
@@ -96,11 +101,11 @@ class _Progress:
     history: list[dict[str, float]]
     epoch: int = 0
 
-    def record(self, epoch: int, loss: float, validation_map: float, model: torch.nn.Module) -> None:
+    def record(self, epoch: int, loss: float, validation: float, model: torch.nn.Module) -> None:
         self.epoch = epoch
-        self.history.append({"epoch": epoch, "loss": loss, "validation_map": validation_map})
-        if validation_map > self.best_map:
-            self.best_map, self.best_epoch, self.best_state = validation_map, epoch, copy.deepcopy(model.state_dict())
+        self.history.append({"epoch": epoch, "loss": loss, "validation": validation})
+        if validation > self.best_map:
+            self.best_map, self.best_epoch, self.best_state = validation, epoch, copy.deepcopy(model.state_dict())
 
     def stale(self, patience: int) -> bool:
         return self.epoch > 0 and self.epoch - self.best_epoch >= patience
@@ -144,18 +149,23 @@ def train_model(
     state = _Progress(best_map=-1.0, best_epoch=0, best_state=copy.deepcopy(network.state_dict()), history=[])
     if checkpoint is not None and checkpoint.resume and checkpoint.path.exists():
         state = _restore(checkpoint, network, optimizer, generator)
+    if known_term is not None and state.epoch == 0:  # the calibrated known-label term alone may be the best model
+        state.best_map = validation_score(model, split.X_validation, split.Y_validation, split.missing_validation,
+                                          batch_size=max(settings.batch_size, 1024), device=device,
+                                          known=split.known_validation, known_term=known_term)
+        state.history.append({"epoch": 0, "loss": float("nan"), "validation": state.best_map})
     remaining = range(state.epoch + 1, settings.max_epochs + 1) if not state.stale(settings.patience) else range(0)
     bar = tqdm(remaining, desc="training", unit="epoch", disable=not progress or rank != 0, mininterval=1.0,
                initial=state.epoch, total=settings.max_epochs)
     for epoch in bar:
         loss = _train_epoch(trained, optimizer, split, settings.batch_size, generator=generator, device=device,
                             pos_weight=pos_weight, rank=rank, world_size=world_size)
-        validation_map = validation_mean_average_precision(
+        validation = validation_score(
             model, split.X_validation, split.Y_validation, split.missing_validation,
             batch_size=max(settings.batch_size, 1024), device=device, known=split.known_validation,
             known_term=known_term)
-        state.record(epoch, loss, validation_map, network)
-        bar.set_postfix(loss=f"{loss:.4f}", val_map=f"{validation_map:.4f}", refresh=False)
+        state.record(epoch, loss, validation, network)
+        bar.set_postfix(loss=f"{loss:.4f}", validation=f"{validation:.4f}", refresh=False)
         if checkpoint is not None and rank == 0:
             _save(checkpoint, state, network, optimizer, generator)
         if state.stale(settings.patience):
@@ -170,8 +180,9 @@ def train_model(
         gc.collect()
     network.load_state_dict(state.best_state)
     network.eval()
-    return TrainingResult(best_epoch=state.best_epoch, best_validation_map=state.best_map,
-                          epochs_run=len(state.history), history=state.history)
+    return TrainingResult(best_epoch=state.best_epoch, best_validation=state.best_map,
+                          epochs_run=len(state.history), history=state.history,
+                          validation_metric="map" if known_term is None else "ndcg@10")
 
 
 def _train_epoch(
@@ -219,19 +230,22 @@ def _train_epoch(
     return total_loss / max(total_rows, 1)
 
 
-def validation_mean_average_precision(
+def validation_score(
     model: LabelScoringModel, X: Matrix, Y: Matrix, missing: Matrix | None, *, batch_size: int,
     device: torch.device, known: Matrix | None = None, known_term: KnownLabelTerm | None = None,
 ) -> float:
-    """The model's mAP on validation rows ``X`` (rows, features), ``Y`` (rows, num_labels); with ``known``, their
-    known labels enter through ``known_term`` and are left out of the mAP."""
+    """The model's early-stopping score on validation rows ``X`` (rows, features), ``Y`` (rows, num_labels): their
+    mAP; with ``known`` and ``known_term``, the nDCG@10 of their targets, the known labels entering through the term
+    and left out of the ranking."""
     logits = predict_logits(model, X, batch_size=batch_size, device=device)
-    if known is not None and known_term is not None:
-        with torch.no_grad():
-            logits = logits + known_term(dense_float(known, device)).cpu().numpy()
-        known = sp.csr_matrix(known, dtype=np.uint8)
-        missing = known if missing is None else sp.csr_matrix(known).maximum(sp.csr_matrix(missing))
-    return mean_average_precision(Y.toarray() if hasattr(Y, "toarray") else np.asarray(Y), logits, missing=missing)
+    truth = Y.toarray() if hasattr(Y, "toarray") else np.asarray(Y)
+    if known is None or known_term is None:
+        return mean_average_precision(truth, logits, missing=missing)
+    with torch.no_grad():
+        logits = logits + known_term(dense_float(known, device)).cpu().numpy()
+    known = sp.csr_matrix(known, dtype=np.uint8)
+    missing = known if missing is None else sp.csr_matrix(known.maximum(sp.csr_matrix(missing)))
+    return evaluate(truth, logits, ks=(10,), missing=missing)["ndcg@10"]
 
 
 class KnownLabelNetwork(torch.nn.Module):

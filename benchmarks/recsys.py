@@ -1,0 +1,304 @@
+"""Recommend from what a user already has: known labels through the label graph, against item-based CF.
+
+Protocol (BENCHMARKS.md, "Known labels"), 3 seeds:
+
+* **MovieLens** (``movielens-latest-small``): the movies with >= 20 ratings are the labels. Each user's ratings of
+  them, by time: the first 80% are the user's history (known labels, and the source of the user's features: the
+  genre shares and mean ratings of the history, its log length), the rest are the targets. Users are split at random
+  into 80% training and 20% test users (a seeded 15% of the training users are the validation users that tune
+  EASE^R's lambda).
+* **Basket completion** on every ARFF set in ../shared with >= 14 labels (its train/test split, a seeded 70/30 one
+  where it has none): each test row (with >= 2 labels) reveals a seeded half of its labels as known (at least one),
+  the rest are the targets; features are the data set's.
+
+Arms: ``popularity`` (training label frequency); ``itemknn`` (cosine item-item similarity of the training rows'
+labels, a candidate scored by the sum of its similarities to the known labels); ``ease`` (EASE^R, Steck 2019: B = I -
+P diagMat(1/diag(P)), P = (G + lambda I)^-1, G = X^T X over the training rows' labels, lambda tuned on validation
+rows among 1, 3, 10, ..., 3000); ``no-graph`` (``LabelGCNClassifier(use_graph=False)`` on the features alone);
+``no-graph+known-features`` (the same with the known labels appended to the features; training rows get a seeded
+random known half, or their history); ``graph+known`` (``LabelGCNClassifier().fit(X, Y, known_labels=K)`` on the
+features, the known labels entering through the label graph: MovieLens's training users with their history as K,
+basket sets with ``known_labels="split"``). Known labels are excluded from every ranking.
+
+Metrics over the targets of the test rows: Recall@20 (hits / min(20, targets), as in Liang et al. 2018) and binary
+nDCG@10; fit and scoring seconds; for ``graph+known``, the scoring time of the ``Scorer`` with and without the known
+column (median of 5 on the test rows repeated to >= 50,000 rows). Writes results/recsys.{json,md}.
+Usage: ``python benchmarks/recsys.py [--seeds 0 1 2] [--datasets ...]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import statistics
+import sys
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import scipy.sparse as sp
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import time_repeats, write_results  # noqa: E402
+from datasets import DATASETS, load  # noqa: E402
+
+from gnn_mlc import LabelGCNClassifier, Scorer  # noqa: E402
+
+SETS = ("movielens", "yeast", "birds", "genbase", "medical", "enron", "bibtex", "mediamill_small", "yeast-meka")
+ARMS = ("popularity", "itemknn", "ease", "no-graph", "no-graph+known-features", "graph+known")
+LAMBDAS = (1.0, 3.0, 10.0, 30.0, 100.0, 300.0, 1000.0, 3000.0)
+
+
+def movielens(seed: int) -> dict:
+    """Features, known labels and targets of MovieLens users (see the module docstring), split by user."""
+    folder = DATASETS / "movielens-latest-small"
+    with open(folder / "movies.csv", newline="", encoding="utf-8") as handle:
+        genres = {int(row["movieId"]): [g for g in row["genres"].split("|") if g != "(no genres listed)"]
+                  for row in csv.DictReader(handle)}
+    ratings: dict[int, list[tuple[int, int, float]]] = {}
+    counts: dict[int, int] = {}
+    with open(folder / "ratings.csv", newline="", encoding="utf-8") as handle:
+        for row in csv.DictReader(handle):
+            movie = int(row["movieId"])
+            counts[movie] = counts.get(movie, 0) + 1
+            ratings.setdefault(int(row["userId"]), []).append((int(row["timestamp"]), movie, float(row["rating"])))
+    movies = sorted(movie for movie, count in counts.items() if count >= 20)
+    column = {movie: index for index, movie in enumerate(movies)}
+    genre_names = sorted({genre for values in genres.values() for genre in values})
+    features, known, targets = [], [], []
+    for user in sorted(ratings):
+        history = sorted(entry for entry in ratings[user] if entry[1] in column)
+        cut = int(round(0.8 * len(history)))
+        if cut == 0 or cut == len(history):
+            continue
+        share, total = np.zeros(len(genre_names)), np.zeros(len(genre_names))
+        for _, movie, rating in history[:cut]:
+            for genre in genres[movie]:
+                share[genre_names.index(genre)] += 1
+                total[genre_names.index(genre)] += rating
+        mean = np.divide(total, share, out=np.zeros_like(share), where=share > 0)
+        features.append(np.concatenate([share / cut, mean / 5, [np.log1p(cut)]]))
+        known.append([column[movie] for _, movie, _ in history[:cut]])
+        targets.append([column[movie] for _, movie, _ in history[cut:]])
+    K, Y = (_indicator(rows, len(movies)) for rows in (known, targets))
+    order = np.random.default_rng(seed).permutation(len(features))
+    test, train = np.sort(order[: len(order) // 5]), np.sort(order[len(order) // 5:])
+    X = np.asarray(features, dtype=np.float32)
+    return {"X": X[train], "K": K[train], "Y": Y[train], "X_test": X[test], "K_test": K[test], "Y_test": Y[test],
+            "labels": [str(movie) for movie in movies], "split_training": False}
+
+
+def baskets(name: str, seed: int) -> dict:
+    """An ARFF set's rows with a seeded half of each test row's labels revealed (see the module docstring)."""
+    train, test = load(name, seed)
+    Y_test = sp.csr_matrix(test.Y, dtype=np.uint8)
+    rows = np.flatnonzero(np.diff(Y_test.indptr) >= 2)
+    K_test = _half(Y_test[rows], np.random.default_rng(seed))
+    return {"X": train.X, "Y": sp.csr_matrix(train.Y, dtype=np.uint8), "K": None,
+            "X_test": test.X[rows], "K_test": K_test, "Y_test": sp.csr_matrix(Y_test[rows] - K_test),
+            "labels": list(train.label_names), "split_training": True}
+
+
+def _half(Y: sp.csr_matrix, rng: np.random.Generator) -> sp.csr_matrix:
+    """A random half of each row's labels (at least one, at most all but one)."""
+    rows, columns = [], []
+    for row in range(Y.shape[0]):
+        labels = Y.indices[Y.indptr[row]:Y.indptr[row + 1]]
+        count = min(max(1, len(labels) // 2), len(labels) - 1)
+        rows += [row] * count
+        columns += rng.choice(labels, count, replace=False).tolist()
+    return sp.csr_matrix((np.ones(len(rows), dtype=np.uint8), (rows, columns)), shape=Y.shape)
+
+
+def _indicator(rows: list[list[int]], width: int) -> sp.csr_matrix:
+    indptr = np.concatenate([[0], np.cumsum([len(row) for row in rows])])
+    indices = np.array([index for row in rows for index in row], dtype=np.int64)
+    matrix = sp.csr_matrix((np.ones(len(indices), dtype=np.uint8), indices, indptr), shape=(len(rows), width))
+    matrix.sum_duplicates()
+    matrix.data[:] = 1
+    return matrix
+
+
+def recall_ndcg(scores: np.ndarray, known: sp.csr_matrix, targets: sp.csr_matrix) -> tuple[float, float]:
+    """Recall@20 and nDCG@10 over the rows with a target, the known labels excluded from the ranking."""
+    scores = np.where(known.toarray() > 0, -np.inf, scores)
+    truth = targets.toarray() > 0
+    rows = np.flatnonzero(truth.sum(axis=1) > 0)
+    order = np.argsort(-scores[rows], axis=1, kind="stable")
+    hits = np.take_along_axis(truth[rows], order, axis=1)
+    counts = truth[rows].sum(axis=1)
+    recall = hits[:, :20].sum(axis=1) / np.minimum(20, counts)
+    discounts = 1.0 / np.log2(np.arange(2, 12))
+    dcg = (hits[:, :10] * discounts).sum(axis=1)
+    ideal = np.array([discounts[:min(10, count)].sum() for count in counts])
+    return float(recall.mean()), float((dcg / ideal).mean())
+
+
+def ease(G: np.ndarray, regularisation: float) -> np.ndarray:
+    """EASE^R's item-item matrix for the Gram matrix ``G`` (labels, labels)."""
+    P = np.linalg.inv(G + regularisation * np.eye(len(G)))
+    B = -P / np.diag(P)[None, :]
+    np.fill_diagonal(B, 0.0)
+    return B
+
+
+def run(name: str, seed: int) -> list[dict]:
+    data = movielens(seed) if name == "movielens" else baskets(name, seed)
+    X, Y, K, labels = data["X"], data["Y"], data["K"], data["labels"]
+    full = sp.csr_matrix(Y if K is None else Y + K, dtype=np.float64)  # every training label, known or target
+    full.data[:] = 1.0
+    records = []
+
+    def record(arm: str, scores: np.ndarray, fit_seconds: float, score_seconds: float, **extra) -> None:
+        recall, ndcg = recall_ndcg(scores, data["K_test"], data["Y_test"])
+        records.append({"dataset": name, "seed": seed, "arm": arm, "recall@20": recall, "ndcg@10": ndcg,
+                        "fit_seconds": fit_seconds, "score_seconds": score_seconds, **extra})
+        print(f"{name} seed {seed} {arm}: recall@20 {recall:.4f} ndcg@10 {ndcg:.4f}", flush=True)
+
+    known_test = sp.csr_matrix(data["K_test"], dtype=np.float64)
+    record("popularity", np.tile(np.asarray(full.mean(axis=0)), (known_test.shape[0], 1)), 0.0, 0.0)
+    start = time.perf_counter()
+    G = (full.T @ full).toarray()
+    norms = np.sqrt(np.maximum(np.diag(G), 1e-12))
+    similarity = G / norms[:, None] / norms[None, :]
+    np.fill_diagonal(similarity, 0.0)
+    fit_seconds = time.perf_counter() - start
+    start = time.perf_counter()
+    record("itemknn", known_test @ similarity, fit_seconds, time.perf_counter() - start)
+    start = time.perf_counter()
+    regularisation = _tune_ease(full, seed)
+    B = ease(G, regularisation)
+    fit_seconds = time.perf_counter() - start
+    start = time.perf_counter()
+    record("ease", known_test @ B, fit_seconds, time.perf_counter() - start, ease_lambda=regularisation)
+    targets = Y if K is not None else sp.csr_matrix(Y, dtype=np.uint8)
+    for arm in ("no-graph", "no-graph+known-features"):
+        features, test_features = X, data["X_test"]
+        train_targets = targets
+        if arm.endswith("known-features"):
+            train_known = K if K is not None else _half_all(targets, np.random.default_rng(seed + 7))
+            if K is None:
+                train_targets = sp.csr_matrix(targets - train_known)
+            features, test_features = _with_known(X, train_known), _with_known(data["X_test"], data["K_test"])
+        start = time.perf_counter()
+        model = LabelGCNClassifier(use_graph=False, random_state=seed).fit(features, train_targets, label_names=labels)
+        fit_seconds = time.perf_counter() - start
+        start = time.perf_counter()
+        scores = model.predict_proba(test_features)
+        record(arm, scores, fit_seconds, time.perf_counter() - start)
+    start = time.perf_counter()
+    model = LabelGCNClassifier(random_state=seed).fit(
+        X, targets, label_names=labels, known_labels="split" if data["split_training"] else K)
+    fit_seconds = time.perf_counter() - start
+    start = time.perf_counter()
+    scores = model.predict_proba(data["X_test"], known_labels=data["K_test"])
+    score_seconds = time.perf_counter() - start
+    record("graph+known", scores, fit_seconds, score_seconds, **_scorer_times(model, data, labels))
+    return records
+
+
+def _half_all(Y: sp.csr_matrix, rng: np.random.Generator) -> sp.csr_matrix:
+    """A random half of the labels of every row with two or more (none of a row with one)."""
+    Y = sp.csr_matrix(Y, dtype=np.uint8)
+    rows = np.flatnonzero(np.diff(Y.indptr) >= 2)
+    known = sp.lil_matrix(Y.shape, dtype=np.uint8)
+    half = _half(Y[rows], rng)
+    known[rows] = half
+    return sp.csr_matrix(known)
+
+
+def _with_known(X, known) -> np.ndarray | sp.csr_matrix:
+    known = sp.csr_matrix(known, dtype=np.float32)
+    return sp.hstack([sp.csr_matrix(X, dtype=np.float32), known]).tocsr() if sp.issparse(X) \
+        else np.hstack([np.asarray(X, dtype=np.float32), known.toarray()])
+
+
+def _tune_ease(full: sp.csr_matrix, seed: int) -> float:
+    """EASE^R's lambda with the best nDCG@10 on validation rows (15% of the training rows, a random known half)."""
+    order = np.random.default_rng(seed + 11).permutation(full.shape[0])
+    validation, fitting = order[: max(1, len(order) * 15 // 100)], order[max(1, len(order) * 15 // 100):]
+    rows = validation[np.diff(full[validation].indptr) >= 2]
+    known = _half(sp.csr_matrix(full[rows], dtype=np.uint8), np.random.default_rng(seed + 13))
+    targets = sp.csr_matrix(sp.csr_matrix(full[rows], dtype=np.uint8) - known)
+    G = (full[fitting].T @ full[fitting]).toarray()
+    results = {value: recall_ndcg(sp.csr_matrix(known, dtype=np.float64) @ ease(G, value), known, targets)[1]
+               for value in LAMBDAS}
+    return max(results, key=results.get)
+
+
+def _scorer_times(model: LabelGCNClassifier, data: dict, labels: list[str]) -> dict:
+    """Scoring seconds of the model's Scorer on the test rows repeated to >= 50,000 rows, with and without the
+    known column (median of 5)."""
+    import tempfile
+
+    X = data["X_test"].toarray() if sp.issparse(data["X_test"]) else np.asarray(data["X_test"])
+    known = sp.csr_matrix(data["K_test"])
+    names = np.asarray(labels, dtype=object)
+    repeats = max(1, -(-50_000 // X.shape[0]))
+    columns = {f"f{j}": pa.array(np.tile(X[:, j], repeats)) for j in range(X.shape[1])}
+    lists = [list(names[known.indices[known.indptr[row]:known.indptr[row + 1]]]) for row in range(known.shape[0])]
+    table = pa.table({"id": pa.array(np.arange(X.shape[0] * repeats)), **columns,
+                      "owned": pa.array(lists * repeats, pa.list_(pa.string()))})
+    with tempfile.TemporaryDirectory() as directory:
+        model.set_params(device="cpu")
+        model.feature_names_in_ = np.asarray([f"f{j}" for j in range(X.shape[1])], dtype=object)
+        model.to_directory(Path(directory) / "model")
+        plain = Scorer(Path(directory) / "model", top_k=20, device="cpu")
+        with_known = Scorer(Path(directory) / "model", top_k=20, device="cpu", known_column="owned")
+        timings = {"plain": time_repeats(lambda: plain.score_table(table), 5)["median_s"],
+                   "known": time_repeats(lambda: with_known.score_table(table), 5)["median_s"]}
+    return {"scoring_rows": table.num_rows, "scorer_seconds_plain": timings["plain"],
+            "scorer_seconds_known": timings["known"], "known_time_ratio": timings["known"] / timings["plain"]}
+
+
+def markdown(records: list[dict], seeds: list[int]) -> str:
+    datasets = list(dict.fromkeys(r["dataset"] for r in records))
+    lines = ["# Recommendation from known labels: the label graph against item-based CF", "", "{header}",
+             f"Mean over seeds {seeds}; protocol and arms in the script's docstring (`benchmarks/recsys.py`). Known "
+             "labels are excluded from every ranking. The best arm of a row is in bold.", ""]
+    for metric in ("recall@20", "ndcg@10", "fit_seconds"):
+        lines += [f"## {metric}", "", "| data set | " + " | ".join(ARMS) + " |", "|---|" + "---:|" * len(ARMS)]
+        for name in datasets:
+            values = {arm: statistics.mean(r[metric] for r in records if r["dataset"] == name and r["arm"] == arm)
+                      for arm in ARMS if any(r["dataset"] == name and r["arm"] == arm for r in records)}
+            best = (min if metric == "fit_seconds" else max)(values.values())
+            lines.append(f"| {name} | " + " | ".join(
+                "" if arm not in values else (f"**{values[arm]:.3f}**" if values[arm] == best else f"{values[arm]:.3f}")
+                for arm in ARMS) + " |")
+        lines.append("")
+    ratios = [r["known_time_ratio"] for r in records if r["arm"] == "graph+known"]
+    lines += ["## Scoring with known labels", "",
+              f"`Scorer` seconds with the known column over seconds without it, the same model and rows (>= 50,000, "
+              f"top 20), median of 5 runs: mean ratio {statistics.mean(ratios):.2f}, max {max(ratios):.2f} "
+              "(target <= 1.5).", "", "| data set | rows | without (s) | with (s) | ratio |", "|---|---:|---:|---:|---:|"]
+    for name in datasets:
+        rows = [r for r in records if r["dataset"] == name and r["arm"] == "graph+known"]
+        lines.append(f"| {name} | {rows[0]['scoring_rows']:,} | "
+                     f"{statistics.mean(r['scorer_seconds_plain'] for r in rows):.3f} | "
+                     f"{statistics.mean(r['scorer_seconds_known'] for r in rows):.3f} | "
+                     f"{statistics.mean(r['known_time_ratio'] for r in rows):.2f} |")
+    return "\n".join(lines) + "\n"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    parser.add_argument("--datasets", nargs="+", default=list(SETS))
+    args = parser.parse_args()
+    if not DATASETS.is_dir():
+        sys.exit(f"shared data sets not found at {DATASETS}")
+    warnings.filterwarnings("ignore")
+    import logging
+
+    logging.disable(logging.WARNING)
+    records: list[dict] = []
+    for name in args.datasets:
+        for seed in args.seeds:
+            records.extend(run(name, seed))
+            write_results("recsys", records, markdown(records, args.seeds))  # partial results survive a stop
+
+
+if __name__ == "__main__":
+    main()
