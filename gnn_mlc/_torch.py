@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
@@ -35,12 +36,16 @@ def resolve_device(device: str) -> torch.device:
 
 
 def to_tensor(X: Matrix, device: torch.device) -> Tensor:
-    """A (rows, features) float32 tensor on ``device``: sparse COO for SciPy sparse input, dense otherwise."""
+    """A (rows, features) float32 tensor on ``device``: sparse CSR for SciPy sparse input (its arrays as they are: no
+    conversion, no coalescing), dense otherwise."""
     if sp.issparse(X):
-        coo = X.tocoo()
-        indices = torch.from_numpy(np.vstack([coo.row, coo.col]).astype(np.int64))
-        values = torch.from_numpy(coo.data.astype(np.float32))
-        return torch.sparse_coo_tensor(indices, values, coo.shape, device=device, check_invariants=False).coalesce()
+        X = sp.csr_matrix(X)
+        with warnings.catch_warnings():  # torch calls its sparse CSR support "beta" once per process
+            warnings.simplefilter("ignore", UserWarning)
+            return torch.sparse_csr_tensor(torch.from_numpy(X.indptr.astype(np.int64)),
+                                           torch.from_numpy(X.indices.astype(np.int64)),
+                                           torch.from_numpy(X.data.astype(np.float32, copy=False)), X.shape,
+                                           device=device)
     return torch.from_numpy(np.ascontiguousarray(X, dtype=np.float32)).to(device)
 
 

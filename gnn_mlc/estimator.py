@@ -37,7 +37,11 @@ from gnn_mlc.nn.label_models import (
 )
 from gnn_mlc.nn.label_propagation import KnownLabelTerm
 from gnn_mlc.parameters import check_parameters
-from gnn_mlc.thresholds import fit_decision_rule
+from gnn_mlc.thresholds import (
+    DecisionRule,
+    best_f1_threshold_by_blocks,
+    fit_decision_rule,
+)
 from gnn_mlc.training import (
     Checkpoint,
     TrainingResult,
@@ -57,6 +61,11 @@ from gnn_mlc.training.known_labels import (
 logger = logging.getLogger(__name__)
 RARE_OWN_SHARE = 0.5
 """A rare label's vector: this share of the network's own, the rest from the log (see gnn_mlc.graph.label_space)."""
+VALIDATION_ROWS = 10_000
+"""At most this many validation rows (a seeded sample of the held-out share) are scored for early stopping and
+decision thresholds: at 50,000 labels they alone are 500 million scores."""
+DENSE_SCORES = 50_000_000
+"""Above this many validation scores, decision thresholds are tuned block by block (see ``_fit_decision_rule``)."""
 GRAPH_ROWS = 20_000
 """Training rows kept (their encodings and labels, a seeded sample) to distil graph-scored labels into vectors."""
 
@@ -223,6 +232,9 @@ class LabelGCNClassifier(ClassifierMixin, BaseEstimator):
         train_rows, validation_rows = stratified_split_indices(
             Y, test_fraction=self.validation_fraction, seed=self.random_state
         )
+        if len(validation_rows) > VALIDATION_ROWS:  # scored every epoch: a seeded sample at recommender scale
+            validation_rows = np.sort(np.random.default_rng(self.random_state).choice(
+                validation_rows, VALIDATION_ROWS, replace=False))
         self.scaler_ = FeatureScaler.fit(X[train_rows])
         X_scaled = self.scaler_.transform(X)
         trained = plan.trained  # the columns of Y: the network learns exactly what the no-graph network would
@@ -282,18 +294,29 @@ class LabelGCNClassifier(ClassifierMixin, BaseEstimator):
         unknown_validation = None if unknown is None else unknown[validation_rows]
         if held is not None:  # a known label is neither a decision to tune for nor a miss
             unknown_validation = held if unknown_validation is None else sp.csr_matrix(held.maximum(unknown_validation))
-        self.decision_rule_ = fit_decision_rule(
-            Y_space[validation_rows].toarray(),
-            self.predict_proba(X[validation_rows], known_labels=held),  # cold labels: unknown
-            strategy=self.threshold_strategy,
-            threshold=self.threshold,
-            k=self.decision_top_k,
-            at_least_one=self.at_least_one,
-            train_cardinality=float(self.label_counts_.sum()) / X.shape[0],
-            missing=unknown_validation,
-        )
+        self.decision_rule_ = self._fit_decision_rule(X[validation_rows], Y_space[validation_rows], held,
+                                                      unknown_validation, cardinality=self.label_counts_.sum() / X.shape[0])
         self.thresholds_ = self.decision_rule_.thresholds
         return self
+
+    def _fit_decision_rule(self, X: Matrix, Y: sp.csr_matrix, known: sp.csr_matrix | None,
+                           unknown: sp.csr_matrix | None, *, cardinality: float) -> DecisionRule:
+        """The decision rule tuned on validation rows ``X``, ``Y`` (unknown entries, cold labels and known labels
+        left out). Up to ``DENSE_SCORES`` scores at once it is :func:`~gnn_mlc.thresholds.fit_decision_rule`; above,
+        the global threshold is found exactly over blocks of rows, and ``per_label`` and ``pcut`` use the first
+        ``DENSE_SCORES // num_labels`` rows."""
+        options = {"strategy": self.threshold_strategy, "threshold": self.threshold, "k": self.decision_top_k,
+                   "at_least_one": self.at_least_one}
+        if Y.shape[0] * Y.shape[1] > DENSE_SCORES and self.threshold_strategy == "global":
+            tuned = best_f1_threshold_by_blocks(
+                Y, lambda rows: self.predict_proba(X[rows], known_labels=None if known is None else known[rows]),
+                missing=unknown)
+            return DecisionRule(strategy="global", thresholds=np.full(Y.shape[1], tuned, dtype=np.float32),
+                                k=self.decision_top_k, at_least_one=self.at_least_one, default=tuned)
+        rows = np.arange(min(Y.shape[0], max(1, DENSE_SCORES // Y.shape[1])))
+        return fit_decision_rule(
+            Y[rows].toarray(), self.predict_proba(X[rows], known_labels=None if known is None else known[rows]),
+            train_cardinality=float(cardinality), missing=None if unknown is None else unknown[rows], **options)
 
     def add_labels(
         self,

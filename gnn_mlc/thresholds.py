@@ -20,10 +20,12 @@ sit on a validation score.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+import scipy.sparse as sp
 
 from gnn_mlc._typing import STRATEGIES, Strategy
 from gnn_mlc.errors import DataError
@@ -134,6 +136,43 @@ def fit_decision_rule(
             thresholds[label] = best_f1_threshold(y_true[rows, label], y_score[rows, label])
     return DecisionRule(strategy=strategy, thresholds=thresholds, k=k, at_least_one=at_least_one,
                         default=float(thresholds.dtype.type(default)))
+
+
+def best_f1_threshold_by_blocks(y_true: sp.csr_matrix, scores_of: Callable[[slice], np.ndarray], *,
+                                missing: sp.csr_matrix | None = None, block_rows: int = 1024) -> float:
+    """:func:`best_f1_threshold` over every (row, label) pair of ``y_true`` (rows, num_labels), without holding all
+    scores: ``scores_of(rows)`` gives the (block, num_labels) scores of a slice of rows. Exact: F1 can only peak at a
+    positive's score, so the candidates are the positives' scores and each pass counts, per candidate, the scores
+    at or above it.
+    """
+    y_true = sp.csr_matrix(y_true, dtype=np.uint8)
+    known = None if missing is None else 1 - sp.csr_matrix(missing, dtype=np.uint8).toarray()
+    blocks = [slice(start, min(start + block_rows, y_true.shape[0])) for start in range(0, y_true.shape[0], block_rows)]
+    positives = []
+    for rows in blocks:
+        scores, truth = scores_of(rows), y_true[rows].toarray() > 0
+        if known is not None:
+            truth &= known[rows] > 0
+        positives.append(scores[truth])
+    candidates = np.sort(np.concatenate(positives))  # ascending
+    if not len(candidates):
+        return 0.5
+    at_or_above = np.zeros(len(candidates) + 1, dtype=np.int64)
+    for rows in blocks:
+        scores = scores_of(rows)
+        if known is not None:
+            scores = scores[known[rows] > 0]
+        # how many candidates each score is at or above: it counts for every candidate up to that one
+        at_or_above += np.bincount(np.searchsorted(candidates, scores.ravel(), side="right"),
+                                   minlength=len(candidates) + 1)
+    predicted = np.cumsum(at_or_above[::-1])[::-1][1:]  # scores >= candidates[i]
+    true_positives = len(candidates) - np.searchsorted(candidates, candidates, side="left")
+    f1 = 2 * true_positives / (predicted + len(candidates))
+    best = candidates[int(np.argmax(f1))]
+    below = max((float(block[block < best].max()) for block in (
+        scores_of(rows)[known[rows] > 0] if known is not None else scores_of(rows).ravel() for rows in blocks)
+        if (block < best).any()), default=best - 1e-6)
+    return float((best + below) / 2)
 
 
 def best_f1_threshold(y_true: np.ndarray, y_score: np.ndarray) -> float:

@@ -33,7 +33,7 @@ Conventions (``y_true``, ``y_pred`` 0/1; ``y_score`` any real scores; N rows, L 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 
 import numpy as np
 import scipy.sparse as sp
@@ -178,6 +178,31 @@ def average_precision_per_label(y_true: Matrix, y_score: np.ndarray) -> np.ndarr
         truth_sorted, true_cumulative, rank, _ = _rank_rows(scores, truth)
         result[columns] = _precision_at_positives(truth_sorted, true_cumulative, rank).numpy()
     return result
+
+
+def mean_average_precision_by_blocks(y_true: Matrix, scores_of: Callable[[slice], np.ndarray], num_labels: int, *,
+                                     missing: Matrix | None = None) -> float:
+    """:func:`mean_average_precision` without ever holding all (rows, num_labels) scores: ``scores_of(columns)``
+    gives the (rows, block) scores of a slice of labels, blocks of about 4M scores (a 50,000-label model on
+    10,000 rows needs 2 GB at once otherwise).
+
+    Args:
+        y_true: (rows, num_labels) 0/1, dense or sparse.
+        scores_of: the scores of a slice of label columns.
+        num_labels: the number of labels.
+        missing: (rows, num_labels) 1 where a value is unknown, or ``None``.
+    """
+    y_true = sp.csc_matrix(y_true)
+    missing = None if missing is None else sp.csc_matrix(missing)
+    step = max(1, _CHUNK_ELEMENTS // max(y_true.shape[0], 1))
+    precision = []
+    for start in range(0, num_labels, step):
+        columns = slice(start, min(start + step, num_labels))
+        truth, scores = y_true[:, columns], np.asarray(scores_of(columns))
+        if missing is not None:
+            truth, scores, _, _ = _mask_unknown(truth, scores, None, missing[:, columns])
+        precision.append(average_precision_per_label(truth, scores))
+    return _nanmean(np.concatenate(precision)) if precision else 0.0
 
 
 def mean_average_precision(y_true: Matrix, y_score: np.ndarray, *, missing: Matrix | None = None) -> float:

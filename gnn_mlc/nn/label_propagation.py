@@ -21,6 +21,8 @@ vectors 0.260. It is one linear hop: deeper or nonlinear variants (an MLP teache
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import scipy.sparse as sp
 import torch
@@ -112,6 +114,18 @@ class KnownLabelTerm(MessagePassing):
         with torch.no_grad():
             term.scale.fill_(scale)
         return term.eval()
+
+    def weight_matrix(self, *, dense: bool) -> Tensor:
+        """``scale * w`` as a (num_labels, num_labels) matrix ``[j, t]`` (known j -> candidate t), dense or sparse
+        CSR: ``known @ matrix`` is the term for a sparse batch of known labels, the scoring path's fast form."""
+        with torch.no_grad():
+            matrix = torch.sparse_coo_tensor(self.edge_index, self.scale * self.weight,
+                                             (self.num_labels, self.num_labels)).coalesce()
+        if dense:
+            return matrix.to_dense()
+        with warnings.catch_warnings():  # torch calls its sparse CSR support "beta" once per process
+            warnings.simplefilter("ignore", UserWarning)
+            return matrix.to_sparse_csr()
 
     def forward(self, known: Tensor) -> Tensor:
         # messages from each known label j to every candidate t, summed per candidate: one sparse product

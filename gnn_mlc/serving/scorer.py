@@ -14,6 +14,7 @@ and the reason (the one policy of ``predict`` and ``score``).
 from __future__ import annotations
 
 import copy
+import warnings
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -21,6 +22,7 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
+import scipy.sparse as sp
 import torch
 from torch import Tensor
 
@@ -34,6 +36,10 @@ from gnn_mlc.nn.encoder import MLPEncoder, score_logits
 from gnn_mlc.serving.topk import recommendations_table, top_k_labels
 
 Batch = pa.RecordBatch | pa.Table | Mapping[str, Any]
+MAX_SCORES = 2**25
+"""At most this many logits (rows x labels, 128 MB) are held at once: larger batches are scored in slices."""
+DENSE_KNOWN_LABELS = 8192
+"""Up to this many trained labels the known-label weights are held dense (at most 256 MB) for the scoring product."""
 ROW_ID = "row"
 """The id column written when the input has none: each row's 0-based position in the input."""
 
@@ -110,8 +116,9 @@ class Scorer:
                 KnownLabelTerm,  # PyG: only for models with the term
             )
 
-            self.known_term = KnownLabelTerm.from_parts(*parts.known_term, num_labels=len(parts.trained_labels)
-                                                        ).to(self.device)
+            term = KnownLabelTerm.from_parts(*parts.known_term, num_labels=len(parts.trained_labels))
+            # the same sums as the term's message passing, as one sparse (known) x dense (weights) product
+            self.known_term = term.weight_matrix(dense=len(parts.trained_labels) <= DENSE_KNOWN_LABELS).to(self.device)
         self.label_index = pa.array(parts.label_names, pa.string())
         self.decision_rule = parts.decision_rule
         # Row normalisation (sparse-trained models) cannot be folded into the first layer: those rows go through
@@ -178,6 +185,12 @@ class Scorer:
             exclude: (row indices, label indices) of labels not to recommend to those rows.
             known: (row indices, label indices) of the labels those rows already have.
         """
+        step = max(1, MAX_SCORES // len(self.label_names))
+        if X.shape[0] > step:  # (rows, num_labels) logits at once: 65,536 rows x 50,000 labels would be 13 GB
+            return pa.concat_tables([
+                self.score_features(ids[start:start + step], X[start:start + step], id_name=id_name,
+                                    exclude=_rows_of(exclude, start, step), known=_rows_of(known, start, step))
+                for start in range(0, X.shape[0], step)])
         with torch.no_grad():
             logits = self.logits(X, known=known)
             if known is not None and not self.keep_known:
@@ -220,13 +233,22 @@ class Scorer:
             X = self.scaler.transform(X)
         logits = score_logits(self.encoder(to_tensor(X, self.device)), self.label_embeddings, self.bias)
         if known is not None and self.known_term is not None and len(known[0]):
-            position = torch.full((len(self.label_names),), -1, dtype=torch.long)
-            position[self.trained_labels] = torch.arange(len(self.trained_labels))
-            columns = position[torch.from_numpy(known[1])]
-            rows = torch.from_numpy(known[0])[columns >= 0]
-            signal = torch.zeros(logits.shape[0], len(self.trained_labels), device=self.device)
-            signal[rows.to(self.device), columns[columns >= 0].to(self.device)] = 1.0
-            logits[:, self.trained_labels.to(self.device)] += self.known_term(signal)
+            position = np.full(len(self.label_names), -1, dtype=np.int64)
+            position[self.trained_labels.numpy()] = np.arange(len(self.trained_labels))
+            columns = position[known[1]]
+            signal = sp.csr_matrix((np.ones(int((columns >= 0).sum()), dtype=np.float32),
+                                    (known[0][columns >= 0], columns[columns >= 0])),
+                                   shape=(logits.shape[0], len(self.trained_labels)))
+            signal.sum_duplicates()
+            signal.data[:] = 1.0
+            with warnings.catch_warnings():  # torch calls its sparse CSR support "beta" once per process
+                warnings.simplefilter("ignore", UserWarning)
+                sparse = torch.sparse_csr_tensor(torch.from_numpy(signal.indptr.astype(np.int64)),
+                                                 torch.from_numpy(signal.indices.astype(np.int64)),
+                                                 torch.from_numpy(signal.data), size=signal.shape).to(self.device)
+            evidence = torch.sparse.mm(sparse, self.known_term)
+            logits[:, self.trained_labels.to(self.device)] += evidence.to_dense() if evidence.layout != torch.strided \
+                else evidence
         return logits
 
     def _predicted(self, probabilities: np.ndarray) -> pa.ListArray:
@@ -294,6 +316,15 @@ class Scorer:
         return features, reasons
 
 
+def _rows_of(pairs: tuple[np.ndarray, np.ndarray] | None, start: int, count: int
+             ) -> tuple[np.ndarray, np.ndarray] | None:
+    """The (row, label) pairs of rows ``start .. start + count``, renumbered from 0."""
+    if pairs is None:
+        return None
+    inside = (pairs[0] >= start) & (pairs[0] < start + count)
+    return pairs[0][inside] - start, pairs[1][inside]
+
+
 def _renumbered(pairs: tuple[np.ndarray, np.ndarray], new_row: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(row, label) pairs of the rows kept, with their new row numbers (``new_row``: -1 for a dropped row)."""
     kept = new_row[pairs[0]] >= 0
@@ -325,13 +356,13 @@ def _encoder(parts: ModelParts) -> MLPEncoder:
 
 def _fold_scaler(encoder: MLPEncoder, scaler: FeatureScaler) -> MLPEncoder:
     """A copy of ``encoder`` whose first layer also applies the feature scaling, saving a pass over the input:
-    ``A ((x - offset) * scale) + a = (A diag(scale)) x + (a - A (offset * scale))``."""
+    ``((x - offset) * scale) A + a = x (diag(scale) A) + (a - (offset * scale) A)``."""
     folded = copy.deepcopy(encoder)
     with torch.no_grad():
-        weight = folded.input.weight.double()
+        weight = folded.input.weight.double()  # (in_features, hidden)
         scale, offset = torch.from_numpy(scaler.scale).double(), torch.from_numpy(scaler.offset).double()
-        folded.input.bias.copy_(folded.input.bias.double() - weight @ (offset * scale))
-        folded.input.weight.copy_(weight * scale)
+        folded.input.bias.copy_(folded.input.bias.double() - (offset * scale) @ weight)
+        folded.input.weight.copy_(weight * scale[:, None])
     return folded
 
 
