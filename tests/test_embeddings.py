@@ -114,3 +114,114 @@ def test_inspection_report_renders(model, tmp_path):
         data = (tmp_path / picture).read_bytes()
         assert data.startswith(b"\x89PNG") and len(data) > 20_000
     assert all(path.exists() for path in paths)
+
+
+def _random_model(num_labels: int = 60, num_rows: int = 400, seed: int = 0):
+    """A stand-in with what inspection reads: random embeddings and the counts of random power-law labels."""
+    import types
+
+    import scipy.sparse as sp
+
+    rng = np.random.default_rng(seed)
+    popularity = 1 / np.arange(1, num_labels + 1)
+    Y = (rng.random((num_rows, num_labels)) < 8 * popularity / popularity.sum()).astype(np.int64)
+    counts = sp.csr_matrix(Y.T @ Y)
+    return types.SimpleNamespace(
+        classes_=np.array([f"l{index}" for index in range(num_labels)]), cooccurrence_=counts,
+        label_embeddings_=rng.normal(size=(num_labels, 8)).astype(np.float32), cooccurrence_rows_=num_rows,
+        label_counts_=counts.diagonal(), n_samples_fit_=num_rows), Y
+
+
+def _average_precision_reference(embeddings, neighbour_sets, labels):
+    """Per-label AP of the neighbours in the label's similarity ranking: dense cosine matrix, one label at a time."""
+    W = embeddings / np.linalg.norm(embeddings, axis=1, keepdims=True)
+    similarity = W @ W.T
+    result = []
+    for label in labels:
+        others = [index for index in np.argsort(-similarity[label], kind="stable") if index != label]
+        hits = np.isin(others, neighbour_sets[label])
+        result.append((np.cumsum(hits)[hits] / (np.flatnonzero(hits) + 1)).mean())
+    return np.array(result)
+
+
+def test_agreement_score_in_blocks_and_sampled_equals_the_dense_reference(monkeypatch):
+    import gnn_mlc.inspection.neighbours as neighbours_module
+
+    monkeypatch.setattr(neighbours_module, "SIMILARITY_BLOCK", 7)  # several blocks
+    model, _ = _random_model()
+    sets = cooccurrence_neighbours(model.cooccurrence_, num_rows=400, min_count=2)
+    with_neighbours = [label for label, members in enumerate(sets) if len(members)]
+    assert len(with_neighbours) > 20
+    full = agreement_score(model.label_embeddings_, model.cooccurrence_, num_rows=400, min_count=2)
+    reference = _average_precision_reference(model.label_embeddings_, sets, with_neighbours)
+    assert full["neighbour_map"] == pytest.approx(reference.mean())
+    assert full["labels_scored"] == full["labels_with_neighbours"] == len(with_neighbours)
+    sampled = agreement_score(model.label_embeddings_, model.cooccurrence_, num_rows=400, min_count=2,
+                              max_labels=10, seed=3)
+    chosen = np.sort(np.random.default_rng(3).choice(with_neighbours, 10, replace=False))  # the documented sample
+    assert sampled["labels_scored"] == 10 and sampled["labels_with_neighbours"] == len(with_neighbours)
+    assert sampled["neighbour_map"] == pytest.approx(
+        _average_precision_reference(model.label_embeddings_, sets, chosen).mean())
+
+
+def test_neighbours_of_many_labels_equal_one_at_a_time(monkeypatch):
+    import gnn_mlc.inspection.neighbours as neighbours_module
+
+    monkeypatch.setattr(neighbours_module, "SIMILARITY_BLOCK", 4)
+    model, _ = _random_model()
+    labels = [f"l{index}" for index in (0, 5, 3, 59, 17, 8)]
+    many = neighbours_module.nearest_labels_of_many(model, labels, k=5)
+    assert list(many) == labels
+    for label in labels:
+        one = nearest_labels(model, label, k=5)
+        assert [(n.label, n.count, n.p_neighbour_given_query) for n in many[label]] == [
+            (n.label, n.count, n.p_neighbour_given_query) for n in one]
+        np.testing.assert_allclose([n.similarity for n in many[label]], [n.similarity for n in one], rtol=1e-12)
+
+
+def test_strongest_edges_graph_equals_a_loop_over_labels():
+    from gnn_mlc.inspection.plots import strongest_edges_graph
+
+    model, _ = _random_model()
+    graph = strongest_edges_graph(model, neighbours_per_label=2, min_count=2)
+    counts = model.cooccurrence_.toarray().astype(np.float64)
+    frequency = np.diag(counts)
+    expected = set()
+    for label, partners in enumerate(cooccurrence_neighbours(model.cooccurrence_, num_rows=400, min_count=2)):
+        lift = counts[label, partners] * 400 / (frequency[label] * frequency[partners])
+        for partner in partners[np.lexsort((partners, -lift))][:2]:
+            expected.add(frozenset((f"l{label}", f"l{partner}")))
+    assert {frozenset(edge) for edge in graph.edges} == expected
+    source, target, data = next(iter(graph.edges(data=True)))
+    i, j = int(source[1:]), int(target[1:])
+    assert data["count"] == counts[i, j]
+    assert data["weight"] == pytest.approx(counts[i, j] * 400 / (frequency[i] * frequency[j]))
+
+
+def test_graph_export_keeps_the_most_frequent_pairs_above_its_cap(tmp_path):
+    model, _ = _random_model()
+    counts = model.cooccurrence_.toarray()
+    np.fill_diagonal(counts, 0)
+    graphml, _ = export_graph(model, tmp_path, max_edges=100)
+    graph = nx.read_graphml(graphml)
+    assert graph.number_of_nodes() == 60 and 0 < graph.number_of_edges() <= 100
+    cut = int(graph.graph["contents"].split("at least ")[1].split()[0])
+    assert min(int(data["count"]) for _, _, data in graph.edges(data=True)) >= cut
+    assert graph.number_of_edges() == int((counts >= cut).sum())  # every pair at or above the cut, no other
+    assert int((counts >= cut - 1).sum()) > 100  # and the cut is the lowest that fits
+    graph = nx.read_graphml(export_graph(model, tmp_path)[0])  # under the default cap: every pair
+    assert graph.number_of_edges() == int((counts > 0).sum()) and graph.graph["contents"].startswith("all ")
+
+
+def test_label_graph_picture_says_it_sampled(monkeypatch, tmp_path):
+    pytest.importorskip("matplotlib")
+    import gnn_mlc.inspection.plots as plots
+
+    monkeypatch.setattr(plots, "DRAWN_LABELS", 10)
+    titles = []
+    original = plots._save
+    monkeypatch.setattr(plots, "_save", lambda figure, plt, path: (titles.append(figure.axes[0].get_title()),
+                                                                    original(figure, plt, path))[1])
+    model, _ = _random_model()
+    plots.plot_label_graph(model, tmp_path / "graph.png")
+    assert "sampled: the " in titles[0] and "most frequent of the" in titles[0]

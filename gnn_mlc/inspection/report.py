@@ -1,5 +1,6 @@
-"""The inspection report: exports, pictures, agreement score, graph statistics and every label's top neighbours,
-bundled as one Markdown page."""
+"""The inspection report: exports, pictures, agreement score, graph statistics and the top neighbours of the most
+frequent labels (at most :data:`REPORT_LABELS`), bundled as one Markdown page. Every part is bounded at 50,000
+labels: the page says where it sampled or cut."""
 
 from __future__ import annotations
 
@@ -8,13 +9,15 @@ from typing import TYPE_CHECKING
 
 import networkx as nx
 import numpy as np
+import scipy.sparse as sp
+from scipy.sparse.csgraph import connected_components
 
 from gnn_mlc.inspection.neighbours import (
     agreement_score,
+    export_cut,
     export_embeddings,
     export_graph,
-    model_label_graph,
-    nearest_labels,
+    nearest_labels_of_many,
 )
 from gnn_mlc.inspection.plots import (
     label_communities,
@@ -26,6 +29,11 @@ from gnn_mlc.outputs import write_text
 
 if TYPE_CHECKING:
     from gnn_mlc.estimator import LabelGCNClassifier
+
+REPORT_LABELS = 2000
+"""The report lists the neighbours of at most this many labels, the most frequent."""
+LISTED_COMMUNITIES = 30
+"""The report lists at most this many communities, and at most this many members of each (the most frequent)."""
 
 
 def write_inspection_report(
@@ -49,7 +57,9 @@ def write_inspection_report(
     """
     directory = Path(directory)
     paths = export_embeddings(classifier, directory) + export_graph(classifier, directory)
-    paths.append(plot_embedding_map(classifier, directory / "embedding_map.png"))
+    strongest = strongest_edges_graph(classifier)
+    communities = label_communities(strongest)
+    paths.append(plot_embedding_map(classifier, directory / "embedding_map.png", communities=communities))
     paths.append(plot_label_graph(classifier, directory / "label_graph.png"))
     names = [str(label) for label in classifier.classes_]
     rows = int(classifier.n_samples_fit_)
@@ -58,45 +68,59 @@ def write_inspection_report(
              "", "## Does embedding similarity agree with co-occurrence?", "",
              "For each label, its co-occurrence neighbours are the labels seen with it at least 3 times and more "
              "often than chance (lift > 1). Ranking all other labels by cosine similarity, `neighbour_map` is the "
-             "mean average precision of those neighbours; `chance_map` is what a random ranking scores.", "",
-             "| model | neighbour_map | chance_map | labels scored |", "|---|---:|---:|---:|"]
+             "mean average precision of those neighbours; `chance_map` is what a random ranking scores. Above 2,000 "
+             "labels with neighbours, a seeded sample of 2,000 is scored.", "",
+             "| model | neighbour_map | chance_map | labels scored | labels with neighbours |",
+             "|---|---:|---:|---:|---:|"]
     models = [(name, classifier)] + ([(baseline_name, baseline)] if baseline is not None else [])
     for model_name, model in models:
         score = agreement_score(model.label_embeddings_, model.cooccurrence_, num_rows=int(model.cooccurrence_rows_))
         lines.append(f"| {model_name} | {score['neighbour_map']:.4f} | {score['chance_map']:.4f} | "
-                     f"{score['labels_scored']} |")
+                     f"{score['labels_scored']} | {score['labels_with_neighbours']} |")
     lines += ["", "## Pictures", "", "![Label embedding map](embedding_map.png)", "",
               "![Strongest co-occurrence edges](label_graph.png)", ""]
-    lines += _graph_statistics(classifier)
-    lines += ["", f"## Top {k} neighbours of every label", "",
+    lines += _graph_statistics(classifier, strongest, communities)
+    lines += [f"- exported to `label_graph.graphml` / `label_graph.gexf`: {export_cut(classifier)[1]}"]
+    listed = sorted(zip(names, classifier.label_counts_), key=lambda item: -item[1])[:REPORT_LABELS]
+    title = "every label" if len(listed) == len(names) else f"the {len(listed)} most frequent of {len(names)} labels"
+    lines += ["", f"## Top {k} neighbours of {title}", "",
               "Each neighbour: cosine similarity; training rows with both labels; P(neighbour | label).", "",
               "| label | frequency | " + " | ".join(f"#{rank}" for rank in range(1, k + 1)) + " |",
               "|---|---:|" + "---|" * k]
-    for label, frequency in sorted(zip(names, classifier.label_counts_), key=lambda item: -item[1]):
+    neighbours = nearest_labels_of_many(classifier, [label for label, _ in listed], k=k)
+    for label, frequency in listed:
         cells = [f"{n.label} ({n.similarity:.2f}; {n.count}; {n.p_neighbour_given_query:.2f})"
-                 for n in nearest_labels(classifier, label, k=min(k, len(names) - 1))] if len(names) > 1 else []
+                 for n in neighbours[label]]
         lines.append(f"| {label} | {frequency} | " + " | ".join(cells + [""] * (k - len(cells))) + " |")
     paths.append(directory / "report.md")
     write_text(paths[-1], "\n".join(lines) + "\n")
     return paths
 
 
-def _graph_statistics(classifier: LabelGCNClassifier) -> list[str]:
-    full = model_label_graph(classifier).to_networkx().to_undirected()
-    degrees = np.array([degree for _, degree in full.degree()])
-    communities = label_communities(strongest_edges_graph(classifier))
-    statistics = model_label_graph(classifier).statistics()
+def _graph_statistics(classifier: LabelGCNClassifier, strongest: nx.Graph, communities: list[set[str]]) -> list[str]:
+    """The co-occurrence graph's size, components, degrees and the ``communities`` of its ``strongest`` edges
+    (:func:`~gnn_mlc.inspection.plots.strongest_edges_graph`), from the sparse counts."""
+    counts = sp.csr_matrix(classifier.cooccurrence_, dtype=np.int64)
+    frequency = counts.diagonal()
+    pairs = sp.csr_matrix(counts - sp.diags(frequency, dtype=np.int64))
+    pairs.eliminate_zeros()
+    degrees = np.diff(pairs.indptr)
+    components, _ = connected_components(pairs, directed=False)
     lines = ["## The co-occurrence graph", "",
-             f"- labels: {statistics['num_labels']}; labels with no training positive: "
-             f"{statistics['labels_without_positives']}",
-             f"- co-occurring pairs: {full.number_of_edges()}; connected components: "
-             f"{nx.number_connected_components(full)}; isolated labels: {int((degrees == 0).sum())}",
+             f"- labels: {len(degrees)}; labels with no training positive: {int((frequency == 0).sum())}",
+             f"- co-occurring pairs: {pairs.nnz // 2}; connected components: {components}; isolated labels: "
+             f"{int((degrees == 0).sum())}",
              f"- degree (labels co-occurring with a label): min {degrees.min()}, median {np.median(degrees):.0f}, "
              f"mean {degrees.mean():.1f}, max {degrees.max()}",
              f"- degree distribution: {_degree_histogram(degrees)}",
-             f"- communities (Louvain on the strongest-edges graph): {len(communities)}", ""]
-    for index, members in enumerate(communities, start=1):
-        lines.append(f"  {index}. {', '.join(sorted(members))}")
+             f"- communities (Louvain on the strongest-edges graph): {len(communities)}"
+             + (f"; the {LISTED_COMMUNITIES} largest listed, each by its {LISTED_COMMUNITIES} most frequent members"
+                if len(communities) > LISTED_COMMUNITIES or max(map(len, communities)) > LISTED_COMMUNITIES else ""),
+             ""]
+    for index, members in enumerate(communities[:LISTED_COMMUNITIES], start=1):
+        shown = sorted(members, key=lambda name: (-strongest.nodes[name]["frequency"], name))[:LISTED_COMMUNITIES]
+        more = f" and {len(members) - len(shown)} more" if len(members) > len(shown) else ""
+        lines.append(f"  {index}. {', '.join(sorted(shown))}{more}")
     return lines
 
 
