@@ -19,7 +19,7 @@ from gnn_mlc.errors import GnnMlcError
 from gnn_mlc.parameters import BY_NAME, PARAMETERS, Parameter, check_parameters
 
 if TYPE_CHECKING:
-    from gnn_mlc.data import Dataset
+    from gnn_mlc.data import Dataset, ItemColumn
 
 # The heavy modules (torch, torch_geometric) are imported by the commands, so that --help and argument errors
 # answer at once.
@@ -147,6 +147,12 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--data", required=True, type=Path, help="training data: .arff, .csv or .parquet")
     train.add_argument("--output", required=True, type=Path, help="model directory to create")
     _add_data_options(train)
+    train.add_argument("--item-columns", type=_column_names, default=(), metavar="A,B,...",
+                       help="CSV/Parquet: feature columns holding item lists (a user's history) as --label-delimiter "
+                            "strings; list-typed Parquet columns are item columns anyway. Each item becomes a sparse "
+                            "feature; the vocabulary is saved with the model, unseen items are ignored and counted")
+    train.add_argument("--item-weighting", choices=("binary", "tfidf"), default="binary",
+                       help="item columns: 1 per item, or tf-idf (scikit-learn's defaults) (default: %(default)s)")
     _add_graph_options(train)
     for parameter in PARAMETERS:
         if parameter.name != "verbose":
@@ -232,8 +238,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _read(args: argparse.Namespace, path: Path, training_id_column: str | None = None,
-          model_features: list[str] | None = None) -> Dataset:
-    """Read ``path`` with the data options; ``model_features``: a table's default features are the model's."""
+          model_columns: list[str] | None = None, vocabularies: Sequence[ItemColumn] = ()) -> Dataset:
+    """Read ``path`` with the data options; ``model_columns``: a table's default feature columns are the model's
+    input columns, its item columns read with the model's ``vocabularies``."""
     from gnn_mlc.data import read_dataset
 
     table = ".arff" not in path.name.lower()
@@ -243,11 +250,37 @@ def _read(args: argparse.Namespace, path: Path, training_id_column: str | None =
         label_column=args.label_column,
         id_column=args.id_column,
         label_delimiter=args.label_delimiter,
-        feature_columns=args.feature_columns or (model_features if table and not args.exclude_columns else None),
+        feature_columns=args.feature_columns or (model_columns if table and not args.exclude_columns else None),
         exclude_columns=args.exclude_columns,
         training_id_column=training_id_column,
         known_column=args.known_column,
+        item_columns=getattr(args, "item_columns", ()),
+        item_weighting=getattr(args, "item_weighting", "binary"),
+        vocabularies=vocabularies if table else (),
     )
+
+
+def _model_inputs(directories: Sequence[Path]) -> tuple[list[str] | None, list[ItemColumn]]:
+    """The input columns of the models in ``directories`` (numeric, then item columns) and their item columns.
+
+    Raises:
+        GnnMlcError: two models read one item column with different vocabularies (one reading cannot serve both).
+    """
+    from gnn_mlc.model_directory import load_model_parts
+
+    columns: dict[str, None] = {}
+    vocabularies: dict[str, ItemColumn] = {}
+    for directory in directories:
+        parts = load_model_parts(directory)
+        items = sum(len(column.items) for column in parts.item_columns)
+        names = list(parts.feature_names or [])
+        columns.update(dict.fromkeys(names[:len(names) - items] + [column.name for column in parts.item_columns]))
+        for column in parts.item_columns:
+            if vocabularies.setdefault(column.name, column).to_json() != column.to_json():
+                raise GnnMlcError(f"{directory}: reads item column {column.name!r} with another vocabulary or "
+                                  "weighting than the models before it; expected one reading for all. Hint: evaluate "
+                                  "these models one at a time")
+    return list(columns) or None, list(vocabularies.values())
 
 
 def run_train(args: argparse.Namespace) -> int:
@@ -276,7 +309,7 @@ def run_train(args: argparse.Namespace) -> int:
                        known_labels="split" if args.known_split else data.known)
         if rank != 0:  # data-parallel run (torchrun): rank 0 writes the model
             return 0
-        classifier.to_directory(args.output, overwrite=args.overwrite,
+        classifier.to_directory(args.output, overwrite=args.overwrite, item_columns=data.item_columns,
                                 data_columns={"id_column": data.id_column, "label_column": args.label_column})
         checkpoint.unlink(missing_ok=True)
     kind = "no-graph baseline" if not args.use_graph else "label-graph GCN"
@@ -311,12 +344,13 @@ def run_add_labels(args: argparse.Namespace) -> int:
         raise GnnMlcError(f"{args.output}: is the model directory itself; expected a new one (the trained model "
                           "stays untouched)")
     classifier = load_model(args.model)
-    data_columns = load_model_parts(args.model).data_columns
+    parts = load_model_parts(args.model)
     sources = _graph_sources(args)
     if not any(value is not None for value in sources.values()):
         raise GnnMlcError("add-labels: no graph source; expected --graph-data, --graph-edges and/or --label-features")
     extended = classifier.add_labels(**sources)
-    extended.to_directory(args.output, overwrite=args.overwrite, data_columns=data_columns)
+    extended.to_directory(args.output, overwrite=args.overwrite, data_columns=parts.data_columns,
+                          item_columns=parts.item_columns)
     added = len(extended.classes_) - len(classifier.classes_)
     print(f"added {added} labels to {args.model} ({len(extended.classes_)} in all){_graph_summary(extended)}"
           f"\nmodel written to {args.output}")
@@ -336,10 +370,9 @@ def run_evaluate(args: argparse.Namespace) -> int:
     classifiers = [load_model(path) for path in directories]
     # The first model's training id column, as the scoring commands default to: it must not become a feature.
     recorded = (load_model_parts(path).data_columns.get("id_column") for path in directories)
-    features = list(dict.fromkeys(name for classifier in classifiers
-                                  for name in getattr(classifier, "feature_names_in_", []))) or None
+    columns, vocabularies = _model_inputs(directories)
     data = _read(args, args.data, training_id_column=next((column for column in recorded if column), None),
-                 model_features=features)
+                 model_columns=columns, vocabularies=vocabularies)
     evaluations = []
     for path, classifier in zip(directories, classifiers):
         taken = {evaluation.name for evaluation in evaluations}
@@ -352,7 +385,8 @@ def run_evaluate(args: argparse.Namespace) -> int:
         popularity = PopularityBaseline(first.classes_, first.label_counts_, first.n_samples_fit_,
                                         getattr(first, "feature_names_in_", None))
         evaluations.append(evaluate_classifier(popularity, data, name="popularity"))
-    title = f"Evaluation on `{args.data}` ({data.num_rows} rows, {data.num_labels} labels)"
+    title = f"Evaluation on `{args.data}` ({data.num_rows} rows, {data.num_labels} labels)" + "".join(
+        f"\n\n{counts.describe(name)}" for name, counts in data.item_counts.items())
     print(f"{title}\n\n{metrics_table({e.name: e.metrics for e in evaluations})}", end="")
     if args.output:
         for path in write_report(evaluations, args.output, title=title):

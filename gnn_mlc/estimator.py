@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import hashlib
 import logging
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Literal
 
@@ -23,6 +24,7 @@ from gnn_mlc.data.dataset import (
     check_label_name,
     validate_arrays,
 )
+from gnn_mlc.data.items import ItemColumn
 from gnn_mlc.data.preprocessing import FeatureScaler
 from gnn_mlc.data.split import stratified_split_indices
 from gnn_mlc.errors import DataError, ModelDirectoryError
@@ -403,7 +405,8 @@ class LabelGCNClassifier(ClassifierMixin, BaseEstimator):
         return self.decision_rule_.decide(self.predict_proba(X))
 
     def to_directory(
-        self, path: str | Path, *, overwrite: bool = False, data_columns: dict[str, str | None] | None = None
+        self, path: str | Path, *, overwrite: bool = False, data_columns: dict[str, str | None] | None = None,
+        item_columns: Sequence[ItemColumn] = (),
     ) -> Path:
         """Write the fitted model to the directory ``path`` (see :mod:`gnn_mlc.model_directory`).
 
@@ -411,6 +414,8 @@ class LabelGCNClassifier(ClassifierMixin, BaseEstimator):
             path: the directory to create (atomically).
             overwrite: replace ``path`` when it exists.
             data_columns: the training file's ``id_column`` and ``label_column``, which scoring then defaults to.
+            item_columns: the training data's item-list columns (``Dataset.item_columns``), so that scoring reads
+                its input the same way; their features must be the last of the feature names.
         """
         check_is_fitted(self, "decision_rule_")
         parameters = self.get_params()
@@ -433,6 +438,7 @@ class LabelGCNClassifier(ClassifierMixin, BaseEstimator):
             known_term=None if getattr(self, "known_term_", None) is None else (
                 self.known_term_.edge_index.numpy(), self.known_term_.weight.numpy(),
                 float(self.known_term_.scale.detach())),
+            item_columns=list(item_columns),
         )
         return save_model_parts(parts, path, overwrite=overwrite)
 

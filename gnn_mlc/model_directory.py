@@ -17,6 +17,8 @@ Layout::
     label_features.safetensors  the label features given at training (absent without them)
     known_labels.safetensors the known-label term: edges between labels, their weights and the learned scale
                              (absent for a model fitted without known labels)
+    item_columns.json        the list-valued input columns read as bags of items: vocabulary, weighting, idf
+                             (absent when the training data had none; their features end ``feature_names.json``)
     thresholds.json          the decision strategy and one threshold per label
     label_graph.graphml      the label graph the model used, for people and tools (absent without a graph)
     metrics.json             validation figures the model was selected on, and the per-epoch history
@@ -51,6 +53,7 @@ import torch
 from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
+from gnn_mlc.data.items import ItemColumn
 from gnn_mlc.data.preprocessing import FeatureScaler
 from gnn_mlc.errors import DataError, GnnMlcError, ModelDirectoryError
 from gnn_mlc.outputs import publish_mode
@@ -98,6 +101,8 @@ class ModelParts:
         label_features: ``(features (num_labels, f) float32, mask (num_labels,) bool)`` or ``None``.
         known_term: ``(edge_index (2, E) int64 over the trained labels, weight (E,) float32, scale)`` of the
             known-label term, or ``None``.
+        item_columns: the input's item-list columns (:class:`~gnn_mlc.data.items.ItemColumn`), whose features are
+            the last of ``feature_names``, in this order.
         graph: the label graph, written as GraphML for people and tools (not read back).
     """
 
@@ -122,6 +127,7 @@ class ModelParts:
     graph_rows: tuple[np.ndarray, sp.csr_matrix] | None = None
     label_features: tuple[np.ndarray, np.ndarray] | None = None
     known_term: tuple[np.ndarray, np.ndarray, float] | None = None
+    item_columns: list[ItemColumn] = field(default_factory=list)
     graph: LabelGraph | None = None
 
     @property
@@ -218,6 +224,8 @@ def _write_files(parts: ModelParts, directory: Path) -> None:
                    "weight": torch.from_numpy(np.ascontiguousarray(weight, np.float32)),
                    "scale": torch.tensor([scale], dtype=torch.float32)},
                   str(directory / "known_labels.safetensors"), metadata={"format": FORMAT})
+    if parts.item_columns:
+        _write_json(directory / "item_columns.json", [column.to_json() for column in parts.item_columns])
     _write_json(directory / "thresholds.json", parts.decision_rule.to_json())
     if parts.graph is not None:
         parts.graph.write_graphml(directory / "label_graph.graphml")
@@ -290,6 +298,8 @@ def load_model_parts(path: str | Path) -> ModelParts:
         if (path / "label_features.safetensors").exists() else None
     known_term = _known_term(path / "known_labels.safetensors", len(trained)) \
         if (path / "known_labels.safetensors").exists() else None
+    item_columns = _item_columns(path / "item_columns.json", feature_names) \
+        if (path / "item_columns.json").exists() else []
     return ModelParts(
         parameters=dict(parameters), kind=kind, in_features=in_features, label_names=label_names,
         feature_names=feature_names, state=tensors, scaler=scaler, label_embeddings=label_embeddings,
@@ -297,7 +307,7 @@ def load_model_parts(path: str | Path) -> ModelParts:
         cooccurrence=cooccurrence, metrics=dict(metrics),
         data_columns={str(key): None if value is None else str(value) for key, value in data_columns.items()},
         trained_labels=trained, label_sources=sources, cooccurrence_rows=cooccurrence_rows, graph_rows=graph_rows,
-        label_features=label_features, known_term=known_term,
+        label_features=label_features, known_term=known_term, item_columns=item_columns,
     )
 
 
@@ -455,6 +465,21 @@ def _label_features(file: Path, num_labels: int) -> tuple[np.ndarray, np.ndarray
             or tuple(mask.shape) != (num_labels,):
         raise ModelDirectoryError(f"{file}: invalid; expected features ({num_labels}, f) and a mask ({num_labels},)")
     return features.numpy(), mask.numpy().astype(bool)
+
+
+def _item_columns(file: Path, feature_names: list[str] | None) -> list[ItemColumn]:
+    """The item columns of ``item_columns.json``, checked against the feature names they must end."""
+    value = _read_json(file)
+    try:
+        columns = [ItemColumn.from_json(entry) for entry in value]
+    except (DataError, TypeError) as error:
+        raise ModelDirectoryError(f"{file}: invalid item columns ({_first_line(error)}); expected the ones "
+                                  "'gnn-mlc train' writes") from None
+    names = [name for column in columns for name in column.feature_names]
+    if feature_names is None or feature_names[len(feature_names) - len(names):] != names:
+        raise ModelDirectoryError(f"{file}: its {len(names)} item features are not the last feature names; expected "
+                                  "the files of one training run. Hint: train the model again")
+    return columns
 
 
 def _known_term(file: Path, num_trained: int) -> tuple[np.ndarray, np.ndarray, float]:

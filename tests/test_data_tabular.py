@@ -145,7 +145,7 @@ def test_feature_and_exclude_columns_errors(tmp_path, kwargs, message):
 def test_feature_columns_are_for_tables_only(tmp_path):
     path = tmp_path / "m.arff"
     path.write_text("@relation 'M: -C 1'\n@attribute y {0,1}\n@attribute x numeric\n@data\n1,3\n")
-    with pytest.raises(DataError, match=r"m\.arff: feature_columns, exclude_columns and known_column name columns of a CSV"):
+    with pytest.raises(DataError, match=r"m\.arff: feature_columns, exclude_columns, known_column and item_columns name columns of a CSV"):
         read_dataset(path, exclude_columns=["x"])
 
 

@@ -11,6 +11,7 @@ import scipy.sparse as sp
 from gnn_mlc._typing import DEFAULT_LABEL_COLUMN
 from gnn_mlc.data.arff import read_arff, read_label_xml
 from gnn_mlc.data.dataset import Dataset, as_feature_matrix, as_label_matrix
+from gnn_mlc.data.items import ItemColumn, ItemCounts, ItemWeighting
 from gnn_mlc.data.split import (
     iterative_stratification,
     stratified_split_indices,
@@ -21,6 +22,8 @@ from gnn_mlc.errors import DataError
 
 __all__ = [
     "Dataset",
+    "ItemColumn",
+    "ItemCounts",
     "as_feature_matrix",
     "as_label_matrix",
     "concatenate",
@@ -49,6 +52,9 @@ def read_dataset(
     exclude_columns: Sequence[str] = (),
     training_id_column: str | None = None,
     known_column: str | None = None,
+    item_columns: Sequence[str] = (),
+    item_weighting: ItemWeighting = "binary",
+    vocabularies: Sequence[ItemColumn] = (),
 ) -> Dataset:
     """Read a multi-label data set from a file, choosing the format by its suffix.
 
@@ -64,18 +70,23 @@ def read_dataset(
         exclude_columns: CSV/Parquet columns that are not features.
         training_id_column: CSV/Parquet: the id column a model was trained with (its default when present).
         known_column: CSV/Parquet: a column of each row's known labels (``Dataset.known``).
+        item_columns: CSV/Parquet: feature columns read as item lists besides the list-typed ones
+            (:mod:`gnn_mlc.data.items`).
+        item_weighting: CSV/Parquet: ``"binary"`` or ``"tfidf"`` for the item columns fitted.
+        vocabularies: CSV/Parquet: a model's fitted item columns, applied instead of fitting.
 
     Returns:
-        A :class:`Dataset`; ``X`` and ``Y`` are SciPy CSR when the source is sparse ARFF, dense ndarrays otherwise.
+        A :class:`Dataset`; ``X`` and ``Y`` are SciPy CSR when the source is sparse ARFF or a table with item
+        columns, dense ndarrays otherwise.
 
     Raises:
         DataError: unknown format, unreadable or malformed file; the message names the file and line or column.
     """
     name = Path(path).name.lower()
     if name.endswith(_ARFF_SUFFIXES):
-        if feature_columns is not None or exclude_columns or known_column is not None:
-            raise DataError(f"{path}: feature_columns, exclude_columns and known_column name columns of a "
-                            "CSV/Parquet table; expected none for ARFF, whose attribute types choose the features")
+        if feature_columns is not None or exclude_columns or known_column is not None or item_columns:
+            raise DataError(f"{path}: feature_columns, exclude_columns, known_column and item_columns name columns "
+                            "of a CSV/Parquet table; expected none for ARFF, whose attribute types choose the features")
         return read_arff(path, labels=labels)
     if name.endswith(_TABLE_SUFFIXES):
         if isinstance(labels, (str, Path)):
@@ -83,7 +94,8 @@ def read_dataset(
         return read_tabular_dataset(
             path, labels=labels, label_column=label_column, id_column=id_column, label_delimiter=label_delimiter,
             feature_columns=feature_columns, exclude_columns=exclude_columns, training_id_column=training_id_column,
-            known_column=known_column,
+            known_column=known_column, item_columns=item_columns, item_weighting=item_weighting,
+            vocabularies=vocabularies,
         )
     raise DataError(
         f"{path}: unknown data format; expected a file ending in {', '.join(_ARFF_SUFFIXES + _TABLE_SUFFIXES)}"
@@ -110,6 +122,7 @@ def concatenate(datasets: Sequence[Dataset]) -> Dataset:
         source=" + ".join(d.source for d in datasets),
         Y_missing=None if all(d.Y_missing is None for d in datasets) else _stack_missing(datasets, first.is_sparse),
         unlisted_labels_are_negative=all(d.unlisted_labels_are_negative for d in datasets),
+        item_columns=first.item_columns,
     )
 
 

@@ -10,6 +10,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from gnn_mlc._typing import Matrix
+from gnn_mlc.data.items import ItemColumn, ItemCounts
 from gnn_mlc.errors import DataError, UnknownLabelError, did_you_mean
 
 
@@ -33,6 +34,9 @@ class Dataset:
             label not among ``label_names`` has no values (see :meth:`missing_labels`).
         known: like ``Y``, 1 for the labels each row already has (a user's history: evidence for a model trained
             with known labels, and never recommended), or ``None``.
+        item_columns: the list-valued columns whose items are features (:mod:`gnn_mlc.data.items`), their
+            features last in ``feature_names``; a model saves them to read its input the same way.
+        item_counts: per item column, the item occurrences read and those outside its vocabulary (ignored).
     """
 
     X: Matrix
@@ -46,6 +50,8 @@ class Dataset:
     id_column: str | None = None
     unlisted_labels_are_negative: bool = False
     known: Matrix | None = None
+    item_columns: list[ItemColumn] = field(default_factory=list)
+    item_counts: dict[str, ItemCounts] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         validate_arrays(self.X, self.Y, source=self.source)

@@ -1,4 +1,4 @@
-"""CSV and Parquet tables: numeric feature columns, an optional id column, one label column.
+"""CSV and Parquet tables: numeric and item-list feature columns, an optional id column, one label column.
 
 The label column holds, per row, either a list of label names (Parquet ``list<string>``) or one string of names
 joined by ``label_delimiter`` (``"hiking|camping"``). A null or empty entry means "no label"; so does a null, empty
@@ -6,7 +6,10 @@ or blank name inside a list (``["a", None, ""]`` is the label set ``{a}``). A ro
 the file never mentions is 0 in every row. Label names holding ``|`` or a control character are refused.
 
 Every column other than the label and id columns is a feature, unless ``feature_columns`` names the features or
-``exclude_columns`` leaves some out. Without an id column or ``feature_columns``, a feature column that looks like
+``exclude_columns`` leaves some out. A feature column holding lists (Parquet ``list<string>``/``list<int>``), or one
+named in ``item_columns`` (a delimited string in CSV), is a bag of items (:mod:`gnn_mlc.data.items`): one sparse
+feature per item, and the data set is sparse (CSR ``X`` and ``Y``); its features are the numeric columns first, then
+each item column's items. Without an id column or ``feature_columns``, a feature column that looks like
 an identifier (its name ends in ``id`` and its values are distinct integers) is logged as a warning. The id column is
 read as text from CSV (``007`` stays ``007``); a null, empty or repeated id is an error.
 """
@@ -23,9 +26,11 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
+import scipy.sparse as sp
 
 from gnn_mlc._typing import DEFAULT_ID_COLUMN, DEFAULT_LABEL_COLUMN
 from gnn_mlc.data.dataset import Dataset, check_label_name, invalid_label_character
+from gnn_mlc.data.items import ItemColumn, ItemCounts, ItemWeighting, is_list_column
 from gnn_mlc.errors import DataError, did_you_mean
 
 logger = logging.getLogger(__name__)
@@ -87,8 +92,11 @@ def read_tabular_dataset(
     exclude_columns: Sequence[str] = (),
     training_id_column: str | None = None,
     known_column: str | None = None,
+    item_columns: Sequence[str] = (),
+    item_weighting: ItemWeighting = "binary",
+    vocabularies: Sequence[ItemColumn] = (),
 ) -> Dataset:
-    """Read a CSV or Parquet file with feature columns and a label column into a dense :class:`Dataset`.
+    """Read a CSV or Parquet file with feature columns and a label column into a :class:`Dataset`.
 
     Args:
         path: ``.csv`` or ``.parquet`` file.
@@ -103,9 +111,14 @@ def read_tabular_dataset(
             file has it.
         known_column: a column holding each row's known labels (those it already has: a user's history), like the
             label column; read into ``Dataset.known`` over the same vocabulary (which then holds its names too).
+        item_columns: feature columns read as item lists besides the list-typed ones (CSV: ``label_delimiter``
+            joins the items).
+        item_weighting: ``"binary"`` or ``"tfidf"``, for the item columns fitted here.
+        vocabularies: fitted item columns (a model's): those columns are transformed with them, not fitted.
 
     Returns:
-        The dataset with float32 ``X`` (rows, features) and uint8 ``Y`` (rows, labels), both ndarrays.
+        The dataset with float32 ``X`` (rows, features) and uint8 ``Y`` (rows, labels): ndarrays, or CSR when there
+        are item columns; ``Dataset.item_columns`` the fitted item columns, ``Dataset.item_counts`` their tallies.
 
     Raises:
         DataError: a column named in the arguments is absent, a label or feature value is invalid, or an id is
@@ -131,28 +144,64 @@ def read_tabular_dataset(
         {name for sets in (row_labels, known_labels or []) for names in sets for name in names})
     if not vocabulary:
         raise DataError(f"{path}: column {label_column!r} holds no label at all; expected at least one label")
-    Y = _indicator(row_labels, vocabulary, path, label_column)
-    known = None if known_labels is None else _indicator(known_labels, vocabulary, path, known_column)
-    feature_names = _select_features(table.column_names, feature_columns, exclude_columns, path=path,
-                                     reserved={label_column: "label", id_column: "id", known_column: "known-label"})
-    X = feature_matrix(table, feature_names, source=str(path))
+    columns = _select_features(table.column_names, feature_columns, exclude_columns, path=path,
+                               reserved={label_column: "label", id_column: "id", known_column: "known-label"})
+    fitted = _item_columns(table, columns, item_columns, vocabularies, delimiter=label_delimiter,
+                           weighting=item_weighting, path=path)
+    numeric = [name for name in columns if name not in {column.name for column in fitted}]
     if id_column is None and feature_columns is None:  # an explicit feature list is the user's own choice
-        _warn_identifier_like(table, feature_names, path)
+        _warn_identifier_like(table, numeric, path)
+    X, item_counts = _features(table, numeric, fitted, source=str(path))
+    sparse = sp.issparse(X)
+    Y = _indicator(row_labels, vocabulary, path, label_column, sparse=sparse)
+    known = None if known_labels is None else _indicator(known_labels, vocabulary, path, known_column, sparse=sparse)
     ids = None if id_column is None else _read_ids(table.column(id_column), path, id_column)
-    dropped = [name for name in table.column_names if name not in {*feature_names, label_column, id_column}]
+    dropped = [name for name in table.column_names if name not in {*columns, label_column, id_column}]
+    feature_names = numeric + [name for column in fitted for name in column.feature_names]
     return Dataset(X=X, Y=Y, label_names=vocabulary, feature_names=feature_names, ids=ids,
                    dropped_attributes=dropped, source=str(path), id_column=id_column,
-                   unlisted_labels_are_negative=True, known=known)
+                   unlisted_labels_are_negative=True, known=known, item_columns=fitted, item_counts=item_counts)
 
 
-def _indicator(row_labels: list[list[str]], vocabulary: list[str], path: Path, column: str) -> np.ndarray:
-    """(rows, len(vocabulary)) uint8: 1 where a row lists a label.
+def _item_columns(table: pa.Table, columns: list[str], named: Sequence[str], vocabularies: Sequence[ItemColumn], *,
+                  delimiter: str, weighting: ItemWeighting, path: Path) -> list[ItemColumn]:
+    """The item columns among the feature ``columns``: those with a fitted vocabulary, those ``named``, the
+    list-typed ones; fitted here unless a vocabulary is given, in column order."""
+    for name in named:
+        if name not in columns:
+            where = "a feature column" if name in table.column_names else "a column"
+            raise DataError(f"{path}: item_columns names {name!r}, which is not {where}"
+                            f"{did_you_mean(name, columns)}; expected feature columns. Hint: check --item-columns")
+    given = {column.name: column for column in vocabularies}
+    chosen = [name for name in columns if name in given or name in named or is_list_column(table.column(name))]
+    return [given.get(name) or ItemColumn.fit(table.column(name), name=name, delimiter=delimiter,
+                                              weighting=weighting, source=str(path)) for name in chosen]
+
+
+def _features(table: pa.Table, numeric: list[str], item_columns: list[ItemColumn], *, source: str
+              ) -> tuple[np.ndarray | sp.csr_matrix, dict[str, ItemCounts]]:
+    """The numeric columns, then each item column's bag of items: dense float32 without item columns, else CSR;
+    and each item column's tally."""
+    if not item_columns:
+        return feature_matrix(table, numeric, source=source), {}
+    blocks, counts = [], {}
+    if numeric:
+        blocks.append(sp.csr_matrix(feature_matrix(table, numeric, source=source)))
+    for column in item_columns:
+        bag, counts[column.name] = column.transform(table.column(column.name), source=source)
+        blocks.append(bag)
+    return sp.csr_matrix(sp.hstack(blocks, format="csr"), dtype=np.float32), counts
+
+
+def _indicator(row_labels: list[list[str]], vocabulary: list[str], path: Path, column: str, *, sparse: bool
+               ) -> np.ndarray | sp.csr_matrix:
+    """(rows, len(vocabulary)) uint8: 1 where a row lists a label; CSR when ``sparse``.
 
     Raises:
         DataError: a row lists a label outside ``vocabulary`` (naming the row and the column).
     """
     position = {name: index for index, name in enumerate(vocabulary)}
-    matrix = np.zeros((len(row_labels), len(vocabulary)), dtype=np.uint8)
+    rows, columns = [], []
     for row, names in enumerate(row_labels):
         for name in names:
             if name not in position:
@@ -160,8 +209,13 @@ def _indicator(row_labels: list[list[str]], vocabulary: list[str], path: Path, c
                     f"{path}: row {row}, column {column!r}: unknown label {name!r}"
                     f"{did_you_mean(name, vocabulary)}; expected one of the {len(vocabulary)} known labels"
                 )
-            matrix[row, position[name]] = 1
-    return matrix
+            rows.append(row)
+            columns.append(position[name])
+    matrix = sp.csr_matrix((np.ones(len(rows), dtype=np.uint8), (rows, columns)),
+                           shape=(len(row_labels), len(vocabulary)))
+    matrix.sum_duplicates()
+    matrix.data[:] = 1
+    return matrix if sparse else matrix.toarray()
 
 
 def _select_features(

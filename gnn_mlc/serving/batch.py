@@ -76,6 +76,8 @@ class JobSummary:
     already_complete: bool = False
     total_rows_scored: int = 0
     total_rows_rejected: int = 0
+    items: str = ""
+    """The scorer's :meth:`~gnn_mlc.serving.Scorer.item_report` over the rows this run scored, or ``""``."""
 
     @property
     def rows_per_second(self) -> float:
@@ -86,7 +88,7 @@ class JobSummary:
             return f"nothing to do: {self.output} is already complete (use --overwrite to score again)"
         return (f"scored {self.rows_scored} rows ({self.rows_rejected} rejected) in {self.seconds:.1f} s, "
                 f"{self.rows_per_second:,.0f} rows/s; {self.shards_written} shards written, {self.shards_skipped} "
-                f"already there -> {self.output}")
+                f"already there -> {self.output}" + (f"\n{self.items}" if self.items else ""))
 
 
 def input_files(path: str | Path) -> list[Path]:
@@ -185,7 +187,7 @@ def run_scoring_job(
             bar.close()
         totals = _worker_totals(output, [index for index, _ in mine], scorer)
         summary = JobSummary(scored, rejected, written, skipped, time.perf_counter() - start, str(output),
-                             total_rows_scored=totals[0], total_rows_rejected=totals[1])
+                             total_rows_scored=totals[0], total_rows_rejected=totals[1], items=scorer.item_report())
         _write_json(done_file, {**asdict(summary), "rows_per_second": summary.rows_per_second})
         _write_success_when_all_done(output, num_shards)
     return summary
@@ -337,7 +339,7 @@ def _open_csv(file: Path, scorer: Scorer) -> pa_csv.CSVStreamingReader:
     ids = [name for name in (scorer.resolve_id_column(header), scorer.exclude_column, scorer.known_column)
            if name and name in header]
     return pa_csv.open_csv(file, read_options=pa_csv.ReadOptions(block_size=1 << 22),
-                           convert_options=csv_convert_options(ids, scorer.feature_names))
+                           convert_options=csv_convert_options(ids, scorer.numeric_columns))
 
 
 def _parquet_file(file: Path) -> pq.ParquetFile:

@@ -29,12 +29,14 @@ class PredictSummary:
     top_k: int
     output: Path
     rejects: Path | None
+    items: str = ""
+    """The scorer's :meth:`~gnn_mlc.serving.Scorer.item_report` (items outside the vocabulary), or ``""``."""
 
     def line(self) -> str:
         text = f"wrote the top {self.top_k} labels of {self.rows_scored} rows to {self.output}"
         if self.rejects is not None:
             text += f"; {self.rows_rejected} rows with bad features rejected -> {self.rejects}"
-        return text
+        return text + (f"\n{self.items}" if self.items else "")
 
 
 def rejects_path(output: Path) -> Path:
@@ -79,7 +81,7 @@ def predict_file(
         scored, rejected = _score_arff(scorer, input_path, labels)
     else:
         table = read_table(input_path, string_columns=_id_candidates(scorer),
-                           float_columns=scorer.feature_names)
+                           float_columns=scorer.numeric_columns)
         scored, rejected = scorer.score_table(table)
         check_unique_ids(scored.column(0), input_path)
     rejects = rejects_path(output) if rejected.num_rows else None
@@ -88,7 +90,7 @@ def predict_file(
         write_table(rejected, rejects)
     else:
         rejects_path(output).unlink(missing_ok=True)  # a previous run's rejects would describe other rows
-    return PredictSummary(scored.num_rows, rejected.num_rows, scorer.top_k, output, rejects)
+    return PredictSummary(scored.num_rows, rejected.num_rows, scorer.top_k, output, rejects, scorer.item_report())
 
 
 def _id_candidates(scorer: Scorer) -> list[str]:

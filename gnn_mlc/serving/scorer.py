@@ -8,7 +8,9 @@ encoder's first layer, so scoring a batch is: encoder pass, one matmul ``h W^T +
 sigmoid on the k kept logits only.
 
 Rows whose features are missing (null), NaN or infinite are never scored: they come back separately with their id
-and the reason (the one policy of ``predict`` and ``score``).
+and the reason (the one policy of ``predict`` and ``score``). Item-list columns (a user's history, see
+:mod:`gnn_mlc.data.items`) become the model's bag-of-items features with its training vocabulary; an item outside
+it is ignored and counted in :attr:`Scorer.item_counts`, and a null list is an empty history, not a bad row.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from torch import Tensor
 
 from gnn_mlc._torch import resolve_device, to_tensor
 from gnn_mlc._typing import DEFAULT_LABEL_COLUMN, DEFAULT_TOP_K, Matrix
+from gnn_mlc.data.items import ItemCounts
 from gnn_mlc.data.preprocessing import FeatureScaler
 from gnn_mlc.data.tabular import check_numeric_column, resolve_id_column
 from gnn_mlc.errors import DataError, GnnMlcError
@@ -72,6 +75,10 @@ class Scorer:
 
     Shapes:
         features: (batch, in_features) -> logits (batch, num_labels) -> ``labels``/``scores`` (batch, top_k).
+
+    Attributes:
+        input_columns: the input columns the model reads: its numeric feature columns, then its item columns.
+        numeric_columns: the numeric ones (CSV readers read them as float64).
     """
 
     def __init__(
@@ -98,6 +105,12 @@ class Scorer:
         self.model_digest = manifest_digest(model)
         self.device = resolve_device(device)
         self.feature_names = list(parts.feature_names)
+        self.item_columns = list(parts.item_columns)
+        item_features = sum(len(column.items) for column in self.item_columns)
+        self.numeric_columns = self.feature_names[:len(self.feature_names) - item_features]
+        self.input_columns = self.numeric_columns + [column.name for column in self.item_columns]
+        self.item_counts = {column.name: ItemCounts(0, 0) for column in self.item_columns}
+        """Per item column, the item occurrences met in every batch scored so far, and those ignored (unseen)."""
         self.label_names = np.asarray(parts.label_names, dtype=object)
         self.top_k = min(top_k, len(self.label_names))
         self.id_column = id_column
@@ -266,15 +279,15 @@ class Scorer:
         return self.output_id_column or column, table.column(column)
 
     def check_columns(self, column_names: list[str], *, source: str = "input") -> None:
-        """Raise a one-line :class:`DataError` unless the model's feature columns (and a requested id column) are
+        """Raise a one-line :class:`DataError` unless the model's input columns (and a requested id column) are
         among ``column_names``; used to fail before a job writes anything."""
-        missing = [name for name in self.feature_names if name not in column_names]
+        missing = [name for name in self.input_columns if name not in column_names]
         id_column = resolve_id_column(column_names, self.id_column, self.training_id_column, source=source)
         if missing:
-            known = {*self.feature_names, id_column, self.training_label_column}
+            known = {*self.input_columns, id_column, self.training_label_column}
             extra = [name for name in column_names if name not in known]
             raise DataError(
-                f"{source}: {len(missing)} of the model's {len(self.feature_names)} feature columns are missing, "
+                f"{source}: {len(missing)} of the model's {len(self.input_columns)} feature columns are missing, "
                 f"first {missing[0]!r}" + (f"; columns the model does not know: {extra[:5]}" if extra else "")
                 + ". Hint: score data with the training data's feature columns"
             )
@@ -296,11 +309,11 @@ class Scorer:
             exclude, known = (None if pairs is None else _renumbered(pairs, new_row) for pairs in (exclude, known))
         return self.score_features(ids, features, id_name=id_name, exclude=exclude, known=known), reasons
 
-    def _features(self, table: pa.Table) -> tuple[np.ndarray, np.ndarray]:
-        """(rows, num_features) float32 features and (rows,) reasons ("" for a valid row)."""
-        features = np.empty((table.num_rows, len(self.feature_names)), dtype=np.float32)
+    def _features(self, table: pa.Table) -> tuple[Matrix, np.ndarray]:
+        """(rows, num_features) float32 features (CSR with item columns) and (rows,) reasons ("" for a valid row)."""
+        features = np.empty((table.num_rows, len(self.numeric_columns)), dtype=np.float32)
         reasons = np.full(table.num_rows, "", dtype=object)
-        for index, name in enumerate(self.feature_names):
+        for index, name in enumerate(self.numeric_columns):
             column = table.column(name)
             check_numeric_column(column, name, source="input")
             values = column.to_numpy(zero_copy_only=False) if column.null_count == 0 \
@@ -313,7 +326,18 @@ class Scorer:
                                  np.where(np.isinf(values[fresh]), "infinite", "beyond the float32 range"))
                 reasons[fresh] = [f"{name}: {kind}" for kind in kinds]
             features[:, index] = np.where(invalid, 0.0, narrow)
-        return features, reasons
+        if not self.item_columns:
+            return features, reasons
+        blocks = [sp.csr_matrix(features)]
+        for column in self.item_columns:
+            bag, counts = column.transform(table.column(column.name))
+            self.item_counts[column.name] += counts
+            blocks.append(bag)
+        return sp.csr_matrix(sp.hstack(blocks, format="csr"), dtype=np.float32), reasons
+
+    def item_report(self) -> str:
+        """One sentence per item column on the items ignored so far (``""`` for a model without item columns)."""
+        return "; ".join(counts.describe(name) for name, counts in self.item_counts.items())
 
 
 def _rows_of(pairs: tuple[np.ndarray, np.ndarray] | None, start: int, count: int
@@ -377,4 +401,12 @@ def _as_table(batch: Batch) -> pa.Table:
         return pa.Table.from_batches([batch])
     if hasattr(batch, "to_dict") and hasattr(batch, "columns"):  # a pandas DataFrame (Spark's mapInPandas)
         return pa.Table.from_pandas(batch, preserve_index=False)
-    return pa.table({name: pa.array(np.asarray(values)) for name, values in batch.items()})
+    # Ray Data's dict of NumPy arrays; a list column (item histories) comes as an object array of arrays
+    return pa.table({name: _as_array(values) for name, values in batch.items()})
+
+
+def _as_array(values: Any) -> pa.Array:
+    """One column of a dict batch as Arrow: NumPy arrays and plain lists, ragged lists (histories) included."""
+    if isinstance(values, np.ndarray) and values.dtype == object:
+        return pa.array([value.tolist() if isinstance(value, np.ndarray) else value for value in values])
+    return pa.array(values if isinstance(values, list) else np.asarray(values))
