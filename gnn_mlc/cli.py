@@ -241,9 +241,9 @@ def _read(args: argparse.Namespace, path: Path, training_id_column: str | None =
           model_columns: list[str] | None = None, vocabularies: Sequence[ItemColumn] = ()) -> Dataset:
     """Read ``path`` with the data options; ``model_columns``: a table's default feature columns are the model's
     input columns, its item columns read with the model's ``vocabularies``."""
-    from gnn_mlc.data import read_dataset
+    from gnn_mlc.data import is_table, read_dataset
 
-    table = ".arff" not in path.name.lower()
+    table = is_table(path)
     return read_dataset(
         path,
         labels=args.labels,

@@ -162,8 +162,19 @@ def _interrupted_training(work: Path) -> None:
 
 CASES: list[Case] = [
     Case("data file missing", _nothing, [*TRAIN, "--data", "absent.csv", "--output", "m"], r"absent\.csv: no such file", "m"),
-    Case("unknown data format", _write("data.txt", "x"), [*TRAIN, "--data", "data.txt", "--output", "m"],
+    Case("unknown data format", _write("data.dat", "x"), [*TRAIN, "--data", "data.dat", "--output", "m"],
          r"unknown data format; expected a file ending in \.arff", "m"),
+    Case("XC text file: bad value", _write("xc.txt", "2 5 3\n0,2 0:1.0 3:x\n1 1:1\n"),
+         [*TRAIN, "--data", "xc.txt", "--output", "m"],
+         r"xc\.txt: cannot be read as the XC/svmlight format \(could not convert string to float: b'x'\); expected "
+         r"'labels feature:value \.\.\.' lines", "m"),
+    Case("XC text file: fewer rows than its header", _write("xcshort.txt", "3 5 3\n0,2 0:1.0\n1 1:1\n"),
+         [*TRAIN, "--data", "xcshort.txt", "--output", "m"],
+         r"xcshort\.txt: 2 rows with labels up to 2; the header says 3 rows and 3 labels\. Hint: check the file is "
+         r"complete", "m"),
+    Case("XC text file: a negative label", _write("xcneg.txt", "0,-1 0:1.0\n"),
+         [*TRAIN, "--data", "xcneg.txt", "--output", "m"],
+         r"xcneg\.txt: label -1 in row 0; expected 0-based integer label indices", "m"),
     Case("empty CSV file", _write("empty.csv", ""), [*TRAIN, "--data", "empty.csv", "--output", "m"],
          r"empty\.csv: cannot be read as CSV", "m"),
     Case("truncated ARFF (no @data)", _write("t.arff", ARFF_HEADER), [*TRAIN, "--data", "t.arff", "--labels", "y.xml",

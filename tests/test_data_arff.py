@@ -193,6 +193,6 @@ def test_read_label_xml_errors(tmp_path):
 
 def test_read_dataset_unknown_suffix_and_missing_file(tmp_path):
     with pytest.raises(DataError, match=r"unknown data format"):
-        read_dataset(write(tmp_path, "x.txt", "hello"))
+        read_dataset(write(tmp_path, "x.data", "hello"))
     with pytest.raises(DataError, match=r"no such file"):
         read_dataset(tmp_path / "absent.arff")

@@ -12,6 +12,7 @@ from gnn_mlc._typing import DEFAULT_LABEL_COLUMN
 from gnn_mlc.data.arff import read_arff, read_label_xml
 from gnn_mlc.data.dataset import Dataset, as_feature_matrix, as_label_matrix
 from gnn_mlc.data.items import ItemColumn, ItemCounts, ItemWeighting
+from gnn_mlc.data.svmlight import SVMLIGHT_SUFFIXES, read_svmlight
 from gnn_mlc.data.split import (
     iterative_stratification,
     stratified_split_indices,
@@ -27,11 +28,13 @@ __all__ = [
     "as_feature_matrix",
     "as_label_matrix",
     "concatenate",
+    "is_table",
     "feature_matrix",
     "iterative_stratification",
     "read_arff",
     "read_dataset",
     "read_label_xml",
+    "read_svmlight",
     "read_table",
     "stratified_split_indices",
     "train_test_split_indices",
@@ -59,7 +62,9 @@ def read_dataset(
     """Read a multi-label data set from a file, choosing the format by its suffix.
 
     Args:
-        path: ``.arff`` (also ``.arff.bz2``/``.arff.gz``; Mulan or MEKA), ``.csv`` or ``.parquet``.
+        path: ``.arff`` (also ``.arff.bz2``/``.arff.gz``; Mulan or MEKA), ``.csv`` or ``.parquet``, or the extreme
+            classification repository's text format (``.txt``, ``.svm``, ``.svmlight``, ``.libsvm``; see
+            :mod:`gnn_mlc.data.svmlight`).
         labels: which labels. ARFF: a Mulan label XML path or a list of attribute names (default: the XML beside
             the file, else MEKA's ``-C n``). CSV/Parquet: the label vocabulary in column order (default: the sorted
             names found).
@@ -83,6 +88,11 @@ def read_dataset(
         DataError: unknown format, unreadable or malformed file; the message names the file and line or column.
     """
     name = Path(path).name.lower()
+    if name.endswith(SVMLIGHT_SUFFIXES):
+        if feature_columns is not None or exclude_columns or known_column is not None or item_columns or labels:
+            raise DataError(f"{path}: labels, feature_columns, exclude_columns, known_column and item_columns do not "
+                            "apply to the XC/svmlight format; expected none (its lines give the labels and features)")
+        return read_svmlight(path)
     if name.endswith(_ARFF_SUFFIXES):
         if feature_columns is not None or exclude_columns or known_column is not None or item_columns:
             raise DataError(f"{path}: feature_columns, exclude_columns, known_column and item_columns name columns "
@@ -97,9 +107,13 @@ def read_dataset(
             known_column=known_column, item_columns=item_columns, item_weighting=item_weighting,
             vocabularies=vocabularies,
         )
-    raise DataError(
-        f"{path}: unknown data format; expected a file ending in {', '.join(_ARFF_SUFFIXES + _TABLE_SUFFIXES)}"
-    )
+    raise DataError(f"{path}: unknown data format; expected a file ending in "
+                    f"{', '.join(_ARFF_SUFFIXES + _TABLE_SUFFIXES + SVMLIGHT_SUFFIXES)}")
+
+
+def is_table(path: str | Path) -> bool:
+    """Whether ``path`` is a CSV or Parquet table (whose columns the column options name), by its suffix."""
+    return Path(path).name.lower().endswith(_TABLE_SUFFIXES)
 
 
 def concatenate(datasets: Sequence[Dataset]) -> Dataset:

@@ -2,7 +2,7 @@
 
 The same :class:`~gnn_mlc.serving.Scorer` as the batch job, so ``predict`` and ``score`` give the same rows for the
 same input: the same ranking, the same id column rule, the same rejection of rows with bad features (written beside
-the output as ``<name>.rejects.<suffix>``). ARFF input is read whole (sparse rows stay sparse).
+the output as ``<name>.rejects.<suffix>``). ARFF and XC/svmlight input is read whole (sparse rows stay sparse).
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import numpy as np
 import pyarrow as pa
 
 from gnn_mlc._typing import DEFAULT_TOP_K
-from gnn_mlc.data import read_arff, read_table
+from gnn_mlc.data import is_table, read_dataset, read_table
 from gnn_mlc.errors import DataError, did_you_mean
 from gnn_mlc.serving.scorer import ROW_ID, Scorer, check_unique_ids
 from gnn_mlc.serving.topk import write_table
@@ -70,6 +70,9 @@ def predict_file(
             keep_known: as for :class:`~gnn_mlc.serving.Scorer`.
         labels: ARFF only: the label XML (the label attributes are not features).
 
+    ARFF and XC/svmlight files (:func:`~gnn_mlc.data.read_dataset`) are read whole; tables are read as the scoring
+    job reads them.
+
     Raises:
         GnnMlcError: a bad model, input or output, with a one-line message; nothing is written then.
     """
@@ -77,8 +80,8 @@ def predict_file(
     scorer = Scorer(model, top_k=top_k, id_column=id_column, with_labels=with_labels, device=device,
                     output_id_column=output_id_column, exclude_column=exclude_column, min_score=min_score,
                     known_column=known_column, keep_known=keep_known)
-    if ".arff" in input_path.name.lower():
-        scored, rejected = _score_arff(scorer, input_path, labels)
+    if not is_table(input_path):
+        scored, rejected = _score_dataset(scorer, input_path, labels)
     else:
         table = read_table(input_path, string_columns=_id_candidates(scorer),
                            float_columns=scorer.numeric_columns)
@@ -100,8 +103,9 @@ def _id_candidates(scorer: Scorer) -> list[str]:
 
 
 
-def _score_arff(scorer: Scorer, path: Path, labels: str | Path | None) -> tuple[pa.Table, pa.Table]:
-    data = read_arff(path, labels=labels)
+def _score_dataset(scorer: Scorer, path: Path, labels: str | Path | None) -> tuple[pa.Table, pa.Table]:
+    """Score an ARFF or XC/svmlight file, read whole, its features matched to the model's by name."""
+    data = read_dataset(path, labels=labels)
     position = {name: index for index, name in enumerate(data.feature_names)}
     missing = [name for name in scorer.feature_names if name not in position]
     if missing:
@@ -112,8 +116,8 @@ def _score_arff(scorer: Scorer, path: Path, labels: str | Path | None) -> tuple[
         )
     X = data.X[:, np.array([position[name] for name in scorer.feature_names], dtype=np.int64)]
     if scorer.id_column is not None:
-        raise DataError(f"{path}: --id-column {scorer.id_column!r} does not apply to ARFF; its ids are its string "
-                        "or identifier attribute, else the row position")
+        raise DataError(f"{path}: --id-column {scorer.id_column!r} does not apply to ARFF or XC files; their ids are "
+                        "an ARFF string or identifier attribute, else the row position")
     id_name, ids = ("id", pa.array(data.ids.astype(str))) if data.ids is not None else (
         ROW_ID, pa.array(np.arange(data.num_rows, dtype=np.int64)))
     scored = scorer.score_features(ids, X, id_name=id_name)
