@@ -196,6 +196,20 @@ def build_parser() -> argparse.ArgumentParser:
     for name in ("graph_weighting", "tau", "p"):
         _add_parameter(graph, BY_NAME[name])
 
+    group = commands.add_parser("group", help="group long (id, item) / (id, label) tables into one row per id",
+                                description="Turn long interaction tables (one event a row) into the wide table "
+                                            "every other command reads: one row per id with 'items' and 'labels' "
+                                            "list columns (and the columns of a one-row-per-id users table).")
+    group.add_argument("--items", type=Path, metavar="FILE", help="CSV/Parquet: one (id, item) event a row")
+    group.add_argument("--labels", type=Path, metavar="FILE", help="CSV/Parquet: one (id, label) a row")
+    group.add_argument("--users", type=Path, metavar="FILE", help="CSV/Parquet: one row per id, other columns kept "
+                                                                  "(user features)")
+    group.add_argument("--id-column", required=True, help="the id column of every table")
+    group.add_argument("--item-column", default="item", help="--items: its item column (default: %(default)s)")
+    group.add_argument("--label-column", default="label", help="--labels: its label column (default: %(default)s)")
+    group.add_argument("--output", required=True, type=Path, help="the wide table to write (.parquet)")
+    group.add_argument("--overwrite", action="store_true", help="replace --output if it exists")
+
     score = commands.add_parser("score", help="batch job: top-k recommendations for every row, as Parquet shards",
                                 description="Stream a Parquet/CSV input (file, directory or glob) through a model "
                                             "and write each row's top-k labels and scores as Parquet shards. Safe to "
@@ -424,6 +438,27 @@ def run_graph(args: argparse.Namespace) -> int:
     return 0
 
 
+def run_group(args: argparse.Namespace) -> int:
+    from gnn_mlc.data.interactions import group_interactions, read_interactions
+    from gnn_mlc.serving.topk import write_table
+
+    if args.output.suffix.lower() != ".parquet":
+        raise GnnMlcError(f"{args.output}: expected a .parquet output (the grouped table has list columns)")
+    if args.output.exists() and not args.overwrite:
+        raise GnnMlcError(f"{args.output}: already exists; expected a new file. Hint: add --overwrite")
+    text = {"items": (args.id_column, args.item_column), "labels": (args.id_column, args.label_column),
+            "users": (args.id_column,)}
+    files = {name: path for name, path in (("items", args.items), ("labels", args.labels), ("users", args.users))
+             if path is not None}
+    tables = {name: read_interactions(path, text_columns=text[name]) for name, path in files.items()}
+    wide = group_interactions(id_column=args.id_column, item_column=args.item_column, label_column=args.label_column,
+                              sources={name: str(path) for name, path in files.items()}, **tables)
+    write_table(wide, args.output)
+    print(f"wrote {wide.num_rows} rows (one per {args.id_column!r}; columns {', '.join(wide.column_names)}) to "
+          f"{args.output}")
+    return 0
+
+
 def run_score(args: argparse.Namespace) -> int:
     from gnn_mlc.serving.batch import run_scoring_job
 
@@ -464,7 +499,7 @@ def run_inspect(args: argparse.Namespace) -> int:
 
 
 COMMANDS = {"train": run_train, "evaluate": run_evaluate, "predict": run_predict, "graph": run_graph,
-            "score": run_score, "add-labels": run_add_labels, "inspect": run_inspect}
+            "group": run_group, "score": run_score, "add-labels": run_add_labels, "inspect": run_inspect}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -308,6 +308,22 @@ CASES: list[Case] = [
          [*TRAIN, "--data", "noitems.parquet", "--output", "m"],
          r"noitems\.parquet: item column 'history' holds no item in any row; expected item lists \(a user's "
          r"history\)\. Hint: leave the column out of the features", "m"),
+    Case("group: no table given", _nothing, ["group", "--id-column", "user", "--output", "g.parquet"],
+         r"group: no table given; expected items \(id, item rows\), labels \(id, label rows\) and/or users tables\. "
+         r"Hint: --items, --labels, --users", "g.parquet"),
+    Case("group: id column absent", _write("events.csv", "user_id,item\nu1,a\n"),
+         ["group", "--items", "events.csv", "--id-column", "user", "--output", "g.parquet"],
+         r"events\.csv: no column 'user' \(did you mean 'user_id'\?\); columns are \['user_id', 'item'\]\. Hint: check "
+         r"--id-column", "g.parquet"),
+    Case("group: event without an id", _write("noid.csv", "user_id,item\nu1,a\n,b\n"),
+         ["group", "--items", "noid.csv", "--id-column", "user_id", "--output", "g.parquet"],
+         r"noid\.csv: row 1 has no 'user_id' \(null or empty\); expected an id in every row", "g.parquet"),
+    Case("group: a user twice in the users table", _write("users2.csv", "user_id,age\nu1,3\nu1,4\n"),
+         ["group", "--users", "users2.csv", "--id-column", "user_id", "--output", "g.parquet"],
+         r"users2\.csv: id 'u1' appears more than once in column 'user_id'; expected one row per id", "g.parquet"),
+    Case("group: CSV output", _write("ev.csv", "user_id,item\nu1,a\n"),
+         ["group", "--items", "ev.csv", "--id-column", "user_id", "--output", "g.csv"],
+         r"g\.csv: expected a \.parquet output \(the grouped table has list columns\)", "g.csv"),
     Case("--exclude-columns for ARFF", _write("feat.arff", ARFF_HEADER + "@data\n1,0\n"),
          [*TRAIN, "--data", "feat.arff", "--output", "m", "--exclude-columns", "x"],
          r"feat\.arff: feature_columns, exclude_columns, known_column and item_columns name columns of a CSV/Parquet table", "m"),

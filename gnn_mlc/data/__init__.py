@@ -12,12 +12,12 @@ from gnn_mlc._typing import DEFAULT_LABEL_COLUMN
 from gnn_mlc.data.arff import read_arff, read_label_xml
 from gnn_mlc.data.dataset import Dataset, as_feature_matrix, as_label_matrix
 from gnn_mlc.data.items import ItemColumn, ItemCounts, ItemWeighting
-from gnn_mlc.data.svmlight import SVMLIGHT_SUFFIXES, read_svmlight
 from gnn_mlc.data.split import (
     iterative_stratification,
     stratified_split_indices,
     train_test_split_indices,
 )
+from gnn_mlc.data.svmlight import SVMLIGHT_SUFFIXES, read_svmlight
 from gnn_mlc.data.tabular import feature_matrix, read_table, read_tabular_dataset
 from gnn_mlc.errors import DataError
 

@@ -45,7 +45,8 @@ def read_svmlight(path: str | Path) -> Dataset:
         DataError: the file is missing or malformed, a label is not a non-negative integer, or the rows, features
             or labels disagree with the header.
     """
-    from sklearn.datasets import load_svmlight_file  # scikit-learn only where this format is read
+    # scikit-learn only where this format is read
+    from sklearn.datasets import load_svmlight_file
 
     path = Path(path)
     if not path.is_file():

@@ -1,0 +1,126 @@
+"""Long-format interaction tables grouped into one row per user.
+
+Recommenders log events one line each: ``user_id, item`` (what a user bought or watched) and ``user_id, label``
+(the interests to learn). :func:`group_interactions` turns them into the wide table every command reads: one row
+per id, the id column first, ``items`` (list<string>, the user's history in log order, repeats kept: they are the
+term frequencies of tf-idf) and ``labels`` (list<string>, distinct, in first-seen order), plus the columns of an
+optional one-row-per-user table of numeric features. An id found in only some tables gets empty lists (or nulls
+for the user features, which scoring then rejects with a reason). Rows are sorted by id, so the output does not
+depend on log order.
+
+``gnn-mlc group`` writes that table; ``train`` then reads ``items`` as an item column
+(:mod:`gnn_mlc.data.items`), and the id carries through to every output.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from gnn_mlc._typing import DEFAULT_LABEL_COLUMN
+from gnn_mlc.errors import DataError, did_you_mean
+
+ITEMS_COLUMN = "items"
+"""The wide table's column of each user's items."""
+
+
+def group_interactions(
+    *,
+    id_column: str,
+    items: pa.Table | None = None,
+    labels: pa.Table | None = None,
+    users: pa.Table | None = None,
+    item_column: str = "item",
+    label_column: str = "label",
+    sources: dict[str, str] | None = None,
+) -> pa.Table:
+    """One row per id from long ``(id, item)`` and ``(id, label)`` tables and a wide ``users`` table.
+
+    Args:
+        id_column: the id column, in every table given.
+        items: long table of ``id_column`` and ``item_column`` (one event a row).
+        labels: long table of ``id_column`` and ``label_column``.
+        users: one row per id with other columns (user features), joined as they are.
+        item_column: the item column of ``items``.
+        label_column: the label column of ``labels``.
+        sources: the file each table came from (keys ``items``, ``labels``, ``users``), for messages.
+
+    Returns:
+        ``id_column``, then ``items`` (with ``items``), ``labels`` (with ``labels``), then the other columns of
+        ``users``; one row per id of any table, sorted by id.
+
+    Raises:
+        DataError: no table, a missing column, a null or empty id, or an id repeated in ``users``.
+    """
+    sources = sources or {}
+    given = {name: table for name, table in (("items", items), ("labels", labels), ("users", users))
+             if table is not None}
+    if not given:
+        raise DataError("group: no table given; expected items (id, item rows), labels (id, label rows) and/or "
+                        "users tables. Hint: --items, --labels, --users")
+    for name, table in given.items():
+        source = sources.get(name, name)
+        needed = [id_column] + {"items": [item_column], "labels": [label_column], "users": []}[name]
+        for column in needed:
+            if column not in table.column_names:
+                raise DataError(f"{source}: no column {column!r}{did_you_mean(column, table.column_names)}; "
+                                f"columns are {table.column_names[:10]}. Hint: check --id-column, --item-column and "
+                                "--label-column")
+        absent = pc.fill_null(pc.equal(table.column(id_column).cast(pa.string()), ""), True)
+        if pc.any(absent).as_py():
+            row = int(pc.index(absent, True).as_py())
+            raise DataError(f"{source}: row {row} has no {id_column!r} (null or empty); expected an id in every row")
+    ids = pc.unique(pa.chunked_array([table.column(id_column).cast(pa.string()) for table in given.values()]))
+    wide = pa.table({id_column: ids.take(pc.array_sort_indices(ids))})
+    if items is not None:
+        wide = wide.append_column(ITEMS_COLUMN, _lists(items, id_column, item_column, wide, distinct=False))
+    if labels is not None:
+        wide = wide.append_column(DEFAULT_LABEL_COLUMN, _lists(labels, id_column, label_column, wide, distinct=True))
+    if users is not None:
+        wide = _join_users(wide, users, id_column, sources.get("users", "users"))
+    return wide
+
+
+def _lists(table: pa.Table, id_column: str, value_column: str, wide: pa.Table, *, distinct: bool) -> pa.ListArray:
+    """Each id's values (list<string>, in table order; the first of repeats when ``distinct``), aligned to
+    ``wide``'s ids; empty for an id without any."""
+    values = table.column(value_column).cast(pa.string()).combine_chunks()
+    position = pc.index_in(table.column(id_column).cast(pa.string()), value_set=wide.column(0)).to_numpy(
+        zero_copy_only=False).astype(np.int64)
+    order = np.argsort(position, kind="stable")  # by id, then in table order
+    if distinct:
+        codes = pc.dictionary_encode(values).indices.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)
+        pairs = position[order] * (int(codes.max()) + 2) + codes[order] + 1
+        _, first = np.unique(pairs, return_index=True)
+        order = order[np.sort(first)]
+    offsets = np.concatenate([[0], np.cumsum(np.bincount(position[order], minlength=wide.num_rows))])
+    return pa.ListArray.from_arrays(pa.array(offsets, pa.int64()), values.take(pa.array(order)))
+
+
+def _join_users(wide: pa.Table, users: pa.Table, id_column: str, source: str) -> pa.Table:
+    """``wide`` with the other columns of ``users`` (one row per id; null where an id has no row there)."""
+    ids = users.column(id_column).cast(pa.string())
+    if pc.count_distinct(ids).as_py() != users.num_rows:
+        counts = ids.value_counts()
+        repeated = next(entry["values"] for entry in counts.to_pylist() if entry["counts"] > 1)
+        raise DataError(f"{source}: id {repeated!r} appears more than once in column {id_column!r}; expected one "
+                        "row per id in the users table")
+    rows = pc.index_in(wide.column(0), value_set=ids)
+    for name in users.column_names:
+        if name != id_column:
+            if name in wide.column_names:
+                raise DataError(f"{source}: column {name!r} is also a grouped column; expected other names. "
+                                "Hint: rename it")
+            wide = wide.append_column(name, users.column(name).take(rows))
+    return wide
+
+
+def read_interactions(path: str | Path, *, text_columns: tuple[str, ...]) -> pa.Table:
+    """One long or wide table, CSV or Parquet; from CSV, ``text_columns`` (ids, items, labels) are read as text, so
+    ``007`` stays ``007``."""
+    from gnn_mlc.data.tabular import read_table
+
+    return read_table(path, string_columns=text_columns)

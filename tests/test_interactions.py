@@ -1,0 +1,61 @@
+"""Long interaction tables grouped per user: equal to a plain-Python grouping, and the grouped table trains and
+scores with the ids carried through."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from gnn_mlc.cli import main
+from gnn_mlc.data.interactions import group_interactions
+
+
+def _log(seed: int = 0, users: int = 80, events: int = 600):
+    rng = np.random.default_rng(seed)
+    ids = [f"{index:03d}" for index in rng.integers(0, users, events)]  # "007" must stay "007"
+    items = [f"sku{int(value)}" for value in rng.zipf(1.5, events) % 40]
+    label_ids = [f"{index:03d}" for index in rng.integers(0, users, events // 2)]
+    labels = [f"topic{int(value) % 5}" for value in rng.integers(0, 100, events // 2)]
+    return ids, items, label_ids, labels
+
+
+def test_grouping_equals_a_plain_python_grouping():
+    ids, items, label_ids, labels = _log()
+    wide = group_interactions(id_column="user", items=pa.table({"user": ids, "item": items}),
+                              labels=pa.table({"user": label_ids, "label": labels}))
+    expected_items, expected_labels = defaultdict(list), defaultdict(list)
+    for user, item in zip(ids, items):
+        expected_items[user].append(item)  # repeats kept, log order
+    for user, label in zip(label_ids, labels):
+        if label not in expected_labels[user]:
+            expected_labels[user].append(label)  # distinct, first-seen order
+    users = sorted(set(ids) | set(label_ids))
+    assert wide.column("user").to_pylist() == users
+    assert wide.column("items").to_pylist() == [expected_items[user] for user in users]
+    assert wide.column("labels").to_pylist() == [expected_labels[user] for user in users]
+
+
+def test_group_then_train_and_predict_carry_the_ids(tmp_path, capsys):
+    ids, items, label_ids, labels = _log(users=300, events=3000)
+    rng = np.random.default_rng(1)
+    label_ids = ids[::2]  # the users' interests follow their items
+    labels = [f"topic{int(item[3:]) % 5}" for item in items[::2]]
+    pa.csv.write_csv(pa.table({"user_id": ids, "item": items}), tmp_path / "events.csv")
+    pq.write_table(pa.table({"user_id": label_ids, "label": labels}), tmp_path / "interests.parquet")
+    users = sorted(set(ids))
+    pa.csv.write_csv(pa.table({"user_id": users, "age": rng.normal(40, 9, len(users))}), tmp_path / "users.csv")
+    assert main(["group", "--items", str(tmp_path / "events.csv"), "--labels", str(tmp_path / "interests.parquet"),
+                 "--users", str(tmp_path / "users.csv"), "--id-column", "user_id", "--output",
+                 str(tmp_path / "wide.parquet")]) == 0
+    wide = pq.read_table(tmp_path / "wide.parquet")
+    assert wide.column_names == ["user_id", "items", "labels", "age"]
+    assert wide.column("user_id").to_pylist() == users and "007" in users
+    assert main(["train", "--data", str(tmp_path / "wide.parquet"), "--output", str(tmp_path / "model"),
+                 "--id-column", "user_id", "--quiet", "--epochs", "3"]) == 0
+    assert "items=sku1" in (tmp_path / "model" / "feature_names.json").read_text()
+    assert main(["predict", "--model", str(tmp_path / "model"), "--input", str(tmp_path / "wide.parquet"),
+                 "--output", str(tmp_path / "recs.parquet")]) == 0
+    assert pq.read_table(tmp_path / "recs.parquet").column("user_id").to_pylist() == users
