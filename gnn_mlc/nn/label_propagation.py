@@ -85,10 +85,10 @@ class KnownLabelTerm(MessagePassing):
     """The evidence of the labels a row already has: ``s_t(k) = scale * sum_{j -> t} w_tj k_j``, added to the
     network's logits (``logits = h W^T + b + s(k)``).
 
-    ``k`` marks a row's known labels (the items a user bought, the interests they follow); the weights ``w`` are
-    those of a :class:`LabelLogitPropagation` fitted to score a row's other labels from a random part of them
-    (basket completion: a logistic, EASE-like item-item model over the label graph), kept fixed; ``scale`` is learned
-    with the network, which then learns what the known labels do not explain.
+    ``k`` marks a row's known labels (the items a user bought, the interests they follow); the weights ``w`` are an
+    item-item model over the label graph (EASE^R's closed form, each label's strongest incoming weights kept; fitted
+    by :mod:`gnn_mlc.training.known_labels`), kept fixed; ``scale`` is learned with the network, which then learns
+    what the known labels do not explain.
 
     Args:
         edge_index: (2, num_edges) messages from known labels ``edge_index[0]`` to candidates ``edge_index[1]``.
