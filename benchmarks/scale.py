@@ -235,6 +235,7 @@ def markdown(records: list[dict]) -> str:
              "(extrap.) | ratio | edges | build probability s | build mlgcn s | to_networkx s | networkx floor s | "
              "export ratio |",
              "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    records = sorted(records, key=lambda r: (r["rows"], r["labels"]))
     for r in records:
         lines.append(
             f"| {r['rows']:,} | {r['labels']:,} | {r['fit_seconds']:.0f} | {r['epoch_seconds']:.0f} | "
