@@ -140,3 +140,22 @@ def test_cli_model_scores_histories_as_the_estimator_does(files, tmp_path, capsy
     ray_batch = {**{name: np.asarray(batch[name]) for name in ("user_id", "age")},
                  "history": histories}
     assert scorer(ray_batch).column("labels").to_pylist() == recommendations.column("labels").to_pylist()
+
+
+def test_csv_item_columns_are_read_as_text(tmp_path, capsys):
+    """A CSV item column of single numeric items is not type-guessed: ``007`` stays the item ``007``."""
+    rows = ["user_id,history,labels"] + [f"u{row},{'007|8' if row % 2 else '9'},{'a' if row % 2 else 'b'}"
+                                         for row in range(40)]
+    (tmp_path / "train.csv").write_text("\n".join(rows) + "\n")
+    (tmp_path / "test.csv").write_text("user_id,history\nt0,007\nt1,8\nt2,9\n")
+    model = tmp_path / "model"
+    assert main(["train", "--data", str(tmp_path / "train.csv"), "--output", str(model), "--id-column", "user_id",
+                 "--item-columns", "history", "--quiet", "--max-epochs", "2"]) == 0
+    assert json.loads((model / "item_columns.json").read_text())[0]["items"] == ["007", "8", "9"]
+    capsys.readouterr()
+    assert main(["predict", "--model", str(model), "--input", str(tmp_path / "test.csv"), "--output",
+                 str(tmp_path / "recs.csv")]) == 0
+    assert "history: 0 of 3 item occurrences" in capsys.readouterr().out
+    assert main(["score", "--model", str(model), "--input", str(tmp_path / "test.csv"), "--output",
+                 str(tmp_path / "job"), "--quiet"]) == 0
+    assert "history: 0 of 3 item occurrences" in capsys.readouterr().out

@@ -125,7 +125,8 @@ def read_tabular_dataset(
             missing or repeated; the message names the file, the column and the row.
     """
     candidates = [id_column] if id_column is not None else [training_id_column, DEFAULT_ID_COLUMN]
-    table = read_table(path, string_columns=[name for name in candidates if name is not None])
+    text = [*candidates, *item_columns, *(column.name for column in vocabularies)]  # CSV: never type-guessed
+    table = read_table(path, string_columns=[name for name in text if name is not None])
     if label_column not in table.column_names:
         raise DataError(
             f"{path}: no label column {label_column!r}{did_you_mean(label_column, table.column_names)}; "

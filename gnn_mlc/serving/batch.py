@@ -336,10 +336,10 @@ def _column_names(file: Path) -> list[str]:
 
 def _open_csv(file: Path, scorer: Scorer) -> pa_csv.CSVStreamingReader:
     header = pa_csv.open_csv(file).schema.names
-    ids = [name for name in (scorer.resolve_id_column(header), scorer.exclude_column, scorer.known_column)
-           if name and name in header]
+    text = [name for name in (scorer.resolve_id_column(header), scorer.exclude_column, scorer.known_column,
+                              *(column.name for column in scorer.item_columns)) if name and name in header]
     return pa_csv.open_csv(file, read_options=pa_csv.ReadOptions(block_size=1 << 22),
-                           convert_options=csv_convert_options(ids, scorer.numeric_columns))
+                           convert_options=csv_convert_options(text, scorer.numeric_columns))
 
 
 def _parquet_file(file: Path) -> pq.ParquetFile:

@@ -83,7 +83,7 @@ def predict_file(
     if not is_table(input_path):
         scored, rejected = _score_dataset(scorer, input_path, labels)
     else:
-        table = read_table(input_path, string_columns=_id_candidates(scorer),
+        table = read_table(input_path, string_columns=_text_columns(scorer),
                            float_columns=scorer.numeric_columns)
         scored, rejected = scorer.score_table(table)
         check_unique_ids(scored.column(0), input_path)
@@ -96,10 +96,11 @@ def predict_file(
     return PredictSummary(scored.num_rows, rejected.num_rows, scorer.top_k, output, rejects, scorer.item_report())
 
 
-def _id_candidates(scorer: Scorer) -> list[str]:
-    """Columns that may be the id: CSV reads them as strings, so ``007`` and ``7`` stay two users."""
+def _text_columns(scorer: Scorer) -> list[str]:
+    """Columns CSV reads as strings, not type-guessed: those that may be the id (``007`` and ``7`` stay two users),
+    the label-list columns and the item columns (a first block of single numeric items does not make them ints)."""
     return [name for name in (scorer.id_column, scorer.training_id_column, "id", scorer.exclude_column,
-                              scorer.known_column) if name]
+                              scorer.known_column, *(column.name for column in scorer.item_columns)) if name]
 
 
 
