@@ -59,3 +59,16 @@ def test_group_then_train_and_predict_carry_the_ids(tmp_path, capsys):
     assert main(["predict", "--model", str(tmp_path / "model"), "--input", str(tmp_path / "wide.parquet"),
                  "--output", str(tmp_path / "recs.parquet")]) == 0
     assert pq.read_table(tmp_path / "recs.parquet").column("user_id").to_pylist() == users
+
+
+def test_integer_ids_keep_their_type_and_order():
+    items = pa.table({"user": pa.array([10, 2, 9, 2], pa.int64()), "item": ["a", "b", "c", "d"]})
+    no_labels = pa.table({"user": pa.array([], pa.int64()), "label": pa.array([], pa.string())})
+    wide = group_interactions(id_column="user", items=items, labels=no_labels)
+    assert wide.schema.field("user").type == pa.int64()
+    assert wide.column("user").to_pylist() == [2, 9, 10]  # numeric order, not text order
+    assert wide.column("items").to_pylist() == [["b", "d"], ["c"], ["a"]]
+    assert wide.column("labels").to_pylist() == [[], [], []]
+    mixed = group_interactions(id_column="user", items=items,
+                               labels=pa.table({"user": ["2"], "label": ["x"]}))  # the tables disagree: text
+    assert mixed.column("user").to_pylist() == ["10", "2", "9"] and mixed.column("labels").to_pylist()[1] == ["x"]

@@ -4,9 +4,10 @@ Recommenders log events one line each: ``user_id, item`` (what a user bought or 
 (the interests to learn). :func:`group_interactions` turns them into the wide table every command reads: one row
 per id, the id column first, ``items`` (list<string>, the user's history in log order, repeats kept: they are the
 term frequencies of tf-idf) and ``labels`` (list<string>, distinct, in first-seen order), plus the columns of an
-optional one-row-per-user table of numeric features. An id found in only some tables gets empty lists (or nulls
-for the user features, which scoring then rejects with a reason). Rows are sorted by id, so the output does not
-depend on log order.
+optional one-row-per-user table of numeric features. An id found in only some tables gets empty lists, or nulls for
+the user features: training refuses such a row and scoring rejects it with a reason, so give every id a users row
+(or leave the users table out). The id column keeps its type when every table has the same one (integer ids stay
+integers; CSV ids are read as text), and rows are sorted by id, so the output does not depend on log order.
 
 ``gnn-mlc group`` writes that table; ``train`` then reads ``items`` as an item column
 (:mod:`gnn_mlc.data.items`), and the id carries through to every output.
@@ -50,10 +51,11 @@ def group_interactions(
 
     Returns:
         ``id_column``, then ``items`` (with ``items``), ``labels`` (with ``labels``), then the other columns of
-        ``users``; one row per id of any table, sorted by id.
+        ``users``; one row per id of any table, sorted by id (of the tables' common id type, else as strings).
 
     Raises:
-        DataError: no table, a missing column, a null or empty id, or an id repeated in ``users``.
+        DataError: no table, a missing column, a null or empty id, an id repeated in ``users``, or an id column
+            named like a grouped column.
     """
     sources = sources or {}
     given = {name: table for name, table in (("items", items), ("labels", labels), ("users", users))
@@ -73,14 +75,23 @@ def group_interactions(
         if pc.any(absent).as_py():
             row = int(pc.index(absent, True).as_py())
             raise DataError(f"{source}: row {row} has no {id_column!r} (null or empty); expected an id in every row")
-    ids = pc.unique(pa.chunked_array([table.column(id_column).cast(pa.string()) for table in given.values()]))
+    grouped = [column for name, column in (("items", ITEMS_COLUMN), ("labels", DEFAULT_LABEL_COLUMN)) if name in given]
+    if id_column in grouped:
+        raise DataError(f"group: the id column is named {id_column!r}, like a grouped column; expected another name. "
+                        "Hint: rename the id column in the tables")
+    types = {table.schema.field(id_column).type for table in given.values()}
+    id_type = types.pop() if len(types) == 1 else pa.string()  # ids keep their type when the tables agree
+    given = {name: table.set_column(table.column_names.index(id_column), id_column,
+                                    table.column(id_column).cast(id_type)) for name, table in given.items()}
+    ids = pc.unique(pa.chunked_array([table.column(id_column) for table in given.values()], type=id_type))
     wide = pa.table({id_column: ids.take(pc.array_sort_indices(ids))})
-    if items is not None:
-        wide = wide.append_column(ITEMS_COLUMN, _lists(items, id_column, item_column, wide, distinct=False))
-    if labels is not None:
-        wide = wide.append_column(DEFAULT_LABEL_COLUMN, _lists(labels, id_column, label_column, wide, distinct=True))
-    if users is not None:
-        wide = _join_users(wide, users, id_column, sources.get("users", "users"))
+    if "items" in given:
+        wide = wide.append_column(ITEMS_COLUMN, _lists(given["items"], id_column, item_column, wide, distinct=False))
+    if "labels" in given:
+        wide = wide.append_column(DEFAULT_LABEL_COLUMN, _lists(given["labels"], id_column, label_column, wide,
+                                                               distinct=True))
+    if "users" in given:
+        wide = _join_users(wide, given["users"], id_column, sources.get("users", "users"))
     return wide
 
 
@@ -88,12 +99,12 @@ def _lists(table: pa.Table, id_column: str, value_column: str, wide: pa.Table, *
     """Each id's values (list<string>, in table order; the first of repeats when ``distinct``), aligned to
     ``wide``'s ids; empty for an id without any."""
     values = table.column(value_column).cast(pa.string()).combine_chunks()
-    position = pc.index_in(table.column(id_column).cast(pa.string()), value_set=wide.column(0)).to_numpy(
+    position = pc.index_in(table.column(id_column), value_set=wide.column(0)).to_numpy(
         zero_copy_only=False).astype(np.int64)
     order = np.argsort(position, kind="stable")  # by id, then in table order
     if distinct:
         codes = pc.dictionary_encode(values).indices.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)
-        pairs = position[order] * (int(codes.max()) + 2) + codes[order] + 1
+        pairs = position[order] * (int(codes.max(initial=0)) + 2) + codes[order] + 1
         _, first = np.unique(pairs, return_index=True)
         order = order[np.sort(first)]
     offsets = np.concatenate([[0], np.cumsum(np.bincount(position[order], minlength=wide.num_rows))])
@@ -102,7 +113,7 @@ def _lists(table: pa.Table, id_column: str, value_column: str, wide: pa.Table, *
 
 def _join_users(wide: pa.Table, users: pa.Table, id_column: str, source: str) -> pa.Table:
     """``wide`` with the other columns of ``users`` (one row per id; null where an id has no row there)."""
-    ids = users.column(id_column).cast(pa.string())
+    ids = users.column(id_column)
     if pc.count_distinct(ids).as_py() != users.num_rows:
         counts = ids.value_counts()
         repeated = next(entry["values"] for entry in counts.to_pylist() if entry["counts"] > 1)
