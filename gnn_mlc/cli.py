@@ -320,10 +320,10 @@ def run_train(args: argparse.Namespace) -> int:
     with process_group(args.device) as rank:
         classifier.fit(data.X, data.Y, label_names=data.label_names, feature_names=data.feature_names,
                        checkpoint=checkpoint, resume=args.resume, Y_missing=data.Y_missing, **sources,
-                       known_labels="split" if args.known_split else data.known)
+                       known_labels="split" if args.known_split else data.known, item_columns=data.item_columns)
         if rank != 0:  # data-parallel run (torchrun): rank 0 writes the model
             return 0
-        classifier.to_directory(args.output, overwrite=args.overwrite, item_columns=data.item_columns,
+        classifier.to_directory(args.output, overwrite=args.overwrite,
                                 data_columns={"id_column": data.id_column, "label_column": args.label_column})
         checkpoint.unlink(missing_ok=True)
     kind = "no-graph baseline" if not args.use_graph else "label-graph GCN"
@@ -363,8 +363,7 @@ def run_add_labels(args: argparse.Namespace) -> int:
     if not any(value is not None for value in sources.values()):
         raise GnnMlcError("add-labels: no graph source; expected --graph-data, --graph-edges and/or --label-features")
     extended = classifier.add_labels(**sources)
-    extended.to_directory(args.output, overwrite=args.overwrite, data_columns=parts.data_columns,
-                          item_columns=parts.item_columns)
+    extended.to_directory(args.output, overwrite=args.overwrite, data_columns=parts.data_columns)
     added = len(extended.classes_) - len(classifier.classes_)
     print(f"added {added} labels to {args.model} ({len(extended.classes_)} in all){_graph_summary(extended)}"
           f"\nmodel written to {args.output}")

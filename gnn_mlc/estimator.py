@@ -194,6 +194,7 @@ class LabelGCNClassifier(ClassifierMixin, BaseEstimator):
         graph_edges: ExternalEdges | nx.Graph | str | Path | None = None,
         label_features: LabelFeatures | tuple[np.ndarray, list[str]] | str | Path | None = None,
         known_labels: Matrix | Literal["split"] | None = None,
+        item_columns: Sequence[ItemColumn] = (),
     ) -> LabelGCNClassifier:
         """Train on features ``X`` (rows, num_features) and 0/1 labels ``Y`` (rows, num_labels); returns ``self``.
 
@@ -214,6 +215,10 @@ class LabelGCNClassifier(ClassifierMixin, BaseEstimator):
         each row already has (a user's history), ``Y`` the labels to learn; the model then takes a row's known labels
         as evidence over the label graph (``predict_proba(X, known_labels=K)``). ``known_labels="split"`` draws
         random known parts of each training row's labels instead, so plain multi-label data trains for it too.
+
+        ``item_columns``: the item-list columns the features end with (``Dataset.item_columns`` of a table with
+        item histories): the numeric features before them are standardised apart from the bags of items, and the
+        model directory keeps the vocabularies so that scoring reads its input the same way.
         """
         check_parameters(self.get_params())
         X, Y, Y_missing = _checked_arrays(X, Y, Y_missing)
@@ -237,7 +242,9 @@ class LabelGCNClassifier(ClassifierMixin, BaseEstimator):
         if len(validation_rows) > VALIDATION_ROWS:  # scored every epoch: a seeded sample at recommender scale
             validation_rows = np.sort(np.random.default_rng(self.random_state).choice(
                 validation_rows, VALIDATION_ROWS, replace=False))
-        self.scaler_ = FeatureScaler.fit(X[train_rows])
+        self.item_columns_ = _checked_item_columns(item_columns, X.shape[1], feature_names)
+        dense_columns = X.shape[1] - sum(len(column.items) for column in item_columns) if item_columns else 0
+        self.scaler_ = FeatureScaler.fit(X[train_rows], dense_columns=dense_columns)
         X_scaled = self.scaler_.transform(X)
         trained = plan.trained  # the columns of Y: the network learns exactly what the no-graph network would
         self.trained_labels_ = trained
@@ -406,7 +413,6 @@ class LabelGCNClassifier(ClassifierMixin, BaseEstimator):
 
     def to_directory(
         self, path: str | Path, *, overwrite: bool = False, data_columns: dict[str, str | None] | None = None,
-        item_columns: Sequence[ItemColumn] = (),
     ) -> Path:
         """Write the fitted model to the directory ``path`` (see :mod:`gnn_mlc.model_directory`).
 
@@ -414,8 +420,6 @@ class LabelGCNClassifier(ClassifierMixin, BaseEstimator):
             path: the directory to create (atomically).
             overwrite: replace ``path`` when it exists.
             data_columns: the training file's ``id_column`` and ``label_column``, which scoring then defaults to.
-            item_columns: the training data's item-list columns (``Dataset.item_columns``), so that scoring reads
-                its input the same way; their features must be the last of the feature names.
         """
         check_is_fitted(self, "decision_rule_")
         parameters = self.get_params()
@@ -438,7 +442,7 @@ class LabelGCNClassifier(ClassifierMixin, BaseEstimator):
             known_term=None if getattr(self, "known_term_", None) is None else (
                 self.known_term_.edge_index.numpy(), self.known_term_.weight.numpy(),
                 float(self.known_term_.scale.detach())),
-            item_columns=list(item_columns),
+            item_columns=list(self.item_columns_),
         )
         return save_model_parts(parts, path, overwrite=overwrite)
 
@@ -469,6 +473,7 @@ class LabelGCNClassifier(ClassifierMixin, BaseEstimator):
         """Set the fitted state from a model directory's parts and the module built from them."""
         self.model_ = model.eval()
         self.scaler_ = parts.scaler
+        self.item_columns_ = list(parts.item_columns)
         self.graph_ = None  # the GraphML is for people and tools; the model carries its edges as buffers
         self.training_ = TrainingResult(
             best_epoch=int(parts.metrics.get("best_epoch", 0)),
@@ -620,7 +625,8 @@ class LabelGCNClassifier(ClassifierMixin, BaseEstimator):
         the result (not ``verbose``, ``device``) and a fingerprint of the data (the log and known labels included)."""
         parameters = {name: value for name, value in self.get_params().items() if name not in ("verbose", "device")}
         log = None if sources.log is None else sources.log.Y
-        return {**parameters, "known": known if isinstance(known, str) else None,
+        items = [[column.name, len(column.items), column.weighting] for column in self.item_columns_]
+        return {**parameters, "known": known if isinstance(known, str) else None, "item_columns": items,
                 "data": data_fingerprint(X, Y, Y_missing, log, None if isinstance(known, str) else known)}
 
     def _refit_known_term(self, term: KnownLabelTerm, Y: Matrix, known: sp.csr_matrix | str) -> KnownLabelTerm:
@@ -702,6 +708,24 @@ def _checked_names(names: list[str] | None, count: int, argument: str, prefix: s
             raise DataError(f"{argument}: {name!r} appears twice; expected unique names (one column each)")
         seen.add(name)
     return names
+
+
+def _checked_item_columns(item_columns: Sequence[ItemColumn], num_features: int, feature_names: list[str] | None
+                          ) -> list[ItemColumn]:
+    """``item_columns`` as a list, checked to be the last of ``num_features`` features (by name when named).
+
+    Raises:
+        DataError: their items outnumber the features, or the feature names do not end with theirs.
+    """
+    item_columns = list(item_columns)
+    names = [name for column in item_columns for name in column.feature_names]
+    if len(names) > num_features:
+        raise DataError(f"item_columns: {len(names)} item features for {num_features} feature columns; expected the "
+                        "item columns of these features (Dataset.item_columns of the same read)")
+    if feature_names is not None and names and feature_names[len(feature_names) - len(names):] != names:
+        raise DataError("item_columns: the feature names do not end with the item columns' features; expected the "
+                        "item columns of these features (Dataset.item_columns of the same read)")
+    return item_columns
 
 
 def _checked_known(known: Matrix | str | None, shape: tuple[int, int]) -> sp.csr_matrix | str | None:

@@ -187,7 +187,8 @@ def _write_files(parts: ModelParts, directory: Path) -> None:
         "torch_version": torch.__version__,
         "architecture": {"kind": parts.kind, "in_features": int(parts.in_features),
                          "num_labels": parts.num_labels, "embedding_dim": int(parts.label_embeddings.shape[1])},
-        "preprocessing": {"kind": "feature_scaler", "doc": "x -> (x - offset) * scale, rows to norm row_norm"},
+        "preprocessing": {"kind": "feature_scaler",
+                          "doc": "x -> (x - offset) * scale, rows (from column dense_columns on) to norm row_norm"},
         "parameters": parts.parameters,
         "training": {"label_counts": [int(count) for count in parts.label_counts], "num_rows": int(parts.num_rows),
                      "cooccurrence_rows": int(parts.cooccurrence_rows)},
@@ -200,6 +201,8 @@ def _write_files(parts: ModelParts, directory: Path) -> None:
     tensors[_SCALER_PREFIX + "offset"] = torch.from_numpy(parts.scaler.offset)
     tensors[_SCALER_PREFIX + "scale"] = torch.from_numpy(parts.scaler.scale)
     tensors[_SCALER_PREFIX + "row_norm"] = torch.tensor([parts.scaler.row_norm], dtype=torch.float64)
+    if parts.scaler.dense_columns:  # absent (0) in directories without item columns and before this field
+        tensors[_SCALER_PREFIX + "dense_columns"] = torch.tensor([parts.scaler.dense_columns], dtype=torch.int64)
     save_file(tensors, str(directory / "weights.safetensors"), metadata={"format": FORMAT})
     save_file({"label_embeddings": torch.from_numpy(np.ascontiguousarray(parts.label_embeddings, np.float32)),
                "label_bias": torch.from_numpy(np.ascontiguousarray(parts.label_bias, np.float32))},
@@ -412,12 +415,15 @@ def _scaler(tensors: dict[str, torch.Tensor], in_features: int, file: Path) -> F
         offset = tensors.pop(_SCALER_PREFIX + "offset").numpy()
         scale = tensors.pop(_SCALER_PREFIX + "scale").numpy()
         row_norm = float(tensors.pop(_SCALER_PREFIX + "row_norm"))
+        dense_columns = int(tensors.pop(_SCALER_PREFIX + "dense_columns", torch.zeros(1, dtype=torch.int64)))
     except (KeyError, RuntimeError, ValueError) as error:
         raise ModelDirectoryError(f"{file}: no feature scaler ({_first_line(error)}); expected scaler.offset, "
                                   "scaler.scale and scaler.row_norm") from None
-    if offset.shape != (in_features,) or scale.shape != (in_features,) or not row_norm >= 0:
-        raise ModelDirectoryError(f"{file}: scaler of shape {offset.shape}/{scale.shape}; expected ({in_features},)")
-    return FeatureScaler(offset=offset, scale=scale, row_norm=row_norm)
+    if offset.shape != (in_features,) or scale.shape != (in_features,) or not row_norm >= 0 \
+            or not 0 <= dense_columns <= in_features:
+        raise ModelDirectoryError(f"{file}: scaler of shape {offset.shape}/{scale.shape}, {dense_columns} dense "
+                                  f"columns; expected ({in_features},) and 0 to {in_features} dense columns")
+    return FeatureScaler(offset=offset, scale=scale, row_norm=row_norm, dense_columns=dense_columns)
 
 
 def _cooccurrence(file: Path, num_labels: int) -> sp.csr_matrix:

@@ -62,3 +62,47 @@ def test_sparse_trained_model_scores_alike_dense_reloaded_and_through_the_scorer
     best = np.argsort(-expected, axis=1, kind="stable")[:, :2]
     np.testing.assert_allclose(np.array(scored.column("scores").to_pylist()), np.take_along_axis(expected, best, 1),
                                rtol=1e-5, atol=1e-6)
+
+
+def test_numeric_columns_before_items_are_standardised_apart_from_the_row_normalisation():
+    from sklearn.preprocessing import StandardScaler
+
+    rng = np.random.default_rng(3)
+    numeric = rng.normal(40, 9, (200, 2))
+    items = sparse_counts(1, rows=200, columns=30)
+    X = sp.hstack([sp.csr_matrix(numeric), items], format="csr")
+    scaler = FeatureScaler.fit(X, dense_columns=2)
+    transformed = scaler.transform(X)
+    assert sp.isspmatrix_csr(transformed) and scaler.dense_columns == 2
+    np.testing.assert_allclose(transformed[:, :2].toarray(), StandardScaler().fit_transform(numeric), atol=1e-5)
+    alone = FeatureScaler.fit(items)  # the item block scales as it would without numeric columns
+    np.testing.assert_allclose(transformed[:, 2:].toarray(), alone.transform(items).toarray(), rtol=1e-5)
+    assert np.isclose(scaler.row_norm, alone.row_norm)
+    # A dense copy of the same rows (as a reloaded model may get them) transforms alike.
+    np.testing.assert_allclose(scaler.transform(X.toarray()), transformed.toarray(), rtol=1e-5, atol=1e-6)
+    # A user's age does not shrink as their history grows.
+    longer = X.copy().tolil()
+    longer[0, 2:] = 5.0
+    np.testing.assert_allclose(scaler.transform(longer.tocsr())[0, :2].toarray(), transformed[0, :2].toarray())
+
+
+def test_item_columns_set_the_dense_block_and_travel_with_the_model(tmp_path):
+    import pytest
+
+    from gnn_mlc.data.items import ItemColumn
+    from gnn_mlc.errors import DataError
+
+    history = ItemColumn.fit(pa.array([["a", "b"], ["c"], ["a"], ["b", "c"]] * 25), name="h")
+    rng = np.random.default_rng(0)
+    X = sp.hstack([sp.csr_matrix(rng.normal(size=(100, 1))), history.transform(
+        pa.array([["a", "b"], ["c"], ["a"], ["b", "c"]] * 25))[0]], format="csr")
+    Y = (rng.random((100, 3)) < 0.4).astype(np.uint8)
+    names = ["age", *history.feature_names]
+    model = LabelGCNClassifier(**FAST, random_state=0).fit(X, Y, feature_names=names, item_columns=[history])
+    assert model.scaler_.dense_columns == 1
+    model.to_directory(tmp_path / "m")
+    again = load_model(tmp_path / "m")
+    assert again.scaler_.dense_columns == 1 and [c.name for c in again.item_columns_] == ["h"]
+    np.testing.assert_array_equal(again.predict_proba(X), model.predict_proba(X))
+    with pytest.raises(DataError, match="the feature names do not end with the item columns' features"):
+        LabelGCNClassifier(**FAST).fit(X, Y, feature_names=["age", "x", "y", "z"], item_columns=[history])

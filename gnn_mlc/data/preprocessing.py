@@ -27,45 +27,66 @@ class FeatureScaler:
     benchmarks/results/model_selection.md).
     Constant columns get scale 1.
 
+    A sparse matrix may start with ``dense_columns`` numeric columns (a table's numeric features before its bags of
+    items, :mod:`gnn_mlc.data.tabular`): those are standardised like dense features and left out of the row
+    normalisation, so a user's age does not shrink as their history grows.
+
     Attributes:
         offset: (num_features,) float32.
         scale: (num_features,) float32.
-        row_norm: the common row norm of sparse input; 0 for dense input (no row normalisation).
+        row_norm: the common row norm of sparse input (over the columns from ``dense_columns`` on); 0 for dense
+            input (no row normalisation).
+        dense_columns: the leading numeric columns of sparse input, standardised and not row-normalised.
     """
 
     offset: np.ndarray
     scale: np.ndarray
     row_norm: float = 0.0
+    dense_columns: int = 0
 
     @classmethod
-    def fit(cls, X: Matrix) -> FeatureScaler:
-        """Fit on training features ``X`` (rows, num_features)."""
-        if sp.issparse(X):
-            spread = np.asarray(abs(sp.csr_matrix(X)).max(axis=0).todense(), dtype=np.float64).ravel()
-            spread = np.where(spread > 1.0, spread, 1.0)
-            offset = np.zeros(X.shape[1])
-        else:
-            spread = X.std(axis=0, dtype=np.float64)
-            offset = X.mean(axis=0, dtype=np.float64)
-        scale = np.divide(1.0, spread, out=np.ones_like(spread), where=spread > 1e-12)
-        row_norm = 0.0
-        if sp.issparse(X):
-            norms = _row_norms(sp.csr_matrix(X @ sp.diags(scale)))
-            row_norm = float(norms[norms > 0].mean()) if np.any(norms > 0) else 0.0
-        return cls(offset=offset.astype(np.float32), scale=scale.astype(np.float32), row_norm=row_norm)
+    def fit(cls, X: Matrix, *, dense_columns: int = 0) -> FeatureScaler:
+        """Fit on training features ``X`` (rows, num_features); ``dense_columns``: see the class docstring (sparse
+        ``X`` only)."""
+        if not sp.issparse(X):
+            return cls(offset=X.mean(axis=0, dtype=np.float64).astype(np.float32),
+                       scale=_inverse(X.std(axis=0, dtype=np.float64)).astype(np.float32))
+        X = sp.csr_matrix(X)
+        numeric = X[:, :dense_columns].toarray()
+        spread = np.asarray(abs(X[:, dense_columns:]).max(axis=0).todense(), dtype=np.float64).ravel()
+        offset = np.concatenate([numeric.mean(axis=0, dtype=np.float64), np.zeros(len(spread))])
+        scale = np.concatenate([_inverse(numeric.std(axis=0, dtype=np.float64)),
+                                _inverse(np.where(spread > 1.0, spread, 1.0))])
+        norms = _row_norms(sp.csr_matrix(X[:, dense_columns:] @ sp.diags(scale[dense_columns:])))
+        row_norm = float(norms[norms > 0].mean()) if np.any(norms > 0) else 0.0
+        return cls(offset=offset.astype(np.float32), scale=scale.astype(np.float32), row_norm=row_norm,
+                   dense_columns=dense_columns)
 
     def transform(self, X: Matrix) -> Matrix:
         """Scale ``X`` (rows, num_features); sparse stays sparse. Rows are normalised whenever the scaler was fitted
         on sparse features, whatever the type of ``X``, so dense and sparse copies of the same rows score alike."""
+        k = self.dense_columns
         if sp.issparse(X):
-            scaled = sp.csr_matrix(X @ sp.diags(self.scale), dtype=np.float32)
+            X = sp.csr_matrix(X)
+            numeric = sp.csr_matrix((X[:, :k].toarray() - self.offset[:k]) * self.scale[:k], dtype=np.float32)
+            rest = sp.csr_matrix(X[:, k:] @ sp.diags(self.scale[k:]), dtype=np.float32)
         else:
             scaled = ((X - self.offset) * self.scale).astype(np.float32, copy=False)
+            numeric, rest = scaled[:, :k], scaled[:, k:]
         if self.row_norm > 0:
-            norms = _row_norms(scaled)
+            norms = _row_norms(rest)
             factor = np.divide(self.row_norm, norms, out=np.zeros_like(norms), where=norms > 0).astype(np.float32)
-            scaled = sp.csr_matrix(sp.diags(factor) @ scaled) if sp.issparse(scaled) else scaled * factor[:, None]
-        return scaled
+            rest = sp.csr_matrix(sp.diags(factor) @ rest) if sp.issparse(rest) else rest * factor[:, None]
+        if k == 0:
+            return rest
+        if sp.issparse(rest):
+            return sp.csr_matrix(sp.hstack([numeric, rest], format="csr"), dtype=np.float32)
+        return np.hstack([numeric, rest])
+
+
+def _inverse(spread: np.ndarray) -> np.ndarray:
+    """(n,) float64 ``1 / spread``, 1 where the spread is (near) zero (a constant column)."""
+    return np.divide(1.0, spread, out=np.ones_like(spread), where=spread > 1e-12)
 
 
 def _row_norms(X: Matrix) -> np.ndarray:
