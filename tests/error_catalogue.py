@@ -172,6 +172,9 @@ CASES: list[Case] = [
          [*TRAIN, "--data", "xcshort.txt", "--output", "m"],
          r"xcshort\.txt: 2 rows with labels up to 2; the header says 3 rows and 3 labels\. Hint: check the file is "
          r"complete", "m"),
+    Case("XC text file: a NaN label", _write("xcnan.txt", "0,nan 0:1.0\n1 1:1\n"),
+         [*TRAIN, "--data", "xcnan.txt", "--output", "m"],
+         r"xcnan\.txt: label nan in row 0; expected 0-based integer label indices", "m"),
     Case("XC text file: a negative label", _write("xcneg.txt", "0,-1 0:1.0\n"),
          [*TRAIN, "--data", "xcneg.txt", "--output", "m"],
          r"xcneg\.txt: label -1 in row 0; expected 0-based integer label indices", "m"),

@@ -159,3 +159,20 @@ def test_csv_item_columns_are_read_as_text(tmp_path, capsys):
     assert main(["score", "--model", str(model), "--input", str(tmp_path / "test.csv"), "--output",
                  str(tmp_path / "job"), "--quiet"]) == 0
     assert "history: 0 of 3 item occurrences" in capsys.readouterr().out
+
+
+def test_equal_length_histories_as_ray_stacks_them(files, tmp_path):
+    """Ray Data hands lists of one length over as a 2-D array; Arrow's fixed-size lists read like lists too."""
+    model = tmp_path / "model"
+    assert main(["train", "--data", str(files / "train.parquet"), "--output", str(model), "--id-column", "user_id",
+                 "--quiet", "--max-epochs", "2"]) == 0
+    scorer = Scorer(model, top_k=3)
+    histories = [["sku1", "sku2"], ["sku3", "sku_new"], ["sku4", "sku4"]]
+    expected = scorer({"user_id": ["a", "b", "c"], "age": [30.0, 40.0, 50.0], "history": histories})
+    stacked = scorer({"user_id": np.asarray(["a", "b", "c"]), "age": np.asarray([30.0, 40.0, 50.0]),
+                      "history": np.asarray(histories)})
+    fixed = scorer(pa.table({"user_id": ["a", "b", "c"], "age": [30.0, 40.0, 50.0],
+                             "history": pa.array(histories, pa.list_(pa.string(), 2))}))
+    assert stacked.column("labels").to_pylist() == expected.column("labels").to_pylist()
+    assert fixed.column("labels").to_pylist() == expected.column("labels").to_pylist()
+    assert scorer.item_counts["history"].unseen == 3  # "sku_new" once in each of the three batches

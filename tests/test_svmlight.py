@@ -73,3 +73,24 @@ def test_train_and_predict_from_xc_files(tmp_path, capsys):
     recommendations = pq.read_table(tmp_path / "recs.parquet")
     assert recommendations.column("row").to_pylist() == list(range(100))
     assert recommendations.column("labels").to_pylist() == [list(classifier.classes_[row]) for row in best]
+
+
+def test_a_headerless_file_that_stops_short_of_the_last_features_scores(tmp_path, capsys):
+    X, Y = _random_xc(rows=400)
+    X = X.tolil()
+    X[300:, 35:] = 0  # the test rows never reach the last 5 features: a headerless file cannot say they exist
+    X = X.tocsr()
+    _write_xc(tmp_path / "train.txt", X[:300], Y[:300], header=True)
+    _write_xc(tmp_path / "test.txt", X[300:], Y[300:], header=False)
+    assert read_dataset(tmp_path / "test.txt").num_features < 40
+    model = tmp_path / "model"
+    assert main(["train", "--data", str(tmp_path / "train.txt"), "--output", str(model), "--quiet",
+                 "--max-epochs", "2"]) == 0
+    assert main(["predict", "--model", str(model), "--input", str(tmp_path / "test.txt"), "--output",
+                 str(tmp_path / "recs.parquet"), "--top-k", "2"]) == 0
+    assert main(["evaluate", "--model", str(model), "--data", str(tmp_path / "test.txt")]) == 0
+    classifier = LabelGCNClassifier.from_directory(model)
+    probabilities = classifier.predict_proba(X[300:])  # the full-width rows
+    best = np.argsort(-probabilities, axis=1, kind="stable")[:, :2]
+    labels = pq.read_table(tmp_path / "recs.parquet").column("labels").to_pylist()
+    assert labels == [list(classifier.classes_[row]) for row in best]

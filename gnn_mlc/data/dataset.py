@@ -37,6 +37,8 @@ class Dataset:
         item_columns: the list-valued columns whose items are features (:mod:`gnn_mlc.data.items`), their
             features last in ``feature_names``; a model saves them to read its input the same way.
         item_counts: per item column, the item occurrences read and those outside its vocabulary (ignored).
+        open_width: ``True`` for a headerless XC/svmlight file, which declares no width: a model feature the file
+            lacks is a zero column, not an error (its rows just never reach the last indices).
     """
 
     X: Matrix
@@ -52,6 +54,7 @@ class Dataset:
     known: Matrix | None = None
     item_columns: list[ItemColumn] = field(default_factory=list)
     item_counts: dict[str, ItemCounts] = field(default_factory=dict)
+    open_width: bool = False
 
     def __post_init__(self) -> None:
         validate_arrays(self.X, self.Y, source=self.source)
@@ -135,23 +138,37 @@ class Dataset:
                 f"{self.source}: label {unknown[0]!r} is not known to the model{did_you_mean(unknown[0], label_names)}"
                 f" ({len(unknown)} unknown); expected labels from the model's {len(label_names)}"
             )
-        feature_position = {name: index for index, name in enumerate(self.feature_names)}
-        missing = [name for name in feature_names if name not in feature_position]
-        if missing or len(feature_names) != len(self.feature_names):
-            raise DataError(
-                f"{self.source}: has {len(self.feature_names)} features, the model expects {len(feature_names)}"
-                + (f"; feature {missing[0]!r} is missing{did_you_mean(missing[0], self.feature_names)}" if missing
-                   else "") + ". Hint: use data with the same columns as the training data"
-            )
+        X = self.features_as(feature_names, exact=True)
         columns = np.array([label_position[name] for name in self.label_names], dtype=np.int64)
         Y, Y_missing, known = (None if matrix is None else _reorder_columns(matrix, columns, len(label_names))
                                for matrix in (self.Y, self.Y_missing, self.known))
         absent = [label_position[name] for name in self.missing_labels(label_names)]
         if absent:
             Y_missing = _mark_columns(Y_missing, absent, Y.shape, sparse=sp.issparse(Y))
-        order = np.array([feature_position[name] for name in feature_names], dtype=np.int64)
-        return replace(self, X=self.X[:, order], Y=Y, label_names=list(label_names),
-                       feature_names=list(feature_names), Y_missing=Y_missing, known=known)
+        return replace(self, X=X, Y=Y, label_names=list(label_names), feature_names=list(feature_names),
+                       Y_missing=Y_missing, known=known)
+
+    def features_as(self, feature_names: list[str], *, exact: bool = False) -> Matrix:
+        """``X`` with its columns in the order of ``feature_names`` (a model's), matched by name; with
+        ``open_width``, a name the data lacks is a zero column.
+
+        Raises:
+            DataError: a feature of ``feature_names`` is missing (or, with ``exact``, the counts differ).
+        """
+        position = {name: index for index, name in enumerate(self.feature_names)}
+        missing = [name for name in feature_names if name not in position]
+        if (missing and not self.open_width) or (exact and not self.open_width
+                                                 and len(feature_names) != len(self.feature_names)):
+            raise DataError(
+                f"{self.source}: has {len(self.feature_names)} features, the model expects {len(feature_names)}"
+                + (f"; feature {missing[0]!r} is missing{did_you_mean(missing[0], self.feature_names)}" if missing
+                   else "") + ". Hint: use data with the same columns as the training data"
+            )
+        if not missing:
+            return self.X[:, np.array([position[name] for name in feature_names], dtype=np.int64)]
+        X = sp.hstack([sp.csr_matrix(self.X), sp.csr_matrix((self.num_rows, 1), dtype=np.float32)], format="csr")
+        zero = len(self.feature_names)  # the appended all-zero column
+        return X[:, np.array([position.get(name, zero) for name in feature_names], dtype=np.int64)]
 
     @classmethod
     def from_arrays(

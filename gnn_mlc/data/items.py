@@ -32,17 +32,26 @@ ITEM_WEIGHTINGS: tuple[str, ...] = ("binary", "tfidf")
 
 def is_list_column(column: pa.ChunkedArray | pa.Array) -> bool:
     """Whether an Arrow column holds lists (Parquet ``list<...>``), the type read as items without being named."""
-    return pa.types.is_list(column.type) or pa.types.is_large_list(column.type)
+    return (pa.types.is_list(column.type) or pa.types.is_large_list(column.type)
+            or pa.types.is_fixed_size_list(column.type))
 
 
 def item_lists(column: pa.ChunkedArray | pa.Array, *, delimiter: str, name: str, source: str) -> pa.ListArray:
     """The column as ``list<string>``: lists as they are (items cast to text), strings split on ``delimiter`` and
     stripped; null lists become empty ones.
 
+    Args:
+        column: (rows,) lists of items, delimited strings, or one integer id a row.
+        delimiter: the separator of items in a string.
+        name: the column's name, for messages.
+        source: the file (or batch) it came from, for messages.
+
     Raises:
         DataError: the column holds neither lists of strings or integers nor strings.
     """
     column = column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
+    if pa.types.is_fixed_size_list(column.type):  # e.g. equal-length histories handed over as a 2-D array
+        column = column.cast(pa.list_(column.type.value_type))
     kind = column.type
     if pa.types.is_integer(kind):  # one item id a row (what CSV type inference makes of a single id)
         kind = pa.string()
@@ -94,10 +103,12 @@ class ItemColumn:
 
     @property
     def weighting(self) -> ItemWeighting:
+        """``"tfidf"`` when the column has an idf, else ``"binary"``."""
         return "binary" if self.idf is None else "tfidf"
 
     @property
     def feature_names(self) -> list[str]:
+        """The features this column makes, ``f"{name}={item}"`` in vocabulary order."""
         return [f"{self.name}={item}" for item in self.items]
 
     @classmethod
@@ -153,6 +164,7 @@ class ItemColumn:
         return counts, ItemCounts(occurrences=int(named.sum()), unseen=int((named & ~known).sum()))
 
     def to_json(self) -> dict[str, Any]:
+        """The column as plain JSON (the model directory's ``item_columns.json`` entry)."""
         return {"name": self.name, "delimiter": self.delimiter, "weighting": self.weighting,
                 "items": list(self.items), "idf": None if self.idf is None else self.idf.tolist()}
 
@@ -172,5 +184,6 @@ class ItemColumn:
                             "idf") from None
         if len(set(items)) != len(items) or (idf is not None and (idf.shape != (len(items),)
                                                                    or not np.isfinite(idf).all())):
-            raise DataError(f"item column {column.name!r}: repeated items or an idf that does not match them")
+            raise DataError(f"item column {column.name!r}: repeated items or an idf that does not match them; "
+                            "expected unique items and one finite idf each. Hint: train the model again")
         return column

@@ -9,7 +9,8 @@ Repository", Bhatia et al.) ship as::
 
 Everything after the header is the svmlight multi-label format, parsed by scikit-learn's
 ``load_svmlight_file(multilabel=True, zero_based=True)``. Without the header line (plain svmlight multi-label files)
-the feature count is the largest index seen and the labels are those seen. Labels are named by their index
+the feature count is the largest index seen and the labels are those seen; scored against a model, such a file's
+missing last features are zero (``Dataset.open_width``). Labels are named by their index
 (``"0"``, ``"1"``, ...), the repository's convention; features ``f0``, ``f1``, ....
 """
 
@@ -65,10 +66,11 @@ def read_svmlight(path: str | Path) -> Dataset:
                             "header") from None
     rows = np.repeat(np.arange(len(labels)), [len(row) for row in labels])
     columns = np.fromiter((label for row in labels for label in row), dtype=np.float64, count=len(rows))
-    if len(columns) and ((columns < 0).any() or (columns != np.round(columns)).any()):
-        bad = columns[(columns < 0) | (columns != np.round(columns))][0]
-        raise DataError(f"{path}: label {bad:g} in row {int(rows[np.flatnonzero(columns == bad)[0]])}; expected "
-                        "0-based integer label indices")
+    invalid = ~np.isfinite(columns) | (columns < 0) | (columns != np.round(columns))
+    if invalid.any():
+        first = int(np.flatnonzero(invalid)[0])
+        raise DataError(f"{path}: label {columns[first]:g} in row {int(rows[first])}; expected 0-based integer label "
+                        "indices")
     num_labels = int(columns.max()) + 1 if len(columns) else 0
     if header is not None:
         if header[0] != X.shape[0] or num_labels > header[2]:
@@ -82,4 +84,4 @@ def read_svmlight(path: str | Path) -> Dataset:
     Y.sum_duplicates()
     Y.data[:] = 1
     return Dataset(X=sp.csr_matrix(X, dtype=np.float32), Y=Y, label_names=[str(j) for j in range(num_labels)],
-                   feature_names=[f"f{j}" for j in range(X.shape[1])], source=str(path))
+                   feature_names=[f"f{j}" for j in range(X.shape[1])], source=str(path), open_width=header is None)

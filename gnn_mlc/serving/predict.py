@@ -15,7 +15,7 @@ import pyarrow as pa
 
 from gnn_mlc._typing import DEFAULT_TOP_K
 from gnn_mlc.data import is_table, read_dataset, read_table
-from gnn_mlc.errors import DataError, did_you_mean
+from gnn_mlc.errors import DataError
 from gnn_mlc.serving.scorer import ROW_ID, Scorer, check_unique_ids
 from gnn_mlc.serving.topk import write_table
 
@@ -107,15 +107,7 @@ def _text_columns(scorer: Scorer) -> list[str]:
 def _score_dataset(scorer: Scorer, path: Path, labels: str | Path | None) -> tuple[pa.Table, pa.Table]:
     """Score an ARFF or XC/svmlight file, read whole, its features matched to the model's by name."""
     data = read_dataset(path, labels=labels)
-    position = {name: index for index, name in enumerate(data.feature_names)}
-    missing = [name for name in scorer.feature_names if name not in position]
-    if missing:
-        raise DataError(
-            f"{path}: has {data.num_features} features, the model expects {len(scorer.feature_names)}; feature "
-            f"{missing[0]!r} is missing{did_you_mean(missing[0], data.feature_names)}. Hint: use data with the "
-            "training data's attributes"
-        )
-    X = data.X[:, np.array([position[name] for name in scorer.feature_names], dtype=np.int64)]
+    X = data.features_as(scorer.feature_names)
     if scorer.id_column is not None:
         raise DataError(f"{path}: --id-column {scorer.id_column!r} does not apply to ARFF or XC files; their ids are "
                         "an ARFF string or identifier attribute, else the row position")

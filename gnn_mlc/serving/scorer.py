@@ -409,4 +409,6 @@ def _as_array(values: Any) -> pa.Array:
     """One column of a dict batch as Arrow: NumPy arrays and plain lists, ragged lists (histories) included."""
     if isinstance(values, np.ndarray) and values.dtype == object:
         return pa.array([value.tolist() if isinstance(value, np.ndarray) else value for value in values])
+    if isinstance(values, np.ndarray) and values.ndim == 2:  # lists of equal length: Ray stacks them
+        return pa.array(values.tolist())
     return pa.array(values if isinstance(values, list) else np.asarray(values))

@@ -2,7 +2,7 @@
 
 In recommendation a row arrives with some of its labels known (the items a user bought, the interests they follow);
 the rest are what to recommend. The model takes the known labels as evidence over the label graph
-(:class:`~gnn_mlc.nn.KnownLabelTerm`): ``logits = h W^T + b + scale * sum_j w_jt k_j``.
+(:class:`~gnn_mlc.nn.KnownLabelTerm`): ``logit_t = h . W[t] + b[t] + scale * sum_{j -> t} w_tj k_j``.
 
 * **Weights**: EASE^R (Steck, "Embarrassingly shallow autoencoders for sparse data", WWW 2019), the closed-form
   item-item model every recommender is held to: ``B = I - P diagMat(1 / diag(P))``, ``P = (G + lambda I)^-1``,
