@@ -20,14 +20,14 @@ Cells: rows in {200,000, 2,000,000} x labels in {1,000, 10,000, 50,000}. Every m
   one matmul against the precomputed label vectors and a top-10, in slices of the same size), median of 3.
 
 Usage: ``python benchmarks/scale.py [--cells 200000x1000 ...] [--work DIR]`` (the driver; it calls itself with
-``--step NAME`` for each measurement). Writes results/scale.{json,md}.
+``--step NAME`` for each measurement, and keeps each step's result in the work folder: run again with the same
+``--work`` and it resumes after the last finished step). Writes results/scale.{json,md}.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -104,7 +104,7 @@ def step_train(path: Path) -> dict:
             "validation_rows": min(10_000, int(round(0.15 * X.shape[0]))), "labels": len(model.classes_)}
 
 
-def step_ratio(path: Path) -> dict:
+def step_ratio(path: Path, device: str = "cpu") -> dict:
     """Seconds per training step of the graph model (num_gcn_layers=1) and the no-graph network, same batches."""
     import torch
     import torch.nn.functional as F
@@ -114,6 +114,7 @@ def step_ratio(path: Path) -> dict:
     from gnn_mlc.nn import IndependentLabelModel, LabelGCNModel
 
     X, Y = load(path)
+    on = torch.device(device)
     graph = build_label_graph(Y, [f"l{j}" for j in range(Y.shape[1])])
     edge_index, edge_weight = graph.edge_index()
     torch.manual_seed(0)
@@ -125,16 +126,18 @@ def step_ratio(path: Path) -> dict:
     batches = [rng.choice(X.shape[0], BATCH, replace=False) for _ in range(65)]
     result = {"graph_edges": int(edge_index.shape[1])}
     for name, model in models.items():
+        model.to(on)
         optimizer = torch.optim.AdamW(model.parameters(), lr=1e-3, weight_decay=1e-4)
         model.train()
         for index, rows in enumerate(batches):
             if index == 5:
+                _synchronize(on)
                 start = time.perf_counter()
-            loss = F.binary_cross_entropy_with_logits(model(to_tensor(X[rows], torch.device("cpu"))),
-                                                      dense_float(Y[rows], torch.device("cpu")))
+            loss = F.binary_cross_entropy_with_logits(model(to_tensor(X[rows], on)), dense_float(Y[rows], on))
             optimizer.zero_grad()
             loss.backward()
             optimizer.step()
+        _synchronize(on)
         step = (time.perf_counter() - start) / 60
         result[f"{name}_step_seconds"] = step
         result[f"{name}_epoch_seconds"] = step * (0.85 * X.shape[0] / BATCH)
@@ -179,50 +182,71 @@ def step_skmultilearn(path: Path) -> dict:
                for weighting in ("probability", "mlgcn")}}
 
 
-def step_score(path: Path) -> dict:
+def step_score(path: Path, device: str = "cpu") -> dict:
     """Scorer rows/s at this cell's labels against the bare encoder + matmul + top-k floor, 200,000 rows."""
     import pyarrow as pa
     import torch
 
     from gnn_mlc import LabelGCNClassifier, Scorer
-    from gnn_mlc.serving.scorer import MAX_SCORES
 
     X, Y = load(path)
-    model = LabelGCNClassifier(max_epochs=1, batch_size=BATCH, device="cpu").fit(X[:20_000], Y[:20_000])
+    model = LabelGCNClassifier(max_epochs=1, batch_size=BATCH, device=device).fit(
+        X[:20_000], Y[:20_000], feature_names=[f"f{j}" for j in range(X.shape[1])])  # the Scorer matches by name
     rows = X[:200_000]
     with tempfile.TemporaryDirectory() as directory:
         model.to_directory(Path(directory) / "m")
-        scorer = Scorer(Path(directory) / "m", top_k=10, device="cpu")
+        scorer = Scorer(Path(directory) / "m", top_k=10, device=device)
         ids = pa.array(np.arange(rows.shape[0]))
         ours = time_repeats(lambda: scorer.score_features(ids, rows, id_name="id"), 3)["median_s"]
-    encoder, vectors = model.model_.encoder.eval(), torch.from_numpy(model.label_embeddings_)
-    bias = torch.from_numpy(model.label_bias_)
-    step = max(1, MAX_SCORES // Y.shape[1])
     scaled = model.scaler_.transform(rows)
-
-    @torch.no_grad()
-    def floor() -> None:
-        from gnn_mlc._torch import to_tensor
-
-        for start in range(0, scaled.shape[0], step):
-            h = encoder(to_tensor(scaled[start:start + step], torch.device("cpu")))
-            torch.topk(torch.addmm(bias, h, vectors.t()), 10, dim=1)
-
-    bare = time_repeats(floor, 3)["median_s"]
+    bare = time_repeats(lambda: floor_top_k(model, scaled, torch.device(device)), 3)["median_s"]
     return {"rows": int(rows.shape[0]), "ours_rows_per_s": rows.shape[0] / ours,
             "floor_rows_per_s": rows.shape[0] / bare, "fraction_of_floor": bare / ours}
+
+
+def floor_top_k(model, scaled, device, *, k: int = 10):
+    """The bare scoring floor: the fitted model's encoder, one matmul against its label vectors and a top-k, on
+    ``scaled`` rows (features already scaled) in the scorer's slices; returns the (rows, k) label indices."""
+    import torch
+
+    from gnn_mlc._torch import to_tensor
+    from gnn_mlc.serving.scorer import MAX_SCORES
+
+    encoder = model.model_.encoder.eval().to(device)
+    vectors, bias = torch.from_numpy(model.label_embeddings_).to(device), torch.from_numpy(model.label_bias_).to(device)
+    step = max(1, MAX_SCORES // len(bias))
+    top = []
+    with torch.no_grad():
+        for start in range(0, scaled.shape[0], step):
+            h = encoder(to_tensor(scaled[start:start + step], device))
+            top.append(torch.topk(torch.addmm(bias, h, vectors.t()), k, dim=1).indices.cpu())
+    _synchronize(device)
+    return torch.cat(top)
+
+
+def _synchronize(device) -> None:
+    """Wait for the device's queued work (CUDA runs asynchronously), so that a host clock times it."""
+    import torch
+
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
 
 
 STEPS = {"train": step_train, "ratio": step_ratio, "graph": step_graph, "skmultilearn": step_skmultilearn,
          "score": step_score}
 
 
-def run_step(name: str, path: Path) -> dict:
+def run_step(name: str, path: Path, done: Path) -> dict:
+    """Run one measurement in a fresh process; its result is kept in ``done``, so a stopped run resumes from the
+    steps it finished (with the same --work folder)."""
+    if done.exists():
+        return json.loads(done.read_text())
     result = subprocess.run([sys.executable, __file__, "--step", name, "--data", str(path)], capture_output=True,
                             text=True, check=False)
     if result.returncode != 0:
         raise RuntimeError(f"step {name} on {path} failed:\n{result.stderr[-3000:]}")
-    return json.loads(result.stdout.strip().splitlines()[-1])
+    done.write_text(result.stdout.strip().splitlines()[-1])
+    return json.loads(done.read_text())
 
 
 def markdown(records: list[dict]) -> str:
@@ -288,16 +312,16 @@ def main() -> None:
                             f"Path({str(path)!r}))"], check=True)
         record = {"rows": rows, "labels": labels}
         for step in ("train", "ratio", "graph"):
-            record.update(run_step(step, path))
+            record.update(run_step(step, path, work / f"step-{cell}-{step}.json"))
             print(f"{cell} {step}: {json.dumps(record)}", flush=True)
         record["labels"] = labels
         if rows == 200_000 and labels in (1_000, 10_000):
-            extra = run_step("skmultilearn", path)
+            extra = run_step("skmultilearn", path, work / f"step-{cell}-skmultilearn.json")
             record.update(skmultilearn_s=extra["skmultilearn_s"], skmultilearn_rows=extra["rows"],
                           ours_100k_probability_s=extra["ours_probability_s"],
                           ours_100k_mlgcn_s=extra["ours_mlgcn_s"])
         if labels == 50_000 and rows == 200_000:
-            extra = run_step("score", path)
+            extra = run_step("score", path, work / f"step-{cell}-score.json")
             record.update(score_rows=extra["rows"], ours_rows_per_s=extra["ours_rows_per_s"],
                           floor_rows_per_s=extra["floor_rows_per_s"], fraction_of_floor=extra["fraction_of_floor"])
         records.append(record)

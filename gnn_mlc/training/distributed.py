@@ -20,19 +20,20 @@ import torch.distributed as dist
 from gnn_mlc._torch import resolve_device
 
 
-def world_size() -> int:
-    """Processes in the job as ``torchrun`` announces them (1 outside torchrun)."""
-    return int(os.environ.get("WORLD_SIZE", "1"))
+def launched_by_torchrun() -> bool:
+    """Whether ``torchrun`` started this process (it sets ``WORLD_SIZE`` and ``RANK``), even as a job of one."""
+    return "WORLD_SIZE" in os.environ and "RANK" in os.environ
 
 
 @contextlib.contextmanager
 def process_group(device: str, *, timeout_minutes: float = 30.0) -> Iterator[int]:
-    """Join the torchrun process group when ``WORLD_SIZE`` > 1 and yield this process's rank (0 otherwise).
+    """Join the torchrun process group (a job of one process too: the same DistributedDataParallel path, on one
+    GPU with nccl) and yield this process's rank; outside torchrun, yield 0 and join nothing.
 
     On leaving, garbage is collected before ``destroy_process_group`` (a gloo teardown can deadlock on live DDP
     reducers), and all ranks wait for each other unless an error is on its way out.
     """
-    if world_size() <= 1:
+    if not launched_by_torchrun():
         yield 0
         return
     on_cuda = resolve_device(device).type == "cuda"

@@ -149,7 +149,7 @@ def train_model(
     network = model if known_term is None else KnownLabelNetwork(model, known_term)
     network.to(device)
     rank, world_size = _rank_and_world_size()
-    trained = _wrap_distributed(network, device) if world_size > 1 else network
+    trained = _wrap_distributed(network, device) if _distributed() else network
     # fused: one kernel per parameter (8x faster on a 100,000 x 256 input layer than the per-tensor loop)
     optimizer = torch.optim.AdamW(trained.parameters(), lr=settings.learning_rate, weight_decay=settings.weight_decay,
                                   fused=device.type in ("cpu", "cuda"))
@@ -274,8 +274,13 @@ class KnownLabelNetwork(torch.nn.Module):
         return self.model(x) + self.term(known)
 
 
+def _distributed() -> bool:
+    """Whether a process group is joined (torchrun): training then goes through ``DistributedDataParallel``."""
+    return torch.distributed.is_available() and torch.distributed.is_initialized()
+
+
 def _rank_and_world_size() -> tuple[int, int]:
-    if torch.distributed.is_available() and torch.distributed.is_initialized():
+    if _distributed():
         return torch.distributed.get_rank(), torch.distributed.get_world_size()
     return 0, 1
 
