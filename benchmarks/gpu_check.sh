@@ -15,11 +15,11 @@ start=$(date +%s)
 torch.version.cuda, 'torch_geometric', g.__version__, 'tf32 matmul', torch.backends.cuda.matmul.allow_tf32)"; } \
   > "$OUT/device.txt" 2>&1
 cat "$OUT/device.txt"
-GNN_MLC_CUDA_REPORT="$OUT/cuda_report.json" timeout 240 python3 -m pytest -q -p no:cacheprovider tests/test_cuda.py \
+GNN_MLC_CUDA_REPORT="$OUT/cuda_report.json" timeout 200 python3 -m pytest -q -p no:cacheprovider tests/test_cuda.py \
   2>&1 | tee "$OUT/cuda_tests.log"
 tests=$?
 echo "cuda tests: exit $tests after $(( $(date +%s) - start )) s"
-timeout 330 python3 benchmarks/gpu.py --work /tmp/gpu_work 2>&1 | tee "$OUT/gpu.log"
+timeout 300 python3 benchmarks/gpu.py --work /tmp/gpu_work 2>&1 | tee "$OUT/gpu.log"
 timings=$?
 cp benchmarks/results/gpu.md benchmarks/results/gpu.json "$OUT/" 2>/dev/null
 echo "gpu timings: exit $timings after $(( $(date +%s) - start )) s"
