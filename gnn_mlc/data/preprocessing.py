@@ -57,7 +57,7 @@ class FeatureScaler:
         offset = np.concatenate([numeric.mean(axis=0, dtype=np.float64), np.zeros(len(spread))])
         scale = np.concatenate([_inverse(numeric.std(axis=0, dtype=np.float64)),
                                 _inverse(np.where(spread > 1.0, spread, 1.0))])
-        norms = _row_norms(sp.csr_matrix(X[:, dense_columns:] @ sp.diags(scale[dense_columns:])))
+        norms = _row_norms(_scale_columns(X[:, dense_columns:], scale[dense_columns:]))
         row_norm = float(norms[norms > 0].mean()) if np.any(norms > 0) else 0.0
         return cls(offset=offset.astype(np.float32), scale=scale.astype(np.float32), row_norm=row_norm,
                    dense_columns=dense_columns)
@@ -69,14 +69,17 @@ class FeatureScaler:
         if sp.issparse(X):
             X = sp.csr_matrix(X)
             numeric = sp.csr_matrix((X[:, :k].toarray() - self.offset[:k]) * self.scale[:k], dtype=np.float32)
-            rest = sp.csr_matrix(X[:, k:] @ sp.diags(self.scale[k:]), dtype=np.float32)
+            rest = _scale_columns(X[:, k:] if k else X, self.scale[k:])
         else:
             scaled = ((X - self.offset) * self.scale).astype(np.float32, copy=False)
             numeric, rest = scaled[:, :k], scaled[:, k:]
         if self.row_norm > 0:
             norms = _row_norms(rest)
             factor = np.divide(self.row_norm, norms, out=np.zeros_like(norms), where=norms > 0).astype(np.float32)
-            rest = sp.csr_matrix(sp.diags(factor) @ rest) if sp.issparse(rest) else rest * factor[:, None]
+            if sp.issparse(rest):  # in place on the fresh copy: a diagonal product would be a sparse-sparse one
+                rest.data *= np.repeat(factor, np.diff(rest.indptr))
+            else:
+                rest = rest * factor[:, None]
         if k == 0:
             return rest
         if sp.issparse(rest):
@@ -89,8 +92,16 @@ def _inverse(spread: np.ndarray) -> np.ndarray:
     return np.divide(1.0, spread, out=np.ones_like(spread), where=spread > 1e-12)
 
 
+def _scale_columns(X: sp.csr_matrix, scale: np.ndarray) -> sp.csr_matrix:
+    """A float32 copy of CSR ``X`` (rows, n) with column j multiplied by ``scale[j]``, value by value (O(nnz); a
+    product with a diagonal matrix costs a sparse-sparse multiplication)."""
+    data = X.data.astype(np.float32) * scale.astype(np.float32)[X.indices]
+    return sp.csr_matrix((data, X.indices.copy(), X.indptr.copy()), shape=X.shape)
+
+
 def _row_norms(X: Matrix) -> np.ndarray:
     """(rows,) float64 Euclidean norm of each row of a dense or CSR matrix."""
     if sp.issparse(X):
-        return np.sqrt(np.asarray(X.multiply(X).sum(axis=1), dtype=np.float64).ravel())
+        rows = np.repeat(np.arange(X.shape[0]), np.diff(X.indptr))
+        return np.sqrt(np.bincount(rows, weights=np.square(X.data, dtype=np.float64), minlength=X.shape[0]))
     return np.linalg.norm(X.astype(np.float64, copy=False), axis=1)

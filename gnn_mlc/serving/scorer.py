@@ -215,7 +215,7 @@ class Scorer:
             keep = None
             if exclude is not None or self.min_score is not None:
                 keep = np.isfinite(top_logits) & (scores >= (self.min_score or 0.0))
-            table = recommendations_table(ids, self.label_names, indices, scores, id_name=id_name, keep=keep)
+            table = recommendations_table(ids, self.label_index, indices, scores, id_name=id_name, keep=keep)
             if self.with_labels:
                 table = table.append_column("predicted", self._predicted(torch.sigmoid(logits).cpu().numpy()))
         return table

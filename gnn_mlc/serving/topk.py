@@ -39,7 +39,7 @@ def top_k_labels(y_score: Tensor | np.ndarray, k: int) -> tuple[np.ndarray, np.n
 
 def recommendations_table(
     ids: Sequence | np.ndarray | pa.Array | pa.ChunkedArray,
-    label_names: Sequence[str],
+    label_names: Sequence[str] | pa.Array,
     indices: np.ndarray,
     scores: np.ndarray,
     *,
@@ -48,7 +48,8 @@ def recommendations_table(
 ) -> pa.Table:
     """Arrow table with the id column ``id_name``, ``labels`` (list<string>, best first) and ``scores``
     (list<float32>), from the (rows, k) label ``indices`` and ``scores`` of :func:`top_k_labels`; with ``keep``
-    (rows, k) bool, only the kept entries (the lists then differ in length)."""
+    (rows, k) bool, only the kept entries (the lists then differ in length). ``label_names`` may be an Arrow string
+    array already (a scorer builds it once, not per batch)."""
     rows, k = indices.shape
     if keep is None:
         offsets = pa.array(np.arange(0, rows * k + 1, k, dtype=np.int32))
@@ -57,7 +58,8 @@ def recommendations_table(
         offsets = pa.array(np.concatenate([[0], np.cumsum(keep.sum(axis=1))]).astype(np.int32))
         indices, scores = indices[keep], scores[keep]
     # Arrow's take builds the string column in C++; going through Python str objects was the slowest step.
-    names = pa.array(list(label_names), pa.string()).take(pa.array(indices))
+    vocabulary = label_names if isinstance(label_names, pa.Array) else pa.array(list(label_names), pa.string())
+    names = vocabulary.take(pa.array(indices))
     return pa.table({
         id_name: ids if isinstance(ids, (pa.Array, pa.ChunkedArray)) else pa.array(ids),
         "labels": pa.ListArray.from_arrays(offsets, names),
