@@ -35,6 +35,7 @@ from scale import BATCH, generate, load  # noqa: E402
 
 from gnn_mlc._torch import dense_float, to_tensor  # noqa: E402
 from gnn_mlc.nn import IndependentLabelModel  # noqa: E402
+from gnn_mlc.training.loss import sample_label_columns  # noqa: E402
 
 ROWS, TEST = 200_000, 10_000
 ARMS = (None, 2_048, 8_192)
@@ -42,23 +43,14 @@ ARMS = (None, 2_048, 8_192)
 
 def sampled_loss(model: IndependentLabelModel, x: torch.Tensor, targets: sp.csr_matrix, samples: int,
                  generator: torch.Generator) -> torch.Tensor:
-    """The batch's BCE summed over its positive labels (exact) plus ``samples`` uniform other labels weighted by
-    ``(L - |P|) / samples``: an unbiased estimate of the full sum. ``x``: (rows, features); ``targets``: (rows, L)."""
-    num_labels = targets.shape[1]
-    positive = torch.from_numpy(np.unique(targets.indices).astype(np.int64))
-    mask = torch.ones(num_labels, dtype=torch.bool)
-    mask[positive] = False
-    others = torch.nonzero(mask).ravel()
-    samples = samples if len(others) else 0
-    sampled = others[torch.randint(max(len(others), 1), (samples,), generator=generator)]
-    columns = torch.cat([positive, sampled])
+    """The batch's BCE over the columns of :func:`gnn_mlc.training.loss.sample_label_columns` (what
+    ``LabelGCNClassifier(negative_samples=...)`` trains on), weighted: an unbiased estimate of the full sum.
+    ``x``: (rows, features); ``targets``: (rows, L)."""
+    columns, weights = sample_label_columns(targets, samples, generator)
     y = dense_float(targets[:, columns.numpy()], x.device)
     columns = columns.to(x.device)
-    h = model.encoder(x)
-    logits = torch.addmm(model.heads.bias[columns], h, model.heads.weight[columns].t())
-    losses = F.binary_cross_entropy_with_logits(logits, y, reduction="none")
-    weight = (num_labels - len(positive)) / max(samples, 1)
-    return losses[:, : len(positive)].sum() + weight * losses[:, len(positive):].sum()
+    losses = F.binary_cross_entropy_with_logits(model(x, columns), y, reduction="none")
+    return (losses * weights.to(x.device)).sum()
 
 
 def train(X: sp.csr_matrix, Y: sp.csr_matrix, samples: int | None, device: torch.device

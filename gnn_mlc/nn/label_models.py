@@ -98,9 +98,13 @@ class LabelGCNModel(nn.Module):
             h = torch.sparse.mm(propagation, h)
         return h
 
-    def forward(self, x: Tensor) -> Tensor:
-        """Logits (batch, num_labels) for instances ``x`` (batch, in_features)."""
-        return score_logits(self.encoder(x), self.label_embeddings(), self.bias)
+    def forward(self, x: Tensor, columns: Tensor | None = None) -> Tensor:
+        """Logits (batch, num_labels) for instances ``x`` (batch, in_features); with ``columns`` (n,) int64, only
+        those labels' logits (batch, n): a sampled-negatives training step."""
+        W, b = self.label_embeddings(), self.bias
+        if columns is not None:
+            W, b = W[columns], b[columns]
+        return score_logits(self.encoder(x), W, b)
 
 
 class IndependentLabelModel(nn.Module):
@@ -135,9 +139,12 @@ class IndependentLabelModel(nn.Module):
         """The trainable label vectors, here ``W`` itself (num_labels, embedding_dim)."""
         return self.heads.weight
 
-    def forward(self, x: Tensor) -> Tensor:
-        """Logits (batch, num_labels) for instances ``x`` (batch, in_features)."""
-        return self.heads(self.encoder(x))
+    def forward(self, x: Tensor, columns: Tensor | None = None) -> Tensor:
+        """Logits (batch, num_labels) for instances ``x`` (batch, in_features); with ``columns`` (n,) int64, only
+        those labels' logits (batch, n): a sampled-negatives training step."""
+        if columns is None:
+            return self.heads(self.encoder(x))
+        return score_logits(self.encoder(x), self.heads.weight[columns], self.heads.bias[columns])
 
 
 LabelScoringModel = LabelGCNModel | IndependentLabelModel

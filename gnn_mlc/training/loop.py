@@ -39,6 +39,7 @@ from gnn_mlc.nn.label_models import LabelScoringModel
 from gnn_mlc.nn.label_propagation import KnownLabelTerm
 from gnn_mlc.training.checkpoint import Checkpoint
 from gnn_mlc.training.known_labels import random_known_split
+from gnn_mlc.training.loss import sample_label_columns
 
 logger = logging.getLogger(__name__)
 
@@ -46,13 +47,16 @@ logger = logging.getLogger(__name__)
 @dataclass(frozen=True)
 class TrainingSettings:
     """How to optimise: AdamW's ``learning_rate`` and ``weight_decay``, ``batch_size`` rows per step, at most
-    ``max_epochs`` epochs, stopping after ``patience`` epochs without a better validation mAP."""
+    ``max_epochs`` epochs, stopping after ``patience`` epochs without a better validation mAP; with
+    ``negative_samples``, each step scores the batch's positive labels and that many others
+    (:func:`~gnn_mlc.training.loss.sample_label_columns`), not every label."""
 
     learning_rate: float
     weight_decay: float
     batch_size: int
     max_epochs: int
     patience: int
+    negative_samples: int = 0
 
 
 @dataclass(frozen=True)
@@ -167,7 +171,8 @@ def train_model(
                initial=state.epoch, total=settings.max_epochs)
     for epoch in bar:
         loss = _train_epoch(trained, optimizer, split, settings.batch_size, generator=generator, device=device,
-                            pos_weight=pos_weight, rank=rank, world_size=world_size)
+                            pos_weight=pos_weight, rank=rank, world_size=world_size,
+                            negative_samples=settings.negative_samples)
         validation = validation_score(
             model, split.X_validation, split.Y_validation, split.missing_validation,
             batch_size=max(settings.batch_size, 1024), device=device, known=split.known_validation,
@@ -204,8 +209,10 @@ def _train_epoch(
     pos_weight: Tensor | None,
     rank: int,
     world_size: int,
+    negative_samples: int = 0,
 ) -> float:
-    """One pass over the shuffled training rows; returns this rank's mean loss per row and label."""
+    """One pass over the shuffled training rows; returns this rank's mean loss per row and label (with
+    ``negative_samples``, its unbiased estimate)."""
     trained.train()
     num_labels = split.Y_train.shape[1]
     total_loss, total_rows = 0.0, 0
@@ -215,19 +222,29 @@ def _train_epoch(
     for rows in iterate_batches(split.X_train.shape[0], batch_size, generator=generator):
         mine = rows[rank::world_size]
         x, targets = to_tensor(split.X_train[mine], device), split.Y_train[mine]
-        if with_known:
-            known = random_known_split(sp.csr_matrix(targets), splits) if splits is not None \
-                else split.known_train[mine]
-            known = dense_float(known, device)
-            logits = trained(x, known)
+        missing = None if split.missing_train is None else split.missing_train[mine]
+        if negative_samples:  # the batch's positive labels and a weighted sample of the others
+            columns, weights = sample_label_columns(targets, negative_samples, generator)
+            targets, missing = targets[:, columns.numpy()], None if missing is None else missing[:, columns.numpy()]
+            columns = columns.to(device)
+            logits = trained(x, columns)
+            losses = F.binary_cross_entropy_with_logits(
+                logits, dense_float(targets, device), reduction="none",
+                pos_weight=None if pos_weight is None else pos_weight[columns]) * weights.to(device)
         else:
-            logits = trained(x)
-        losses = F.binary_cross_entropy_with_logits(logits, dense_float(targets, device), reduction="none",
-                                                    pos_weight=pos_weight)
-        if with_known:  # a known label is evidence, not a target
-            losses = losses * (1.0 - known)
-        if split.missing_train is not None:  # unknown label values add nothing to the loss
-            losses = losses * (1.0 - dense_float(split.missing_train[mine], device))
+            if with_known:
+                known = random_known_split(sp.csr_matrix(targets), splits) if splits is not None \
+                    else split.known_train[mine]
+                known = dense_float(known, device)
+                logits = trained(x, known)
+            else:
+                logits = trained(x)
+            losses = F.binary_cross_entropy_with_logits(logits, dense_float(targets, device), reduction="none",
+                                                        pos_weight=pos_weight)
+            if with_known:  # a known label is evidence, not a target
+                losses = losses * (1.0 - known)
+        if missing is not None:  # unknown label values add nothing to the loss
+            losses = losses * (1.0 - dense_float(missing, device))
         loss_sum = losses.sum()
         loss = loss_sum * (world_size / (len(rows) * num_labels))  # see the module docstring
         optimizer.zero_grad(set_to_none=True)

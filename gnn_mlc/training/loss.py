@@ -1,4 +1,5 @@
-"""The training objective's per-label parts: positive weights of the loss and the starting biases."""
+"""The training objective's per-label parts: positive weights of the loss, the starting biases, and the labels a
+sampled-negatives step scores."""
 
 from __future__ import annotations
 
@@ -38,3 +39,27 @@ def log_odds_bias(Y: Matrix) -> Tensor:
     frequency = np.asarray(Y.sum(axis=0), dtype=np.float64).ravel() / num_rows
     frequency = np.clip(frequency, 0.5 / num_rows, 1.0 - 0.5 / num_rows)
     return torch.from_numpy(np.log(frequency / (1.0 - frequency))).float()
+
+
+def sample_label_columns(targets: Matrix, samples: int, generator: torch.Generator) -> tuple[Tensor, Tensor]:
+    """The labels one sampled-negatives training step scores, and each one's weight in the loss.
+
+    Every label positive in the batch ``targets`` (rows, num_labels) is scored (weight 1: every row's loss on it is
+    exact), then ``samples`` of the other labels drawn uniformly with replacement, each weighted ``(L - |P|) /
+    samples``, so the weighted sum is an unbiased estimate of the loss summed over all ``L`` labels. At 50,000 labels
+    8,192 samples trained to the same P@5 as the full loss in 3.6x less time on a GPU, 2,048 lost 4 points
+    (benchmarks/results/sampled_loss.md).
+
+    Returns:
+        ``columns`` (n,) int64 label indices (positives first) and ``weights`` (n,) float32.
+    """
+    num_labels = targets.shape[1]
+    positive = torch.from_numpy(np.flatnonzero(np.asarray((targets != 0).sum(axis=0)).ravel()).astype(np.int64))
+    mask = torch.ones(num_labels, dtype=torch.bool)
+    mask[positive] = False
+    others = torch.nonzero(mask).ravel()
+    samples = samples if len(others) else 0
+    drawn = others[torch.randint(max(len(others), 1), (samples,), generator=generator)]
+    weights = torch.cat([torch.ones(len(positive)),
+                         torch.full((samples,), (num_labels - len(positive)) / max(samples, 1))])
+    return torch.cat([positive, drawn]), weights.float()
