@@ -17,10 +17,11 @@ SETTINGS = {"dropout": 0.0, "max_epochs": 3, "hidden_channels": 32, "embedding_d
             "random_state": 0, "device": "cpu"}
 
 
-def main(output: Path, device: str = "cpu") -> None:
+def main(output: Path, device: str = "cpu", negative_samples: str = "0") -> None:
     data = read_dataset(DEMO)
     with process_group(device) as rank:
-        model = LabelGCNClassifier(**{**SETTINGS, "device": device}).fit(data.X[:1000], data.Y[:1000])
+        model = LabelGCNClassifier(**{**SETTINGS, "device": device, "negative_samples": int(negative_samples)}
+                                   ).fit(data.X[:1000], data.Y[:1000])
         state = {name: tensor.detach().cpu().contiguous() for name, tensor in model.model_.state_dict().items()}
         save_file(state, str(output / f"rank{rank}.safetensors"))
         (output / f"rank{rank}.backend").write_text(torch.distributed.get_backend())

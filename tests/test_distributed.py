@@ -26,8 +26,9 @@ def torchrun(*arguments: str, timeout: float = 240) -> subprocess.CompletedProce
 
 
 @pytest.mark.timeout(300)
-def test_two_processes_stay_in_sync_and_match_one(tmp_path):
-    result = torchrun(str(HERE / "ddp_worker.py"), str(tmp_path))
+@pytest.mark.parametrize("negative_samples", [0, 5])  # 5: every rank scores the global batch's sampled columns
+def test_two_processes_stay_in_sync_and_match_one(tmp_path, negative_samples):
+    result = torchrun(str(HERE / "ddp_worker.py"), str(tmp_path), "cpu", str(negative_samples))
     assert result.returncode == 0, result.stderr[-2000:]
     rank0, rank1 = load_file(str(tmp_path / "rank0.safetensors")), load_file(str(tmp_path / "rank1.safetensors"))
     for name in rank0:
@@ -36,7 +37,7 @@ def test_two_processes_stay_in_sync_and_match_one(tmp_path):
     from ddp_worker import DEMO, SETTINGS
 
     data = read_dataset(DEMO)
-    single = LabelGCNClassifier(**SETTINGS).fit(data.X[:1000], data.Y[:1000])
+    single = LabelGCNClassifier(**SETTINGS, negative_samples=negative_samples).fit(data.X[:1000], data.Y[:1000])
     # Same global batches, gradients averaged over ranks = gradient of the global mean: equal up to float
     # summation order. Stated tolerance: 1e-4 absolute on every parameter after 3 epochs.
     for name, tensor in single.model_.state_dict().items():

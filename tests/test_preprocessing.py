@@ -106,3 +106,18 @@ def test_item_columns_set_the_dense_block_and_travel_with_the_model(tmp_path):
     np.testing.assert_array_equal(again.predict_proba(X), model.predict_proba(X))
     with pytest.raises(DataError, match="the feature names do not end with the item columns' features"):
         LabelGCNClassifier(**FAST).fit(X, Y, feature_names=["age", "x", "y", "z"], item_columns=[history])
+
+
+def test_duplicate_sparse_entries_scale_as_their_sum():
+    X = sparse_counts(2)
+    indices, data, indptr = [], [], [0]
+    for row in range(X.shape[0]):  # every entry stored twice, as two halves
+        cells = slice(X.indptr[row], X.indptr[row + 1])
+        indices += [*X.indices[cells], *X.indices[cells]]
+        data += [*(X.data[cells] / 2), *(X.data[cells] / 2)]
+        indptr.append(len(indices))
+    stored_twice = sp.csr_matrix((np.asarray(data), np.asarray(indices), np.asarray(indptr)), shape=X.shape)
+    assert stored_twice.nnz == 2 * X.nnz
+    scaler = FeatureScaler.fit(X)
+    np.testing.assert_allclose(FeatureScaler.fit(stored_twice).row_norm, scaler.row_norm, rtol=1e-6)
+    np.testing.assert_allclose(scaler.transform(stored_twice).toarray(), scaler.transform(X).toarray(), rtol=1e-5)

@@ -94,3 +94,14 @@ def test_a_headerless_file_that_stops_short_of_the_last_features_scores(tmp_path
     best = np.argsort(-probabilities, axis=1, kind="stable")[:, :2]
     labels = pq.read_table(tmp_path / "recs.parquet").column("labels").to_pylist()
     assert labels == [list(classifier.classes_[row]) for row in best]
+
+
+def test_a_headerless_file_past_the_models_last_feature_is_refused(tmp_path):
+    from gnn_mlc.errors import DataError
+
+    X, Y = _random_xc(rows=50, features=10)
+    _write_xc(tmp_path / "wide.txt", sp.hstack([X, sp.csr_matrix(np.ones((50, 1), np.float32))]).tocsr(), Y,
+              header=False)
+    data = read_dataset(tmp_path / "wide.txt")
+    with pytest.raises(DataError, match="feature 'f10' is not the model's"):
+        data.features_as([f"f{j}" for j in range(10)])

@@ -149,26 +149,41 @@ class Dataset:
                        Y_missing=Y_missing, known=known)
 
     def features_as(self, feature_names: list[str], *, exact: bool = False) -> Matrix:
-        """``X`` with its columns in the order of ``feature_names`` (a model's), matched by name; with
-        ``open_width``, a name the data lacks is a zero column.
+        """``X`` with its columns in the order of ``feature_names`` (a model's), matched by name.
+
+        Args:
+            feature_names: the model's feature names, in its column order.
+            exact: also refuse data with features the model does not have (not only missing ones).
+
+        Returns:
+            (num_rows, len(feature_names)) features, dense or CSR like ``X``; with ``open_width``, a model feature
+            the data lacks is a zero column.
 
         Raises:
-            DataError: a feature of ``feature_names`` is missing (or, with ``exact``, the counts differ).
+            DataError: a model feature is missing (unless ``open_width``), or, with ``exact`` or ``open_width``, the
+                data has features the model does not (a headerless XC file past the model's last feature).
         """
         position = {name: index for index, name in enumerate(self.feature_names)}
         missing = [name for name in feature_names if name not in position]
-        if (missing and not self.open_width) or (exact and not self.open_width
-                                                 and len(feature_names) != len(self.feature_names)):
+        known = set(feature_names)
+        extra = [name for name in self.feature_names if name not in known]
+        if (missing and not self.open_width) or (extra and (exact or self.open_width)):
             raise DataError(
                 f"{self.source}: has {len(self.feature_names)} features, the model expects {len(feature_names)}"
-                + (f"; feature {missing[0]!r} is missing{did_you_mean(missing[0], self.feature_names)}" if missing
-                   else "") + ". Hint: use data with the same columns as the training data"
+                + (f"; feature {missing[0]!r} is missing{did_you_mean(missing[0], self.feature_names)}"
+                   if missing and not self.open_width else f"; feature {extra[0]!r} is not the model's")
+                + ". Hint: use data with the same columns as the training data"
             )
         if not missing:
             return self.X[:, np.array([position[name] for name in feature_names], dtype=np.int64)]
-        X = sp.hstack([sp.csr_matrix(self.X), sp.csr_matrix((self.num_rows, 1), dtype=np.float32)], format="csr")
-        zero = len(self.feature_names)  # the appended all-zero column
-        return X[:, np.array([position.get(name, zero) for name in feature_names], dtype=np.int64)]
+        zero = len(self.feature_names)  # an appended all-zero column stands for each missing feature
+        order = np.array([position.get(name, zero) for name in feature_names], dtype=np.int64)
+        if sp.issparse(self.X):
+            padded = sp.hstack([sp.csr_matrix(self.X), sp.csr_matrix((self.num_rows, 1), dtype=np.float32)],
+                               format="csr")
+        else:
+            padded = np.hstack([self.X, np.zeros((self.num_rows, 1), dtype=self.X.dtype)])
+        return padded[:, order]
 
     @classmethod
     def from_arrays(

@@ -51,7 +51,7 @@ class FeatureScaler:
         if not sp.issparse(X):
             return cls(offset=X.mean(axis=0, dtype=np.float64).astype(np.float32),
                        scale=_inverse(X.std(axis=0, dtype=np.float64)).astype(np.float32))
-        X = sp.csr_matrix(X)
+        X = _canonical(X)
         numeric = X[:, :dense_columns].toarray()
         spread = np.asarray(abs(X[:, dense_columns:]).max(axis=0).todense(), dtype=np.float64).ravel()
         offset = np.concatenate([numeric.mean(axis=0, dtype=np.float64), np.zeros(len(spread))])
@@ -67,7 +67,7 @@ class FeatureScaler:
         on sparse features, whatever the type of ``X``, so dense and sparse copies of the same rows score alike."""
         k = self.dense_columns
         if sp.issparse(X):
-            X = sp.csr_matrix(X)
+            X = _canonical(X)
             numeric = sp.csr_matrix((X[:, :k].toarray() - self.offset[:k]) * self.scale[:k], dtype=np.float32)
             rest = _scale_columns(X[:, k:] if k else X, self.scale[k:])
         else:
@@ -90,6 +90,16 @@ class FeatureScaler:
 def _inverse(spread: np.ndarray) -> np.ndarray:
     """(n,) float64 ``1 / spread``, 1 where the spread is (near) zero (a constant column)."""
     return np.divide(1.0, spread, out=np.ones_like(spread), where=spread > 1e-12)
+
+
+def _canonical(X: Matrix) -> sp.csr_matrix:
+    """``X`` as CSR with each entry stored once (duplicates summed, on a copy): value-by-value scaling and row norms
+    then see the matrix's values, not its storage."""
+    X = sp.csr_matrix(X)
+    if not X.has_canonical_format:
+        X = X.copy()
+        X.sum_duplicates()
+    return X
 
 
 def _scale_columns(X: sp.csr_matrix, scale: np.ndarray) -> sp.csr_matrix:

@@ -36,6 +36,9 @@ def process_group(device: str, *, timeout_minutes: float = 30.0) -> Iterator[int
     if not launched_by_torchrun():
         yield 0
         return
+    if dist.is_initialized():  # a group someone else joined (Ray Train, a scheduler): train in it, leave it open
+        yield dist.get_rank()
+        return
     on_cuda = resolve_device(device).type == "cuda"
     if on_cuda:
         torch.cuda.set_device(int(os.environ.get("LOCAL_RANK", "0")))

@@ -186,7 +186,7 @@ def train_model(
                         state.best_map)
             break
     bar.close()
-    if world_size > 1:
+    if _distributed():
         # Drop the DDP wrapper and optimizer before the process group is destroyed: a live gloo reducer can
         # deadlock the teardown.
         del trained, optimizer
@@ -209,7 +209,7 @@ def _train_epoch(
     pos_weight: Tensor | None,
     rank: int,
     world_size: int,
-    negative_samples: int = 0,
+    negative_samples: int,
 ) -> float:
     """One pass over the shuffled training rows; returns this rank's mean loss per row and label (with
     ``negative_samples``, its unbiased estimate)."""
@@ -223,8 +223,9 @@ def _train_epoch(
         mine = rows[rank::world_size]
         x, targets = to_tensor(split.X_train[mine], device), split.Y_train[mine]
         missing = None if split.missing_train is None else split.missing_train[mine]
-        if negative_samples:  # the batch's positive labels and a weighted sample of the others
-            columns, weights = sample_label_columns(targets, negative_samples, generator)
+        if negative_samples:  # the batch's positive labels and a weighted sample of the others, drawn from the
+            # global batch: every rank scores the same columns and its generator stays in step with the others
+            columns, weights = sample_label_columns(split.Y_train[rows], negative_samples, generator)
             targets, missing = targets[:, columns.numpy()], None if missing is None else missing[:, columns.numpy()]
             columns = columns.to(device)
             logits = trained(x, columns)

@@ -50,6 +50,11 @@ def sample_label_columns(targets: Matrix, samples: int, generator: torch.Generat
     8,192 samples trained to the same P@5 as the full loss in 3.6x less time on a GPU, 2,048 lost 4 points
     (benchmarks/results/sampled_loss.md).
 
+    Args:
+        targets: (rows, num_labels) 0/1 labels of the batch, dense or CSR.
+        samples: how many other labels to draw.
+        generator: the training generator (seeded and checkpointed with the run).
+
     Returns:
         ``columns`` (n,) int64 label indices (positives first) and ``weights`` (n,) float32.
     """
