@@ -20,7 +20,8 @@ Layout::
     item_columns.json        the list-valued input columns read as bags of items: vocabulary, weighting, idf
                              (absent when the training data had none; their features end ``feature_names.json``)
     thresholds.json          the decision strategy and one threshold per label
-    label_graph.graphml      the label graph the model used, for people and tools (absent without a graph)
+    label_graph.graphml      the label graph the model used, for people and tools (absent without a graph, or above
+                             GRAPHML_EDGES edges: ``gnn-mlc inspect --output`` exports a cut of it then)
     metrics.json             validation figures the model was selected on, and the per-epoch history
     manifest.json            every other file's size and SHA-256, written last
 
@@ -63,6 +64,9 @@ if TYPE_CHECKING:
     from gnn_mlc.graph import LabelGraph
 
 FORMAT = "gnn-mlc-model"
+GRAPHML_EDGES = 200_000
+"""Above this many edges the model directory holds no ``label_graph.graphml`` (the weights keep the graph): a
+50,000-label ``probability`` graph has tens of millions of edges, minutes and gigabytes of XML nobody opens."""
 FORMAT_VERSION = 3  # 3: manifest.json, label_vectors.safetensors, data columns; 2: scaler.row_norm
 MANIFEST = "manifest.json"
 _SCALER_PREFIX = "scaler."
@@ -230,7 +234,7 @@ def _write_files(parts: ModelParts, directory: Path) -> None:
     if parts.item_columns:
         _write_json(directory / "item_columns.json", [column.to_json() for column in parts.item_columns])
     _write_json(directory / "thresholds.json", parts.decision_rule.to_json())
-    if parts.graph is not None:
+    if parts.graph is not None and parts.graph.adjacency.nnz <= GRAPHML_EDGES:
         parts.graph.write_graphml(directory / "label_graph.graphml")
     _write_json(directory / "metrics.json", _json_safe(parts.metrics))
     write_manifest(directory)

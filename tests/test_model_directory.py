@@ -246,3 +246,16 @@ def test_saved_files_have_the_usual_permissions(saved, tmp_path):
     assert stat.S_IMODE(path.stat().st_mode) == 0o755
     assert {stat.S_IMODE(file.stat().st_mode) for file in path.iterdir()} == {0o644}
 
+
+
+def test_a_graph_above_the_graphml_limit_is_kept_in_the_weights_only(saved, data, tmp_path, monkeypatch):
+    import gnn_mlc.model_directory as model_directory
+
+    classifier, path = saved
+    if classifier.graph_ is None:
+        pytest.skip("the no-graph model writes no GraphML")
+    assert (path / "label_graph.graphml").is_file()
+    monkeypatch.setattr(model_directory, "GRAPHML_EDGES", classifier.graph_.adjacency.nnz - 1)
+    smaller = classifier.to_directory(tmp_path / "model")
+    assert not (smaller / "label_graph.graphml").exists()
+    np.testing.assert_array_equal(load_model(smaller).predict_proba(data.X), classifier.predict_proba(data.X))
