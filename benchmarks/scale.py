@@ -254,7 +254,8 @@ def markdown(records: list[dict]) -> str:
              "Protocol in the script's docstring (`benchmarks/scale.py`). Each figure from a fresh process; the "
              "2,000,000 x 50,000 cell trains one full epoch. Epoch ratio: seconds per training step of the graph "
              "model (`num_gcn_layers=1`) over the no-graph network's, the same batches (an epoch extrapolated from "
-             "60 steps).", "",
+             "60 steps, with PyTorch's default AdamW, slower than the fused one `fit` uses: these run above the "
+             "measured epochs at few labels, alike for both arms).", "",
              "| rows | labels | fit s | epoch s (measured) | peak RSS (MiB) | graph epoch s (extrap.) | no-graph epoch s "
              "(extrap.) | ratio | edges | build probability s | build mlgcn s | to_networkx s | networkx floor s | "
              "export ratio |",
