@@ -14,7 +14,7 @@ rows are the test rows. Arms: the full loss, and sampled negatives with S = 2,04
 the epoch, and P@5, Recall@20 and nDCG@10 of the test rows' labels.
 
 Usage: ``python benchmarks/sampled_loss.py --work DIR [--device cuda]`` (DIR holds or receives the scale data sets).
-Writes results/sampled_loss.{json,md}.
+Writes results/sampled_loss_{cpu,cuda}.{json,md}.
 """
 
 from __future__ import annotations
@@ -129,7 +129,7 @@ def main() -> None:
             records.append({"labels": labels, "samples": samples, "epoch_seconds": seconds, "device": name,
                             **ranking_metrics(model, X[ROWS - TEST:], Y[ROWS - TEST:])})
             print(records[-1], flush=True)
-            write_results("sampled_loss", records, markdown(records))
+            write_results(f"sampled_loss_{device.type}", records, markdown(records))
 
 
 if __name__ == "__main__":
