@@ -187,3 +187,24 @@ class ItemColumn:
             raise DataError(f"item column {column.name!r}: repeated items or an idf that does not match them; "
                             "expected unique items and one finite idf each. Hint: train the model again")
         return column
+
+
+def with_item_bags(numeric: np.ndarray, table: pa.Table, item_columns: list[ItemColumn], *, source: str
+                   ) -> tuple[sp.csr_matrix, dict[str, ItemCounts]]:
+    """The features of a table with item columns, as training and scoring both build them.
+
+    Args:
+        numeric: (rows, num_numeric) its numeric feature columns, already read.
+        table: the table holding the item columns.
+        item_columns: the fitted item columns, in feature order.
+        source: the file or batch, for messages.
+
+    Returns:
+        (rows, num_numeric + their items) float32 CSR: the numeric columns, then each column's bag of items; and each
+        item column's tally of items read and ignored.
+    """
+    blocks, counts = [sp.csr_matrix(numeric)], {}
+    for column in item_columns:
+        bag, counts[column.name] = column.transform(table.column(column.name), source=source)
+        blocks.append(bag)
+    return sp.csr_matrix(sp.hstack(blocks, format="csr"), dtype=np.float32), counts

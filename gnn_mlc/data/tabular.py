@@ -30,7 +30,13 @@ import scipy.sparse as sp
 
 from gnn_mlc._typing import DEFAULT_ID_COLUMN, DEFAULT_LABEL_COLUMN
 from gnn_mlc.data.dataset import Dataset, check_label_name, invalid_label_character
-from gnn_mlc.data.items import ItemColumn, ItemCounts, ItemWeighting, is_list_column
+from gnn_mlc.data.items import (
+    ItemColumn,
+    ItemCounts,
+    ItemWeighting,
+    is_list_column,
+    with_item_bags,
+)
 from gnn_mlc.errors import DataError, did_you_mean
 
 logger = logging.getLogger(__name__)
@@ -185,13 +191,8 @@ def _features(table: pa.Table, numeric: list[str], item_columns: list[ItemColumn
     and each item column's tally."""
     if not item_columns:
         return feature_matrix(table, numeric, source=source), {}
-    blocks, counts = [], {}
-    if numeric:
-        blocks.append(sp.csr_matrix(feature_matrix(table, numeric, source=source)))
-    for column in item_columns:
-        bag, counts[column.name] = column.transform(table.column(column.name), source=source)
-        blocks.append(bag)
-    return sp.csr_matrix(sp.hstack(blocks, format="csr"), dtype=np.float32), counts
+    numbers = feature_matrix(table, numeric, source=source) if numeric else np.zeros((table.num_rows, 0), np.float32)
+    return with_item_bags(numbers, table, item_columns, source=source)
 
 
 def _indicator(row_labels: list[list[str]], vocabulary: list[str], path: Path, column: str, *, sparse: bool

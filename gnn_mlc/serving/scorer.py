@@ -30,7 +30,7 @@ from torch import Tensor
 
 from gnn_mlc._torch import resolve_device, to_tensor
 from gnn_mlc._typing import DEFAULT_LABEL_COLUMN, DEFAULT_TOP_K, Matrix
-from gnn_mlc.data.items import ItemCounts
+from gnn_mlc.data.items import ItemCounts, with_item_bags
 from gnn_mlc.data.preprocessing import FeatureScaler
 from gnn_mlc.data.tabular import check_numeric_column, resolve_id_column
 from gnn_mlc.errors import DataError, GnnMlcError
@@ -122,7 +122,10 @@ class Scorer:
         self.min_score = min_score
         self.known_column = known_column
         self.keep_known = keep_known
-        self.trained_labels = torch.tensor(parts.trained_labels, dtype=torch.long)
+        self.trained_labels = torch.tensor(parts.trained_labels, dtype=torch.long, device=self.device)
+        self.trained_position = np.full(len(parts.label_names), -1, dtype=np.int64)
+        """Each label's column among the trained labels (-1 for a label the network was not trained on)."""
+        self.trained_position[parts.trained_labels] = np.arange(len(parts.trained_labels))
         self.known_term = None
         if parts.known_term is not None and known_column is not None:
             from gnn_mlc.nn.label_propagation import (
@@ -246,9 +249,7 @@ class Scorer:
             X = self.scaler.transform(X)
         logits = score_logits(self.encoder(to_tensor(X, self.device)), self.label_embeddings, self.bias)
         if known is not None and self.known_term is not None and len(known[0]):
-            position = np.full(len(self.label_names), -1, dtype=np.int64)
-            position[self.trained_labels.numpy()] = np.arange(len(self.trained_labels))
-            columns = position[known[1]]
+            columns = self.trained_position[known[1]]
             signal = sp.csr_matrix((np.ones(int((columns >= 0).sum()), dtype=np.float32),
                                     (known[0][columns >= 0], columns[columns >= 0])),
                                    shape=(logits.shape[0], len(self.trained_labels)))
@@ -260,7 +261,7 @@ class Scorer:
                                                  torch.from_numpy(signal.indices.astype(np.int64)),
                                                  torch.from_numpy(signal.data), size=signal.shape).to(self.device)
             evidence = torch.sparse.mm(sparse, self.known_term)
-            logits[:, self.trained_labels.to(self.device)] += evidence.to_dense() if evidence.layout != torch.strided \
+            logits[:, self.trained_labels] += evidence.to_dense() if evidence.layout != torch.strided \
                 else evidence
         return logits
 
@@ -328,12 +329,10 @@ class Scorer:
             features[:, index] = np.where(invalid, 0.0, narrow)
         if not self.item_columns:
             return features, reasons
-        blocks = [sp.csr_matrix(features)]
-        for column in self.item_columns:
-            bag, counts = column.transform(table.column(column.name))
-            self.item_counts[column.name] += counts
-            blocks.append(bag)
-        return sp.csr_matrix(sp.hstack(blocks, format="csr"), dtype=np.float32), reasons
+        features, counts = with_item_bags(features, table, self.item_columns, source="input")
+        for name, tally in counts.items():
+            self.item_counts[name] += tally
+        return features, reasons
 
     def item_report(self) -> str:
         """One sentence per item column on the items ignored so far (``""`` for a model without item columns)."""

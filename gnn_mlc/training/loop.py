@@ -225,7 +225,8 @@ def _train_epoch(
         missing = None if split.missing_train is None else split.missing_train[mine]
         if negative_samples:  # the batch's positive labels and a weighted sample of the others, drawn from the
             # global batch: every rank scores the same columns and its generator stays in step with the others
-            columns, weights = sample_label_columns(split.Y_train[rows], negative_samples, generator)
+            columns, weights = sample_label_columns(split.Y_train[rows] if world_size > 1 else targets,
+                                                    negative_samples, generator)
             targets, missing = targets[:, columns.numpy()], None if missing is None else missing[:, columns.numpy()]
             columns = columns.to(device)
             logits = trained(x, columns)
