@@ -68,10 +68,11 @@ def write_input(rows: int, path: Path) -> Path:
 
 
 def floor(scorer: Scorer, features: torch.Tensor, batch_size: int, top_k: int) -> None:
+    parts = scorer.model.on_device(scorer.device)
     with torch.no_grad():
         for start in range(0, features.shape[0], batch_size):
-            h = scorer.encoder(features[start : start + batch_size])
-            torch.topk(score_logits(h, scorer.label_embeddings, scorer.bias), top_k, dim=1)
+            h = parts.encoder(features[start : start + batch_size])
+            torch.topk(score_logits(h, parts.label_embeddings, parts.bias), top_k, dim=1)
 
 
 def sklearn_rows_per_second(rows: int, top_k: int, repeats: int) -> dict:

@@ -371,7 +371,6 @@ def run_add_labels(args: argparse.Namespace) -> int:
 
 
 def run_evaluate(args: argparse.Namespace) -> int:
-    from gnn_mlc.estimator import load_model
     from gnn_mlc.evaluation.report import (
         evaluate_classifier,
         metrics_table,
@@ -380,23 +379,22 @@ def run_evaluate(args: argparse.Namespace) -> int:
     from gnn_mlc.model_directory import load_model_parts
 
     directories = [args.model] if args.model else args.compare
-    classifiers = [load_model(path) for path in directories]
+    models = [load_model_parts(path) for path in directories]
     # The first model's training id column, as the scoring commands default to: it must not become a feature.
-    recorded = (load_model_parts(path).data_columns.get("id_column") for path in directories)
+    recorded = (model.data_columns.get("id_column") for model in models)
     columns, vocabularies = _model_inputs(directories)
     data = _read(args, args.data, training_id_column=next((column for column in recorded if column), None),
                  model_columns=columns, vocabularies=vocabularies)
     evaluations = []
-    for path, classifier in zip(directories, classifiers):
+    for path, model in zip(directories, models):
         taken = {evaluation.name for evaluation in evaluations}
         name = path.name if path.name and path.name not in taken else str(path)
-        evaluations.append(evaluate_classifier(classifier, data, name=name))
+        evaluations.append(evaluate_classifier(model, data, name=name))
     if args.baseline == "popularity":
         from gnn_mlc.evaluation.baselines import PopularityBaseline
 
-        first = classifiers[0]
-        popularity = PopularityBaseline(first.classes_, first.label_counts_, first.n_samples_fit_,
-                                        getattr(first, "feature_names_in_", None))
+        first = models[0]
+        popularity = PopularityBaseline(first.label_names, first.label_counts, first.num_rows, first.feature_names)
         evaluations.append(evaluate_classifier(popularity, data, name="popularity"))
     title = f"Evaluation on `{args.data}` ({data.num_rows} rows, {data.num_labels} labels)" + "".join(
         f"\n\n{counts.describe(name)}" for name, counts in data.item_counts.items())
@@ -474,14 +472,14 @@ def run_score(args: argparse.Namespace) -> int:
 
 
 def run_inspect(args: argparse.Namespace) -> int:
-    from gnn_mlc.estimator import load_model
     from gnn_mlc.inspection.neighbours import nearest_labels
+    from gnn_mlc.model_directory import load_model_parts
 
     if not args.label and not args.output:
         raise GnnMlcError("inspect: nothing to do; expected --label NAME and/or --output DIR")
-    classifier = load_model(args.model)
+    model = load_model_parts(args.model)
     if args.label:
-        neighbours = nearest_labels(classifier, args.label, k=args.k)
+        neighbours = nearest_labels(model, args.label, k=args.k)
         print(f"nearest labels to {args.label!r} (cosine similarity of embeddings; the data's evidence beside)\n")
         print(f"{'label':<30} {'cosine':>7} {'together':>9} {'P(j|i)':>7} {'P(i|j)':>7}")
         for neighbour in neighbours:
@@ -490,8 +488,8 @@ def run_inspect(args: argparse.Namespace) -> int:
     if args.output:
         from gnn_mlc.inspection.report import write_inspection_report
 
-        baseline = load_model(args.baseline) if args.baseline else None
-        paths = write_inspection_report(classifier, args.output, name=args.model.name, baseline=baseline,
+        baseline = load_model_parts(args.baseline) if args.baseline else None
+        paths = write_inspection_report(model, args.output, name=args.model.name, baseline=baseline,
                                         baseline_name=args.baseline.name if args.baseline else "baseline")
         print("\n".join(f"wrote {path}" for path in paths))
     return 0

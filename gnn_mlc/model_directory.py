@@ -25,9 +25,9 @@ Layout::
     metrics.json             validation figures the model was selected on, and the per-epoch history
     manifest.json            every other file's size and SHA-256, written last
 
-This module reads and writes :class:`ModelParts` and knows nothing of the estimator or the training loop: the
-estimator turns itself into parts (:meth:`~gnn_mlc.estimator.LabelGCNClassifier.to_directory`) and back, and the
-scoring path (:mod:`gnn_mlc.serving`) builds its encoder from the same parts.
+This module writes and reads a :class:`~gnn_mlc.fitted.FittedModel`'s parts and knows nothing of the estimator or
+the training loop: the estimator, the scoring path (:mod:`gnn_mlc.serving`), evaluation and inspection all hold the
+:class:`~gnn_mlc.fitted.FittedModel` that :func:`load_model_parts` returns.
 
 Loading never unpickles anything, follows no symbolic link inside the directory, checks every file against the
 manifest (so a file from another training run, a truncated or edited file is refused), and checks each part's type,
@@ -43,10 +43,9 @@ import math
 import os
 import shutil
 import tempfile
-from dataclasses import dataclass, field
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
@@ -57,11 +56,10 @@ from safetensors.torch import load_file, save_file
 from gnn_mlc.data.items import ItemColumn
 from gnn_mlc.data.preprocessing import FeatureScaler
 from gnn_mlc.errors import DataError, GnnMlcError, ModelDirectoryError
+from gnn_mlc.fitted import FittedModel
 from gnn_mlc.outputs import publish_mode
+from gnn_mlc.parameters import check_parameters
 from gnn_mlc.thresholds import DecisionRule
-
-if TYPE_CHECKING:
-    from gnn_mlc.graph import LabelGraph
 
 FORMAT = "gnn-mlc-model"
 GRAPHML_EDGES = 200_000
@@ -77,66 +75,8 @@ _REQUIRED_FILES = (
 SOURCES = ("trained", "log", "edges", "features", "edges+features", "none")
 
 
-@dataclass(frozen=True)
-class ModelParts:
-    """Everything a model directory holds, as plain values.
-
-    Attributes:
-        parameters: the estimator's constructor parameters (without ``verbose``).
-        kind: ``"gcn"`` (label-graph model) or ``"independent"`` (no graph).
-        in_features: number of input features.
-        label_names: the ``num_labels`` label names, in column order.
-        feature_names: the ``in_features`` feature names, or ``None`` (fitted on bare arrays).
-        state: the torch module's ``state_dict`` (CPU tensors).
-        scaler: the fitted :class:`~gnn_mlc.data.preprocessing.FeatureScaler`.
-        label_embeddings: ``W``, (num_labels, embedding_dim) float32.
-        label_bias: ``b``, (num_labels,) float32.
-        decision_rule: the fitted :class:`~gnn_mlc.thresholds.DecisionRule`.
-        label_counts: (num_labels,) int64 training positives per label.
-        num_rows: number of training rows.
-        cooccurrence: (num_labels, num_labels) int64 CSR training co-occurrence counts.
-        metrics: ``validation`` (the early-stopping score) and ``validation_metric``, ``best_epoch``, ``epochs_run``
-            and the per-epoch ``history``.
-        data_columns: the columns of the training file (``id_column``, ``label_column``) that scoring defaults to.
-        trained_labels: indices of the labels the torch module scores, in its output order.
-        label_sources: (num_labels,) where each label's vector came from (:data:`SOURCES`).
-        cooccurrence_rows: the rows ``cooccurrence`` counts (training rows and label-only log rows).
-        graph_rows: ``(encodings (n, embedding_dim) float32, labels (n, num_labels) uint8 CSR)`` of the kept rows.
-        label_features: ``(features (num_labels, f) float32, mask (num_labels,) bool)`` or ``None``.
-        known_term: ``(edge_index (2, E) int64 over the trained labels, weight (E,) float32, scale)`` of the
-            known-label term, or ``None``.
-        item_columns: the input's item-list columns (:class:`~gnn_mlc.data.items.ItemColumn`), whose features are
-            the last of ``feature_names``, in this order.
-        graph: the label graph, written as GraphML for people and tools (not read back).
-    """
-
-    parameters: dict[str, Any]
-    kind: str
-    in_features: int
-    label_names: list[str]
-    feature_names: list[str] | None
-    state: dict[str, torch.Tensor]
-    scaler: FeatureScaler
-    label_embeddings: np.ndarray
-    label_bias: np.ndarray
-    decision_rule: DecisionRule
-    label_counts: np.ndarray
-    num_rows: int
-    cooccurrence: sp.csr_matrix
-    metrics: dict[str, Any]
-    data_columns: dict[str, str | None] = field(default_factory=dict)
-    trained_labels: list[int] = field(default_factory=list)
-    label_sources: list[str] = field(default_factory=list)
-    cooccurrence_rows: int = 0
-    graph_rows: tuple[np.ndarray, sp.csr_matrix] | None = None
-    label_features: tuple[np.ndarray, np.ndarray] | None = None
-    known_term: tuple[np.ndarray, np.ndarray, float] | None = None
-    item_columns: list[ItemColumn] = field(default_factory=list)
-    graph: LabelGraph | None = None
-
-    @property
-    def num_labels(self) -> int:
-        return len(self.label_names)
+ModelParts = FittedModel
+"""The old name of :class:`~gnn_mlc.fitted.FittedModel` (a model directory's parts), kept for one release."""
 
 
 def library_version() -> str:
@@ -147,8 +87,8 @@ def library_version() -> str:
         return "0+unknown"
 
 
-def save_model_parts(parts: ModelParts, path: str | Path, *, overwrite: bool = False) -> Path:
-    """Write ``parts`` to the directory ``path`` atomically, the manifest last.
+def save_model_parts(parts: FittedModel, path: str | Path, *, overwrite: bool = False) -> Path:
+    """Write the fitted model ``parts`` to the directory ``path`` atomically, the manifest last.
 
     Raises:
         GnnMlcError: ``path`` exists and ``overwrite`` is False, or it cannot be written.
@@ -183,7 +123,7 @@ def save_model_parts(parts: ModelParts, path: str | Path, *, overwrite: bool = F
     return path
 
 
-def _write_files(parts: ModelParts, directory: Path) -> None:
+def _write_files(parts: FittedModel, directory: Path) -> None:
     config = {
         "format": FORMAT,
         "format_version": FORMAT_VERSION,
@@ -258,8 +198,9 @@ def manifest_digest(path: str | Path) -> str:
                                   "written by 'gnn-mlc train'") from None
 
 
-def load_model_parts(path: str | Path) -> ModelParts:
-    """Read and check the model directory ``path`` (weights read with safetensors: no code is executed).
+def load_model_parts(path: str | Path) -> FittedModel:
+    """The fitted model in the directory ``path``, read and checked (weights read with safetensors: no code is
+    executed).
 
     Raises:
         ModelDirectoryError: the directory or one of its files is missing, a symbolic link, changed since it was
@@ -307,7 +248,8 @@ def load_model_parts(path: str | Path) -> ModelParts:
         if (path / "known_labels.safetensors").exists() else None
     item_columns = _item_columns(path / "item_columns.json", feature_names) \
         if (path / "item_columns.json").exists() else []
-    return ModelParts(
+    _check_parameters(parameters, tensors, in_features, embedding_dim, path)
+    return FittedModel(
         parameters=dict(parameters), kind=kind, in_features=in_features, label_names=label_names,
         feature_names=feature_names, state=tensors, scaler=scaler, label_embeddings=label_embeddings,
         label_bias=label_bias, decision_rule=rule, label_counts=label_counts, num_rows=num_rows,
@@ -316,6 +258,24 @@ def load_model_parts(path: str | Path) -> ModelParts:
         trained_labels=trained, label_sources=sources, cooccurrence_rows=cooccurrence_rows, graph_rows=graph_rows,
         label_features=label_features, known_term=known_term, item_columns=item_columns,
     )
+
+
+def _check_parameters(parameters: dict[str, Any], tensors: dict[str, torch.Tensor], in_features: int,
+                      embedding_dim: int, path: Path) -> None:
+    """The parameters are valid and the encoder weights have the shapes they and the architecture give."""
+    try:
+        check_parameters(parameters)
+        hidden = int(parameters["hidden_channels"])
+        expected = {"encoder.input.weight": (in_features, hidden), "encoder.input.bias": (hidden,),
+                    "encoder.output.weight": (embedding_dim, hidden), "encoder.output.bias": (embedding_dim,)}
+        for name, shape in expected.items():
+            found = tensors.get(name)
+            if found is None or tuple(found.shape) != shape:
+                raise ValueError(f"{name} is {'missing' if found is None else tuple(found.shape)}, expected {shape}")
+    except (KeyError, TypeError, ValueError) as error:  # DataError is a ValueError
+        raise ModelDirectoryError(
+            f"{path / 'config.json'}: parameters and weights do not fit together ({_first_line(error)}); expected "
+            "files written by one 'gnn-mlc train'. Hint: train it again") from None
 
 
 def _read_config(path: Path) -> dict[str, Any]:

@@ -76,8 +76,13 @@ def test_subpackages_follow_the_data_flow():
         "gnn_mlc.data": ("gnn_mlc.graph", "gnn_mlc.nn", "gnn_mlc.training", "gnn_mlc.estimator", "gnn_mlc.serving"),
         "gnn_mlc.graph": ("gnn_mlc.nn", "gnn_mlc.training", "gnn_mlc.estimator", "gnn_mlc.serving"),
         "gnn_mlc.nn": ("gnn_mlc.training", "gnn_mlc.estimator", "gnn_mlc.serving"),
+        "gnn_mlc.fitted": ("gnn_mlc.estimator", "gnn_mlc.training", "gnn_mlc.serving", "gnn_mlc.evaluation",
+                           "gnn_mlc.inspection", "gnn_mlc.model_directory", "gnn_mlc.graph",
+                           "gnn_mlc.nn.label_models", "gnn_mlc.nn.label_propagation"),
         "gnn_mlc.model_directory": ("gnn_mlc.estimator", "gnn_mlc.training", "gnn_mlc.serving"),
         "gnn_mlc.serving": ("gnn_mlc.estimator", "gnn_mlc.training", "gnn_mlc.evaluation"),
+        "gnn_mlc.evaluation": ("gnn_mlc.estimator", "gnn_mlc.training", "gnn_mlc.serving", "gnn_mlc.inspection"),
+        "gnn_mlc.inspection": ("gnn_mlc.estimator", "gnn_mlc.training", "gnn_mlc.serving", "gnn_mlc.evaluation"),
     }
     for package, forbidden in upstream_of.items():
         for module, targets in graph.items():
@@ -94,6 +99,26 @@ def test_serving_imports_no_training_and_no_scikit_learn():
             "print(','.join(bad))")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "", f"the scoring path imported: {result.stdout.strip()}"
+
+
+@pytest.mark.parametrize(("imports", "forbidden"), [
+    ("gnn_mlc.fitted", "m.split('.')[0] in ('sklearn', 'torch_geometric') or m.startswith('gnn_mlc.training')"
+                       " or m in ('gnn_mlc.estimator', 'gnn_mlc.model_directory')"),
+    ("gnn_mlc.evaluation, gnn_mlc.inspection, gnn_mlc.evaluation.report, gnn_mlc.inspection.report",
+     "m.startswith('gnn_mlc.training') or m == 'gnn_mlc.estimator'"),
+])
+def test_the_fitted_model_evaluation_and_inspection_stand_on_no_training(imports, forbidden):
+    """The fitted model holds no scikit-learn, PyG or training code; evaluation and inspection read fitted models,
+    so ``gnn-mlc evaluate`` and ``inspect`` never import the estimator or the training loop."""
+    code = (f"import sys, {imports}\n"
+            f"print(','.join(m for m in sys.modules if {forbidden}))")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "", f"{imports} imported: {result.stdout.strip()}"
+
+
+def test_the_estimator_is_a_thin_face():
+    """The estimator delegates fitting and scoring: it stays a face of at most 300 lines."""
+    assert len((PACKAGE / "estimator.py").read_text().splitlines()) <= 300
 
 
 def test_public_names():

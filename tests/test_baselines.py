@@ -17,8 +17,8 @@ def test_popularity_scores_are_training_frequencies_and_decisions_the_most_popul
     baseline = PopularityBaseline(["a", "b", "c", "d"], np.array([6, 1, 3, 0]), num_rows=6)
     scores = baseline.predict_proba(np.zeros((2, 5)))
     np.testing.assert_allclose(scores, [[1.0, 1 / 6, 0.5, 0.0]] * 2, rtol=1e-6)
-    assert baseline.decision_rule_.k == 2  # 10 positives over 6 rows: cardinality 1.67 -> 2 labels a row
-    np.testing.assert_array_equal(baseline.decision_rule_.decide(scores), [[1, 0, 1, 0]] * 2)
+    assert baseline.decision_rule.k == 2  # 10 positives over 6 rows: cardinality 1.67 -> 2 labels a row
+    np.testing.assert_array_equal(baseline.decision_rule.decide(scores), [[1, 0, 1, 0]] * 2)
 
 
 def test_evaluate_shows_popularity_beside_the_models(tmp_path, demo_train, demo_test, capsys):
@@ -36,7 +36,7 @@ def test_evaluate_shows_popularity_beside_the_models(tmp_path, demo_train, demo_
     frequency = data.Y.sum(axis=0) / data.num_rows
     scores = np.tile(frequency, (test.num_rows, 1))
     reference = evaluate(test.Y, scores, y_pred=PopularityBaseline(data.label_names, data.Y.sum(axis=0),
-                                                                   data.num_rows).decision_rule_.decide(scores),
+                                                                   data.num_rows).decision_rule.decide(scores),
                          train_counts=data.Y.sum(axis=0))
     for metric in ("map", "p@5", "ndcg@5", "micro_f1"):
         assert results["popularity"][metric] == pytest.approx(reference[metric], abs=1e-6), metric

@@ -127,9 +127,9 @@ def _random_model(num_labels: int = 60, num_rows: int = 400, seed: int = 0):
     Y = (rng.random((num_rows, num_labels)) < 8 * popularity / popularity.sum()).astype(np.int64)
     counts = sp.csr_matrix(Y.T @ Y)
     return types.SimpleNamespace(
-        classes_=np.array([f"l{index}" for index in range(num_labels)]), cooccurrence_=counts,
-        label_embeddings_=rng.normal(size=(num_labels, 8)).astype(np.float32), cooccurrence_rows_=num_rows,
-        label_counts_=counts.diagonal(), n_samples_fit_=num_rows), Y
+        label_names=[f"l{index}" for index in range(num_labels)], cooccurrence=counts,
+        label_embeddings=rng.normal(size=(num_labels, 8)).astype(np.float32), cooccurrence_rows=num_rows,
+        label_counts=counts.diagonal(), num_rows=num_rows), Y
 
 
 def _average_precision_reference(embeddings, neighbour_sets, labels):
@@ -149,19 +149,19 @@ def test_agreement_score_in_blocks_and_sampled_equals_the_dense_reference(monkey
 
     monkeypatch.setattr(neighbours_module, "SIMILARITY_BLOCK", 7)  # several blocks
     model, _ = _random_model()
-    sets = cooccurrence_neighbours(model.cooccurrence_, num_rows=400, min_count=2)
+    sets = cooccurrence_neighbours(model.cooccurrence, num_rows=400, min_count=2)
     with_neighbours = [label for label, members in enumerate(sets) if len(members)]
     assert len(with_neighbours) > 20
-    full = agreement_score(model.label_embeddings_, model.cooccurrence_, num_rows=400, min_count=2)
-    reference = _average_precision_reference(model.label_embeddings_, sets, with_neighbours)
+    full = agreement_score(model.label_embeddings, model.cooccurrence, num_rows=400, min_count=2)
+    reference = _average_precision_reference(model.label_embeddings, sets, with_neighbours)
     assert full["neighbour_map"] == pytest.approx(reference.mean())
     assert full["labels_scored"] == full["labels_with_neighbours"] == len(with_neighbours)
-    sampled = agreement_score(model.label_embeddings_, model.cooccurrence_, num_rows=400, min_count=2,
+    sampled = agreement_score(model.label_embeddings, model.cooccurrence, num_rows=400, min_count=2,
                               max_labels=10, seed=3)
     chosen = np.sort(np.random.default_rng(3).choice(with_neighbours, 10, replace=False))  # the documented sample
     assert sampled["labels_scored"] == 10 and sampled["labels_with_neighbours"] == len(with_neighbours)
     assert sampled["neighbour_map"] == pytest.approx(
-        _average_precision_reference(model.label_embeddings_, sets, chosen).mean())
+        _average_precision_reference(model.label_embeddings, sets, chosen).mean())
 
 
 def test_neighbours_of_many_labels_equal_one_at_a_time(monkeypatch):
@@ -184,10 +184,10 @@ def test_strongest_edges_graph_equals_a_loop_over_labels():
 
     model, _ = _random_model()
     graph = strongest_edges_graph(model, neighbours_per_label=2, min_count=2)
-    counts = model.cooccurrence_.toarray().astype(np.float64)
+    counts = model.cooccurrence.toarray().astype(np.float64)
     frequency = np.diag(counts)
     expected = set()
-    for label, partners in enumerate(cooccurrence_neighbours(model.cooccurrence_, num_rows=400, min_count=2)):
+    for label, partners in enumerate(cooccurrence_neighbours(model.cooccurrence, num_rows=400, min_count=2)):
         lift = counts[label, partners] * 400 / (frequency[label] * frequency[partners])
         for partner in partners[np.lexsort((partners, -lift))][:2]:
             expected.add(frozenset((f"l{label}", f"l{partner}")))
@@ -200,7 +200,7 @@ def test_strongest_edges_graph_equals_a_loop_over_labels():
 
 def test_graph_export_keeps_the_most_frequent_pairs_above_its_cap(tmp_path):
     model, _ = _random_model()
-    counts = model.cooccurrence_.toarray()
+    counts = model.cooccurrence.toarray()
     np.fill_diagonal(counts, 0)
     graphml, _ = export_graph(model, tmp_path, max_edges=100)
     graph = nx.read_graphml(graphml)

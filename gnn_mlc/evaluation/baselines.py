@@ -1,6 +1,6 @@
-"""Baselines that any recommender must beat, behind the interface :func:`~gnn_mlc.evaluation.report.evaluate_classifier`
-reads (``classes_``, ``feature_names_in_``, ``label_counts_``, ``thresholds_``, ``decision_rule_``,
-``predict_proba``).
+"""Baselines that any recommender must beat, behind the face :func:`~gnn_mlc.evaluation.report.evaluate_classifier`
+reads (:class:`~gnn_mlc.fitted.ScoringModel`: ``label_names``, ``feature_names``, ``label_counts``,
+``decision_rule``, ``has_known_term``, ``predict_proba``).
 
 * :class:`PopularityBaseline`: every row gets the training label frequencies as scores, so its ranking is the
   labels by popularity; decisions are the ``round(training label cardinality)`` most popular labels (at least one).
@@ -28,18 +28,18 @@ class PopularityBaseline:
         feature_names: the feature names of the model it stands beside (the data is aligned to them).
     """
 
+    has_known_term = False
+
     def __init__(self, label_names: Sequence[str], label_counts: np.ndarray, num_rows: int,
                  feature_names: Sequence[str] | None = None) -> None:
-        self.classes_ = np.asarray(list(label_names), dtype=object)
-        self.label_counts_ = np.asarray(label_counts, dtype=np.int64)
-        self.frequency = (self.label_counts_ / max(num_rows, 1)).astype(np.float32)
-        if feature_names is not None:
-            self.feature_names_in_ = np.asarray(list(feature_names), dtype=object)
-        cardinality = float(self.label_counts_.sum()) / max(num_rows, 1)
-        self.decision_rule_ = DecisionRule(strategy="top_k", thresholds=np.full(len(self.classes_), 0.5, np.float32),
-                                           k=max(1, int(round(cardinality))))
-        self.thresholds_ = self.decision_rule_.thresholds
+        self.label_names = [str(name) for name in label_names]
+        self.label_counts = np.asarray(label_counts, dtype=np.int64)
+        self.frequency = (self.label_counts / max(num_rows, 1)).astype(np.float32)
+        self.feature_names = None if feature_names is None else list(feature_names)
+        cardinality = float(self.label_counts.sum()) / max(num_rows, 1)
+        self.decision_rule = DecisionRule(strategy="top_k", thresholds=np.full(len(self.label_names), 0.5, np.float32),
+                                          k=max(1, int(round(cardinality))))
 
-    def predict_proba(self, X: Matrix) -> np.ndarray:
-        """(rows, num_labels) float32: the training frequencies, the same for every row."""
+    def predict_proba(self, X: Matrix, *, known: Matrix | None = None) -> np.ndarray:
+        """(rows, num_labels) float32: the training frequencies, the same for every row (``known`` is ignored)."""
         return np.tile(self.frequency, (X.shape[0], 1))

@@ -7,7 +7,6 @@ import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import numpy as np
 import pyarrow as pa
@@ -16,10 +15,8 @@ import scipy.sparse as sp
 
 from gnn_mlc.data import Dataset
 from gnn_mlc.evaluation.metrics import evaluate, per_label_metrics
+from gnn_mlc.fitted import ScoringModel, as_fitted_model
 from gnn_mlc.outputs import atomic_path, write_text
-
-if TYPE_CHECKING:
-    from gnn_mlc.estimator import LabelGCNClassifier
 
 logger = logging.getLogger(__name__)
 
@@ -48,7 +45,7 @@ class ModelEvaluation:
     per_label: pa.Table
 
 
-def evaluate_classifier(classifier: LabelGCNClassifier, data: Dataset, *, name: str) -> ModelEvaluation:
+def evaluate_classifier(model: ScoringModel, data: Dataset, *, name: str) -> ModelEvaluation:
     """Score ``data`` (aligned to the model's labels and features by name) and compute every figure.
 
     A model label the data has no values for (:meth:`Dataset.missing_labels`, e.g. an attribute removed from an ARFF
@@ -58,7 +55,8 @@ def evaluate_classifier(classifier: LabelGCNClassifier, data: Dataset, *, name: 
     logged as a warning and left out too: the model cannot score it.
 
     Args:
-        classifier: a fitted model.
+        model: a :class:`~gnn_mlc.fitted.FittedModel` (or a fitted estimator: its ``fitted_`` is read), or a
+            baseline with the same face (:class:`~gnn_mlc.evaluation.baselines.PopularityBaseline`).
         data: labelled rows with the model's features.
         name: how the model is called in tables.
 
@@ -69,35 +67,35 @@ def evaluate_classifier(classifier: LabelGCNClassifier, data: Dataset, *, name: 
         UnknownLabelError: none of the data's labels is known to the model (wrong data, or a misspelt label).
         DataError: the data lacks one of the model's features.
     """
-    names = getattr(classifier, "feature_names_in_", None)
-    model_labels = set(classifier.classes_)
+    model = as_fitted_model(model)
+    label_names = list(model.label_names)
+    model_labels = set(label_names)
     unknown = [label for label in data.label_names if label not in model_labels]
     if unknown and len(unknown) < data.num_labels:
         logger.warning("%s: %d of its labels are not known to %s (%s%s); they are left out of its figures",
                        data.source, len(unknown), name, ", ".join(map(repr, unknown[:10])),
                        ", ..." if len(unknown) > 10 else "")
         data = data.without_labels(unknown)
-    absent = data.missing_labels(list(classifier.classes_))
-    data = data.align(list(classifier.classes_), list(data.feature_names) if names is None else list(names))
+    absent = data.missing_labels(label_names)
+    names = model.feature_names
+    data = data.align(label_names, list(data.feature_names) if names is None else list(names))
     if absent:
         logger.warning("%s: has no values for %d of the model's %d labels (%s%s); they are left out of every figure",
                        data.source, len(absent), data.num_labels, ", ".join(map(repr, absent[:10])),
                        ", ..." if len(absent) > 10 else "")
     missing = data.Y_missing
     if data.known is None:
-        scores = classifier.predict_proba(data.X)
+        scores = model.predict_proba(data.X)
     else:  # the labels a row already has: evidence for a model trained with them, never ranked nor counted
-        with_known = getattr(classifier, "known_term_", None) is not None
-        scores = classifier.predict_proba(data.X, known_labels=data.known) if with_known \
-            else classifier.predict_proba(data.X)
+        scores = model.predict_proba(data.X, known=data.known if model.has_known_term else None)
         known = sp.csr_matrix(data.known, dtype=np.uint8)
         missing = known if missing is None else sp.csr_matrix(known.maximum(sp.csr_matrix(missing)))
-    decisions = classifier.decision_rule_.decide(scores)
-    metrics = evaluate(data.Y, scores, y_pred=decisions, train_counts=classifier.label_counts_, missing=missing)
+    decisions = model.decision_rule.decide(scores)
+    metrics = evaluate(data.Y, scores, y_pred=decisions, train_counts=model.label_counts, missing=missing)
     figures = per_label_metrics(data.Y, scores, decisions, missing=missing)
-    columns = {"label": pa.array([str(label) for label in classifier.classes_]),
-               "train_count": pa.array(classifier.label_counts_),
-               "threshold": pa.array(np.asarray(classifier.thresholds_, dtype=np.float64))}
+    columns = {"label": pa.array([str(label) for label in label_names]),
+               "train_count": pa.array(model.label_counts),
+               "threshold": pa.array(np.asarray(model.decision_rule.thresholds, dtype=np.float64))}
     columns.update({column: pa.array(figures[column]) for column in PER_LABEL_COLUMNS})
     return ModelEvaluation(name=name, metrics=metrics, per_label=pa.table(columns))
 

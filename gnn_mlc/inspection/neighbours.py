@@ -20,11 +20,12 @@ import numpy as np
 import scipy.sparse as sp
 
 from gnn_mlc.errors import GnnMlcError, UnknownLabelError, did_you_mean
+from gnn_mlc.fitted import as_fitted_model
 from gnn_mlc.graph import LabelGraph, label_graph_from_counts
 from gnn_mlc.outputs import atomic_path, write_text
 
 if TYPE_CHECKING:
-    from gnn_mlc.estimator import LabelGCNClassifier
+    from gnn_mlc.fitted import FittedModel
 
 
 @dataclass(frozen=True)
@@ -66,7 +67,7 @@ def cosine_similarities(embeddings: np.ndarray, queries: np.ndarray | None = Non
     return (unit if queries is None else unit[np.asarray(queries)]) @ unit.T
 
 
-def nearest_labels(classifier: LabelGCNClassifier, label: str, *, k: int = 10) -> list[Neighbour]:
+def nearest_labels(model: FittedModel, label: str, *, k: int = 10) -> list[Neighbour]:
     """The ``k`` labels whose embeddings are most similar to ``label``'s, most similar first.
 
     Only the query label's similarities are computed: O(num_labels x dim), at any number of labels.
@@ -74,7 +75,8 @@ def nearest_labels(classifier: LabelGCNClassifier, label: str, *, k: int = 10) -
     Raises:
         UnknownLabelError: ``label`` is not one of the model's labels (with a "did you mean" hint).
     """
-    names = [str(name) for name in classifier.classes_]
+    model = as_fitted_model(model)
+    names = [str(name) for name in model.label_names]
     if label not in names:
         raise UnknownLabelError(
             f"label {label!r} is not known to the model{did_you_mean(label, names)}; expected one of its "
@@ -83,31 +85,33 @@ def nearest_labels(classifier: LabelGCNClassifier, label: str, *, k: int = 10) -
     if k < 1:
         raise GnnMlcError(f"k: got {k}; expected a positive integer")
     query = names.index(label)
-    return _neighbours(classifier, names, query, cosine_similarities(classifier.label_embeddings_, [query])[0], k)
+    return _neighbours(model, names, query, cosine_similarities(model.label_embeddings, [query])[0], k)
 
 
-def nearest_labels_of_many(classifier: LabelGCNClassifier, labels: list[str], *, k: int) -> dict[str, list[Neighbour]]:
+def nearest_labels_of_many(model: FittedModel, labels: list[str], *, k: int) -> dict[str, list[Neighbour]]:
     """:func:`nearest_labels` of each of ``labels`` (model label names), ranked block by block
     (:data:`SIMILARITY_BLOCK` queries at a time), so a report on many labels never holds a dense L x L matrix."""
-    names = [str(name) for name in classifier.classes_]
+    model = as_fitted_model(model)
+    names = [str(name) for name in model.label_names]
     position = {name: index for index, name in enumerate(names)}
     queries = np.array([position[label] for label in labels], dtype=np.int64)
-    unit = unit_vectors(classifier.label_embeddings_)
+    unit = unit_vectors(model.label_embeddings)
     result: dict[str, list[Neighbour]] = {}
     for start in range(0, len(queries), SIMILARITY_BLOCK):
         block = queries[start:start + SIMILARITY_BLOCK]
         for query, similarity in zip(block, unit[block] @ unit.T):
-            result[names[query]] = _neighbours(classifier, names, int(query), similarity, k)
+            result[names[query]] = _neighbours(model, names, int(query), similarity, k)
     return result
 
 
-def _neighbours(classifier: LabelGCNClassifier, names: list[str], query: int, similarity: np.ndarray, k: int
+def _neighbours(model: FittedModel, names: list[str], query: int, similarity: np.ndarray, k: int
                 ) -> list[Neighbour]:
     """The ``k`` most similar labels to ``query`` given its (num_labels,) similarities, with their evidence."""
+    model = as_fitted_model(model)
     top = np.argpartition(-similarity, k)[: k + 1] if len(similarity) > k + 1 else np.arange(len(similarity))
     top = top[np.lexsort((top, -similarity[top]))]  # most similar first, ties by label order
     order = [int(index) for index in top if index != query][:k]
-    counts = sp.csr_matrix(classifier.cooccurrence_)
+    counts = sp.csr_matrix(model.cooccurrence)
     frequency = counts.diagonal()
     together = np.asarray(counts[query, order].todense()).ravel().astype(np.int64)
     return [Neighbour(label=names[index], similarity=float(similarity[index]), count=int(count),
@@ -174,31 +178,33 @@ def agreement_score(
     }
 
 
-def model_label_graph(classifier: LabelGCNClassifier) -> LabelGraph:
+def model_label_graph(model: FittedModel) -> LabelGraph:
     """The training co-occurrence graph of a model: every co-occurring pair, weighted by ``P(j | i)``."""
+    model = as_fitted_model(model)
     return label_graph_from_counts(
-        classifier.cooccurrence_, [str(name) for name in classifier.classes_],
-        num_rows=int(classifier.cooccurrence_rows_), weighting="probability",
+        model.cooccurrence, [str(name) for name in model.label_names],
+        num_rows=int(model.cooccurrence_rows), weighting="probability",
     )
 
 
-def export_embeddings(classifier: LabelGCNClassifier, directory: str | Path) -> list[Path]:
+def export_embeddings(model: FittedModel, directory: str | Path) -> list[Path]:
     """Write ``label_embeddings.npy`` and TensorBoard projector files into ``directory``.
 
     ``tensors.tsv`` (one tab-separated vector per line), ``metadata.tsv`` (header ``name<TAB>frequency``, then one
     line per label: the projector wants a header when there are two or more columns, none for one) and
     ``projector_config.pbtxt``; tensorboard itself is not needed. Returns the paths written.
     """
+    model = as_fitted_model(model)
     directory = Path(directory)
-    names = [str(name) for name in classifier.classes_]
+    names = [str(name) for name in model.label_names]
     paths = [directory / "label_embeddings.npy", directory / "tensors.tsv", directory / "metadata.tsv",
              directory / "projector_config.pbtxt"]
     with atomic_path(paths[0]) as temporary, open(temporary, "wb") as handle:
-        np.save(handle, classifier.label_embeddings_, allow_pickle=False)
+        np.save(handle, model.label_embeddings, allow_pickle=False)
     write_text(paths[1], "".join("\t".join(f"{value:.6g}" for value in row) + "\n"
-                                 for row in classifier.label_embeddings_))
+                                 for row in model.label_embeddings))
     write_text(paths[2], "name\tfrequency\n" + "".join(
-        f"{_tsv_safe(name)}\t{count}\n" for name, count in zip(names, classifier.label_counts_)))
+        f"{_tsv_safe(name)}\t{count}\n" for name, count in zip(names, model.label_counts)))
     write_text(paths[3], 'embeddings {\n  tensor_name: "label_embeddings"\n  tensor_path: "tensors.tsv"\n'
                          '  metadata_path: "metadata.tsv"\n}\n')
     return paths
@@ -209,14 +215,15 @@ EXPORT_EDGES = 200_000
 :func:`exported_label_graph`): a 50,000-label model can have tens of millions, gigabytes of XML nobody can open."""
 
 
-def export_cut(classifier: LabelGCNClassifier, *, max_edges: int = EXPORT_EDGES) -> tuple[int, str]:
+def export_cut(model: FittedModel, *, max_edges: int = EXPORT_EDGES) -> tuple[int, str]:
     """Which co-occurring pairs the graph export keeps: those seen together at least ``c`` times, with the smallest
     ``c`` that keeps at most ``max_edges`` directed edges (1 when all fit).
 
     Returns:
         ``c`` and a sentence saying what the export holds (for the report and the files' readers).
     """
-    counts = sp.triu(classifier.cooccurrence_, k=1, format="coo")  # each pair once; both directions go together
+    model = as_fitted_model(model)
+    counts = sp.triu(model.cooccurrence, k=1, format="coo")  # each pair once; both directions go together
     pairs = 2 * counts.nnz
     if pairs <= max_edges:
         return 1, f"all {pairs:,} co-occurring label pairs (directed edges)"
@@ -226,28 +233,30 @@ def export_cut(classifier: LabelGCNClassifier, *, max_edges: int = EXPORT_EDGES)
                  f"(at most {max_edges:,} are exported)")
 
 
-def exported_label_graph(classifier: LabelGCNClassifier, *, max_edges: int = EXPORT_EDGES) -> tuple[LabelGraph, str]:
+def exported_label_graph(model: FittedModel, *, max_edges: int = EXPORT_EDGES) -> tuple[LabelGraph, str]:
     """The model's co-occurrence graph (:func:`model_label_graph`) cut to the pairs :func:`export_cut` keeps.
     Every label stays a node. Returns the graph and :func:`export_cut`'s sentence."""
-    cut, contents = export_cut(classifier, max_edges=max_edges)
+    model = as_fitted_model(model)
+    cut, contents = export_cut(model, max_edges=max_edges)
     if cut == 1:
-        return model_label_graph(classifier), contents
-    counts = sp.csr_matrix(classifier.cooccurrence_, dtype=np.int64)
+        return model_label_graph(model), contents
+    counts = sp.csr_matrix(model.cooccurrence, dtype=np.int64)
     kept = counts.copy()
     kept.data[kept.data < cut] = 0
     kept.setdiag(counts.diagonal())  # label frequencies stay
     kept.eliminate_zeros()
-    graph = label_graph_from_counts(kept, [str(name) for name in classifier.classes_],
-                                    num_rows=int(classifier.cooccurrence_rows_), weighting="probability")
+    graph = label_graph_from_counts(kept, [str(name) for name in model.label_names],
+                                    num_rows=int(model.cooccurrence_rows), weighting="probability")
     return graph, contents
 
 
-def export_graph(classifier: LabelGCNClassifier, directory: str | Path, *, max_edges: int = EXPORT_EDGES
+def export_graph(model: FittedModel, directory: str | Path, *, max_edges: int = EXPORT_EDGES
                  ) -> list[Path]:
     """Write the training co-occurrence graph as ``label_graph.graphml`` and ``label_graph.gexf`` (for Cytoscape
     and Gephi), with scalar node (``frequency``) and edge (``weight``, ``count``, ``probability``) attributes and a
     graph attribute ``contents`` saying which edges it holds (:func:`exported_label_graph`)."""
-    label_graph, contents = exported_label_graph(classifier, max_edges=max_edges)
+    model = as_fitted_model(model)
+    label_graph, contents = exported_label_graph(model, max_edges=max_edges)
     graph = label_graph.to_networkx()
     graph.graph["contents"] = contents
     paths = [Path(directory) / "label_graph.graphml", Path(directory) / "label_graph.gexf"]

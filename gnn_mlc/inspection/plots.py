@@ -18,11 +18,12 @@ import scipy.sparse as sp
 from sklearn.decomposition import PCA
 
 from gnn_mlc.errors import GnnMlcError
+from gnn_mlc.fitted import as_fitted_model
 from gnn_mlc.inspection.neighbours import lifted_pairs, unit_vectors
 from gnn_mlc.outputs import atomic_path
 
 if TYPE_CHECKING:
-    from gnn_mlc.estimator import LabelGCNClassifier
+    from gnn_mlc.fitted import FittedModel
 
 _PALETTE = "tab20"
 DRAWN_LABELS = 300
@@ -45,15 +46,15 @@ def _pyplot() -> Any:
 
 
 def strongest_edges_graph(
-    classifier: LabelGCNClassifier, *, neighbours_per_label: int = 3, min_count: int = 3
+    model: FittedModel, *, neighbours_per_label: int = 3, min_count: int = 3
 ) -> nx.Graph:
     """Undirected graph of each label's ``neighbours_per_label`` partners with the highest lift
     (``P(j | i) / P(j)``), among pairs seen together at least ``min_count`` times; edge ``weight`` is the lift.
     Vectorised: built in bulk from the lifted pairs, at most ``neighbours_per_label`` x num_labels edges."""
-    names = [str(name) for name in classifier.classes_]
-    counts = sp.csr_matrix(classifier.cooccurrence_, dtype=np.float64)
+    names = [str(name) for name in model.label_names]
+    counts = sp.csr_matrix(model.cooccurrence, dtype=np.float64)
     frequency = counts.diagonal()
-    pairs = lifted_pairs(counts, num_rows=int(classifier.cooccurrence_rows_), min_count=min_count).tocoo()
+    pairs = lifted_pairs(counts, num_rows=int(model.cooccurrence_rows), min_count=min_count).tocoo()
     order = np.lexsort((pairs.col, -pairs.data, pairs.row))  # by label, then lift descending
     row, col, lift = pairs.row[order], pairs.col[order], pairs.data[order]
     rank = np.arange(len(row)) - np.searchsorted(row, row)  # position among the label's partners
@@ -74,18 +75,19 @@ def label_communities(graph: nx.Graph) -> list[set[str]]:
     return sorted(communities, key=lambda members: (-len(members), sorted(members)[0]))
 
 
-def plot_embedding_map(classifier: LabelGCNClassifier, path: str | Path, *, max_names: int = 60,
+def plot_embedding_map(model: FittedModel, path: str | Path, *, max_names: int = 60,
                        communities: list[set[str]] | None = None) -> Path:
     """Write a 2-D PCA map of the label embeddings to ``path`` (PNG), coloured by ``communities`` (by default
     :func:`label_communities` of :func:`strongest_edges_graph`)."""
+    model = as_fitted_model(model)
     plt = _pyplot()
-    names = [str(name) for name in classifier.classes_]
-    unit = unit_vectors(classifier.label_embeddings_)
+    names = [str(name) for name in model.label_names]
+    unit = unit_vectors(model.label_embeddings)
     points = PCA(n_components=2, random_state=0).fit_transform(unit) if len(names) > 2 else np.c_[
         np.arange(len(names)), np.zeros(len(names))]
-    frequency = np.asarray(classifier.label_counts_, dtype=np.float64)
+    frequency = np.asarray(model.label_counts, dtype=np.float64)
     if communities is None:
-        communities = label_communities(strongest_edges_graph(classifier))
+        communities = label_communities(strongest_edges_graph(model))
     colour = _community_colours(communities, names)
     figure, axes = plt.subplots(figsize=(11, 9), dpi=150)
     sizes = 20 + 600 * np.sqrt(frequency / max(frequency.max(), 1))
@@ -101,10 +103,11 @@ def plot_embedding_map(classifier: LabelGCNClassifier, path: str | Path, *, max_
     return _save(figure, plt, path)
 
 
-def plot_label_graph(classifier: LabelGCNClassifier, path: str | Path, *, neighbours_per_label: int = 3) -> Path:
+def plot_label_graph(model: FittedModel, path: str | Path, *, neighbours_per_label: int = 3) -> Path:
     """Write a drawing of the strongest co-occurrence edges, communities coloured, to ``path`` (PNG)."""
+    model = as_fitted_model(model)
     plt = _pyplot()
-    graph = strongest_edges_graph(classifier, neighbours_per_label=neighbours_per_label)
+    graph = strongest_edges_graph(model, neighbours_per_label=neighbours_per_label)
     partnered = sorted((node for node in graph if graph.degree(node) > 0),
                        key=lambda node: -graph.nodes[node]["frequency"])
     chosen: dict[str, None] = {}  # the most frequent labels with their partners, until DRAWN_LABELS are in

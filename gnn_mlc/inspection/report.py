@@ -12,6 +12,7 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.sparse.csgraph import connected_components
 
+from gnn_mlc.fitted import as_fitted_model
 from gnn_mlc.inspection.neighbours import (
     agreement_score,
     export_cut,
@@ -28,7 +29,7 @@ from gnn_mlc.inspection.plots import (
 from gnn_mlc.outputs import write_text
 
 if TYPE_CHECKING:
-    from gnn_mlc.estimator import LabelGCNClassifier
+    from gnn_mlc.fitted import FittedModel
 
 REPORT_LABELS = 2000
 """The report lists the neighbours of at most this many labels, the most frequent."""
@@ -37,18 +38,18 @@ LISTED_COMMUNITIES = 30
 
 
 def write_inspection_report(
-    classifier: LabelGCNClassifier,
+    model: FittedModel,
     directory: str | Path,
     *,
     name: str,
-    baseline: LabelGCNClassifier | None = None,
+    baseline: FittedModel | None = None,
     baseline_name: str = "baseline",
     k: int = 5,
 ) -> list[Path]:
-    """Write everything about ``classifier``'s label embeddings into ``directory``; returns the paths written.
+    """Write everything about ``model``'s label embeddings into ``directory``; returns the paths written.
 
     Args:
-        classifier: the model to inspect.
+        model: the model to inspect.
         directory: output directory (created).
         name: the model's name in the report.
         baseline: optionally a second model (e.g. the no-graph baseline) whose agreement score is reported beside.
@@ -56,15 +57,17 @@ def write_inspection_report(
         k: neighbours listed per label.
     """
     directory = Path(directory)
-    paths = export_embeddings(classifier, directory) + export_graph(classifier, directory)
-    strongest = strongest_edges_graph(classifier)
+    model = as_fitted_model(model)
+    baseline = None if baseline is None else as_fitted_model(baseline)
+    paths = export_embeddings(model, directory) + export_graph(model, directory)
+    strongest = strongest_edges_graph(model)
     communities = label_communities(strongest)
-    paths.append(plot_embedding_map(classifier, directory / "embedding_map.png", communities=communities))
-    paths.append(plot_label_graph(classifier, directory / "label_graph.png"))
-    names = [str(label) for label in classifier.classes_]
-    rows = int(classifier.n_samples_fit_)
+    paths.append(plot_embedding_map(model, directory / "embedding_map.png", communities=communities))
+    paths.append(plot_label_graph(model, directory / "label_graph.png"))
+    names = [str(label) for label in model.label_names]
+    rows = int(model.num_rows)
     lines = [f"# Label embeddings of `{name}`", "",
-             f"{len(names)} labels, embeddings of size {classifier.label_embeddings_.shape[1]}, trained on {rows} rows.",
+             f"{len(names)} labels, embeddings of size {model.label_embeddings.shape[1]}, trained on {rows} rows.",
              "", "## Does embedding similarity agree with co-occurrence?", "",
              "For each label, its co-occurrence neighbours are the labels seen with it at least 3 times and more "
              "often than chance (lift > 1). Ranking all other labels by cosine similarity, `neighbour_map` is the "
@@ -72,22 +75,22 @@ def write_inspection_report(
              "labels with neighbours, a seeded sample of 2,000 is scored.", "",
              "| model | neighbour_map | chance_map | labels scored | labels with neighbours |",
              "|---|---:|---:|---:|---:|"]
-    models = [(name, classifier)] + ([(baseline_name, baseline)] if baseline is not None else [])
-    for model_name, model in models:
-        score = agreement_score(model.label_embeddings_, model.cooccurrence_, num_rows=int(model.cooccurrence_rows_))
+    models = [(name, model)] + ([(baseline_name, baseline)] if baseline is not None else [])
+    for model_name, scored in models:
+        score = agreement_score(scored.label_embeddings, scored.cooccurrence, num_rows=int(scored.cooccurrence_rows))
         lines.append(f"| {model_name} | {score['neighbour_map']:.4f} | {score['chance_map']:.4f} | "
                      f"{score['labels_scored']} | {score['labels_with_neighbours']} |")
     lines += ["", "## Pictures", "", "![Label embedding map](embedding_map.png)", "",
               "![Strongest co-occurrence edges](label_graph.png)", ""]
-    lines += _graph_statistics(classifier, strongest, communities)
-    lines += [f"- exported to `label_graph.graphml` / `label_graph.gexf`: {export_cut(classifier)[1]}"]
-    listed = sorted(zip(names, classifier.label_counts_), key=lambda item: -item[1])[:REPORT_LABELS]
+    lines += _graph_statistics(model, strongest, communities)
+    lines += [f"- exported to `label_graph.graphml` / `label_graph.gexf`: {export_cut(model)[1]}"]
+    listed = sorted(zip(names, model.label_counts), key=lambda item: -item[1])[:REPORT_LABELS]
     title = "every label" if len(listed) == len(names) else f"the {len(listed)} most frequent of {len(names)} labels"
     lines += ["", f"## Top {k} neighbours of {title}", "",
               "Each neighbour: cosine similarity; training rows with both labels; P(neighbour | label).", "",
               "| label | frequency | " + " | ".join(f"#{rank}" for rank in range(1, k + 1)) + " |",
               "|---|---:|" + "---|" * k]
-    neighbours = nearest_labels_of_many(classifier, [label for label, _ in listed], k=k)
+    neighbours = nearest_labels_of_many(model, [label for label, _ in listed], k=k)
     for label, frequency in listed:
         cells = [f"{n.label} ({n.similarity:.2f}; {n.count}; {n.p_neighbour_given_query:.2f})"
                  for n in neighbours[label]]
@@ -97,10 +100,11 @@ def write_inspection_report(
     return paths
 
 
-def _graph_statistics(classifier: LabelGCNClassifier, strongest: nx.Graph, communities: list[set[str]]) -> list[str]:
+def _graph_statistics(model: FittedModel, strongest: nx.Graph, communities: list[set[str]]) -> list[str]:
     """The co-occurrence graph's size, components, degrees and the ``communities`` of its ``strongest`` edges
     (:func:`~gnn_mlc.inspection.plots.strongest_edges_graph`), from the sparse counts."""
-    counts = sp.csr_matrix(classifier.cooccurrence_, dtype=np.int64)
+    model = as_fitted_model(model)
+    counts = sp.csr_matrix(model.cooccurrence, dtype=np.int64)
     frequency = counts.diagonal()
     pairs = sp.csr_matrix(counts - sp.diags(frequency, dtype=np.int64))
     pairs.eliminate_zeros()

@@ -41,17 +41,17 @@ class MLPEncoder(nn.Module):
     Args:
         in_features: number of input features.
         hidden_channels: width of the hidden layer.
-        out_channels: size of ``h`` (the label embedding size).
+        embedding_dim: size of ``h`` (the label embedding size).
         dropout: dropout probability on the input and hidden layer during training.
 
     Shapes:
-        input: (batch, in_features), dense or sparse (CSR, COO); output: (batch, out_channels).
+        input: (batch, in_features), dense or sparse (CSR, COO); output: (batch, embedding_dim).
     """
 
-    def __init__(self, in_features: int, *, hidden_channels: int, out_channels: int, dropout: float) -> None:
+    def __init__(self, in_features: int, *, hidden_channels: int, embedding_dim: int, dropout: float) -> None:
         super().__init__()
         self.input = InputLayer(in_features, hidden_channels)
-        self.output = nn.Linear(hidden_channels, out_channels)
+        self.output = nn.Linear(hidden_channels, embedding_dim)
         self.dropout = dropout
 
     def forward(self, x: Tensor) -> Tensor:

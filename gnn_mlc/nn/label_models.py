@@ -64,7 +64,7 @@ class LabelGCNModel(nn.Module):
     ) -> None:
         super().__init__()
         self.encoder = MLPEncoder(
-            in_features, hidden_channels=hidden_channels, out_channels=embedding_dim, dropout=dropout
+            in_features, hidden_channels=hidden_channels, embedding_dim=embedding_dim, dropout=dropout
         )
         self.label_features = nn.Parameter(torch.randn(num_labels, embedding_dim) / embedding_dim**0.5)
         self.bias = nn.Parameter(torch.zeros(num_labels))
@@ -123,7 +123,7 @@ class IndependentLabelModel(nn.Module):
     ) -> None:
         super().__init__()
         self.encoder = MLPEncoder(
-            in_features, hidden_channels=hidden_channels, out_channels=embedding_dim, dropout=dropout
+            in_features, hidden_channels=hidden_channels, embedding_dim=embedding_dim, dropout=dropout
         )
         self.heads = nn.Linear(embedding_dim, num_labels)
 

@@ -1,9 +1,9 @@
 """``Scorer``: a loaded model that turns a batch of feature rows into top-k recommendations.
 
 It is the unit every execution engine wraps: ``gnn-mlc predict`` (one file), the ``gnn-mlc score`` job, Ray Data's
-``map_batches``, Spark's ``mapInPandas``. It is built from the model directory's parts alone (encoder weights, the
-precomputed label vectors ``W`` and ``b``, the feature scaler, the decision rule): it imports neither scikit-learn nor
-the estimator nor the training loop, and does no graph work. Dense models get the feature scaling folded into the
+``map_batches``, Spark's ``mapInPandas``. It holds the :class:`~gnn_mlc.fitted.FittedModel` read from the model
+directory and scores with its one rule (:meth:`~gnn_mlc.fitted.FittedModel.logits`): it imports neither scikit-learn
+nor the estimator nor the training loop, and does no graph work. Dense models get the feature scaling folded into the
 encoder's first layer, so scoring a batch is: encoder pass, one matmul ``h W^T + b``, a top-k on the logits, and a
 sigmoid on the k kept logits only.
 
@@ -15,8 +15,6 @@ it is ignored and counted in :attr:`Scorer.item_counts`, and a null list is an e
 
 from __future__ import annotations
 
-import copy
-import warnings
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -28,21 +26,17 @@ import scipy.sparse as sp
 import torch
 from torch import Tensor
 
-from gnn_mlc._torch import resolve_device, to_tensor
+from gnn_mlc._torch import resolve_device
 from gnn_mlc._typing import DEFAULT_LABEL_COLUMN, DEFAULT_TOP_K, Matrix
 from gnn_mlc.data.items import ItemCounts, with_item_bags
-from gnn_mlc.data.preprocessing import FeatureScaler
 from gnn_mlc.data.tabular import check_numeric_column, resolve_id_column
 from gnn_mlc.errors import DataError, GnnMlcError
-from gnn_mlc.model_directory import ModelParts, load_model_parts, manifest_digest
-from gnn_mlc.nn.encoder import MLPEncoder, score_logits
+from gnn_mlc.model_directory import load_model_parts, manifest_digest
 from gnn_mlc.serving.topk import recommendations_table, top_k_labels
 
 Batch = pa.RecordBatch | pa.Table | Mapping[str, Any]
 MAX_SCORES = 2**25
 """At most this many logits (rows x labels, 128 MB) are held at once: larger batches are scored in slices."""
-DENSE_KNOWN_LABELS = 8192
-"""Up to this many trained labels the known-label weights are held dense (at most 256 MB) for the scoring product."""
 ROW_ID = "row"
 """The id column written when the input has none: each row's 0-based position in the input."""
 
@@ -122,28 +116,11 @@ class Scorer:
         self.min_score = min_score
         self.known_column = known_column
         self.keep_known = keep_known
-        self.trained_labels = torch.tensor(parts.trained_labels, dtype=torch.long, device=self.device)
-        self.trained_position = np.full(len(parts.label_names), -1, dtype=np.int64)
-        """Each label's column among the trained labels (-1 for a label the network was not trained on)."""
-        self.trained_position[parts.trained_labels] = np.arange(len(parts.trained_labels))
-        self.known_term = None
-        if parts.known_term is not None and known_column is not None:
-            from gnn_mlc.nn.label_propagation import (
-                KnownLabelTerm,  # PyG: only for models with the term
-            )
-
-            term = KnownLabelTerm.from_parts(*parts.known_term, num_labels=len(parts.trained_labels))
-            # the same sums as the term's message passing, as one sparse (known) x dense (weights) product
-            self.known_term = term.weight_matrix(dense=len(parts.trained_labels) <= DENSE_KNOWN_LABELS).to(self.device)
+        self.model = parts
+        self.uses_known = parts.has_known_term and known_column is not None
+        """Whether the known labels are evidence (a model with a known-label term and a known column)."""
         self.label_index = pa.array(parts.label_names, pa.string())
         self.decision_rule = parts.decision_rule
-        # Row normalisation (sparse-trained models) cannot be folded into the first layer: those rows go through
-        # the scaler; dense-trained models get the scaling folded in.
-        self.scaler = parts.scaler if parts.scaler.row_norm > 0 else None
-        encoder = _encoder(parts)
-        self.encoder = (encoder if self.scaler else _fold_scaler(encoder, parts.scaler)).to(self.device).eval()
-        self.label_embeddings = torch.from_numpy(parts.label_embeddings).to(self.device)
-        self.bias = torch.from_numpy(parts.label_bias).to(self.device)
 
     def __call__(self, batch: Batch) -> pa.Table:
         table = _as_table(batch)
@@ -244,26 +221,13 @@ class Scorer:
 
     def logits(self, X: Matrix, *, known: tuple[np.ndarray, np.ndarray] | None = None) -> Tensor:
         """``h W^T + b`` (rows, num_labels) of feature rows ``X`` (rows, in_features), on the scorer's device; with
-        ``known`` (row indices, label indices), plus those known labels' evidence."""
-        if self.scaler is not None:
-            X = self.scaler.transform(X)
-        logits = score_logits(self.encoder(to_tensor(X, self.device)), self.label_embeddings, self.bias)
-        if known is not None and self.known_term is not None and len(known[0]):
-            columns = self.trained_position[known[1]]
-            signal = sp.csr_matrix((np.ones(int((columns >= 0).sum()), dtype=np.float32),
-                                    (known[0][columns >= 0], columns[columns >= 0])),
-                                   shape=(logits.shape[0], len(self.trained_labels)))
-            signal.sum_duplicates()
-            signal.data[:] = 1.0
-            with warnings.catch_warnings():  # torch calls its sparse CSR support "beta" once per process
-                warnings.simplefilter("ignore", UserWarning)
-                sparse = torch.sparse_csr_tensor(torch.from_numpy(signal.indptr.astype(np.int64)),
-                                                 torch.from_numpy(signal.indices.astype(np.int64)),
-                                                 torch.from_numpy(signal.data), size=signal.shape).to(self.device)
-            evidence = torch.sparse.mm(sparse, self.known_term)
-            logits[:, self.trained_labels] += evidence.to_dense() if evidence.layout != torch.strided \
-                else evidence
-        return logits
+        ``known`` (row indices, label indices), plus those known labels' evidence: the fitted model's one rule,
+        :meth:`~gnn_mlc.fitted.FittedModel.logits`."""
+        signal = None
+        if known is not None and self.uses_known and len(known[0]):
+            signal = sp.csr_matrix((np.ones(len(known[0]), dtype=np.uint8), known),
+                                   shape=(X.shape[0], len(self.label_names)))
+        return self.model.logits(X, known=signal, device=self.device)
 
     def _predicted(self, probabilities: np.ndarray) -> pa.ListArray:
         decisions = self.decision_rule.decide(probabilities)
@@ -361,32 +325,6 @@ def check_unique_ids(ids: pa.ChunkedArray | pa.Array, where: str | Path) -> None
         duplicate = counts.filter(pc.greater(counts.field("counts"), 1))[0]["values"].as_py()
         raise DataError(f"{where}: id {duplicate!r} appears more than once; expected one row per id. Hint: "
                         "deduplicate the input, or pass another --id-column")
-
-
-def _encoder(parts: ModelParts) -> MLPEncoder:
-    """The model's encoder, rebuilt from the sizes in its parameters and the ``encoder.*`` weights."""
-    encoder = MLPEncoder(parts.in_features, hidden_channels=int(parts.parameters["hidden_channels"]),
-                         out_channels=int(parts.parameters["embedding_dim"]), dropout=0.0)
-    prefix = "encoder."
-    try:
-        encoder.load_state_dict({name[len(prefix):]: tensor for name, tensor in parts.state.items()
-                                 if name.startswith(prefix)}, strict=True)
-    except RuntimeError as error:
-        raise GnnMlcError(f"model: encoder weights do not fit its config ({str(error).splitlines()[0]}); expected "
-                          "a model directory written by one 'gnn-mlc train'") from None
-    return encoder
-
-
-def _fold_scaler(encoder: MLPEncoder, scaler: FeatureScaler) -> MLPEncoder:
-    """A copy of ``encoder`` whose first layer also applies the feature scaling, saving a pass over the input:
-    ``((x - offset) * scale) A + a = x (diag(scale) A) + (a - (offset * scale) A)``."""
-    folded = copy.deepcopy(encoder)
-    with torch.no_grad():
-        weight = folded.input.weight.double()  # (in_features, hidden)
-        scale, offset = torch.from_numpy(scaler.scale).double(), torch.from_numpy(scaler.offset).double()
-        folded.input.bias.copy_(folded.input.bias.double() - (offset * scale) @ weight)
-        folded.input.weight.copy_(weight * scale[:, None])
-    return folded
 
 
 def _sigmoid(logits: np.ndarray) -> np.ndarray:

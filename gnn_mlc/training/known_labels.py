@@ -187,5 +187,5 @@ def calibrate_known_term(term: KnownLabelTerm, Y: sp.csr_matrix, known: sp.csr_m
 
     optimizer.step(closure)
     with torch.no_grad():
-        term.scale.fill_(float(scale))
-    return float(bias)
+        term.scale.fill_(float(scale.detach()))
+    return float(bias.detach())

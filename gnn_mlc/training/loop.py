@@ -100,6 +100,19 @@ class TrainingResult:
     history: list[dict[str, float]] = field(default_factory=list)
     validation_metric: str = "map"
 
+    def to_metrics(self) -> dict[str, Any]:
+        """The report as a model directory's ``metrics.json`` holds it."""
+        return {"validation": self.best_validation, "validation_metric": self.validation_metric,
+                "best_epoch": self.best_epoch, "epochs_run": self.epochs_run, "history": self.history}
+
+    @classmethod
+    def from_metrics(cls, metrics: dict[str, Any]) -> TrainingResult:
+        """The report of a model directory's ``metrics.json`` (missing entries: zero, NaN, ``map``)."""
+        return cls(best_epoch=int(metrics.get("best_epoch", 0)),
+                   best_validation=float(metrics.get("validation") or float("nan")),
+                   validation_metric=str(metrics.get("validation_metric", "map")),
+                   epochs_run=int(metrics.get("epochs_run", 0)), history=list(metrics.get("history", [])))
+
 
 @dataclass
 class _Progress:

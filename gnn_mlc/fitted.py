@@ -1,0 +1,341 @@
+"""``FittedModel``: the frozen fitted state of a model and the one scoring rule every path uses.
+
+A fitted model is plain values (the encoder's weights, the label vectors ``W`` and ``b``, the feature scaler, the
+known-label weights, the decision rule, the training facts) and one rule to score rows with them::
+
+    logits(x, k) = h(x) W^T + b + s(k)                                        (rows, num_labels)
+    h(x) = encoder(scale(x))                                                  (rows, embedding_dim)
+    s_t(k) = scale_k * sum_{j -> t} w_tj k_j   on the trained labels t         (0 without known labels)
+
+The estimator (:class:`~gnn_mlc.estimator.LabelGCNClassifier`), the batch :class:`~gnn_mlc.serving.Scorer`,
+evaluation and inspection all read a ``FittedModel``; the training pipeline (:mod:`gnn_mlc.training.fit`) produces
+one and the model directory (:mod:`gnn_mlc.model_directory`) writes and reads its parts. Dense-trained models get the
+feature scaling folded into the encoder's first layer (one pass over the input instead of two); row-normalised
+(sparse-trained) models go through the scaler first. This module imports neither scikit-learn, nor PyTorch Geometric,
+nor any training code: the known-label weights are a torch sparse (or dense) matrix built from their edge list.
+"""
+
+from __future__ import annotations
+
+import copy
+import warnings
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING, Any, Protocol
+
+import numpy as np
+import scipy.sparse as sp
+import torch
+from torch import Tensor
+
+from gnn_mlc._torch import resolve_device, to_tensor
+from gnn_mlc._typing import Matrix
+from gnn_mlc.data.dataset import as_feature_matrix, as_label_matrix
+from gnn_mlc.data.items import ItemColumn
+from gnn_mlc.data.preprocessing import FeatureScaler
+from gnn_mlc.errors import DataError, GnnMlcError
+from gnn_mlc.nn.encoder import MLPEncoder, score_logits
+from gnn_mlc.thresholds import DecisionRule
+
+if TYPE_CHECKING:
+    from gnn_mlc.graph import LabelGraph
+
+DENSE_KNOWN_LABELS = 8192
+"""Up to this many trained labels the known-label weights are held dense (at most 256 MB) for the scoring product."""
+SCORING_ROWS = 4096
+"""Rows scored at once by :meth:`FittedModel.decision_function` (a (4096, num_labels) block of logits)."""
+
+
+class ScoringModel(Protocol):
+    """What evaluation reads of a model: a :class:`FittedModel`, or a baseline such as
+    :class:`~gnn_mlc.evaluation.baselines.PopularityBaseline`."""
+
+    label_names: list[str]
+    feature_names: list[str] | None
+    label_counts: np.ndarray
+    decision_rule: DecisionRule
+
+    @property
+    def has_known_term(self) -> bool: ...
+
+    def predict_proba(self, X: Matrix, *, known: Matrix | None = None) -> np.ndarray: ...
+
+
+@dataclass(frozen=True, eq=False)
+class FittedModel:
+    """A fitted model: its state as plain values and the scoring rule (see the module docstring).
+
+    Attributes:
+        parameters: the estimator's constructor parameters (without ``verbose``).
+        kind: ``"gcn"`` (label-graph model) or ``"independent"`` (no graph).
+        in_features: number of input features.
+        label_names: the ``num_labels`` label names, in column order.
+        feature_names: the ``in_features`` feature names, or ``None`` (fitted on bare arrays).
+        state: the torch module's ``state_dict`` (CPU tensors); the encoder is its ``encoder.*`` entries.
+        scaler: the fitted :class:`~gnn_mlc.data.preprocessing.FeatureScaler`.
+        label_embeddings: ``W``, (num_labels, embedding_dim) float32.
+        label_bias: ``b``, (num_labels,) float32.
+        decision_rule: the fitted :class:`~gnn_mlc.thresholds.DecisionRule`.
+        label_counts: (num_labels,) int64 training positives per label.
+        num_rows: number of training rows.
+        cooccurrence: (num_labels, num_labels) int64 CSR co-occurrence counts of the training rows and the log.
+        metrics: ``validation`` (the early-stopping score) and ``validation_metric``, ``best_epoch``, ``epochs_run``
+            and the per-epoch ``history``.
+        data_columns: the columns of the training file (``id_column``, ``label_column``) that scoring defaults to.
+        trained_labels: indices of the labels the torch module scores, in its output order.
+        label_sources: (num_labels,) where each label's vector came from (``trained``, ``log``, ``edges``, ...).
+        cooccurrence_rows: the rows ``cooccurrence`` counts (training rows and label-only log rows).
+        graph_rows: ``(encodings (n, embedding_dim) float32, labels (n, num_labels) uint8 CSR)`` of the training rows
+            kept to distil labels added later.
+        label_features: ``(features (num_labels, f) float32, mask (num_labels,) bool)`` or ``None``.
+        known_term: ``(edge_index (2, E) int64 over the trained labels, weight (E,) float32, scale)`` of the
+            known-label term, or ``None``.
+        item_columns: the input's item-list columns (:class:`~gnn_mlc.data.items.ItemColumn`), whose features are
+            the last of ``feature_names``, in this order.
+        graph: the label graph of the training run, written as GraphML for people and tools (``None`` once loaded).
+    """
+
+    parameters: dict[str, Any]
+    kind: str
+    in_features: int
+    label_names: list[str]
+    feature_names: list[str] | None
+    state: dict[str, Tensor]
+    scaler: FeatureScaler
+    label_embeddings: np.ndarray
+    label_bias: np.ndarray
+    decision_rule: DecisionRule
+    label_counts: np.ndarray
+    num_rows: int
+    cooccurrence: sp.csr_matrix
+    metrics: dict[str, Any]
+    data_columns: dict[str, str | None] = field(default_factory=dict)
+    trained_labels: list[int] = field(default_factory=list)
+    label_sources: list[str] = field(default_factory=list)
+    cooccurrence_rows: int = 0
+    graph_rows: tuple[np.ndarray, sp.csr_matrix] | None = None
+    label_features: tuple[np.ndarray, np.ndarray] | None = None
+    known_term: tuple[np.ndarray, np.ndarray, float] | None = None
+    item_columns: list[ItemColumn] = field(default_factory=list)
+    graph: LabelGraph | None = None
+    _on_device: dict[str, DeviceParts] = field(default_factory=dict, init=False, repr=False)
+
+    @property
+    def num_labels(self) -> int:
+        return len(self.label_names)
+
+    @property
+    def embedding_dim(self) -> int:
+        return int(self.label_embeddings.shape[1])
+
+    @property
+    def has_known_term(self) -> bool:
+        """Whether the model takes a row's known labels as evidence (fitted with ``known_labels``)."""
+        return self.known_term is not None
+
+    def encoder(self, *, folded: bool = False) -> MLPEncoder:
+        """The instance encoder rebuilt from ``state``, in evaluation mode; ``folded``: with the feature scaling
+        folded into its first layer, ``((x - offset) * scale) A + a = x (diag(scale) A) + (a - (offset * scale) A)``
+        (only for a scaler without row normalisation).
+
+        Raises:
+            GnnMlcError: the encoder weights do not fit the sizes in ``parameters``.
+        """
+        with torch.random.fork_rng(devices=[]):  # its initial values are overwritten: the caller's seed stays
+            encoder = MLPEncoder(self.in_features, hidden_channels=int(self.parameters["hidden_channels"]),
+                                 embedding_dim=int(self.parameters["embedding_dim"]), dropout=0.0)
+        prefix = "encoder."
+        try:
+            encoder.load_state_dict({name[len(prefix):]: tensor for name, tensor in self.state.items()
+                                     if name.startswith(prefix)}, strict=True)
+        except RuntimeError as error:
+            raise GnnMlcError(f"model: encoder weights do not fit its config ({str(error).splitlines()[0]}); "
+                              "expected a model directory written by one 'gnn-mlc train'") from None
+        if folded:
+            with torch.no_grad():
+                weight = encoder.input.weight.double()  # (in_features, hidden)
+                scale = torch.from_numpy(self.scaler.scale).double()
+                offset = torch.from_numpy(self.scaler.offset).double()
+                encoder.input.bias.copy_(encoder.input.bias.double() - (offset * scale) @ weight)
+                encoder.input.weight.copy_(weight * scale[:, None])
+        return encoder.eval()
+
+    def known_weights(self, *, dense: bool) -> Tensor:
+        """``scale * w`` as a (num_trained, num_trained) matrix ``[j, t]`` (known j -> candidate t), dense or
+        sparse CSR: ``known @ matrix`` is the known-label evidence of a batch.
+
+        Raises:
+            DataError: the model has no known-label term.
+        """
+        if self.known_term is None:
+            raise DataError(_NO_KNOWN_TERM)
+        edge_index, weight, scale = self.known_term
+        size = (len(self.trained_labels), len(self.trained_labels))
+        matrix = torch.sparse_coo_tensor(torch.from_numpy(np.asarray(edge_index, np.int64)),
+                                         torch.from_numpy(np.asarray(weight, np.float32)) * float(scale), size,
+                                         check_invariants=True).coalesce()
+        if dense:
+            return matrix.to_dense()
+        with warnings.catch_warnings():  # torch calls its sparse CSR support "beta" once per process
+            warnings.simplefilter("ignore", UserWarning)
+            return matrix.to_sparse_csr()
+
+    def logits(self, X: Matrix, *, known: sp.csr_matrix | None = None, device: torch.device | str = "cpu") -> Tensor:
+        """The scoring rule: ``h(x) W^T + b`` (rows, num_labels) float32 on ``device``, plus the known labels'
+        evidence when ``known`` (rows, num_labels) 0/1 CSR is given (a model with a known-label term).
+
+        ``X`` (rows, in_features), dense or CSR, is taken as checked (finite, the model's width): the public
+        entries (:meth:`decision_function`, the Scorer) check it.
+
+        Raises:
+            DataError: ``known`` for a model without a known-label term.
+        """
+        parts = self.on_device(torch.device(device))
+        if self.scaler.row_norm > 0:  # row normalisation cannot be folded into the first layer
+            X = self.scaler.transform(X)
+        with torch.no_grad():
+            logits = score_logits(parts.encoder(to_tensor(X, parts.device)), parts.label_embeddings, parts.bias)
+            if known is not None and known.nnz:
+                logits[:, parts.trained_labels] += self._known_evidence(known, parts)
+        return logits
+
+    def decision_function(self, X: Matrix, *, known: Matrix | None = None, device: str = "auto") -> np.ndarray:
+        """Logits (rows, num_labels) float32 of feature rows ``X`` (rows, in_features), scored ``SCORING_ROWS`` at
+        a time; ``known`` (rows, num_labels) 0/1: the labels each row already has (a model fitted with them).
+
+        Raises:
+            DataError: ``X`` of another width or not finite; ``known`` of another shape, or for a model without a
+                known-label term.
+        """
+        X = as_feature_matrix(X, name="X")
+        if X.shape[1] != self.in_features:
+            raise DataError(f"X: has {X.shape[1]} features; expected {self.in_features}, as in training. "
+                            "Hint: select the same feature columns, in the same order")
+        known_rows = None if known is None else self.checked_known(known, X.shape[0])
+        target = resolve_device(device)
+        blocks = [self.logits(X[start:start + SCORING_ROWS], device=target,
+                              known=None if known_rows is None else known_rows[start:start + SCORING_ROWS]
+                              ).cpu().numpy()
+                  for start in range(0, X.shape[0], SCORING_ROWS)]
+        return np.concatenate(blocks) if blocks else np.zeros((0, self.num_labels), dtype=np.float32)
+
+    def predict_proba(self, X: Matrix, *, known: Matrix | None = None, device: str = "auto") -> np.ndarray:
+        """Label probabilities ``sigmoid(logits)``, (rows, num_labels) float32; see :meth:`decision_function`."""
+        logits = torch.from_numpy(self.decision_function(X, known=known, device=device))
+        return torch.sigmoid(logits).numpy()
+
+    def predict(self, X: Matrix, *, known: Matrix | None = None, device: str = "auto") -> np.ndarray:
+        """0/1 decisions (rows, num_labels) uint8 by the fitted decision rule."""
+        return self.decision_rule.decide(self.predict_proba(X, known=known, device=device))
+
+    def checked_known(self, known: Matrix, num_rows: int) -> sp.csr_matrix:
+        """``known`` as a (num_rows, num_labels) uint8 CSR.
+
+        Raises:
+            DataError: the model has no known-label term, or ``known`` has another shape or is not 0/1.
+        """
+        if not self.has_known_term:
+            raise DataError(_NO_KNOWN_TERM)
+        matrix = sp.csr_matrix(as_label_matrix(known, name="known_labels"), dtype=np.uint8)
+        if matrix.shape != (num_rows, self.num_labels):
+            raise DataError(f"known_labels: shape {matrix.shape}; expected {(num_rows, self.num_labels)}, one row per "
+                            "row and one column per label")
+        return matrix
+
+    def with_labels(self, label_names: list[str], *, label_features: tuple[np.ndarray, np.ndarray] | None = None
+                    ) -> FittedModel:
+        """This model over ``label_names`` (its own labels first, then new ones): every per-label part grown, the
+        new labels with a zero vector, source ``"none"`` and the decision rule's default threshold, until
+        :mod:`gnn_mlc.training.label_vectors` gives them vectors.
+
+        Raises:
+            DataError: ``label_names`` does not start with the model's labels.
+        """
+        if list(label_names[:self.num_labels]) != list(self.label_names):
+            raise DataError("label_names: must start with the model's own labels, in order; expected new labels "
+                            "after them")
+        extra = len(label_names) - self.num_labels
+        encodings, rows = self.graph_rows
+        return replace(
+            self, label_names=list(label_names),
+            label_embeddings=np.vstack([self.label_embeddings, np.zeros((extra, self.embedding_dim), np.float32)]),
+            label_bias=np.concatenate([self.label_bias, np.zeros(extra, dtype=np.float32)]),
+            label_sources=list(self.label_sources) + ["none"] * extra,
+            label_counts=np.concatenate([self.label_counts, np.zeros(extra, dtype=np.int64)]),
+            cooccurrence=sp.csr_matrix(sp.block_diag([self.cooccurrence, sp.csr_matrix((extra, extra))]),
+                                       dtype=np.int64),
+            graph_rows=(encodings, sp.csr_matrix(sp.hstack([rows, sp.csr_matrix((rows.shape[0], extra))]),
+                                                 dtype=np.uint8)),
+            label_features=label_features if label_features is not None else self.label_features,
+            decision_rule=self.decision_rule.extended(extra),
+        )
+
+    def on_device(self, device: torch.device) -> DeviceParts:
+        """The scoring tensors (the folded encoder, ``W``, ``b``, the known-label weights) on ``device``, built
+        once per device and kept."""
+        key = str(device)
+        if key not in self._on_device:
+            encoder = self.encoder(folded=self.scaler.row_norm == 0).to(device)
+            known = None
+            if self.has_known_term:
+                known = self.known_weights(dense=len(self.trained_labels) <= DENSE_KNOWN_LABELS).to(device)
+            self._on_device[key] = DeviceParts(
+                device=device, encoder=encoder, label_embeddings=torch.from_numpy(self.label_embeddings).to(device),
+                bias=torch.from_numpy(self.label_bias).to(device),
+                trained_labels=torch.tensor(self.trained_labels, dtype=torch.long, device=device), known=known,
+                trained_position=_trained_position(self.trained_labels, self.num_labels))
+        return self._on_device[key]
+
+    def _known_evidence(self, known: sp.csr_matrix, parts: DeviceParts) -> Tensor:
+        """(rows, num_trained) evidence of the known labels ``known`` (rows, num_labels) 0/1 CSR."""
+        if parts.known is None:
+            raise DataError(_NO_KNOWN_TERM)
+        coo = known.tocoo()
+        columns = parts.trained_position[coo.col]
+        inside = columns >= 0  # known labels outside the trained ones carry no weights
+        signal = sp.csr_matrix((np.ones(int(inside.sum()), dtype=np.float32), (coo.row[inside], columns[inside])),
+                               shape=(known.shape[0], len(self.trained_labels)))
+        signal.sum_duplicates()
+        signal.data[:] = 1.0
+        with warnings.catch_warnings():  # torch calls its sparse CSR support "beta" once per process
+            warnings.simplefilter("ignore", UserWarning)
+            batch = torch.sparse_csr_tensor(torch.from_numpy(signal.indptr.astype(np.int64)),
+                                            torch.from_numpy(signal.indices.astype(np.int64)),
+                                            torch.from_numpy(signal.data), size=signal.shape).to(parts.device)
+        evidence = torch.sparse.mm(batch, parts.known)
+        return evidence.to_dense() if evidence.layout != torch.strided else evidence
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> FittedModel:
+        """A deep copy without the per-device cache (it is rebuilt on first use)."""
+        values = {name: copy.deepcopy(getattr(self, name), memo) for name in self.__dataclass_fields__
+                  if name != "_on_device"}
+        return FittedModel(**values)
+
+
+@dataclass(frozen=True)
+class DeviceParts:
+    """A fitted model's scoring tensors placed on one device (:meth:`FittedModel.on_device`)."""
+
+    device: torch.device
+    encoder: MLPEncoder
+    label_embeddings: Tensor
+    bias: Tensor
+    trained_labels: Tensor
+    known: Tensor | None
+    trained_position: np.ndarray
+
+
+def as_fitted_model(model: Any) -> Any:
+    """The :class:`FittedModel` of a fitted estimator (its ``fitted_``), or ``model`` itself (a fitted model, a
+    baseline): so evaluation and inspection read the fitted state, never the estimator."""
+    return getattr(model, "fitted_", model)
+
+
+def _trained_position(trained_labels: list[int], num_labels: int) -> np.ndarray:
+    """(num_labels,) each label's column among the trained labels, -1 for a label the network was not trained on."""
+    position = np.full(num_labels, -1, dtype=np.int64)
+    position[np.asarray(trained_labels, dtype=np.int64)] = np.arange(len(trained_labels))
+    return position
+
+
+_NO_KNOWN_TERM = ("known_labels: this model was not fitted with known labels; expected a model fitted with "
+                  "known_labels= (CLI: train --known-column or --known-split)")

@@ -1,0 +1,363 @@
+"""The fitting pipeline: from checked arrays and graph sources to a :class:`~gnn_mlc.fitted.FittedModel`.
+
+Steps, in order: the label space and its plan (trained, cold and rare labels, :mod:`gnn_mlc.graph.label_space`); a
+stratified validation split; the feature scaler; the label graph; the known-label term
+(:mod:`gnn_mlc.training.known_labels`); the torch module trained with early stopping
+(:mod:`gnn_mlc.training.loop`); the kept training rows and the graph-scored labels' vectors
+(:mod:`gnn_mlc.training.label_vectors`); the decision rule, tuned on the validation rows through a provisional fitted
+model, so that the rule is fitted on exactly the scores the served model gives.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from dataclasses import asdict, dataclass, replace
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+import scipy.sparse as sp
+import torch
+
+from gnn_mlc._torch import encode, resolve_device
+from gnn_mlc._typing import DeviceName, Matrix, Strategy, Weighting
+from gnn_mlc.data.items import ItemColumn
+from gnn_mlc.data.preprocessing import FeatureScaler
+from gnn_mlc.data.split import stratified_split_indices
+from gnn_mlc.errors import DataError
+from gnn_mlc.fitted import FittedModel
+from gnn_mlc.graph import build_label_graph, cooccurrence_counts
+from gnn_mlc.graph.label_space import place_columns, plan_labels
+from gnn_mlc.graph.sources import GraphSources
+from gnn_mlc.nn.label_models import IndependentLabelModel, LabelGCNModel, LabelScoringModel
+from gnn_mlc.nn.label_propagation import KnownLabelTerm
+from gnn_mlc.thresholds import DecisionRule, best_f1_threshold_by_blocks, fit_decision_rule
+from gnn_mlc.training.checkpoint import Checkpoint
+from gnn_mlc.training.known_labels import calibrate_known_term, fit_known_label_term, random_known_split
+from gnn_mlc.training.label_vectors import graph_label_vectors
+from gnn_mlc.training.loop import TrainingSettings, TrainingSplit, train_model
+from gnn_mlc.training.loss import log_odds_bias, positive_weights
+
+logger = logging.getLogger(__name__)
+VALIDATION_ROWS = 10_000
+"""At most this many validation rows (a seeded sample of the held-out share) are scored for early stopping and
+decision thresholds: at 50,000 labels they alone are 500 million scores."""
+DENSE_SCORES = 50_000_000
+"""Above this many validation scores, decision thresholds are tuned block by block (see ``fit_rule``)."""
+GRAPH_ROWS = 20_000
+"""Training rows kept (their encodings and labels, a seeded sample) to distil graph-scored labels into vectors."""
+
+
+@dataclass(frozen=True)
+class FitSettings:
+    """The estimator's parameters that shape a fit (each declared and validated in :mod:`gnn_mlc.parameters`;
+    :class:`~gnn_mlc.estimator.LabelGCNClassifier` documents them)."""
+
+    use_graph: bool
+    hidden_channels: int
+    embedding_dim: int
+    num_gcn_layers: int
+    dropout: float
+    graph_weighting: Weighting
+    tau: float
+    p: float
+    learning_rate: float
+    weight_decay: float
+    pos_weight_power: float
+    batch_size: int
+    negative_samples: int
+    max_epochs: int
+    patience: int
+    validation_fraction: float
+    rare_label_positives: int
+    threshold_strategy: Strategy
+    threshold: float
+    decision_top_k: int
+    at_least_one: bool
+    device: DeviceName
+    random_state: int
+
+
+@dataclass(frozen=True)
+class FitInputs:
+    """What a fit learns from, checked (see :func:`~gnn_mlc.training.inputs.checked_inputs`).
+
+    Attributes:
+        X: (rows, in_features) float32 features, dense or CSR.
+        Y: (rows, num_labels) uint8 labels, unknown values zeroed.
+        label_names, feature_names: the columns' names (``feature_names`` ``None`` for bare arrays).
+        Y_missing: (rows, num_labels) 1 where a label value is unknown, or ``None``.
+        sources: the graph sources (label-only log, external edges, label features).
+        known: (rows, num_labels) uint8 CSR of the labels each row already has, ``"split"``, or ``None``.
+        item_columns: the item-list columns the features end with.
+        data_columns: the training file's ``id_column`` and ``label_column`` (scoring defaults to them).
+    """
+
+    X: Matrix
+    Y: Matrix
+    label_names: list[str]
+    feature_names: list[str] | None
+    Y_missing: Matrix | None
+    sources: GraphSources
+    known: sp.csr_matrix | Literal["split"] | None
+    item_columns: list[ItemColumn]
+    data_columns: dict[str, str | None]
+
+
+def fit_model(inputs: FitInputs, settings: FitSettings, *, checkpoint: str | Path | None = None, resume: bool = False,
+              progress: bool = False) -> FittedModel:
+    """Train a model on ``inputs`` with ``settings``; see :meth:`~gnn_mlc.estimator.LabelGCNClassifier.fit`.
+
+    Args:
+        inputs: the checked training data and graph sources.
+        settings: the model's parameters.
+        checkpoint: save the training state there after every epoch; with ``resume``, continue from it.
+        progress: show a progress bar per epoch.
+    """
+    X, Y, Y_missing, known, sources = inputs.X, inputs.Y, inputs.Y_missing, inputs.known, inputs.sources
+    label_names = inputs.label_names
+    if not settings.use_graph and (sources or known is not None):
+        raise DataError("graph sources (graph_data, graph_edges, label_features) or known labels were given with "
+                        "use_graph=False; expected use_graph=True, the default. Hint: drop --no-graph")
+    space = sources.label_space(label_names) if sources else label_names
+    Y_space = place_columns(Y, label_names, space)
+    log_rows = None if sources.log is None else sources.log.aligned(space)
+    plan = plan_labels(space, len(label_names), np.asarray(Y_space.sum(axis=0)).ravel(), _graph_label_set(sources),
+                       np.zeros(len(space)) if log_rows is None else np.asarray(log_rows.sum(axis=0)).ravel(),
+                       max_rare_positives=settings.rare_label_positives)
+    unknown = _unknown_entries(Y_missing, label_names, space, plan.cold, X.shape[0])  # for the graph
+    train_rows, validation_rows = stratified_split_indices(Y, test_fraction=settings.validation_fraction,
+                                                           seed=settings.random_state)
+    if len(validation_rows) > VALIDATION_ROWS:  # scored every epoch: a seeded sample at recommender scale
+        validation_rows = np.sort(np.random.default_rng(settings.random_state).choice(
+            validation_rows, VALIDATION_ROWS, replace=False))
+    dense_columns = X.shape[1] - sum(len(c.items) for c in inputs.item_columns) if inputs.item_columns else 0
+    scaler = FeatureScaler.fit(X[train_rows], dense_columns=dense_columns)
+    X_scaled = scaler.transform(X)
+    edges_space = None if sources.edges is None else sources.edges.adjacency(space)
+    trained = plan.trained  # the columns of Y: the network learns exactly what the no-graph network would
+    graph = build_label_graph(
+        Y[train_rows], label_names, weighting=settings.graph_weighting, tau=settings.tau, p=settings.p,
+        Y_missing=None if Y_missing is None else Y_missing[train_rows],
+        log_rows=None if log_rows is None else log_rows[:, trained],
+        external=None if edges_space is None else edges_space[trained][:, trained],
+    ) if settings.use_graph else None
+    known_term, known_validation, known_bias, regularisation = _known_label_term(
+        Y, known, train_rows, validation_rows, seed=settings.random_state)
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(settings.random_state)
+        module = build_module(asdict(settings), X.shape[1], len(trained),
+                              None if graph is None or settings.num_gcn_layers == 0 else graph.edge_index())
+        with torch.no_grad():
+            if known_bias is None:
+                module.bias.copy_(log_odds_bias(Y[train_rows]))
+            else:  # start from the calibrated known-label term alone (gnn_mlc.training.known_labels)
+                module.bias.fill_(known_bias)
+                module.free_label_vectors().zero_()
+        split = TrainingSplit(
+            X_train=X_scaled[train_rows], Y_train=Y[train_rows], X_validation=X_scaled[validation_rows],
+            Y_validation=Y[validation_rows],
+            missing_train=None if Y_missing is None else Y_missing[train_rows],
+            missing_validation=None if Y_missing is None else Y_missing[validation_rows],
+            known_train=None if not isinstance(known, sp.csr_matrix) else known[train_rows],
+            known_validation=known_validation, known_split=isinstance(known, str),
+        )
+        result = train_model(
+            module, split, TrainingSettings(learning_rate=settings.learning_rate, weight_decay=settings.weight_decay,
+                                            batch_size=settings.batch_size, max_epochs=settings.max_epochs,
+                                            patience=settings.patience, negative_samples=settings.negative_samples),
+            device=resolve_device(settings.device), generator=torch.Generator().manual_seed(settings.random_state),
+            pos_weight=positive_weights(split.Y_train, settings.pos_weight_power, split.missing_train),
+            checkpoint=None if checkpoint is None else Checkpoint(
+                Path(checkpoint), resume=resume, identity=run_identity(inputs, settings)),
+            progress=progress, known_term=known_term,
+        )
+    module.cpu()
+    if known_term is not None:
+        known_term = _refit_known_term(known_term, Y, known, seed=settings.random_state,
+                                       regularisation=regularisation)
+    label_counts = np.asarray(Y_space.sum(axis=0), dtype=np.int64).ravel()
+    _warn_degenerate_labels(space, label_counts, X.shape[0], skip=plan.cold)
+    embeddings = np.zeros((len(space), settings.embedding_dim), dtype=np.float32)
+    bias = np.zeros(len(space), dtype=np.float32)
+    label_sources = np.full(len(space), "none", dtype=object)
+    with torch.no_grad():
+        embeddings[trained] = module.label_embeddings().numpy()
+        bias[trained] = module.bias.numpy()
+    label_sources[trained] = "trained"
+    model = FittedModel(
+        parameters=asdict(settings), kind="gcn" if isinstance(module, LabelGCNModel) else "independent",
+        in_features=X.shape[1], label_names=list(space), feature_names=inputs.feature_names,
+        state={name: tensor.detach().cpu() for name, tensor in module.state_dict().items()}, scaler=scaler,
+        label_embeddings=embeddings, label_bias=bias,
+        decision_rule=DecisionRule(strategy="fixed", thresholds=np.full(len(space), 0.5, np.float32)),
+        label_counts=label_counts, num_rows=X.shape[0],
+        cooccurrence=cooccurrence_counts(Y_space if log_rows is None else sp.vstack([Y_space, log_rows])),
+        metrics=result.to_metrics(), data_columns=dict(inputs.data_columns),
+        trained_labels=[int(index) for index in trained], label_sources=[str(s) for s in label_sources],
+        cooccurrence_rows=X.shape[0] + (0 if log_rows is None else log_rows.shape[0]),
+        graph_rows=_graph_rows(module, X_scaled, Y_space, unknown, seed=settings.random_state),
+        known_term=None if known_term is None else (known_term.edge_index.numpy(), known_term.weight.numpy(),
+                                                    float(known_term.scale.detach())),
+        item_columns=list(inputs.item_columns), graph=graph,
+    )
+    model = graph_label_vectors(model, plan, sources, log_rows, edges_space, targets=plan.graph_scored)
+    held = None if known_validation is None else place_columns(known_validation, label_names, space)
+    unknown_validation = None if unknown is None else unknown[validation_rows]
+    if held is not None:  # a known label is neither a decision to tune for nor a miss
+        unknown_validation = held if unknown_validation is None else sp.csr_matrix(held.maximum(unknown_validation))
+    rule = fit_rule(model, settings, X[validation_rows], Y_space[validation_rows], held, unknown_validation,
+                    cardinality=label_counts.sum() / X.shape[0])
+    return replace(model, decision_rule=rule)
+
+
+def fit_rule(model: FittedModel, settings: FitSettings, X: Matrix, Y: sp.csr_matrix, known: sp.csr_matrix | None,
+             unknown: sp.csr_matrix | None, *, cardinality: float) -> DecisionRule:
+    """The decision rule tuned on validation rows ``X``, ``Y`` scored by ``model`` (unknown entries, cold labels and
+    known labels left out). Up to ``DENSE_SCORES`` scores at once it is :func:`~gnn_mlc.thresholds.fit_decision_rule`;
+    above, the global threshold is found exactly over blocks of rows, and ``per_label`` and ``pcut`` use the first
+    ``DENSE_SCORES // num_labels`` rows."""
+    def scores(rows: slice | np.ndarray) -> np.ndarray:
+        return model.predict_proba(X[rows], known=None if known is None else known[rows], device=settings.device)
+
+    if Y.shape[0] * Y.shape[1] > DENSE_SCORES and settings.threshold_strategy == "global":
+        tuned = best_f1_threshold_by_blocks(Y, scores, missing=unknown)
+        return DecisionRule(strategy="global", thresholds=np.full(Y.shape[1], tuned, dtype=np.float32),
+                            k=settings.decision_top_k, at_least_one=settings.at_least_one, default=tuned)
+    rows = np.arange(min(Y.shape[0], max(1, DENSE_SCORES // Y.shape[1])))
+    return fit_decision_rule(
+        Y[rows].toarray(), scores(rows), train_cardinality=float(cardinality),
+        missing=None if unknown is None else unknown[rows], strategy=settings.threshold_strategy,
+        threshold=settings.threshold, k=settings.decision_top_k, at_least_one=settings.at_least_one)
+
+
+def build_module(parameters: dict[str, Any], in_features: int, num_labels: int,
+                 edges: tuple[torch.Tensor, torch.Tensor] | None) -> LabelScoringModel:
+    """The torch module of these parameters (``hidden_channels``, ``embedding_dim``, ``num_gcn_layers``,
+    ``dropout``); ``edges`` is the graph's (edge_index, edge_weight), or None for independent label vectors."""
+    sizes = {"hidden_channels": int(parameters["hidden_channels"]), "embedding_dim": int(parameters["embedding_dim"]),
+             "dropout": float(parameters["dropout"])}
+    if edges is None:
+        return IndependentLabelModel(in_features, num_labels, **sizes)
+    return LabelGCNModel(in_features, num_labels, edges[0], edges[1],
+                         num_gcn_layers=int(parameters["num_gcn_layers"]), **sizes)
+
+
+def training_module(model: FittedModel) -> LabelScoringModel:
+    """The torch module of a fitted model, rebuilt from its state (evaluation mode).
+
+    Raises:
+        KeyError, RuntimeError: the state does not fit the parameters.
+    """
+    edges = (model.state["edge_index"], model.state["edge_weight"]) if model.kind == "gcn" else None
+    with torch.random.fork_rng(devices=[]):  # its initial values are overwritten: the caller's seed stays
+        module = build_module(model.parameters, model.in_features, len(model.trained_labels), edges)
+    module.load_state_dict(model.state, strict=True)
+    return module.eval()
+
+
+def run_identity(inputs: FitInputs, settings: FitSettings) -> dict[str, Any]:
+    """What a resumed training must share with the run that wrote its checkpoint: the parameters that shape the
+    result (not ``device``) and a fingerprint of the data (the log and known labels included)."""
+    parameters = {name: value for name, value in asdict(settings).items() if name != "device"}
+    log = None if inputs.sources.log is None else inputs.sources.log.Y
+    known = inputs.known
+    items = [[column.name, len(column.items), column.weighting] for column in inputs.item_columns]
+    return {**parameters, "known": known if isinstance(known, str) else None, "item_columns": items,
+            "data": data_fingerprint(inputs.X, inputs.Y, inputs.Y_missing, log,
+                                     None if isinstance(known, str) else known)}
+
+
+def data_fingerprint(*matrices: Matrix | None) -> str:
+    """A short hash of the training arrays' shapes and contents (dense and CSR copies of the same data differ)."""
+    digest = hashlib.blake2b(digest_size=16)
+    for matrix in matrices:
+        if matrix is None:
+            digest.update(b"none")
+        elif sp.issparse(matrix):
+            for part in (matrix.indptr, matrix.indices, matrix.data):
+                digest.update(np.ascontiguousarray(part).tobytes())
+        else:
+            digest.update(np.ascontiguousarray(matrix).tobytes())
+        digest.update(repr(getattr(matrix, "shape", None)).encode())
+    return digest.hexdigest()
+
+
+def _known_label_term(Y: Matrix, known: sp.csr_matrix | str | None, train_rows: np.ndarray,
+                      validation_rows: np.ndarray, *, seed: int
+                      ) -> tuple[KnownLabelTerm | None, sp.csr_matrix | None, float | None, float | None]:
+    """The known-label term fitted and calibrated on the training rows (:mod:`gnn_mlc.training.known_labels`), the
+    validation rows' known labels (a seeded random split with ``known="split"``), the network's starting bias and
+    the chosen regularisation; all ``None`` without known labels."""
+    if known is None:
+        return None, None, None, None
+    Y = sp.csr_matrix(Y, dtype=np.uint8)
+    given = None if isinstance(known, str) else known[train_rows]
+    every = Y[train_rows] if given is None else sp.csr_matrix(Y[train_rows] + given)  # known and target alike
+    term, regularisation = fit_known_label_term(every, seed=seed)
+    bias = calibrate_known_term(term, Y[train_rows], "split" if given is None else given, seed=seed)
+    if isinstance(known, str):
+        return term, random_known_split(Y[validation_rows], np.random.default_rng(seed + 1)), bias, regularisation
+    return term, known[validation_rows], bias, regularisation
+
+
+def _refit_known_term(term: KnownLabelTerm, Y: Matrix, known: sp.csr_matrix | str, *, seed: int,
+                      regularisation: float) -> KnownLabelTerm:
+    """The term's weights fitted again on every training row (validation rows included), its scale kept."""
+    every = sp.csr_matrix(Y, dtype=np.uint8) if isinstance(known, str) else sp.csr_matrix(Y + known)
+    refitted, _ = fit_known_label_term(every, seed=seed, regularisation=regularisation)
+    with torch.no_grad():
+        refitted.scale.copy_(term.scale.detach().cpu())
+    return refitted.eval()
+
+
+def _graph_rows(module: LabelScoringModel, X_scaled: Matrix, Y_space: sp.csr_matrix, unknown: sp.csr_matrix | None,
+                *, seed: int) -> tuple[np.ndarray, sp.csr_matrix]:
+    """``(encodings, labels)`` of a seeded sample of up to ``GRAPH_ROWS`` training rows: what distils graph-scored
+    labels into vectors, now and at ``add_labels`` (unknown label values are left out)."""
+    rows = np.arange(X_scaled.shape[0])
+    if len(rows) > GRAPH_ROWS:
+        rows = np.sort(np.random.default_rng(seed).choice(rows, GRAPH_ROWS, replace=False))
+    encodings = encode(module.encoder, X_scaled[rows], batch_size=4096, device=torch.device("cpu"))
+    labels = Y_space[rows]
+    if unknown is not None:
+        labels = sp.csr_matrix(labels - labels.multiply(unknown[rows]), dtype=np.uint8)
+        labels.eliminate_zeros()
+    return encodings, labels
+
+
+def _graph_label_set(sources: GraphSources) -> set[str]:
+    """The labels a graph source names (log, edges, label features)."""
+    names: set[str] = set()
+    for part in (sources.log, sources.edges, sources.features):
+        if part is not None:
+            names.update(part.label_names)
+    return names
+
+
+def _unknown_entries(Y_missing: Matrix | None, label_names: list[str], space: list[str], cold: np.ndarray,
+                     num_rows: int) -> sp.csr_matrix | None:
+    """(rows, len(space)) 1 where a training label value is unknown: ``Y_missing``'s entries and every cold
+    label's column (a label the feature rows do not carry is not a negative)."""
+    if Y_missing is None and not len(cold):
+        return None
+    unknown = sp.csr_matrix((num_rows, len(space)), dtype=np.uint8) if Y_missing is None \
+        else place_columns(Y_missing, label_names, space)
+    cold_columns = sp.csr_matrix((np.ones(num_rows * len(cold), dtype=np.uint8),
+                                  (np.repeat(np.arange(num_rows), len(cold)), np.tile(cold, num_rows))),
+                                 shape=unknown.shape)
+    return sp.csr_matrix(unknown.maximum(cold_columns), dtype=np.uint8)
+
+
+def _warn_degenerate_labels(label_names: list[str], counts: np.ndarray, num_rows: int, *, skip: np.ndarray) -> None:
+    """Log labels that are never or always positive in training (cold labels, scored from the graph, aside): they
+    train, but nothing can be learned of them."""
+    counts = counts.copy()
+    counts[skip] = -1
+    degenerate = (("no positive", np.flatnonzero(counts == 0)), ("only positives", np.flatnonzero(counts == num_rows)))
+    for what, labels in degenerate:
+        if len(labels):
+            names = ", ".join(repr(label_names[index]) for index in labels[:5]) + (", ..." if len(labels) > 5 else "")
+            logger.warning("%d label(s) with %s in the training data (%s): their scores only reflect that",
+                           len(labels), what, names)

@@ -1,0 +1,100 @@
+"""The fitted model: one scoring rule, checked against a second code path, read the same by every caller."""
+
+from __future__ import annotations
+
+import numpy as np
+import pyarrow as pa
+import pytest
+import scipy.sparse as sp
+import torch
+
+from gnn_mlc import DataError, LabelGCNClassifier, Scorer
+from gnn_mlc.evaluation.report import evaluate_classifier
+from gnn_mlc.fitted import FittedModel
+from gnn_mlc.model_directory import ModelParts, load_model_parts
+from gnn_mlc.nn.label_propagation import KnownLabelTerm
+
+FAST = {"max_epochs": 3, "hidden_channels": 16, "embedding_dim": 8, "batch_size": 64, "random_state": 0}
+
+
+@pytest.fixture(scope="module")
+def known_model():
+    """A model fitted with known labels on rows whose labels come in three groups."""
+    rng = np.random.default_rng(0)
+    group = rng.integers(0, 3, 300)
+    Y = np.zeros((300, 9), dtype=np.uint8)
+    for row, taste in enumerate(group):
+        Y[row, taste * 3 + rng.choice(3, 2, replace=False)] = 1
+    X = rng.normal(size=(300, 4)).astype(np.float32)
+    known = np.zeros_like(Y)
+    known[np.arange(300), Y.argmax(axis=1)] = 1
+    targets = Y - known
+    names = [f"f{j}" for j in range(4)]
+    model = LabelGCNClassifier(**FAST).fit(X, targets, known_labels=known, feature_names=names)
+    return model, X, known
+
+
+def test_the_rule_equals_the_dense_formula_through_the_training_module(known_model):
+    """``h(scale(x)) W^T + b + scale_k * known @ w``, computed with the torch module and the PyG term."""
+    model, X, known = known_model
+    fitted = model.fitted_
+    with torch.no_grad():
+        h = model.model_.encoder(torch.from_numpy(fitted.scaler.transform(X)).float()).numpy()
+        term = KnownLabelTerm.from_parts(*fitted.known_term, num_labels=len(fitted.trained_labels))
+        evidence = term(torch.from_numpy(known[:, fitted.trained_labels]).float()).numpy()
+    expected = h @ fitted.label_embeddings.T + fitted.label_bias
+    expected[:, fitted.trained_labels] += evidence
+    np.testing.assert_allclose(model.decision_function(X, known_labels=known), expected, rtol=1e-4, atol=1e-4)
+
+
+def test_estimator_scorer_and_evaluation_share_the_rule(known_model, tmp_path):
+    model, X, known = known_model
+    model.to_directory(tmp_path / "m")
+    logits = model.decision_function(X, known_labels=known)
+    scorer = Scorer(tmp_path / "m", known_column="owned", device="cpu", top_k=5)
+    rows, labels = np.nonzero(known)
+    np.testing.assert_array_equal(scorer.logits(X, known=(rows, labels)).numpy(), logits)
+    loaded = load_model_parts(tmp_path / "m")
+    np.testing.assert_array_equal(loaded.decision_function(X, known=known, device="cpu"), logits)
+    table = pa.table({"id": np.arange(len(X)), **{f"f{j}": X[:, j] for j in range(4)},
+                      "owned": [[f"l{label}" for label in np.flatnonzero(row)] for row in known]})
+    top = scorer.score_table(table)[0]
+    first = np.argsort(-np.where(known[0] > 0, -np.inf, logits[0]), kind="stable")[:5]
+    assert top.column("labels")[0].as_py() == [f"l{label}" for label in first]
+
+
+def test_evaluation_reads_a_fitted_model_and_an_estimator_alike(known_model):
+    from gnn_mlc.data import Dataset
+
+    model, X, known = known_model
+    Y = (model.predict_proba(X, known_labels=known) > 0.5).astype(np.uint8)
+    data = Dataset(X=X, Y=Y, feature_names=[f"f{j}" for j in range(4)], label_names=list(model.classes_),
+                   known=sp.csr_matrix(known), source="rows")
+    first = evaluate_classifier(model, data, name="estimator").metrics
+    second = evaluate_classifier(model.fitted_, data, name="fitted").metrics
+    assert first == second and first["map"] > 0.5
+
+
+def test_known_labels_for_a_model_without_the_term_are_refused():
+    rng = np.random.default_rng(1)
+    X, Y = rng.normal(size=(40, 3)).astype(np.float32), (rng.random((40, 4)) < 0.4).astype(np.uint8)
+    model = LabelGCNClassifier(**FAST).fit(X, Y)
+    with pytest.raises(DataError, match="this model was not fitted with known labels"):
+        model.predict_proba(X, known_labels=Y)
+
+
+def test_with_labels_grows_every_part_and_keeps_the_old_scores(known_model):
+    model, X, known = known_model
+    fitted = model.fitted_
+    grown = fitted.with_labels(list(fitted.label_names) + ["new"])
+    assert grown.num_labels == fitted.num_labels + 1 and grown.label_sources[-1] == "none"
+    assert grown.cooccurrence.shape == (grown.num_labels,) * 2 and grown.graph_rows[1].shape[1] == grown.num_labels
+    assert grown.decision_rule.thresholds[-1] == fitted.decision_rule.default
+    np.testing.assert_array_equal(grown.decision_function(X, known=np.c_[known, np.zeros(len(X))], device="cpu")[:, :-1],
+                                  fitted.decision_function(X, known=known, device="cpu"))
+    with pytest.raises(DataError, match="must start with the model's own labels"):
+        fitted.with_labels(["other"])
+
+
+def test_model_parts_is_the_fitted_model():
+    assert ModelParts is FittedModel
