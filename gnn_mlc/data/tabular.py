@@ -2,8 +2,9 @@
 
 The label column holds, per row, either a list of label names (Parquet ``list<string>``) or one string of names
 joined by ``label_delimiter`` (``"hiking|camping"``). A null or empty entry means "no label"; so does a null, empty
-or blank name inside a list (``["a", None, ""]`` is the label set ``{a}``). A row lists all its labels, so a label
-the file never mentions is 0 in every row. Label names holding ``|`` or a control character are refused.
+or blank name inside a list (``["a", None, ""]`` is the label set ``{a}``). Names are stripped of surrounding
+whitespace (``"hiking | camping"`` is ``{hiking, camping}``). A row lists all its labels, so a label the file never
+mentions is 0 in every row. Label names holding ``|`` or a control character are refused.
 
 Every column other than the label and id columns is a feature, unless ``feature_columns`` names the features or
 ``exclude_columns`` leaves some out. A feature column holding lists (Parquet ``list<string>``/``list<int>``), or one
@@ -368,9 +369,10 @@ def resolve_id_column(
 
 
 def label_sets(column: pa.ChunkedArray, delimiter: str, path: Path, label_column: str) -> list[list[str]]:
-    """Each row's label names; null, empty and blank names are no label; ``|`` and control characters refused."""
+    """Each row's label names, stripped of surrounding whitespace; null, empty and blank names are no label; ``|``
+    and control characters refused."""
     if pa.types.is_list(column.type) or pa.types.is_large_list(column.type):
-        sets = [[str(name) for name in names if name is not None and str(name).strip()] if names else []
+        sets = [[str(name).strip() for name in names if name is not None and str(name).strip()] if names else []
                 for names in column.to_pylist()]
     elif pa.types.is_string(column.type) or pa.types.is_large_string(column.type) or pa.types.is_null(column.type):
         sets = [[name.strip() for name in text.split(delimiter) if name.strip()] if text else []
