@@ -90,6 +90,16 @@ def test_read_arff_sparse_rows_stay_sparse(tmp_path):
     np.testing.assert_array_equal(data.Y.toarray(), [[0, 1], [0, 0], [1, 0]])
 
 
+
+def test_read_arff_sparse_nominal_declared_one_zero_reads_by_value(tmp_path):
+    """ARFF: a sparse row's omitted entry is value 0, the first declared value: '1' for ``{1,0}``."""
+    path = write(tmp_path, "s.arff", "@relation 'r: -C -1'\n@attribute x numeric\n@attribute f {1,0}\n"
+                                     "@attribute y {1,0}\n@data\n{0 2,1 1,2 1}\n{0 3}\n{0 3,1 0,2 0}\n{2 ?}\n")
+    data = read_arff(path)
+    np.testing.assert_array_equal(data.X.toarray(), [[2, 1], [3, 1], [3, 0], [0, 1]])
+    np.testing.assert_array_equal(data.Y.toarray(), [[1], [1], [0], [0]])
+    np.testing.assert_array_equal(data.Y_missing.toarray(), [[0], [0], [0], [1]])
+
 @pytest.mark.parametrize(("count", "labels"), [(2, ["a", "b"]), (-2, ["c", "d"])])
 def test_read_arff_meka_label_count_sign(tmp_path, count, labels):
     text = (f"@relation 'M: -C {count} -other x'\n" + "".join(f"@attribute {n} numeric\n" for n in "abcd")
