@@ -447,6 +447,9 @@ CASES: list[Case] = [
     Case("evaluate: unknown baseline", _nothing,
          ["evaluate", "--model", "model", "--data", "d.csv", "--baseline", "random"],
          r"argument --baseline: invalid choice: 'random'"),
+    Case("XC text file: a header of a billion features", _write("xcwide.txt", "10 1000000000 5\n0 1:1\n"),
+         [*TRAIN, "--data", "xcwide.txt", "--output", "m"],
+         r"xcwide\.txt: the header says 1,000,000,000 features; expected at most 4,194,304", "m"),
 ]
 
 

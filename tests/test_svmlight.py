@@ -123,3 +123,16 @@ def test_predict_sends_xc_rows_with_nan_infinite_or_huge_features_to_the_rejects
     assert pq.read_table(tmp_path / "recs.rejects.parquet").to_pylist() == [
         {"row": 1, "reason": "f2: missing or NaN"}, {"row": 2, "reason": "f4: infinite or beyond the float32 range"},
         {"row": 3, "reason": "f5: infinite or beyond the float32 range"}]
+
+
+def test_a_file_wider_than_the_cap_is_refused_before_anything_that_wide_is_made(tmp_path):
+    from gnn_mlc.errors import DataError
+
+    (tmp_path / "header.txt").write_text("10 1000000000 5\n0 1:1\n")
+    (tmp_path / "index.svm").write_text("0 1:1\n1 999999999:1\n")
+    (tmp_path / "label.svm").write_text("0,99999999 1:1\n")
+    for name, message in (("header.txt", r"the header says 1,000,000,000 features; expected at most 4,194,304"),
+                          ("index.svm", r"its indices give 1,000,000,000 features; expected at most 4,194,304"),
+                          ("label.svm", r"its indices give 100,000,000 labels; expected at most 4,194,304")):
+        with pytest.raises(DataError, match=message):
+            read_dataset(tmp_path / name)
