@@ -320,7 +320,7 @@ CASES: list[Case] = [
          r"--id-column", "g.parquet"),
     Case("group: event without an id", _write("noid.csv", "user_id,item\nu1,a\n,b\n"),
          ["group", "--items", "noid.csv", "--id-column", "user_id", "--output", "g.parquet"],
-         r"noid\.csv: row 1 has no 'user_id' \(null or empty\); expected an id in every row", "g.parquet"),
+         r"noid\.csv: row 1 has no 'user_id' \(null, NaN or empty; 1 such rows\); expected an id in every row", "g.parquet"),
     Case("group: a user twice in the users table", _write("users2.csv", "user_id,age\nu1,3\nu1,4\n"),
          ["group", "--users", "users2.csv", "--id-column", "user_id", "--output", "g.parquet"],
          r"users2\.csv: id 'u1' appears more than once in column 'user_id'; expected one row per id", "g.parquet"),
@@ -450,6 +450,16 @@ CASES: list[Case] = [
     Case("XC text file: a header of a billion features", _write("xcwide.txt", "10 1000000000 5\n0 1:1\n"),
          [*TRAIN, "--data", "xcwide.txt", "--output", "m"],
          r"xcwide\.txt: the header says 1,000,000,000 features; expected at most 4,194,304", "m"),
+    Case("group: a list-typed id column",
+         lambda work: pq.write_table(pa.table({"user_id": pa.array([["u1"]]), "item": ["a"]}), work / "listid.parquet"),
+         ["group", "--items", "listid.parquet", "--id-column", "user_id", "--output", "g.parquet"],
+         r"listid\.parquet: id column 'user_id' has type list<element: string>; expected one integer or text id per row",
+         "g.parquet"),
+    Case("group: a float id that is not a whole number",
+         lambda work: pq.write_table(pa.table({"user_id": [1.0, 2.5], "item": ["a", "b"]}), work / "floatid.parquet"),
+         ["group", "--items", "floatid.parquet", "--id-column", "user_id", "--output", "g.parquet"],
+         r"floatid\.parquet: id 2\.5 in row 1 of column 'user_id' is not a whole number; expected integer or text ids",
+         "g.parquet"),
 ]
 
 
