@@ -194,3 +194,27 @@ def test_outputs_have_the_usual_permissions(model_dir, users, tmp_path):
     directories = [tmp_path / "recs", tmp_path / "recs" / "_jobs", tmp_path / "recs" / "_rejects"]
     assert {stat.S_IMODE(path.stat().st_mode) for path in directories} == {0o755}
     assert json.loads((tmp_path / "recs" / "_SUCCESS").read_text())["rows_rejected"] == 1
+
+
+def test_hidden_files_of_an_input_directory_or_glob_are_not_input(model_dir, demo_score, tmp_path):
+    """Spark's and pyarrow's rule: names starting with '.' or '_', at any depth below what was named, are skipped."""
+    from gnn_mlc.serving.batch import input_files
+
+    spark = tmp_path / "_users"  # the folder named may itself start with '_'
+    for index, relative in enumerate(("part-0.parquet", "_temporary/0/part-1.parquet", ".part-0.parquet",
+                                      "_SUCCESS.csv", "day=1/part-2.parquet", "day=1/.part-2.parquet.crc.parquet")):
+        (spark / relative).parent.mkdir(parents=True, exist_ok=True)
+        pq.write_table(pq.read_table(demo_score).slice(10 * index, 10), spark / relative)
+    expected = [spark / "day=1" / "part-2.parquet", spark / "part-0.parquet"]
+    assert input_files(spark) == expected
+    assert input_files(f"{spark}/**/*.parquet") == expected
+    summary = _score(model_dir, spark, tmp_path / "recs")
+    assert summary.rows_scored == 20
+
+
+def test_a_hidden_xml_file_is_not_the_folder_s_only_label_xml(tmp_path):
+    (tmp_path / "d.arff").write_text("@relation r\n@attribute x numeric\n@attribute y {0,1}\n@data\n1,0\n")
+    (tmp_path / "._other.xml").write_text("not xml")
+    (tmp_path / "labels.xml").write_text('<labels xmlns="http://mulan.sourceforge.net/labels"><label name="y"/>'
+                                         "</labels>")
+    assert read_dataset(tmp_path / "d.arff").label_names == ["y"]

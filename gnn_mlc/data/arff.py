@@ -50,6 +50,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from gnn_mlc.data.dataset import Dataset, check_label_name
+from gnn_mlc.data.files import is_hidden
 from gnn_mlc.errors import DataError, did_you_mean
 
 logger = logging.getLogger(__name__)
@@ -248,7 +249,9 @@ def _xml_candidates(path: Path) -> list[Path]:
 
 
 def _xml_files(folder: Path) -> list[Path]:
-    return sorted(candidate for candidate in folder.glob("*.xml") if candidate.is_file())
+    """The folder's ``.xml`` files, hidden ones left out (:mod:`gnn_mlc.data.files`: macOS ``._name.xml``)."""
+    return sorted(candidate for candidate in folder.glob("*.xml")
+                  if candidate.is_file() and not is_hidden(candidate, under=folder))
 
 
 def _find_label_xml(path: Path) -> Path | None:

@@ -37,6 +37,7 @@ import contextlib
 import fcntl
 import glob
 import hashlib
+import itertools
 import json
 import time
 from collections.abc import Iterator
@@ -52,6 +53,7 @@ import pyarrow.parquet as pq
 from tqdm.auto import tqdm
 
 from gnn_mlc._typing import DEFAULT_TOP_K
+from gnn_mlc.data.files import is_hidden
 from gnn_mlc.data.tabular import csv_convert_options
 from gnn_mlc.errors import DataError, GnnMlcError
 from gnn_mlc.outputs import atomic_path, ensure_writable_directory
@@ -92,14 +94,21 @@ class JobSummary:
 
 
 def input_files(path: str | Path) -> list[Path]:
-    """The input files of ``path``: a file, a directory (its Parquet/CSV files, recursively) or a glob; sorted."""
+    """The input files of ``path``: a file, a directory (its Parquet/CSV files, recursively) or a glob; sorted.
+
+    Below a directory, or below a glob's fixed leading folders, names starting with ``.`` or ``_`` are skipped
+    (:mod:`gnn_mlc.data.files`: Spark's ``_SUCCESS``, ``_temporary/``, ``.crc`` files), as Spark and pyarrow do.
+    """
     path = Path(path)
     if path.is_file():
         files = [path]
     elif path.is_dir():
-        files = [p for p in sorted(path.rglob("*")) if p.is_file() and p.suffix.lower() in _INPUT_SUFFIXES]
+        files = [p for p in sorted(path.rglob("*")) if p.is_file() and p.suffix.lower() in _INPUT_SUFFIXES
+                 and not is_hidden(p, under=path)]
     else:
-        files = [Path(p) for p in sorted(glob.glob(str(path), recursive=True)) if Path(p).is_file()]
+        root = Path(*itertools.takewhile(lambda part: not glob.has_magic(part), path.parts))
+        files = [Path(p) for p in sorted(glob.glob(str(path), recursive=True))
+                 if Path(p).is_file() and not is_hidden(Path(p), under=root)]
     if not files:
         raise DataError(f"{path}: no input found; expected a Parquet/CSV file, a directory of them, or a glob")
     unknown = [file for file in files if file.suffix.lower() not in _INPUT_SUFFIXES]
