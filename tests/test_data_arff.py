@@ -206,3 +206,14 @@ def test_read_dataset_unknown_suffix_and_missing_file(tmp_path):
         read_dataset(write(tmp_path, "x.data", "hello"))
     with pytest.raises(DataError, match=r"no such file"):
         read_dataset(tmp_path / "absent.arff")
+
+
+def test_read_arff_ids_come_from_the_first_unique_dropped_attribute(tmp_path):
+    header = ("@relation 'r: -C -1'\n@attribute day date\n@attribute note string\n@attribute code string\n"
+              "@attribute x numeric\n@attribute y {0,1}\n@data\n")
+    rows = "2024-01-01,a,c1,1,0\n2024-01-01,?,c2,2,1\n2024-01-02,b,c3,3,1\n"
+    data = read_arff(write(tmp_path, "ids.arff", header + rows))
+    assert data.dropped_attributes == ["day", "note", "code"]
+    assert data.ids.tolist() == ["c1", "c2", "c3"]  # day repeats a value, note has an unknown one
+    data = read_arff(write(tmp_path, "none.arff", header + rows.replace("c3", "c1")))
+    assert data.ids is None  # no attribute identifies the rows: predict numbers them

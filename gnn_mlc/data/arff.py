@@ -24,7 +24,8 @@ How the other attributes become features:
   loss, the label graph's counts and the metrics;
 * string and date attributes, and nominal identifiers (at least 100 declared values, each used at most once in the
   file, like genbase's ``protein``), are not features: they are listed in ``Dataset.dropped_attributes`` and the
-  first of them becomes ``Dataset.ids``.
+  first of them whose values are unique in the file (and never ``?``) becomes ``Dataset.ids``; a date or string
+  attribute with a repeated value does not (two rows with one id could not be told apart in ``predict``'s output).
 
 We parse ARFF ourselves rather than with liac-arff or scipy.io.arff: scipy reads neither sparse rows nor string
 attributes, and neither library builds a SciPy CSR matrix directly or reports file:line for a bad value. Files
@@ -382,7 +383,7 @@ def _encode(path: Path, attributes: list[Attribute], label_indices: list[int], r
                       for value in [_label_value(attributes[index].values[0], attributes[index], path,
                                                  attributes[index].line)] if value is not False}
     x_rows, x_cols, x_vals, y_rows, y_cols, unknown_rows, unknown_cols = [], [], [], [], [], [], []
-    id_attribute = dropped[0] if dropped else None
+    id_attribute = next((index for index in dropped if _is_unique(attributes, index, rows, path)), None)
     ids: list[str] = []
     for row_number, (line_number, row) in enumerate(rows):
         # A sparse row starts from the defaults of its omitted entries; a dense row sets every column.
@@ -444,6 +445,20 @@ def _is_dropped(attributes: list[Attribute], index: int, rows: list) -> bool:
         if value in seen:
             return False
         seen.add(value)
+    return True
+
+
+def _is_unique(attributes: list[Attribute], index: int, rows: list, path: Path) -> bool:
+    """Whether attribute ``index`` can identify the rows: a value in every row (no ``?``), never twice."""
+    seen: dict[str, int] = {}
+    for line_number, row in rows:
+        value = _token(row, index, attributes)
+        if value == "?" or value in seen:
+            logger.info("%s:%d: attribute %r has value %r %s; it is not used as the row ids", path, line_number,
+                        attributes[index].name, value, "(unknown)" if value == "?" else f"again (first at line "
+                        f"{seen[value]})")
+            return False
+        seen[value] = line_number
     return True
 
 
