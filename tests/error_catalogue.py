@@ -460,6 +460,11 @@ CASES: list[Case] = [
          ["group", "--items", "floatid.parquet", "--id-column", "user_id", "--output", "g.parquet"],
          r"floatid\.parquet: id 2\.5 in row 1 of column 'user_id' is not a whole number; expected integer or text ids",
          "g.parquet"),
+    Case("scoring: a job record of another shape", _scored_then("shape", lambda work: (
+        work / "recs_shape" / "_jobs" / "worker-00000.json").write_text('{"job": 5}')),
+         ["score", "--model", "model", "--input", "shape.parquet", "--output", "recs_shape", "--quiet"],
+         r"worker-00000\.json: unreadable job record \(field 'job' is a JSON number, not object\); expected the JSON "
+         r"a scoring job writes\. Hint: use --overwrite to start the job again, or another --output"),
 ]
 
 

@@ -218,3 +218,29 @@ def test_a_hidden_xml_file_is_not_the_folder_s_only_label_xml(tmp_path):
     (tmp_path / "labels.xml").write_text('<labels xmlns="http://mulan.sourceforge.net/labels"><label name="y"/>'
                                          "</labels>")
     assert read_dataset(tmp_path / "d.arff").label_names == ["y"]
+
+
+@pytest.mark.parametrize(("record", "reason"), [
+    ('{"job": 5}', r"field 'job' is a JSON number, not object"),
+    ('{"inputs": []}', r"field 'job' is absent, not object"),
+    ('{"job": {}, "inputs": 3}', r"field 'inputs' is a JSON number, not array"),
+    ("[1, 2]", r"a JSON array, not an object"),
+    ("null", r"a JSON null, not an object"),
+])
+def test_a_job_record_of_another_shape_is_one_clear_error(model_dir, users, tmp_path, record, reason):
+    out = tmp_path / "recs"
+    _score(model_dir, users, out)
+    (out / "_jobs" / "worker-00000.done.json").unlink()
+    (out / "_jobs" / "worker-00000.json").write_text(record)
+    with pytest.raises(GnnMlcError, match=rf"worker-00000\.json: unreadable job record \({reason}\); expected the "
+                                          r"JSON a scoring job writes\. Hint: use --overwrite .*or another --output"):
+        _score(model_dir, users, out)
+
+
+def test_a_done_record_of_another_shape_is_one_clear_error(model_dir, users, tmp_path):
+    out = tmp_path / "recs"
+    _score(model_dir, users, out, num_shards=2)
+    (out / "_jobs" / "worker-00000.done.json").write_text('{"total_rows_scored": "many"}')
+    with pytest.raises(GnnMlcError, match=r"worker-00000\.done\.json: unreadable job record \(field "
+                                          r"'total_rows_scored' is a JSON string, not number\)"):
+        _score(model_dir, users, out, num_shards=2, shard_index=1)
