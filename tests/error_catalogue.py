@@ -453,7 +453,8 @@ CASES: list[Case] = [
     Case("group: a list-typed id column",
          lambda work: pq.write_table(pa.table({"user_id": pa.array([["u1"]]), "item": ["a"]}), work / "listid.parquet"),
          ["group", "--items", "listid.parquet", "--id-column", "user_id", "--output", "g.parquet"],
-         r"listid\.parquet: id column 'user_id' has type list<element: string>; expected one integer or text id per row",
+         r"listid\.parquet: id column 'user_id' has type list<element: string>; expected one integer or text id "
+         r"per row",
          "g.parquet"),
     Case("group: a float id that is not a whole number",
          lambda work: pq.write_table(pa.table({"user_id": [1.0, 2.5], "item": ["a", "b"]}), work / "floatid.parquet"),
@@ -465,6 +466,12 @@ CASES: list[Case] = [
          ["score", "--model", "model", "--input", "shape.parquet", "--output", "recs_shape", "--quiet"],
          r"worker-00000\.json: unreadable job record \(field 'job' is a JSON number, not object\); expected the JSON "
          r"a scoring job writes\. Hint: use --overwrite to start the job again, or another --output"),
+    Case("scoring: a list-typed id column",
+         _parquet("listids.parquet", lambda t: _set(t, "id", [[f"u{i}"] for i in range(50)], pa.list_(pa.string())),
+                  source="shop_score.parquet"),
+         ["predict", "--model", "model", "--input", "listids.parquet", "--output", "o.parquet"],
+         r"listids\.parquet: id column 'id' has type list<element: string>; expected one integer or text id per row",
+         "o.parquet"),
 ]
 
 

@@ -244,3 +244,17 @@ def test_a_done_record_of_another_shape_is_one_clear_error(model_dir, users, tmp
     with pytest.raises(GnnMlcError, match=r"worker-00000\.done\.json: unreadable job record \(field "
                                           r"'total_rows_scored' is a JSON string, not number\)"):
         _score(model_dir, users, out, num_shards=2, shard_index=1)
+
+
+@pytest.mark.parametrize("kind", [pa.list_(pa.string()), pa.struct([("user", pa.string())])])
+def test_a_nested_id_column_is_refused_in_one_line(model_dir, demo_score, tmp_path, kind):
+    table = pq.read_table(demo_score).slice(0, 5)
+    values = [["u"] if pa.types.is_list(kind) else {"user": "u"} for _ in range(5)]
+    pq.write_table(table.set_column(table.column_names.index("id"), "id", pa.array(values, kind)),
+                   tmp_path / "nested.parquet")
+    message = rf"nested\.parquet: id column 'id' has type {kind.__str__().split('<')[0]}<.*>; expected one integer"
+    with pytest.raises(DataError, match=message):
+        _score(model_dir, tmp_path / "nested.parquet", tmp_path / "recs")
+    with pytest.raises(DataError, match=message):
+        predict_file(model_dir, tmp_path / "nested.parquet", tmp_path / "recs.parquet")
+    assert not (tmp_path / "recs.parquet").exists()

@@ -25,6 +25,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from gnn_mlc._typing import DEFAULT_LABEL_COLUMN
+from gnn_mlc.data.tabular import check_id_type, read_table
 from gnn_mlc.errors import DataError, did_you_mean
 
 ITEMS_COLUMN = "items"
@@ -108,9 +109,7 @@ def _checked_ids(ids: pa.ChunkedArray, id_column: str, source: str) -> pa.Chunke
             a float id that is not a whole number.
     """
     kind = ids.type
-    if pa.types.is_nested(kind):
-        raise DataError(f"{source}: id column {id_column!r} has type {kind}; expected one integer or text id per "
-                        "row. Hint: check --id-column")
+    check_id_type(kind, id_column, source=source)
     absent = pc.fill_null(pc.equal(ids.cast(pa.string()), ""), True)
     if pa.types.is_floating(kind):
         absent = pc.or_(absent, pc.fill_null(pc.is_nan(ids), True))
@@ -169,6 +168,4 @@ def _join_users(wide: pa.Table, users: pa.Table, id_column: str, source: str) ->
 def read_interactions(path: str | Path, *, text_columns: tuple[str, ...]) -> pa.Table:
     """One long or wide table, CSV or Parquet; from CSV, ``text_columns`` (ids, items, labels) are read as text, so
     ``007`` stays ``007``."""
-    from gnn_mlc.data.tabular import read_table
-
     return read_table(path, string_columns=text_columns)

@@ -269,6 +269,7 @@ def _read_ids(column: pa.ChunkedArray, path: Path, id_column: str) -> np.ndarray
 
     (An ARFF identifier attribute is not checked: genbase's train and test files share a protein.)
     """
+    check_id_type(column.type, id_column, source=str(path))
     if pa.types.is_string(column.type) or pa.types.is_large_string(column.type):
         absent = pc.fill_null(pc.equal(column, ""), True)
     else:
@@ -366,6 +367,18 @@ def resolve_id_column(
         if candidate is not None and candidate in column_names:
             return candidate
     return None
+
+
+def check_id_type(kind: pa.DataType, id_column: str, *, source: str) -> None:
+    """Refuse an id column of lists, structs or maps: an id is one value per row (integers or text), which an output
+    can carry and a join can match.
+
+    Raises:
+        DataError: naming the source, the column and its type.
+    """
+    if pa.types.is_nested(kind):
+        raise DataError(f"{source}: id column {id_column!r} has type {kind}; expected one integer or text id per "
+                        "row. Hint: check --id-column")
 
 
 def label_sets(column: pa.ChunkedArray, delimiter: str, path: Path, label_column: str) -> list[list[str]]:

@@ -54,7 +54,7 @@ from tqdm.auto import tqdm
 
 from gnn_mlc._typing import DEFAULT_TOP_K
 from gnn_mlc.data.files import is_hidden
-from gnn_mlc.data.tabular import csv_convert_options
+from gnn_mlc.data.tabular import check_id_type, csv_convert_options
 from gnn_mlc.errors import DataError, GnnMlcError
 from gnn_mlc.outputs import atomic_path, ensure_writable_directory
 from gnn_mlc.serving.scorer import Scorer, check_unique_ids
@@ -220,6 +220,8 @@ def _id_field(scorer: Scorer, mine: list[tuple[int, Path]]) -> str | None:
         schema = _schema(file, scorer)
         scorer.check_columns(schema.names, source=str(file))
         column = scorer.resolve_id_column(schema.names)
+        if column is not None:
+            check_id_type(schema.field(column).type, column, source=str(file))
         fields.add("row: int64" if column is None else f"{column}: {schema.field(column).type}")
     if len(fields) > 1:
         raise DataError(f"input: the files give different id columns or types ({', '.join(sorted(fields))}); "

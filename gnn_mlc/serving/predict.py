@@ -18,6 +18,7 @@ import scipy.sparse as sp
 
 from gnn_mlc._typing import DEFAULT_TOP_K, Matrix
 from gnn_mlc.data import is_table, read_dataset, read_table
+from gnn_mlc.data.tabular import check_id_type
 from gnn_mlc.errors import DataError
 from gnn_mlc.serving.scorer import ROW_ID, Scorer, check_unique_ids
 from gnn_mlc.serving.topk import write_table
@@ -88,6 +89,9 @@ def predict_file(
     else:
         table = read_table(input_path, string_columns=_text_columns(scorer),
                            float_columns=scorer.numeric_columns)
+        id_column = scorer.resolve_id_column(table.column_names)
+        if id_column is not None:
+            check_id_type(table.schema.field(id_column).type, id_column, source=str(input_path))
         scored, rejected = scorer.score_table(table)
         check_unique_ids(scored.column(0), input_path)
     rejects = rejects_path(output) if rejected.num_rows else None
