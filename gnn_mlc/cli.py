@@ -90,6 +90,18 @@ def _column_names(text: str) -> list[str]:
     return names
 
 
+OUTPUT_COLUMNS = ("labels", "scores", "predicted", "reason")
+"""The columns ``predict`` and ``score`` write besides the id column (rejects: ``reason``)."""
+
+
+def _output_id_column(text: str) -> str:
+    """An argparse ``type=`` for ``--output-id-column``: a non-empty name that is not another output column's."""
+    if not text or text in OUTPUT_COLUMNS:
+        raise argparse.ArgumentTypeError(f"must not be empty or an output column's name ({', '.join(OUTPUT_COLUMNS)})"
+                                         f"; got {text!r}")
+    return text
+
+
 def _add_graph_options(parser: argparse.ArgumentParser) -> None:
     """The graph sources ``train`` and ``add-labels`` take (gnn_mlc.graph.sources)."""
     parser.add_argument("--graph-data", type=Path, metavar="FILE",
@@ -125,7 +137,8 @@ def _add_scoring_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--device", choices=DEVICES, default="auto", help="(default: %(default)s)")
     parser.add_argument("--with-labels", action="store_true",
                         help="also write 'predicted', the label set the model's decision rule gives")
-    parser.add_argument("--output-id-column", help="name of the id column in the output (default: the input's)")
+    parser.add_argument("--output-id-column", type=_output_id_column,
+                        help="name of the id column in the output (default: the input's)")
     parser.add_argument("--exclude-column", help="a list column of label names per row never to recommend to it "
                                                  "(e.g. the interests a user already has; CSV: '|'-delimited)")
     parser.add_argument("--min-score", type=_value_type(Parameter("min_score", 0.0, "float", "", low=0.0, high=1.0)),

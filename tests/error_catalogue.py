@@ -472,6 +472,10 @@ CASES: list[Case] = [
          ["predict", "--model", "model", "--input", "listids.parquet", "--output", "o.parquet"],
          r"listids\.parquet: id column 'id' has type list<element: string>; expected one integer or text id per row",
          "o.parquet"),
+    Case("scoring: --output-id-column named like an output column", _nothing,
+         ["predict", "--model", "model", "--input", "d.parquet", "--output", "o.parquet", "--output-id-column",
+          "labels"], r"argument --output-id-column: must not be empty or an output column's name \(labels, scores, "
+                     r"predicted, reason\); got 'labels'", "o.parquet"),
 ]
 
 

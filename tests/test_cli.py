@@ -252,3 +252,14 @@ def test_error_unknown_feature_or_exclude_column(tmp_path, capsys):
                          "--feature-columns", "x0,,x1"], capsys)
     assert "argument --feature-columns: expected comma-separated column names; got 'x0,,x1'" in message
     assert not out.exists() and not (tmp_path / "g.graphml").exists()
+
+
+@pytest.mark.parametrize("command", ["predict", "score"])
+@pytest.mark.parametrize("name", ["labels", "scores", "predicted", "reason", ""])
+def test_error_output_id_column_named_like_an_output_column(command, name, tmp_path, capsys):
+    out = tmp_path / ("out.parquet" if command == "predict" else "out")
+    message = run_error([command, "--model", "m", "--input", "x.parquet", "--output", str(out),
+                         "--output-id-column", name], capsys)
+    assert (f"argument --output-id-column: must not be empty or an output column's name (labels, scores, predicted, "
+            f"reason); got {name!r}. Hint: see 'gnn-mlc {command} --help'") in message
+    assert not out.exists()
