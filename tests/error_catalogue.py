@@ -476,6 +476,9 @@ CASES: list[Case] = [
          ["predict", "--model", "model", "--input", "d.parquet", "--output", "o.parquet", "--output-id-column",
           "labels"], r"argument --output-id-column: must not be empty or an output column's name \(labels, scores, "
                      r"predicted, reason\); got 'labels'", "o.parquet"),
+    Case("--hidden-channels beyond the cap", _nothing,
+         [*TRAIN, "--data", "d.csv", "--output", "m", "--hidden-channels", str(10**12)],
+         r"argument --hidden-channels: must be an integer in \[1, 65536\]; got '1000000000000'", "m"),
 ]
 
 
