@@ -479,6 +479,17 @@ CASES: list[Case] = [
     Case("--hidden-channels beyond the cap", _nothing,
          [*TRAIN, "--data", "d.csv", "--output", "m", "--hidden-channels", str(10**12)],
          r"argument --hidden-channels: must be an integer in \[1, 65536\]; got '1000000000000'", "m"),
+    Case("predict: output over its input", _parquet("self.parquet", lambda t: t, source="shop_score.parquet"),
+         ["predict", "--model", "model", "--input", "self.parquet", "--output", "self.parquet"],
+         r"self\.parquet: is also an input of this command \(self\.parquet\); expected the predictions apart from "
+         r"the inputs"),
+    Case("train: --overwrite of a directory holding the data", _write_in("holds", "d.csv", "x,labels\n1,a\n"),
+         [*TRAIN, "--data", "holds/d.csv", "--output", "holds", "--overwrite"],
+         r"holds: holds the input holds/d\.csv; expected a model directory apart from the inputs \(replacing it "
+         r"would delete them\)"),
+    Case("evaluate: report into a model directory", _model_copy("m9", lambda p: None),
+         ["evaluate", "--model", "model", "--data", str(DEMO / "shop_test.parquet"), "--output", "m9"],
+         r"m9: is a model directory \(it holds a model's manifest\.json\); expected the report outside it"),
 ]
 
 
