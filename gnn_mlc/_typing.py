@@ -23,3 +23,7 @@ DEFAULT_LABEL_COLUMN = "labels"
 DEFAULT_ID_COLUMN = "id"
 DEFAULT_TOP_K = 10
 """Labels per row in every recommendation output (``predict``, ``score``, :class:`~gnn_mlc.serving.Scorer`)."""
+MODEL_FORMAT = "gnn-mlc-model"
+"""The ``format`` of a model directory's config and manifest (:mod:`gnn_mlc.model_directory`)."""
+MODEL_MANIFEST = "manifest.json"
+"""The file a model directory lists its other files in; its presence marks a folder as a model directory."""

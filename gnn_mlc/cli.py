@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from gnn_mlc._typing import DEFAULT_LABEL_COLUMN, DEFAULT_TOP_K, DEVICES
 from gnn_mlc.errors import GnnMlcError
+from gnn_mlc.outputs import check_output_path
 from gnn_mlc.parameters import BY_NAME, PARAMETERS, Parameter, check_parameters
 
 if TYPE_CHECKING:
@@ -90,6 +91,18 @@ def _column_names(text: str) -> list[str]:
     return names
 
 
+OUTPUT_COLUMNS = ("labels", "scores", "predicted", "reason")
+"""The columns ``predict`` and ``score`` write besides the id column (rejects: ``reason``)."""
+
+
+def _output_id_column(text: str) -> str:
+    """An argparse ``type=`` for ``--output-id-column``: a non-empty name that is not another output column's."""
+    if not text or text in OUTPUT_COLUMNS:
+        raise argparse.ArgumentTypeError(f"must not be empty or an output column's name ({', '.join(OUTPUT_COLUMNS)})"
+                                         f"; got {text!r}")
+    return text
+
+
 def _add_graph_options(parser: argparse.ArgumentParser) -> None:
     """The graph sources ``train`` and ``add-labels`` take (gnn_mlc.graph.sources)."""
     parser.add_argument("--graph-data", type=Path, metavar="FILE",
@@ -115,6 +128,11 @@ def _graph_sources(args: argparse.Namespace) -> dict[str, object]:
     return {"graph_data": log, "graph_edges": args.graph_edges, "label_features": args.label_features}
 
 
+def _graph_files(args: argparse.Namespace) -> list[Path | None]:
+    """The graph option files (``None`` where not given): inputs an output must not destroy."""
+    return [args.graph_data, args.graph_edges, args.label_features]
+
+
 def _add_scoring_options(parser: argparse.ArgumentParser) -> None:
     """The options ``predict`` and ``score`` share, with the same defaults."""
     parser.add_argument("--model", required=True, type=Path, help="model directory")
@@ -125,7 +143,8 @@ def _add_scoring_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--device", choices=DEVICES, default="auto", help="(default: %(default)s)")
     parser.add_argument("--with-labels", action="store_true",
                         help="also write 'predicted', the label set the model's decision rule gives")
-    parser.add_argument("--output-id-column", help="name of the id column in the output (default: the input's)")
+    parser.add_argument("--output-id-column", type=_output_id_column,
+                        help="name of the id column in the output (default: the input's)")
     parser.add_argument("--exclude-column", help="a list column of label names per row never to recommend to it "
                                                  "(e.g. the interests a user already has; CSV: '|'-delimited)")
     parser.add_argument("--min-score", type=_value_type(Parameter("min_score", 0.0, "float", "", low=0.0, high=1.0)),
@@ -302,6 +321,8 @@ def run_train(args: argparse.Namespace) -> int:
                   if parameter.name != "verbose"}
     parameters["verbose"] = not args.quiet
     check_parameters(parameters, owner="gnn-mlc train")  # before any data is read
+    check_output_path(args.output, inputs=[args.data, args.labels, *_graph_files(args)], what="a model directory",
+                      kind="model directory")
     if args.output.exists() and not args.overwrite:
         raise GnnMlcError(f"{args.output}: already exists; expected a new directory. Hint: add --overwrite")
 
@@ -357,6 +378,8 @@ def run_add_labels(args: argparse.Namespace) -> int:
     if args.output.resolve() == args.model.resolve():
         raise GnnMlcError(f"{args.output}: is the model directory itself; expected a new one (the trained model "
                           "stays untouched)")
+    check_output_path(args.output, inputs=[args.model, *_graph_files(args)], what="a new model directory",
+                      kind="model directory")
     classifier = load_model(args.model)
     parts = load_model_parts(args.model)
     sources = _graph_sources(args)
@@ -379,6 +402,9 @@ def run_evaluate(args: argparse.Namespace) -> int:
     from gnn_mlc.model_directory import load_model_parts
 
     directories = [args.model] if args.model else args.compare
+    if args.output:
+        check_output_path(args.output, inputs=[*directories, args.data, args.labels], what="the report",
+                          kind="directory")
     models = [load_model_parts(path) for path in directories]
     # The first model's training id column, as the scoring commands default to: it must not become a feature.
     recorded = (model.data_columns.get("id_column") for model in models)
@@ -386,9 +412,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
     data = _read(args, args.data, training_id_column=next((column for column in recorded if column), None),
                  model_columns=columns, vocabularies=vocabularies)
     evaluations = []
-    for path, model in zip(directories, models):
-        taken = {evaluation.name for evaluation in evaluations}
-        name = path.name if path.name and path.name not in taken else str(path)
+    for name, model in zip(_model_names(directories, baseline=args.baseline), models):
         evaluations.append(evaluate_classifier(model, data, name=name))
     if args.baseline == "popularity":
         from gnn_mlc.evaluation.baselines import PopularityBaseline
@@ -407,8 +431,26 @@ def run_evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _model_names(directories: Sequence[Path], *, baseline: str) -> list[str]:
+    """A distinct name per model for tables and file names (``per_label_<name>.csv``): its folder's name, numbered
+    (``model-2``) when another model or the baseline has it; never a path, so every file stays in the report."""
+    taken = {baseline} if baseline != "none" else set()
+    names = []
+    for position, path in enumerate(directories, start=1):
+        name = path.resolve().name or "model"
+        name = name if name not in taken else f"{name}-{position}"
+        while name in taken:
+            name += "-"
+        taken.add(name)
+        names.append(name)
+    return names
+
+
 def run_predict(args: argparse.Namespace) -> int:
-    from gnn_mlc.serving.predict import predict_file
+    from gnn_mlc.serving.predict import predict_file, rejects_path
+
+    for output in (args.output, rejects_path(args.output)):
+        check_output_path(output, inputs=[args.model, args.input, args.labels], what="the predictions", kind="file")
 
     summary = predict_file(args.model, args.input, args.output, top_k=args.top_k, id_column=args.id_column,
                            labels=args.labels, with_labels=args.with_labels, device=args.device,
@@ -422,6 +464,7 @@ def run_graph(args: argparse.Namespace) -> int:
     from gnn_mlc.graph import build_label_graph
     from gnn_mlc.outputs import atomic_path
 
+    check_output_path(args.output, inputs=[args.data, args.labels], what="the graph file", kind="file")
     data = _read(args, args.data)
     graph = build_label_graph(data.Y, data.label_names, weighting=args.graph_weighting, tau=args.tau, p=args.p,
                               Y_missing=data.Y_missing)
@@ -441,6 +484,8 @@ def run_group(args: argparse.Namespace) -> int:
 
     if args.output.suffix.lower() != ".parquet":
         raise GnnMlcError(f"{args.output}: expected a .parquet output (the grouped table has list columns)")
+    check_output_path(args.output, inputs=[args.items, args.labels, args.users], what="the grouped table",
+                      kind="file")
     if args.output.exists() and not args.overwrite:
         raise GnnMlcError(f"{args.output}: already exists; expected a new file. Hint: add --overwrite")
     text = {"items": (args.id_column, args.item_column), "labels": (args.id_column, args.label_column),
@@ -458,6 +503,9 @@ def run_group(args: argparse.Namespace) -> int:
 
 def run_score(args: argparse.Namespace) -> int:
     from gnn_mlc.serving.batch import run_scoring_job
+
+    check_output_path(args.output, inputs=[args.model, args.input if Path(args.input).exists() else None],
+                      what="the recommendations", kind="directory")
 
     summary = run_scoring_job(
         args.model, args.input, args.output, top_k=args.top_k, id_column=args.id_column,
@@ -477,6 +525,9 @@ def run_inspect(args: argparse.Namespace) -> int:
 
     if not args.label and not args.output:
         raise GnnMlcError("inspect: nothing to do; expected --label NAME and/or --output DIR")
+    if args.output:
+        check_output_path(args.output, inputs=[args.model, args.baseline], what="the inspection report",
+                          kind="directory")
     model = load_model_parts(args.model)
     if args.label:
         neighbours = nearest_labels(model, args.label, k=args.k)

@@ -53,6 +53,7 @@ import torch
 from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
+from gnn_mlc._typing import MODEL_FORMAT, MODEL_MANIFEST
 from gnn_mlc.data.items import ItemColumn
 from gnn_mlc.data.preprocessing import FeatureScaler
 from gnn_mlc.errors import DataError, GnnMlcError, ModelDirectoryError
@@ -61,12 +62,12 @@ from gnn_mlc.outputs import publish_mode
 from gnn_mlc.parameters import check_parameters
 from gnn_mlc.thresholds import DecisionRule
 
-FORMAT = "gnn-mlc-model"
+FORMAT = MODEL_FORMAT
 GRAPHML_EDGES = 200_000
 """Above this many edges the model directory holds no ``label_graph.graphml`` (the weights keep the graph): a
 50,000-label ``probability`` graph has tens of millions of edges, minutes and gigabytes of XML nobody opens."""
 FORMAT_VERSION = 3  # 3: manifest.json, label_vectors.safetensors, data columns; 2: scaler.row_norm
-MANIFEST = "manifest.json"
+MANIFEST = MODEL_MANIFEST
 _SCALER_PREFIX = "scaler."
 _REQUIRED_FILES = (
     "config.json", "labels.json", "feature_names.json", "weights.safetensors", "label_vectors.safetensors",

@@ -1,4 +1,6 @@
-"""Writing output files atomically: a reader sees the old file, the whole new file, or nothing; never a part.
+"""Writing output files atomically: a reader sees the old file, the whole new file, or nothing; never a part; and
+refusing, before any work, an output that would destroy an input or change a model directory
+(:func:`check_output_path`, used by every command).
 
 Temporary files and directories are created private (``mkstemp``/``mkdtemp`` give 0600/0700) and get the usual
 permissions of a new file (``0666 & ~umask``) or directory (``0777 & ~umask``) before they are renamed into place,
@@ -8,11 +10,14 @@ so a consumer running as another account reads the outputs exactly as if they ha
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
+from typing import Literal
 
+from gnn_mlc._typing import MODEL_FORMAT, MODEL_MANIFEST
 from gnn_mlc.errors import GnnMlcError
 
 
@@ -72,5 +77,53 @@ def ensure_writable_directory(path: str | Path, *, what: str) -> Path:
         probe.write_bytes(b"")
         probe.unlink()
     except OSError as error:
-        raise GnnMlcError(f"{path}: cannot write {what} here ({error.strerror}); expected a writable directory") from None
+        raise GnnMlcError(f"{path}: cannot write {what} here ({error.strerror}); expected a writable directory") \
+            from None
     return path
+
+
+OutputKind = Literal["file", "directory", "model directory"]
+
+
+def check_output_path(output: str | Path, *, inputs: Sequence[str | Path | None], what: str,
+                      kind: OutputKind) -> None:
+    """Refuse an output that would destroy one of the command's inputs or change a model directory.
+
+    Args:
+        output: what the command writes.
+        inputs: the files and directories the command reads (``None`` entries are options not given).
+        what: what the output is, for the message (``"the predictions"``).
+        kind: ``"file"`` (written whole over ``output``), ``"directory"`` (files written into ``output``) or
+            ``"model directory"`` (``output`` replaced whole with ``--overwrite``: an input inside it would be
+            deleted; a model directory there is what is replaced).
+
+    Raises:
+        GnnMlcError: ``output`` is an input (even with ``--overwrite``: the command would read what it overwrites),
+            a model directory replaced whole holds an input, or the output goes into a model directory (the
+            directory written into, or the folder of a file or a directory, holds a model's ``manifest.json``).
+    """
+    target = Path(output).resolve()
+    for given in (Path(path) for path in inputs if path is not None):
+        source = given.resolve()
+        if target == source:
+            raise GnnMlcError(f"{output}: is also an input of this command ({given}); expected {what} apart from "
+                              "the inputs (writing it would destroy them). Hint: choose another --output")
+        if kind == "model directory" and target in source.parents:
+            raise GnnMlcError(f"{output}: holds the input {given}; expected {what} apart from the inputs (replacing "
+                              "it would delete them). Hint: choose another --output")
+    for folder in (target, target.parent) if kind == "directory" else (target.parent,):
+        if is_model_directory(folder):
+            raise GnnMlcError(f"{folder}: is a model directory (it holds a model's manifest.json); expected {what} "
+                              "outside it (writing there would change the model). Hint: choose another --output")
+
+
+def is_model_directory(path: Path) -> bool:
+    """Whether ``path`` holds a model's ``manifest.json`` (one naming the model format, or one that cannot be
+    read: a damaged model is still a model)."""
+    manifest = path / MODEL_MANIFEST
+    if not manifest.is_file():
+        return False
+    try:
+        return json.loads(manifest.read_text()).get("format") == MODEL_FORMAT
+    except (OSError, UnicodeDecodeError, ValueError, AttributeError):
+        return True

@@ -17,6 +17,11 @@ from gnn_mlc.errors import DataError
 
 Kind = Literal["int", "float", "bool", "choice"]
 
+MAX_LAYER_WIDTH = 65536
+"""The widest ``hidden_channels`` and ``embedding_dim``: a layer's weights grow with its width, so a mistyped
+10**12 would exhaust memory (or overflow a tensor's size) instead of failing here; 65,536 is 256 times the default
+and more than any multi-label encoder needs."""
+
 
 @dataclass(frozen=True)
 class Parameter:
@@ -107,8 +112,9 @@ def _number(value: float) -> str:
 PARAMETERS: tuple[Parameter, ...] = (
     Parameter("use_graph", True, "bool", "build the label graph and score through it the labels the network "
               "cannot learn (--no-graph: the baseline with independent heads, no graph sources)", flag="--no-graph"),
-    Parameter("hidden_channels", 256, "int", "encoder hidden width", low=1),
-    Parameter("embedding_dim", 128, "int", "size of the instance vectors and label embeddings", low=1),
+    Parameter("hidden_channels", 256, "int", "encoder hidden width", low=1, high=MAX_LAYER_WIDTH),
+    Parameter("embedding_dim", 128, "int", "size of the instance vectors and label embeddings", low=1,
+              high=MAX_LAYER_WIDTH),
     Parameter("num_gcn_layers", 0, "int", "GCN propagation steps over the trained labels' vectors (0: free vectors)",
               low=0,
               aliases=("--gcn-layers",)),

@@ -320,7 +320,7 @@ CASES: list[Case] = [
          r"--id-column", "g.parquet"),
     Case("group: event without an id", _write("noid.csv", "user_id,item\nu1,a\n,b\n"),
          ["group", "--items", "noid.csv", "--id-column", "user_id", "--output", "g.parquet"],
-         r"noid\.csv: row 1 has no 'user_id' \(null or empty\); expected an id in every row", "g.parquet"),
+         r"noid\.csv: row 1 has no 'user_id' \(null, NaN or empty; 1 such rows\); expected an id in every row", "g.parquet"),
     Case("group: a user twice in the users table", _write("users2.csv", "user_id,age\nu1,3\nu1,4\n"),
          ["group", "--users", "users2.csv", "--id-column", "user_id", "--output", "g.parquet"],
          r"users2\.csv: id 'u1' appears more than once in column 'user_id'; expected one row per id", "g.parquet"),
@@ -447,6 +447,49 @@ CASES: list[Case] = [
     Case("evaluate: unknown baseline", _nothing,
          ["evaluate", "--model", "model", "--data", "d.csv", "--baseline", "random"],
          r"argument --baseline: invalid choice: 'random'"),
+    Case("XC text file: a header of a billion features", _write("xcwide.txt", "10 1000000000 5\n0 1:1\n"),
+         [*TRAIN, "--data", "xcwide.txt", "--output", "m"],
+         r"xcwide\.txt: the header says 1,000,000,000 features; expected at most 4,194,304", "m"),
+    Case("group: a list-typed id column",
+         lambda work: pq.write_table(pa.table({"user_id": pa.array([["u1"]]), "item": ["a"]}), work / "listid.parquet"),
+         ["group", "--items", "listid.parquet", "--id-column", "user_id", "--output", "g.parquet"],
+         r"listid\.parquet: id column 'user_id' has type list<element: string>; expected one integer or text id "
+         r"per row",
+         "g.parquet"),
+    Case("group: a float id that is not a whole number",
+         lambda work: pq.write_table(pa.table({"user_id": [1.0, 2.5], "item": ["a", "b"]}), work / "floatid.parquet"),
+         ["group", "--items", "floatid.parquet", "--id-column", "user_id", "--output", "g.parquet"],
+         r"floatid\.parquet: id 2\.5 in row 1 of column 'user_id' is not a whole number; expected integer or text ids",
+         "g.parquet"),
+    Case("scoring: a job record of another shape", _scored_then("shape", lambda work: (
+        work / "recs_shape" / "_jobs" / "worker-00000.json").write_text('{"job": 5}')),
+         ["score", "--model", "model", "--input", "shape.parquet", "--output", "recs_shape", "--quiet"],
+         r"worker-00000\.json: unreadable job record \(field 'job' is a JSON number, not object\); expected the JSON "
+         r"a scoring job writes\. Hint: use --overwrite to start the job again, or another --output"),
+    Case("scoring: a list-typed id column",
+         _parquet("listids.parquet", lambda t: _set(t, "id", [[f"u{i}"] for i in range(50)], pa.list_(pa.string())),
+                  source="shop_score.parquet"),
+         ["predict", "--model", "model", "--input", "listids.parquet", "--output", "o.parquet"],
+         r"listids\.parquet: id column 'id' has type list<element: string>; expected one integer or text id per row",
+         "o.parquet"),
+    Case("scoring: --output-id-column named like an output column", _nothing,
+         ["predict", "--model", "model", "--input", "d.parquet", "--output", "o.parquet", "--output-id-column",
+          "labels"], r"argument --output-id-column: must not be empty or an output column's name \(labels, scores, "
+                     r"predicted, reason\); got 'labels'", "o.parquet"),
+    Case("--hidden-channels beyond the cap", _nothing,
+         [*TRAIN, "--data", "d.csv", "--output", "m", "--hidden-channels", str(10**12)],
+         r"argument --hidden-channels: must be an integer in \[1, 65536\]; got '1000000000000'", "m"),
+    Case("predict: output over its input", _parquet("self.parquet", lambda t: t, source="shop_score.parquet"),
+         ["predict", "--model", "model", "--input", "self.parquet", "--output", "self.parquet"],
+         r"self\.parquet: is also an input of this command \(self\.parquet\); expected the predictions apart from "
+         r"the inputs"),
+    Case("train: --overwrite of a directory holding the data", _write_in("holds", "d.csv", "x,labels\n1,a\n"),
+         [*TRAIN, "--data", "holds/d.csv", "--output", "holds", "--overwrite"],
+         r"holds: holds the input holds/d\.csv; expected a model directory apart from the inputs \(replacing it "
+         r"would delete them\)"),
+    Case("evaluate: report into a model directory", _model_copy("m9", lambda p: None),
+         ["evaluate", "--model", "model", "--data", str(DEMO / "shop_test.parquet"), "--output", "m9"],
+         r"m9: is a model directory \(it holds a model's manifest\.json\); expected the report outside it"),
 ]
 
 

@@ -252,3 +252,61 @@ def test_error_unknown_feature_or_exclude_column(tmp_path, capsys):
                          "--feature-columns", "x0,,x1"], capsys)
     assert "argument --feature-columns: expected comma-separated column names; got 'x0,,x1'" in message
     assert not out.exists() and not (tmp_path / "g.graphml").exists()
+
+
+@pytest.mark.parametrize("command", ["predict", "score"])
+@pytest.mark.parametrize("name", ["labels", "scores", "predicted", "reason", ""])
+def test_error_output_id_column_named_like_an_output_column(command, name, tmp_path, capsys):
+    out = tmp_path / ("out.parquet" if command == "predict" else "out")
+    message = run_error([command, "--model", "m", "--input", "x.parquet", "--output", str(out),
+                         "--output-id-column", name], capsys)
+    assert (f"argument --output-id-column: must not be empty or an output column's name (labels, scores, predicted, "
+            f"reason); got {name!r}. Hint: see 'gnn-mlc {command} --help'") in message
+    assert not out.exists()
+
+
+def test_no_output_destroys_an_input_or_changes_a_model_directory(trained, demo_score, demo_test, tmp_path, capsys):
+    users = tmp_path / "users.parquet"
+    pq.write_table(pq.read_table(demo_score).slice(0, 20), users)
+    before = users.read_bytes()
+    gcn, mlp = str(trained / "gcn"), str(trained / "mlp")
+    assert "is also an input of this command" in run_error(
+        ["predict", "--model", gcn, "--input", str(users), "--output", str(users)], capsys)
+    assert "users.rejects.parquet: is also an input of this command" in run_error(  # where its rejects would go
+        ["predict", "--model", gcn, "--input", str(tmp_path / "users.rejects.parquet"), "--output", str(users)],
+        capsys)
+    assert users.read_bytes() == before
+    data = tmp_path / "data"
+    data.mkdir()
+    pq.write_table(pq.read_table(demo_score).slice(0, 20), data / "train.parquet")
+    assert f"{data}: holds the input {data / 'train.parquet'}; expected a model directory apart from the inputs" in \
+        run_error(["train", "--data", str(data / "train.parquet"), "--output", str(data), "--overwrite", *FAST],
+                  capsys)
+    assert (data / "train.parquet").exists()
+    assert f"{trained}: holds the input {gcn}" in run_error(
+        ["add-labels", "--model", gcn, "--output", str(trained), "--overwrite", "--graph-edges", "edges.csv"], capsys)
+    for argv in (["evaluate", "--model", gcn, "--data", str(demo_test), "--output", mlp],
+                 ["inspect", "--model", gcn, "--output", mlp],
+                 ["inspect", "--model", gcn, "--output", str(trained / "mlp" / "report")],
+                 ["predict", "--model", gcn, "--input", str(users), "--output", str(trained / "mlp" / "o.csv")],
+                 ["score", "--model", gcn, "--input", str(users), "--output", mlp]):
+        assert f"{trained / 'mlp'}: is a model directory (it holds a model's manifest.json); expected the" in \
+            run_error(argv, capsys)
+    assert "is also an input of this command" in run_error(
+        ["evaluate", "--model", gcn, "--data", str(demo_test), "--output", gcn], capsys)
+    assert load_model(gcn) is not None and load_model(mlp) is not None  # both still verify against their manifests
+
+
+def test_compared_models_of_one_folder_name_get_distinct_files_in_the_report(trained, demo_test, tmp_path, capsys):
+    import shutil
+
+    for parent in ("a", "b"):
+        shutil.copytree(trained / "gcn", tmp_path / parent / "popularity")
+    report = tmp_path / "report"
+    assert main(["evaluate", "--compare", str(tmp_path / "a" / "popularity"), str(tmp_path / "b" / "popularity"),
+                 "--data", str(demo_test), "--output", str(report)]) == 0
+    assert "| metric | popularity-1 | popularity-2 | popularity |" in capsys.readouterr().out
+    assert sorted(path.name for path in report.iterdir()) == [
+        "metrics.json", "metrics.md", "per_label_popularity-1.csv", "per_label_popularity-2.csv",
+        "per_label_popularity.csv"]
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["a", "b", "report"]

@@ -90,6 +90,16 @@ def test_read_arff_sparse_rows_stay_sparse(tmp_path):
     np.testing.assert_array_equal(data.Y.toarray(), [[0, 1], [0, 0], [1, 0]])
 
 
+
+def test_read_arff_sparse_nominal_declared_one_zero_reads_by_value(tmp_path):
+    """ARFF: a sparse row's omitted entry is value 0, the first declared value: '1' for ``{1,0}``."""
+    path = write(tmp_path, "s.arff", "@relation 'r: -C -1'\n@attribute x numeric\n@attribute f {1,0}\n"
+                                     "@attribute y {1,0}\n@data\n{0 2,1 1,2 1}\n{0 3}\n{0 3,1 0,2 0}\n{2 ?}\n")
+    data = read_arff(path)
+    np.testing.assert_array_equal(data.X.toarray(), [[2, 1], [3, 1], [3, 0], [0, 1]])
+    np.testing.assert_array_equal(data.Y.toarray(), [[1], [1], [0], [0]])
+    np.testing.assert_array_equal(data.Y_missing.toarray(), [[0], [0], [0], [1]])
+
 @pytest.mark.parametrize(("count", "labels"), [(2, ["a", "b"]), (-2, ["c", "d"])])
 def test_read_arff_meka_label_count_sign(tmp_path, count, labels):
     text = (f"@relation 'M: -C {count} -other x'\n" + "".join(f"@attribute {n} numeric\n" for n in "abcd")
@@ -196,3 +206,14 @@ def test_read_dataset_unknown_suffix_and_missing_file(tmp_path):
         read_dataset(write(tmp_path, "x.data", "hello"))
     with pytest.raises(DataError, match=r"no such file"):
         read_dataset(tmp_path / "absent.arff")
+
+
+def test_read_arff_ids_come_from_the_first_unique_dropped_attribute(tmp_path):
+    header = ("@relation 'r: -C -1'\n@attribute day date\n@attribute note string\n@attribute code string\n"
+              "@attribute x numeric\n@attribute y {0,1}\n@data\n")
+    rows = "2024-01-01,a,c1,1,0\n2024-01-01,?,c2,2,1\n2024-01-02,b,c3,3,1\n"
+    data = read_arff(write(tmp_path, "ids.arff", header + rows))
+    assert data.dropped_attributes == ["day", "note", "code"]
+    assert data.ids.tolist() == ["c1", "c2", "c3"]  # day repeats a value, note has an unknown one
+    data = read_arff(write(tmp_path, "none.arff", header + rows.replace("c3", "c1")))
+    assert data.ids is None  # no attribute identifies the rows: predict numbers them

@@ -99,9 +99,12 @@ def test_input_errors(small):
         LabelGCNClassifier(**FAST).fit(X, Y[:-1])
     with pytest.raises(DataError, match=r"Y: has 1 dimension"):
         LabelGCNClassifier(**FAST).fit(X, Y[:, 0])
-    with pytest.raises(DataError, match=r"The 'hidden_channels' parameter of LabelGCNClassifier must be a positive"
-                       r" integer; got 0 instead"):
+    with pytest.raises(DataError, match=r"The 'hidden_channels' parameter of LabelGCNClassifier must be an integer "
+                       r"in \[1, 65536\]; got 0 instead"):
         LabelGCNClassifier(hidden_channels=0).fit(X, Y)
+    with pytest.raises(DataError, match=r"The 'embedding_dim' parameter of LabelGCNClassifier must be an integer "
+                       r"in \[1, 65536\]; got 1000000000000 instead"):
+        LabelGCNClassifier(embedding_dim=10**12).fit(X, Y)
     with pytest.raises(DataError, match=r"no rows"):
         LabelGCNClassifier(**FAST).fit(X[:0], Y[:0])
 

@@ -107,3 +107,24 @@ def test_external_edges_merge_into_the_label_graph_by_the_documented_rule():
     log = sp.csr_matrix(np.array([[1, 0, 1], [1, 0, 1]]))  # the log's rows join the counts
     merged = build_label_graph(Y, ["a", "b", "c"], weighting="count", log_rows=log)
     assert merged.counts[0, 2] == 2 and merged.num_rows == 6
+
+
+def test_label_names_in_every_graph_source_are_stripped_of_surrounding_whitespace(tmp_path):
+    (tmp_path / "edges.csv").write_text("source,target,weight\nhiking, camping, 2\n")
+    edges = read_graph_edges(tmp_path / "edges.csv")
+    assert (edges.source, edges.target, edges.weight.tolist()) == (["hiking", "camping"], ["camping", "hiking"],
+                                                                   [2.0, 2.0])
+    assert read_graph_edges(nx.Graph([(" hiking", "camping ")])).label_names == ["camping", "hiking"]
+    (tmp_path / "long.csv").write_text("basket,item\n1, hiking\n1,camping \n 2 ,camping\n")
+    log = read_label_log(tmp_path / "long.csv", row_column="basket", label_column="item")
+    assert log.label_names == ["camping", "hiking"]
+    np.testing.assert_array_equal(log.Y.toarray(), [[1, 1], [1, 0]])
+    pq.write_table(pa.table({"labels": pa.array([[" hiking", "camping"], ["camping "]])}), tmp_path / "lists.parquet")
+    (tmp_path / "strings.csv").write_text("labels\n hiking | camping\ncamping\n")
+    for path in (tmp_path / "lists.parquet", tmp_path / "strings.csv"):
+        assert read_label_log(path).label_names == ["camping", "hiking"]
+    (tmp_path / "features.csv").write_text("label,x\n hiking,1\ncamping ,2\n")
+    assert read_label_features(tmp_path / "features.csv").label_names == ["hiking", "camping"]
+    (tmp_path / "loop.csv").write_text("source,target\ncamping, camping\n")
+    with pytest.raises(DataError, match=r"edge 0 \('camping' -> 'camping'; edges count from 0\): a self-loop"):
+        read_graph_edges(tmp_path / "loop.csv")

@@ -8,7 +8,9 @@ from collections import defaultdict
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
+import pytest
 
+from gnn_mlc import DataError
 from gnn_mlc.cli import main
 from gnn_mlc.data.interactions import group_interactions
 
@@ -72,3 +74,30 @@ def test_integer_ids_keep_their_type_and_order():
     mixed = group_interactions(id_column="user", items=items,
                                labels=pa.table({"user": ["2"], "label": ["x"]}))  # the tables disagree: text
     assert mixed.column("user").to_pylist() == ["10", "2", "9"] and mixed.column("labels").to_pylist()[1] == ["x"]
+
+
+def test_one_id_type_across_tables_integral_floats_are_integers():
+    items = pa.table({"user": pa.array([1, 2], pa.int32()), "item": ["a", "b"]})
+    users = pa.table({"user": pa.array([2.0, 1.0]), "age": [20.0, 10.0]})
+    wide = group_interactions(id_column="user", items=items, users=users)
+    assert wide.schema.field("user").type == pa.int64()
+    assert wide.to_pylist() == [{"user": 1, "items": ["a"], "age": 10.0}, {"user": 2, "items": ["b"], "age": 20.0}]
+
+
+@pytest.mark.parametrize(("ids", "message"), [
+    (pa.array([1.0, float("nan"), float("nan")]), r"events: row 1 has no 'user' \(null, NaN or empty; 2 such rows\)"),
+    (pa.array([1, None, 3]), r"events: row 1 has no 'user' \(null, NaN or empty; 1 such rows\)"),
+    (pa.array([1.0, 2.5, 3.0]), r"events: id 2\.5 in row 1 of column 'user' is not a whole number"),
+    (pa.array([["u1"], ["u2"], ["u3"]]), r"events: id column 'user' has type list<item: string>; expected one"),
+    (pa.array([{"a": 1}] * 3), r"events: id column 'user' has type struct<a: int64>; expected one"),
+])
+def test_bad_ids_are_refused_in_one_line(ids, message):
+    with pytest.raises(DataError, match=message):
+        group_interactions(id_column="user", items=pa.table({"user": ids, "item": ["a", "b", "c"]}),
+                           sources={"items": "events"})
+
+
+def test_a_list_typed_item_column_is_refused():
+    with pytest.raises(DataError, match=r"events: column 'item' has type list<item: string>; expected one value per"):
+        group_interactions(id_column="user", items=pa.table({"user": ["u1"], "item": [["a", "b"]]}),
+                           sources={"items": "events"})

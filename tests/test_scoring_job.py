@@ -194,3 +194,67 @@ def test_outputs_have_the_usual_permissions(model_dir, users, tmp_path):
     directories = [tmp_path / "recs", tmp_path / "recs" / "_jobs", tmp_path / "recs" / "_rejects"]
     assert {stat.S_IMODE(path.stat().st_mode) for path in directories} == {0o755}
     assert json.loads((tmp_path / "recs" / "_SUCCESS").read_text())["rows_rejected"] == 1
+
+
+def test_hidden_files_of_an_input_directory_or_glob_are_not_input(model_dir, demo_score, tmp_path):
+    """Spark's and pyarrow's rule: names starting with '.' or '_', at any depth below what was named, are skipped."""
+    from gnn_mlc.serving.batch import input_files
+
+    spark = tmp_path / "_users"  # the folder named may itself start with '_'
+    for index, relative in enumerate(("part-0.parquet", "_temporary/0/part-1.parquet", ".part-0.parquet",
+                                      "_SUCCESS.csv", "day=1/part-2.parquet", "day=1/.part-2.parquet.crc.parquet")):
+        (spark / relative).parent.mkdir(parents=True, exist_ok=True)
+        pq.write_table(pq.read_table(demo_score).slice(10 * index, 10), spark / relative)
+    expected = [spark / "day=1" / "part-2.parquet", spark / "part-0.parquet"]
+    assert input_files(spark) == expected
+    assert input_files(f"{spark}/**/*.parquet") == expected
+    summary = _score(model_dir, spark, tmp_path / "recs")
+    assert summary.rows_scored == 20
+
+
+def test_a_hidden_xml_file_is_not_the_folder_s_only_label_xml(tmp_path):
+    (tmp_path / "d.arff").write_text("@relation r\n@attribute x numeric\n@attribute y {0,1}\n@data\n1,0\n")
+    (tmp_path / "._other.xml").write_text("not xml")
+    (tmp_path / "labels.xml").write_text('<labels xmlns="http://mulan.sourceforge.net/labels"><label name="y"/>'
+                                         "</labels>")
+    assert read_dataset(tmp_path / "d.arff").label_names == ["y"]
+
+
+@pytest.mark.parametrize(("record", "reason"), [
+    ('{"job": 5}', r"field 'job' is a JSON number, not object"),
+    ('{"inputs": []}', r"field 'job' is absent, not object"),
+    ('{"job": {}, "inputs": 3}', r"field 'inputs' is a JSON number, not array"),
+    ("[1, 2]", r"a JSON array, not an object"),
+    ("null", r"a JSON null, not an object"),
+])
+def test_a_job_record_of_another_shape_is_one_clear_error(model_dir, users, tmp_path, record, reason):
+    out = tmp_path / "recs"
+    _score(model_dir, users, out)
+    (out / "_jobs" / "worker-00000.done.json").unlink()
+    (out / "_jobs" / "worker-00000.json").write_text(record)
+    with pytest.raises(GnnMlcError, match=rf"worker-00000\.json: unreadable job record \({reason}\); expected the "
+                                          r"JSON a scoring job writes\. Hint: use --overwrite .*or another --output"):
+        _score(model_dir, users, out)
+
+
+def test_a_done_record_of_another_shape_is_one_clear_error(model_dir, users, tmp_path):
+    out = tmp_path / "recs"
+    _score(model_dir, users, out, num_shards=2)
+    (out / "_jobs" / "worker-00000.done.json").write_text('{"total_rows_scored": "many"}')
+    with pytest.raises(GnnMlcError, match=r"worker-00000\.done\.json: unreadable job record \(field "
+                                          r"'total_rows_scored' is a JSON string, not number\)"):
+        _score(model_dir, users, out, num_shards=2, shard_index=1)
+
+
+@pytest.mark.parametrize("kind", [pa.list_(pa.string()), pa.struct([("user", pa.string())])])
+def test_a_nested_id_column_is_refused_in_one_line(model_dir, demo_score, tmp_path, kind):
+    table = pq.read_table(demo_score).slice(0, 5)
+    values = [["u"] if pa.types.is_list(kind) else {"user": "u"} for _ in range(5)]
+    pq.write_table(table.set_column(table.column_names.index("id"), "id", pa.array(values, kind)),
+                   tmp_path / "nested.parquet")
+    message = rf"nested\.parquet: id column 'id' has type {kind.__str__().split('<')[0]}<.*>; expected one integer"
+    with pytest.raises(DataError, match=message):
+        _score(model_dir, tmp_path / "nested.parquet", tmp_path / "recs")
+    with pytest.raises(DataError, match=message):
+        predict_file(model_dir, tmp_path / "nested.parquet", tmp_path / "recs.parquet")
+    assert not (tmp_path / "recs.parquet").exists()

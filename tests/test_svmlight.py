@@ -105,3 +105,34 @@ def test_a_headerless_file_past_the_models_last_feature_is_refused(tmp_path):
     data = read_dataset(tmp_path / "wide.txt")
     with pytest.raises(DataError, match="feature 'f10' is not the model's"):
         data.features_as([f"f{j}" for j in range(10)])
+
+
+def test_predict_sends_xc_rows_with_nan_infinite_or_huge_features_to_the_rejects(tmp_path, capsys):
+    X, Y = _random_xc(rows=320)
+    _write_xc(tmp_path / "train.txt", X[:300], Y[:300], header=True)
+    model = tmp_path / "model"
+    assert main(["train", "--data", str(tmp_path / "train.txt"), "--output", str(model), "--quiet",
+                 "--epochs", "1"]) == 0
+    (tmp_path / "test.txt").write_text("4 40 7\n0 1:0.5\n1 2:nan 3:1\n 0:1 4:inf\n2 5:1e39\n")
+    assert main(["predict", "--model", str(model), "--input", str(tmp_path / "test.txt"), "--output",
+                 str(tmp_path / "recs.parquet"), "--top-k", "2"]) == 0
+    assert "1 rows" in capsys.readouterr().out
+    recommendations = pq.read_table(tmp_path / "recs.parquet")
+    assert recommendations.column("row").to_pylist() == [0]
+    assert np.isfinite(np.concatenate(recommendations.column("scores").to_pylist())).all()
+    assert pq.read_table(tmp_path / "recs.rejects.parquet").to_pylist() == [
+        {"row": 1, "reason": "f2: missing or NaN"}, {"row": 2, "reason": "f4: infinite or beyond the float32 range"},
+        {"row": 3, "reason": "f5: infinite or beyond the float32 range"}]
+
+
+def test_a_file_wider_than_the_cap_is_refused_before_anything_that_wide_is_made(tmp_path):
+    from gnn_mlc.errors import DataError
+
+    (tmp_path / "header.txt").write_text("10 1000000000 5\n0 1:1\n")
+    (tmp_path / "index.svm").write_text("0 1:1\n1 999999999:1\n")
+    (tmp_path / "label.svm").write_text("0,99999999 1:1\n")
+    for name, message in (("header.txt", r"the header says 1,000,000,000 features; expected at most 4,194,304"),
+                          ("index.svm", r"its indices give 1,000,000,000 features; expected at most 4,194,304"),
+                          ("label.svm", r"its indices give 100,000,000 labels; expected at most 4,194,304")):
+        with pytest.raises(DataError, match=message):
+            read_dataset(tmp_path / name)

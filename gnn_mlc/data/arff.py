@@ -18,11 +18,14 @@ How the other attributes become features:
 * nominal ``{0,1}``: one 0/1 column; nominal with two values that read as yes/no or true/false: one 0/1 column
   mapped by value NAME (genbase lists ``{YES,NO}``, so its index order would invert them);
 * other nominal: one-hot, one column per declared value, named ``attribute=value``;
+* an entry a sparse row omits takes ARFF's value 0: 0 for a numeric attribute, the FIRST DECLARED value of a nominal
+  one, read by value like a stored one (a label or feature declared ``{1,0}`` that a sparse row omits is 1);
 * a label value ``?`` (MEKA's "unknown") is not a 0: it is recorded in ``Dataset.Y_missing`` and left out of the
   loss, the label graph's counts and the metrics;
 * string and date attributes, and nominal identifiers (at least 100 declared values, each used at most once in the
   file, like genbase's ``protein``), are not features: they are listed in ``Dataset.dropped_attributes`` and the
-  first of them becomes ``Dataset.ids``.
+  first of them whose values are unique in the file (and never ``?``) becomes ``Dataset.ids``; a date or string
+  attribute with a repeated value does not (two rows with one id could not be told apart in ``predict``'s output).
 
 We parse ARFF ourselves rather than with liac-arff or scipy.io.arff: scipy reads neither sparse rows nor string
 attributes, and neither library builds a SciPy CSR matrix directly or reports file:line for a bad value. Files
@@ -48,6 +51,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from gnn_mlc.data.dataset import Dataset, check_label_name
+from gnn_mlc.data.files import is_hidden
 from gnn_mlc.errors import DataError, did_you_mean
 
 logger = logging.getLogger(__name__)
@@ -246,7 +250,9 @@ def _xml_candidates(path: Path) -> list[Path]:
 
 
 def _xml_files(folder: Path) -> list[Path]:
-    return sorted(candidate for candidate in folder.glob("*.xml") if candidate.is_file())
+    """The folder's ``.xml`` files, hidden ones left out (:mod:`gnn_mlc.data.files`: macOS ``._name.xml``)."""
+    return sorted(candidate for candidate in folder.glob("*.xml")
+                  if candidate.is_file() and not is_hidden(candidate, under=folder))
 
 
 def _find_label_xml(path: Path) -> Path | None:
@@ -368,26 +374,34 @@ def _encode(path: Path, attributes: list[Attribute], label_indices: list[int], r
             )
         check_label_name(attributes[index].name, where=f"{path}:{attributes[index].line}")
 
-    # Values an omitted sparse entry takes (ARFF: 0, i.e. the first declared value of a nominal attribute).
+    # Values an omitted sparse entry takes (ARFF: 0, i.e. the first declared value of a nominal attribute), read by
+    # value: an omitted label declared {1,0} is 1. Only the labels whose default is not 0 are listed.
     default_features = [entry for index, encoder in encoders.items() for entry in encoder.encode_default()]
+    sparse = any(isinstance(row, dict) for _, row in rows)
+    default_labels = {column: value for index, column in label_column.items()
+                      if sparse and attributes[index].kind == "nominal"
+                      for value in [_label_value(attributes[index].values[0], attributes[index], path,
+                                                 attributes[index].line)] if value is not False}
     x_rows, x_cols, x_vals, y_rows, y_cols, unknown_rows, unknown_cols = [], [], [], [], [], [], []
-    id_attribute = dropped[0] if dropped else None
+    id_attribute = next((index for index in dropped if _is_unique(attributes, index, rows, path)), None)
     ids: list[str] = []
     for row_number, (line_number, row) in enumerate(rows):
         # A sparse row starts from the defaults of its omitted entries; a dense row sets every column.
         features = dict(default_features) if isinstance(row, dict) else {}
+        labels = dict(default_labels) if isinstance(row, dict) else {}
         for index, token in row.items() if isinstance(row, dict) else enumerate(row):
             if index in label_column:
-                value = _label_value(token, attributes[index], path, line_number)
-                if value is None:
-                    unknown_rows.append(row_number)
-                    unknown_cols.append(label_column[index])
-                elif value:
-                    y_rows.append(row_number)
-                    y_cols.append(label_column[index])
+                labels[label_column[index]] = _label_value(token, attributes[index], path, line_number)
             elif index in encoders:
                 for column, value in encoders[index].encode(token, path, line_number):
                     features[column] = value
+        for column, label in labels.items():
+            if label is None:
+                unknown_rows.append(row_number)
+                unknown_cols.append(column)
+            elif label:
+                y_rows.append(row_number)
+                y_cols.append(column)
         if id_attribute is not None:
             ids.append(_token(row, id_attribute, attributes))
         for column, value in features.items():
@@ -404,7 +418,7 @@ def _encode(path: Path, attributes: list[Attribute], label_indices: list[int], r
     Y_missing = sp.csr_matrix(
         (np.ones(len(unknown_rows), dtype=np.uint8), (unknown_rows, unknown_cols)), shape=Y.shape, dtype=np.uint8
     ) if unknown_rows else None
-    if not any(isinstance(row, dict) for _, row in rows):
+    if not sparse:
         X, Y = X.toarray(), Y.toarray()
         Y_missing = None if Y_missing is None else Y_missing.toarray()
     return Dataset(
@@ -431,6 +445,20 @@ def _is_dropped(attributes: list[Attribute], index: int, rows: list) -> bool:
         if value in seen:
             return False
         seen.add(value)
+    return True
+
+
+def _is_unique(attributes: list[Attribute], index: int, rows: list, path: Path) -> bool:
+    """Whether attribute ``index`` can identify the rows: a value in every row (no ``?``), never twice."""
+    seen: dict[str, int] = {}
+    for line_number, row in rows:
+        value = _token(row, index, attributes)
+        if value == "?" or value in seen:
+            logger.info("%s:%d: attribute %r has value %r %s; it is not used as the row ids", path, line_number,
+                        attributes[index].name, value, "(unknown)" if value == "?" else f"again (first at line "
+                        f"{seen[value]})")
+            return False
+        seen[value] = line_number
     return True
 
 
@@ -475,8 +503,12 @@ class _Encoder:
         return cls(attribute, offset, "one_hot", names)
 
     def encode_default(self) -> list[tuple[int, float]]:
-        if self.mode == "number":
+        """The columns of an omitted sparse entry: 0 for a numeric attribute, else the first declared value, read by
+        value (``{1,0}`` omitted is 1)."""
+        if self.attribute.kind == "numeric":
             return []
+        if self.mode == "number":
+            return [(self.offset, float(self.attribute.values[0]))]
         return self._encode_checked(self.attribute.values[0])
 
     def encode(self, token: str, path: Path, line_number: int) -> list[tuple[int, float]]:

@@ -6,8 +6,11 @@ per id, the id column first, ``items`` (list<string>, the user's history in log 
 term frequencies of tf-idf) and ``labels`` (list<string>, distinct, in first-seen order), plus the columns of an
 optional one-row-per-user table of numeric features. An id found in only some tables gets empty lists, or nulls for
 the user features: training refuses such a row and scoring rejects it with a reason, so give every id a users row
-(or leave the users table out). The id column keeps its type when every table has the same one (integer ids stay
-integers; CSV ids are read as text), and rows are sorted by id, so the output does not depend on log order.
+(or leave the users table out). Ids are integers or text: integer ids of any width are int64, float ids that are
+all whole numbers are int64 too (a Parquet writer may have stored ``7`` as ``7.0``), other float ids and list or
+struct ids are refused, as are null, NaN and empty ids. The id column keeps that type when every table has it
+(integer ids stay integers; CSV ids are read as text), else it is text; rows are sorted by id, so the output does
+not depend on log order.
 
 ``gnn-mlc group`` writes that table; ``train`` then reads ``items`` as an item column
 (:mod:`gnn_mlc.data.items`), and the id carries through to every output.
@@ -22,6 +25,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from gnn_mlc._typing import DEFAULT_LABEL_COLUMN
+from gnn_mlc.data.tabular import check_id_type, read_table
 from gnn_mlc.errors import DataError, did_you_mean
 
 ITEMS_COLUMN = "items"
@@ -71,10 +75,12 @@ def group_interactions(
                 raise DataError(f"{source}: no column {column!r}{did_you_mean(column, table.column_names)}; "
                                 f"columns are {table.column_names[:10]}. Hint: check --id-column, --item-column and "
                                 "--label-column")
-        absent = pc.fill_null(pc.equal(table.column(id_column).cast(pa.string()), ""), True)
-        if pc.any(absent).as_py():
-            row = int(pc.index(absent, True).as_py())
-            raise DataError(f"{source}: row {row} has no {id_column!r} (null or empty); expected an id in every row")
+        given[name] = table.set_column(table.column_names.index(id_column), id_column,
+                                       _checked_ids(table.column(id_column), id_column, source))
+        for column in needed[1:]:
+            if pa.types.is_nested(table.schema.field(column).type):
+                raise DataError(f"{source}: column {column!r} has type {table.schema.field(column).type}; expected "
+                                "one value per row (a long table: one event a row)")
     grouped = [column for name, column in (("items", ITEMS_COLUMN), ("labels", DEFAULT_LABEL_COLUMN)) if name in given]
     if id_column in grouped:
         raise DataError(f"group: the id column is named {id_column!r}, like a grouped column; expected another name. "
@@ -93,6 +99,36 @@ def group_interactions(
     if "users" in given:
         wide = _join_users(wide, given["users"], id_column, sources.get("users", "users"))
     return wide
+
+
+def _checked_ids(ids: pa.ChunkedArray, id_column: str, source: str) -> pa.ChunkedArray:
+    """The id column as int64 (integer ids, and float ids that are whole numbers) or as it is (text).
+
+    Raises:
+        DataError: a list, struct or other nested id type; a null, NaN or empty id (with how many rows lack one);
+            a float id that is not a whole number.
+    """
+    kind = ids.type
+    check_id_type(kind, id_column, source=source)
+    absent = pc.fill_null(pc.equal(ids.cast(pa.string()), ""), True)
+    if pa.types.is_floating(kind):
+        absent = pc.or_(absent, pc.fill_null(pc.is_nan(ids), True))
+    missing = pc.sum(absent.cast(pa.int64())).as_py() or 0
+    if missing:
+        row = int(pc.index(absent, True).as_py())
+        raise DataError(f"{source}: row {row} has no {id_column!r} (null, NaN or empty; {missing} such rows); "
+                        "expected an id in every row")
+    if pa.types.is_integer(kind):
+        return ids.cast(pa.int64())
+    if pa.types.is_floating(kind):
+        values = ids.to_numpy().astype(np.float64)
+        fractional = (values != np.round(values)) | (np.abs(values) >= 2.0**63)
+        if fractional.any():
+            row = int(np.flatnonzero(fractional)[0])
+            raise DataError(f"{source}: id {values[row]:g} in row {row} of column {id_column!r} is not a whole "
+                            "number; expected integer or text ids. Hint: cast the ids to integers or strings")
+        return pa.chunked_array([values.astype(np.int64)], pa.int64())
+    return ids
 
 
 def _lists(table: pa.Table, id_column: str, value_column: str, wide: pa.Table, *, distinct: bool) -> pa.ListArray:
@@ -132,6 +168,4 @@ def _join_users(wide: pa.Table, users: pa.Table, id_column: str, source: str) ->
 def read_interactions(path: str | Path, *, text_columns: tuple[str, ...]) -> pa.Table:
     """One long or wide table, CSV or Parquet; from CSV, ``text_columns`` (ids, items, labels) are read as text, so
     ``007`` stays ``007``."""
-    from gnn_mlc.data.tabular import read_table
-
     return read_table(path, string_columns=text_columns)

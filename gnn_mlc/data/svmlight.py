@@ -12,6 +12,10 @@ Everything after the header is the svmlight multi-label format, parsed by scikit
 the feature count is the largest index seen and the labels are those seen; scored against a model, such a file's
 missing last features are zero (``Dataset.open_width``). Labels are named by their index
 (``"0"``, ``"1"``, ...), the repository's convention; features ``f0``, ``f1``, ....
+
+A file of more than :data:`MAX_WIDTH` features or labels (by its header, else by its largest index) is refused:
+every feature and label gets a name and a model column, so a mistyped header of a billion would exhaust memory.
+The largest public XC data sets have about 1.6 million features (WikiLSHTC-325K) and 2.8 million labels (Amazon-3M).
 """
 
 from __future__ import annotations
@@ -25,6 +29,8 @@ from gnn_mlc.data.dataset import Dataset
 from gnn_mlc.errors import DataError
 
 SVMLIGHT_SUFFIXES = (".txt", ".svm", ".svmlight", ".libsvm")
+MAX_WIDTH = 2**22
+"""The most features, and the most labels, an XC/svmlight file may have (4,194,304)."""
 
 
 def read_xc_header(line: bytes) -> tuple[int, int, int] | None:
@@ -56,6 +62,8 @@ def read_svmlight(path: str | Path) -> Dataset:
         header = read_xc_header(handle.readline())
         if header is None:
             handle.seek(0)
+        else:
+            _check_width(path, header[1], header[2], where="the header says")
         try:
             X, labels = load_svmlight_file(handle, n_features=None if header is None else header[1],
                                            multilabel=True, zero_based=True, dtype=np.float32)
@@ -72,6 +80,7 @@ def read_svmlight(path: str | Path) -> Dataset:
         raise DataError(f"{path}: label {columns[first]:g} in row {int(rows[first])}; expected 0-based integer label "
                         "indices")
     num_labels = int(columns.max()) + 1 if len(columns) else 0
+    _check_width(path, X.shape[1], num_labels, where="its indices give")
     if header is not None:
         if header[0] != X.shape[0] or num_labels > header[2]:
             raise DataError(f"{path}: {X.shape[0]} rows with labels up to {num_labels - 1}; the header says "
@@ -85,3 +94,12 @@ def read_svmlight(path: str | Path) -> Dataset:
     Y.data[:] = 1
     return Dataset(X=sp.csr_matrix(X, dtype=np.float32), Y=Y, label_names=[str(j) for j in range(num_labels)],
                    feature_names=[f"f{j}" for j in range(X.shape[1])], source=str(path), open_width=header is None)
+
+
+def _check_width(path: Path, num_features: int, num_labels: int, *, where: str) -> None:
+    """Refuse more than :data:`MAX_WIDTH` features or labels, before any name or matrix of that width is made."""
+    for count, what in ((num_features, "features"), (num_labels, "labels")):
+        if count > MAX_WIDTH:
+            raise DataError(f"{path}: {where} {count:,} {what}; expected at most {MAX_WIDTH:,} (the largest public XC "
+                            "data sets have under 3 million). Hint: check the 'rows features labels' header and the "
+                            "indices")

@@ -2,8 +2,9 @@
 
 The label column holds, per row, either a list of label names (Parquet ``list<string>``) or one string of names
 joined by ``label_delimiter`` (``"hiking|camping"``). A null or empty entry means "no label"; so does a null, empty
-or blank name inside a list (``["a", None, ""]`` is the label set ``{a}``). A row lists all its labels, so a label
-the file never mentions is 0 in every row. Label names holding ``|`` or a control character are refused.
+or blank name inside a list (``["a", None, ""]`` is the label set ``{a}``). Names are stripped of surrounding
+whitespace (``"hiking | camping"`` is ``{hiking, camping}``). A row lists all its labels, so a label the file never
+mentions is 0 in every row. Label names holding ``|`` or a control character are refused.
 
 Every column other than the label and id columns is a feature, unless ``feature_columns`` names the features or
 ``exclude_columns`` leaves some out. A feature column holding lists (Parquet ``list<string>``/``list<int>``), or one
@@ -140,7 +141,8 @@ def read_tabular_dataset(
         )
     id_column = resolve_id_column(table.column_names, id_column, training_id_column, source=str(path))
     if known_column is not None and known_column not in table.column_names:
-        raise DataError(f"{path}: no known-label column {known_column!r}{did_you_mean(known_column, table.column_names)}"
+        hint = did_you_mean(known_column, table.column_names)
+        raise DataError(f"{path}: no known-label column {known_column!r}{hint}"
                         f"; columns are {table.column_names[:10]}. Hint: check --known-column")
     row_labels = label_sets(table.column(label_column), label_delimiter, path, label_column)
     known_labels = None if known_column is None else label_sets(table.column(known_column), label_delimiter, path,
@@ -268,6 +270,7 @@ def _read_ids(column: pa.ChunkedArray, path: Path, id_column: str) -> np.ndarray
 
     (An ARFF identifier attribute is not checked: genbase's train and test files share a protein.)
     """
+    check_id_type(column.type, id_column, source=str(path))
     if pa.types.is_string(column.type) or pa.types.is_large_string(column.type):
         absent = pc.fill_null(pc.equal(column, ""), True)
     else:
@@ -367,10 +370,23 @@ def resolve_id_column(
     return None
 
 
+def check_id_type(kind: pa.DataType, id_column: str, *, source: str) -> None:
+    """Refuse an id column of lists, structs or maps: an id is one value per row (integers or text), which an output
+    can carry and a join can match.
+
+    Raises:
+        DataError: naming the source, the column and its type.
+    """
+    if pa.types.is_nested(kind):
+        raise DataError(f"{source}: id column {id_column!r} has type {kind}; expected one integer or text id per "
+                        "row. Hint: check --id-column")
+
+
 def label_sets(column: pa.ChunkedArray, delimiter: str, path: Path, label_column: str) -> list[list[str]]:
-    """Each row's label names; null, empty and blank names are no label; ``|`` and control characters refused."""
+    """Each row's label names, stripped of surrounding whitespace; null, empty and blank names are no label; ``|``
+    and control characters refused."""
     if pa.types.is_list(column.type) or pa.types.is_large_list(column.type):
-        sets = [[str(name) for name in names if name is not None and str(name).strip()] if names else []
+        sets = [[str(name).strip() for name in names if name is not None and str(name).strip()] if names else []
                 for names in column.to_pylist()]
     elif pa.types.is_string(column.type) or pa.types.is_large_string(column.type) or pa.types.is_null(column.type):
         sets = [[name.strip() for name in text.split(delimiter) if name.strip()] if text else []

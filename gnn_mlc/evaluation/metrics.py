@@ -225,7 +225,8 @@ def _rank_rows(
     return truth_sorted, truth_sorted.cumsum(dim=1, dtype=torch.int32), rank, negated
 
 
-def _precision_at_positives(truth_sorted: torch.Tensor, true_cumulative: torch.Tensor, rank: torch.Tensor) -> torch.Tensor:
+def _precision_at_positives(truth_sorted: torch.Tensor, true_cumulative: torch.Tensor, rank: torch.Tensor
+                            ) -> torch.Tensor:
     """(B,) mean over each row's true entries j of |{true k : s_k >= s_j}| / |{k : s_k >= s_j}|; NaN for a row with
     no true entry. On rows this is label ranking average precision; on columns, average precision."""
     true_at_or_above = true_cumulative.gather(1, rank.long() - 1)

@@ -11,6 +11,9 @@ label features; read, checked and put on one label space.
 * **Label features** (:class:`LabelFeatures`): one vector per label (text embeddings of interest names, catalogue
   attributes). Files: CSV/Parquet with a ``label`` column and numeric columns.
 
+Label names (and a long table's row ids) are stripped of surrounding whitespace in every source, as in the training
+data: ``hiking, camping`` in an edge file is the edge between ``hiking`` and ``camping``.
+
 How the sources and the training labels make one label space: :mod:`gnn_mlc.graph.label_space`.
 """
 
@@ -159,14 +162,20 @@ def _long_table(table: pa.Table, row_column: str, label_column: str, path: Path)
             row = int(pc.index(empty, True).as_py())
             raise DataError(f"{path}: column {column!r} is empty at line {row}; expected a row id and a label on "
                             "every line")
-    rows = table.column(row_column).cast(pa.string()).to_pylist()
-    labels = table.column(label_column).cast(pa.string()).to_pylist()
+    rows = _stripped(table.column(row_column))
+    labels = _stripped(table.column(label_column))
     row_ids = list(dict.fromkeys(rows))
     names = sorted(set(labels))
     sets = {row: [] for row in row_ids}
     for row, label in zip(rows, labels):
         sets[row].append(label)
     return _log_from_sets([sets[row] for row in row_ids], names, str(path))
+
+
+def _stripped(column: pa.ChunkedArray) -> list[str | None]:
+    """A column's values as text without surrounding whitespace (``" camping"`` written after a delimiter is
+    ``"camping"``); nulls stay ``None``."""
+    return pc.utf8_trim_whitespace(column.cast(pa.string())).to_pylist()
 
 
 def _check_names(names: Sequence[str], origin: str) -> None:
@@ -217,8 +226,8 @@ def read_graph_edges(source: str | Path | nx.Graph) -> ExternalEdges:
                         f"(found {table.column_names[:10]})")
     weights = table.column("weight").to_numpy(zero_copy_only=False).astype(np.float64) \
         if "weight" in table.column_names else np.ones(table.num_rows)
-    sources = table.column("source").cast(pa.string()).to_pylist()
-    targets = table.column("target").cast(pa.string()).to_pylist()
+    sources = _stripped(table.column("source"))
+    targets = _stripped(table.column("target"))
     both = [(source, target) for pair in zip(sources, targets) for source, target in (pair, pair[::-1])]
     return _checked_edges([pair[0] for pair in both], [pair[1] for pair in both], np.repeat(weights, 2), str(path),
                           lines=[index // 2 for index in range(len(both))])
@@ -233,12 +242,13 @@ def _edges_from_networkx(graph: nx.Graph, origin: str) -> ExternalEdges:
         except (TypeError, ValueError):
             raise DataError(f"{origin}: edge {source!r} -> {target!r} has weight {weight!r}; expected a number") \
                 from None
-        sources.append(str(source))
-        targets.append(str(target))
+        source, target = str(source).strip(), str(target).strip()
+        sources.append(source)
+        targets.append(target)
         weights.append(weight)
         if not graph.is_directed():
-            sources.append(str(target))
-            targets.append(str(source))
+            sources.append(target)
+            targets.append(source)
             weights.append(weight)
     step = 1 if graph.is_directed() else 2
     return _checked_edges(sources, targets, np.asarray(weights, dtype=np.float64), origin,
@@ -287,7 +297,7 @@ def read_label_features(source: str | Path | tuple[np.ndarray, Sequence[str]]) -
         if "label" not in table.column_names:
             raise DataError(f"{source}: no 'label' column; expected a label column and numeric feature columns "
                             f"(found {table.column_names[:10]})")
-        names = table.column("label").cast(pa.string()).to_pylist()
+        names = _stripped(table.column("label"))
         matrix = feature_matrix(table, [name for name in table.column_names if name != "label"], source=origin)
     if not np.isfinite(matrix).all():
         raise DataError(f"{origin}: NaN or infinite label features; expected finite numbers")

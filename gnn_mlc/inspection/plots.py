@@ -3,8 +3,8 @@
 * :func:`plot_embedding_map`: the label embeddings in 2-D (PCA of the unit vectors), points sized by training
   frequency and coloured by co-occurrence community, names on the most frequent labels.
 * :func:`plot_label_graph`: the strongest co-occurrence edges (each label's few most lifted partners) around the
-  most frequent labels (about :data:`DRAWN_LABELS` labels drawn), communities coloured, so the picture stays readable rather than a
-  hairball; the title says how many labels were left out.
+  most frequent labels (about :data:`DRAWN_LABELS` labels drawn), communities coloured, so the picture stays
+  readable rather than a hairball; the title says how many labels were left out.
 """
 
 from __future__ import annotations

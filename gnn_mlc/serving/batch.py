@@ -37,6 +37,7 @@ import contextlib
 import fcntl
 import glob
 import hashlib
+import itertools
 import json
 import time
 from collections.abc import Iterator
@@ -52,7 +53,8 @@ import pyarrow.parquet as pq
 from tqdm.auto import tqdm
 
 from gnn_mlc._typing import DEFAULT_TOP_K
-from gnn_mlc.data.tabular import csv_convert_options
+from gnn_mlc.data.files import is_hidden
+from gnn_mlc.data.tabular import check_id_type, csv_convert_options
 from gnn_mlc.errors import DataError, GnnMlcError
 from gnn_mlc.outputs import atomic_path, ensure_writable_directory
 from gnn_mlc.serving.scorer import Scorer, check_unique_ids
@@ -92,14 +94,21 @@ class JobSummary:
 
 
 def input_files(path: str | Path) -> list[Path]:
-    """The input files of ``path``: a file, a directory (its Parquet/CSV files, recursively) or a glob; sorted."""
+    """The input files of ``path``: a file, a directory (its Parquet/CSV files, recursively) or a glob; sorted.
+
+    Below a directory, or below a glob's fixed leading folders, names starting with ``.`` or ``_`` are skipped
+    (:mod:`gnn_mlc.data.files`: Spark's ``_SUCCESS``, ``_temporary/``, ``.crc`` files), as Spark and pyarrow do.
+    """
     path = Path(path)
     if path.is_file():
         files = [path]
     elif path.is_dir():
-        files = [p for p in sorted(path.rglob("*")) if p.is_file() and p.suffix.lower() in _INPUT_SUFFIXES]
+        files = [p for p in sorted(path.rglob("*")) if p.is_file() and p.suffix.lower() in _INPUT_SUFFIXES
+                 and not is_hidden(p, under=path)]
     else:
-        files = [Path(p) for p in sorted(glob.glob(str(path), recursive=True)) if Path(p).is_file()]
+        root = Path(*itertools.takewhile(lambda part: not glob.has_magic(part), path.parts))
+        files = [Path(p) for p in sorted(glob.glob(str(path), recursive=True))
+                 if Path(p).is_file() and not is_hidden(Path(p), under=root)]
     if not files:
         raise DataError(f"{path}: no input found; expected a Parquet/CSV file, a directory of them, or a glob")
     unknown = [file for file in files if file.suffix.lower() not in _INPUT_SUFFIXES]
@@ -211,6 +220,8 @@ def _id_field(scorer: Scorer, mine: list[tuple[int, Path]]) -> str | None:
         schema = _schema(file, scorer)
         scorer.check_columns(schema.names, source=str(file))
         column = scorer.resolve_id_column(schema.names)
+        if column is not None:
+            check_id_type(schema.field(column).type, column, source=str(file))
         fields.add("row: int64" if column is None else f"{column}: {schema.field(column).type}")
     if len(fields) > 1:
         raise DataError(f"input: the files give different id columns or types ({', '.join(sorted(fields))}); "
@@ -253,10 +264,10 @@ def _prepare_output(output: Path, job: dict[str, Any], worker: dict[str, Any], s
         if not any(jobs.glob("worker-*.json")):
             (jobs / "job.json").unlink(missing_ok=True)
     elif worker_file.exists():
-        previous = _read_json(worker_file)
-        _refuse_changes(output, previous.get("job", {}), job, "another job")
-        if previous.get("inputs") != worker["inputs"]:
-            changed = [entry["path"] for entry, old in zip(worker["inputs"], previous.get("inputs", []))
+        previous = _read_json(worker_file, {"job": dict, "inputs": list})
+        _refuse_changes(output, previous["job"], job, "another job")
+        if previous["inputs"] != worker["inputs"]:
+            changed = [entry["path"] for entry, old in zip(worker["inputs"], previous["inputs"])
                        if entry != old] or ["the list of input files"]
             raise GnnMlcError(f"{output}: its input changed since the job started ({changed[0]}); expected the same "
                               "input to resume. Hint: use --overwrite to score the new input from the start")
@@ -454,7 +465,7 @@ def _write_success_when_all_done(output: Path, num_shards: int) -> None:
     """The worker that completes the set writes the job's one ``_SUCCESS``, with the job's totals."""
     done = [output / JOBS / f"worker-{index:05d}.done.json" for index in range(num_shards)]
     if all(file.exists() for file in done):
-        summaries = [_read_json(file) for file in done]
+        summaries = [_read_json(file, {"total_rows_scored": int, "total_rows_rejected": int}) for file in done]
         _write_json(output / SUCCESS, {
             "workers": num_shards,
             "rows_scored": sum(summary["total_rows_scored"] for summary in summaries),
@@ -467,12 +478,31 @@ def _write_json(path: Path, value: Any) -> None:
         temporary.write_text(json.dumps(value, indent=2))
 
 
-def _read_json(path: Path) -> Any:
+def _json_type(value: object) -> str:
+    """The JSON name of a parsed value's type (``5`` -> ``"number"``)."""
+    names = {dict: "object", list: "array", str: "string", int: "number", float: "number", bool: "boolean"}
+    return names.get(type(value), "null")
+
+
+def _read_json(path: Path, fields: dict[str, type] | None = None) -> dict[str, Any]:
+    """A job record: a JSON object with ``fields`` (name -> type) among its keys.
+
+    Raises:
+        GnnMlcError: the file cannot be read or parsed, is not an object, or lacks a field or has it of another type
+            (a record edited or written by something else): one line with the way out.
+    """
     try:
         value = json.loads(path.read_text())
+        reason = None
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise GnnMlcError(f"{path}: unreadable job record ({str(error).splitlines()[0]}); expected the JSON a "
-                          "scoring job writes. Hint: use --overwrite to start the job again") from None
-    if not isinstance(value, dict):
-        raise GnnMlcError(f"{path}: not a job record; expected a JSON object. Hint: use --overwrite to start again")
+        value, reason = None, str(error).splitlines()[0]
+    if reason is None and not isinstance(value, dict):
+        reason = f"a JSON {_json_type(value)}, not an object"
+    for name, kind in (fields or {}).items():
+        if reason is None and not isinstance(value.get(name), kind):
+            found = "absent" if name not in value else f"a JSON {_json_type(value[name])}"
+            reason = f"field {name!r} is {found}, not {_json_type(kind())}"
+    if reason is not None:
+        raise GnnMlcError(f"{path}: unreadable job record ({reason}); expected the JSON a scoring job writes. Hint: "
+                          "use --overwrite to start the job again, or another --output")
     return value

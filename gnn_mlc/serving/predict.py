@@ -2,7 +2,9 @@
 
 The same :class:`~gnn_mlc.serving.Scorer` as the batch job, so ``predict`` and ``score`` give the same rows for the
 same input: the same ranking, the same id column rule, the same rejection of rows with bad features (written beside
-the output as ``<name>.rejects.<suffix>``). ARFF and XC/svmlight input is read whole (sparse rows stay sparse).
+the output as ``<name>.rejects.<suffix>``). ARFF and XC/svmlight input is read whole (sparse rows stay sparse); an
+XC/svmlight row with a NaN, infinite or beyond-float32 value goes to the rejects like a table's (the ARFF reader
+refuses such a file, naming its line).
 """
 
 from __future__ import annotations
@@ -12,9 +14,11 @@ from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
+import scipy.sparse as sp
 
-from gnn_mlc._typing import DEFAULT_TOP_K
+from gnn_mlc._typing import DEFAULT_TOP_K, Matrix
 from gnn_mlc.data import is_table, read_dataset, read_table
+from gnn_mlc.data.tabular import check_id_type
 from gnn_mlc.errors import DataError
 from gnn_mlc.serving.scorer import ROW_ID, Scorer, check_unique_ids
 from gnn_mlc.serving.topk import write_table
@@ -85,6 +89,9 @@ def predict_file(
     else:
         table = read_table(input_path, string_columns=_text_columns(scorer),
                            float_columns=scorer.numeric_columns)
+        id_column = scorer.resolve_id_column(table.column_names)
+        if id_column is not None:
+            check_id_type(table.schema.field(id_column).type, id_column, source=str(input_path))
         scored, rejected = scorer.score_table(table)
         check_unique_ids(scored.column(0), input_path)
     rejects = rejects_path(output) if rejected.num_rows else None
@@ -113,5 +120,27 @@ def _score_dataset(scorer: Scorer, path: Path, labels: str | Path | None) -> tup
                         "an ARFF string or identifier attribute, else the row position")
     id_name, ids = ("id", pa.array(data.ids.astype(str))) if data.ids is not None else (
         ROW_ID, pa.array(np.arange(data.num_rows, dtype=np.int64)))
-    scored = scorer.score_features(ids, X, id_name=id_name)
-    return scored, pa.table({id_name: ids.slice(0, 0), "reason": pa.array([], pa.string())})
+    reasons = _non_finite_reasons(X, scorer.feature_names)
+    good, bad = np.flatnonzero(reasons == ""), np.flatnonzero(reasons != "")
+    scored = scorer.score_features(ids.take(pa.array(good)), X[good], id_name=id_name)
+    return scored, pa.table({id_name: ids.take(pa.array(bad)), "reason": pa.array(reasons[bad].tolist(), pa.string())})
+
+
+def _non_finite_reasons(X: Matrix, feature_names: list[str]) -> np.ndarray:
+    """(rows,) reasons, ``""`` for a row whose features are all finite, else its first bad feature and what is wrong
+    (as the Scorer words a table's: ``"f3: missing or NaN"``); float32 has turned a value beyond its range into an
+    infinity, so those two read alike."""
+    if sp.issparse(X):
+        X = sp.csr_matrix(X)
+        positions = np.flatnonzero(~np.isfinite(X.data))
+        rows = np.searchsorted(X.indptr, positions, side="right") - 1
+        columns, values = X.indices[positions], X.data[positions]
+    else:
+        rows, columns = np.nonzero(~np.isfinite(X))
+        values = X[rows, columns]
+    reasons = np.full(X.shape[0], "", dtype=object)
+    rows, first = np.unique(rows, return_index=True)  # row-major order: each row's first bad feature
+    for row, column, value in zip(rows, columns[first], values[first]):
+        kind = "missing or NaN" if np.isnan(value) else "infinite or beyond the float32 range"
+        reasons[row] = f"{feature_names[column]}: {kind}"
+    return reasons
