@@ -352,10 +352,21 @@ def run_train(args: argparse.Namespace) -> int:
         f"trained {kind} on {data.num_rows} rows x {data.num_features} features, {data.num_labels} labels: "
         f"best epoch {classifier.training_.best_epoch} of {classifier.training_.epochs_run}, "
         f"validation {classifier.training_.validation_metric} {classifier.training_.best_validation:.4f}"
-        f"{_graph_summary(classifier)}\n"
+        f"{_graph_summary(classifier)}{_known_summary(classifier.fitted_.metrics)}\n"
         f"model written to {args.output}"
     )
     return 0
+
+
+def _known_summary(metrics: dict[str, Any]) -> str:
+    """``; known labels: term 1 + network 0.5 chosen on 105 held-out rows (nDCG@10 0.412), lambda 300`` or nothing."""
+    known = metrics.get("known_term")
+    if not known:
+        return ""
+    term, network = known["blend"]
+    ndcg = known["blend_ndcg@10"].get(f"term {term:g} + network {network:g}", float("nan"))
+    return (f"; known labels: term {term:g} + network {network:g} chosen on {known['held_out_rows']} held-out rows "
+            f"(nDCG@10 {ndcg:.4f}), lambda {known['regularisation']}")
 
 
 def _graph_summary(classifier: object) -> str:

@@ -3,16 +3,20 @@
 A fitted model is plain values (the encoder's weights, the label vectors ``W`` and ``b``, the feature scaler, the
 known-label weights, the decision rule, the training facts) and one rule to score rows with them::
 
-    logits(x, k) = h(x) W^T + b + s(k)                                        (rows, num_labels)
+    logits(x, k) = alpha * (h(x) W^T + b) + s(k)                              (rows, num_labels)
     h(x) = encoder(scale(x))                                                  (rows, embedding_dim)
-    s_t(k) = scale_k * sum_{j -> t} w_tj k_j   on the trained labels t         (0 without known labels)
+    s_t(k) = scale_k * sum_j k_j B[j, t] + bias_k                             (a model fitted with known labels)
+
+``alpha`` (the network's weight), ``B``, ``scale_k`` and ``bias_k`` are the :class:`KnownLabelWeights` of a model
+fitted with known labels (:mod:`gnn_mlc.training.known_labels`). A row with no known label (an empty history), and
+every row of a model without the term, is scored ``h(x) W^T + b``: without history the features are the evidence.
 
 The estimator (:class:`~gnn_mlc.estimator.LabelGCNClassifier`), the batch :class:`~gnn_mlc.serving.Scorer`,
 evaluation and inspection all read a ``FittedModel``; the training pipeline (:mod:`gnn_mlc.training.fit`) produces
 one and the model directory (:mod:`gnn_mlc.model_directory`) writes and reads its parts. Dense-trained models get the
 feature scaling folded into the encoder's first layer (one pass over the input instead of two); row-normalised
 (sparse-trained) models go through the scaler first. This module imports neither scikit-learn, nor PyTorch Geometric,
-nor any training code: the known-label weights are a torch sparse (or dense) matrix built from their edge list.
+nor any training code: the known labels' evidence is a bag of rows of ``B`` (dense) or a sparse product.
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 import numpy as np
 import scipy.sparse as sp
 import torch
+import torch.nn.functional as F
 from torch import Tensor
 
 from gnn_mlc._torch import resolve_device, to_tensor
@@ -39,10 +44,30 @@ from gnn_mlc.thresholds import DecisionRule
 if TYPE_CHECKING:
     from gnn_mlc.graph import LabelGraph
 
-DENSE_KNOWN_LABELS = 8192
-"""Up to this many trained labels the known-label weights are held dense (at most 256 MB) for the scoring product."""
 SCORING_ROWS = 4096
 """Rows scored at once by :meth:`FittedModel.decision_function` (a (4096, num_labels) block of logits)."""
+
+
+@dataclass(frozen=True, eq=False)
+class KnownLabelWeights:
+    """The known-label term of a model fitted with known labels: ``s_t(k) = scale * sum_j k_j B[j, t] + bias``, and
+    the weight ``network_weight`` of the network's logits beside it (see the module docstring).
+
+    Attributes:
+        matrix: ``B`` (num_labels, num_labels) ``[j, t]`` (known j -> candidate t): float32 dense, or CSR.
+        scale, bias: the term's calibration (already multiplied by the term's weight in the chosen blend).
+        network_weight: ``alpha``, the network logits' weight (1 for directories written before the blend).
+        regularisation: EASE^R's ``lambda`` (``None`` for cosine weights or older directories).
+        gram: (num_labels, num_labels) CSR ``X^T X`` of the rows the term was fitted on (training rows' labels and
+            the log), so that labels added later refit it; ``None`` for older directories.
+    """
+
+    matrix: np.ndarray | sp.csr_matrix | None
+    scale: float
+    bias: float = 0.0
+    network_weight: float = 1.0
+    regularisation: float | None = None
+    gram: sp.csr_matrix | None = None
 
 
 class ScoringModel(Protocol):
@@ -87,8 +112,7 @@ class FittedModel:
         graph_rows: ``(encodings (n, embedding_dim) float32, labels (n, num_labels) uint8 CSR)`` of the training rows
             kept to distil labels added later.
         label_features: ``(features (num_labels, f) float32, mask (num_labels,) bool)`` or ``None``.
-        known_term: ``(edge_index (2, E) int64 over the trained labels, weight (E,) float32, scale)`` of the
-            known-label term, or ``None``.
+        known_term: the :class:`KnownLabelWeights` of a model fitted with known labels, or ``None``.
         item_columns: the input's item-list columns (:class:`~gnn_mlc.data.items.ItemColumn`), whose features are
             the last of ``feature_names``, in this order.
         graph: the label graph of the training run, written as GraphML for people and tools (``None`` once loaded).
@@ -114,7 +138,7 @@ class FittedModel:
     cooccurrence_rows: int = 0
     graph_rows: tuple[np.ndarray, sp.csr_matrix] | None = None
     label_features: tuple[np.ndarray, np.ndarray] | None = None
-    known_term: tuple[np.ndarray, np.ndarray, float] | None = None
+    known_term: KnownLabelWeights | None = None
     item_columns: list[ItemColumn] = field(default_factory=list)
     graph: LabelGraph | None = None
     _on_device: dict[str, DeviceParts] = field(default_factory=dict, init=False, repr=False)
@@ -159,26 +183,6 @@ class FittedModel:
                 encoder.input.weight.copy_(weight * scale[:, None])
         return encoder.eval()
 
-    def known_weights(self, *, dense: bool) -> Tensor:
-        """``scale * w`` as a (num_trained, num_trained) matrix ``[j, t]`` (known j -> candidate t), dense or
-        sparse CSR: ``known @ matrix`` is the known-label evidence of a batch.
-
-        Raises:
-            DataError: the model has no known-label term.
-        """
-        if self.known_term is None:
-            raise DataError(_NO_KNOWN_TERM)
-        edge_index, weight, scale = self.known_term
-        size = (len(self.trained_labels), len(self.trained_labels))
-        matrix = torch.sparse_coo_tensor(torch.from_numpy(np.asarray(edge_index, np.int64)),
-                                         torch.from_numpy(np.asarray(weight, np.float32)) * float(scale), size,
-                                         check_invariants=True).coalesce()
-        if dense:
-            return matrix.to_dense()
-        with warnings.catch_warnings():  # torch calls its sparse CSR support "beta" once per process
-            warnings.simplefilter("ignore", UserWarning)
-            return matrix.to_sparse_csr()
-
     def logits(self, X: Matrix, *, known: sp.csr_matrix | None = None, device: torch.device | str = "cpu") -> Tensor:
         """The scoring rule: ``h(x) W^T + b`` (rows, num_labels) float32 on ``device``, plus the known labels'
         evidence when ``known`` (rows, num_labels) 0/1 CSR is given (a model with a known-label term).
@@ -189,13 +193,20 @@ class FittedModel:
         Raises:
             DataError: ``known`` for a model without a known-label term.
         """
+        if known is not None and not self.has_known_term:
+            raise DataError(_NO_KNOWN_TERM)
         parts = self.on_device(torch.device(device))
         if self.scaler.row_norm > 0:  # row normalisation cannot be folded into the first layer
             X = self.scaler.transform(X)
         with torch.no_grad():
             logits = score_logits(parts.encoder(to_tensor(X, parts.device)), parts.label_embeddings, parts.bias)
-            if known is not None and known.nnz:
-                logits[:, parts.trained_labels] += self._known_evidence(known, parts)
+            term = self.known_term
+            with_history = np.zeros(0, dtype=np.int64) if known is None or term is None \
+                else np.flatnonzero(np.diff(sp.csr_matrix(known).indptr) > 0)
+            if len(with_history):  # a row without history is scored by the network alone
+                rows = torch.from_numpy(with_history).to(parts.device)
+                evidence = self._known_evidence(sp.csr_matrix(known)[with_history], parts)
+                logits[rows] = term.network_weight * logits[rows] + term.bias + term.scale * evidence
         return logits
 
     def decision_function(self, X: Matrix, *, known: Matrix | None = None, device: str = "auto") -> np.ndarray:
@@ -255,6 +266,13 @@ class FittedModel:
                             "after them")
         extra = len(label_names) - self.num_labels
         encodings, rows = self.graph_rows
+        term = self.known_term
+        if term is not None:
+            grown = sp.csr_matrix(sp.block_diag([sp.csr_matrix(term.matrix), sp.csr_matrix((extra, extra))]),
+                                  dtype=np.float32)
+            term = replace(term, matrix=grown.toarray() if isinstance(term.matrix, np.ndarray) else grown,
+                           gram=None if term.gram is None else sp.csr_matrix(
+                               sp.block_diag([term.gram, sp.csr_matrix((extra, extra))])))
         return replace(
             self, label_names=list(label_names),
             label_embeddings=np.vstack([self.label_embeddings, np.zeros((extra, self.embedding_dim), np.float32)]),
@@ -266,7 +284,7 @@ class FittedModel:
             graph_rows=(encodings, sp.csr_matrix(sp.hstack([rows, sp.csr_matrix((rows.shape[0], extra))]),
                                                  dtype=np.uint8)),
             label_features=label_features if label_features is not None else self.label_features,
-            decision_rule=self.decision_rule.extended(extra),
+            decision_rule=self.decision_rule.extended(extra), known_term=term,
         )
 
     def on_device(self, device: torch.device) -> DeviceParts:
@@ -275,34 +293,27 @@ class FittedModel:
         key = str(device)
         if key not in self._on_device:
             encoder = self.encoder(folded=self.scaler.row_norm == 0).to(device)
-            known = None
-            if self.has_known_term:
-                known = self.known_weights(dense=len(self.trained_labels) <= DENSE_KNOWN_LABELS).to(device)
             self._on_device[key] = DeviceParts(
                 device=device, encoder=encoder, label_embeddings=torch.from_numpy(self.label_embeddings).to(device),
                 bias=torch.from_numpy(self.label_bias).to(device),
-                trained_labels=torch.tensor(self.trained_labels, dtype=torch.long, device=device), known=known,
-                trained_position=_trained_position(self.trained_labels, self.num_labels))
+                known=None if self.known_term is None else _term_tensor(self.known_term.matrix).to(device))
         return self._on_device[key]
 
     def _known_evidence(self, known: sp.csr_matrix, parts: DeviceParts) -> Tensor:
-        """(rows, num_trained) evidence of the known labels ``known`` (rows, num_labels) 0/1 CSR."""
-        if parts.known is None:
-            raise DataError(_NO_KNOWN_TERM)
-        coo = known.tocoo()
-        columns = parts.trained_position[coo.col]
-        inside = columns >= 0  # known labels outside the trained ones carry no weights
-        signal = sp.csr_matrix((np.ones(int(inside.sum()), dtype=np.float32), (coo.row[inside], columns[inside])),
-                               shape=(known.shape[0], len(self.trained_labels)))
-        signal.sum_duplicates()
-        signal.data[:] = 1.0
+        """(rows, num_labels) ``known @ B`` of the known labels ``known`` (rows, num_labels) 0/1 CSR: with a dense
+        ``B``, each row's sum of the rows of ``B`` it knows (``embedding_bag``, as a sparse input layer sums its
+        weights); with a sparse ``B``, a sparse product."""
+        known = sp.csr_matrix(known, dtype=np.float32)
+        known.sum_duplicates()
+        indices = torch.from_numpy(known.indices.astype(np.int64)).to(parts.device)
+        if parts.known.layout == torch.strided:
+            offsets = torch.from_numpy(known.indptr[:-1].astype(np.int64)).to(parts.device)
+            return F.embedding_bag(indices, parts.known, offsets, mode="sum")
         with warnings.catch_warnings():  # torch calls its sparse CSR support "beta" once per process
             warnings.simplefilter("ignore", UserWarning)
-            batch = torch.sparse_csr_tensor(torch.from_numpy(signal.indptr.astype(np.int64)),
-                                            torch.from_numpy(signal.indices.astype(np.int64)),
-                                            torch.from_numpy(signal.data), size=signal.shape).to(parts.device)
-        evidence = torch.sparse.mm(batch, parts.known)
-        return evidence.to_dense() if evidence.layout != torch.strided else evidence
+            batch = torch.sparse_csr_tensor(torch.from_numpy(known.indptr.astype(np.int64)).to(parts.device), indices,
+                                            torch.ones(len(known.indices), device=parts.device), size=known.shape)
+            return torch.sparse.mm(batch, parts.known).to_dense()
 
     def __deepcopy__(self, memo: dict[int, Any]) -> FittedModel:
         """A deep copy without the per-device cache (it is rebuilt on first use)."""
@@ -319,9 +330,7 @@ class DeviceParts:
     encoder: MLPEncoder
     label_embeddings: Tensor
     bias: Tensor
-    trained_labels: Tensor
     known: Tensor | None
-    trained_position: np.ndarray
 
 
 def as_fitted_model(model: Any) -> Any:
@@ -330,11 +339,16 @@ def as_fitted_model(model: Any) -> Any:
     return getattr(model, "fitted_", model)
 
 
-def _trained_position(trained_labels: list[int], num_labels: int) -> np.ndarray:
-    """(num_labels,) each label's column among the trained labels, -1 for a label the network was not trained on."""
-    position = np.full(num_labels, -1, dtype=np.int64)
-    position[np.asarray(trained_labels, dtype=np.int64)] = np.arange(len(trained_labels))
-    return position
+def _term_tensor(matrix: np.ndarray | sp.csr_matrix) -> Tensor:
+    """``B`` as a torch tensor: dense float32, or sparse CSR."""
+    if isinstance(matrix, np.ndarray):
+        return torch.from_numpy(np.ascontiguousarray(matrix, dtype=np.float32))
+    matrix = sp.csr_matrix(matrix, dtype=np.float32)
+    with warnings.catch_warnings():  # torch calls its sparse CSR support "beta" once per process
+        warnings.simplefilter("ignore", UserWarning)
+        return torch.sparse_csr_tensor(torch.from_numpy(matrix.indptr.astype(np.int64)),
+                                       torch.from_numpy(matrix.indices.astype(np.int64)),
+                                       torch.from_numpy(matrix.data), size=matrix.shape)
 
 
 _NO_KNOWN_TERM = ("known_labels: this model was not fitted with known labels; expected a model fitted with "

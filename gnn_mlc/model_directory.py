@@ -15,7 +15,8 @@ Layout::
     graph_rows.safetensors   encodings h(x) and labels of up to 20,000 training rows: what add-labels distils new
                              labels on (user representations: keep the directory as private as the data)
     label_features.safetensors  the label features given at training (absent without them)
-    known_labels.safetensors the known-label term: edges between labels, their weights and the learned scale
+    known_labels.safetensors the known-label term: ``B`` (dense, or its non-zeros as edges), its scale and bias, the
+                             network's weight beside it, EASE^R's lambda and the Gram matrix it was fitted on
                              (absent for a model fitted without known labels)
     item_columns.json        the list-valued input columns read as bags of items: vocabulary, weighting, idf
                              (absent when the training data had none; their features end ``feature_names.json``)
@@ -57,7 +58,7 @@ from gnn_mlc._typing import MODEL_FORMAT, MODEL_MANIFEST
 from gnn_mlc.data.items import ItemColumn
 from gnn_mlc.data.preprocessing import FeatureScaler
 from gnn_mlc.errors import DataError, GnnMlcError, ModelDirectoryError
-from gnn_mlc.fitted import FittedModel
+from gnn_mlc.fitted import FittedModel, KnownLabelWeights
 from gnn_mlc.outputs import publish_mode
 from gnn_mlc.parameters import check_parameters
 from gnn_mlc.thresholds import DecisionRule
@@ -167,11 +168,8 @@ def _write_files(parts: FittedModel, directory: Path) -> None:
                    "mask": torch.from_numpy(mask.astype(np.uint8))},
                   str(directory / "label_features.safetensors"), metadata={"format": FORMAT})
     if parts.known_term is not None:
-        edge_index, weight, scale = parts.known_term
-        save_file({"edge_index": torch.from_numpy(np.ascontiguousarray(edge_index, np.int64)),
-                   "weight": torch.from_numpy(np.ascontiguousarray(weight, np.float32)),
-                   "scale": torch.tensor([scale], dtype=torch.float32)},
-                  str(directory / "known_labels.safetensors"), metadata={"format": FORMAT})
+        save_file(_known_term_tensors(parts.known_term), str(directory / "known_labels.safetensors"),
+                  metadata={"format": FORMAT})
     if parts.item_columns:
         _write_json(directory / "item_columns.json", [column.to_json() for column in parts.item_columns])
     _write_json(directory / "thresholds.json", parts.decision_rule.to_json())
@@ -245,7 +243,7 @@ def load_model_parts(path: str | Path) -> FittedModel:
     graph_rows = _graph_rows(path / "graph_rows.safetensors", num_labels, embedding_dim)
     label_features = _label_features(path / "label_features.safetensors", num_labels) \
         if (path / "label_features.safetensors").exists() else None
-    known_term = _known_term(path / "known_labels.safetensors", len(trained)) \
+    known_term = _known_term(path / "known_labels.safetensors", num_labels) \
         if (path / "known_labels.safetensors").exists() else None
     item_columns = _item_columns(path / "item_columns.json", feature_names) \
         if (path / "item_columns.json").exists() else []
@@ -453,15 +451,55 @@ def _item_columns(file: Path, feature_names: list[str] | None) -> list[ItemColum
     return columns
 
 
-def _known_term(file: Path, num_trained: int) -> tuple[np.ndarray, np.ndarray, float]:
+def _known_term_tensors(term: KnownLabelWeights) -> dict[str, torch.Tensor]:
+    """The term as safetensors: ``matrix`` (dense ``B``) or ``edge_index``/``weight`` (its non-zeros), the
+    calibration, the network's weight, ``lambda`` (0: none) and the Gram matrix's CSR arrays."""
+    if isinstance(term.matrix, np.ndarray):
+        tensors = {"matrix": torch.from_numpy(np.ascontiguousarray(term.matrix, np.float32))}
+    else:
+        coo = sp.coo_matrix(term.matrix)
+        tensors = {"edge_index": torch.from_numpy(np.stack([coo.row, coo.col]).astype(np.int64)),
+                   "weight": torch.from_numpy(coo.data.astype(np.float32))}
+    tensors.update({name: torch.tensor([value], dtype=torch.float64) for name, value in (
+        ("scale", term.scale), ("bias", term.bias), ("network_weight", term.network_weight),
+        ("regularisation", 0.0 if term.regularisation is None else term.regularisation))})
+    if term.gram is not None:
+        gram = sp.csr_matrix(term.gram, dtype=np.float64)
+        tensors.update({"gram_indptr": torch.from_numpy(gram.indptr.astype(np.int64)),
+                        "gram_indices": torch.from_numpy(gram.indices.astype(np.int64)),
+                        "gram_data": torch.from_numpy(gram.data)})
+    return tensors
+
+
+def _known_term(file: Path, num_labels: int) -> KnownLabelWeights:
+    """The term of ``known_labels.safetensors``. Directories written before the blend hold ``edge_index`` over the
+    trained labels (the first labels of the space), a ``scale`` and nothing else: network weight 1, bias 0."""
     tensors = _read_safetensors(file)
-    edge_index, weight, scale = tensors.get("edge_index"), tensors.get("weight"), tensors.get("scale")
-    if (edge_index is None or weight is None or scale is None or edge_index.ndim != 2 or edge_index.shape[0] != 2
-            or tuple(weight.shape) != (edge_index.shape[1],) or scale.numel() != 1
-            or (edge_index.numel() and not (0 <= int(edge_index.min()) and int(edge_index.max()) < num_trained))):
-        raise ModelDirectoryError(f"{file}: invalid; expected edge_index (2, E) over {num_trained} trained labels, "
-                                  "weight (E,) and a scale")
-    return edge_index.numpy(), weight.numpy(), float(scale)
+    try:
+        if "matrix" in tensors:
+            matrix = tensors["matrix"].numpy()
+            if matrix.shape != (num_labels, num_labels):
+                raise ValueError(f"matrix of shape {matrix.shape}")
+        else:
+            edge_index, weight = tensors["edge_index"].numpy(), tensors["weight"].numpy()
+            if edge_index.ndim != 2 or edge_index.shape[0] != 2 or weight.shape != (edge_index.shape[1],) \
+                    or (edge_index.size and not (0 <= edge_index.min() and edge_index.max() < num_labels)):
+                raise ValueError("edges outside the labels")
+            matrix = sp.csr_matrix((weight, (edge_index[0], edge_index[1])), shape=(num_labels, num_labels),
+                                   dtype=np.float32)
+        gram = None
+        if "gram_indptr" in tensors:
+            gram = sp.csr_matrix((tensors["gram_data"].numpy(), tensors["gram_indices"].numpy(),
+                                  tensors["gram_indptr"].numpy()), shape=(num_labels, num_labels))
+            gram.check_format(full_check=True)
+        scalars = {name: float(tensors[name]) for name in ("scale", "bias", "network_weight", "regularisation")
+                   if name in tensors}
+    except (KeyError, ValueError, RuntimeError) as error:
+        raise ModelDirectoryError(f"{file}: invalid ({_first_line(error)}); expected B ({num_labels}, {num_labels}) "
+                                  "as a matrix or edges, and a scale") from None
+    return KnownLabelWeights(matrix=matrix, scale=scalars["scale"], bias=scalars.get("bias", 0.0),
+                             network_weight=scalars.get("network_weight", 1.0),
+                             regularisation=scalars.get("regularisation") or None, gram=gram)
 
 
 def _mapping(value: Any, file: Path, what: str) -> dict[str, Any]:

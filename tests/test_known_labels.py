@@ -12,8 +12,15 @@ import torch
 from gnn_mlc import DataError, LabelGCNClassifier, Scorer, load_model
 from gnn_mlc.cli import main
 from gnn_mlc.evaluation import evaluate
-from gnn_mlc.nn.label_propagation import KnownLabelTerm
-from gnn_mlc.training.known_labels import ease_weights, random_known_split
+from gnn_mlc.training.known_labels import (
+    BLENDS,
+    HeldOutRows,
+    choose_blend,
+    ease_scores_by_regularisation,
+    ease_weights,
+    gram,
+    random_known_split,
+)
 
 FAST = {"max_epochs": 8, "hidden_channels": 32, "embedding_dim": 16, "batch_size": 64, "random_state": 0}
 
@@ -21,7 +28,7 @@ FAST = {"max_epochs": 8, "hidden_channels": 32, "embedding_dim": 16, "batch_size
 def test_ease_weights_solve_one_ridge_regression_per_label():
     rng = np.random.default_rng(0)
     X = (rng.random((60, 6)) < 0.4).astype(np.float64)
-    B = ease_weights(sp.csr_matrix(X), 3.0)
+    B = ease_weights(gram(sp.csr_matrix(X)), 3.0)
     assert np.all(np.diag(B) == 0)
     for j in range(6):  # column j: label j regressed on the others with penalty 3 (Steck 2019's definition)
         others = np.delete(np.arange(6), j)
@@ -29,18 +36,29 @@ def test_ease_weights_solve_one_ridge_regression_per_label():
         np.testing.assert_allclose(B[others, j], ridge, rtol=1e-8, atol=1e-10)
 
 
-def test_the_known_label_term_is_messages_from_known_labels_to_candidates():
-    edge_index = torch.tensor([[0, 0, 1, 2], [1, 2, 2, 0]])  # known j -> candidate t
-    weight = torch.tensor([0.5, -1.0, 2.0, 3.0])
-    term = KnownLabelTerm(edge_index, weight, 3)
-    with torch.no_grad():
-        term.scale.fill_(2.0)
-    known = torch.tensor([[1.0, 1.0, 0.0], [0.0, 0.0, 1.0]])
-    dense = torch.zeros(3, 3)
-    dense[edge_index[0], edge_index[1]] = weight  # [j, t]
-    torch.testing.assert_close(term(known), 2.0 * known @ dense)
-    plain = term.propagate(edge_index, x=known.t(), edge_weight=weight, size=(3, 3)).t()  # message() path
-    torch.testing.assert_close(2.0 * plain, term(known))
+def test_every_regularisation_from_one_eigendecomposition_equals_the_inverse():
+    rng = np.random.default_rng(0)
+    rows = sp.csr_matrix((rng.random((80, 7)) < 0.4).astype(np.float64))
+    known = sp.csr_matrix((rng.random((10, 7)) < 0.3).astype(np.float64))
+    scores = ease_scores_by_regularisation(gram(rows), known, (1.0, 30.0))
+    for value in (1.0, 30.0):
+        np.testing.assert_allclose(scores[value], known @ ease_weights(gram(rows), value), rtol=1e-4, atol=1e-5)
+
+
+def test_the_blend_keeps_the_term_unless_the_network_is_better_beyond_noise():
+    rng = np.random.default_rng(0)
+    truth = (rng.random((200, 20)) < 0.15).astype(np.float64)
+    known = np.zeros((200, 20), dtype=np.uint8)
+    known[np.arange(200), rng.integers(0, 20, 200)] = 1  # every row has a history
+    truth[known > 0] = 0
+    held = HeldOutRows(rows=np.arange(200), known=sp.csr_matrix(known), targets=sp.csr_matrix(truth, dtype=np.uint8))
+    noise = rng.normal(size=(200, 20))
+    blend, figures = choose_blend(truth * 3 + noise, noise, held)  # the term knows, the network is noise
+    assert blend == BLENDS[0] and figures["term 1 + network 0"] == max(figures.values())
+    blend, _ = choose_blend(noise, truth * 3 + noise, held)  # the network knows
+    assert blend[1] == 1.0 and blend[0] <= 0.25
+    blend, _ = choose_blend(truth + noise, truth + rng.normal(size=(200, 20)), held)  # both half-know: mixing pays
+    assert blend not in (BLENDS[0], BLENDS[-1])
 
 
 def _baskets(seed: int = 0):
@@ -71,7 +89,9 @@ def known_model():
 def test_known_labels_are_used_as_evidence(known_model):
     model, X, known, targets = known_model
     assert _ndcg(model, X, known, targets, with_known=True) > _ndcg(model, X, known, targets, with_known=False) + 0.2
-    assert model.training_.validation_metric == "ndcg@10"
+    chosen = model.fitted_.metrics["known_term"]
+    assert chosen["blend"] == [1.0, 0.0]  # the features are noise: the held-out rows keep the term alone
+    assert model.fitted_.known_term.network_weight == 0.0  # the served model is the chosen one
     with pytest.raises(DataError, match=r"known_labels: shape \(200, 3\); expected \(200, 12\)"):
         model.predict_proba(X, known_labels=known[:, :3])
     plain = LabelGCNClassifier(**FAST).fit(X, targets)
@@ -114,7 +134,7 @@ def test_the_command_line_trains_scores_and_evaluates_with_a_known_column(tmp_pa
     pq.write_table(table(slice(700, 900)), tmp_path / "test.parquet")
     assert main(["train", "--data", str(tmp_path / "train.parquet"), "--output", str(tmp_path / "m"),
                  "--known-column", "history", "--max-epochs", "5", "--quiet"]) == 0
-    assert "validation ndcg@10" in capsys.readouterr().out
+    assert "known labels: term " in capsys.readouterr().out
     assert main(["evaluate", "--model", str(tmp_path / "m"), "--data", str(tmp_path / "test.parquet"),
                  "--known-column", "history", "--output", str(tmp_path / "report")]) == 0
     assert main(["score", "--model", str(tmp_path / "m"), "--input", str(tmp_path / "test.parquet"),
@@ -122,3 +142,64 @@ def test_the_command_line_trains_scores_and_evaluates_with_a_known_column(tmp_pa
     recommended = pq.read_table(tmp_path / "recs").column("labels").to_pylist()
     history = pq.read_table(tmp_path / "test.parquet").column("history").to_pylist()
     assert all(not set(rec) & set(owned) for rec, owned in zip(recommended, history))
+
+
+def _log_with_a_new_item(seed: int = 0):
+    """Feature rows over items 0..10 (three tastes) and a label-only log where a new item, 'new', travels with the
+    third taste's items (8, 9, 10)."""
+    X, Y = _baskets(seed)
+    Y[:, 11] = 0  # item 11 is never in a feature row
+    rng = np.random.default_rng(seed + 5)
+    log = np.zeros((300, 12), dtype=np.uint8)
+    for row in range(300):
+        taste = rng.integers(0, 3)
+        log[row, taste * 4 + rng.choice(3, 2, replace=False)] = 1
+        log[row, 11] = taste == 2
+    names = [f"l{j}" for j in range(11)] + ["new"]
+    return X, Y[:, :11], log, names
+
+
+def test_a_new_item_of_the_log_is_scored_from_the_history():
+    X, Y, log, names = _log_with_a_new_item()
+    model = LabelGCNClassifier(**FAST).fit(X, Y, label_names=names[:11], known_labels="split", graph_data=log,
+                                           graph_label_names=names)
+    new = list(model.classes_).index("new")
+    assert model.fitted_.known_term.matrix[[8, 9, 10], new].min() > 0  # incoming weights from its taste
+    histories = np.zeros((2, 12), dtype=np.uint8)
+    histories[0, [8, 9]] = 1  # the new item's taste
+    histories[1, [0, 1]] = 1  # another taste
+    scores = model.predict_proba(X[:1].repeat(2, axis=0), known_labels=histories)
+    assert scores[0, new] > scores[1, new] + 0.05
+    assert (np.argsort(-scores[0]) == new).nonzero()[0][0] < 4  # among the first recommendations of its taste
+
+
+def test_added_labels_refit_the_term_with_their_log():
+    X, Y, log, names = _log_with_a_new_item(1)
+    model = LabelGCNClassifier(**FAST).fit(X, Y, label_names=names[:11], known_labels="split")
+    extended = model.add_labels(graph_data=log, graph_label_names=names)
+    new = list(extended.classes_).index("new")
+    assert extended.fitted_.known_term.matrix[[8, 9, 10], new].min() > 0
+    assert model.fitted_.known_term.matrix.shape == (11, 11)  # the source model is unchanged
+    histories = np.zeros((2, 12), dtype=np.uint8)
+    histories[0, [8, 9]] = 1
+    histories[1, [0, 1]] = 1
+    scores = extended.predict_proba(X[:1].repeat(2, axis=0), known_labels=histories)
+    assert scores[0, new] > scores[1, new] + 0.05
+
+
+def test_a_directory_of_the_older_term_format_loads_as_network_plus_term(known_model, tmp_path):
+    """Before the blend, known_labels.safetensors held edges over the trained labels and a scale only."""
+    from safetensors.torch import save_file
+
+    from gnn_mlc.model_directory import write_manifest
+
+    model, X, known, _ = known_model
+    model.to_directory(tmp_path / "m")
+    B = sp.coo_matrix(np.where(np.abs(model.fitted_.known_term.matrix) > 0.05, model.fitted_.known_term.matrix, 0))
+    save_file({"edge_index": torch.from_numpy(np.stack([B.row, B.col]).astype(np.int64)),
+               "weight": torch.from_numpy(B.data.astype(np.float32)), "scale": torch.tensor([2.0])},
+              str(tmp_path / "m" / "known_labels.safetensors"))
+    write_manifest(tmp_path / "m")
+    term = load_model(tmp_path / "m").fitted_.known_term
+    assert (term.scale, term.bias, term.network_weight, term.gram) == (2.0, 0.0, 1.0, None)
+    np.testing.assert_allclose(term.matrix.toarray(), B.toarray())

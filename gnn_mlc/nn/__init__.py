@@ -12,9 +12,8 @@ from typing import Any
 from gnn_mlc.nn.encoder import MLPEncoder, score_logits
 
 _LAZY = {"LabelGCNModel": "gnn_mlc.nn.label_models", "IndependentLabelModel": "gnn_mlc.nn.label_models",
-         "LabelScoringModel": "gnn_mlc.nn.label_models", "LabelLogitPropagation": "gnn_mlc.nn.label_propagation",
-         "KnownLabelTerm": "gnn_mlc.nn.label_propagation"}
-__all__ = ["IndependentLabelModel", "KnownLabelTerm", "LabelGCNModel", "LabelLogitPropagation", "LabelScoringModel",
+         "LabelScoringModel": "gnn_mlc.nn.label_models", "LabelLogitPropagation": "gnn_mlc.nn.label_propagation"}
+__all__ = ["IndependentLabelModel", "LabelGCNModel", "LabelLogitPropagation", "LabelScoringModel",
            "MLPEncoder", "score_logits"]
 
 

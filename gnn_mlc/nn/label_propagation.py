@@ -21,8 +21,6 @@ vectors 0.260. It is one linear hop: deeper or nonlinear variants (an MLP teache
 
 from __future__ import annotations
 
-import warnings
-
 import numpy as np
 import scipy.sparse as sp
 import torch
@@ -79,65 +77,6 @@ class LabelLogitPropagation(MessagePassing):
         source, target = self.edge_index.numpy()
         matrix[target, source] = self.weight.detach().numpy()
         return matrix
-
-
-class KnownLabelTerm(MessagePassing):
-    """The evidence of the labels a row already has: ``s_t(k) = scale * sum_{j -> t} w_tj k_j``, added to the
-    network's logits (``logits = h W^T + b + s(k)``).
-
-    ``k`` marks a row's known labels (the items a user bought, the interests they follow); the weights ``w`` are an
-    item-item model over the label graph (EASE^R's closed form, each label's strongest incoming weights kept; fitted
-    by :mod:`gnn_mlc.training.known_labels`), kept fixed; ``scale`` is learned with the network, which then learns
-    what the known labels do not explain.
-
-    Args:
-        edge_index: (2, num_edges) messages from known labels ``edge_index[0]`` to candidates ``edge_index[1]``.
-        weight: (num_edges,) the fitted weights.
-        num_labels: the number of label nodes.
-
-    Shapes:
-        input ``known``: (rows, num_labels) 0/1; output: (rows, num_labels).
-    """
-
-    def __init__(self, edge_index: Tensor, weight: Tensor, num_labels: int) -> None:
-        super().__init__(aggr="add")
-        self.num_labels = num_labels
-        self.register_buffer("edge_index", edge_index.long())
-        self.register_buffer("weight", weight.float())
-        self.scale = nn.Parameter(torch.ones(()))
-
-    @classmethod
-    def from_parts(cls, edge_index: np.ndarray, weight: np.ndarray, scale: float, *, num_labels: int
-                   ) -> KnownLabelTerm:
-        """The term a model directory keeps as ``(edge_index, weight, scale)``, in evaluation mode."""
-        term = cls(torch.from_numpy(edge_index), torch.from_numpy(weight), num_labels)
-        with torch.no_grad():
-            term.scale.fill_(scale)
-        return term.eval()
-
-    def weight_matrix(self, *, dense: bool) -> Tensor:
-        """``scale * w`` as a (num_labels, num_labels) matrix ``[j, t]`` (known j -> candidate t), dense or sparse
-        CSR: ``known @ matrix`` is the term for a sparse batch of known labels, the scoring path's fast form."""
-        with torch.no_grad():
-            matrix = torch.sparse_coo_tensor(self.edge_index, self.scale * self.weight,
-                                             (self.num_labels, self.num_labels)).coalesce()
-        if dense:
-            return matrix.to_dense()
-        with warnings.catch_warnings():  # torch calls its sparse CSR support "beta" once per process
-            warnings.simplefilter("ignore", UserWarning)
-            return matrix.to_sparse_csr()
-
-    def forward(self, known: Tensor) -> Tensor:
-        # messages from each known label j to every candidate t, summed per candidate: one sparse product
-        adjacency = torch.sparse_coo_tensor(self.edge_index.flip(0), self.weight, (self.num_labels, self.num_labels),
-                                            check_invariants=False)  # [t, j]
-        return self.scale * self.propagate(adjacency, x=known.t(), edge_weight=self.weight).t()
-
-    def message(self, x_j: Tensor, edge_weight: Tensor) -> Tensor:
-        return edge_weight[:, None] * x_j
-
-    def message_and_aggregate(self, adj_t: Tensor, x: Tensor) -> Tensor:
-        return torch.sparse.mm(adj_t, x)
 
 
 def propagation_edges(inputs: np.ndarray, targets: np.ndarray, cooccurrence: sp.csr_matrix, *,

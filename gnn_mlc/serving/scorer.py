@@ -56,7 +56,7 @@ class Scorer:
             a user already has); names the model does not know are ignored.
         min_score: keep only recommendations scoring at least this (the lists may then be shorter than ``top_k``).
         known_column: an input column listing, per row, the labels it already has (a user's history): for a model
-            trained with known labels they are evidence (:class:`~gnn_mlc.nn.KnownLabelTerm`); they are never
+            trained with known labels they are evidence (:class:`~gnn_mlc.fitted.KnownLabelWeights`); they are never
             recommended unless ``keep_known``.
         keep_known: rank the known labels too.
 

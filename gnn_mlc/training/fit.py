@@ -1,17 +1,18 @@
 """The fitting pipeline: from checked arrays and graph sources to a :class:`~gnn_mlc.fitted.FittedModel`.
 
 Steps, in order: the label space and its plan (trained, cold and rare labels, :mod:`gnn_mlc.graph.label_space`); a
-stratified validation split; the feature scaler; the label graph; the known-label term
-(:mod:`gnn_mlc.training.known_labels`); the torch module trained with early stopping
-(:mod:`gnn_mlc.training.loop`); the kept training rows and the graph-scored labels' vectors
-(:mod:`gnn_mlc.training.label_vectors`); the decision rule, tuned on the validation rows through a provisional fitted
-model, so that the rule is fitted on exactly the scores the served model gives.
+stratified validation split; the feature scaler; the label graph; the torch module trained on the features with
+early stopping (:mod:`gnn_mlc.training.loop`); the kept training rows and the graph-scored labels' vectors
+(:mod:`gnn_mlc.training.label_vectors`); with known labels, the item-item term fitted out of fold and the blend of
+term and network chosen on held-out validation rows (:mod:`gnn_mlc.training.known_labels`); the decision rule, tuned
+on the validation rows' scores of the model as served (the term's out of fold).
 """
 
 from __future__ import annotations
 
 import hashlib
 import logging
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any, Literal
@@ -31,10 +32,9 @@ from gnn_mlc.graph import build_label_graph, cooccurrence_counts
 from gnn_mlc.graph.label_space import place_columns, plan_labels
 from gnn_mlc.graph.sources import GraphSources
 from gnn_mlc.nn.label_models import IndependentLabelModel, LabelGCNModel, LabelScoringModel
-from gnn_mlc.nn.label_propagation import KnownLabelTerm
 from gnn_mlc.thresholds import DecisionRule, best_f1_threshold_by_blocks, fit_decision_rule
 from gnn_mlc.training.checkpoint import Checkpoint
-from gnn_mlc.training.known_labels import calibrate_known_term, fit_known_label_term, random_known_split
+from gnn_mlc.training.known_labels import fit_known_term, held_out_rows
 from gnn_mlc.training.label_vectors import graph_label_vectors
 from gnn_mlc.training.loop import TrainingSettings, TrainingSplit, train_model
 from gnn_mlc.training.loss import log_odds_bias, positive_weights
@@ -143,25 +143,20 @@ def fit_model(inputs: FitInputs, settings: FitSettings, *, checkpoint: str | Pat
         log_rows=None if log_rows is None else log_rows[:, trained],
         external=None if edges_space is None else edges_space[trained][:, trained],
     ) if settings.use_graph else None
-    known_term, known_validation, known_bias, regularisation = _known_label_term(
-        Y, known, train_rows, validation_rows, seed=settings.random_state)
+    # the network learns from the features alone: a row's known labels are neither targets nor negatives for it
+    network_missing = Y_missing if not isinstance(known, sp.csr_matrix) else sp.csr_matrix(
+        known if Y_missing is None else known.maximum(sp.csr_matrix(Y_missing)), dtype=np.uint8)
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(settings.random_state)
         module = build_module(asdict(settings), X.shape[1], len(trained),
                               None if graph is None or settings.num_gcn_layers == 0 else graph.edge_index())
         with torch.no_grad():
-            if known_bias is None:
-                module.bias.copy_(log_odds_bias(Y[train_rows]))
-            else:  # start from the calibrated known-label term alone (gnn_mlc.training.known_labels)
-                module.bias.fill_(known_bias)
-                module.free_label_vectors().zero_()
+            module.bias.copy_(log_odds_bias(Y[train_rows]))
         split = TrainingSplit(
             X_train=X_scaled[train_rows], Y_train=Y[train_rows], X_validation=X_scaled[validation_rows],
             Y_validation=Y[validation_rows],
-            missing_train=None if Y_missing is None else Y_missing[train_rows],
-            missing_validation=None if Y_missing is None else Y_missing[validation_rows],
-            known_train=None if not isinstance(known, sp.csr_matrix) else known[train_rows],
-            known_validation=known_validation, known_split=isinstance(known, str),
+            missing_train=None if network_missing is None else network_missing[train_rows],
+            missing_validation=None if network_missing is None else network_missing[validation_rows],
         )
         result = train_model(
             module, split, TrainingSettings(learning_rate=settings.learning_rate, weight_decay=settings.weight_decay,
@@ -171,12 +166,9 @@ def fit_model(inputs: FitInputs, settings: FitSettings, *, checkpoint: str | Pat
             pos_weight=positive_weights(split.Y_train, settings.pos_weight_power, split.missing_train),
             checkpoint=None if checkpoint is None else Checkpoint(
                 Path(checkpoint), resume=resume, identity=run_identity(inputs, settings)),
-            progress=progress, known_term=known_term,
+            progress=progress,
         )
     module.cpu()
-    if known_term is not None:
-        known_term = _refit_known_term(known_term, Y, known, seed=settings.random_state,
-                                       regularisation=regularisation)
     label_counts = np.asarray(Y_space.sum(axis=0), dtype=np.int64).ravel()
     _warn_degenerate_labels(space, label_counts, X.shape[0], skip=plan.cold)
     embeddings = np.zeros((len(space), settings.embedding_dim), dtype=np.float32)
@@ -198,29 +190,32 @@ def fit_model(inputs: FitInputs, settings: FitSettings, *, checkpoint: str | Pat
         trained_labels=[int(index) for index in trained], label_sources=[str(s) for s in label_sources],
         cooccurrence_rows=X.shape[0] + (0 if log_rows is None else log_rows.shape[0]),
         graph_rows=_graph_rows(module, X_scaled, Y_space, unknown, seed=settings.random_state),
-        known_term=None if known_term is None else (known_term.edge_index.numpy(), known_term.weight.numpy(),
-                                                    float(known_term.scale.detach())),
         item_columns=list(inputs.item_columns), graph=graph,
     )
     model = graph_label_vectors(model, plan, sources, log_rows, edges_space, targets=plan.graph_scored)
-    held = None if known_validation is None else place_columns(known_validation, label_names, space)
-    unknown_validation = None if unknown is None else unknown[validation_rows]
-    if held is not None:  # a known label is neither a decision to tune for nor a miss
-        unknown_validation = held if unknown_validation is None else sp.csr_matrix(held.maximum(unknown_validation))
-    rule = fit_rule(model, settings, X[validation_rows], Y_space[validation_rows], held, unknown_validation,
-                    cardinality=label_counts.sum() / X.shape[0])
-    return replace(model, decision_rule=rule)
+    cardinality = label_counts.sum() / X.shape[0]
+    if known is None:
+        X_validation = X[validation_rows]
+        rule = fit_rule(lambda rows: model.predict_proba(X_validation[rows], device=settings.device), settings,
+                        Y_space[validation_rows], None if unknown is None else unknown[validation_rows],
+                        cardinality=cardinality)
+        return replace(model, decision_rule=rule)
+    given = None if isinstance(known, str) else place_columns(known, label_names, space)
+    held = held_out_rows(Y_space, given, validation_rows, seed=settings.random_state)
+    every = Y_space if given is None else sp.csr_matrix(Y_space.maximum(given), dtype=np.uint8)
+    model, held_logits, figures = fit_known_term(model, X, every, held, log_rows, device=settings.device)
+    unknown_held = held.known if unknown is None else sp.csr_matrix(held.known.maximum(unknown[held.rows]))
+    probabilities = torch.sigmoid(torch.from_numpy(held_logits)).numpy()  # a known label: no decision, no miss
+    rule = fit_rule(lambda rows: probabilities[rows], settings, held.targets, unknown_held, cardinality=cardinality)
+    return replace(model, decision_rule=rule, metrics={**model.metrics, "known_term": figures})
 
 
-def fit_rule(model: FittedModel, settings: FitSettings, X: Matrix, Y: sp.csr_matrix, known: sp.csr_matrix | None,
+def fit_rule(scores: Callable[[slice | np.ndarray], np.ndarray], settings: FitSettings, Y: sp.csr_matrix,
              unknown: sp.csr_matrix | None, *, cardinality: float) -> DecisionRule:
-    """The decision rule tuned on validation rows ``X``, ``Y`` scored by ``model`` (unknown entries, cold labels and
-    known labels left out). Up to ``DENSE_SCORES`` scores at once it is :func:`~gnn_mlc.thresholds.fit_decision_rule`;
-    above, the global threshold is found exactly over blocks of rows, and ``per_label`` and ``pcut`` use the first
-    ``DENSE_SCORES // num_labels`` rows."""
-    def scores(rows: slice | np.ndarray) -> np.ndarray:
-        return model.predict_proba(X[rows], known=None if known is None else known[rows], device=settings.device)
-
+    """The decision rule tuned on validation rows with labels ``Y`` (rows, num_labels) and probabilities
+    ``scores(rows)`` (unknown entries, cold labels and known labels left out). Up to ``DENSE_SCORES`` scores at once
+    it is :func:`~gnn_mlc.thresholds.fit_decision_rule`; above, the global threshold is found exactly over blocks
+    of rows, and ``per_label`` and ``pcut`` use the first ``DENSE_SCORES // num_labels`` rows."""
     if Y.shape[0] * Y.shape[1] > DENSE_SCORES and settings.threshold_strategy == "global":
         tuned = best_f1_threshold_by_blocks(Y, scores, missing=unknown)
         return DecisionRule(strategy="global", thresholds=np.full(Y.shape[1], tuned, dtype=np.float32),
@@ -282,34 +277,6 @@ def data_fingerprint(*matrices: Matrix | None) -> str:
             digest.update(np.ascontiguousarray(matrix).tobytes())
         digest.update(repr(getattr(matrix, "shape", None)).encode())
     return digest.hexdigest()
-
-
-def _known_label_term(Y: Matrix, known: sp.csr_matrix | str | None, train_rows: np.ndarray,
-                      validation_rows: np.ndarray, *, seed: int
-                      ) -> tuple[KnownLabelTerm | None, sp.csr_matrix | None, float | None, float | None]:
-    """The known-label term fitted and calibrated on the training rows (:mod:`gnn_mlc.training.known_labels`), the
-    validation rows' known labels (a seeded random split with ``known="split"``), the network's starting bias and
-    the chosen regularisation; all ``None`` without known labels."""
-    if known is None:
-        return None, None, None, None
-    Y = sp.csr_matrix(Y, dtype=np.uint8)
-    given = None if isinstance(known, str) else known[train_rows]
-    every = Y[train_rows] if given is None else sp.csr_matrix(Y[train_rows] + given)  # known and target alike
-    term, regularisation = fit_known_label_term(every, seed=seed)
-    bias = calibrate_known_term(term, Y[train_rows], "split" if given is None else given, seed=seed)
-    if isinstance(known, str):
-        return term, random_known_split(Y[validation_rows], np.random.default_rng(seed + 1)), bias, regularisation
-    return term, known[validation_rows], bias, regularisation
-
-
-def _refit_known_term(term: KnownLabelTerm, Y: Matrix, known: sp.csr_matrix | str, *, seed: int,
-                      regularisation: float) -> KnownLabelTerm:
-    """The term's weights fitted again on every training row (validation rows included), its scale kept."""
-    every = sp.csr_matrix(Y, dtype=np.uint8) if isinstance(known, str) else sp.csr_matrix(Y + known)
-    refitted, _ = fit_known_label_term(every, seed=seed, regularisation=regularisation)
-    with torch.no_grad():
-        refitted.scale.copy_(term.scale.detach().cpu())
-    return refitted.eval()
 
 
 def _graph_rows(module: LabelScoringModel, X_scaled: Matrix, Y_space: sp.csr_matrix, unknown: sp.csr_matrix | None,

@@ -1,30 +1,38 @@
-"""Learning from the labels a row already has: known/target splits, the known-label term's weights and its scale.
+"""Learning from the labels a row already has: the item-item term, fitted out of fold, and how much network to add.
 
 In recommendation a row arrives with some of its labels known (the items a user bought, the interests they follow);
-the rest are what to recommend. The model takes the known labels as evidence over the label graph
-(:class:`~gnn_mlc.nn.KnownLabelTerm`): ``logit_t = h . W[t] + b[t] + scale * sum_{j -> t} w_tj k_j``.
+the rest are what to recommend. A model fitted with known labels scores
 
-* **Weights**: EASE^R (Steck, "Embarrassingly shallow autoencoders for sparse data", WWW 2019), the closed-form
-  item-item model every recommender is held to: ``B = I - P diagMat(1 / diag(P))``, ``P = (G + lambda I)^-1``,
-  ``G = X^T X`` over the training rows' labels (known and target alike), ``diag(B) = 0``. ``lambda`` is chosen among
-  :data:`REGULARISATIONS` by the nDCG@10 of completing held-out rows (15% of the training rows, each with a random
-  half of its labels known). Each label keeps its :data:`NEIGHBOURS` strongest incoming weights, so the graph stays
-  sparse. A logistic version fitted by L-BFGS (the cold-start teacher) was tried first and lost to it on MovieLens
-  (Recall@20 0.135 against 0.191).
-* **Scale and bias**: fitted by L-BFGS on the training rows before the network trains (the term alone and one bias
-  shared by all labels, known labels left out of the loss). The network starts from that calibrated item-item model
-  (its label vectors at zero, every label's bias the shared one) and learns what the known labels do not explain; the
-  scale trains with it, and early stopping (on the validation rows' nDCG@10) may keep the untrained start. One bias
-  per label was tried: it pulls each row's ranking toward popularity (MovieLens Recall@20 0.167 against 0.198 for
-  the term alone). A row-wise softmax loss instead of the BCE was tried too (as Mult-VAE): no better on MovieLens
-  (0.165), worse on enron's nDCG@10 (0.697 against 0.715).
-* Without given known labels (``known_labels="split"``), every training batch draws a random known part of each
-  row's labels (each label known with probability :data:`KNOWN_SHARE`).
-* Once the network is trained, the weights are fitted again on every training row, the validation rows included,
-  with the chosen ``lambda`` and the learned scale: an item-item model is only as good as the rows it counts.
+    logit_t(x, k) = scale * sum_j k_j B[j, t] + bias + alpha * (h(x) . W[t] + b[t])
+
+* **The term** ``B`` is EASE^R (Steck, "Embarrassingly shallow autoencoders for sparse data", WWW 2019), the
+  closed-form item-item model every recommender is held to: ``B = I - P diagMat(1 / diag(P))``,
+  ``P = (G + lambda I)^-1``, ``G = X^T X`` over every training row's labels (known and target alike) **and the
+  label-only log's rows**, so a label that only the log knows (a new item) gets incoming weights from the labels it
+  travels with and is scored from a user's history. ``B`` is kept whole (dense) up to :data:`DENSE_TERM_LABELS`
+  labels; above, each label keeps its :data:`NEIGHBOURS` strongest incoming weights; above :data:`MAX_EASE_LABELS`
+  (where the inversion's cubic cost does not fit), cosine similarities (ItemKNN) replace EASE^R.
+* **Out of fold.** The network never sees the term. The term that scores the validation rows is fitted without them
+  (on the other training rows and the log): ``lambda`` (among :data:`REGULARISATIONS`, every value from one
+  eigendecomposition of ``G``), the term's ``scale`` and ``bias`` (a logistic fit) and ``alpha`` are all chosen on
+  those held-out rows, each with its known labels given and its other labels as targets. The served term is then
+  refitted on every row with the chosen ``lambda``: the model served is the one chosen, up to the rows it counts.
+* **Never below its parts.** The network ``h(x) . W[t] + b[t]`` is the features-only network (trained with the
+  known labels left out of its loss). The mix of term and network is chosen among :data:`BLENDS` (from the term
+  alone to the network alone) by the validation rows' nDCG@10, with a paired margin against noise: the chosen blend
+  is the first of :data:`BLENDS` (term-heavy first) whose per-row difference to the best blend is within one
+  standard error of zero. So on validation the model is never below the term alone or the network alone by more
+  than that margin, and it only leaves the term for the network where the network's gain is beyond the noise of the
+  validation rows.
+* Without given known labels (``known_labels="split"``), each validation row reveals a seeded random half of its
+  labels (each known with probability :data:`KNOWN_SHARE`).
 """
 
 from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, replace
+from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
@@ -32,17 +40,55 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from gnn_mlc.nn.label_propagation import KnownLabelTerm
+from gnn_mlc._typing import Matrix
+from gnn_mlc.fitted import FittedModel, KnownLabelWeights
 
+logger = logging.getLogger(__name__)
 KNOWN_SHARE = 0.5
 """The chance that a label of a training row is known in a random split (the share the test protocol reveals)."""
 REGULARISATIONS = (1.0, 3.0, 10.0, 30.0, 100.0, 300.0, 1000.0, 3000.0)
+DENSE_TERM_LABELS = 8192
+"""Up to this many labels ``B`` is kept whole, dense: (8192, 8192) float32 is 256 MB (the memory budget)."""
 NEIGHBOURS = 256
-"""The strongest incoming EASE^R weights each label keeps."""
-CALIBRATION_ROWS = 20_000
-"""At most this many training rows (a seeded sample) calibrate the term's scale and the biases."""
+"""Above :data:`DENSE_TERM_LABELS` labels, the strongest incoming EASE^R weights each label keeps."""
 MAX_EASE_LABELS = 20_000
 """Above this many labels, ``G + lambda I`` is not inverted (cubic cost); cosine similarities replace EASE^R."""
+SELECTION_ROWS = 5_000
+"""At most this many held-out rows (a seeded sample) choose ``lambda`` and the blend."""
+BLENDS: tuple[tuple[float, float], ...] = (
+    (1.0, 0.0), (1.0, 0.25), (1.0, 0.5), (1.0, 1.0), (0.5, 1.0), (0.25, 1.0), (0.0, 1.0))
+"""(term weight, network weight) candidates, term-heavy first: the first is the term alone, the last the network
+alone (the term's bias and scale are multiplied by the term weight, the network's logits by the network weight)."""
+
+
+@dataclass(frozen=True)
+class HeldOutRows:
+    """Training rows held out from the term's fit: their known labels and targets over the label space.
+
+    Attributes:
+        rows: (n,) their indices among the training rows.
+        known: (n, num_labels) uint8 CSR, the labels each row reveals.
+        targets: (n, num_labels) uint8 CSR, the labels to recommend.
+    """
+
+    rows: np.ndarray
+    known: sp.csr_matrix
+    targets: sp.csr_matrix
+
+
+@dataclass(frozen=True)
+class HeldOutTerm:
+    """The term fitted without the held-out rows, and what was chosen with it.
+
+    Attributes:
+        weights: the term (its scale and bias calibrated on the held-out rows; network weight 1).
+        evidence: (n, num_labels) float32 ``known @ B`` of the held-out rows.
+        quality: ``lambda`` -> the held-out rows' nDCG@10 of the term alone.
+    """
+
+    weights: KnownLabelWeights
+    evidence: np.ndarray
+    quality: dict[float, float]
 
 
 def random_known_split(Y: sp.csr_matrix, generator: np.random.Generator, *, share: float = KNOWN_SHARE
@@ -55,137 +101,226 @@ def random_known_split(Y: sp.csr_matrix, generator: np.random.Generator, *, shar
     return known
 
 
-def ease_weights(rows: sp.csr_matrix, regularisation: float) -> np.ndarray:
-    """EASE^R's dense (L, L) item-item matrix ``B[j, t]`` (known j -> candidate t) of 0/1 label ``rows``."""
-    gram = np.asarray((rows.T @ rows).toarray(), dtype=np.float64)
-    P = np.linalg.inv(gram + regularisation * np.eye(len(gram)))
+def gram(rows: sp.csr_matrix) -> sp.csr_matrix:
+    """``G = X^T X`` (L, L) float64 CSR of 0/1 label ``rows`` (rows, L) (a stored value counts as 1)."""
+    rows = sp.csr_matrix(rows, dtype=np.float64)
+    rows.data[:] = 1.0
+    return sp.csr_matrix(rows.T @ rows)
+
+
+def ease_weights(G: np.ndarray | sp.spmatrix, regularisation: float) -> np.ndarray:
+    """EASE^R's dense (L, L) item-item matrix ``B[j, t]`` (known j -> candidate t) of the Gram matrix ``G``."""
+    G = G.toarray() if sp.issparse(G) else np.asarray(G, dtype=np.float64)
+    P = np.linalg.inv(G + regularisation * np.eye(len(G)))
     B = -P / np.diag(P)[None, :]
     np.fill_diagonal(B, 0.0)
     return B
 
 
-def cosine_weights(rows: sp.csr_matrix) -> sp.csr_matrix:
-    """Cosine item-item similarities (ItemKNN) of 0/1 label ``rows``, sparse (L, L), no diagonal."""
-    gram = sp.csr_matrix(rows.T @ rows, dtype=np.float64)
-    norms = np.sqrt(np.maximum(gram.diagonal(), 1e-12))
-    similarity = sp.csr_matrix(sp.diags(1 / norms) @ gram @ sp.diags(1 / norms))
+def ease_scores_by_regularisation(G: sp.csr_matrix, known: sp.csr_matrix, regularisations: tuple[float, ...]
+                                  ) -> dict[float, np.ndarray]:
+    """``known @ B(lambda)`` (rows, L) for every ``lambda``, from one eigendecomposition ``G = V diag(e) V^T``:
+    ``P = V diag(1 / (e + lambda)) V^T``, so each value costs a (rows, L) x (L, L) product, not an inversion."""
+    eigenvalues, V = np.linalg.eigh(G.toarray())
+    eigenvalues = np.maximum(eigenvalues, 0.0)  # G is positive semi-definite; rounding can dip below 0
+    K = sp.csr_matrix(known, dtype=np.float64)
+    KV, dense_known, squared = np.asarray(K @ V), K.toarray(), V ** 2
+    scores = {}
+    for value in regularisations:
+        inverse = 1.0 / (eigenvalues + value)
+        KP = (KV * inverse) @ V.T  # known @ P
+        diagonal = squared @ inverse  # diag(P)
+        scores[value] = np.asarray(dense_known - KP / diagonal[None, :], dtype=np.float32)
+    return scores
+
+
+def cosine_weights(G: sp.csr_matrix) -> sp.csr_matrix:
+    """Cosine item-item similarities (ItemKNN) of the Gram matrix ``G``, sparse (L, L), no diagonal."""
+    G = sp.csr_matrix(G, dtype=np.float64)
+    norms = np.sqrt(np.maximum(G.diagonal(), 1e-12))
+    similarity = sp.csr_matrix(sp.diags(1 / norms) @ G @ sp.diags(1 / norms))
     similarity.setdiag(0.0)
     similarity.eliminate_zeros()
     return similarity
 
 
-def completion_ndcg(weights: np.ndarray | sp.csr_matrix, known: sp.csr_matrix, targets: sp.csr_matrix) -> float:
-    """nDCG@10 of ranking each row's targets by ``known @ weights`` (known labels excluded), rows with a target."""
-    scores = np.asarray(sp.csr_matrix(known, dtype=np.float64) @ weights)
+def row_ndcg(scores: np.ndarray, known: sp.csr_matrix, targets: sp.csr_matrix, *, k: int = 10) -> np.ndarray:
+    """Per-row binary nDCG@k of ranking each row's targets by ``scores`` (rows, L), its known labels excluded; rows
+    without a target are left out, so the result has one value per row with a target."""
     scores = np.where(sp.csr_matrix(known).toarray() > 0, -np.inf, scores)
     truth = sp.csr_matrix(targets).toarray() > 0
     rows = np.flatnonzero(truth.any(axis=1))
     if not len(rows):
-        return 0.0
-    top = np.argsort(-scores[rows], axis=1, kind="stable")[:, :10]
-    discounts = 1.0 / np.log2(np.arange(2, 12))
+        return np.zeros(0)
+    top = np.argsort(-scores[rows], axis=1, kind="stable")[:, :k]
+    discounts = 1.0 / np.log2(np.arange(2, k + 2))
     dcg = (np.take_along_axis(truth[rows], top, axis=1) * discounts[: top.shape[1]]).sum(axis=1)
-    ideal = np.array([discounts[: min(10, count)].sum() for count in truth[rows].sum(axis=1)])
-    return float(np.mean(dcg / ideal))
+    ideal = np.array([discounts[: min(k, count)].sum() for count in truth[rows].sum(axis=1)])
+    return dcg / ideal
 
 
-def fit_known_label_term(rows: sp.csr_matrix, *, seed: int, regularisation: float | None = None
-                         ) -> tuple[KnownLabelTerm, float | None]:
-    """The known-label term of 0/1 training label ``rows`` (rows, L): EASE^R weights with the best ``lambda`` on
-    held-out rows, or the given ``regularisation`` (cosine similarities above :data:`MAX_EASE_LABELS` labels), each
-    label's strongest :data:`NEIGHBOURS` incoming weights kept; scale 1.
+def held_out_rows(Y: sp.csr_matrix, known: sp.csr_matrix | None, rows: np.ndarray, *, seed: int) -> HeldOutRows:
+    """The held-out rows' known labels and targets: the given known labels, or (``known=None``) a seeded random
+    half of each row's labels; capped at :data:`SELECTION_ROWS` rows (a seeded sample)."""
+    if len(rows) > SELECTION_ROWS:
+        rows = np.sort(np.random.default_rng(seed).choice(rows, SELECTION_ROWS, replace=False))
+    Y = sp.csr_matrix(Y[rows], dtype=np.uint8)
+    if known is None:
+        given = random_known_split(Y, np.random.default_rng(seed + 1))
+        return HeldOutRows(rows=rows, known=given, targets=sp.csr_matrix(Y - given, dtype=np.uint8))
+    return HeldOutRows(rows=rows, known=sp.csr_matrix(known[rows], dtype=np.uint8), targets=Y)
 
-    Returns:
-        The term and its ``lambda`` (``None`` for cosine weights).
-    """
-    rows = sp.csr_matrix(rows, dtype=np.float64)
-    rows.data[:] = 1.0
-    num_labels = rows.shape[1]
+
+def fit_held_out_term(G: sp.csr_matrix, held: HeldOutRows) -> HeldOutTerm:
+    """The term of the Gram matrix ``G`` of every row but the held-out ones: ``lambda`` chosen by the held-out rows'
+    nDCG@10 (cosine similarities above :data:`MAX_EASE_LABELS` labels), then its scale and bias calibrated on them."""
+    num_labels = G.shape[0]
     if num_labels > MAX_EASE_LABELS:
-        weights, regularisation = cosine_weights(rows), None
+        evidence = np.asarray(sp.csr_matrix(held.known, dtype=np.float64) @ cosine_weights(G).toarray(),
+                              dtype=np.float32)
+        quality, regularisation = {}, None
     else:
-        regularisation = regularisation or choose_regularisation(rows, seed=seed)
-        weights = ease_weights(rows, regularisation)
-    source, target, values = _strongest_incoming(weights, NEIGHBOURS)
-    term = KnownLabelTerm(torch.from_numpy(np.stack([source, target])), torch.from_numpy(values), num_labels)
-    return term, regularisation
+        by_value = ease_scores_by_regularisation(G, held.known, REGULARISATIONS)
+        quality = {value: float(row_ndcg(scores, held.known, held.targets).mean()) if held.targets.nnz else 0.0
+                   for value, scores in by_value.items()}
+        regularisation = max(quality, key=quality.get)
+        evidence = by_value[regularisation]
+    scale, bias = calibrate(evidence, held.targets, held.known)
+    return HeldOutTerm(weights=KnownLabelWeights(matrix=None, scale=scale, bias=bias, regularisation=regularisation),
+                       evidence=evidence, quality=quality)
 
 
-def choose_regularisation(rows: sp.csr_matrix, *, seed: int) -> float:
-    """EASE^R's ``lambda`` among :data:`REGULARISATIONS` with the best completion nDCG@10 on 15% held-out rows."""
-    order = np.random.default_rng(seed).permutation(rows.shape[0])
-    held = max(1, len(order) * 15 // 100)
-    validation, fitting = order[:held], order[held:]
-    validation = validation[np.diff(rows[validation].indptr) >= 2]
-    if not len(validation) or not len(fitting):
-        return REGULARISATIONS[len(REGULARISATIONS) // 2]
-    known = random_known_split(rows[validation], np.random.default_rng(seed + 1))
-    targets = sp.csr_matrix(sp.csr_matrix(rows[validation], dtype=np.uint8) - known)
-    quality = {value: completion_ndcg(ease_weights(rows[fitting], value), known, targets) for value in REGULARISATIONS}
-    return max(quality, key=quality.get)
+def term_weights(G: sp.csr_matrix, regularisation: float | None) -> np.ndarray | sp.csr_matrix:
+    """The served term's ``B`` (L, L) ``[j, t]`` from the Gram matrix of every row: dense EASE^R up to
+    :data:`DENSE_TERM_LABELS` labels, its strongest :data:`NEIGHBOURS` incoming weights per label (CSR) above,
+    cosine similarities (CSR) without a ``regularisation``."""
+    if regularisation is None:
+        return cosine_weights(G)
+    B = ease_weights(G, regularisation).astype(np.float32)
+    return B if G.shape[0] <= DENSE_TERM_LABELS else strongest_incoming(B, NEIGHBOURS)
 
 
-def _strongest_incoming(weights: np.ndarray | sp.csr_matrix, count: int
-                        ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(source, target, weight) of each target column's ``count`` largest-magnitude entries (no zero ones)."""
-    if sp.issparse(weights):
-        columns = sp.csc_matrix(weights)
-        sources, targets, values = [], [], []
-        for target in range(columns.shape[1]):
-            start, end = columns.indptr[target], columns.indptr[target + 1]
-            strongest = np.argsort(-np.abs(columns.data[start:end]), kind="stable")[:count]
-            sources.append(columns.indices[start:end][strongest])
-            targets.append(np.full(len(strongest), target))
-            values.append(columns.data[start:end][strongest])
-        return (np.concatenate(sources).astype(np.int64), np.concatenate(targets).astype(np.int64),
-                np.concatenate(values).astype(np.float32))
-    count = min(count, weights.shape[0] - 1)
-    order = np.argpartition(-np.abs(weights), count - 1, axis=0)[:count] if count > 0 else np.zeros((0, 0), int)
+def strongest_incoming(B: np.ndarray, count: int) -> sp.csr_matrix:
+    """``B`` (L, L) with each target column's ``count`` largest-magnitude entries kept, as CSR."""
+    count = min(count, B.shape[0] - 1)
+    order = np.argpartition(-np.abs(B), count - 1, axis=0)[:count] if count > 0 else np.zeros((0, B.shape[1]), int)
     source = order.T.ravel()
-    target = np.repeat(np.arange(weights.shape[1]), order.shape[0])
-    values = weights[source, target]
-    keep = values != 0
-    return source[keep].astype(np.int64), target[keep].astype(np.int64), values[keep].astype(np.float32)
+    target = np.repeat(np.arange(B.shape[1]), order.shape[0])
+    kept = sp.csr_matrix((B[source, target], (source, target)), shape=B.shape, dtype=np.float32)
+    kept.eliminate_zeros()
+    return kept
 
 
-def calibrate_known_term(term: KnownLabelTerm, Y: sp.csr_matrix, known: sp.csr_matrix | str, *, seed: int,
-                         max_iterations: int = 100) -> float:
-    """Fit the term's scale and a bias shared by all labels on training rows (the term alone; known labels out of
-    the loss).
+def calibrate(evidence: np.ndarray, targets: sp.csr_matrix, known: sp.csr_matrix, *, max_iterations: int = 100
+              ) -> tuple[float, float]:
+    """``(scale, bias)`` of the logistic fit ``P(target) = sigmoid(scale * evidence + bias)`` over every (row,
+    label) of held-out rows, their known labels left out.
 
     Args:
-        term: the known-label term (its scale is set).
-        Y: (rows, L) the rows' labels to learn (with ``known="split"``, all their labels).
-        known: (rows, L) their known labels, or ``"split"`` for a random half of ``Y``.
-
-    Returns:
-        The fitted shared bias, every label's starting bias in the network.
+        evidence: (n, L) ``known @ B`` of the rows.
+        targets: (n, L) 0/1 their targets; known: (n, L) 0/1 their known labels.
     """
-    Y = sp.csr_matrix(Y, dtype=np.uint8)
-    generator = np.random.default_rng(seed)
-    if Y.shape[0] > CALIBRATION_ROWS:  # a seeded sample: the fit needs dense (rows, L) arrays
-        sample = np.sort(generator.choice(Y.shape[0], CALIBRATION_ROWS, replace=False))
-        Y, known = Y[sample], known if isinstance(known, str) else sp.csr_matrix(known)[sample]
-    if isinstance(known, str):
-        known = random_known_split(Y, generator)
-        Y = sp.csr_matrix(Y - known)
-    truth = torch.from_numpy(Y.toarray().astype(np.float32))
-    signal = torch.from_numpy(sp.csr_matrix(known).toarray().astype(np.float32))
-    with torch.no_grad():
-        evidence = term(signal) / term.scale
-    frequency = truth.mean().clamp(1e-4, 1 - 1e-4)
+    truth = torch.from_numpy(sp.csr_matrix(targets).toarray().astype(np.float32))
+    if not truth.numel():
+        return 1.0, 0.0
+    signal = torch.from_numpy(evidence.astype(np.float32))
+    keep = 1.0 - torch.from_numpy(sp.csr_matrix(known).toarray().astype(np.float32))
+    frequency = ((truth * keep).sum() / keep.sum().clamp(min=1)).clamp(1e-4, 1 - 1e-4)
     bias = torch.log(frequency / (1 - frequency)).requires_grad_(True)
     scale = torch.ones((), requires_grad=True)
     optimizer = torch.optim.LBFGS([scale, bias], lr=1, max_iter=max_iterations, line_search_fn="strong_wolfe")
 
     def closure() -> Tensor:
         optimizer.zero_grad()
-        losses = F.binary_cross_entropy_with_logits(scale * evidence + bias, truth, reduction="none")
-        loss = (losses * (1 - signal)).mean()
+        losses = F.binary_cross_entropy_with_logits(scale * signal + bias, truth, reduction="none")
+        loss = (losses * keep).sum() / keep.sum().clamp(min=1)
         loss.backward()
         return loss
 
     optimizer.step(closure)
-    with torch.no_grad():
-        term.scale.fill_(float(scale.detach()))
-    return float(bias.detach())
+    return float(scale.detach()), float(bias.detach())
+
+
+def blended(term_logits: np.ndarray, network_logits: np.ndarray, known: sp.csr_matrix, blend: tuple[float, float]
+            ) -> np.ndarray:
+    """(n, L) the served rule's logits: ``term weight * term + network weight * network`` for a row with known
+    labels, the network's alone for a row without (:meth:`~gnn_mlc.fitted.FittedModel.logits`)."""
+    logits = blend[0] * term_logits + blend[1] * network_logits
+    empty = np.diff(sp.csr_matrix(known).indptr) == 0
+    logits[empty] = network_logits[empty]
+    return logits
+
+
+def choose_blend(term_logits: np.ndarray, network_logits: np.ndarray, held: HeldOutRows
+                 ) -> tuple[tuple[float, float], dict[str, float]]:
+    """The (term weight, network weight) of :data:`BLENDS` the held-out rows choose, and each blend's nDCG@10.
+
+    The best blend by mean nDCG@10 is the reference; the first blend (term-heavy first) whose per-row difference
+    to it has a mean within one standard error of zero is chosen (a paired margin: noise alone does not move the
+    choice off the term).
+
+    Args:
+        term_logits: (n, L) the calibrated term's logits of the held-out rows.
+        network_logits: (n, L) the network's logits of the same rows.
+        held: the rows' known labels and targets.
+    """
+    per_row = {blend: row_ndcg(blended(term_logits, network_logits, held.known, blend), held.known, held.targets)
+               for blend in BLENDS}
+    figures = {f"term {term:g} + network {network:g}": float(values.mean()) if len(values) else float("nan")
+               for (term, network), values in per_row.items()}
+    if not len(per_row[BLENDS[0]]):
+        logger.warning("no held-out row has a target: the known-label term and the network are added unweighted")
+        return (1.0, 1.0), figures
+    best = max(BLENDS, key=lambda blend: per_row[blend].mean())
+    for blend in BLENDS:
+        difference = per_row[blend] - per_row[best]
+        margin = difference.std(ddof=1) / np.sqrt(len(difference)) if len(difference) > 1 else 0.0
+        if difference.mean() >= -margin:
+            return blend, figures
+    return best, figures
+
+
+def fit_known_term(model: FittedModel, X: Matrix, every: sp.csr_matrix, held: HeldOutRows,
+                   log_rows: sp.csr_matrix | None, *, device: str) -> tuple[FittedModel, np.ndarray, dict[str, Any]]:
+    """``model`` (a fitted network over the label space) with its known-label term (see the module docstring).
+
+    Args:
+        model: the fitted network, without a term.
+        X: (rows, in_features) the training rows' features.
+        every: (rows, num_labels) 0/1 CSR, every label of each training row (known and target alike).
+        held: the held-out training rows, their known labels and targets.
+        log_rows: (m, num_labels) 0/1 CSR label-only rows, or ``None``.
+        device: where the network scores the held-out rows.
+
+    Returns:
+        The model with its term, the held-out rows' logits under the chosen blend (n, num_labels) (the term fitted
+        without them: what the decision rule is tuned on), and the figures the choices were made on.
+    """
+    fitting = np.setdiff1d(np.arange(every.shape[0]), held.rows)
+    log_gram = gram(log_rows) if log_rows is not None else sp.csr_matrix(every.shape[1:] * 2)
+    G = gram(every[fitting]) + log_gram
+    term = fit_held_out_term(G, held)
+    term_logits = term.weights.scale * term.evidence + term.weights.bias
+    network_logits = model.decision_function(X[held.rows], device=device)
+    (term_weight, network_weight), blends = choose_blend(term_logits, network_logits, held)
+    G = G + gram(every[held.rows])
+    served = replace(term.weights, matrix=term_weights(G, term.weights.regularisation),
+                     scale=term_weight * term.weights.scale, bias=term_weight * term.weights.bias,
+                     network_weight=network_weight, gram=sp.csr_matrix(G))
+    figures = {"regularisation": term.weights.regularisation, "held_out_rows": int(len(held.rows)),
+               "term_ndcg@10_by_regularisation": {str(value): quality for value, quality in term.quality.items()},
+               "blend_ndcg@10": blends, "blend": [term_weight, network_weight]}
+    logger.info("known labels: lambda %s, blend term %g + network %g (held-out nDCG@10 %s)",
+                term.weights.regularisation, term_weight, network_weight, blends)
+    return (replace(model, known_term=served),
+            blended(term_logits, network_logits, held.known, (term_weight, network_weight)), figures)
+
+
+def refit_with_log(term: KnownLabelWeights, log_rows: sp.csr_matrix) -> KnownLabelWeights:
+    """The term refitted with the label-only ``log_rows`` (m, num_labels) added to its Gram matrix (same lambda,
+    calibration and blend): how labels added to a fitted model get incoming weights from the labels they travel
+    with. A term without its Gram matrix (older model directories) is returned as it is."""
+    if term.gram is None:
+        return term
+    G = sp.csr_matrix(term.gram + gram(log_rows))
+    return replace(term, matrix=term_weights(G, term.regularisation), gram=G)

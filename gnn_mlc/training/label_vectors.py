@@ -18,6 +18,7 @@ from gnn_mlc.fitted import FittedModel
 from gnn_mlc.graph.label_space import LabelPlan
 from gnn_mlc.graph.sources import GraphSources
 from gnn_mlc.training.graph_labels import infer_graph_label_vectors
+from gnn_mlc.training.known_labels import refit_with_log
 
 logger = logging.getLogger(__name__)
 RARE_OWN_SHARE = 0.5
@@ -95,7 +96,9 @@ def add_labels(model: FittedModel, sources: GraphSources) -> FittedModel:
     """``model`` with the labels ``sources`` name and it does not know added, without retraining.
 
     Each new label gets a vector, a bias and the decision rule's default threshold by the procedure a fit uses for
-    cold labels; the network and the existing labels are unchanged.
+    cold labels; the network and the existing labels' vectors are unchanged. A model with a known-label term gets
+    the log's rows added to the term's fit (:func:`~gnn_mlc.training.known_labels.refit_with_log`), so a new label
+    is scored from a user's known labels too.
 
     Raises:
         DataError: no source given, or no new label in it.
@@ -111,4 +114,6 @@ def add_labels(model: FittedModel, sources: GraphSources) -> FittedModel:
     edges = None if sources.edges is None else sources.edges.adjacency(space)
     plan = LabelPlan(label_names=space, trained=np.asarray(model.trained_labels, dtype=np.int64), cold=new,
                      rare=np.zeros(0, dtype=np.int64))
+    if extended.known_term is not None and log_rows is not None:  # the term learns the new labels from the log
+        extended = replace(extended, known_term=refit_with_log(extended.known_term, log_rows))
     return graph_label_vectors(extended, plan, sources, log_rows, edges, targets=new)

@@ -19,8 +19,6 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any
 
-import numpy as np
-import scipy.sparse as sp
 import torch
 import torch.nn.functional as F
 from torch import Tensor
@@ -30,15 +28,12 @@ from gnn_mlc._torch import (
     dense_float,
     encode,
     iterate_batches,
-    predict_logits,
     to_tensor,
 )
 from gnn_mlc._typing import Matrix
-from gnn_mlc.evaluation.metrics import evaluate, mean_average_precision_by_blocks
+from gnn_mlc.evaluation.metrics import mean_average_precision_by_blocks
 from gnn_mlc.nn.label_models import LabelScoringModel
-from gnn_mlc.nn.label_propagation import KnownLabelTerm
 from gnn_mlc.training.checkpoint import Checkpoint
-from gnn_mlc.training.known_labels import random_known_split
 from gnn_mlc.training.loss import sample_label_columns
 
 logger = logging.getLogger(__name__)
@@ -68,11 +63,6 @@ class TrainingSplit:
         X_validation, Y_validation: the validation rows, same layout.
         missing_train, missing_validation: 1 where a label value is unknown: left out of the loss and of the
             validation mAP (``None``: every value is known).
-        known_train, known_validation: (rows, num_labels) the labels each row already has (CSR), given to the
-            known-label term and left out of the loss and the validation mAP; ``known_train=None`` with
-            ``known_split``: every batch draws a random known part of each row's labels (``Y_train`` then holds all
-            of a row's labels).
-        known_split: draw the training rows' known labels at random, batch by batch.
     """
 
     X_train: Matrix
@@ -81,17 +71,13 @@ class TrainingSplit:
     Y_validation: Matrix
     missing_train: Matrix | None = None
     missing_validation: Matrix | None = None
-    known_train: Matrix | None = None
-    known_validation: Matrix | None = None
-    known_split: bool = False
 
 
 @dataclass
 class TrainingResult:
     """What a training run reports: the epoch kept, its validation score, and per-epoch history.
 
-    The validation score is the mAP of the validation rows, or, for a model fitted with known labels, the nDCG@10 of
-    their targets (known labels excluded): a recommender is judged row by row (``validation_metric`` says which).
+    The validation score is the mAP of the validation rows (``validation_metric`` names it).
     """
 
     best_epoch: int
@@ -144,7 +130,6 @@ def train_model(
     pos_weight: Tensor | None = None,
     checkpoint: Checkpoint | None = None,
     progress: bool = True,
-    known_term: KnownLabelTerm | None = None,
 ) -> TrainingResult:
     """Train ``model`` in place and leave it with the weights of its best validation epoch.
 
@@ -158,13 +143,11 @@ def train_model(
             (see :func:`~gnn_mlc.training.loss.positive_weights`).
         checkpoint: where to save the loop's state after every epoch, and whether to resume from it.
         progress: show a tqdm bar (one step per epoch, with loss and validation mAP) on stderr.
-        known_term: the known-label term added to the logits (its scale trained with the model), or ``None``.
 
     Returns:
         A :class:`TrainingResult`.
     """
-    network = model if known_term is None else KnownLabelNetwork(model, known_term)
-    network.to(device)
+    network = model.to(device)
     rank, world_size = _rank_and_world_size()
     trained = _wrap_distributed(network, device) if _distributed() else network
     # fused: one kernel per parameter (8x faster on a 100,000 x 256 input layer than the per-tensor loop)
@@ -174,11 +157,6 @@ def train_model(
     state = _Progress(best_map=-1.0, best_epoch=0, best_state=copy.deepcopy(network.state_dict()), history=[])
     if checkpoint is not None and checkpoint.resume and checkpoint.path.exists():
         state = _restore(checkpoint, network, optimizer, generator)
-    if known_term is not None and state.epoch == 0:  # the calibrated known-label term alone may be the best model
-        state.best_map = validation_score(model, split.X_validation, split.Y_validation, split.missing_validation,
-                                          batch_size=max(settings.batch_size, 1024), device=device,
-                                          known=split.known_validation, known_term=known_term)
-        state.history.append({"epoch": 0, "loss": float("nan"), "validation": state.best_map})
     remaining = range(state.epoch + 1, settings.max_epochs + 1) if not state.stale(settings.patience) else range(0)
     bar = tqdm(remaining, desc="training", unit="epoch", disable=not progress or rank != 0, mininterval=1.0,
                initial=state.epoch, total=settings.max_epochs)
@@ -188,8 +166,7 @@ def train_model(
                             negative_samples=settings.negative_samples)
         validation = validation_score(
             model, split.X_validation, split.Y_validation, split.missing_validation,
-            batch_size=max(settings.batch_size, 1024), device=device, known=split.known_validation,
-            known_term=known_term)
+            batch_size=max(settings.batch_size, 1024), device=device)
         state.record(epoch, loss, validation, network)
         bar.set_postfix(loss=f"{loss:.4f}", validation=f"{validation:.4f}", refresh=False)
         if checkpoint is not None and rank == 0:
@@ -207,8 +184,7 @@ def train_model(
     network.load_state_dict(state.best_state)
     network.eval()
     return TrainingResult(best_epoch=state.best_epoch, best_validation=state.best_map,
-                          epochs_run=len(state.history), history=state.history,
-                          validation_metric="map" if known_term is None else "ndcg@10")
+                          epochs_run=len(state.history), history=state.history, validation_metric="map")
 
 
 def _train_epoch(
@@ -229,9 +205,6 @@ def _train_epoch(
     trained.train()
     num_labels = split.Y_train.shape[1]
     total_loss, total_rows = 0.0, 0
-    with_known = split.known_train is not None or split.known_split
-    splits = np.random.default_rng(int(torch.randint(2**31 - 1, (1,), generator=generator))) \
-        if split.known_split else None
     for rows in iterate_batches(split.X_train.shape[0], batch_size, generator=generator):
         mine = rows[rank::world_size]
         x, targets = to_tensor(split.X_train[mine], device), split.Y_train[mine]
@@ -247,17 +220,8 @@ def _train_epoch(
                 logits, dense_float(targets, device), reduction="none",
                 pos_weight=None if pos_weight is None else pos_weight[columns]) * weights.to(device)
         else:
-            if with_known:
-                known = random_known_split(sp.csr_matrix(targets), splits) if splits is not None \
-                    else split.known_train[mine]
-                known = dense_float(known, device)
-                logits = trained(x, known)
-            else:
-                logits = trained(x)
-            losses = F.binary_cross_entropy_with_logits(logits, dense_float(targets, device), reduction="none",
+            losses = F.binary_cross_entropy_with_logits(trained(x), dense_float(targets, device), reduction="none",
                                                         pos_weight=pos_weight)
-            if with_known:  # a known label is evidence, not a target
-                losses = losses * (1.0 - known)
         if missing is not None:  # unknown label values add nothing to the loss
             losses = losses * (1.0 - dense_float(missing, device))
         loss_sum = losses.sum()
@@ -271,39 +235,17 @@ def _train_epoch(
 
 
 def validation_score(
-    model: LabelScoringModel, X: Matrix, Y: Matrix, missing: Matrix | None, *, batch_size: int,
-    device: torch.device, known: Matrix | None = None, known_term: KnownLabelTerm | None = None,
+    model: LabelScoringModel, X: Matrix, Y: Matrix, missing: Matrix | None, *, batch_size: int, device: torch.device,
 ) -> float:
     """The model's early-stopping score on validation rows ``X`` (rows, features), ``Y`` (rows, num_labels): their
-    mAP; with ``known`` and ``known_term``, the nDCG@10 of their targets, the known labels entering through the term
-    and left out of the ranking."""
-    if known is None or known_term is None:  # label by label: the scores of a block of labels at a time
-        with torch.no_grad():
-            model.eval()
-            encodings = torch.from_numpy(encode(model.encoder, X, batch_size=batch_size, device=device))
-            vectors, bias = model.label_embeddings().detach().cpu(), model.bias.detach().cpu()
-        return mean_average_precision_by_blocks(
-            Y, lambda columns: torch.addmm(bias[columns], encodings, vectors[columns].t()).numpy(), Y.shape[1],
-            missing=missing)
-    logits = predict_logits(model, X, batch_size=batch_size, device=device)
-    truth = Y.toarray() if hasattr(Y, "toarray") else np.asarray(Y)
+    mAP, computed label block by label block (unknown values left out)."""
     with torch.no_grad():
-        logits = logits + known_term(dense_float(known, device)).cpu().numpy()
-    known = sp.csr_matrix(known, dtype=np.uint8)
-    missing = known if missing is None else sp.csr_matrix(known.maximum(sp.csr_matrix(missing)))
-    return evaluate(truth, logits, ks=(10,), missing=missing)["ndcg@10"]
-
-
-class KnownLabelNetwork(torch.nn.Module):
-    """A label model and a known-label term trained together: ``logits = model(x) + term(known)``."""
-
-    def __init__(self, model: LabelScoringModel, term: KnownLabelTerm) -> None:
-        super().__init__()
-        self.model = model
-        self.term = term
-
-    def forward(self, x: Tensor, known: Tensor) -> Tensor:
-        return self.model(x) + self.term(known)
+        model.eval()
+        encodings = torch.from_numpy(encode(model.encoder, X, batch_size=batch_size, device=device))
+        vectors, bias = model.label_embeddings().detach().cpu(), model.bias.detach().cpu()
+    return mean_average_precision_by_blocks(
+        Y, lambda columns: torch.addmm(bias[columns], encodings, vectors[columns].t()).numpy(), Y.shape[1],
+        missing=missing)
 
 
 def _distributed() -> bool:
