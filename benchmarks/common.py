@@ -66,9 +66,25 @@ def reset_peak_rss() -> None:
     Path("/proc/self/clear_refs").write_text("5")
 
 
+def commit() -> str:
+    """The checked-out commit and whether the tree had changes: ``d49a87a (clean)`` or ``... (uncommitted changes)``."""
+    import subprocess
+
+    root = Path(__file__).resolve().parents[1]
+    try:
+        sha = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=root, capture_output=True, text=True,
+                             check=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=root,
+                               capture_output=True, text=True, check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown (not a git checkout)"
+    return f"{sha} ({'uncommitted changes' if dirty else 'clean'})"
+
+
 def write_results(name: str, records: list[dict], markdown: str) -> None:
-    """Write ``results/<name>.json`` (records) and ``results/<name>.md`` (the text, with command, machine, date)."""
+    """Write ``results/<name>.json`` (records) and ``results/<name>.md`` (the text, with command, commit, machine,
+    date)."""
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / f"{name}.json").write_text(json.dumps(records, indent=2) + "\n")
-    header = f"Command: `{command()}`\n\nMachine: {machine()}\n\nDate: {now()}\n\n"
+    header = f"Command: `{command()}`\n\nCommit: {commit()}\n\nMachine: {machine()}\n\nDate: {now()}\n\n"
     (RESULTS / f"{name}.md").write_text(markdown.replace("{header}", header))

@@ -203,7 +203,10 @@ class FittedModel:
             term = self.known_term
             with_history = np.zeros(0, dtype=np.int64) if known is None or term is None \
                 else np.flatnonzero(np.diff(sp.csr_matrix(known).indptr) > 0)
-            if len(with_history):  # a row without history is scored by the network alone
+            if len(with_history) == logits.shape[0]:  # every row has a history: in place
+                evidence = self._known_evidence(sp.csr_matrix(known), parts)
+                logits.mul_(term.network_weight).add_(evidence, alpha=term.scale).add_(term.bias)
+            elif len(with_history):  # a row without history is scored by the network alone
                 rows = torch.from_numpy(with_history).to(parts.device)
                 evidence = self._known_evidence(sp.csr_matrix(known)[with_history], parts)
                 logits[rows] = term.network_weight * logits[rows] + term.bias + term.scale * evidence
