@@ -216,7 +216,7 @@ CASES: list[Case] = [
     Case("label column missing", _parquet("nolabels.parquet", lambda t: t.drop(["labels"])),
          [*TRAIN, "--data", "nolabels.parquet", "--output", "m"], r"no label column 'labels'", "m"),
     Case("label column of the wrong type", _parquet("intlabels.parquet", lambda t: _set(t, "labels", [1] * 50)),
-         [*TRAIN, "--data", "intlabels.parquet", "--output", "m"], r"label column 'labels' has type int64", "m"),
+         [*TRAIN, "--data", "intlabels.parquet", "--output", "m"], r"column 'labels' has type int64; expected a list of label names", "m"),
     Case("zero labels (no row has any)", _parquet("nolabel.parquet", lambda t: _set(t, "labels", [[]] * 50,
                                                                                      pa.list_(pa.string()))),
          [*TRAIN, "--data", "nolabel.parquet", "--output", "m"], r"holds no label at all", "m"),

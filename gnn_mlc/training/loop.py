@@ -157,7 +157,8 @@ def train_model(
         pos_weight: (num_labels,) weight of each label's positive terms in the loss
             (see :func:`~gnn_mlc.training.loss.positive_weights`).
         checkpoint: where to save the loop's state after every epoch, and whether to resume from it.
-        progress: show a tqdm bar (one step per epoch, with loss and validation mAP) on stderr.
+        progress: show a tqdm bar (one step per epoch, with the loss and the validation metric early stopping
+            watches, named in the bar) on stderr.
         known_term: the known-label term added to the logits (its scale trained with the model), or ``None``.
 
     Returns:
@@ -180,8 +181,9 @@ def train_model(
                                           known=split.known_validation, known_term=known_term)
         state.history.append({"epoch": 0, "loss": float("nan"), "validation": state.best_map})
     remaining = range(state.epoch + 1, settings.max_epochs + 1) if not state.stale(settings.patience) else range(0)
-    bar = tqdm(remaining, desc="training", unit="epoch", disable=not progress or rank != 0, mininterval=1.0,
-               initial=state.epoch, total=settings.max_epochs)
+    watched = "map" if known_term is None else "ndcg@10"  # what early stopping watches, named from the first line
+    bar = tqdm(remaining, desc=f"training (early stopping on validation {watched})", unit="epoch",
+               disable=not progress or rank != 0, mininterval=1.0, initial=state.epoch, total=settings.max_epochs)
     for epoch in bar:
         loss = _train_epoch(trained, optimizer, split, settings.batch_size, generator=generator, device=device,
                             pos_weight=pos_weight, rank=rank, world_size=world_size,
@@ -191,12 +193,12 @@ def train_model(
             batch_size=max(settings.batch_size, 1024), device=device, known=split.known_validation,
             known_term=known_term)
         state.record(epoch, loss, validation, network)
-        bar.set_postfix(loss=f"{loss:.4f}", validation=f"{validation:.4f}", refresh=False)
+        bar.set_postfix({"loss": f"{loss:.4f}", f"validation {watched}": f"{validation:.4f}"}, refresh=False)
         if checkpoint is not None and rank == 0:
             _save(checkpoint, state, network, optimizer, generator)
         if state.stale(settings.patience):
-            logger.info("early stopping at epoch %d; best epoch %d (validation mAP %.4f)", epoch, state.best_epoch,
-                        state.best_map)
+            logger.info("early stopping at epoch %d; best epoch %d (validation %s %.4f)", epoch, state.best_epoch,
+                        watched, state.best_map)
             break
     bar.close()
     if _distributed():
