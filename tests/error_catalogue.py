@@ -487,6 +487,26 @@ CASES: list[Case] = [
          [*TRAIN, "--data", "holds/d.csv", "--output", "holds", "--overwrite"],
          r"holds: holds the input holds/d\.csv; expected a model directory apart from the inputs \(replacing it "
          r"would delete them\)"),
+    Case("scoring: --known-column for a model without known labels",
+         _parquet("history.parquet", lambda t: t.append_column("history", pa.array([["camping"]] * 50)),
+                  source="shop_score.parquet"),
+         ["predict", "--model", "model", "--input", "history.parquet", "--output", "h.parquet", "--known-column",
+          "history"], r"model: known_column 'history' given, but the model was not trained with known labels; "
+                      r"expected a model trained with --known-column or --known-split\. Hint: pass the column as "
+                      r"exclude_column=", "h.parquet"),
+    Case("scoring: exclusion lists naming no label of the model",
+         _parquet("skus.parquet", lambda t: t.append_column("owned", pa.array([["sku1", "sku2"]] * 50)),
+                  source="shop_score.parquet"),
+         ["score", "--model", "model", "--input", "skus.parquet", "--output", "recs_skus", "--exclude-column",
+          "owned", "--quiet"], r"input: column 'owned' \(--exclude-column\): none of its 100 label names is a label "
+                               r"of the model \(first 'sku1'\)", "recs_skus/part-00000-00000.parquet"),
+    Case("evaluate: --known-column for a model without known labels", _nothing,
+         ["evaluate", "--model", "model", "--data", str(DEMO / "shop_test.parquet"), "--known-column", "history"],
+         r"model: --known-column 'history' given, but no model here was trained with known labels"),
+    Case("scoring: an empty --label-delimiter", _nothing,
+         ["predict", "--model", "model", "--input", str(DEMO / "shop_score.parquet"), "--output", "d.parquet",
+          "--label-delimiter", ""],
+         r"label_delimiter: got ''; expected a non-empty string\. Hint: check --label-delimiter", "d.parquet"),
     Case("evaluate: report into a model directory", _model_copy("m9", lambda p: None),
          ["evaluate", "--model", "model", "--data", str(DEMO / "shop_test.parquet"), "--output", "m9"],
          r"m9: is a model directory \(it holds a model's manifest\.json\); expected the report outside it"),

@@ -63,7 +63,8 @@ class ScoringOptions:
         for name in ("id_column", "exclude_column", "known_column", "label_delimiter"):
             value = getattr(self, name)
             if value is not None and (not isinstance(value, str) or not value):
-                raise GnnMlcError(f"{name}: got {value!r}; expected a non-empty string")
+                raise GnnMlcError(f"{name}: got {value!r}; expected a non-empty string. Hint: check "
+                                  f"--{name.replace('_', '-')}")
         if self.output_id_column is not None and (not isinstance(self.output_id_column, str)
                                                   or self.output_id_column in ("", *OUTPUT_COLUMNS)):
             raise GnnMlcError(f"output_id_column: got {self.output_id_column!r}; expected a name other than an "
