@@ -7,8 +7,9 @@ nor the estimator nor the training loop, and does no graph work. Dense models ge
 encoder's first layer, so scoring a batch is: encoder pass, one matmul ``h W^T + b``, a top-k on the logits, and a
 sigmoid on the k kept logits only.
 
-Rows whose features are missing (null), NaN or infinite are never scored: they come back separately with their id
-and the reason (the one policy of ``predict`` and ``score``). Item-list columns (a user's history, see
+Rows whose features are missing (null), NaN, infinite or beyond float32, and rows whose finite features overflow the
+model (its logits are not finite), are never scored: they come back separately with their id and the reason (the
+one policy of ``predict`` and ``score``), never with a score of NaN or 1.0. Item-list columns (a user's history, see
 :mod:`gnn_mlc.data.items`) become the model's bag-of-items features with its training vocabulary; an item outside
 it is ignored and counted in :attr:`Scorer.item_counts`, and a null list is an empty history, not a bad row.
 """
