@@ -266,6 +266,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_labels.add_argument("--output", required=True, type=Path, help="the new model directory")
     add_labels.add_argument("--overwrite", action="store_true", help="replace --output if it exists")
     _add_graph_options(add_labels)
+    _add_label_delimiter(add_labels)
 
     inspect = commands.add_parser("inspect", help="inspect label embeddings: neighbours, exports, pictures",
                                   description="Show a label's nearest labels with their co-occurrence evidence, "
@@ -412,7 +413,7 @@ def run_add_labels(args: argparse.Namespace) -> int:
                       kind="model directory")
     classifier = load_model(args.model)
     parts = load_model_parts(args.model)
-    sources = _graph_sources(args, parts.data_columns.get("label_delimiter") or "|")
+    sources = _graph_sources(args, args.label_delimiter or parts.data_columns.get("label_delimiter") or "|")
     if not any(value is not None for value in sources.values()):
         raise GnnMlcError("add-labels: no graph source; expected --graph-data, --graph-edges and/or --label-features")
     extended = classifier.add_labels(**sources)
