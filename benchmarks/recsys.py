@@ -268,7 +268,7 @@ def _scorer_times(model: LabelGCNClassifier, data: dict, labels: list[str]) -> d
         model.set_params(device="cpu")
         model.fitted_ = replace(model.fitted_, feature_names=[f"f{j}" for j in range(X.shape[1])])
         model.to_directory(Path(directory) / "model")
-        plain = Scorer(Path(directory) / "model", top_k=20, device="cpu")
+        plain = Scorer(Path(directory) / "model", top_k=20, device="cpu", without_history=True)
         with_known = Scorer(Path(directory) / "model", top_k=20, device="cpu", known_column="owned")
         timings = {"plain": time_repeats(lambda: plain.score_table(table), 5)["median_s"],
                    "known": time_repeats(lambda: with_known.score_table(table), 5)["median_s"]}

@@ -23,6 +23,8 @@ DEFAULT_LABEL_COLUMN = "labels"
 DEFAULT_ID_COLUMN = "id"
 DEFAULT_TOP_K = 10
 """Labels per row in every recommendation output (``predict``, ``score``, :class:`~gnn_mlc.serving.Scorer`)."""
+OUTPUT_COLUMNS = ("labels", "scores", "predicted", "reason")
+"""The columns ``predict`` and ``score`` write besides the id column (rejects: ``reason``)."""
 MODEL_FORMAT = "gnn-mlc-model"
 """The ``format`` of a model directory's config and manifest (:mod:`gnn_mlc.model_directory`)."""
 MODEL_MANIFEST = "manifest.json"

@@ -14,13 +14,14 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from gnn_mlc._typing import DEFAULT_LABEL_COLUMN, DEFAULT_TOP_K, DEVICES
+from gnn_mlc._typing import DEFAULT_LABEL_COLUMN, DEFAULT_TOP_K, DEVICES, OUTPUT_COLUMNS
 from gnn_mlc.errors import GnnMlcError
 from gnn_mlc.outputs import check_output_path
 from gnn_mlc.parameters import BY_NAME, PARAMETERS, Parameter, check_parameters
 
 if TYPE_CHECKING:
-    from gnn_mlc.data import Dataset, ItemColumn
+    from gnn_mlc.data import Dataset, ItemColumn, TableOptions
+    from gnn_mlc.serving import ScoringOptions
 
 # The heavy modules (torch, torch_geometric) are imported by the commands, so that --help and argument errors
 # answer at once.
@@ -70,8 +71,7 @@ def _add_data_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--labels", help="ARFF: label XML file (default: the .xml beside the data, or MEKA -C n)")
     parser.add_argument("--label-column", default=DEFAULT_LABEL_COLUMN,
                         help="CSV/Parquet: column with each row's labels (default: %(default)s)")
-    parser.add_argument("--label-delimiter", default="|",
-                        help="CSV/Parquet: separator inside a string label column (default: %(default)s)")
+    _add_label_delimiter(parser)
     parser.add_argument("--id-column", help="CSV/Parquet: identifier column (default: the model's training id "
                                             "column, else 'id' when present)")
     parser.add_argument("--feature-columns", type=_column_names, metavar="A,B,...",
@@ -83,16 +83,23 @@ def _add_data_options(parser: argparse.ArgumentParser) -> None:
                                                "with them; evaluate: they are not ranked)")
 
 
+def _add_label_delimiter(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--label-delimiter", help="CSV: the separator of names in a string label, known-label, "
+                                                  "exclude or item list column (default: the model's, else '|')")
+
+
+def _add_without_history(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--without-history", action="store_true",
+                        help="score a model trained with known labels without any (every row as a user with no "
+                             "history); such a model otherwise requires --known-column")
+
+
 def _column_names(text: str) -> list[str]:
     """An argparse ``type=`` for a comma-separated list of column names."""
     names = [name.strip() for name in text.split(",")]
     if not all(names):
         raise argparse.ArgumentTypeError(f"expected comma-separated column names; got {text!r}")
     return names
-
-
-OUTPUT_COLUMNS = ("labels", "scores", "predicted", "reason")
-"""The columns ``predict`` and ``score`` write besides the id column (rejects: ``reason``)."""
 
 
 def _output_id_column(text: str) -> str:
@@ -118,13 +125,14 @@ def _add_graph_options(parser: argparse.ArgumentParser) -> None:
                         help="one feature vector per label: CSV/Parquet with a 'label' column and numeric columns")
 
 
-def _graph_sources(args: argparse.Namespace) -> dict[str, object]:
-    """The ``fit``/``add_labels`` keyword arguments of the graph options (files read and checked here)."""
+def _graph_sources(args: argparse.Namespace, label_delimiter: str) -> dict[str, object]:
+    """The ``fit``/``add_labels`` keyword arguments of the graph options (files read and checked here; a string
+    label column split on ``label_delimiter``)."""
     from gnn_mlc.graph.sources import read_label_log
 
     log = None if args.graph_data is None else read_label_log(
         args.graph_data, label_column=args.graph_label_column, row_column=args.graph_row_column,
-        label_delimiter=getattr(args, "label_delimiter", "|"))
+        label_delimiter=label_delimiter)
     return {"graph_data": log, "graph_edges": args.graph_edges, "label_features": args.label_features}
 
 
@@ -146,13 +154,15 @@ def _add_scoring_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--output-id-column", type=_output_id_column,
                         help="name of the id column in the output (default: the input's)")
     parser.add_argument("--exclude-column", help="a list column of label names per row never to recommend to it "
-                                                 "(e.g. the interests a user already has; CSV: '|'-delimited)")
+                                                 "(e.g. the interests a user already has; CSV: --label-delimiter)")
     parser.add_argument("--min-score", type=_value_type(Parameter("min_score", 0.0, "float", "", low=0.0, high=1.0)),
                         help="keep only recommendations scoring at least this (lists may be shorter than --top-k)")
     parser.add_argument("--known-column", help="a list column of the labels each row already has (CSV: "
-                                               "'|'-delimited): evidence for a model trained with known labels, "
-                                               "never recommended unless --keep-known")
+                                               "--label-delimiter): evidence for a model trained with known labels "
+                                               "(refused for another model), never recommended unless --keep-known")
     parser.add_argument("--keep-known", action="store_true", help="rank the --known-column labels too")
+    _add_without_history(parser)
+    _add_label_delimiter(parser)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -194,6 +204,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_data_options(evaluate_parser)
     evaluate_parser.add_argument("--output", type=Path,
                                  help="write metrics.json, metrics.md and per-label CSV(s) into this directory")
+    _add_without_history(evaluate_parser)
     evaluate_parser.add_argument("--baseline", choices=("popularity", "none"), default="popularity",
                                  help="a baseline shown beside the models: popularity = every row ranked by the "
                                       "(first) model's training label frequencies (default: %(default)s)")
@@ -255,6 +266,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_labels.add_argument("--output", required=True, type=Path, help="the new model directory")
     add_labels.add_argument("--overwrite", action="store_true", help="replace --output if it exists")
     _add_graph_options(add_labels)
+    _add_label_delimiter(add_labels)
 
     inspect = commands.add_parser("inspect", help="inspect label embeddings: neighbours, exports, pictures",
                                   description="Show a label's nearest labels with their co-occurrence evidence, "
@@ -270,27 +282,43 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _read(args: argparse.Namespace, path: Path, training_id_column: str | None = None,
+def _table_options(args: argparse.Namespace, model_delimiter: str | None = None) -> TableOptions:
+    """The table options of a command's data flags, built and checked once; the delimiter defaults to the model's
+    (``model_delimiter``), else ``|``."""
+    from gnn_mlc.data import DEFAULT_LABEL_DELIMITER, TableOptions
+
+    return TableOptions(
+        label_column=args.label_column, id_column=args.id_column,
+        label_delimiter=args.label_delimiter or model_delimiter or DEFAULT_LABEL_DELIMITER,
+        feature_columns=args.feature_columns, exclude_columns=tuple(args.exclude_columns),
+        known_column=args.known_column, item_columns=tuple(getattr(args, "item_columns", ())),
+        item_weighting=getattr(args, "item_weighting", "binary"))
+
+
+def _read(args: argparse.Namespace, path: Path, options: TableOptions, training_id_column: str | None = None,
           model_columns: list[str] | None = None, vocabularies: Sequence[ItemColumn] = ()) -> Dataset:
-    """Read ``path`` with the data options; ``model_columns``: a table's default feature columns are the model's
-    input columns, its item columns read with the model's ``vocabularies``."""
+    """Read ``path`` with the table ``options``; ``model_columns``: a table's default feature columns are the
+    model's input columns, its item columns read with the model's ``vocabularies``."""
+    from dataclasses import replace
+
     from gnn_mlc.data import is_table, read_dataset
 
     table = is_table(path)
-    return read_dataset(
-        path,
-        labels=args.labels,
-        label_column=args.label_column,
-        id_column=args.id_column,
-        label_delimiter=args.label_delimiter,
-        feature_columns=args.feature_columns or (model_columns if table and not args.exclude_columns else None),
-        exclude_columns=args.exclude_columns,
-        training_id_column=training_id_column,
-        known_column=args.known_column,
-        item_columns=getattr(args, "item_columns", ()),
-        item_weighting=getattr(args, "item_weighting", "binary"),
-        vocabularies=vocabularies if table else (),
-    )
+    if options.feature_columns is None and table and not options.exclude_columns and model_columns:
+        options = replace(options, feature_columns=tuple(model_columns))
+    return read_dataset(path, labels=args.labels, options=options, training_id_column=training_id_column,
+                        vocabularies=vocabularies if table else ())
+
+
+def _scoring_options(args: argparse.Namespace) -> ScoringOptions:
+    """The scoring options of ``predict``'s and ``score``'s flags, built and checked once."""
+    from gnn_mlc.serving import ScoringOptions
+
+    return ScoringOptions(
+        top_k=args.top_k, id_column=args.id_column, output_id_column=args.output_id_column,
+        exclude_column=args.exclude_column, known_column=args.known_column, min_score=args.min_score,
+        with_labels=args.with_labels, keep_known=args.keep_known, without_history=args.without_history,
+        device=args.device, label_delimiter=args.label_delimiter)
 
 
 def _model_inputs(directories: Sequence[Path]) -> tuple[list[str] | None, list[ItemColumn]]:
@@ -331,13 +359,14 @@ def run_train(args: argparse.Namespace) -> int:
     from gnn_mlc.training.distributed import process_group
 
     ensure_writable_directory(args.output.parent, what="the model directory")
-    data = _read(args, args.data)
+    options = _table_options(args)
+    data = _read(args, args.data, options)
     classifier = LabelGCNClassifier(**parameters)
     # Saved after every epoch beside the output, removed once the model directory is written.
     checkpoint = args.output.parent / f".{args.output.name}.checkpoint.pt"
     if args.resume and not checkpoint.exists():
         print(f"no checkpoint at {checkpoint}: starting from the first epoch", file=sys.stderr)
-    sources = _graph_sources(args)
+    sources = _graph_sources(args, options.label_delimiter)
     with process_group(args.device) as rank:
         classifier.fit(data.X, data.Y, label_names=data.label_names, feature_names=data.feature_names,
                        checkpoint=checkpoint, resume=args.resume, Y_missing=data.Y_missing, **sources,
@@ -345,13 +374,15 @@ def run_train(args: argparse.Namespace) -> int:
         if rank != 0:  # data-parallel run (torchrun): rank 0 writes the model
             return 0
         classifier.to_directory(args.output, overwrite=args.overwrite,
-                                data_columns={"id_column": data.id_column, "label_column": args.label_column})
+                                data_columns={"id_column": data.id_column, "label_column": options.label_column,
+                                              "label_delimiter": options.label_delimiter})
         checkpoint.unlink(missing_ok=True)
     kind = "no-graph baseline" if not args.use_graph else "label-graph GCN"
     print(
         f"trained {kind} on {data.num_rows} rows x {data.num_features} features, {data.num_labels} labels: "
-        f"best epoch {classifier.training_.best_epoch} of {classifier.training_.epochs_run}, "
-        f"validation {classifier.training_.validation_metric} {classifier.training_.best_validation:.4f}"
+        f"best epoch {classifier.training_.best_epoch} of {classifier.training_.epochs_run} by validation "
+        f"{classifier.training_.validation_metric} (the metric early stopping watched) "
+        f"{classifier.training_.best_validation:.4f}"
         f"{_graph_summary(classifier)}{_known_summary(classifier.fitted_.metrics)}\n"
         f"model written to {args.output}"
     )
@@ -393,7 +424,7 @@ def run_add_labels(args: argparse.Namespace) -> int:
                       kind="model directory")
     classifier = load_model(args.model)
     parts = load_model_parts(args.model)
-    sources = _graph_sources(args)
+    sources = _graph_sources(args, args.label_delimiter or parts.data_columns.get("label_delimiter") or "|")
     if not any(value is not None for value in sources.values()):
         raise GnnMlcError("add-labels: no graph source; expected --graph-data, --graph-edges and/or --label-features")
     extended = classifier.add_labels(**sources)
@@ -420,8 +451,12 @@ def run_evaluate(args: argparse.Namespace) -> int:
     # The first model's training id column, as the scoring commands default to: it must not become a feature.
     recorded = (model.data_columns.get("id_column") for model in models)
     columns, vocabularies = _model_inputs(directories)
-    data = _read(args, args.data, training_id_column=next((column for column in recorded if column), None),
+    options = _table_options(args, models[0].data_columns.get("label_delimiter"))
+    _check_history_contract(models, directories, args)
+    data = _read(args, args.data, options, training_id_column=next((column for column in recorded if column), None),
                  model_columns=columns, vocabularies=vocabularies)
+    warnings = [line for model, path in zip(models, directories)
+                if (line := _unknown_known_labels(model, data, path, options.known_column))]
     evaluations = []
     for name, model in zip(_model_names(directories, baseline=args.baseline), models):
         evaluations.append(evaluate_classifier(model, data, name=name))
@@ -432,7 +467,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
         popularity = PopularityBaseline(first.label_names, first.label_counts, first.num_rows, first.feature_names)
         evaluations.append(evaluate_classifier(popularity, data, name="popularity"))
     title = f"Evaluation on `{args.data}` ({data.num_rows} rows, {data.num_labels} labels)" + "".join(
-        f"\n\n{counts.describe(name)}" for name, counts in data.item_counts.items())
+        f"\n\n{line}" for line in [*(counts.describe(name) for name, counts in data.item_counts.items()), *warnings])
     print(f"{title}\n\n{metrics_table({e.name: e.metrics for e in evaluations})}", end="")
     if args.output:
         for path in write_report(evaluations, args.output, title=title):
@@ -440,6 +475,54 @@ def run_evaluate(args: argparse.Namespace) -> int:
     else:
         print("(add --output DIR to write metrics.json, metrics.md and the per-label CSV)")
     return 0
+
+
+def _check_history_contract(models: Sequence[Any], directories: Sequence[Path], args: argparse.Namespace) -> None:
+    """Known labels are part of a model's contract (as the Scorer holds it): a model trained with them is evaluated
+    with them or, said explicitly, without history; ``--known-column`` needs a model that takes them (in a
+    comparison, the others only leave those labels out of their figures).
+
+    Raises:
+        GnnMlcError: naming the model directory and the way out.
+    """
+    if args.without_history and args.known_column is not None:
+        raise GnnMlcError(f"--without-history: given with --known-column {args.known_column!r}; expected one of them "
+                          "(evaluate with the history, or without). Hint: drop --without-history")
+    with_term = [path for model, path in zip(models, directories) if model.has_known_term]
+    if with_term and args.known_column is None and not args.without_history:
+        raise GnnMlcError(f"{with_term[0]}: the model was trained with known labels (a user's history) and none are "
+                          "given; expected --known-column. Hint: add --without-history to evaluate every row as a "
+                          "user without history")
+    if args.known_column is not None and not with_term:
+        raise GnnMlcError(f"{directories[0]}: --known-column {args.known_column!r} given, but no model here was "
+                          "trained with known labels; expected a model trained with --known-column or --known-split. "
+                          "Hint: drop --known-column")
+
+
+def _unknown_known_labels(model: Any, data: Dataset, directory: Path, known_column: str | None) -> str:
+    """A warning line when some of the data's known-label names are not labels of ``model`` (``""`` otherwise).
+
+    Raises:
+        GnnMlcError: the data's known labels hold names and none is a label of the model.
+    """
+    import numpy as np
+    import scipy.sparse as sp
+
+    from gnn_mlc.data import NameCounts
+
+    if data.known is None or known_column is None:
+        return ""
+    per_label = np.asarray(sp.csr_matrix(data.known).sum(axis=0)).ravel()
+    labels = set(model.label_names)
+    unknown = np.array([name not in labels for name in data.label_names], dtype=bool)
+    counts = NameCounts(int(per_label.sum()), int(per_label[unknown].sum()))
+    if counts.names and counts.unknown == counts.names:
+        first = next(name for name, count in zip(data.label_names, per_label) if count)
+        raise GnnMlcError(
+            f"{data.source}: column {known_column!r} (--known-column): none of its {counts.names:,} label names is a "
+            f"label of {directory} (first {first!r}); expected names among the model's {len(labels):,} labels. Hint: "
+            "check the column holds this model's label names (not another catalogue's ids) and --label-delimiter")
+    return counts.describe(f"{directory}: column {known_column!r}")
 
 
 def _model_names(directories: Sequence[Path], *, baseline: str) -> list[str]:
@@ -463,10 +546,7 @@ def run_predict(args: argparse.Namespace) -> int:
     for output in (args.output, rejects_path(args.output)):
         check_output_path(output, inputs=[args.model, args.input, args.labels], what="the predictions", kind="file")
 
-    summary = predict_file(args.model, args.input, args.output, top_k=args.top_k, id_column=args.id_column,
-                           labels=args.labels, with_labels=args.with_labels, device=args.device,
-                           output_id_column=args.output_id_column, exclude_column=args.exclude_column,
-                           min_score=args.min_score, known_column=args.known_column, keep_known=args.keep_known)
+    summary = predict_file(args.model, args.input, args.output, labels=args.labels, options=_scoring_options(args))
     print(summary.line())
     return 0
 
@@ -476,7 +556,7 @@ def run_graph(args: argparse.Namespace) -> int:
     from gnn_mlc.outputs import atomic_path
 
     check_output_path(args.output, inputs=[args.data, args.labels], what="the graph file", kind="file")
-    data = _read(args, args.data)
+    data = _read(args, args.data, _table_options(args))
     graph = build_label_graph(data.Y, data.label_names, weighting=args.graph_weighting, tau=args.tau, p=args.p,
                               Y_missing=data.Y_missing)
     with atomic_path(args.output) as temporary:
@@ -519,12 +599,9 @@ def run_score(args: argparse.Namespace) -> int:
                       what="the recommendations", kind="directory")
 
     summary = run_scoring_job(
-        args.model, args.input, args.output, top_k=args.top_k, id_column=args.id_column,
-        output_id_column=args.output_id_column, exclude_column=args.exclude_column, min_score=args.min_score,
-        known_column=args.known_column, keep_known=args.keep_known, batch_size=args.batch_size,
-        rows_per_shard=args.rows_per_shard, device=args.device, with_labels=args.with_labels,
-        overwrite=args.overwrite, shard_index=args.shard_index, num_shards=args.num_shards,
-        progress=not args.quiet,
+        args.model, args.input, args.output, options=_scoring_options(args), batch_size=args.batch_size,
+        rows_per_shard=args.rows_per_shard, overwrite=args.overwrite, shard_index=args.shard_index,
+        num_shards=args.num_shards, progress=not args.quiet,
     )
     print(summary.line())
     return 0

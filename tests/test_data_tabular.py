@@ -48,7 +48,7 @@ def test_demo_data_loads(demo_train):
         ({"x": [1.0, None], "labels": [["a"], ["a"]]}, {}, r"column 'x' is null at row 1"),
         ({"x": [1.0, float("nan")], "labels": [["a"], ["a"]]}, {}, r"column 'x' is nan at row 1; expected finite"),
         ({"x": [1.0], "labels": [[]]}, {}, r"holds no label at all"),
-        ({"x": [1.0], "labels": [3]}, {}, r"label column 'labels' has type int64"),
+        ({"x": [1.0], "labels": [3]}, {}, r"column 'labels' has type int64; expected a list of label names"),
         ({"x": [1.0], "labels": [["a"]]}, {"id_column": "user"}, r"no id column 'user'"),
     ],
 )

@@ -4,27 +4,32 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
 
-from gnn_mlc._typing import DEFAULT_LABEL_COLUMN
 from gnn_mlc.data.arff import read_arff, read_label_xml
 from gnn_mlc.data.dataset import Dataset, as_feature_matrix, as_label_matrix
-from gnn_mlc.data.items import ItemColumn, ItemCounts, ItemWeighting
+from gnn_mlc.data.items import ItemColumn, ItemCounts
+from gnn_mlc.data.label_lists import DEFAULT_LABEL_DELIMITER, NameCounts, read_label_lists
 from gnn_mlc.data.split import (
     iterative_stratification,
     stratified_split_indices,
     train_test_split_indices,
 )
 from gnn_mlc.data.svmlight import SVMLIGHT_SUFFIXES, read_svmlight
+from gnn_mlc.data.table_options import TableOptions
 from gnn_mlc.data.tabular import feature_matrix, read_table, read_tabular_dataset
-from gnn_mlc.errors import DataError
+from gnn_mlc.errors import DataError, GnnMlcError
 
 __all__ = [
+    "DEFAULT_LABEL_DELIMITER",
     "Dataset",
     "ItemColumn",
     "ItemCounts",
+    "NameCounts",
+    "TableOptions",
     "as_feature_matrix",
     "as_label_matrix",
     "concatenate",
@@ -33,6 +38,7 @@ __all__ = [
     "iterative_stratification",
     "read_arff",
     "read_dataset",
+    "read_label_lists",
     "read_label_xml",
     "read_svmlight",
     "read_table",
@@ -48,16 +54,10 @@ def read_dataset(
     path: str | Path,
     *,
     labels: str | Path | Sequence[str] | None = None,
-    label_column: str = DEFAULT_LABEL_COLUMN,
-    id_column: str | None = None,
-    label_delimiter: str = "|",
-    feature_columns: Sequence[str] | None = None,
-    exclude_columns: Sequence[str] = (),
+    options: TableOptions | None = None,
     training_id_column: str | None = None,
-    known_column: str | None = None,
-    item_columns: Sequence[str] = (),
-    item_weighting: ItemWeighting = "binary",
     vocabularies: Sequence[ItemColumn] = (),
+    **table_options: Any,
 ) -> Dataset:
     """Read a multi-label data set from a file, choosing the format by its suffix.
 
@@ -68,17 +68,13 @@ def read_dataset(
         labels: which labels. ARFF: a Mulan label XML path or a list of attribute names (default: the XML beside
             the file, else MEKA's ``-C n``). CSV/Parquet: the label vocabulary in column order (default: the sorted
             names found).
-        label_column: CSV/Parquet column holding each row's labels (a list, or a delimited string).
-        id_column: CSV/Parquet identifier column (default: ``training_id_column``, else ``id``, when present).
-        label_delimiter: separator inside a string label column.
-        feature_columns: CSV/Parquet feature columns (default: all but the label and id columns).
-        exclude_columns: CSV/Parquet columns that are not features.
+        options: CSV/Parquet: the column choices (:class:`~gnn_mlc.data.TableOptions`: ``label_column``,
+            ``id_column``, ``label_delimiter``, ``feature_columns``, ``exclude_columns``, ``known_column``,
+            ``item_columns``, ``item_weighting``); ARFF and XC files refuse the column ones.
         training_id_column: CSV/Parquet: the id column a model was trained with (its default when present).
-        known_column: CSV/Parquet: a column of each row's known labels (``Dataset.known``).
-        item_columns: CSV/Parquet: feature columns read as item lists besides the list-typed ones
-            (:mod:`gnn_mlc.data.items`).
-        item_weighting: CSV/Parquet: ``"binary"`` or ``"tfidf"`` for the item columns fitted.
         vocabularies: CSV/Parquet: a model's fitted item columns, applied instead of fitting.
+        **table_options: the fields of :class:`~gnn_mlc.data.TableOptions` as keywords, when ``options`` is not
+            given (``read_dataset(path, label_column="tags")``).
 
     Returns:
         A :class:`Dataset`; ``X`` and ``Y`` are SciPy CSR when the source is sparse ARFF or a table with item
@@ -86,27 +82,29 @@ def read_dataset(
 
     Raises:
         DataError: unknown format, unreadable or malformed file; the message names the file and line or column.
+        GnnMlcError: ``options`` and keyword table options together, or invalid options.
     """
+    if options is not None and table_options:
+        raise GnnMlcError(f"read_dataset: got options= and {', '.join(sorted(table_options))}=; expected one of them")
+    options = options if options is not None else TableOptions(**table_options)
+    column_options = (options.feature_columns is not None or options.exclude_columns
+                      or options.known_column is not None or options.item_columns)
     name = Path(path).name.lower()
     if name.endswith(SVMLIGHT_SUFFIXES):
-        if feature_columns is not None or exclude_columns or known_column is not None or item_columns or labels:
+        if column_options or labels:
             raise DataError(f"{path}: labels, feature_columns, exclude_columns, known_column and item_columns do not "
                             "apply to the XC/svmlight format; expected none (its lines give the labels and features)")
         return read_svmlight(path)
     if name.endswith(_ARFF_SUFFIXES):
-        if feature_columns is not None or exclude_columns or known_column is not None or item_columns:
+        if column_options:
             raise DataError(f"{path}: feature_columns, exclude_columns, known_column and item_columns name columns "
                             "of a CSV/Parquet table; expected none for ARFF, whose attribute types choose the features")
         return read_arff(path, labels=labels)
     if name.endswith(_TABLE_SUFFIXES):
         if isinstance(labels, (str, Path)):
             raise DataError(f"labels: got the path {labels!r} for a table; expected a list of label names")
-        return read_tabular_dataset(
-            path, labels=labels, label_column=label_column, id_column=id_column, label_delimiter=label_delimiter,
-            feature_columns=feature_columns, exclude_columns=exclude_columns, training_id_column=training_id_column,
-            known_column=known_column, item_columns=item_columns, item_weighting=item_weighting,
-            vocabularies=vocabularies,
-        )
+        return read_tabular_dataset(path, labels=labels, options=options, training_id_column=training_id_column,
+                                    vocabularies=vocabularies)
     raise DataError(f"{path}: unknown data format; expected a file ending in "
                     f"{', '.join(_ARFF_SUFFIXES + _TABLE_SUFFIXES + SVMLIGHT_SUFFIXES)}")
 

@@ -29,7 +29,7 @@ import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
 import scipy.sparse as sp
 
-from gnn_mlc._typing import DEFAULT_ID_COLUMN, DEFAULT_LABEL_COLUMN
+from gnn_mlc._typing import DEFAULT_ID_COLUMN
 from gnn_mlc.data.dataset import Dataset, check_label_name, invalid_label_character
 from gnn_mlc.data.items import (
     ItemColumn,
@@ -38,6 +38,8 @@ from gnn_mlc.data.items import (
     is_list_column,
     with_item_bags,
 )
+from gnn_mlc.data.label_lists import read_label_lists
+from gnn_mlc.data.table_options import TableOptions
 from gnn_mlc.errors import DataError, did_you_mean
 
 logger = logging.getLogger(__name__)
@@ -92,15 +94,8 @@ def read_tabular_dataset(
     path: str | Path,
     *,
     labels: Sequence[str] | None = None,
-    label_column: str = DEFAULT_LABEL_COLUMN,
-    id_column: str | None = None,
-    label_delimiter: str = "|",
-    feature_columns: Sequence[str] | None = None,
-    exclude_columns: Sequence[str] = (),
+    options: TableOptions | None = None,
     training_id_column: str | None = None,
-    known_column: str | None = None,
-    item_columns: Sequence[str] = (),
-    item_weighting: ItemWeighting = "binary",
     vocabularies: Sequence[ItemColumn] = (),
 ) -> Dataset:
     """Read a CSV or Parquet file with feature columns and a label column into a :class:`Dataset`.
@@ -109,18 +104,12 @@ def read_tabular_dataset(
         path: ``.csv`` or ``.parquet`` file.
         labels: the label vocabulary, in column order; ``None`` takes the sorted distinct names found in the file.
             A name in the file that is not in ``labels`` is an error.
-        label_column: the column holding each row's labels.
-        id_column: the identifier column (not a feature); ``None``: see :func:`resolve_id_column`.
-        label_delimiter: separator of label names when the label column holds strings.
-        feature_columns: the feature columns, in this order; ``None``: every column but the label and id columns.
-        exclude_columns: columns that are not features (e.g. an identifier that is not the id column).
-        training_id_column: the id column a model was trained with, used when ``id_column`` is ``None`` and the
-            file has it.
-        known_column: a column holding each row's known labels (those it already has: a user's history), like the
-            label column; read into ``Dataset.known`` over the same vocabulary (which then holds its names too).
-        item_columns: feature columns read as item lists besides the list-typed ones (CSV: ``label_delimiter``
-            joins the items).
-        item_weighting: ``"binary"`` or ``"tfidf"``, for the item columns fitted here.
+        options: which columns are labels, id, features, known labels and item lists, and the delimiter of
+            string lists (:class:`~gnn_mlc.data.table_options.TableOptions`; ``None``: its defaults). The
+            known-label column is read like the label column into ``Dataset.known`` over the same vocabulary
+            (which then holds its names too).
+        training_id_column: the id column a model was trained with, used when ``options.id_column`` is ``None``
+            and the file has it.
         vocabularies: fitted item columns (a model's): those columns are transformed with them, not fitted.
 
     Returns:
@@ -128,9 +117,12 @@ def read_tabular_dataset(
         are item columns; ``Dataset.item_columns`` the fitted item columns, ``Dataset.item_counts`` their tallies.
 
     Raises:
-        DataError: a column named in the arguments is absent, a label or feature value is invalid, or an id is
+        DataError: a column named in the options is absent, a label or feature value is invalid, or an id is
             missing or repeated; the message names the file, the column and the row.
     """
+    options = options if options is not None else TableOptions()
+    label_column, id_column, known_column = options.label_column, options.id_column, options.known_column
+    item_columns, label_delimiter = options.item_columns, options.label_delimiter
     candidates = [id_column] if id_column is not None else [training_id_column, DEFAULT_ID_COLUMN]
     text = [*candidates, *item_columns, *(column.name for column in vocabularies)]  # CSV: never type-guessed
     table = read_table(path, string_columns=[name for name in text if name is not None])
@@ -153,12 +145,12 @@ def read_tabular_dataset(
         {name for sets in (row_labels, known_labels or []) for names in sets for name in names})
     if not vocabulary:
         raise DataError(f"{path}: column {label_column!r} holds no label at all; expected at least one label")
-    columns = _select_features(table.column_names, feature_columns, exclude_columns, path=path,
+    columns = _select_features(table.column_names, options.feature_columns, options.exclude_columns, path=path,
                                reserved={label_column: "label", id_column: "id", known_column: "known-label"})
     fitted = _item_columns(table, columns, item_columns, vocabularies, delimiter=label_delimiter,
-                           weighting=item_weighting, path=path)
+                           weighting=options.item_weighting, path=path)
     numeric = [name for name in columns if name not in {column.name for column in fitted}]
-    if id_column is None and feature_columns is None:  # an explicit feature list is the user's own choice
+    if id_column is None and options.feature_columns is None:  # an explicit feature list is the user's own choice
         _warn_identifier_like(table, numeric, path)
     X, item_counts = _features(table, numeric, fitted, source=str(path))
     sparse = sp.issparse(X)
@@ -383,19 +375,9 @@ def check_id_type(kind: pa.DataType, id_column: str, *, source: str) -> None:
 
 
 def label_sets(column: pa.ChunkedArray, delimiter: str, path: Path, label_column: str) -> list[list[str]]:
-    """Each row's label names, stripped of surrounding whitespace; null, empty and blank names are no label; ``|``
-    and control characters refused."""
-    if pa.types.is_list(column.type) or pa.types.is_large_list(column.type):
-        sets = [[str(name).strip() for name in names if name is not None and str(name).strip()] if names else []
-                for names in column.to_pylist()]
-    elif pa.types.is_string(column.type) or pa.types.is_large_string(column.type) or pa.types.is_null(column.type):
-        sets = [[name.strip() for name in text.split(delimiter) if name.strip()] if text else []
-                for text in column.to_pylist()]
-    else:
-        raise DataError(
-            f"{path}: label column {label_column!r} has type {column.type}; expected a list of strings or "
-            f"a {delimiter!r}-delimited string"
-        )
+    """Each row's label names, read by :func:`~gnn_mlc.data.label_lists.read_label_lists` (stripped; null, empty
+    and blank names are no label); ``|`` and control characters refused."""
+    sets = read_label_lists(column, delimiter, source=str(path), column_name=label_column).to_pylist()
     invalid = {name for names in sets for name in names if invalid_label_character(name) is not None}
     if invalid:  # name the first row holding one
         row, name = next((row, name) for row, names in enumerate(sets) for name in names if name in invalid)

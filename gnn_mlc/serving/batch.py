@@ -52,11 +52,11 @@ import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
 from tqdm.auto import tqdm
 
-from gnn_mlc._typing import DEFAULT_TOP_K
 from gnn_mlc.data.files import is_hidden
 from gnn_mlc.data.tabular import check_id_type, csv_convert_options
 from gnn_mlc.errors import DataError, GnnMlcError
 from gnn_mlc.outputs import atomic_path, ensure_writable_directory
+from gnn_mlc.serving.options import ScoringOptions
 from gnn_mlc.serving.scorer import Scorer, check_unique_ids
 
 _INPUT_SUFFIXES = (".parquet", ".pq", ".csv")
@@ -79,7 +79,8 @@ class JobSummary:
     total_rows_scored: int = 0
     total_rows_rejected: int = 0
     items: str = ""
-    """The scorer's :meth:`~gnn_mlc.serving.Scorer.item_report` over the rows this run scored, or ``""``."""
+    """The scorer's :meth:`~gnn_mlc.serving.Scorer.item_report` and :meth:`~gnn_mlc.serving.Scorer.list_report`
+    over the rows this run scored, or ``""``."""
 
     @property
     def rows_per_second(self) -> float:
@@ -122,30 +123,24 @@ def run_scoring_job(
     input_path: str | Path,
     output: str | Path,
     *,
-    top_k: int = DEFAULT_TOP_K,
-    id_column: str | None = None,
-    output_id_column: str | None = None,
-    exclude_column: str | None = None,
-    min_score: float | None = None,
-    known_column: str | None = None,
-    keep_known: bool = False,
+    options: ScoringOptions | None = None,
     batch_size: int = 65536,
     rows_per_shard: int = 1_000_000,
-    device: str = "auto",
-    with_labels: bool = False,
     overwrite: bool = False,
     shard_index: int = 0,
     num_shards: int = 1,
     progress: bool = True,
+    **keywords: Any,
 ) -> JobSummary:
     """Score every row of ``input_path`` with the model in ``model`` into Parquet shards under ``output``.
 
-    See the module docstring for the guarantees and the layout; the scoring options are those of
-    :class:`~gnn_mlc.serving.Scorer`. Raises :class:`~gnn_mlc.errors.GnnMlcError` subclasses with one-line messages
-    for bad arguments, inputs and output directories, before anything is written where it can.
+    See the module docstring for the guarantees and the layout. ``options`` are the scoring options
+    (:class:`~gnn_mlc.serving.ScoringOptions`, as for :class:`~gnn_mlc.serving.Scorer`; the job's record holds
+    them all but the device), or ``**keywords`` the same as keywords. Raises
+    :class:`~gnn_mlc.errors.GnnMlcError` subclasses with one-line messages for bad arguments, inputs and output
+    directories, before anything is written where it can.
     """
-    for name, value in (("batch_size", batch_size), ("rows_per_shard", rows_per_shard), ("top_k", top_k),
-                        ("num_shards", num_shards)):
+    for name, value in (("batch_size", batch_size), ("rows_per_shard", rows_per_shard), ("num_shards", num_shards)):
         if value < 1:
             raise GnnMlcError(f"{name}: got {value}; expected a positive integer")
     if not 0 <= shard_index < num_shards:
@@ -155,15 +150,11 @@ def run_scoring_job(
     files = input_files(input_path)
     _refuse_output_inside_input(output, input_path, files)
     mine = [(index, file) for index, file in enumerate(files) if index % num_shards == shard_index]
-    scorer = Scorer(model, top_k=top_k, id_column=id_column, with_labels=with_labels, device=device,
-                    output_id_column=output_id_column, exclude_column=exclude_column, min_score=min_score,
-                    known_column=known_column, keep_known=keep_known)
+    scorer = Scorer(model, options, **keywords)
     id_field = _id_field(scorer, mine)
-    job = {"model": str(Path(model).resolve()), "model_digest": scorer.model_digest, "top_k": top_k,
-           "id_column": id_column, "output_id_column": output_id_column, "id_field": id_field,
-           "exclude_column": exclude_column, "min_score": min_score, "known_column": known_column,
-           "keep_known": keep_known, "rows_per_shard": rows_per_shard,
-           "with_labels": with_labels, "num_shards": num_shards}
+    job = {"model": str(Path(model).resolve()), "model_digest": scorer.model_digest, "id_field": id_field,
+           **scorer.options.job_record(), "label_delimiter": scorer.label_delimiter,
+           "rows_per_shard": rows_per_shard, "num_shards": num_shards}
     job_digest = hashlib.sha256(json.dumps(job, sort_keys=True).encode()).hexdigest()[:16]
     worker = {"job": job, "shard_index": shard_index, "inputs": [_fingerprint(file) for _, file in mine]}
     ensure_writable_directory(output / JOBS, what="the recommendations")
@@ -196,7 +187,8 @@ def run_scoring_job(
             bar.close()
         totals = _worker_totals(output, [index for index, _ in mine], scorer)
         summary = JobSummary(scored, rejected, written, skipped, time.perf_counter() - start, str(output),
-                             total_rows_scored=totals[0], total_rows_rejected=totals[1], items=scorer.item_report())
+                             total_rows_scored=totals[0], total_rows_rejected=totals[1],
+                             items="\n".join(line for line in (scorer.item_report(), scorer.list_report()) if line))
         _write_json(done_file, {**asdict(summary), "rows_per_second": summary.rows_per_second})
         _write_success_when_all_done(output, num_shards)
     return summary
@@ -347,7 +339,8 @@ def _column_names(file: Path) -> list[str]:
 
 def _open_csv(file: Path, scorer: Scorer) -> pa_csv.CSVStreamingReader:
     header = pa_csv.open_csv(file).schema.names
-    text = [name for name in (scorer.resolve_id_column(header), scorer.exclude_column, scorer.known_column,
+    text = [name for name in (scorer.resolve_id_column(header), scorer.options.exclude_column,
+                              scorer.options.known_column,
                               *(column.name for column in scorer.item_columns)) if name and name in header]
     return pa_csv.open_csv(file, read_options=pa_csv.ReadOptions(block_size=1 << 22),
                            convert_options=csv_convert_options(text, scorer.numeric_columns))

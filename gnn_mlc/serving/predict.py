@@ -11,15 +11,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
 import scipy.sparse as sp
 
-from gnn_mlc._typing import DEFAULT_TOP_K, Matrix
+from gnn_mlc._typing import Matrix
 from gnn_mlc.data import is_table, read_dataset, read_table
 from gnn_mlc.data.tabular import check_id_type
 from gnn_mlc.errors import DataError
+from gnn_mlc.serving.options import ScoringOptions
 from gnn_mlc.serving.scorer import ROW_ID, Scorer, check_unique_ids
 from gnn_mlc.serving.topk import write_table
 
@@ -34,7 +36,8 @@ class PredictSummary:
     output: Path
     rejects: Path | None
     items: str = ""
-    """The scorer's :meth:`~gnn_mlc.serving.Scorer.item_report` (items outside the vocabulary), or ``""``."""
+    """The scorer's :meth:`~gnn_mlc.serving.Scorer.item_report` (items outside the vocabulary) and
+    :meth:`~gnn_mlc.serving.Scorer.list_report` (label-list names the model does not know), or ``""``."""
 
     def line(self) -> str:
         text = f"wrote the top {self.top_k} labels of {self.rows_scored} rows to {self.output}"
@@ -53,16 +56,9 @@ def predict_file(
     input_path: str | Path,
     output: str | Path,
     *,
-    top_k: int = DEFAULT_TOP_K,
-    id_column: str | None = None,
     labels: str | Path | None = None,
-    with_labels: bool = False,
-    device: str = "auto",
-    output_id_column: str | None = None,
-    exclude_column: str | None = None,
-    min_score: float | None = None,
-    known_column: str | None = None,
-    keep_known: bool = False,
+    options: ScoringOptions | None = None,
+    **keywords: Any,
 ) -> PredictSummary:
     """Score every row of ``input_path`` (ARFF, CSV or Parquet) and write the top-k table to ``output``.
 
@@ -70,9 +66,10 @@ def predict_file(
         model: the model directory.
         input_path: the rows to score.
         output: ``.parquet`` or ``.csv`` file (written atomically).
-        top_k, id_column, with_labels, device, output_id_column, exclude_column, min_score, known_column,
-            keep_known: as for :class:`~gnn_mlc.serving.Scorer`.
         labels: ARFF only: the label XML (the label attributes are not features).
+        options: the scoring options (:class:`~gnn_mlc.serving.ScoringOptions`), as for
+            :class:`~gnn_mlc.serving.Scorer`.
+        **keywords: the same options as keywords, when ``options`` is not given.
 
     ARFF and XC/svmlight files (:func:`~gnn_mlc.data.read_dataset`) are read whole; tables are read as the scoring
     job reads them.
@@ -81,9 +78,7 @@ def predict_file(
         GnnMlcError: a bad model, input or output, with a one-line message; nothing is written then.
     """
     input_path, output = Path(input_path), Path(output)
-    scorer = Scorer(model, top_k=top_k, id_column=id_column, with_labels=with_labels, device=device,
-                    output_id_column=output_id_column, exclude_column=exclude_column, min_score=min_score,
-                    known_column=known_column, keep_known=keep_known)
+    scorer = Scorer(model, options, **keywords)
     if not is_table(input_path):
         scored, rejected = _score_dataset(scorer, input_path, labels)
     else:
@@ -100,14 +95,21 @@ def predict_file(
         write_table(rejected, rejects)
     else:
         rejects_path(output).unlink(missing_ok=True)  # a previous run's rejects would describe other rows
-    return PredictSummary(scored.num_rows, rejected.num_rows, scorer.top_k, output, rejects, scorer.item_report())
+    return PredictSummary(scored.num_rows, rejected.num_rows, scorer.top_k, output, rejects,
+                          _report(scorer))
+
+
+def _report(scorer: Scorer) -> str:
+    """The scorer's words on what it ignored: items outside the vocabulary, list names the model does not know."""
+    return "\n".join(line for line in (scorer.item_report(), scorer.list_report()) if line)
 
 
 def _text_columns(scorer: Scorer) -> list[str]:
     """Columns CSV reads as strings, not type-guessed: those that may be the id (``007`` and ``7`` stay two users),
     the label-list columns and the item columns (a first block of single numeric items does not make them ints)."""
-    return [name for name in (scorer.id_column, scorer.training_id_column, "id", scorer.exclude_column,
-                              scorer.known_column, *(column.name for column in scorer.item_columns)) if name]
+    options = scorer.options
+    return [name for name in (options.id_column, scorer.training_id_column, "id", options.exclude_column,
+                              options.known_column, *(column.name for column in scorer.item_columns)) if name]
 
 
 
@@ -115,14 +117,18 @@ def _score_dataset(scorer: Scorer, path: Path, labels: str | Path | None) -> tup
     """Score an ARFF or XC/svmlight file, read whole, its features matched to the model's by name."""
     data = read_dataset(path, labels=labels)
     X = data.features_as(scorer.feature_names)
-    if scorer.id_column is not None:
-        raise DataError(f"{path}: --id-column {scorer.id_column!r} does not apply to ARFF or XC files; their ids are "
-                        "an ARFF string or identifier attribute, else the row position")
+    for flag, column in (("--id-column", scorer.options.id_column), ("--exclude-column", scorer.options.exclude_column),
+                         ("--known-column", scorer.options.known_column)):
+        if column is not None:
+            raise DataError(f"{path}: {flag} {column!r} does not apply to ARFF or XC files; expected a CSV/Parquet "
+                            "input for it (ARFF/XC ids are a string or identifier attribute, else the row position)")
     id_name, ids = ("id", pa.array(data.ids.astype(str))) if data.ids is not None else (
         ROW_ID, pa.array(np.arange(data.num_rows, dtype=np.int64)))
     reasons = _non_finite_reasons(X, scorer.feature_names)
-    good, bad = np.flatnonzero(reasons == ""), np.flatnonzero(reasons != "")
-    scored = scorer.score_features(ids.take(pa.array(good)), X[good], id_name=id_name)
+    good = np.flatnonzero(reasons == "")
+    scored, overflow = scorer.score_features(ids.take(pa.array(good)), X[good], id_name=id_name)
+    reasons[good] = overflow
+    bad = np.flatnonzero(reasons != "")
     return scored, pa.table({id_name: ids.take(pa.array(bad)), "reason": pa.array(reasons[bad].tolist(), pa.string())})
 
 

@@ -7,8 +7,9 @@ nor the estimator nor the training loop, and does no graph work. Dense models ge
 encoder's first layer, so scoring a batch is: encoder pass, one matmul ``h W^T + b``, a top-k on the logits, and a
 sigmoid on the k kept logits only.
 
-Rows whose features are missing (null), NaN or infinite are never scored: they come back separately with their id
-and the reason (the one policy of ``predict`` and ``score``). Item-list columns (a user's history, see
+Rows whose features are missing (null), NaN, infinite or beyond float32, and rows whose finite features overflow the
+model (its logits are not finite), are never scored: they come back separately with their id and the reason (the
+one policy of ``predict`` and ``score``), never with a score of NaN or 1.0. Item-list columns (a user's history, see
 :mod:`gnn_mlc.data.items`) become the model's bag-of-items features with its training vocabulary; an item outside
 it is ignored and counted in :attr:`Scorer.item_counts`, and a null list is an empty history, not a bad row.
 """
@@ -27,16 +28,22 @@ import torch
 from torch import Tensor
 
 from gnn_mlc._torch import resolve_device
-from gnn_mlc._typing import DEFAULT_LABEL_COLUMN, DEFAULT_TOP_K, Matrix
+from gnn_mlc._typing import DEFAULT_LABEL_COLUMN, Matrix
 from gnn_mlc.data.items import ItemCounts, with_item_bags
+from gnn_mlc.data.label_lists import DEFAULT_LABEL_DELIMITER, NameCounts, read_label_lists
 from gnn_mlc.data.tabular import check_numeric_column, resolve_id_column
 from gnn_mlc.errors import DataError, GnnMlcError
+from gnn_mlc.fitted import FittedModel
 from gnn_mlc.model_directory import load_model_parts, manifest_digest
+from gnn_mlc.serving.options import ScoringOptions
 from gnn_mlc.serving.topk import recommendations_table, top_k_labels
 
 Batch = pa.RecordBatch | pa.Table | Mapping[str, Any]
 MAX_SCORES = 2**25
 """At most this many logits (rows x labels, 128 MB) are held at once: larger batches are scored in slices."""
+OVERFLOW = "features overflow the model"
+"""The reason of a row whose features are finite but so large that the model's scores are not."""
+FLOAT32_MAX = float(np.finfo(np.float32).max)
 ROW_ID = "row"
 """The id column written when the input has none: each row's 0-based position in the input."""
 
@@ -46,58 +53,50 @@ class Scorer:
 
     Args:
         model: the model directory.
-        top_k: labels per row in the output (capped at the number of labels).
-        id_column: the input column that identifies a row; default: the model's training id column when the input
-            has it, else ``id`` when present, else the row position (output column ``row``).
-        with_labels: also output ``predicted``, the labels the model's decision rule gives (list<string>).
-        device: ``"auto"``, ``"cpu"`` or ``"cuda"``.
-        output_id_column: the output's name for the id column (default: the input's name, ``row`` for positions).
-        exclude_column: an input column listing, per row, label names never to recommend to that row (the interests
-            a user already has); names the model does not know are ignored.
-        min_score: keep only recommendations scoring at least this (the lists may then be shorter than ``top_k``).
-        known_column: an input column listing, per row, the labels it already has (a user's history): for a model
-            trained with known labels they are evidence (:class:`~gnn_mlc.fitted.KnownLabelWeights`); they are never
-            recommended unless ``keep_known``.
-        keep_known: rank the known labels too.
+        options: the scoring options (:class:`~gnn_mlc.serving.ScoringOptions`: ``top_k``, ``id_column``,
+            ``output_id_column``, ``exclude_column``, ``known_column``, ``min_score``, ``with_labels``,
+            ``keep_known``, ``without_history``, ``device``, ``label_delimiter``).
+        **keywords: the same options as keywords, when ``options`` is not given (``Scorer(model, top_k=5)``, as
+            Ray's ``fn_constructor_kwargs`` passes them).
 
     Calling it on a batch (an Arrow record batch or table, a dict of column arrays as Ray Data passes them, or a
     pandas DataFrame) returns an Arrow table with one row per input row, in input order: the id column (under its
     input name), ``labels`` (list<string>, best first), ``scores`` (list<float32>), ``predicted`` with
-    ``with_labels``, and ``reason``: null for a scored row, the reason (``"age: missing or NaN"``) for a row with bad
-    features, whose lists are empty. So an engine never loses a row silently; filter on ``reason`` to split the
-    rejects off. :meth:`score_table` returns the two parts separately.
+    ``with_labels``, and ``reason``: null for a scored row, the reason (``"age: missing or NaN"``, or
+    ``"features overflow the model"`` for finite features so large that the model's scores are not finite) for a
+    row not scored, whose lists are empty. So an engine never loses a row silently; filter on ``reason`` to split
+    the rejects off. :meth:`score_table` returns the two parts separately.
+
+    Label lists (``known_column``, ``exclude_column``) are read by the one reader of label lists
+    (:func:`~gnn_mlc.data.read_label_lists`: ``list<string>`` or ``label_delimiter``-joined strings, names
+    stripped). A name the model does not know is ignored and counted (:attr:`list_counts`,
+    :meth:`list_report`); lists that hold names of which none is a model label are an error.
 
     Shapes:
         features: (batch, in_features) -> logits (batch, num_labels) -> ``labels``/``scores`` (batch, top_k).
 
     Attributes:
+        options: the options, as given.
         input_columns: the input columns the model reads: its numeric feature columns, then its item columns.
         numeric_columns: the numeric ones (CSV readers read them as float64).
+        label_delimiter: the delimiter string list columns are split on (the option, else the model's).
+
+    Raises:
+        GnnMlcError: invalid options; a model trained with known labels without ``known_column`` or
+            ``without_history``; ``known_column`` for a model without a known-label term.
     """
 
-    def __init__(
-        self,
-        model: str | Path,
-        *,
-        top_k: int = DEFAULT_TOP_K,
-        id_column: str | None = None,
-        with_labels: bool = False,
-        device: str = "auto",
-        output_id_column: str | None = None,
-        exclude_column: str | None = None,
-        min_score: float | None = None,
-        known_column: str | None = None,
-        keep_known: bool = False,
-    ) -> None:
-        if isinstance(top_k, bool) or not isinstance(top_k, int) or top_k < 1:
-            raise GnnMlcError(f"top_k: got {top_k!r}; expected a positive integer")
-        if min_score is not None and not 0.0 <= min_score <= 1.0:
-            raise GnnMlcError(f"min_score: got {min_score!r}; expected a probability in [0, 1]")
+    def __init__(self, model: str | Path, options: ScoringOptions | None = None, **keywords: Any) -> None:
+        if options is not None and keywords:
+            raise GnnMlcError(f"Scorer: got options= and {', '.join(sorted(keywords))}=; expected one of them")
+        options = options if options is not None else ScoringOptions(**keywords)
         parts = load_model_parts(model)
         if parts.feature_names is None:
             raise GnnMlcError(f"{model}: the model has no feature names; expected a model trained from a file")
+        _check_history(parts, options, model)
+        self.options = options
         self.model_digest = manifest_digest(model)
-        self.device = resolve_device(device)
+        self.device = resolve_device(options.device)
         self.feature_names = list(parts.feature_names)
         self.item_columns = list(parts.item_columns)
         item_features = sum(len(column.items) for column in self.item_columns)
@@ -105,20 +104,16 @@ class Scorer:
         self.input_columns = self.numeric_columns + [column.name for column in self.item_columns]
         self.item_counts = {column.name: ItemCounts(0, 0) for column in self.item_columns}
         """Per item column, the item occurrences met in every batch scored so far, and those ignored (unseen)."""
+        self.list_counts = {column: NameCounts(0, 0) for column in (options.known_column, options.exclude_column)
+                            if column is not None}
+        """Per label-list column, the names met in every batch scored so far, and those the model does not know."""
         self.label_names = np.asarray(parts.label_names, dtype=object)
-        self.top_k = min(top_k, len(self.label_names))
-        self.id_column = id_column
+        self.top_k = min(options.top_k, len(self.label_names))
         self.training_id_column = parts.data_columns.get("id_column")
         self.training_label_column = parts.data_columns.get("label_column", DEFAULT_LABEL_COLUMN)
-        self.with_labels = with_labels
-        self.output_id_column = output_id_column
-        self.exclude_column = exclude_column
-        self.min_score = min_score
-        self.known_column = known_column
-        self.keep_known = keep_known
+        self.label_delimiter = (options.label_delimiter or parts.data_columns.get("label_delimiter")
+                                or DEFAULT_LABEL_DELIMITER)
         self.model = parts
-        self.uses_known = parts.has_known_term and known_column is not None
-        """Whether the known labels are evidence (a model with a known-label term and a known column)."""
         self.label_index = pa.array(parts.label_names, pa.string())
         self.decision_rule = parts.decision_rule
 
@@ -143,7 +138,7 @@ class Scorer:
 
     def resolve_id_column(self, column_names: list[str]) -> str | None:
         """The input column this scorer takes the ids from (``None``: row positions); see the class docstring."""
-        return resolve_id_column(column_names, self.id_column, self.training_id_column, source="input")
+        return resolve_id_column(column_names, self.options.id_column, self.training_id_column, source="input")
 
     def score_table(self, table: pa.Table | pa.RecordBatch, *, row_offset: int = 0) -> tuple[pa.Table, pa.Table]:
         """Score every valid row of ``table``.
@@ -168,7 +163,7 @@ class Scorer:
         self, ids: pa.Array | pa.ChunkedArray, X: Matrix, *, id_name: str,
         exclude: tuple[np.ndarray, np.ndarray] | None = None,
         known: tuple[np.ndarray, np.ndarray] | None = None,
-    ) -> pa.Table:
+    ) -> tuple[pa.Table, np.ndarray]:
         """The top-k table of feature rows ``X`` (rows, in_features), dense or CSR, already checked finite.
 
         Args:
@@ -177,46 +172,71 @@ class Scorer:
             id_name: the output's id column name.
             exclude: (row indices, label indices) of labels not to recommend to those rows.
             known: (row indices, label indices) of the labels those rows already have.
+
+        Returns:
+            ``(scored, reasons)``: the top-k table of the rows whose logits are finite, in input order, and (rows,)
+            reasons, ``""`` for a scored row and :data:`OVERFLOW` for a row whose finite features are so large
+            that the model's logits are not (it is never given a score of NaN or 1.0).
         """
         step = max(1, MAX_SCORES // len(self.label_names))
         if X.shape[0] > step:  # (rows, num_labels) logits at once: 65,536 rows x 50,000 labels would be 13 GB
-            return pa.concat_tables([
-                self.score_features(ids[start:start + step], X[start:start + step], id_name=id_name,
-                                    exclude=_rows_of(exclude, start, step), known=_rows_of(known, start, step))
-                for start in range(0, X.shape[0], step)])
+            parts = [self.score_features(ids[start:start + step], X[start:start + step], id_name=id_name,
+                                         exclude=_rows_of(exclude, start, step), known=_rows_of(known, start, step))
+                     for start in range(0, X.shape[0], step)]
+            return pa.concat_tables([part[0] for part in parts]), np.concatenate([part[1] for part in parts])
+        reasons = np.full(X.shape[0], "", dtype=object)
         with torch.no_grad():
             logits = self.logits(X, known=known)
-            if known is not None and not self.keep_known:
+            finite = torch.isfinite(logits).all(dim=1).cpu().numpy()
+            if not finite.all():
+                reasons[~finite] = OVERFLOW
+                kept = np.flatnonzero(finite)
+                logits, ids = logits[torch.from_numpy(kept).to(logits.device)], ids.take(pa.array(kept))
+                new_row = np.full(len(finite), -1)
+                new_row[kept] = np.arange(len(kept))
+                exclude, known = (None if pairs is None else _renumbered(pairs, new_row) for pairs in (exclude, known))
+            if known is not None and not self.options.keep_known:
                 exclude = known if exclude is None else tuple(np.concatenate(pair) for pair in zip(exclude, known))
             if exclude is not None and len(exclude[0]):
                 logits[torch.from_numpy(exclude[0]), torch.from_numpy(exclude[1])] = -torch.inf
             indices, top_logits = top_k_labels(logits, self.top_k)
             scores = _sigmoid(top_logits)
             keep = None
-            if exclude is not None or self.min_score is not None:
-                keep = np.isfinite(top_logits) & (scores >= (self.min_score or 0.0))
+            if exclude is not None or self.options.min_score is not None:
+                keep = np.isfinite(top_logits) & (scores >= (self.options.min_score or 0.0))
             table = recommendations_table(ids, self.label_index, indices, scores, id_name=id_name, keep=keep)
-            if self.with_labels:
+            if self.options.with_labels:
                 table = table.append_column("predicted", self._predicted(torch.sigmoid(logits).cpu().numpy()))
-        return table
+        return table, reasons
 
     def label_lists(self, table: pa.Table, column_name: str | None, flag: str) -> tuple[np.ndarray, np.ndarray] | None:
-        """(row indices, label indices) of the label names a list column holds per row (unknown names ignored)."""
+        """(row indices, label indices) of the label names a list column holds per row.
+
+        Names the model does not know are ignored and counted in :attr:`list_counts`.
+
+        Raises:
+            DataError: the column is absent or holds no lists of names, or its lists (in every batch so far) hold
+                names and none of them is a label of the model.
+        """
         if column_name is None:
             return None
         if column_name not in table.column_names:
             raise DataError(f"input: no column {column_name!r} for {flag}; expected a list<string> column of label "
                             "names. Hint: check the column name")
-        column = table.column(column_name)
-        column = column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
-        if pa.types.is_string(column.type) or pa.types.is_large_string(column.type):  # CSV: "a|b"
-            column = pc.split_pattern(column, "|")
-        if not (pa.types.is_list(column.type) or pa.types.is_large_list(column.type)):
-            raise DataError(f"input: column {column_name!r} has type {column.type}; expected a list of label "
-                            "names (list<string>, or a '|'-delimited string)")
-        rows = pc.list_parent_indices(column).to_numpy(zero_copy_only=False)
-        labels = pc.index_in(pc.list_flatten(column).cast(pa.string()), value_set=self.label_index)
+        lists = read_label_lists(table.column(column_name), self.label_delimiter, source="input",
+                                 column_name=column_name)
+        rows = pc.list_parent_indices(lists).to_numpy(zero_copy_only=False)
+        names = pc.list_flatten(lists)
+        labels = pc.index_in(names, value_set=self.label_index)
         named = labels.is_valid().to_numpy(zero_copy_only=False)
+        self.list_counts[column_name] += NameCounts(len(named), int(len(named) - named.sum()))
+        counts = self.list_counts[column_name]
+        if counts.names and counts.unknown == counts.names:
+            raise DataError(
+                f"input: column {column_name!r} ({flag}): none of its {counts.names:,} label names is a label of the "
+                f"model (first {names[0].as_py()!r}); expected names among the model's {len(self.label_names):,} "
+                f"labels. Hint: check the column holds this model's label names (not another catalogue's ids) and "
+                f"--label-delimiter ({self.label_delimiter!r})")
         return rows[named].astype(np.int64), labels.to_numpy(zero_copy_only=False)[named].astype(np.int64)
 
     def logits(self, X: Matrix, *, known: tuple[np.ndarray, np.ndarray] | None = None) -> Tensor:
@@ -224,7 +244,7 @@ class Scorer:
         ``known`` (row indices, label indices), plus those known labels' evidence: the fitted model's one rule,
         :meth:`~gnn_mlc.fitted.FittedModel.logits`."""
         signal = None
-        if known is not None and self.uses_known and len(known[0]):
+        if known is not None and self.model.has_known_term and len(known[0]):
             signal = sp.csr_matrix((np.ones(len(known[0]), dtype=np.uint8), known),
                                    shape=(X.shape[0], len(self.label_names)))
         return self.model.logits(X, known=signal, device=self.device)
@@ -240,14 +260,14 @@ class Scorer:
         column = self.resolve_id_column(table.column_names)
         if column is None:
             ids = pa.array(np.arange(row_offset, row_offset + table.num_rows, dtype=np.int64))
-            return self.output_id_column or ROW_ID, ids
-        return self.output_id_column or column, table.column(column)
+            return self.options.output_id_column or ROW_ID, ids
+        return self.options.output_id_column or column, table.column(column)
 
     def check_columns(self, column_names: list[str], *, source: str = "input") -> None:
         """Raise a one-line :class:`DataError` unless the model's input columns (and a requested id column) are
         among ``column_names``; used to fail before a job writes anything."""
         missing = [name for name in self.input_columns if name not in column_names]
-        id_column = resolve_id_column(column_names, self.id_column, self.training_id_column, source=source)
+        id_column = resolve_id_column(column_names, self.options.id_column, self.training_id_column, source=source)
         if missing:
             known = {*self.input_columns, id_column, self.training_label_column}
             extra = [name for name in column_names if name not in known]
@@ -258,21 +278,23 @@ class Scorer:
             )
 
     def _score_valid_rows(self, table: pa.Table, *, row_offset: int) -> tuple[pa.Table, np.ndarray]:
-        """The scored table of the valid rows, and (rows,) reasons ("" for a valid row)."""
+        """The scored table of the valid rows, and (rows,) reasons ("" for a scored row)."""
         self.check_columns(table.column_names)
         id_name, ids = self._ids(table, row_offset=row_offset)
         features, reasons = self._features(table)
         if ids.null_count:  # a row without an id cannot be joined back to anything
             reasons[(reasons == "") & ~ids.is_valid().to_numpy(zero_copy_only=False)] = "id: missing"
-        exclude = self.label_lists(table, self.exclude_column, "--exclude-column")
-        known = self.label_lists(table, self.known_column, "--known-column")
-        if (reasons != "").any():
-            good = np.flatnonzero(reasons == "")
+        exclude = self.label_lists(table, self.options.exclude_column, "--exclude-column")
+        known = self.label_lists(table, self.options.known_column, "--known-column")
+        good = np.flatnonzero(reasons == "")
+        if len(good) < len(reasons):
             features, ids = features[good], ids.take(pa.array(good))
             new_row = np.full(len(reasons), -1)
             new_row[good] = np.arange(len(good))
             exclude, known = (None if pairs is None else _renumbered(pairs, new_row) for pairs in (exclude, known))
-        return self.score_features(ids, features, id_name=id_name, exclude=exclude, known=known), reasons
+        scored, overflow = self.score_features(ids, features, id_name=id_name, exclude=exclude, known=known)
+        reasons[good] = overflow
+        return scored, reasons
 
     def _features(self, table: pa.Table) -> tuple[Matrix, np.ndarray]:
         """(rows, num_features) float32 features (CSR with item columns) and (rows,) reasons ("" for a valid row)."""
@@ -281,16 +303,16 @@ class Scorer:
         for index, name in enumerate(self.numeric_columns):
             column = table.column(name)
             check_numeric_column(column, name, source="input")
-            values = column.to_numpy(zero_copy_only=False) if column.null_count == 0 \
-                else pc.fill_null(column.cast(pa.float64()), np.nan).to_numpy(zero_copy_only=False)
-            narrow = values.astype(np.float32, copy=False)
-            invalid = ~np.isfinite(narrow)
+            values = pc.fill_null(column.cast(pa.float64()), np.nan).to_numpy(zero_copy_only=False)
+            with np.errstate(invalid="ignore"):  # NaN compares False: it is told apart just below
+                beyond = np.abs(values) > FLOAT32_MAX  # before the cast, which would warn of the overflow
+            invalid = beyond | np.isnan(values)
             if invalid.any():
                 fresh = invalid & (reasons == "")
                 kinds = np.where(np.isnan(values[fresh]), "missing or NaN",
                                  np.where(np.isinf(values[fresh]), "infinite", "beyond the float32 range"))
                 reasons[fresh] = [f"{name}: {kind}" for kind in kinds]
-            features[:, index] = np.where(invalid, 0.0, narrow)
+            features[:, index] = np.where(invalid, 0.0, values)
         if not self.item_columns:
             return features, reasons
         features, counts = with_item_bags(features, table, self.item_columns, source="input")
@@ -301,6 +323,29 @@ class Scorer:
     def item_report(self) -> str:
         """One sentence per item column on the items ignored so far (``""`` for a model without item columns)."""
         return "; ".join(counts.describe(name) for name, counts in self.item_counts.items())
+
+    def list_report(self) -> str:
+        """One warning line per label-list column whose names the model did not all know, so far (else ``""``)."""
+        return "\n".join(line for line in (counts.describe(f"column {name!r}") for name, counts
+                                           in self.list_counts.items()) if line)
+
+
+def _check_history(model: FittedModel, options: ScoringOptions, directory: str | Path) -> None:
+    """Known labels are part of a model's contract: a model with a known-label term scores with them (or, said
+    explicitly, without history), and one without such a term refuses them rather than silently only excluding.
+
+    Raises:
+        GnnMlcError: naming the model directory and the way out.
+    """
+    if model.has_known_term and options.known_column is None and not options.without_history:
+        raise GnnMlcError(f"{directory}: the model was trained with known labels (a user's history) and none are "
+                          "given; expected known_column= (CLI: --known-column). Hint: pass without_history=True "
+                          "(CLI: --without-history) to score every row as a user without history")
+    if options.known_column is not None and not model.has_known_term:
+        raise GnnMlcError(f"{directory}: known_column {options.known_column!r} given, but the model was not trained "
+                          "with known labels; expected a model trained with --known-column or --known-split. Hint: "
+                          "pass the column as exclude_column= (CLI: --exclude-column) to only keep its labels out of "
+                          "the recommendations")
 
 
 def _rows_of(pairs: tuple[np.ndarray, np.ndarray] | None, start: int, count: int

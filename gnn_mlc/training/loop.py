@@ -142,7 +142,8 @@ def train_model(
         pos_weight: (num_labels,) weight of each label's positive terms in the loss
             (see :func:`~gnn_mlc.training.loss.positive_weights`).
         checkpoint: where to save the loop's state after every epoch, and whether to resume from it.
-        progress: show a tqdm bar (one step per epoch, with loss and validation mAP) on stderr.
+        progress: show a tqdm bar (one step per epoch, with the loss and the validation mAP early stopping
+            watches, named in the bar) on stderr.
 
     Returns:
         A :class:`TrainingResult`.
@@ -158,8 +159,8 @@ def train_model(
     if checkpoint is not None and checkpoint.resume and checkpoint.path.exists():
         state = _restore(checkpoint, network, optimizer, generator)
     remaining = range(state.epoch + 1, settings.max_epochs + 1) if not state.stale(settings.patience) else range(0)
-    bar = tqdm(remaining, desc="training", unit="epoch", disable=not progress or rank != 0, mininterval=1.0,
-               initial=state.epoch, total=settings.max_epochs)
+    bar = tqdm(remaining, desc="training (early stopping on validation map)", unit="epoch",
+               disable=not progress or rank != 0, mininterval=1.0, initial=state.epoch, total=settings.max_epochs)
     for epoch in bar:
         loss = _train_epoch(trained, optimizer, split, settings.batch_size, generator=generator, device=device,
                             pos_weight=pos_weight, rank=rank, world_size=world_size,
@@ -168,11 +169,11 @@ def train_model(
             model, split.X_validation, split.Y_validation, split.missing_validation,
             batch_size=max(settings.batch_size, 1024), device=device)
         state.record(epoch, loss, validation, network)
-        bar.set_postfix(loss=f"{loss:.4f}", validation=f"{validation:.4f}", refresh=False)
+        bar.set_postfix({"loss": f"{loss:.4f}", "validation map": f"{validation:.4f}"}, refresh=False)
         if checkpoint is not None and rank == 0:
             _save(checkpoint, state, network, optimizer, generator)
         if state.stale(settings.patience):
-            logger.info("early stopping at epoch %d; best epoch %d (validation mAP %.4f)", epoch, state.best_epoch,
+            logger.info("early stopping at epoch %d; best epoch %d (validation map %.4f)", epoch, state.best_epoch,
                         state.best_map)
             break
     bar.close()
