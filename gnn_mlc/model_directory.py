@@ -13,7 +13,7 @@ Layout::
     label_cooccurrence.npz   co-occurrence counts Y^T Y of the training rows and the label-only log, SciPy sparse
                              (read without pickle)
     graph_rows.safetensors   encodings h(x) and labels of up to 20,000 training rows: what add-labels distils new
-                             labels on (user representations: keep the directory as private as the data)
+                             labels on (user representations: written 0600, owner only, whatever the umask)
     label_features.safetensors  the label features given at training (absent without them)
     known_labels.safetensors the known-label term: edges between labels, their weights and the learned scale
                              (absent for a model fitted without known labels)
@@ -74,6 +74,9 @@ _REQUIRED_FILES = (
     "label_sources.json", "thresholds.json", "label_cooccurrence.npz", "graph_rows.safetensors", "metrics.json",
 )
 SOURCES = ("trained", "log", "edges", "features", "edges+features", "none")
+PRIVATE_FILES = ("graph_rows.safetensors",)
+"""Written 0600 (owner only) whatever the umask: ``graph_rows.safetensors`` keeps up to 20,000 training rows'
+encodings and label sets (what add-labels distils new labels on), as private as the training data."""
 
 
 ModelParts = FittedModel
@@ -107,7 +110,10 @@ def save_model_parts(parts: FittedModel, path: str | Path, *, overwrite: bool = 
     try:
         _write_files(parts, staging)
         for file in staging.iterdir():
-            publish_mode(file)
+            if file.name in PRIVATE_FILES:
+                os.chmod(file, 0o600)
+            else:
+                publish_mode(file)
         publish_mode(staging)
         if path.exists():
             trash = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".old", dir=path.parent))
@@ -211,7 +217,7 @@ def load_model_parts(path: str | Path) -> FittedModel:
     if not path.is_dir():
         raise ModelDirectoryError(f"{path}: no such model directory; expected the output of 'gnn-mlc train'")
     config = _read_config(path)
-    _verify_manifest(path)
+    listed = _verify_manifest(path)  # optional parts are read only when listed
     architecture = _mapping(config.get("architecture"), path / "config.json", "architecture")
     try:
         in_features, num_labels = int(architecture["in_features"]), int(architecture["num_labels"])
@@ -244,11 +250,10 @@ def load_model_parts(path: str | Path) -> FittedModel:
     sources, trained = _label_sources(path / "label_sources.json", num_labels)
     graph_rows = _graph_rows(path / "graph_rows.safetensors", num_labels, embedding_dim)
     label_features = _label_features(path / "label_features.safetensors", num_labels) \
-        if (path / "label_features.safetensors").exists() else None
+        if "label_features.safetensors" in listed else None
     known_term = _known_term(path / "known_labels.safetensors", len(trained)) \
-        if (path / "known_labels.safetensors").exists() else None
-    item_columns = _item_columns(path / "item_columns.json", feature_names) \
-        if (path / "item_columns.json").exists() else []
+        if "known_labels.safetensors" in listed else None
+    item_columns = _item_columns(path / "item_columns.json", feature_names) if "item_columns.json" in listed else []
     _check_parameters(parameters, tensors, in_features, embedding_dim, path)
     return FittedModel(
         parameters=dict(parameters), kind=kind, in_features=in_features, label_names=label_names,
@@ -296,8 +301,11 @@ def _read_config(path: Path) -> dict[str, Any]:
     return config
 
 
-def _verify_manifest(path: Path) -> None:
-    """Every required file is listed, a regular file (not a link), and has the manifest's size and SHA-256."""
+def _verify_manifest(path: Path) -> set[str]:
+    """The names the manifest lists, checked: every required file is listed, every listed file is a regular file
+    (not a link) with the manifest's size and SHA-256, and the directory holds nothing else (a file the manifest
+    does not list, such as an old ``known_labels.safetensors`` left by copying another model's files over this
+    one, would otherwise change what is loaded)."""
     manifest_path = path / MANIFEST
     if not manifest_path.is_file():
         raise ModelDirectoryError(f"{path}: {MANIFEST} is missing; expected a complete model directory (the "
@@ -323,6 +331,14 @@ def _verify_manifest(path: Path) -> None:
                 f"{file}: does not match the manifest (size or SHA-256 differs: changed, truncated or copied from "
                 "another model); expected the file written with this model. Hint: train the model again"
             )
+    for entry in sorted(path.iterdir()):
+        if entry.name != MANIFEST and entry.name not in files:
+            raise ModelDirectoryError(
+                f"{entry}: is not listed in {MANIFEST}; expected exactly the files the manifest lists (left from "
+                "another model, e.g. by copying one model's files over another's?). Hint: remove it, or copy the "
+                "whole model directory afresh"
+            )
+    return set(files)
 
 
 def _refuse_link(file: Path) -> None:

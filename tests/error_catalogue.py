@@ -490,6 +490,11 @@ CASES: list[Case] = [
     Case("evaluate: report into a model directory", _model_copy("m9", lambda p: None),
          ["evaluate", "--model", "model", "--data", str(DEMO / "shop_test.parquet"), "--output", "m9"],
          r"m9: is a model directory \(it holds a model's manifest\.json\); expected the report outside it"),
+    Case("model directory holding a file its manifest does not list",
+         _model_copy("m10", lambda p: (p / "known_labels.safetensors").write_bytes(b"left from another model")),
+         ["inspect", "--model", "m10", "--label", "camping"],
+         r"m10/known_labels\.safetensors: is not listed in manifest\.json; expected exactly the files the manifest "
+         r"lists"),
 ]
 
 
