@@ -39,7 +39,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import math
 import os
 import shutil
 import tempfile
@@ -58,7 +57,7 @@ from gnn_mlc.data.items import ItemColumn
 from gnn_mlc.data.preprocessing import FeatureScaler
 from gnn_mlc.errors import DataError, GnnMlcError, ModelDirectoryError
 from gnn_mlc.fitted import FittedModel
-from gnn_mlc.outputs import publish_mode
+from gnn_mlc.outputs import publish_mode, write_json
 from gnn_mlc.parameters import check_parameters
 from gnn_mlc.thresholds import DecisionRule
 
@@ -145,9 +144,9 @@ def _write_files(parts: FittedModel, directory: Path) -> None:
                      "cooccurrence_rows": int(parts.cooccurrence_rows)},
         "data": dict(parts.data_columns),
     }
-    _write_json(directory / "config.json", config)
-    _write_json(directory / "labels.json", list(parts.label_names))
-    _write_json(directory / "feature_names.json", None if parts.feature_names is None else list(parts.feature_names))
+    write_json(directory / "config.json", config)
+    write_json(directory / "labels.json", list(parts.label_names))
+    write_json(directory / "feature_names.json", None if parts.feature_names is None else list(parts.feature_names))
     tensors = {name: tensor.detach().cpu().contiguous() for name, tensor in parts.state.items()}
     tensors[_SCALER_PREFIX + "offset"] = torch.from_numpy(parts.scaler.offset)
     tensors[_SCALER_PREFIX + "scale"] = torch.from_numpy(parts.scaler.scale)
@@ -159,7 +158,7 @@ def _write_files(parts: FittedModel, directory: Path) -> None:
                "label_bias": torch.from_numpy(np.ascontiguousarray(parts.label_bias, np.float32))},
               str(directory / "label_vectors.safetensors"), metadata={"format": FORMAT})
     sp.save_npz(directory / "label_cooccurrence.npz", sp.csr_matrix(parts.cooccurrence, dtype=np.int64))
-    _write_json(directory / "label_sources.json", {"sources": list(parts.label_sources),
+    write_json(directory / "label_sources.json", {"sources": list(parts.label_sources),
                                                    "trained": [int(index) for index in parts.trained_labels]})
     encodings, rows = parts.graph_rows
     rows = sp.csr_matrix(rows)
@@ -179,11 +178,11 @@ def _write_files(parts: FittedModel, directory: Path) -> None:
                    "scale": torch.tensor([scale], dtype=torch.float32)},
                   str(directory / "known_labels.safetensors"), metadata={"format": FORMAT})
     if parts.item_columns:
-        _write_json(directory / "item_columns.json", [column.to_json() for column in parts.item_columns])
-    _write_json(directory / "thresholds.json", parts.decision_rule.to_json())
+        write_json(directory / "item_columns.json", [column.to_json() for column in parts.item_columns])
+    write_json(directory / "thresholds.json", parts.decision_rule.to_json())
     if parts.graph is not None and parts.graph.adjacency.nnz <= GRAPHML_EDGES:
         parts.graph.write_graphml(directory / "label_graph.graphml")
-    _write_json(directory / "metrics.json", _json_safe(parts.metrics))
+    write_json(directory / "metrics.json", parts.metrics)
     write_manifest(directory)
 
 
@@ -191,7 +190,7 @@ def write_manifest(directory: str | Path) -> None:
     """Write ``manifest.json``: the size and SHA-256 of every other file in ``directory`` (the last file written)."""
     directory = Path(directory)
     files = sorted(file.name for file in directory.iterdir() if file.name != MANIFEST)
-    _write_json(directory / MANIFEST, {"format": FORMAT, "files": {
+    write_json(directory / MANIFEST, {"format": FORMAT, "files": {
         name: {"size": (directory / name).stat().st_size, "sha256": _sha256(directory / name)} for name in files}})
 
 
@@ -486,10 +485,6 @@ def _mapping(value: Any, file: Path, what: str) -> dict[str, Any]:
     return value
 
 
-def _write_json(path: Path, value: Any) -> None:
-    path.write_text(json.dumps(value, indent=2, allow_nan=False) + "\n", encoding="utf-8")
-
-
 def _read_json(path: Path) -> Any:
     try:
         return json.loads(path.read_text(encoding="utf-8"))
@@ -497,17 +492,6 @@ def _read_json(path: Path) -> Any:
         raise ModelDirectoryError(
             f"{path}: not valid JSON ({error}); expected a file written by 'gnn-mlc train'. Hint: train it again"
         ) from None
-
-
-def _json_safe(value: Any) -> Any:
-    """NaN and infinities as null (JSON has no NaN)."""
-    if isinstance(value, dict):
-        return {key: _json_safe(item) for key, item in value.items()}
-    if isinstance(value, list):
-        return [_json_safe(item) for item in value]
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    return value
 
 
 def _first_line(error: BaseException) -> str:

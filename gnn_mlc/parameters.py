@@ -61,13 +61,14 @@ class Parameter:
             return "True or False"
         if self.kind == "choice":
             return "one of " + ", ".join(repr(choice) for choice in self.choices)
-        noun = "an integer" if self.kind == "int" else "a float"
+        bare = "integer" if self.kind == "int" else "float"
+        noun = f"an {bare}" if self.kind == "int" else f"a {bare}"
         if self.high is None and self.low == 0:
-            return f"{'a positive' if self.low_open else 'a non-negative'} {noun[2:] if noun[1] == 'n' else noun[2:]}"
+            return f"{'a positive' if self.low_open else 'a non-negative'} {bare}"
         if self.high is None and self.low == 1 and self.kind == "int":
             return "a positive integer"
         if self.low is None and self.high is None:
-            return f"finite {noun}"
+            return f"a finite {bare}"
         low = "-inf" if self.low is None else _number(self.low)
         high = "inf" if self.high is None else _number(self.high)
         return (f"{noun} in {'(' if self.low_open or self.low is None else '['}{low}, "

@@ -69,7 +69,7 @@ def recommendations_table(
 
 def write_table(table: pa.Table, path: str | Path) -> None:
     """Write ``table`` atomically as Parquet, or as CSV (``.csv``: list columns joined with ``|``; label names
-    never contain ``|``, see :func:`~gnn_mlc.data.dataset.check_label_names`)."""
+    never contain ``|``, see :func:`~gnn_mlc.data.dataset.invalid_label_character`)."""
     path = Path(path)
     with atomic_path(path) as temporary:
         if path.suffix.lower() == ".csv":
