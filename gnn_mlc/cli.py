@@ -200,10 +200,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     predict = commands.add_parser("predict", help="write the top-k labels of each row of one file",
                                   description="Score the rows of one file and write each row's k best labels with "
-                                              "their scores to one Parquet or CSV file (the scoring job's path).")
+                                              "their scores to one Parquet, CSV or JSON-lines file (the scoring "
+                                              "job's path).")
     _add_scoring_options(predict)
     predict.add_argument("--input", required=True, type=Path, help="rows to score: .arff, .csv or .parquet")
-    predict.add_argument("--output", required=True, type=Path, help="output file: .parquet or .csv")
+    predict.add_argument("--output", required=True, type=Path,
+                         help="output file, its suffix the format: .parquet, .csv, or .json/.jsonl (JSON lines)")
     predict.add_argument("--labels", help="ARFF: label XML file (default: the .xml beside the data, or MEKA -C n)")
 
     graph = commands.add_parser("graph", help="build, export and describe the label graph",
@@ -350,7 +352,7 @@ def run_train(args: argparse.Namespace) -> int:
     kind = "no-graph baseline" if not args.use_graph else "label-graph GCN"
     print(
         f"trained {kind} on {data.num_rows} rows x {data.num_features} features, {data.num_labels} labels: "
-        f"best epoch {classifier.training_.best_epoch} of {classifier.training_.epochs_run}, "
+        f"{_epochs_summary(classifier.training_.best_epoch, classifier.training_.history)}, "
         f"validation {classifier.training_.validation_metric} {classifier.training_.best_validation:.4f}"
         f"{_graph_summary(classifier)}\n"
         f"model written to {args.output}"
@@ -358,15 +360,25 @@ def run_train(args: argparse.Namespace) -> int:
     return 0
 
 
+def _epochs_summary(best_epoch: int, history: Sequence[dict[str, float]]) -> str:
+    """``best epoch 4 of 10``: the epochs trained, as ``--max-epochs`` counts them. With known labels the history
+    also holds an epoch 0 (the known-label term alone, before any training), which is no epoch run but can be the
+    best: ``best epoch 0 (the known-label term alone) of 10``."""
+    epochs = max((int(entry["epoch"]) for entry in history), default=0)
+    return f"best epoch {best_epoch}{' (the known-label term alone)' if best_epoch == 0 else ''} of {epochs}"
+
+
 def _graph_summary(classifier: object) -> str:
-    """``; 12 labels scored from the graph (log 10, edges 2)`` or nothing."""
+    """Every label of the model counted by where its vector came from, e.g. ``; 50 labels by the source of their
+    vectors: trained 47, log 2, edges 1`` (sources as in ``label_sources.json``: trained, log, edges, features,
+    edges+features, none)."""
     from collections import Counter
 
-    counts = Counter(str(source) for source in classifier.label_sources_ if source not in ("trained", "none"))
-    if not counts:
-        return ""
-    details = ", ".join(f"{source} {count}" for source, count in sorted(counts.items()))
-    return f"; {sum(counts.values())} labels scored from the graph ({details})"
+    from gnn_mlc.model_directory import SOURCES
+
+    counts = Counter(str(source) for source in classifier.label_sources_)
+    details = ", ".join(f"{source} {counts[source]}" for source in SOURCES if counts[source])
+    return f"; {sum(counts.values())} labels by the source of their vectors: {details}"
 
 
 def run_add_labels(args: argparse.Namespace) -> int:

@@ -31,7 +31,7 @@ class Parameter:
         name: the estimator's keyword (``max_epochs``); the CLI flag is ``--max-epochs`` unless ``flag`` says otherwise.
         default: the default value.
         kind: ``int``, ``float``, ``bool`` or ``choice``.
-        help: one line for ``--help``.
+        help: one line for ``--help``, describing the flag (for a boolean: what giving it does).
         low, high: the closed or open bounds of a number (``None``: unbounded).
         low_open, high_open: whether a bound is excluded.
         choices: the values of a ``choice``.
@@ -111,8 +111,9 @@ def _number(value: float) -> str:
 
 
 PARAMETERS: tuple[Parameter, ...] = (
-    Parameter("use_graph", True, "bool", "build the label graph and score through it the labels the network "
-              "cannot learn (--no-graph: the baseline with independent heads, no graph sources)", flag="--no-graph"),
+    Parameter("use_graph", True, "bool", "train the no-graph baseline instead: independent label heads, no label "
+              "graph, so no --graph-data/--graph-edges/--label-features or known labels (default: the label-graph "
+              "model, which scores through the graph the labels the network cannot learn)", flag="--no-graph"),
     Parameter("hidden_channels", 256, "int", "encoder hidden width", low=1, high=MAX_LAYER_WIDTH),
     Parameter("embedding_dim", 128, "int", "size of the instance vectors and label embeddings", low=1,
               high=MAX_LAYER_WIDTH),

@@ -501,6 +501,10 @@ CASES: list[Case] = [
          [*TRAIN, "--data", "indexed.parquet", "--output", "m11", "--feature-columns", "age,__index_level_0__"],
          r"indexed\.parquet: feature_columns names '__index_level_0__', the pandas index column; expected feature "
          r"columns only", "m11"),
+    Case("predict: an output of unknown format", _nothing,
+         ["predict", "--model", "model", "--input", str(DEMO / "shop_score.parquet"), "--output", "recs.txt"],
+         r"recs\.txt: unknown output format '\.txt'; expected a file ending in \.parquet, \.csv, \.json, \.jsonl "
+         r"\(\.json and \.jsonl: JSON lines\)", "recs.txt"),
     Case("model directory holding a file its manifest does not list",
          _model_copy("m10", lambda p: (p / "known_labels.safetensors").write_bytes(b"left from another model")),
          ["inspect", "--model", "m10", "--label", "camping"],
