@@ -269,6 +269,9 @@ def build_parser() -> argparse.ArgumentParser:
                          "PNGs and report.md into this directory")
     inspect.add_argument("--baseline", type=Path, help="a second model directory whose agreement score the report "
                          "shows beside (e.g. the no-graph baseline)")
+    inspect.add_argument("--label-names", type=Path, metavar="FILE",
+                         help="CSV/Parquet with columns label and name: readable names shown for the labels in the "
+                              "pictures, the report and the projector metadata (e.g. catalogue ids -> titles)")
     return parser
 
 
@@ -538,8 +541,8 @@ def run_inspect(args: argparse.Namespace) -> int:
     if not args.label and not args.output:
         raise GnnMlcError("inspect: nothing to do; expected --label NAME and/or --output DIR")
     if args.output:
-        check_output_path(args.output, inputs=[args.model, args.baseline], what="the inspection report",
-                          kind="directory")
+        check_output_path(args.output, inputs=[args.model, args.baseline, args.label_names],
+                          what="the inspection report", kind="directory")
     model = load_model_parts(args.model)
     if args.label:
         neighbours = nearest_labels(model, args.label, k=args.k)
@@ -549,11 +552,14 @@ def run_inspect(args: argparse.Namespace) -> int:
             print(f"{neighbour.label[:30]:<30} {neighbour.similarity:>7.3f} {neighbour.count:>9d} "
                   f"{neighbour.p_neighbour_given_query:>7.3f} {neighbour.p_query_given_neighbour:>7.3f}")
     if args.output:
-        from gnn_mlc.inspection.report import write_inspection_report
+        from gnn_mlc.inspection.report import read_display_names, write_inspection_report
 
+        display_names = None if args.label_names is None else read_display_names(args.label_names,
+                                                                                 list(model.label_names))
         baseline = load_model_parts(args.baseline) if args.baseline else None
         paths = write_inspection_report(model, args.output, name=args.model.name, baseline=baseline,
-                                        baseline_name=args.baseline.name if args.baseline else "baseline")
+                                        baseline_name=args.baseline.name if args.baseline else "baseline",
+                                        display_names=display_names)
         print("\n".join(f"wrote {path}" for path in paths))
     return 0
 

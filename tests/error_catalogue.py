@@ -505,6 +505,13 @@ CASES: list[Case] = [
          ["predict", "--model", "model", "--input", str(DEMO / "shop_score.parquet"), "--output", "recs.txt"],
          r"recs\.txt: unknown output format '\.txt'; expected a file ending in \.parquet, \.csv, \.json, \.jsonl "
          r"\(\.json and \.jsonl: JSON lines\)", "recs.txt"),
+    Case("inspect: --label-names without a name column", _write("names.csv", "label,title\ncamping,Camping\n"),
+         ["inspect", "--model", "model", "--output", "insp", "--label-names", "names.csv"],
+         r"names\.csv: no 'name' column; expected columns label and name \(found \['label', 'title'\]\)", "insp"),
+    Case("inspect: --label-names naming a label twice",
+         _write("names2.csv", "label,name\ncamping,Camping\ncamping,Tents\n"),
+         ["inspect", "--model", "model", "--output", "insp2", "--label-names", "names2.csv"],
+         r"names2\.csv: row 1: label 'camping' appears again; expected one name per label", "insp2"),
     Case("model directory holding a file its manifest does not list",
          _model_copy("m10", lambda p: (p / "known_labels.safetensors").write_bytes(b"left from another model")),
          ["inspect", "--model", "m10", "--label", "camping"],

@@ -252,6 +252,18 @@ def test_inspect_prints_neighbours_and_writes_report(trained, capsys):
             "label_graph.gexf"} <= {path.name for path in report.iterdir()}
 
 
+def test_inspect_label_names_reach_the_report_and_the_projector(trained, tmp_path, capsys):
+    pq.write_table(pa.table({"label": ["camping", "hiking"], "name": ["Camping & tents", "Hiking boots"]}),
+                   tmp_path / "names.parquet")
+    report = tmp_path / "named"
+    assert main(["inspect", "--model", str(trained / "gcn"), "--output", str(report), "--label-names",
+                 str(tmp_path / "names.parquet")]) == 0
+    text = (report / "report.md").read_text()
+    assert "| Camping & tents |" in text and "| camping |" not in text
+    metadata = (report / "metadata.tsv").read_text().splitlines()
+    assert any(line.startswith("camping\tCamping & tents\t") for line in metadata)
+
+
 def test_inspect_errors(trained, capsys):
     message = run_error(["inspect", "--model", str(trained / "gcn"), "--label", "campng"], capsys)
     assert "label 'campng' is not known to the model (did you mean 'camping'?)" in message
