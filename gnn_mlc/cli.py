@@ -211,10 +211,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     predict = commands.add_parser("predict", help="write the top-k labels of each row of one file",
                                   description="Score the rows of one file and write each row's k best labels with "
-                                              "their scores to one Parquet or CSV file (the scoring job's path).")
+                                              "their scores to one Parquet, CSV or JSON-lines file (the scoring "
+                                              "job's path).")
     _add_scoring_options(predict)
     predict.add_argument("--input", required=True, type=Path, help="rows to score: .arff, .csv or .parquet")
-    predict.add_argument("--output", required=True, type=Path, help="output file: .parquet or .csv")
+    predict.add_argument("--output", required=True, type=Path,
+                         help="output file, its suffix the format: .parquet, .csv, or .json/.jsonl (JSON lines)")
     predict.add_argument("--labels", help="ARFF: label XML file (default: the .xml beside the data, or MEKA -C n)")
 
     graph = commands.add_parser("graph", help="build, export and describe the label graph",
@@ -279,6 +281,9 @@ def build_parser() -> argparse.ArgumentParser:
                          "PNGs and report.md into this directory")
     inspect.add_argument("--baseline", type=Path, help="a second model directory whose agreement score the report "
                          "shows beside (e.g. the no-graph baseline)")
+    inspect.add_argument("--label-names", type=Path, metavar="FILE",
+                         help="CSV/Parquet with columns label and name: readable names shown for the labels in the "
+                              "pictures, the report and the projector metadata (e.g. catalogue ids -> titles)")
     return parser
 
 
@@ -401,14 +406,16 @@ def _known_summary(metrics: dict[str, Any]) -> str:
 
 
 def _graph_summary(classifier: object) -> str:
-    """``; 12 labels scored from the graph (log 10, edges 2)`` or nothing."""
+    """Every label of the model counted by where its vector came from, e.g. ``; 50 labels by the source of their
+    vectors: trained 47, log 2, edges 1`` (sources as in ``label_sources.json``: trained, log, edges, features,
+    edges+features, none)."""
     from collections import Counter
 
-    counts = Counter(str(source) for source in classifier.label_sources_ if source not in ("trained", "none"))
-    if not counts:
-        return ""
-    details = ", ".join(f"{source} {count}" for source, count in sorted(counts.items()))
-    return f"; {sum(counts.values())} labels scored from the graph ({details})"
+    from gnn_mlc.model_directory import SOURCES
+
+    counts = Counter(str(source) for source in classifier.label_sources_)
+    details = ", ".join(f"{source} {counts[source]}" for source in SOURCES if counts[source])
+    return f"; {sum(counts.values())} labels by the source of their vectors: {details}"
 
 
 def run_add_labels(args: argparse.Namespace) -> int:
@@ -614,8 +621,8 @@ def run_inspect(args: argparse.Namespace) -> int:
     if not args.label and not args.output:
         raise GnnMlcError("inspect: nothing to do; expected --label NAME and/or --output DIR")
     if args.output:
-        check_output_path(args.output, inputs=[args.model, args.baseline], what="the inspection report",
-                          kind="directory")
+        check_output_path(args.output, inputs=[args.model, args.baseline, args.label_names],
+                          what="the inspection report", kind="directory")
     model = load_model_parts(args.model)
     if args.label:
         neighbours = nearest_labels(model, args.label, k=args.k)
@@ -625,11 +632,14 @@ def run_inspect(args: argparse.Namespace) -> int:
             print(f"{neighbour.label[:30]:<30} {neighbour.similarity:>7.3f} {neighbour.count:>9d} "
                   f"{neighbour.p_neighbour_given_query:>7.3f} {neighbour.p_query_given_neighbour:>7.3f}")
     if args.output:
-        from gnn_mlc.inspection.report import write_inspection_report
+        from gnn_mlc.inspection.report import read_display_names, write_inspection_report
 
+        display_names = None if args.label_names is None else read_display_names(args.label_names,
+                                                                                 list(model.label_names))
         baseline = load_model_parts(args.baseline) if args.baseline else None
         paths = write_inspection_report(model, args.output, name=args.model.name, baseline=baseline,
-                                        baseline_name=args.baseline.name if args.baseline else "baseline")
+                                        baseline_name=args.baseline.name if args.baseline else "baseline",
+                                        display_names=display_names)
         print("\n".join(f"wrote {path}" for path in paths))
     return 0
 

@@ -13,7 +13,7 @@ Layout::
     label_cooccurrence.npz   co-occurrence counts Y^T Y of the training rows and the label-only log, SciPy sparse
                              (read without pickle)
     graph_rows.safetensors   encodings h(x) and labels of up to 20,000 training rows: what add-labels distils new
-                             labels on (user representations: keep the directory as private as the data)
+                             labels on (user representations: written 0600, owner only, whatever the umask)
     label_features.safetensors  the label features given at training (absent without them)
     known_labels.safetensors the known-label term: ``B`` (dense, or its non-zeros as edges), its scale and bias, the
                              network's weight beside it, EASE^R's lambda and the Gram matrix it was fitted on
@@ -40,7 +40,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import math
 import os
 import shutil
 import tempfile
@@ -59,7 +58,7 @@ from gnn_mlc.data.items import ItemColumn
 from gnn_mlc.data.preprocessing import FeatureScaler
 from gnn_mlc.errors import DataError, GnnMlcError, ModelDirectoryError
 from gnn_mlc.fitted import FittedModel, KnownLabelWeights
-from gnn_mlc.outputs import publish_mode
+from gnn_mlc.outputs import publish_mode, write_json
 from gnn_mlc.parameters import check_parameters
 from gnn_mlc.thresholds import DecisionRule
 
@@ -75,6 +74,9 @@ _REQUIRED_FILES = (
     "label_sources.json", "thresholds.json", "label_cooccurrence.npz", "graph_rows.safetensors", "metrics.json",
 )
 SOURCES = ("trained", "log", "edges", "features", "edges+features", "none")
+PRIVATE_FILES = ("graph_rows.safetensors",)
+"""Written 0600 (owner only) whatever the umask: ``graph_rows.safetensors`` keeps up to 20,000 training rows'
+encodings and label sets (what add-labels distils new labels on), as private as the training data."""
 
 
 ModelParts = FittedModel
@@ -108,7 +110,10 @@ def save_model_parts(parts: FittedModel, path: str | Path, *, overwrite: bool = 
     try:
         _write_files(parts, staging)
         for file in staging.iterdir():
-            publish_mode(file)
+            if file.name in PRIVATE_FILES:
+                os.chmod(file, 0o600)
+            else:
+                publish_mode(file)
         publish_mode(staging)
         if path.exists():
             trash = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".old", dir=path.parent))
@@ -140,9 +145,9 @@ def _write_files(parts: FittedModel, directory: Path) -> None:
                      "cooccurrence_rows": int(parts.cooccurrence_rows)},
         "data": dict(parts.data_columns),
     }
-    _write_json(directory / "config.json", config)
-    _write_json(directory / "labels.json", list(parts.label_names))
-    _write_json(directory / "feature_names.json", None if parts.feature_names is None else list(parts.feature_names))
+    write_json(directory / "config.json", config)
+    write_json(directory / "labels.json", list(parts.label_names))
+    write_json(directory / "feature_names.json", None if parts.feature_names is None else list(parts.feature_names))
     tensors = {name: tensor.detach().cpu().contiguous() for name, tensor in parts.state.items()}
     tensors[_SCALER_PREFIX + "offset"] = torch.from_numpy(parts.scaler.offset)
     tensors[_SCALER_PREFIX + "scale"] = torch.from_numpy(parts.scaler.scale)
@@ -154,7 +159,7 @@ def _write_files(parts: FittedModel, directory: Path) -> None:
                "label_bias": torch.from_numpy(np.ascontiguousarray(parts.label_bias, np.float32))},
               str(directory / "label_vectors.safetensors"), metadata={"format": FORMAT})
     sp.save_npz(directory / "label_cooccurrence.npz", sp.csr_matrix(parts.cooccurrence, dtype=np.int64))
-    _write_json(directory / "label_sources.json", {"sources": list(parts.label_sources),
+    write_json(directory / "label_sources.json", {"sources": list(parts.label_sources),
                                                    "trained": [int(index) for index in parts.trained_labels]})
     encodings, rows = parts.graph_rows
     rows = sp.csr_matrix(rows)
@@ -171,11 +176,11 @@ def _write_files(parts: FittedModel, directory: Path) -> None:
         save_file(_known_term_tensors(parts.known_term), str(directory / "known_labels.safetensors"),
                   metadata={"format": FORMAT})
     if parts.item_columns:
-        _write_json(directory / "item_columns.json", [column.to_json() for column in parts.item_columns])
-    _write_json(directory / "thresholds.json", parts.decision_rule.to_json())
+        write_json(directory / "item_columns.json", [column.to_json() for column in parts.item_columns])
+    write_json(directory / "thresholds.json", parts.decision_rule.to_json())
     if parts.graph is not None and parts.graph.adjacency.nnz <= GRAPHML_EDGES:
         parts.graph.write_graphml(directory / "label_graph.graphml")
-    _write_json(directory / "metrics.json", _json_safe(parts.metrics))
+    write_json(directory / "metrics.json", parts.metrics)
     write_manifest(directory)
 
 
@@ -183,7 +188,7 @@ def write_manifest(directory: str | Path) -> None:
     """Write ``manifest.json``: the size and SHA-256 of every other file in ``directory`` (the last file written)."""
     directory = Path(directory)
     files = sorted(file.name for file in directory.iterdir() if file.name != MANIFEST)
-    _write_json(directory / MANIFEST, {"format": FORMAT, "files": {
+    write_json(directory / MANIFEST, {"format": FORMAT, "files": {
         name: {"size": (directory / name).stat().st_size, "sha256": _sha256(directory / name)} for name in files}})
 
 
@@ -209,7 +214,7 @@ def load_model_parts(path: str | Path) -> FittedModel:
     if not path.is_dir():
         raise ModelDirectoryError(f"{path}: no such model directory; expected the output of 'gnn-mlc train'")
     config = _read_config(path)
-    _verify_manifest(path)
+    listed = _verify_manifest(path)  # optional parts are read only when listed
     architecture = _mapping(config.get("architecture"), path / "config.json", "architecture")
     try:
         in_features, num_labels = int(architecture["in_features"]), int(architecture["num_labels"])
@@ -242,11 +247,10 @@ def load_model_parts(path: str | Path) -> FittedModel:
     sources, trained = _label_sources(path / "label_sources.json", num_labels)
     graph_rows = _graph_rows(path / "graph_rows.safetensors", num_labels, embedding_dim)
     label_features = _label_features(path / "label_features.safetensors", num_labels) \
-        if (path / "label_features.safetensors").exists() else None
+        if "label_features.safetensors" in listed else None
     known_term = _known_term(path / "known_labels.safetensors", num_labels) \
-        if (path / "known_labels.safetensors").exists() else None
-    item_columns = _item_columns(path / "item_columns.json", feature_names) \
-        if (path / "item_columns.json").exists() else []
+        if "known_labels.safetensors" in listed else None
+    item_columns = _item_columns(path / "item_columns.json", feature_names) if "item_columns.json" in listed else []
     _check_parameters(parameters, tensors, in_features, embedding_dim, path)
     return FittedModel(
         parameters=dict(parameters), kind=kind, in_features=in_features, label_names=label_names,
@@ -294,8 +298,11 @@ def _read_config(path: Path) -> dict[str, Any]:
     return config
 
 
-def _verify_manifest(path: Path) -> None:
-    """Every required file is listed, a regular file (not a link), and has the manifest's size and SHA-256."""
+def _verify_manifest(path: Path) -> set[str]:
+    """The names the manifest lists, checked: every required file is listed, every listed file is a regular file
+    (not a link) with the manifest's size and SHA-256, and the directory holds nothing else (a file the manifest
+    does not list, such as an old ``known_labels.safetensors`` left by copying another model's files over this
+    one, would otherwise change what is loaded)."""
     manifest_path = path / MANIFEST
     if not manifest_path.is_file():
         raise ModelDirectoryError(f"{path}: {MANIFEST} is missing; expected a complete model directory (the "
@@ -321,6 +328,14 @@ def _verify_manifest(path: Path) -> None:
                 f"{file}: does not match the manifest (size or SHA-256 differs: changed, truncated or copied from "
                 "another model); expected the file written with this model. Hint: train the model again"
             )
+    for entry in sorted(path.iterdir()):
+        if entry.name != MANIFEST and entry.name not in files:
+            raise ModelDirectoryError(
+                f"{entry}: is not listed in {MANIFEST}; expected exactly the files the manifest lists (left from "
+                "another model, e.g. by copying one model's files over another's?). Hint: remove it, or copy the "
+                "whole model directory afresh"
+            )
+    return set(files)
 
 
 def _refuse_link(file: Path) -> None:
@@ -508,10 +523,6 @@ def _mapping(value: Any, file: Path, what: str) -> dict[str, Any]:
     return value
 
 
-def _write_json(path: Path, value: Any) -> None:
-    path.write_text(json.dumps(value, indent=2, allow_nan=False) + "\n", encoding="utf-8")
-
-
 def _read_json(path: Path) -> Any:
     try:
         return json.loads(path.read_text(encoding="utf-8"))
@@ -519,17 +530,6 @@ def _read_json(path: Path) -> Any:
         raise ModelDirectoryError(
             f"{path}: not valid JSON ({error}); expected a file written by 'gnn-mlc train'. Hint: train it again"
         ) from None
-
-
-def _json_safe(value: Any) -> Any:
-    """NaN and infinities as null (JSON has no NaN)."""
-    if isinstance(value, dict):
-        return {key: _json_safe(item) for key, item in value.items()}
-    if isinstance(value, list):
-        return [_json_safe(item) for item in value]
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    return value
 
 
 def _first_line(error: BaseException) -> str:

@@ -11,11 +11,14 @@ from __future__ import annotations
 
 import contextlib
 import json
+import math
 import os
 import tempfile
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
+
+import numpy as np
 
 from gnn_mlc._typing import MODEL_FORMAT, MODEL_MANIFEST
 from gnn_mlc.errors import GnnMlcError
@@ -62,6 +65,28 @@ def write_text(path: str | Path, text: str) -> None:
     """Write ``text`` to ``path`` atomically (UTF-8)."""
     with atomic_path(path) as temporary:
         temporary.write_text(text, encoding="utf-8")
+
+
+def json_safe(value: Any) -> Any:
+    """``value`` with what JSON cannot hold made plain: NaN and infinities as null, NumPy scalars and arrays as
+    numbers and lists, tuples as lists (nested dicts and lists followed)."""
+    if isinstance(value, np.ndarray):
+        value = value.tolist()
+    elif isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, dict):
+        return {key: json_safe(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [json_safe(item) for item in value]
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+def write_json(path: str | Path, value: Any) -> None:
+    """Write ``value`` as indented UTF-8 JSON with a final newline, atomically (:func:`json_safe` first: NaN is
+    written as null). The one JSON writer of the package: model directories, reports, the command line."""
+    write_text(path, json.dumps(json_safe(value), indent=2, allow_nan=False) + "\n")
 
 
 def ensure_writable_directory(path: str | Path, *, what: str) -> Path:

@@ -31,7 +31,7 @@ class Parameter:
         name: the estimator's keyword (``max_epochs``); the CLI flag is ``--max-epochs`` unless ``flag`` says otherwise.
         default: the default value.
         kind: ``int``, ``float``, ``bool`` or ``choice``.
-        help: one line for ``--help``.
+        help: one line for ``--help``, describing the flag (for a boolean: what giving it does).
         low, high: the closed or open bounds of a number (``None``: unbounded).
         low_open, high_open: whether a bound is excluded.
         choices: the values of a ``choice``.
@@ -61,13 +61,14 @@ class Parameter:
             return "True or False"
         if self.kind == "choice":
             return "one of " + ", ".join(repr(choice) for choice in self.choices)
-        noun = "an integer" if self.kind == "int" else "a float"
+        bare = "integer" if self.kind == "int" else "float"
+        noun = f"an {bare}" if self.kind == "int" else f"a {bare}"
         if self.high is None and self.low == 0:
-            return f"{'a positive' if self.low_open else 'a non-negative'} {noun[2:] if noun[1] == 'n' else noun[2:]}"
+            return f"{'a positive' if self.low_open else 'a non-negative'} {bare}"
         if self.high is None and self.low == 1 and self.kind == "int":
             return "a positive integer"
         if self.low is None and self.high is None:
-            return f"finite {noun}"
+            return f"a finite {bare}"
         low = "-inf" if self.low is None else _number(self.low)
         high = "inf" if self.high is None else _number(self.high)
         return (f"{noun} in {'(' if self.low_open or self.low is None else '['}{low}, "
@@ -110,8 +111,9 @@ def _number(value: float) -> str:
 
 
 PARAMETERS: tuple[Parameter, ...] = (
-    Parameter("use_graph", True, "bool", "build the label graph and score through it the labels the network "
-              "cannot learn (--no-graph: the baseline with independent heads, no graph sources)", flag="--no-graph"),
+    Parameter("use_graph", True, "bool", "train the no-graph baseline instead: independent label heads, no label "
+              "graph, so no --graph-data/--graph-edges/--label-features or known labels (default: the label-graph "
+              "model, which scores through the graph the labels the network cannot learn)", flag="--no-graph"),
     Parameter("hidden_channels", 256, "int", "encoder hidden width", low=1, high=MAX_LAYER_WIDTH),
     Parameter("embedding_dim", 128, "int", "size of the instance vectors and label embeddings", low=1,
               high=MAX_LAYER_WIDTH),

@@ -128,6 +128,13 @@ def _two_id_types(work: Path) -> None:
     pq.write_table(table, work / "idtypes" / "b.parquet")
 
 
+def _with_pandas_index(table: pa.Table) -> pa.Table:
+    """The table as ``df[mask].to_parquet()`` saves it: its filtered index in a ``__index_level_0__`` column."""
+    table = table.append_column("__index_level_0__", pa.array(range(table.num_rows), pa.int64()))
+    metadata = {"index_columns": ["__index_level_0__"], "columns": [], "pandas_version": "2.2.0"}
+    return table.replace_schema_metadata({b"pandas": json.dumps(metadata).encode()})
+
+
 def _link_weights(directory: Path) -> None:
     import os
 
@@ -510,6 +517,26 @@ CASES: list[Case] = [
     Case("evaluate: report into a model directory", _model_copy("m9", lambda p: None),
          ["evaluate", "--model", "model", "--data", str(DEMO / "shop_test.parquet"), "--output", "m9"],
          r"m9: is a model directory \(it holds a model's manifest\.json\); expected the report outside it"),
+    Case("train: --feature-columns naming a saved pandas index", _parquet("indexed.parquet", _with_pandas_index),
+         [*TRAIN, "--data", "indexed.parquet", "--output", "m11", "--feature-columns", "age,__index_level_0__"],
+         r"indexed\.parquet: feature_columns names '__index_level_0__', the pandas index column; expected feature "
+         r"columns only", "m11"),
+    Case("predict: an output of unknown format", _nothing,
+         ["predict", "--model", "model", "--input", str(DEMO / "shop_score.parquet"), "--output", "recs.txt"],
+         r"recs\.txt: unknown output format '\.txt'; expected a file ending in \.parquet, \.csv, \.json, \.jsonl "
+         r"\(\.json and \.jsonl: JSON lines\)", "recs.txt"),
+    Case("inspect: --label-names without a name column", _write("names.csv", "label,title\ncamping,Camping\n"),
+         ["inspect", "--model", "model", "--output", "insp", "--label-names", "names.csv"],
+         r"names\.csv: no 'name' column; expected columns label and name \(found \['label', 'title'\]\)", "insp"),
+    Case("inspect: --label-names naming a label twice",
+         _write("names2.csv", "label,name\ncamping,Camping\ncamping,Tents\n"),
+         ["inspect", "--model", "model", "--output", "insp2", "--label-names", "names2.csv"],
+         r"names2\.csv: row 1: label 'camping' appears again; expected one name per label", "insp2"),
+    Case("model directory holding a file its manifest does not list",
+         _model_copy("m10", lambda p: (p / "known_labels.safetensors").write_bytes(b"left from another model")),
+         ["inspect", "--model", "m10", "--label", "camping"],
+         r"m10/known_labels\.safetensors: is not listed in manifest\.json; expected exactly the files the manifest "
+         r"lists"),
 ]
 
 

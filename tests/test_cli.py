@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -94,6 +95,45 @@ def test_predict_writes_top_k(trained, demo_score, capsys):
     np.testing.assert_allclose(row["scores"], scores[best], rtol=1e-6)
     csv_lines = (trained / "recs.csv").read_text().splitlines()
     assert csv_lines[0] == '"id","labels","scores"' and len(csv_lines) == 2001
+
+
+def test_predict_output_suffix_decides_the_format(trained, demo_score, capsys):
+    """.json writes JSON lines (not Parquet under a .json name); an unknown suffix is one line, nothing written."""
+    model = str(trained / "gcn")
+    for name in ("same.parquet", "same.json"):
+        assert main(["predict", "--model", model, "--input", str(demo_score), "--output", str(trained / name),
+                     "--top-k", "3"]) == 0
+    rows = [json.loads(line) for line in (trained / "same.json").read_text(encoding="utf-8").splitlines()]
+    expected = pq.read_table(trained / "same.parquet").to_pylist()
+    assert [(row["id"], row["labels"]) for row in rows] == [(row["id"], row["labels"]) for row in expected]
+    np.testing.assert_array_equal([row["scores"] for row in rows], [row["scores"] for row in expected])
+    capsys.readouterr()
+    message = run_error(["predict", "--model", model, "--input", str(demo_score), "--output",
+                         str(trained / "recs.txt")], capsys)
+    assert message.startswith(f"error: {trained / 'recs.txt'}: unknown output format '.txt'; expected a file ending "
+                              "in .parquet, .csv, .json, .jsonl (.json and .jsonl: JSON lines)")
+    assert not (trained / "recs.txt").exists()
+
+
+def test_train_summary_counts_epochs_as_run_and_every_label_by_source(tmp_path, demo_train, capsys):
+    train = tmp_path / "train.parquet"
+    pq.write_table(pq.read_table(demo_train).slice(0, 400), train)
+    (tmp_path / "edges.csv").write_text("source,target\ncamping,tent repair\n")
+    assert main(["train", "--data", str(train), "--output", str(tmp_path / "known"), "--known-split",
+                 "--graph-edges", str(tmp_path / "edges.csv"), "--max-epochs", "2", "--patience", "100",
+                 "--hidden-channels", "16", "--embedding-dim", "8", "--quiet"]) == 0
+    printed = capsys.readouterr().out
+    assert re.search(r"best epoch [12] of 2 by validation map", printed), printed
+    sources = json.loads((tmp_path / "known" / "label_sources.json").read_text())["sources"]
+    assert len(sources) == 49 and sources.count("edges") == 1  # 'tent repair': only the edges know it
+    assert f"49 labels by the source of their vectors: trained {sources.count('trained')}, edges 1" in printed
+
+
+def test_no_graph_help_says_what_the_flag_does(capsys):
+    with pytest.raises(SystemExit):
+        main(["train", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    assert "--no-graph train the no-graph baseline instead: independent label heads, no label graph" in text
 
 
 def test_graph_command(trained, demo_train, capsys):
@@ -210,6 +250,18 @@ def test_inspect_prints_neighbours_and_writes_report(trained, capsys):
     assert {"report.md", "embedding_map.png", "label_graph.png", "tensors.tsv", "metadata.tsv",
             "projector_config.pbtxt", "label_embeddings.npy", "label_graph.graphml",
             "label_graph.gexf"} <= {path.name for path in report.iterdir()}
+
+
+def test_inspect_label_names_reach_the_report_and_the_projector(trained, tmp_path, capsys):
+    pq.write_table(pa.table({"label": ["camping", "hiking"], "name": ["Camping & tents", "Hiking boots"]}),
+                   tmp_path / "names.parquet")
+    report = tmp_path / "named"
+    assert main(["inspect", "--model", str(trained / "gcn"), "--output", str(report), "--label-names",
+                 str(tmp_path / "names.parquet")]) == 0
+    text = (report / "report.md").read_text()
+    assert "| Camping & tents |" in text and "| camping |" not in text
+    metadata = (report / "metadata.tsv").read_text().splitlines()
+    assert any(line.startswith("camping\tCamping & tents\t") for line in metadata)
 
 
 def test_inspect_errors(trained, capsys):

@@ -203,3 +203,35 @@ def test_a_missing_id_is_an_error_naming_the_row(tmp_path):
     pq.write_table(pa.table({"id": [1, 2, None, None], "x": [1.0] * 4, "labels": [["a"]] * 4}), parquet)
     with pytest.raises(DataError, match=r"d\.parquet: row 2 has no id \(null or empty\) in column 'id'"):
         read_dataset(parquet)
+
+
+@pytest.mark.parametrize("index", ["__index_level_0__", "row_key"])
+def test_a_saved_pandas_index_is_never_a_feature_and_dropped_columns_are_logged(tmp_path, caplog, index):
+    """df[df.x > 0].to_parquet() keeps the filtered index as a column: it must not become a silent feature."""
+    import json
+
+    table = pa.table({"x": [1.0, 2.0, 3.0], "note": ["a", "b", "c"], index: pa.array([4, 9, 11]),
+                      "labels": [["a"], ["b"], ["a"]]})
+    metadata = {"index_columns": [index], "columns": [], "pandas_version": "2.2.0"}
+    pq.write_table(table.replace_schema_metadata({b"pandas": json.dumps(metadata).encode()}), tmp_path / "d.parquet")
+    with caplog.at_level(logging.INFO, logger="gnn_mlc.data.tabular"):
+        data = read_dataset(tmp_path / "d.parquet", exclude_columns=["note"])
+    assert data.feature_names == ["x"]
+    assert index in data.dropped_attributes
+    messages = [record.getMessage() for record in caplog.records]
+    assert any(f"columns that are not features: 'note' (excluded), '{index}' (pandas index)" in message
+               for message in messages), messages
+    with pytest.raises(DataError, match=rf"feature_columns names '{index}', the pandas index column; expected "
+                                        "feature columns only"):
+        read_dataset(tmp_path / "d.parquet", feature_columns=["x", index])
+
+
+def test_a_range_index_and_foreign_metadata_are_no_columns(tmp_path):
+    import json
+
+    from gnn_mlc.data.tabular import pandas_index_columns
+
+    ranged = {"index_columns": [{"kind": "range", "start": 0, "stop": 2, "step": 1}]}
+    assert pandas_index_columns(pa.schema([("x", pa.float64())], metadata={b"pandas": json.dumps(ranged)})) == []
+    assert pandas_index_columns(pa.schema([("x", pa.float64())], metadata={b"pandas": b"not json"})) == []
+    assert pandas_index_columns(pa.schema([("x", pa.float64())])) == []

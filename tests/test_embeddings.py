@@ -77,9 +77,12 @@ def test_projector_files_follow_tensorboard_rules(model, tmp_path):
     tensors = np.loadtxt(tmp_path / "tensors.tsv", delimiter="\t")
     np.testing.assert_allclose(tensors, model.label_embeddings_, rtol=1e-5, atol=1e-6)
     metadata = (tmp_path / "metadata.tsv").read_text().splitlines()
-    assert metadata[0] == "name\tfrequency"  # two columns: a header line
+    assert metadata[0] == "name\tdisplay_name\tfrequency"  # several columns: a header line
     assert len(metadata) == len(model.classes_) + 1
-    assert metadata[1].split("\t") == [model.classes_[0], str(model.label_counts_[0])]
+    assert metadata[1].split("\t") == [model.classes_[0], model.classes_[0], str(model.label_counts_[0])]
+    export_embeddings(model, tmp_path, display_names={model.classes_[0]: "First\tlabel"})
+    first = (tmp_path / "metadata.tsv").read_text().splitlines()[1]
+    assert first.split("\t") == [model.classes_[0], "First label", str(model.label_counts_[0])]
     config = (tmp_path / "projector_config.pbtxt").read_text()
     assert 'tensor_path: "tensors.tsv"' in config and 'metadata_path: "metadata.tsv"' in config
 
@@ -225,3 +228,60 @@ def test_label_graph_picture_says_it_sampled(monkeypatch, tmp_path):
     model, _ = _random_model()
     plots.plot_label_graph(model, tmp_path / "graph.png")
     assert "sampled: the " in titles[0] and "most frequent of the" in titles[0]
+
+
+def test_embedding_map_has_legends_leaves_cold_labels_out_and_uses_display_names(monkeypatch, tmp_path):
+    pytest.importorskip("matplotlib")
+    import scipy.sparse as sp
+
+    import gnn_mlc.inspection.plots as plots
+
+    model, Y = _random_model()
+    Y[:, -3:] = 0  # three cold labels: no positive training row
+    model.cooccurrence = sp.csr_matrix(Y.T @ Y)
+    model.label_counts = model.cooccurrence.diagonal()
+    figures = []
+    original = plots._save
+    monkeypatch.setattr(plots, "_save", lambda figure, plt, path: (figures.append(figure), original(figure, plt,
+                                                                                                    path))[1])
+    plots.plot_embedding_map(model, tmp_path / "map.png", display_names={"l0": "Most popular"})
+    axes = figures[0].axes[0]
+    assert "57 of 57 names shown; 3 labels with no positive training row left out" in axes.get_title()
+    assert len(axes.collections[0].get_offsets()) == 57
+    texts = {text.get_text() for text in axes.texts}
+    assert "Most popular" in texts and "l0" not in texts and "l59" not in texts
+    legends = [child for child in axes.get_children() if type(child).__name__ == "Legend"]
+    assert {legend.get_title().get_text() for legend in legends} == {"community (colour)",
+                                                                      "training frequency (size)"}
+    assert any("Most popular" in text.get_text() for legend in legends for text in legend.get_texts())
+
+
+def test_report_flags_an_uninformative_agreement_score_and_shows_display_names(monkeypatch, tmp_path):
+    pytest.importorskip("matplotlib")
+    import gnn_mlc.inspection.report as report_module
+
+    model, _ = _random_model(num_labels=12)
+    chance = iter([0.97, 0.5])  # the model's score, then the baseline's
+    monkeypatch.setattr(report_module, "agreement_score", lambda *args, **kwargs: {
+        "neighbour_map": 0.98, "chance_map": next(chance), "labels_scored": 12, "labels_with_neighbours": 12})
+    report_module.write_inspection_report(model, tmp_path, name="dense", baseline=model, baseline_name="other",
+                                          display_names={"l1": "Label One"})
+    report = (tmp_path / "report.md").read_text()
+    assert "| dense | 0.9800 | 0.9700 (uninformative) |" in report and "| other | 0.9800 | 0.5000 |" in report
+    assert "**Uninformative:** chance_map is above 0.95 for `dense` (0.9700)" in report
+    assert "| Label One |" in report and "| l1 |" not in report
+
+
+def test_display_names_are_read_and_checked(tmp_path):
+    from gnn_mlc import GnnMlcError
+    from gnn_mlc.inspection.report import read_display_names
+
+    (tmp_path / "names.csv").write_text("label,name\nc1,Camping gear\nc2,\nc9,Not in the model\n")
+    assert read_display_names(tmp_path / "names.csv", ["c1", "c2", "c3"]) == {"c1": "Camping gear"}
+    (tmp_path / "twice.csv").write_text("label,name\nc1,A\nc1,B\n")
+    with pytest.raises(GnnMlcError, match=r"twice\.csv: row 1: label 'c1' appears again; expected one name per "
+                                          r"label"):
+        read_display_names(tmp_path / "twice.csv", ["c1"])
+    (tmp_path / "title.csv").write_text("label,title\nc1,A\n")
+    with pytest.raises(GnnMlcError, match=r"title\.csv: no 'name' column; expected columns label and name"):
+        read_display_names(tmp_path / "title.csv", ["c1"])

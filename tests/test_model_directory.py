@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import numpy as np
 import pytest
@@ -233,6 +234,25 @@ def test_symbolic_links_are_not_followed(saved, tmp_path):
         load_model(target)
 
 
+def test_a_file_the_manifest_does_not_list_is_refused(saved, data, tmp_path):
+    """``cp new/* deploy/`` over a known-label model leaves its known_labels.safetensors: refused, not loaded."""
+    import shutil
+
+    classifier, path = saved
+    deploy = LabelGCNClassifier(**FAST).fit(data.X, data.Y, known_labels="split").to_directory(tmp_path / "deploy")
+    assert (deploy / "known_labels.safetensors").is_file()
+    for file in path.iterdir():
+        shutil.copy2(file, deploy / file.name)
+    left = sorted({file.name for file in deploy.iterdir()} - {file.name for file in path.iterdir()})
+    assert "known_labels.safetensors" in left  # and label_graph.graphml where the plain model has no graph
+    with pytest.raises(ModelDirectoryError, match=rf"deploy/{re.escape(left[0])}: is not listed in manifest\.json; expected "
+                       r"exactly the files the manifest lists"):
+        load_model(deploy)
+    for name in left:
+        (deploy / name).unlink()
+    np.testing.assert_array_equal(load_model(deploy).predict_proba(data.X), classifier.predict_proba(data.X))
+
+
 def test_saved_files_have_the_usual_permissions(saved, tmp_path):
     import os
     import stat
@@ -244,7 +264,9 @@ def test_saved_files_have_the_usual_permissions(saved, tmp_path):
     finally:
         os.umask(previous)
     assert stat.S_IMODE(path.stat().st_mode) == 0o755
-    assert {stat.S_IMODE(file.stat().st_mode) for file in path.iterdir()} == {0o644}
+    modes = {file.name: stat.S_IMODE(file.stat().st_mode) for file in path.iterdir()}
+    assert modes.pop("graph_rows.safetensors") == 0o600  # training rows' label sets: the owner's only
+    assert set(modes.values()) == {0o644}
 
 
 

@@ -58,14 +58,16 @@ def test_resume_refuses_a_foreign_checkpoint(tmp_path, demo_train, capsys):
     assert not (tmp_path / "model").exists()
 
 
-def _interrupted_run(tmp_path, demo_train) -> Path:
-    """Train 2 of 4 epochs with a checkpoint, as a run killed after its second epoch leaves it."""
+def _interrupted_run(tmp_path, demo_train, **sources: Path) -> Path:
+    """Train 2 of 4 epochs with a checkpoint (and the graph ``sources``), as a run killed after its second epoch
+    leaves it."""
     from gnn_mlc import LabelGCNClassifier, read_dataset
 
     data = read_dataset(demo_train)
     checkpoint = tmp_path / ".model.checkpoint.pt"
     LabelGCNClassifier(max_epochs=2, patience=100, hidden_channels=16, embedding_dim=8, random_state=3,
-                       device="cpu").fit(data.X, data.Y, checkpoint=checkpoint)
+                       device="cpu").fit(data.X, data.Y, label_names=data.label_names, checkpoint=checkpoint,
+                                         **sources)
     state = torch.load(checkpoint, weights_only=True)
     state["identity"]["max_epochs"] = 4  # the killed run had asked for 4
     torch.save(state, checkpoint)
@@ -97,6 +99,29 @@ def test_resume_refuses_another_run_and_lists_the_difference(tmp_path, demo_trai
     error = capsys.readouterr().err
     assert re.search(r"checkpoint\.pt: the checkpoint is of another run \(.*" + difference, error), error
     assert "Traceback" not in error and not (tmp_path / "model").exists()
+
+
+@pytest.mark.parametrize(("flag", "first", "second"), [
+    ("--graph-edges", "source,target\ncamping,hiking\n", "source,target\ncamping,sneakers\n"),
+    ("--label-features", "label,f0\ncamping,1.0\nhiking,2.0\n", "label,f0\ncamping,1.0\nhiking,3.0\n"),
+])
+def test_resume_refuses_other_graph_sources(tmp_path, demo_train, capsys, flag, first, second):
+    """Other edges or label features change the label graph under the saved weights: another run, one line."""
+    import re
+
+    name = flag[2:].replace("-", "_")
+    (tmp_path / "first.csv").write_text(first)
+    (tmp_path / "second.csv").write_text(second)
+    _interrupted_run(tmp_path, demo_train, **{name: tmp_path / "first.csv"})
+    argv = ["train", "--data", str(demo_train), "--output", str(tmp_path / "model"), "--max-epochs", "4",
+            "--patience", "100", "--hidden-channels", "16", "--embedding-dim", "8", "--seed", "3", "--quiet",
+            "--resume", flag]
+    assert main([*argv, str(tmp_path / "second.csv")]) == 2
+    error = capsys.readouterr().err
+    assert re.search(rf"checkpoint\.pt: the checkpoint is of another run \({name}: '[0-9a-f]+' -> '[0-9a-f]+'\); "
+                     "expected the same data and parameters to resume", error), error
+    assert "Traceback" not in error and not (tmp_path / "model").exists()
+    assert main([*argv, str(tmp_path / "first.csv")]) == 0  # the same source again: resumed
 
 
 def test_resume_with_the_same_arguments_is_accepted(tmp_path, demo_train):

@@ -11,12 +11,15 @@ Every column other than the label and id columns is a feature, unless ``feature_
 named in ``item_columns`` (a delimited string in CSV), is a bag of items (:mod:`gnn_mlc.data.items`): one sparse
 feature per item, and the data set is sparse (CSR ``X`` and ``Y``); its features are the numeric columns first, then
 each item column's items. Without an id column or ``feature_columns``, a feature column that looks like
-an identifier (its name ends in ``id`` and its values are distinct integers) is logged as a warning. The id column is
-read as text from CSV (``007`` stays ``007``); a null, empty or repeated id is an error.
+an identifier (its name ends in ``id`` and its values are distinct integers) is logged as a warning. A pandas index
+saved in a Parquet file (the ``index_columns`` of its ``pandas`` schema metadata, e.g. ``__index_level_0__``) is
+never a feature; every column left out of the features is named in the log (INFO), with the reason. The id column
+is read as text from CSV (``007`` stays ``007``); a null, empty or repeated id is an error.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 from collections import Counter
 from collections.abc import Sequence
@@ -145,8 +148,11 @@ def read_tabular_dataset(
         {name for sets in (row_labels, known_labels or []) for names in sets for name in names})
     if not vocabulary:
         raise DataError(f"{path}: column {label_column!r} holds no label at all; expected at least one label")
+    reserved: dict[str | None, str] = {label_column: "label", id_column: "id", known_column: "known-label"}
+    for name in pandas_index_columns(table.schema):
+        reserved.setdefault(name, "pandas index")
     columns = _select_features(table.column_names, options.feature_columns, options.exclude_columns, path=path,
-                               reserved={label_column: "label", id_column: "id", known_column: "known-label"})
+                               reserved=reserved)
     fitted = _item_columns(table, columns, item_columns, vocabularies, delimiter=label_delimiter,
                            weighting=options.item_weighting, path=path)
     numeric = [name for name in columns if name not in {column.name for column in fitted}]
@@ -158,6 +164,12 @@ def read_tabular_dataset(
     known = None if known_labels is None else _indicator(known_labels, vocabulary, path, known_column, sparse=sparse)
     ids = None if id_column is None else _read_ids(table.column(id_column), path, id_column)
     dropped = [name for name in table.column_names if name not in {*columns, label_column, id_column}]
+    if dropped:
+        excluded = set(options.exclude_columns or ())
+        why = {name: reserved.get(name) or ("excluded" if name in excluded else "not in feature_columns")
+               for name in dropped}
+        reasons = [f"{name!r} ({reason})" for name, reason in why.items()]
+        logger.info("%s: columns that are not features: %s", path, ", ".join(reasons))
     feature_names = numeric + [name for column in fitted for name in column.feature_names]
     return Dataset(X=X, Y=Y, label_names=vocabulary, feature_names=feature_names, ids=ids,
                    dropped_attributes=dropped, source=str(path), id_column=id_column,
@@ -212,6 +224,19 @@ def _indicator(row_labels: list[list[str]], vocabulary: list[str], path: Path, c
     matrix.sum_duplicates()
     matrix.data[:] = 1
     return matrix if sparse else matrix.toarray()
+
+
+def pandas_index_columns(schema: pa.Schema) -> list[str]:
+    """The columns holding a pandas index saved with the table (``__index_level_0__``, or the index's name): the
+    string entries of ``index_columns`` in the ``pandas`` schema metadata that pandas writes (a ``RangeIndex`` is
+    stored as a description, not a column); none for a table without that metadata or with unreadable metadata."""
+    metadata = (schema.metadata or {}).get(b"pandas")
+    try:
+        index_columns = json.loads(metadata).get("index_columns", []) if metadata else []
+    except (ValueError, AttributeError):
+        return []
+    return [name for name in index_columns if isinstance(name, str) and name in schema.names] \
+        if isinstance(index_columns, list) else []
 
 
 def _select_features(

@@ -76,15 +76,15 @@ def evaluate(
         train_counts = np.asarray(train_counts)
         if train_counts.shape != (y_true.shape[1],):
             raise DataError(f"train_counts: shape {train_counts.shape}; expected ({y_true.shape[1]},), one per label")
-    unknown = None if missing is None else _dense(missing).astype(bool)
-    if unknown is not None and unknown.shape == y_score.shape and unknown.all(axis=0).any():
+    missing = None if missing is None else _dense(missing).astype(bool)
+    if missing is not None and missing.shape == y_score.shape and missing.all(axis=0).any():
         # A label with no known value is evaluated as if its column were absent.
-        keep = np.flatnonzero(~unknown.all(axis=0))
+        keep = np.flatnonzero(~missing.all(axis=0))
         if keep.size == 0:
             raise DataError("missing: every label value is unknown; expected at least one known value to evaluate")
-        return evaluate(y_true[:, keep], y_score[:, keep], y_pred=y_pred[:, keep], ks=ks, missing=unknown[:, keep],
+        return evaluate(y_true[:, keep], y_score[:, keep], y_pred=y_pred[:, keep], ks=ks, missing=missing[:, keep],
                         train_counts=None if train_counts is None else train_counts[keep])
-    y_true, y_score, y_pred, known = _mask_unknown(y_true, y_score, y_pred, unknown)
+    y_true, y_score, y_pred, known = _mask_missing(y_true, y_score, y_pred, missing)
     per_label = _per_label_figures(y_true, y_score, y_pred, known)
     result = _decision_metrics(y_true, y_pred, per_label)
     result.update(_ranking_metrics(y_true, y_score, ks, known_per_row=None if known is None else known.sum(axis=1)))
@@ -100,19 +100,19 @@ def evaluate(
     return result
 
 
-def _mask_unknown(
+def _mask_missing(
     y_true: Matrix, y_score: np.ndarray, y_pred: Matrix | None, missing: Matrix | None
 ) -> tuple[Matrix, np.ndarray, Matrix | None, np.ndarray | None]:
     """Make unknown entries harmless: not true, not predicted, and scored below every known entry."""
     if missing is None:
         return y_true, y_score, y_pred, None
-    unknown = (missing.toarray() if sp.issparse(missing) else np.asarray(missing)).astype(bool)
-    if unknown.shape != y_score.shape:
-        raise DataError(f"missing: shape {unknown.shape}; expected {y_score.shape}, the shape of y_score")
+    missing_mask = (missing.toarray() if sp.issparse(missing) else np.asarray(missing)).astype(bool)
+    if missing_mask.shape != y_score.shape:
+        raise DataError(f"missing: shape {missing_mask.shape}; expected {y_score.shape}, the shape of y_score")
     lowest = float(np.min(y_score)) - 1.0
-    y_true = np.where(unknown, 0, _dense(y_true)).astype(np.uint8)
-    y_pred = None if y_pred is None else np.where(unknown, 0, _dense(y_pred)).astype(np.uint8)
-    return y_true, np.where(unknown, lowest, y_score), y_pred, ~unknown
+    y_true = np.where(missing_mask, 0, _dense(y_true)).astype(np.uint8)
+    y_pred = None if y_pred is None else np.where(missing_mask, 0, _dense(y_pred)).astype(np.uint8)
+    return y_true, np.where(missing_mask, lowest, y_score), y_pred, ~missing_mask
 
 
 def tail_labels(train_counts: np.ndarray) -> np.ndarray:
@@ -128,7 +128,7 @@ def per_label_metrics(
     ``recall``, ``f1`` (zero_division=0) and ``average_precision`` (NaN for labels with no positive); entries
     marked in ``missing`` count nowhere, and a label with no known entry has NaN precision, recall and F1."""
     y_true, y_score, y_pred = _check(y_true, y_score, y_pred)
-    return _per_label_figures(*_mask_unknown(y_true, y_score, y_pred, missing))
+    return _per_label_figures(*_mask_missing(y_true, y_score, y_pred, missing))
 
 
 def _per_label_figures(
@@ -200,7 +200,7 @@ def mean_average_precision_by_blocks(y_true: Matrix, scores_of: Callable[[slice]
         columns = slice(start, min(start + step, num_labels))
         truth, scores = y_true[:, columns], np.asarray(scores_of(columns))
         if missing is not None:
-            truth, scores, _, _ = _mask_unknown(truth, scores, None, missing[:, columns])
+            truth, scores, _, _ = _mask_missing(truth, scores, None, missing[:, columns])
         precision.append(average_precision_per_label(truth, scores))
     return _nanmean(np.concatenate(precision)) if precision else 0.0
 
@@ -208,7 +208,7 @@ def mean_average_precision_by_blocks(y_true: Matrix, scores_of: Callable[[slice]
 def mean_average_precision(y_true: Matrix, y_score: np.ndarray, *, missing: Matrix | None = None) -> float:
     """Mean AP over the labels with at least one positive (0.0 when none has one); ``missing`` entries left out."""
     if missing is not None:
-        y_true, y_score, _, _ = _mask_unknown(y_true, np.asarray(y_score), None, missing)
+        y_true, y_score, _, _ = _mask_missing(y_true, np.asarray(y_score), None, missing)
     return _nanmean(average_precision_per_label(y_true, y_score))
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -16,7 +15,7 @@ import scipy.sparse as sp
 from gnn_mlc.data import Dataset
 from gnn_mlc.evaluation.metrics import evaluate, per_label_metrics
 from gnn_mlc.fitted import ScoringModel, as_fitted_model
-from gnn_mlc.outputs import atomic_path, write_text
+from gnn_mlc.outputs import atomic_path, write_json, write_text
 
 logger = logging.getLogger(__name__)
 
@@ -36,7 +35,7 @@ class ModelEvaluation:
 
     Attributes:
         name: how the model is called in tables (its directory name).
-        metrics: the flat dict of :func:`gnn_mlc.metrics.evaluate`.
+        metrics: the flat dict of :func:`gnn_mlc.evaluation.metrics.evaluate`.
         per_label: one row per label: ``label``, ``train_count``, ``threshold`` and :data:`PER_LABEL_COLUMNS`.
     """
 
@@ -130,16 +129,3 @@ def write_report(evaluations: Sequence[ModelEvaluation], directory: str | Path, 
         with atomic_path(paths[-1]) as temporary:
             pa_csv.write_csv(evaluation.per_label, temporary)
     return paths
-
-
-def write_json(path: str | Path, value: object) -> None:
-    """Write ``value`` as indented JSON, atomically (NaN written as null)."""
-    write_text(path, json.dumps(_json_safe(value), indent=2) + "\n")
-
-
-def _json_safe(value: object) -> object:
-    if isinstance(value, dict):
-        return {key: _json_safe(item) for key, item in value.items()}
-    if isinstance(value, float) and not np.isfinite(value):
-        return None
-    return value

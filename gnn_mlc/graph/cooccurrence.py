@@ -30,18 +30,18 @@ def cooccurrence_counts(Y: Matrix) -> sp.csr_matrix:
     return sp.csr_matrix(Y.T @ Y)
 
 
-def conditional_probabilities(counts: sp.csr_matrix, unknown: sp.csr_matrix | None = None) -> sp.csr_matrix:
+def conditional_probabilities(counts: sp.csr_matrix, missing_counts: sp.csr_matrix | None = None) -> sp.csr_matrix:
     """Return ``P(j | i) = counts[i, j] / counts[i, i]`` as float64 CSR (num_labels, num_labels); rows of labels
     with no positive are empty, and the diagonal (always 1 where defined) is dropped.
 
-    ``unknown[i, j]`` (optional, ``Y^T Y_missing``) counts rows with label i where label j is unknown; they are
-    taken out of the denominator: ``P(j | i) = counts[i, j] / (counts[i, i] - unknown[i, j])``.
+    ``missing_counts[i, j]`` (optional, ``Y^T Y_missing``) counts rows with label i where label j is unknown; they
+    are taken out of the denominator: ``P(j | i) = counts[i, j] / (counts[i, i] - missing_counts[i, j])``.
     """
     frequency = counts.diagonal().astype(np.float64)
-    if unknown is not None:
+    if missing_counts is not None:
         probabilities = sp.csr_matrix(counts, dtype=np.float64).tocoo()
         denominator = frequency[probabilities.row] - np.asarray(
-            sp.csr_matrix(unknown)[probabilities.row, probabilities.col]).ravel()
+            sp.csr_matrix(missing_counts)[probabilities.row, probabilities.col]).ravel()
         probabilities.data = np.divide(probabilities.data, denominator, out=np.zeros_like(probabilities.data),
                                        where=denominator > 0)
         probabilities = probabilities.tocsr()
@@ -72,7 +72,7 @@ def weighted_adjacency(
     weighting: Weighting,
     tau: float,
     p: float,
-    unknown: sp.csr_matrix | None = None,
+    missing_counts: sp.csr_matrix | None = None,
     external: sp.csr_matrix | None = None,
 ) -> sp.csr_matrix:
     """The (num_labels, num_labels) float32 CSR edge weights of ``weighting`` (see the module docstring); no
@@ -97,7 +97,7 @@ def weighted_adjacency(
         adjacency.setdiag(0.0)
         adjacency.eliminate_zeros()
     else:
-        probabilities = conditional_probabilities(counts, unknown)
+        probabilities = conditional_probabilities(counts, missing_counts)
         if weighting == "probability":
             adjacency = probabilities
         else:

@@ -135,16 +135,16 @@ def build_label_graph(
     """
     if Y.shape[1] != len(label_names):
         raise DataError(f"label_names: {len(label_names)} names for {Y.shape[1]} label columns; expected one each")
-    unknown = None
+    missing_counts = None
     if Y_missing is not None:
         Y = sp.csr_matrix(Y, dtype=np.int64)
         Y = sp.csr_matrix(Y - Y.multiply(sp.csr_matrix(Y_missing, dtype=np.int64)))  # unknown is not positive
-        unknown = sp.csr_matrix(Y.T @ sp.csr_matrix(Y_missing, dtype=np.int64))
+        missing_counts = sp.csr_matrix(Y.T @ sp.csr_matrix(Y_missing, dtype=np.int64))
     counts, num_rows = cooccurrence_counts(Y), int(Y.shape[0])
     if log_rows is not None:
         counts, num_rows = sp.csr_matrix(counts + cooccurrence_counts(log_rows)), num_rows + int(log_rows.shape[0])
     return label_graph_from_counts(counts, label_names, num_rows=num_rows, weighting=weighting, tau=tau, p=p,
-                                   unknown=unknown, external=external)
+                                   missing_counts=missing_counts, external=external)
 
 
 def label_graph_from_counts(
@@ -155,15 +155,16 @@ def label_graph_from_counts(
     weighting: Weighting = "mlgcn",
     tau: float = 0.4,
     p: float = 0.25,
-    unknown: sp.csr_matrix | None = None,
+    missing_counts: sp.csr_matrix | None = None,
     external: sp.csr_matrix | None = None,
 ) -> LabelGraph:
     """Build the label graph from co-occurrence ``counts`` (num_labels, num_labels), e.g. a model's saved counts.
 
-    Args are as for :func:`build_label_graph`; ``num_rows`` is the number of rows the counts come from, ``unknown``
-    as for :func:`~gnn_mlc.graph.cooccurrence.conditional_probabilities`.
+    Args are as for :func:`build_label_graph`; ``num_rows`` is the number of rows the counts come from,
+    ``missing_counts`` as for :func:`~gnn_mlc.graph.cooccurrence.conditional_probabilities`.
     """
     counts = sp.csr_matrix(counts, dtype=np.int64)
-    adjacency = weighted_adjacency(counts, weighting=weighting, tau=tau, p=p, unknown=unknown, external=external)
+    adjacency = weighted_adjacency(counts, weighting=weighting, tau=tau, p=p, missing_counts=missing_counts,
+                                   external=external)
     return LabelGraph(label_names=list(label_names), counts=counts, adjacency=adjacency, num_rows=num_rows,
                       weighting=weighting, tau=tau, p=p)

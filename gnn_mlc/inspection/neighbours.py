@@ -11,6 +11,7 @@ the most frequent pairs.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -187,11 +188,13 @@ def model_label_graph(model: FittedModel) -> LabelGraph:
     )
 
 
-def export_embeddings(model: FittedModel, directory: str | Path) -> list[Path]:
+def export_embeddings(model: FittedModel, directory: str | Path, *,
+                      display_names: Mapping[str, str] | None = None) -> list[Path]:
     """Write ``label_embeddings.npy`` and TensorBoard projector files into ``directory``.
 
-    ``tensors.tsv`` (one tab-separated vector per line), ``metadata.tsv`` (header ``name<TAB>frequency``, then one
-    line per label: the projector wants a header when there are two or more columns, none for one) and
+    ``tensors.tsv`` (one tab-separated vector per line), ``metadata.tsv`` (header
+    ``name<TAB>display_name<TAB>frequency``, then one line per label: the projector wants a header when there are two
+    or more columns; ``display_name`` is the label's name in ``display_names``, else the label itself) and
     ``projector_config.pbtxt``; tensorboard itself is not needed. Returns the paths written.
     """
     model = as_fitted_model(model)
@@ -203,8 +206,10 @@ def export_embeddings(model: FittedModel, directory: str | Path) -> list[Path]:
         np.save(handle, model.label_embeddings, allow_pickle=False)
     write_text(paths[1], "".join("\t".join(f"{value:.6g}" for value in row) + "\n"
                                  for row in model.label_embeddings))
-    write_text(paths[2], "name\tfrequency\n" + "".join(
-        f"{_tsv_safe(name)}\t{count}\n" for name, count in zip(names, model.label_counts)))
+    shown = display_names or {}
+    write_text(paths[2], "name\tdisplay_name\tfrequency\n" + "".join(
+        f"{_tsv_safe(name)}\t{_tsv_safe(shown.get(name, name))}\t{count}\n"
+        for name, count in zip(names, model.label_counts)))
     write_text(paths[3], 'embeddings {\n  tensor_name: "label_embeddings"\n  tensor_path: "tensors.tsv"\n'
                          '  metadata_path: "metadata.tsv"\n}\n')
     return paths

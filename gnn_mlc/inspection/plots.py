@@ -1,7 +1,8 @@
 """Pictures of what a model learned about labels, as PNGs (matplotlib, Agg backend; ``pip install gnn-mlc[plot]``).
 
 * :func:`plot_embedding_map`: the label embeddings in 2-D (PCA of the unit vectors), points sized by training
-  frequency and coloured by co-occurrence community, names on the most frequent labels.
+  frequency and coloured by co-occurrence community (a legend for both), names on the most frequent labels; labels
+  with no positive training row are left out and counted in the title.
 * :func:`plot_label_graph`: the strongest co-occurrence edges (each label's few most lifted partners) around the
   most frequent labels (about :data:`DRAWN_LABELS` labels drawn), communities coloured, so the picture stays
   readable rather than a hairball; the title says how many labels were left out.
@@ -9,6 +10,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -75,36 +77,79 @@ def label_communities(graph: nx.Graph) -> list[set[str]]:
     return sorted(communities, key=lambda members: (-len(members), sorted(members)[0]))
 
 
+LEGEND_COMMUNITIES = 8
+"""The embedding map's colour legend names at most this many communities (the largest drawn)."""
+
+
 def plot_embedding_map(model: FittedModel, path: str | Path, *, max_names: int = 60,
-                       communities: list[set[str]] | None = None) -> Path:
+                       communities: list[set[str]] | None = None,
+                       display_names: Mapping[str, str] | None = None) -> Path:
     """Write a 2-D PCA map of the label embeddings to ``path`` (PNG), coloured by ``communities`` (by default
-    :func:`label_communities` of :func:`strongest_edges_graph`)."""
+    :func:`label_communities` of :func:`strongest_edges_graph`) and sized by training frequency, with a legend for
+    both. Labels with no positive training row (cold labels: their vectors come from the graph sources) are left
+    out and counted in the title; ``display_names`` (label -> name) replaces the names written."""
     model = as_fitted_model(model)
     plt = _pyplot()
-    names = [str(name) for name in model.label_names]
-    unit = unit_vectors(model.label_embeddings)
+    frequency_all = np.asarray(model.label_counts, dtype=np.float64)
+    drawn = np.flatnonzero(frequency_all > 0)
+    names = [str(model.label_names[index]) for index in drawn]
+    shown_as = [(display_names or {}).get(name, name) for name in names]
+    unit = unit_vectors(model.label_embeddings[drawn])
     points = PCA(n_components=2, random_state=0).fit_transform(unit) if len(names) > 2 else np.c_[
         np.arange(len(names)), np.zeros(len(names))]
-    frequency = np.asarray(model.label_counts, dtype=np.float64)
+    frequency = frequency_all[drawn]
     if communities is None:
         communities = label_communities(strongest_edges_graph(model))
     colour = _community_colours(communities, names)
     figure, axes = plt.subplots(figsize=(11, 9), dpi=150)
-    sizes = 20 + 600 * np.sqrt(frequency / max(frequency.max(), 1))
+    largest = max(frequency.max(), 1) if len(frequency) else 1
+    sizes = 20 + 600 * np.sqrt(frequency / largest)
     axes.scatter(points[:, 0], points[:, 1], s=sizes, c=colour, cmap=_PALETTE, vmin=0, vmax=19, alpha=0.75,
                  edgecolors="white", linewidths=0.6)
     shown_names = np.argsort(-frequency, kind="stable")[:max_names]
-    _place_names(axes, points[shown_names], [names[index] for index in shown_names])
+    _place_names(axes, points[shown_names], [shown_as[index] for index in shown_names])
+    _embedding_legends(axes, plt, communities, names, shown_as, frequency, largest)
     shown = min(max_names, len(names))
+    cold = len(frequency_all) - len(drawn)
+    left_out = f"; {cold} labels with no positive training row left out" if cold else ""
     axes.set_title(f"Label embeddings (PCA of unit vectors): size = training frequency, colour = co-occurrence "
-                   f"community; {shown} of {len(names)} names shown", fontsize=9)
+                   f"community; {shown} of {len(names)} names shown{left_out}", fontsize=9)
     axes.set_xlabel("PC 1")
     axes.set_ylabel("PC 2")
     return _save(figure, plt, path)
 
 
-def plot_label_graph(model: FittedModel, path: str | Path, *, neighbours_per_label: int = 3) -> Path:
-    """Write a drawing of the strongest co-occurrence edges, communities coloured, to ``path`` (PNG)."""
+def _embedding_legends(axes: Any, plt: Any, communities: list[set[str]], names: list[str], shown_as: list[str],
+                       frequency: np.ndarray, largest: float) -> None:
+    """Two legends: colour (the largest communities drawn, each by its two most frequent members) and size (three
+    training frequencies, drawn as the map draws them)."""
+    cmap = plt.get_cmap(_PALETTE)
+    position = {name: index for index, name in enumerate(names)}
+    handles = []
+    for index, members in enumerate(communities):
+        present = sorted((position[name] for name in members if name in position), key=lambda i: -frequency[i])
+        if not present:
+            continue
+        more = f" +{len(present) - 2}" if len(present) > 2 else ""
+        label = f"{index + 1}: {', '.join(shown_as[i][:18] for i in present[:2])}{more}"
+        handles.append(axes.scatter([], [], s=60, color=cmap((index % 20) / 19), label=label))
+        if len(handles) == LEGEND_COMMUNITIES:
+            break
+    if handles:
+        legend = axes.legend(handles=handles, title="community (colour)", loc="upper left", fontsize=6,
+                             title_fontsize=7, framealpha=0.8)
+        axes.add_artist(legend)
+    counts = sorted({int(largest), int(np.median(frequency)) if len(frequency) else 1, 1}, reverse=True)
+    sizes = [axes.scatter([], [], s=20 + 600 * np.sqrt(count / largest), color="#999999", alpha=0.75,
+                          label=f"{count:,} rows") for count in counts]
+    axes.legend(handles=sizes, title="training frequency (size)", loc="lower right", fontsize=6, title_fontsize=7,
+                labelspacing=1.6, borderpad=1.0, framealpha=0.8)
+
+
+def plot_label_graph(model: FittedModel, path: str | Path, *, neighbours_per_label: int = 3,
+                     display_names: Mapping[str, str] | None = None) -> Path:
+    """Write a drawing of the strongest co-occurrence edges, communities coloured, to ``path`` (PNG);
+    ``display_names`` (label -> name) replaces the names written."""
     model = as_fitted_model(model)
     plt = _pyplot()
     graph = strongest_edges_graph(model, neighbours_per_label=neighbours_per_label)
@@ -131,7 +176,8 @@ def plot_label_graph(model: FittedModel, path: str | Path, *, neighbours_per_lab
         frequency = np.array([drawn.nodes[name]["frequency"] for name in names], dtype=np.float64)
         nx.draw_networkx_nodes(drawn, layout, ax=axes, node_size=30 + 500 * np.sqrt(frequency / frequency.max()),
                                node_color=colour, cmap=plt.get_cmap(_PALETTE), vmin=0, vmax=19, alpha=0.85)
-        _place_names(axes, np.array([layout[name] for name in names]), names)
+        _place_names(axes, np.array([layout[name] for name in names]),
+                     [(display_names or {}).get(name, name) for name in names])
     isolated = graph.number_of_nodes() - len(partnered)
     sampled = (f";\nsampled: the {centres} most frequent of the {len(partnered)} labels with a partner, and their "
                f"partners" if len(partnered) > len(names) else "")

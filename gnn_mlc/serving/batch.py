@@ -55,7 +55,7 @@ from tqdm.auto import tqdm
 from gnn_mlc.data.files import is_hidden
 from gnn_mlc.data.tabular import check_id_type, csv_convert_options
 from gnn_mlc.errors import DataError, GnnMlcError
-from gnn_mlc.outputs import atomic_path, ensure_writable_directory
+from gnn_mlc.outputs import atomic_path, ensure_writable_directory, write_json
 from gnn_mlc.serving.options import ScoringOptions
 from gnn_mlc.serving.scorer import Scorer, check_unique_ids
 
@@ -189,7 +189,7 @@ def run_scoring_job(
         summary = JobSummary(scored, rejected, written, skipped, time.perf_counter() - start, str(output),
                              total_rows_scored=totals[0], total_rows_rejected=totals[1],
                              items="\n".join(line for line in (scorer.item_report(), scorer.list_report()) if line))
-        _write_json(done_file, {**asdict(summary), "rows_per_second": summary.rows_per_second})
+        write_json(done_file, {**asdict(summary), "rows_per_second": summary.rows_per_second})
         _write_success_when_all_done(output, num_shards)
     return summary
 
@@ -266,8 +266,8 @@ def _prepare_output(output: Path, job: dict[str, Any], worker: dict[str, Any], s
     if (jobs / "job.json").exists():  # another worker of the same job started first
         _refuse_changes(output, _read_json(jobs / "job.json"), job, "a worker of another job")
     else:
-        _write_json(jobs / "job.json", job)
-    _write_json(worker_file, worker)
+        write_json(jobs / "job.json", job)
+    write_json(worker_file, worker)
 
 
 def _refuse_changes(output: Path, previous: dict[str, Any], job: dict[str, Any], whose: str) -> None:
@@ -459,16 +459,11 @@ def _write_success_when_all_done(output: Path, num_shards: int) -> None:
     done = [output / JOBS / f"worker-{index:05d}.done.json" for index in range(num_shards)]
     if all(file.exists() for file in done):
         summaries = [_read_json(file, {"total_rows_scored": int, "total_rows_rejected": int}) for file in done]
-        _write_json(output / SUCCESS, {
+        write_json(output / SUCCESS, {
             "workers": num_shards,
             "rows_scored": sum(summary["total_rows_scored"] for summary in summaries),
             "rows_rejected": sum(summary["total_rows_rejected"] for summary in summaries),
         })
-
-
-def _write_json(path: Path, value: Any) -> None:
-    with atomic_path(path) as temporary:
-        temporary.write_text(json.dumps(value, indent=2))
 
 
 def _json_type(value: object) -> str:

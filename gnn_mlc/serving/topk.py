@@ -7,6 +7,7 @@ float32 saturation near 1), and the scores written are the sigmoid of the kept l
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -67,15 +68,33 @@ def recommendations_table(
     })
 
 
+TABLE_FORMATS = {".parquet": "Parquet", ".csv": "CSV", ".json": "JSON lines", ".jsonl": "JSON lines"}
+"""The output formats of :func:`write_table`, by file suffix."""
+
+
 def write_table(table: pa.Table, path: str | Path) -> None:
-    """Write ``table`` atomically as Parquet, or as CSV (``.csv``: list columns joined with ``|``; label names
-    never contain ``|``, see :func:`~gnn_mlc.data.dataset.check_label_names`)."""
+    """Write ``table`` atomically in the format its suffix names: ``.parquet``; ``.csv`` (list columns joined with
+    ``|``; label names never contain ``|``, see :func:`~gnn_mlc.data.dataset.invalid_label_character`); ``.json``
+    or ``.jsonl``: JSON lines, one object per row with lists as JSON arrays.
+
+    Raises:
+        GnnMlcError: any other suffix (checked before anything is written).
+    """
     path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix not in TABLE_FORMATS:
+        raise GnnMlcError(f"{path}: unknown output format {path.suffix or '(no suffix)'!r}; expected a file ending in "
+                          f"{', '.join(TABLE_FORMATS)} (.json and .jsonl: JSON lines). Hint: choose another --output")
     with atomic_path(path) as temporary:
-        if path.suffix.lower() == ".csv":
+        if suffix == ".csv":
             pa_csv.write_csv(_flatten_lists(table), temporary)
-        else:
+        elif suffix == ".parquet":
             pq.write_table(table, temporary)
+        else:
+            with open(temporary, "w", encoding="utf-8") as handle:
+                for batch in table.to_batches(max_chunksize=65536):
+                    handle.writelines(json.dumps(row, ensure_ascii=False, allow_nan=False) + "\n"
+                                      for row in batch.to_pylist())
 
 
 def _flatten_lists(table: pa.Table) -> pa.Table:

@@ -2,8 +2,9 @@
 
 A checkpoint holds everything the loop needs to go on as if it had never stopped: the model and optimizer state,
 the best state so far, the history, and both random states (the shuffling generator and torch's, used by dropout).
-It also holds the run's identity: every estimator parameter and a fingerprint of the training data. Resuming with
-anything different (another data file, another learning rate, another seed) is refused with the differences listed,
+It also holds the run's identity: every estimator parameter and fingerprints of the training data and of each graph
+source (label-only log, external edges, label features). Resuming with anything different (another data file,
+other graph edges, another learning rate, another seed) is refused with the differences listed,
 because the run would otherwise continue silently as a mix of two trainings.
 
 It is written to a temporary file and renamed, so a kill leaves the previous checkpoint or the new one, and it is
@@ -12,7 +13,9 @@ read with ``torch.load(weights_only=True)``: tensors and plain containers only, 
 
 from __future__ import annotations
 
+import hashlib
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -79,3 +82,16 @@ class Checkpoint:
                 "parameters to resume. Hint: resume with the original arguments, or train without --resume"
             )
         return state
+
+
+def names_fingerprint(*groups: Sequence[str]) -> str:
+    """A short hash of sequences of strings (label names, edge ends, other fingerprints), order and grouping kept:
+    ``names_fingerprint(["a", "b"])`` and ``names_fingerprint(["a"], ["b"])`` differ."""
+    digest = hashlib.blake2b(digest_size=16)
+    for group in groups:
+        digest.update(b"[")
+        for text in group:
+            encoded = str(text).encode("utf-8")
+            digest.update(len(encoded).to_bytes(8, "little") + encoded)
+        digest.update(b"]")
+    return digest.hexdigest()

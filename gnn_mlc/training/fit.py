@@ -33,7 +33,7 @@ from gnn_mlc.graph.label_space import place_columns, plan_labels
 from gnn_mlc.graph.sources import GraphSources
 from gnn_mlc.nn.label_models import IndependentLabelModel, LabelGCNModel, LabelScoringModel
 from gnn_mlc.thresholds import DecisionRule, best_f1_threshold_by_blocks, fit_decision_rule
-from gnn_mlc.training.checkpoint import Checkpoint
+from gnn_mlc.training.checkpoint import Checkpoint, names_fingerprint
 from gnn_mlc.training.known_labels import fit_known_term, held_out_rows
 from gnn_mlc.training.label_vectors import graph_label_vectors
 from gnn_mlc.training.loop import TrainingSettings, TrainingSplit, train_model
@@ -254,14 +254,20 @@ def training_module(model: FittedModel) -> LabelScoringModel:
 
 def run_identity(inputs: FitInputs, settings: FitSettings) -> dict[str, Any]:
     """What a resumed training must share with the run that wrote its checkpoint: the parameters that shape the
-    result (not ``device``) and a fingerprint of the data (the log and known labels included)."""
+    result (not ``device``), a fingerprint of the data (known labels included) and one of each graph source (the
+    label-only log, the external edges, the label features: contents and label names), so that a resume with
+    other sources, which would change the label space and the graph under the saved weights, is refused."""
     parameters = {name: value for name, value in asdict(settings).items() if name != "device"}
-    log = None if inputs.sources.log is None else inputs.sources.log.Y
     known = inputs.known
     items = [[column.name, len(column.items), column.weighting] for column in inputs.item_columns]
+    log, edges, features = inputs.sources.log, inputs.sources.edges, inputs.sources.features
     return {**parameters, "known": known if isinstance(known, str) else None, "item_columns": items,
-            "data": data_fingerprint(inputs.X, inputs.Y, inputs.Y_missing, log,
-                                     None if isinstance(known, str) else known)}
+            "data": data_fingerprint(inputs.X, inputs.Y, inputs.Y_missing, None if isinstance(known, str) else known),
+            "graph_data": None if log is None else names_fingerprint(log.label_names, [data_fingerprint(log.Y)]),
+            "graph_edges": None if edges is None else names_fingerprint(edges.source, edges.target,
+                                                                        [data_fingerprint(edges.weight)]),
+            "label_features": None if features is None else names_fingerprint(features.label_names,
+                                                                              [data_fingerprint(features.X)])}
 
 
 def data_fingerprint(*matrices: Matrix | None) -> str:
