@@ -1,4 +1,5 @@
-"""Helpers shared by the benchmark scripts: machine description, timing, and writing results with provenance."""
+"""Helpers shared by the benchmark scripts: machine description, timing, writing results with provenance, and the
+recommender benchmarks' validation split and ranking metrics."""
 
 from __future__ import annotations
 
@@ -12,6 +13,9 @@ import time
 from collections.abc import Callable
 from datetime import datetime, timezone
 from pathlib import Path
+
+import numpy as np
+import scipy.sparse as sp
 
 RESULTS = Path(__file__).resolve().parent / "results"
 
@@ -88,3 +92,43 @@ def write_results(name: str, records: list[dict], markdown: str) -> None:
     (RESULTS / f"{name}.json").write_text(json.dumps(records, indent=2) + "\n")
     header = f"Command: `{command()}`\n\nCommit: {commit()}\n\nMachine: {machine()}\n\nDate: {now()}\n\n"
     (RESULTS / f"{name}.md").write_text(markdown.replace("{header}", header))
+
+
+def random_half(Y: sp.csr_matrix, rng: np.random.Generator) -> sp.csr_matrix:
+    """A random half of each row's labels (at least one, at most all but one)."""
+    rows, columns = [], []
+    for row in range(Y.shape[0]):
+        labels = Y.indices[Y.indptr[row]:Y.indptr[row + 1]]
+        count = min(max(1, len(labels) // 2), len(labels) - 1)
+        rows += [row] * count
+        columns += rng.choice(labels, count, replace=False).tolist()
+    return sp.csr_matrix((np.ones(len(rows), dtype=np.uint8), (rows, columns)), shape=Y.shape)
+
+
+def recall_ndcg(scores: np.ndarray, known: sp.csr_matrix, targets: sp.csr_matrix) -> tuple[float, float]:
+    """Recall@20 and nDCG@10 over the rows with a target, the known labels excluded from the ranking."""
+    scores = np.where(known.toarray() > 0, -np.inf, scores)
+    truth = targets.toarray() > 0
+    rows = np.flatnonzero(truth.sum(axis=1) > 0)
+    order = np.argsort(-scores[rows], axis=1, kind="stable")
+    hits = np.take_along_axis(truth[rows], order, axis=1)
+    counts = truth[rows].sum(axis=1)
+    recall = hits[:, :20].sum(axis=1) / np.minimum(20, counts)
+    discounts = 1.0 / np.log2(np.arange(2, 12))
+    dcg = (hits[:, :10] * discounts).sum(axis=1)
+    ideal = np.array([discounts[:min(10, count)].sum() for count in counts])
+    return float(recall.mean()), float((dcg / ideal).mean())
+
+
+def validation_split(full: sp.csr_matrix, seed: int) -> tuple[np.ndarray, sp.csr_matrix, sp.csr_matrix]:
+    """The recommender benchmarks' tuning rows: a seeded 15% of the training rows ``full`` (rows, labels) are
+    validation rows, each with >= 2 labels revealing a seeded random half of them (:func:`random_half`).
+
+    Returns the indices of the other (fitting) rows, and the validation rows' known half and targets (the rest), as
+    0/1 uint8 CSR matrices."""
+    order = np.random.default_rng(seed + 11).permutation(full.shape[0])
+    validation, fitting = order[: max(1, len(order) * 15 // 100)], order[max(1, len(order) * 15 // 100):]
+    rows = validation[np.diff(full[validation].indptr) >= 2]
+    known = random_half(sp.csr_matrix(full[rows], dtype=np.uint8), np.random.default_rng(seed + 13))
+    targets = sp.csr_matrix(sp.csr_matrix(full[rows], dtype=np.uint8) - known)
+    return fitting, known, targets

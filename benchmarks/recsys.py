@@ -14,13 +14,17 @@ Protocol (BENCHMARKS.md, "Known labels"), 3 seeds:
 Arms: ``popularity`` (training label frequency); ``itemknn`` (cosine item-item similarity of the training rows'
 labels, a candidate scored by the sum of its similarities to the known labels); ``ease`` (EASE^R, Steck 2019: B = I -
 P diagMat(1/diag(P)), P = (G + lambda I)^-1, G = X^T X over the training rows' labels, lambda tuned on validation
-rows among 1, 3, 10, ..., 3000); ``no-graph`` (``LabelGCNClassifier(use_graph=False)`` on the features alone);
-``no-graph+known-features`` (the same with the known labels appended to the features; training rows get a seeded
-random known half, or their history); ``graph+known`` (``LabelGCNClassifier().fit(X, Y, known_labels=K)``: the
-features-only network and the EASE^R term fitted out of fold, blended by the validation rows, see
-``gnn_mlc.training.known_labels``; MovieLens's training users with their history as K, basket sets with
-``known_labels="split"``); ``term`` (that model's own term alone, ``K_test @ B``, its fit time the model's). Known
-labels are excluded from every ranking.
+rows among 1, 3, 10, ..., 3000); the recommender anchors of ``benchmarks/anchors.py``, tuned on the same validation
+rows, test rows folded in as new users (grids and references there): ``rp3beta`` (RP3beta, Paudel et al. 2017),
+``ials`` (iALS, Hu et al. 2008, by the ``implicit`` package of the ``bench`` extra), ``mult-vae`` (Mult-VAE, Liang et
+al. 2018) and ``lightgcn`` (LightGCN, He et al. 2020, by PyG), each recorded with its chosen hyperparameters and its
+seconds (tuning, refit and test scoring) as ``fit_seconds`` (``score_seconds`` null); ``no-graph``
+(``LabelGCNClassifier(use_graph=False)`` on the features alone); ``no-graph+known-features`` (the same with the
+known labels appended to the features; training rows get a seeded random known half, or their history);
+``graph+known`` (``LabelGCNClassifier().fit(X, Y, known_labels=K)``: the features-only network and the EASE^R term
+fitted out of fold, blended by the validation rows, see ``gnn_mlc.training.known_labels``; MovieLens's training users
+with their history as K, basket sets with ``known_labels="split"``); ``term`` (that model's own term alone,
+``K_test @ B``, its fit time the model's). Known labels are excluded from every ranking.
 
 ``--split dev`` (the default) evaluates on development rows carved from the training rows (other rows for every
 seed, on the sets with a fixed split too): every choice is made there, on development seeds (10 11 12);
@@ -49,13 +53,16 @@ import pyarrow as pa
 import scipy.sparse as sp
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import time_repeats, write_results  # noqa: E402
+import anchors  # noqa: E402
+from common import random_half as _half  # noqa: E402
+from common import recall_ndcg, time_repeats, validation_split, write_results  # noqa: E402
 from datasets import DATASETS, load  # noqa: E402
 
 from gnn_mlc import LabelGCNClassifier, Scorer  # noqa: E402
 
 SETS = ("movielens", "yeast", "birds", "genbase", "medical", "enron", "bibtex", "mediamill_small", "yeast-meka")
-ARMS = ("popularity", "itemknn", "ease", "no-graph", "no-graph+known-features", "term", "graph+known")
+ARMS = ("popularity", "itemknn", "ease", "rp3beta", "ials", "mult-vae", "lightgcn", "no-graph",
+        "no-graph+known-features", "term", "graph+known")
 LAMBDAS = (1.0, 3.0, 10.0, 30.0, 100.0, 300.0, 1000.0, 3000.0)
 
 
@@ -119,17 +126,6 @@ def baskets(name: str, seed: int, split: str = "test") -> dict:
             "labels": list(train.label_names), "split_training": True}
 
 
-def _half(Y: sp.csr_matrix, rng: np.random.Generator) -> sp.csr_matrix:
-    """A random half of each row's labels (at least one, at most all but one)."""
-    rows, columns = [], []
-    for row in range(Y.shape[0]):
-        labels = Y.indices[Y.indptr[row]:Y.indptr[row + 1]]
-        count = min(max(1, len(labels) // 2), len(labels) - 1)
-        rows += [row] * count
-        columns += rng.choice(labels, count, replace=False).tolist()
-    return sp.csr_matrix((np.ones(len(rows), dtype=np.uint8), (rows, columns)), shape=Y.shape)
-
-
 def _indicator(rows: list[list[int]], width: int) -> sp.csr_matrix:
     indptr = np.concatenate([[0], np.cumsum([len(row) for row in rows])])
     indices = np.array([index for row in rows for index in row], dtype=np.int64)
@@ -137,21 +133,6 @@ def _indicator(rows: list[list[int]], width: int) -> sp.csr_matrix:
     matrix.sum_duplicates()
     matrix.data[:] = 1
     return matrix
-
-
-def recall_ndcg(scores: np.ndarray, known: sp.csr_matrix, targets: sp.csr_matrix) -> tuple[float, float]:
-    """Recall@20 and nDCG@10 over the rows with a target, the known labels excluded from the ranking."""
-    scores = np.where(known.toarray() > 0, -np.inf, scores)
-    truth = targets.toarray() > 0
-    rows = np.flatnonzero(truth.sum(axis=1) > 0)
-    order = np.argsort(-scores[rows], axis=1, kind="stable")
-    hits = np.take_along_axis(truth[rows], order, axis=1)
-    counts = truth[rows].sum(axis=1)
-    recall = hits[:, :20].sum(axis=1) / np.minimum(20, counts)
-    discounts = 1.0 / np.log2(np.arange(2, 12))
-    dcg = (hits[:, :10] * discounts).sum(axis=1)
-    ideal = np.array([discounts[:min(10, count)].sum() for count in counts])
-    return float(recall.mean()), float((dcg / ideal).mean())
 
 
 def ease(G: np.ndarray, regularisation: float) -> np.ndarray:
@@ -169,7 +150,7 @@ def run(name: str, seed: int, split: str) -> list[dict]:
     full.data[:] = 1.0
     records = []
 
-    def record(arm: str, scores: np.ndarray, fit_seconds: float, score_seconds: float, **extra) -> None:
+    def record(arm: str, scores: np.ndarray, fit_seconds: float, score_seconds: float | None, **extra) -> None:
         recall, ndcg = recall_ndcg(scores, data["K_test"], data["Y_test"])
         records.append({"dataset": name, "seed": seed, "split": split, "arm": arm, "recall@20": recall, "ndcg@10": ndcg,
                         "fit_seconds": fit_seconds, "score_seconds": score_seconds, **extra})
@@ -191,6 +172,9 @@ def run(name: str, seed: int, split: str) -> list[dict]:
     fit_seconds = time.perf_counter() - start
     start = time.perf_counter()
     record("ease", known_test @ B, fit_seconds, time.perf_counter() - start, ease_lambda=regularisation)
+    for arm, anchor in anchors.ANCHORS.items():
+        scores, chosen, seconds = anchors.timed(anchor, full, known_test, seed)
+        record(arm, scores, seconds, None, **chosen)  # fit_seconds: tuning, refit and scoring the test rows together
     targets = Y if K is not None else sp.csr_matrix(Y, dtype=np.uint8)
     for arm in ("no-graph", "no-graph+known-features"):
         features, test_features = X, data["X_test"]
@@ -240,11 +224,7 @@ def _with_known(X, known) -> np.ndarray | sp.csr_matrix:
 
 def _tune_ease(full: sp.csr_matrix, seed: int) -> float:
     """EASE^R's lambda with the best nDCG@10 on validation rows (15% of the training rows, a random known half)."""
-    order = np.random.default_rng(seed + 11).permutation(full.shape[0])
-    validation, fitting = order[: max(1, len(order) * 15 // 100)], order[max(1, len(order) * 15 // 100):]
-    rows = validation[np.diff(full[validation].indptr) >= 2]
-    known = _half(sp.csr_matrix(full[rows], dtype=np.uint8), np.random.default_rng(seed + 13))
-    targets = sp.csr_matrix(sp.csr_matrix(full[rows], dtype=np.uint8) - known)
+    fitting, known, targets = validation_split(full, seed)
     G = (full[fitting].T @ full[fitting]).toarray()
     results = {value: recall_ndcg(sp.csr_matrix(known, dtype=np.float64) @ ease(G, value), known, targets)[1]
                for value in LAMBDAS}
