@@ -41,6 +41,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import json
 import statistics
 import sys
 import time
@@ -54,8 +55,8 @@ import scipy.sparse as sp
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import anchors  # noqa: E402
+from common import RESULTS, recall_ndcg, time_repeats, validation_split, write_results  # noqa: E402
 from common import random_half as _half  # noqa: E402
-from common import recall_ndcg, time_repeats, validation_split, write_results  # noqa: E402
 from datasets import DATASETS, load  # noqa: E402
 
 from gnn_mlc import LabelGCNClassifier, Scorer  # noqa: E402
@@ -259,7 +260,8 @@ def _scorer_times(model: LabelGCNClassifier, data: dict, labels: list[str]) -> d
 def markdown(records: list[dict], seeds: list[int]) -> str:
     datasets = list(dict.fromkeys(r["dataset"] for r in records))
     lines = ["# Recommendation from known labels: the label graph against item-based CF", "", "{header}",
-             f"Mean [min, max] over seeds {seeds}; protocol and arms in the script's docstring "
+             f"Mean [min, max] over the seeds of each data set (all seeds: {seeds}); protocol and arms in the "
+             "script's docstring "
              "(`benchmarks/recsys.py`). Known labels are excluded from every ranking. The best arm of a row is in "
              "bold.", ""]
     for metric in ("recall@20", "ndcg@10", "fit_seconds"):
@@ -315,6 +317,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--datasets", nargs="+", default=list(SETS))
+    parser.add_argument("--append", action="store_true",
+                        help="keep the results file's records of the other data sets (run data sets with their own "
+                             "seeds: MovieLens 0-4, the basket sets 0-2)")
     parser.add_argument("--split", choices=("dev", "test"), default="dev",
                         help="dev: development rows carved from the training rows, for exploring and choosing "
                              "(results/recsys_dev); test: the test rows, run once to report (results/recsys)")
@@ -330,12 +335,16 @@ def main() -> None:
     if args.scoring_only:
         scoring_only(args.datasets, args.seeds[0])
         return
+    name_of_results = "recsys" if args.split == "test" else "recsys_dev"
     records: list[dict] = []
+    if args.append and (RESULTS / f"{name_of_results}.json").exists():  # other data sets' records are kept
+        records = [record for record in json.loads((RESULTS / f"{name_of_results}.json").read_text())
+                   if record["dataset"] not in args.datasets]
     for name in args.datasets:
         for seed in args.seeds:
             records.extend(run(name, seed, args.split))
             # partial results survive a stop
-            write_results("recsys" if args.split == "test" else "recsys_dev", records, markdown(records, args.seeds))
+            write_results(name_of_results, records, markdown(records, sorted({r["seed"] for r in records})))
 
 
 if __name__ == "__main__":
