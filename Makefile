@@ -8,7 +8,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DEMO_OUT ?= demo_output
 
-.PHONY: demo test install clean
+.PHONY: demo test install clean bench-smoke
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -23,6 +23,10 @@ install: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q
+
+# One small row of each benchmark, held against its results file (about 5 minutes; not part of `make test`).
+bench-smoke: $(STAMP)
+	$(BIN)/python benchmarks/smoke.py
 
 demo: $(STAMP)
 	DEMO_OUT=$(DEMO_OUT) PATH="$(CURDIR)/$(BIN):$$PATH" bash data/run_demo.sh

@@ -93,7 +93,7 @@ def run(name: str, model_name: str, seed: int) -> dict:
         start = time.perf_counter()
         scores = model.predict_proba(test.X)
         predict_seconds = time.perf_counter() - start
-        decisions = model.decision_rule_.decide(scores)
+        decisions = model.decision_rule.decide(scores)
     elif model_name in ("mlp", "gcn"):
         # The estimator carves the same 15% itself (same function, same seed) for early stopping and thresholds.
         model = LabelGCNClassifier(use_graph=model_name == "gcn", num_gcn_layers=int(model_name == "gcn"),
