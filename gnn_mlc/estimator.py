@@ -56,9 +56,9 @@ class LabelGCNClassifier(ClassifierMixin, BaseEstimator):
         hidden_channels: encoder hidden width.
         embedding_dim: size of the instance vectors and label embeddings.
         num_gcn_layers: GCN propagation steps of the trained labels' vectors over the graph (see
-            :class:`~gnn_mlc.nn.LabelGCNModel`); 0, the default, leaves them free: on labels the network learns, the
-            propagation was level with free vectors on full data sets and cost up to 2.4 points of mAP on small ones
-            (benchmarks/results/accuracy.md, cold_start.md).
+            :class:`~gnn_mlc.nn.LabelGCNModel`); 0, the default, leaves them free (a choice made on the test figures
+            of an earlier protocol, benchmarks/results/accuracy.md and cold_start.md, not re-validated on
+            development rows).
         dropout: encoder dropout, in [0, 1).
         graph_weighting, tau, p: how the label graph is weighted (see :mod:`gnn_mlc.graph.cooccurrence`; ML-GCN:
             0.4 and 0.25).
@@ -70,7 +70,8 @@ class LabelGCNClassifier(ClassifierMixin, BaseEstimator):
         negative_samples: 0 (default) trains on every label's loss; ``n`` > 0 scores each step's positive labels and
             ``n`` others drawn at random, weighted to an unbiased estimate of the full loss
             (:func:`~gnn_mlc.training.loss.sample_label_columns`): for tens of thousands of labels (at 50,000, 8,192
-            matched the full loss's P@5 in 2.8x less time on 2 CPU cores, 3.6x on a GPU). Not with ``known_labels``.
+            matched the full loss's P@5 in 2.8x less time on 2 CPU cores, 3.6x on a GPU, after one epoch, one seed,
+            on synthetic data). Not with ``known_labels``.
         max_epochs, patience: early stopping on validation mAP.
         validation_fraction: share of the training rows held out for early stopping and threshold tuning, chosen by
             seeded iterative stratification so that every label with enough positives is represented.

@@ -131,8 +131,8 @@ PARAMETERS: tuple[Parameter, ...] = (
               "(negatives/positives)^power, 0 for plain BCE", low=0.0, high=1.0),
     Parameter("batch_size", 128, "int", "rows per training step", low=1),
     Parameter("negative_samples", 0, "int", "score each training step's positive labels and this many others drawn "
-              "at random, weighted to an unbiased estimate of the full loss (0: every label; pays at tens of "
-              "thousands of labels)", low=0),
+              "at random, weighted to an unbiased estimate of the full loss (0: every label; 8192 matched the full "
+              "loss at 50,000 labels after one epoch, one seed, on synthetic data)", low=0),
     Parameter("max_epochs", 100, "int", "maximum training epochs", low=1, aliases=("--epochs",)),
     Parameter("patience", 20, "int", "stop after this many epochs without a better validation mAP", low=1),
     Parameter("validation_fraction", 0.15, "float", "share of training rows held out for early stopping and "

@@ -23,8 +23,8 @@ class FeatureScaler:
     chosen on purpose is not undone column by column; then every row is
     L2-normalised and multiplied by ``row_norm``, the mean row norm of the scaled training rows. Long and short
     documents then weigh alike while the typical input stays at the scale the network's initialisation and learning
-    rate expect (plain unit-norm rows trained far worse: medical mAP 0.33 vs 0.45,
-    benchmarks/results/model_selection.md).
+    rate expect (chosen over plain unit-norm rows on the test figures of an earlier protocol,
+    benchmarks/results/model_selection.md, not re-validated on development rows).
     Constant columns get scale 1.
 
     A sparse matrix may start with ``dense_columns`` numeric columns (a table's numeric features before its bags of

@@ -4,8 +4,8 @@ reads (:class:`~gnn_mlc.fitted.ScoringModel`: ``label_names``, ``feature_names``
 
 * :class:`PopularityBaseline`: every row gets the training label frequencies as scores, so its ranking is the
   labels by popularity; decisions are the ``round(training label cardinality)`` most popular labels (at least one).
-  On MovieLens genres, plain popularity came within 0.3 points of the model's P@5: label-wise mAP hides that a
-  ranking can be mostly popularity, so ``gnn-mlc evaluate`` shows it beside every model.
+  Label-wise mAP can hide that a ranking is mostly popularity, so ``gnn-mlc evaluate`` shows it beside every
+  model.
 """
 
 from __future__ import annotations

@@ -31,9 +31,8 @@ class LabelGCNModel(nn.Module):
     model is self-contained.
 
     Why not ML-GCN's two ``GCNConv`` layers (weight matrices, LeakyReLU) over learned label features, which this
-    replaced: over 9 Mulan data sets x 3 seeds it lost to the same network with free per-label vectors by 1.8 points
-    of mAP on average (birds 0.325 vs 0.392, bibtex 0.302 vs 0.333); one parameter-free propagation step is level with
-    it (benchmarks/results/model_selection.md; benchmarks/results/accuracy.md reports the no-graph network beside it).
+    replaced: a choice made on the test figures of an earlier protocol (benchmarks/results/model_selection.md), not
+    re-validated on development rows; benchmarks/results/accuracy.md reports the no-graph network beside it.
 
     Args:
         in_features: number of instance features.

@@ -14,9 +14,8 @@ from gnn_mlc._typing import Matrix
 def positive_weights(Y: Matrix, power: float, missing: Matrix | None = None) -> Tensor:
     """Per-label weights ``max(1, negatives / positives) ** power`` for the positive terms of the loss, (num_labels,).
 
-    Rare labels otherwise learn to stay below any decision threshold: with ``power = 0.5`` macro-F1 rose on 7 of 9
-    Mulan data sets (genbase 0.67 -> 0.72, enron 0.18 -> 0.23; the other two fell by 0.2 and 0.5 points) at the same
-    mean mAP (benchmarks/results/model_selection.md).
+    Rare labels otherwise learn to stay below any decision threshold. ``power = 0.5`` was chosen on the test figures
+    of an earlier protocol (benchmarks/results/model_selection.md), not re-validated on development rows.
     Counts are over known label values (``missing`` marks unknown ones); a label with no positive gets weight 1.
     """
     Y = sp.csr_matrix(Y, dtype=np.float64)
@@ -32,8 +31,8 @@ def log_odds_bias(Y: Matrix) -> Tensor:
     """(num_labels,) float32 log-odds of each label's training frequency, clipped to [1/2n, 1 - 1/2n].
 
     The starting bias of every label: with a zero bias the first epochs only learn that most labels are rare, and
-    early stopping on a small validation set can then stop before the features are used at all (seen on medical:
-    best epoch 1, test mAP 0.04).
+    early stopping on a small validation set can then stop before the features are used at all (seen on medical,
+    stopping at epoch 1).
     """
     num_rows = Y.shape[0]
     frequency = np.asarray(Y.sum(axis=0), dtype=np.float64).ravel() / num_rows
@@ -48,7 +47,8 @@ def sample_label_columns(targets: Matrix, samples: int, generator: torch.Generat
     exact), then ``samples`` of the other labels drawn uniformly with replacement, each weighted ``(L - |P|) /
     samples``, so the weighted sum is an unbiased estimate of the loss summed over all ``L`` labels. At 50,000 labels
     8,192 samples trained to the same P@5 as the full loss in 2.8x less time on 2 CPU cores (3.6x on a GPU), 2,048
-    lost 4 points (benchmarks/results/sampled_loss_cpu.md, sampled_loss_cuda.md).
+    lost 4 points, after one epoch, one seed, on synthetic data (benchmarks/results/sampled_loss_cpu.md,
+    sampled_loss_cuda.md).
 
     Args:
         targets: (rows, num_labels) 0/1 labels of the batch, dense or CSR.
