@@ -71,7 +71,7 @@ class LabelGCNClassifier(ClassifierMixin, BaseEstimator):
             ``n`` others drawn at random, weighted to an unbiased estimate of the full loss
             (:func:`~gnn_mlc.training.loss.sample_label_columns`): for tens of thousands of labels (at 50,000, 8,192
             matched the full loss's P@5 in 2.8x less time on 2 CPU cores, 3.6x on a GPU, after one epoch, one seed,
-            on synthetic data). Not with ``known_labels``.
+            on synthetic data).
         max_epochs, patience: early stopping on validation mAP.
         validation_fraction: share of the training rows held out for early stopping and threshold tuning, chosen by
             seeded iterative stratification so that every label with enough positives is represented.
@@ -189,7 +189,7 @@ class LabelGCNClassifier(ClassifierMixin, BaseEstimator):
         inputs = checked_inputs(
             X, Y, label_names=label_names, feature_names=feature_names, Y_missing=Y_missing, graph_data=graph_data,
             graph_label_names=graph_label_names, graph_edges=graph_edges, label_features=label_features,
-            known_labels=known_labels, item_columns=item_columns, negative_samples=self.negative_samples)
+            known_labels=known_labels, item_columns=item_columns)
         settings = FitSettings(**{name: value for name, value in self.get_params().items() if name != "verbose"})
         self.fitted_ = fit_model(inputs, settings, checkpoint=checkpoint, resume=resume, progress=self.verbose)
         return self

@@ -184,8 +184,9 @@ class FittedModel:
         return encoder.eval()
 
     def logits(self, X: Matrix, *, known: sp.csr_matrix | None = None, device: torch.device | str = "cpu") -> Tensor:
-        """The scoring rule: ``h(x) W^T + b`` (rows, num_labels) float32 on ``device``, plus the known labels'
-        evidence when ``known`` (rows, num_labels) 0/1 CSR is given (a model with a known-label term).
+        """The scoring rule (see the module docstring): (rows, num_labels) float32 logits on ``device``. With a
+        known-label term and ``known`` (rows, num_labels) 0/1 CSR, a row with known labels gets
+        ``alpha * (h W^T + b) + scale * known @ B + bias``; any other row ``h W^T + b``.
 
         ``X`` (rows, in_features), dense or CSR, is taken as checked (finite, the model's width): the public
         entries (:meth:`decision_function`, the Scorer) check it.

@@ -203,3 +203,28 @@ def test_a_directory_of_the_older_term_format_loads_as_network_plus_term(known_m
     term = load_model(tmp_path / "m").fitted_.known_term
     assert (term.scale, term.bias, term.network_weight, term.gram) == (2.0, 0.0, 1.0, None)
     np.testing.assert_allclose(term.matrix.toarray(), B.toarray())
+
+
+@pytest.mark.parametrize(("value", "message"), [(np.nan, "contains the value nan"), (-1, r"contains the value -1\.0")])
+def test_a_known_matrix_of_other_values_is_one_clear_error(known_model, value, message):
+    model, X, known, _ = known_model
+    bad = known.astype(np.float64)
+    bad[0, 0] = value
+    with pytest.raises(DataError, match=f"known_labels: {message}; expected only 0 and 1"):
+        model.predict_proba(X, known_labels=bad)
+    with pytest.raises(DataError, match=f"known_labels: {message}; expected only 0 and 1"):
+        LabelGCNClassifier(**FAST).fit(X, known, known_labels=bad)
+
+
+def test_a_label_both_known_and_a_target_counts_as_known():
+    from gnn_mlc.training.known_labels import held_out_rows
+
+    Y = sp.csr_matrix(np.array([[1, 1, 0], [0, 1, 1], [1, 0, 1]], dtype=np.uint8))
+    known = sp.csr_matrix(np.array([[1, 0, 0], [0, 1, 1], [0, 0, 0]], dtype=np.uint8))
+    held = held_out_rows(Y, known, np.array([0, 1, 2]), seed=0)
+    np.testing.assert_array_equal(held.targets.toarray(), [[0, 1, 0], [0, 0, 0], [1, 0, 1]])
+    np.testing.assert_array_equal(held.known.toarray(), known.toarray())
+    X, Y = _baskets(3)
+    known = random_known_split(sp.csr_matrix(Y), np.random.default_rng(4)).toarray()
+    model = LabelGCNClassifier(**FAST).fit(X, Y, known_labels=known)  # Y holds the known labels too: no error
+    assert model.fitted_.known_term is not None

@@ -31,7 +31,6 @@ def checked_inputs(
     label_features: LabelFeatures | tuple[np.ndarray, list[str]] | str | Path | None,
     known_labels: Matrix | Literal["split"] | None,
     item_columns: Sequence[ItemColumn],
-    negative_samples: int,
     data_columns: dict[str, str | None] | None = None,
 ) -> FitInputs:
     """``fit``'s arguments checked and converted (see :meth:`~gnn_mlc.estimator.LabelGCNClassifier.fit`).
@@ -41,9 +40,6 @@ def checked_inputs(
     """
     X, Y, Y_missing = _checked_arrays(X, Y, Y_missing)
     known = _checked_known(known_labels, Y.shape)
-    if known is not None and negative_samples:
-        raise DataError("negative_samples: sampled negatives do not combine with known_labels (the known-label "
-                        "term scores every label); expected negative_samples=0 with known labels")
     feature_names = None if feature_names is None else _checked_names(feature_names, X.shape[1], "feature_names", "f")
     return FitInputs(
         X=X, Y=Y, label_names=_checked_names(label_names, Y.shape[1], "label_names", "l"),

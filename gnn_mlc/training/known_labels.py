@@ -160,15 +160,19 @@ def row_ndcg(scores: np.ndarray, known: sp.csr_matrix, targets: sp.csr_matrix, *
 
 
 def held_out_rows(Y: sp.csr_matrix, known: sp.csr_matrix | None, rows: np.ndarray, *, seed: int) -> HeldOutRows:
-    """The held-out rows' known labels and targets: the given known labels, or (``known=None``) a seeded random
-    half of each row's labels; capped at :data:`SELECTION_ROWS` rows (a seeded sample)."""
+    """The held-out rows' known labels and targets: the given known labels (a label both known and a target counts
+    as known), or (``known=None``) a seeded random half of each row's labels; capped at :data:`SELECTION_ROWS` rows
+    (a seeded sample)."""
     if len(rows) > SELECTION_ROWS:
         rows = np.sort(np.random.default_rng(seed).choice(rows, SELECTION_ROWS, replace=False))
     Y = sp.csr_matrix(Y[rows], dtype=np.uint8)
     if known is None:
         given = random_known_split(Y, np.random.default_rng(seed + 1))
         return HeldOutRows(rows=rows, known=given, targets=sp.csr_matrix(Y - given, dtype=np.uint8))
-    return HeldOutRows(rows=rows, known=sp.csr_matrix(known[rows], dtype=np.uint8), targets=Y)
+    given = sp.csr_matrix(known[rows], dtype=np.uint8)
+    targets = sp.csr_matrix(Y - Y.multiply(given), dtype=np.uint8)  # a label both known and a target is known
+    targets.eliminate_zeros()
+    return HeldOutRows(rows=rows, known=given, targets=targets)
 
 
 def fit_held_out_term(G: sp.csr_matrix, held: HeldOutRows) -> HeldOutTerm:
