@@ -239,6 +239,22 @@ def build_parser() -> argparse.ArgumentParser:
     group.add_argument("--id-column", required=True, help="the id column of every table")
     group.add_argument("--item-column", default="item", help="--items: its item column (default: %(default)s)")
     group.add_argument("--label-column", default="label", help="--labels: its label column (default: %(default)s)")
+    group.add_argument("--weight-column", help="--items: a numeric column (a rating); with --min-weight, lighter "
+                                               "events are dropped")
+    group.add_argument("--min-weight", type=_value_type(Parameter("min_weight", 0.0, "float", "")),
+                       help="--weight-column: the least weight an event needs to count (e.g. 4 for ratings >= 4)")
+    group.add_argument("--time-column", help="--items: the events' time (numeric or timestamp), for "
+                                             "--holdout-fraction")
+    group.add_argument("--holdout-fraction", type=_value_type(Parameter("holdout_fraction", 0.2, "float", "", low=0.0,
+                                                                        high=1.0, low_open=True, high_open=True)),
+                       help="temporal holdout: each user's latest share of events (by --time-column) become the "
+                            "'labels', the earlier ones the 'items' and the 'history' column (known labels)")
+    group.add_argument("--item-labels", type=Path, metavar="FILE",
+                       help="CSV/Parquet item map (--item-column, 'labels' as a list or --label-delimiter string, "
+                            "e.g. movie -> genres): a user's labels become the union of their items' labels")
+    group.add_argument("--item-labels-column", default=DEFAULT_LABEL_COLUMN,
+                       help="--item-labels: its label column (default: %(default)s)")
+    _add_label_delimiter(group)
     group.add_argument("--output", required=True, type=Path, help="the wide table to write (.parquet)")
     group.add_argument("--overwrite", action="store_true", help="replace --output if it exists")
 
@@ -577,22 +593,32 @@ def run_graph(args: argparse.Namespace) -> int:
 
 
 def run_group(args: argparse.Namespace) -> int:
-    from gnn_mlc.data.interactions import group_interactions, read_interactions
+    from gnn_mlc.data import DEFAULT_LABEL_DELIMITER
+    from gnn_mlc.data.interactions import EventOptions, group_interactions, read_interactions, read_item_labels
     from gnn_mlc.serving.topk import write_table
 
     if args.output.suffix.lower() != ".parquet":
         raise GnnMlcError(f"{args.output}: expected a .parquet output (the grouped table has list columns)")
-    check_output_path(args.output, inputs=[args.items, args.labels, args.users], what="the grouped table",
-                      kind="file")
+    check_output_path(args.output, inputs=[args.items, args.labels, args.users, args.item_labels],
+                      what="the grouped table", kind="file")
     if args.output.exists() and not args.overwrite:
         raise GnnMlcError(f"{args.output}: already exists; expected a new file. Hint: add --overwrite")
+    item_labels = None if args.item_labels is None else read_item_labels(
+        args.item_labels, item_column=args.item_column, label_column=args.item_labels_column,
+        label_delimiter=args.label_delimiter or DEFAULT_LABEL_DELIMITER)
+    events = EventOptions(time_column=args.time_column, holdout_fraction=args.holdout_fraction,
+                          weight_column=args.weight_column, min_weight=args.min_weight, item_labels=item_labels)
     text = {"items": (args.id_column, args.item_column), "labels": (args.id_column, args.label_column),
             "users": (args.id_column,)}
     files = {name: path for name, path in (("items", args.items), ("labels", args.labels), ("users", args.users))
              if path is not None}
     tables = {name: read_interactions(path, text_columns=text[name]) for name, path in files.items()}
-    wide = group_interactions(id_column=args.id_column, item_column=args.item_column, label_column=args.label_column,
-                              sources={name: str(path) for name, path in files.items()}, **tables)
+    sources = {name: str(path) for name, path in [*files.items(), ("item_labels", args.item_labels)] if path}
+    grouped = group_interactions(id_column=args.id_column, item_column=args.item_column,
+                                 label_column=args.label_column, sources=sources, events=events, **tables)
+    wide = grouped.table
+    for line in grouped.warnings(events=tables["items"].num_rows if "items" in tables else 0):
+        print(f"warning: {line}", file=sys.stderr)
     write_table(wide, args.output)
     print(f"wrote {wide.num_rows} rows (one per {args.id_column!r}; columns {', '.join(wide.column_names)}) to "
           f"{args.output}")

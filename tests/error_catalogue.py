@@ -537,6 +537,26 @@ CASES: list[Case] = [
          ["inspect", "--model", "m10", "--label", "camping"],
          r"m10/known_labels\.safetensors: is not listed in manifest\.json; expected exactly the files the manifest "
          r"lists"),
+    Case("group: an unknown time column", _write("ratings.csv", "user,item,time\nu1,a,1\nu1,b,2\n"),
+         ["group", "--items", "ratings.csv", "--id-column", "user", "--time-column", "when", "--holdout-fraction",
+          "0.2", "--output", "g.parquet"],
+         r"ratings\.csv: no column 'when'; columns are \['user', 'item', 'time'\]\. Hint: check --id-column", "g.parquet"),
+    Case("group: a time column of text", _write("ratings_text.csv", "user,item,time\nu1,a,soon\n"),
+         ["group", "--items", "ratings_text.csv", "--id-column", "user", "--time-column", "time",
+          "--holdout-fraction", "0.2", "--output", "g.parquet"],
+         r"ratings_text\.csv: time column 'time' has type string; expected numbers or timestamps", "g.parquet"),
+    Case("group: a holdout fraction outside (0, 1)", _write("ratings.csv", "user,item,time\nu1,a,1\nu1,b,2\n"),
+         ["group", "--items", "ratings.csv", "--id-column", "user", "--time-column", "time", "--holdout-fraction",
+          "1", "--output", "g.parquet"],
+         r"argument --holdout-fraction: must be a float in \(0, 1\); got '1'", "g.parquet"),
+    Case("group: an item map naming no item of the events", _write("genres.csv", "item,labels\nz,war\n"),
+         ["group", "--items", "ratings.csv", "--id-column", "user", "--item-labels", "genres.csv", "--output",
+          "g.parquet"],
+         r"genres\.csv: none of its 1 items is an item of the events \(first 'z'\); expected the items table's item "
+         r"names", "g.parquet"),
+    Case("group: --min-weight without --weight-column", _write("ratings.csv", "user,item,time\nu1,a,1\nu1,b,2\n"),
+         ["group", "--items", "ratings.csv", "--id-column", "user", "--min-weight", "4", "--output", "g.parquet"],
+         r"group: min_weight and weight_column go together; got only min_weight", "g.parquet"),
 ]
 
 
