@@ -258,6 +258,26 @@ def build_parser() -> argparse.ArgumentParser:
     group.add_argument("--output", required=True, type=Path, help="the wide table to write (.parquet)")
     group.add_argument("--overwrite", action="store_true", help="replace --output if it exists")
 
+    split = commands.add_parser("split", help="split a CSV/Parquet table's rows into train and test files",
+                                description="Split a data file's rows into a training and a test file of the same "
+                                            "format: at random, stratified by the labels (iterative "
+                                            "stratification), or by time (the latest rows to test).")
+    split.add_argument("--data", required=True, type=Path, help="the rows to split: .csv or .parquet")
+    split.add_argument("--output-train", required=True, type=Path, help="the training rows (the input's format)")
+    split.add_argument("--output-test", required=True, type=Path, help="the test rows (the input's format)")
+    split.add_argument("--test-fraction", default=0.2, type=_value_type(Parameter(
+        "test_fraction", 0.2, "float", "", low=0.0, high=1.0, low_open=True, high_open=True)),
+                       help="the share of rows that go to test (default: %(default)s)")
+    how = split.add_mutually_exclusive_group()
+    how.add_argument("--stratified", action="store_true",
+                     help="keep every label's share of positives in both files (iterative stratification)")
+    how.add_argument("--time-column", help="a numeric or timestamp column: the latest rows go to test")
+    split.add_argument("--label-column", default=DEFAULT_LABEL_COLUMN,
+                       help="--stratified: the label column (default: %(default)s)")
+    _add_label_delimiter(split)
+    split.add_argument("--seed", type=int, default=0, help="random and stratified splits (default: %(default)s)")
+    split.add_argument("--overwrite", action="store_true", help="replace the outputs if they exist")
+
     score = commands.add_parser("score", help="batch job: top-k recommendations for every row, as Parquet shards",
                                 description="Stream a Parquet/CSV input (file, directory or glob) through a model "
                                             "and write each row's top-k labels and scores as Parquet shards. Safe to "
@@ -625,6 +645,40 @@ def run_group(args: argparse.Namespace) -> int:
     return 0
 
 
+def run_split(args: argparse.Namespace) -> int:
+    from gnn_mlc.data import DEFAULT_LABEL_DELIMITER
+    from gnn_mlc.data.split import split_table
+    from gnn_mlc.data.tabular import read_table
+    from gnn_mlc.serving.topk import write_table
+
+    suffix = args.data.suffix.lower()
+    if suffix not in (".csv", ".parquet"):
+        raise GnnMlcError(f"{args.data}: split reads and writes CSV or Parquet tables (writing ARFF is not supported); "
+                          "expected a .csv or .parquet file. Hint: Mulan/MEKA data sets ship their own train and test "
+                          "files; or convert the table first")
+    for output in (args.output_train, args.output_test):
+        check_output_path(output, inputs=[args.data], what="the split", kind="file")
+        if output.suffix.lower() != suffix:
+            raise GnnMlcError(f"{output}: a {output.suffix or '(no suffix)'} output for a {suffix} input; expected "
+                              f"the input's format ({suffix}). Hint: name the outputs *{suffix}")
+        if output.exists() and not args.overwrite:
+            raise GnnMlcError(f"{output}: already exists; expected a new file. Hint: add --overwrite")
+    if args.output_train.resolve() == args.output_test.resolve():
+        raise GnnMlcError(f"{args.output_test}: is also --output-train; expected two different files")
+    table = read_table(args.data)
+    if suffix == ".csv":  # read again as text, so that what is written is what was read ("007" stays "007")
+        table = read_table(args.data, string_columns=[name for name in table.column_names if name != args.time_column])
+    method = "stratified" if args.stratified else "time" if args.time_column else "random"
+    train, test = split_table(table, test_fraction=args.test_fraction, seed=args.seed, method=method,
+                              label_column=args.label_column, time_column=args.time_column, source=str(args.data),
+                              label_delimiter=args.label_delimiter or DEFAULT_LABEL_DELIMITER)
+    write_table(train, args.output_train)
+    write_table(test, args.output_test)
+    print(f"wrote {train.num_rows} training rows to {args.output_train} and {test.num_rows} test rows to "
+          f"{args.output_test} ({method} split)")
+    return 0
+
+
 def run_score(args: argparse.Namespace) -> int:
     from gnn_mlc.serving.batch import run_scoring_job
 
@@ -671,7 +725,8 @@ def run_inspect(args: argparse.Namespace) -> int:
 
 
 COMMANDS = {"train": run_train, "evaluate": run_evaluate, "predict": run_predict, "graph": run_graph,
-            "group": run_group, "score": run_score, "add-labels": run_add_labels, "inspect": run_inspect}
+            "group": run_group, "split": run_split, "score": run_score, "add-labels": run_add_labels,
+            "inspect": run_inspect}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

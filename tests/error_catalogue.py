@@ -557,6 +557,17 @@ CASES: list[Case] = [
     Case("group: --min-weight without --weight-column", _write("ratings.csv", "user,item,time\nu1,a,1\nu1,b,2\n"),
          ["group", "--items", "ratings.csv", "--id-column", "user", "--min-weight", "4", "--output", "g.parquet"],
          r"group: min_weight and weight_column go together; got only min_weight", "g.parquet"),
+    Case("split: an ARFF file", _write("split.arff", ARFF_HEADER + "@data\n1,0\n2,1\n"),
+         ["split", "--data", "split.arff", "--output-train", "tr.arff", "--output-test", "te.arff"],
+         r"split\.arff: split reads and writes CSV or Parquet tables \(writing ARFF is not supported\); expected a "
+         r"\.csv or \.parquet file\. Hint:", "tr.arff"),
+    Case("split: an output over the input", _write("split.csv", "id,x,labels\n1,2,a\n2,3,b\n"),
+         ["split", "--data", "split.csv", "--output-train", "split.csv", "--output-test", "te.csv"],
+         r"split\.csv: is also an input of this command \(split\.csv\); expected the split apart from the inputs",
+         "te.csv"),
+    Case("split: a time column of text", _write("split_t.csv", "id,x,when\n1,2,soon\n2,3,later\n"),
+         ["split", "--data", "split_t.csv", "--output-train", "tr.csv", "--output-test", "te.csv", "--time-column",
+          "when"], r"split_t\.csv: time column 'when' has type string; expected numbers or timestamps", "te.csv"),
 ]
 
 
