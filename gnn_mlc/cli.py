@@ -102,6 +102,31 @@ def _column_names(text: str) -> list[str]:
     return names
 
 
+BASELINES = ("popularity", "itemknn", "ease", "history", "none")
+
+
+def _baseline_names(text: str) -> tuple[str, ...]:
+    """An argparse ``type=`` for ``--baseline``: comma-separated names among :data:`BASELINES` (``none``: no
+    baseline)."""
+    names = tuple(dict.fromkeys(name.strip() for name in text.split(",")))
+    for name in names:
+        if name not in BASELINES:
+            raise argparse.ArgumentTypeError(f"invalid choice: {name!r} (choose from "
+                                             f"{', '.join(map(repr, BASELINES))})")
+    return tuple(name for name in names if name != "none")
+
+
+def _positive_integers(text: str) -> tuple[int, ...]:
+    """An argparse ``type=`` for a comma-separated list of positive integers (``--ks 5,10,20``)."""
+    try:
+        values = tuple(dict.fromkeys(int(value) for value in text.split(",")))
+    except ValueError:
+        values = ()
+    if not values or min(values) < 1:
+        raise argparse.ArgumentTypeError(f"must be comma-separated positive integers; got {text!r}")
+    return values
+
+
 def _output_id_column(text: str) -> str:
     """An argparse ``type=`` for ``--output-id-column``: a non-empty name that is not another output column's."""
     if not text or text in OUTPUT_COLUMNS:
@@ -205,9 +230,14 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate_parser.add_argument("--output", type=Path,
                                  help="write metrics.json, metrics.md and per-label CSV(s) into this directory")
     _add_without_history(evaluate_parser)
-    evaluate_parser.add_argument("--baseline", choices=("popularity", "none"), default="popularity",
-                                 help="a baseline shown beside the models: popularity = every row ranked by the "
-                                      "(first) model's training label frequencies (default: %(default)s)")
+    evaluate_parser.add_argument("--baseline", type=_baseline_names, default=("popularity",), metavar="A,B,...",
+                                 help="baselines shown beside the models, from the (first) model's training counts: "
+                                      "popularity (its label frequencies), itemknn and ease (item-item anchors "
+                                      "scoring a row from its --known-column labels), history (the row's known "
+                                      "labels first; its figures count them), or none (default: popularity)")
+    evaluate_parser.add_argument("--ks", type=_positive_integers, default=(1, 3, 5, 10), metavar="K,K,...",
+                                 help="the k of P@k, Recall@k and nDCG@k, per row with known labels excluded "
+                                      "(default: 1,3,5,10)")
 
     predict = commands.add_parser("predict", help="write the top-k labels of each row of one file",
                                   description="Score the rows of one file and write each row's k best labels with "
@@ -480,7 +510,9 @@ def run_add_labels(args: argparse.Namespace) -> int:
 
 def run_evaluate(args: argparse.Namespace) -> int:
     from gnn_mlc.evaluation.report import (
+        by_source_table,
         evaluate_classifier,
+        headline_metrics,
         metrics_table,
         write_report,
     )
@@ -500,20 +532,30 @@ def run_evaluate(args: argparse.Namespace) -> int:
                  model_columns=columns, vocabularies=vocabularies)
     warnings = [line for model, path in zip(models, directories)
                 if (line := _unknown_known_labels(model, data, path, options.known_column))]
+    baselines = _baselines(args.baseline, models[0], data)
+    shared = None
+    if len(models) > 1:  # every model on the labels they all know
+        common = set.intersection(*(set(model.label_names) for model in models))
+        shared = [label for label in models[0].label_names if label in common]
+        left = len(set().union(*(model.label_names for model in models)) - common)
+        if left:
+            warnings.append(f"compared on the {len(shared):,} labels every model knows; {left:,} labels known to only "
+                            "some of them are left out of every figure")
     evaluations = []
-    for name, model in zip(_model_names(directories, baseline=args.baseline), models):
-        evaluations.append(evaluate_classifier(model, data, name=name))
-    if args.baseline == "popularity":
-        from gnn_mlc.evaluation.baselines import PopularityBaseline
-
-        first = models[0]
-        popularity = PopularityBaseline(first.label_names, first.label_counts, first.num_rows, first.feature_names)
-        evaluations.append(evaluate_classifier(popularity, data, name="popularity"))
+    for name, model in zip(_model_names(directories, baselines=list(baselines)), models):
+        evaluations.append(evaluate_classifier(model, data, name=name, ks=args.ks, only_labels=shared))
+    for name, baseline in baselines.items():
+        evaluations.append(evaluate_classifier(baseline, data, name=name, ks=args.ks, only_labels=shared))
     title = f"Evaluation on `{args.data}` ({data.num_rows} rows, {data.num_labels} labels)" + "".join(
         f"\n\n{line}" for line in [*(counts.describe(name) for name, counts in data.item_counts.items()), *warnings])
-    print(f"{title}\n\n{metrics_table({e.name: e.metrics for e in evaluations})}", end="")
+    if "history" in baselines:
+        title += ("\n\nhistory: each row's known labels ranked first; unlike the others its figures count the known "
+                  "labels (how much of the targets a user already had)")
+    sources = by_source_table(evaluations, k=max(args.ks))
+    print(f"{title}\n\n{metrics_table({e.name: e.metrics for e in evaluations}, headline_metrics(args.ks))}"
+          + (f"\n{sources}" if sources else ""), end="")
     if args.output:
-        for path in write_report(evaluations, args.output, title=title):
+        for path in write_report(evaluations, args.output, title=title, ks=args.ks):
             print(f"wrote {path}")
     else:
         print("(add --output DIR to write metrics.json, metrics.md and the per-label CSV)")
@@ -523,7 +565,8 @@ def run_evaluate(args: argparse.Namespace) -> int:
 def _check_history_contract(models: Sequence[Any], directories: Sequence[Path], args: argparse.Namespace) -> None:
     """Known labels are part of a model's contract (as the Scorer holds it): a model trained with them is evaluated
     with them or, said explicitly, without history; ``--known-column`` needs a model that takes them (in a
-    comparison, the others only leave those labels out of their figures).
+    comparison, the others only leave those labels out of their figures), or a baseline scoring from them
+    (itemknn, ease, history), beside which a model without the term only leaves them out of its figures.
 
     Raises:
         GnnMlcError: naming the model directory and the way out.
@@ -536,7 +579,7 @@ def _check_history_contract(models: Sequence[Any], directories: Sequence[Path], 
         raise GnnMlcError(f"{with_term[0]}: the model was trained with known labels (a user's history) and none are "
                           "given; expected --known-column. Hint: add --without-history to evaluate every row as a "
                           "user without history")
-    if args.known_column is not None and not with_term:
+    if args.known_column is not None and not with_term and not set(args.baseline) - {"popularity"}:
         raise GnnMlcError(f"{directories[0]}: --known-column {args.known_column!r} given, but no model here was "
                           "trained with known labels; expected a model trained with --known-column or --known-split. "
                           "Hint: drop --known-column")
@@ -568,10 +611,35 @@ def _unknown_known_labels(model: Any, data: Dataset, directory: Path, known_colu
     return counts.describe(f"{directory}: column {known_column!r}")
 
 
-def _model_names(directories: Sequence[Path], *, baseline: str) -> list[str]:
+def _baselines(names: Sequence[str], model: Any, data: Dataset) -> dict[str, Any]:
+    """The baselines ``names`` (``--baseline``) from ``model``'s training counts, by name.
+
+    Raises:
+        GnnMlcError: itemknn, ease or history without the data's known labels (``--known-column``).
+    """
+    from gnn_mlc.evaluation.baselines import (
+        PopularityBaseline,
+        ease_baseline,
+        history_baseline,
+        itemknn_baseline,
+    )
+
+    needing = [name for name in names if name != "popularity"]
+    if needing and data.known is None:
+        raise GnnMlcError(f"--baseline {needing[0]}: scores a row from its known labels and the data has none; "
+                          "expected --known-column (a user's history). Hint: add --known-column, or use --baseline "
+                          "popularity")
+    makers = {"popularity": lambda: PopularityBaseline(model.label_names, model.label_counts, model.num_rows,
+                                                       model.feature_names),
+              "itemknn": lambda: itemknn_baseline(model), "ease": lambda: ease_baseline(model),
+              "history": lambda: history_baseline(model)}
+    return {name: makers[name]() for name in names}
+
+
+def _model_names(directories: Sequence[Path], *, baselines: Sequence[str]) -> list[str]:
     """A distinct name per model for tables and file names (``per_label_<name>.csv``): its folder's name, numbered
-    (``model-2``) when another model or the baseline has it; never a path, so every file stays in the report."""
-    taken = {baseline} if baseline != "none" else set()
+    (``model-2``) when another model or a baseline has it; never a path, so every file stays in the report."""
+    taken = set(baselines)
     names = []
     for position, path in enumerate(directories, start=1):
         name = path.resolve().name or "model"

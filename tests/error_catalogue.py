@@ -568,6 +568,14 @@ CASES: list[Case] = [
     Case("split: a time column of text", _write("split_t.csv", "id,x,when\n1,2,soon\n2,3,later\n"),
          ["split", "--data", "split_t.csv", "--output-train", "tr.csv", "--output-test", "te.csv", "--time-column",
           "when"], r"split_t\.csv: time column 'when' has type string; expected numbers or timestamps", "te.csv"),
+    Case("evaluate: an item-item baseline without known labels", _nothing,
+         ["evaluate", "--model", "model", "--data", str(DEMO / "shop_test.parquet"), "--baseline", "popularity,ease",
+          "--output", "rep_ease"],
+         r"--baseline ease: scores a row from its known labels and the data has none; expected --known-column",
+         "rep_ease"),
+    Case("evaluate: --ks 0", _nothing,
+         ["evaluate", "--model", "model", "--data", str(DEMO / "shop_test.parquet"), "--ks", "5,0"],
+         r"argument --ks: must be comma-separated positive integers; got '5,0'"),
 ]
 
 
