@@ -8,7 +8,7 @@ reads (:class:`~gnn_mlc.fitted.ScoringModel`: ``label_names``, ``feature_names``
   ranking can be mostly popularity, so ``gnn-mlc evaluate`` shows it beside every model.
 * :class:`ItemKNNBaseline` and :class:`EASEBaseline`: the item-item anchors of recommendation, scoring a row from
   its known labels (a user's history) with the model's own training co-occurrence counts ``G`` (the training rows
-  and the label-only log, :attr:`~gnn_mlc.fitted.FittedModel.cooccurrence`): ItemKNN's cosine
+  and the label-only log, ``FittedModel.cooccurrence``): ItemKNN's cosine
   ``S = G / sqrt(g_i g_j)`` (no self-similarity), EASE^R's closed form ``P = (G + lambda I)^-1``,
   ``B = I - P / diag(P)`` (Steck, "Embarrassingly Shallow Autoencoders for Sparse Data", WWW 2019; lambda 100,
   dense, at most :data:`MAX_EASE_LABELS` labels); ``score = known @ S`` (or ``@ B``), popularity breaking ties (a
