@@ -102,6 +102,31 @@ def _column_names(text: str) -> list[str]:
     return names
 
 
+BASELINES = ("popularity", "itemknn", "ease", "history", "none")
+
+
+def _baseline_names(text: str) -> tuple[str, ...]:
+    """An argparse ``type=`` for ``--baseline``: comma-separated names among :data:`BASELINES` (``none``: no
+    baseline)."""
+    names = tuple(dict.fromkeys(name.strip() for name in text.split(",")))
+    for name in names:
+        if name not in BASELINES:
+            raise argparse.ArgumentTypeError(f"invalid choice: {name!r} (choose from "
+                                             f"{', '.join(map(repr, BASELINES))})")
+    return tuple(name for name in names if name != "none")
+
+
+def _positive_integers(text: str) -> tuple[int, ...]:
+    """An argparse ``type=`` for a comma-separated list of positive integers (``--ks 5,10,20``)."""
+    try:
+        values = tuple(dict.fromkeys(int(value) for value in text.split(",")))
+    except ValueError:
+        values = ()
+    if not values or min(values) < 1:
+        raise argparse.ArgumentTypeError(f"must be comma-separated positive integers; got {text!r}")
+    return values
+
+
 def _output_id_column(text: str) -> str:
     """An argparse ``type=`` for ``--output-id-column``: a non-empty name that is not another output column's."""
     if not text or text in OUTPUT_COLUMNS:
@@ -205,9 +230,14 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate_parser.add_argument("--output", type=Path,
                                  help="write metrics.json, metrics.md and per-label CSV(s) into this directory")
     _add_without_history(evaluate_parser)
-    evaluate_parser.add_argument("--baseline", choices=("popularity", "none"), default="popularity",
-                                 help="a baseline shown beside the models: popularity = every row ranked by the "
-                                      "(first) model's training label frequencies (default: %(default)s)")
+    evaluate_parser.add_argument("--baseline", type=_baseline_names, default=("popularity",), metavar="A,B,...",
+                                 help="baselines shown beside the models, from the (first) model's training counts: "
+                                      "popularity (its label frequencies), itemknn and ease (item-item anchors "
+                                      "scoring a row from its --known-column labels), history (the row's known "
+                                      "labels first; its figures count them), or none (default: popularity)")
+    evaluate_parser.add_argument("--ks", type=_positive_integers, default=(1, 3, 5, 10), metavar="K,K,...",
+                                 help="the k of P@k, Recall@k and nDCG@k, per row with known labels excluded "
+                                      "(default: 1,3,5,10)")
 
     predict = commands.add_parser("predict", help="write the top-k labels of each row of one file",
                                   description="Score the rows of one file and write each row's k best labels with "
@@ -239,8 +269,44 @@ def build_parser() -> argparse.ArgumentParser:
     group.add_argument("--id-column", required=True, help="the id column of every table")
     group.add_argument("--item-column", default="item", help="--items: its item column (default: %(default)s)")
     group.add_argument("--label-column", default="label", help="--labels: its label column (default: %(default)s)")
+    group.add_argument("--weight-column", help="--items: a numeric column (a rating); with --min-weight, lighter "
+                                               "events are dropped")
+    group.add_argument("--min-weight", type=_value_type(Parameter("min_weight", 0.0, "float", "")),
+                       help="--weight-column: the least weight an event needs to count (e.g. 4 for ratings >= 4)")
+    group.add_argument("--time-column", help="--items: the events' time (numeric or timestamp), for "
+                                             "--holdout-fraction")
+    group.add_argument("--holdout-fraction", type=_value_type(Parameter("holdout_fraction", 0.2, "float", "", low=0.0,
+                                                                        high=1.0, low_open=True, high_open=True)),
+                       help="temporal holdout: each user's latest share of events (by --time-column) become the "
+                            "'labels', the earlier ones the 'items' and the 'history' column (known labels)")
+    group.add_argument("--item-labels", type=Path, metavar="FILE",
+                       help="CSV/Parquet item map (--item-column, 'labels' as a list or --label-delimiter string, "
+                            "e.g. movie -> genres): a user's labels become the union of their items' labels")
+    group.add_argument("--item-labels-column", default=DEFAULT_LABEL_COLUMN,
+                       help="--item-labels: its label column (default: %(default)s)")
+    _add_label_delimiter(group)
     group.add_argument("--output", required=True, type=Path, help="the wide table to write (.parquet)")
     group.add_argument("--overwrite", action="store_true", help="replace --output if it exists")
+
+    split = commands.add_parser("split", help="split a CSV/Parquet table's rows into train and test files",
+                                description="Split a data file's rows into a training and a test file of the same "
+                                            "format: at random, stratified by the labels (iterative "
+                                            "stratification), or by time (the latest rows to test).")
+    split.add_argument("--data", required=True, type=Path, help="the rows to split: .csv or .parquet")
+    split.add_argument("--output-train", required=True, type=Path, help="the training rows (the input's format)")
+    split.add_argument("--output-test", required=True, type=Path, help="the test rows (the input's format)")
+    split.add_argument("--test-fraction", default=0.2, type=_value_type(Parameter(
+        "test_fraction", 0.2, "float", "", low=0.0, high=1.0, low_open=True, high_open=True)),
+                       help="the share of rows that go to test (default: %(default)s)")
+    how = split.add_mutually_exclusive_group()
+    how.add_argument("--stratified", action="store_true",
+                     help="keep every label's share of positives in both files (iterative stratification)")
+    how.add_argument("--time-column", help="a numeric or timestamp column: the latest rows go to test")
+    split.add_argument("--label-column", default=DEFAULT_LABEL_COLUMN,
+                       help="--stratified: the label column (default: %(default)s)")
+    _add_label_delimiter(split)
+    split.add_argument("--seed", type=int, default=0, help="random and stratified splits (default: %(default)s)")
+    split.add_argument("--overwrite", action="store_true", help="replace the outputs if they exist")
 
     score = commands.add_parser("score", help="batch job: top-k recommendations for every row, as Parquet shards",
                                 description="Stream a Parquet/CSV input (file, directory or glob) through a model "
@@ -444,7 +510,9 @@ def run_add_labels(args: argparse.Namespace) -> int:
 
 def run_evaluate(args: argparse.Namespace) -> int:
     from gnn_mlc.evaluation.report import (
+        by_source_table,
         evaluate_classifier,
+        headline_metrics,
         metrics_table,
         write_report,
     )
@@ -464,20 +532,30 @@ def run_evaluate(args: argparse.Namespace) -> int:
                  model_columns=columns, vocabularies=vocabularies)
     warnings = [line for model, path in zip(models, directories)
                 if (line := _unknown_known_labels(model, data, path, options.known_column))]
+    baselines = _baselines(args.baseline, models[0], data)
+    shared = None
+    if len(models) > 1:  # every model on the labels they all know
+        common = set.intersection(*(set(model.label_names) for model in models))
+        shared = [label for label in models[0].label_names if label in common]
+        left = len(set().union(*(model.label_names for model in models)) - common)
+        if left:
+            warnings.append(f"compared on the {len(shared):,} labels every model knows; {left:,} labels known to only "
+                            "some of them are left out of every figure")
     evaluations = []
-    for name, model in zip(_model_names(directories, baseline=args.baseline), models):
-        evaluations.append(evaluate_classifier(model, data, name=name))
-    if args.baseline == "popularity":
-        from gnn_mlc.evaluation.baselines import PopularityBaseline
-
-        first = models[0]
-        popularity = PopularityBaseline(first.label_names, first.label_counts, first.num_rows, first.feature_names)
-        evaluations.append(evaluate_classifier(popularity, data, name="popularity"))
+    for name, model in zip(_model_names(directories, baselines=list(baselines)), models):
+        evaluations.append(evaluate_classifier(model, data, name=name, ks=args.ks, only_labels=shared))
+    for name, baseline in baselines.items():
+        evaluations.append(evaluate_classifier(baseline, data, name=name, ks=args.ks, only_labels=shared))
     title = f"Evaluation on `{args.data}` ({data.num_rows} rows, {data.num_labels} labels)" + "".join(
         f"\n\n{line}" for line in [*(counts.describe(name) for name, counts in data.item_counts.items()), *warnings])
-    print(f"{title}\n\n{metrics_table({e.name: e.metrics for e in evaluations})}", end="")
+    if "history" in baselines:
+        title += ("\n\nhistory: each row's known labels ranked first; unlike the others its figures count the known "
+                  "labels (how much of the targets a user already had)")
+    sources = by_source_table(evaluations, k=max(args.ks))
+    print(f"{title}\n\n{metrics_table({e.name: e.metrics for e in evaluations}, headline_metrics(args.ks))}"
+          + (f"\n{sources}" if sources else ""), end="")
     if args.output:
-        for path in write_report(evaluations, args.output, title=title):
+        for path in write_report(evaluations, args.output, title=title, ks=args.ks):
             print(f"wrote {path}")
     else:
         print("(add --output DIR to write metrics.json, metrics.md and the per-label CSV)")
@@ -487,7 +565,8 @@ def run_evaluate(args: argparse.Namespace) -> int:
 def _check_history_contract(models: Sequence[Any], directories: Sequence[Path], args: argparse.Namespace) -> None:
     """Known labels are part of a model's contract (as the Scorer holds it): a model trained with them is evaluated
     with them or, said explicitly, without history; ``--known-column`` needs a model that takes them (in a
-    comparison, the others only leave those labels out of their figures).
+    comparison, the others only leave those labels out of their figures), or a baseline scoring from them
+    (itemknn, ease, history), beside which a model without the term only leaves them out of its figures.
 
     Raises:
         GnnMlcError: naming the model directory and the way out.
@@ -500,7 +579,7 @@ def _check_history_contract(models: Sequence[Any], directories: Sequence[Path], 
         raise GnnMlcError(f"{with_term[0]}: the model was trained with known labels (a user's history) and none are "
                           "given; expected --known-column. Hint: add --without-history to evaluate every row as a "
                           "user without history")
-    if args.known_column is not None and not with_term:
+    if args.known_column is not None and not with_term and not set(args.baseline) - {"popularity"}:
         raise GnnMlcError(f"{directories[0]}: --known-column {args.known_column!r} given, but no model here was "
                           "trained with known labels; expected a model trained with --known-column or --known-split. "
                           "Hint: drop --known-column")
@@ -532,10 +611,35 @@ def _unknown_known_labels(model: Any, data: Dataset, directory: Path, known_colu
     return counts.describe(f"{directory}: column {known_column!r}")
 
 
-def _model_names(directories: Sequence[Path], *, baseline: str) -> list[str]:
+def _baselines(names: Sequence[str], model: Any, data: Dataset) -> dict[str, Any]:
+    """The baselines ``names`` (``--baseline``) from ``model``'s training counts, by name.
+
+    Raises:
+        GnnMlcError: itemknn, ease or history without the data's known labels (``--known-column``).
+    """
+    from gnn_mlc.evaluation.baselines import (
+        PopularityBaseline,
+        ease_baseline,
+        history_baseline,
+        itemknn_baseline,
+    )
+
+    needing = [name for name in names if name != "popularity"]
+    if needing and data.known is None:
+        raise GnnMlcError(f"--baseline {needing[0]}: scores a row from its known labels and the data has none; "
+                          "expected --known-column (a user's history). Hint: add --known-column, or use --baseline "
+                          "popularity")
+    makers = {"popularity": lambda: PopularityBaseline(model.label_names, model.label_counts, model.num_rows,
+                                                       model.feature_names),
+              "itemknn": lambda: itemknn_baseline(model), "ease": lambda: ease_baseline(model),
+              "history": lambda: history_baseline(model)}
+    return {name: makers[name]() for name in names}
+
+
+def _model_names(directories: Sequence[Path], *, baselines: Sequence[str]) -> list[str]:
     """A distinct name per model for tables and file names (``per_label_<name>.csv``): its folder's name, numbered
-    (``model-2``) when another model or the baseline has it; never a path, so every file stays in the report."""
-    taken = {baseline} if baseline != "none" else set()
+    (``model-2``) when another model or a baseline has it; never a path, so every file stays in the report."""
+    taken = set(baselines)
     names = []
     for position, path in enumerate(directories, start=1):
         name = path.resolve().name or "model"
@@ -577,25 +681,69 @@ def run_graph(args: argparse.Namespace) -> int:
 
 
 def run_group(args: argparse.Namespace) -> int:
-    from gnn_mlc.data.interactions import group_interactions, read_interactions
+    from gnn_mlc.data import DEFAULT_LABEL_DELIMITER
+    from gnn_mlc.data.interactions import EventOptions, group_interactions, read_interactions, read_item_labels
     from gnn_mlc.serving.topk import write_table
 
     if args.output.suffix.lower() != ".parquet":
         raise GnnMlcError(f"{args.output}: expected a .parquet output (the grouped table has list columns)")
-    check_output_path(args.output, inputs=[args.items, args.labels, args.users], what="the grouped table",
-                      kind="file")
+    check_output_path(args.output, inputs=[args.items, args.labels, args.users, args.item_labels],
+                      what="the grouped table", kind="file")
     if args.output.exists() and not args.overwrite:
         raise GnnMlcError(f"{args.output}: already exists; expected a new file. Hint: add --overwrite")
+    item_labels = None if args.item_labels is None else read_item_labels(
+        args.item_labels, item_column=args.item_column, label_column=args.item_labels_column,
+        label_delimiter=args.label_delimiter or DEFAULT_LABEL_DELIMITER)
+    events = EventOptions(time_column=args.time_column, holdout_fraction=args.holdout_fraction,
+                          weight_column=args.weight_column, min_weight=args.min_weight, item_labels=item_labels)
     text = {"items": (args.id_column, args.item_column), "labels": (args.id_column, args.label_column),
             "users": (args.id_column,)}
     files = {name: path for name, path in (("items", args.items), ("labels", args.labels), ("users", args.users))
              if path is not None}
     tables = {name: read_interactions(path, text_columns=text[name]) for name, path in files.items()}
-    wide = group_interactions(id_column=args.id_column, item_column=args.item_column, label_column=args.label_column,
-                              sources={name: str(path) for name, path in files.items()}, **tables)
+    sources = {name: str(path) for name, path in [*files.items(), ("item_labels", args.item_labels)] if path}
+    grouped = group_interactions(id_column=args.id_column, item_column=args.item_column,
+                                 label_column=args.label_column, sources=sources, events=events, **tables)
+    wide = grouped.table
+    for line in grouped.warnings(events=tables["items"].num_rows if "items" in tables else 0):
+        print(f"warning: {line}", file=sys.stderr)
     write_table(wide, args.output)
     print(f"wrote {wide.num_rows} rows (one per {args.id_column!r}; columns {', '.join(wide.column_names)}) to "
           f"{args.output}")
+    return 0
+
+
+def run_split(args: argparse.Namespace) -> int:
+    from gnn_mlc.data import DEFAULT_LABEL_DELIMITER
+    from gnn_mlc.data.split import split_table
+    from gnn_mlc.data.tabular import read_table
+    from gnn_mlc.serving.topk import write_table
+
+    suffix = args.data.suffix.lower()
+    if suffix not in (".csv", ".parquet"):
+        raise GnnMlcError(f"{args.data}: split reads and writes CSV or Parquet tables (writing ARFF is not supported); "
+                          "expected a .csv or .parquet file. Hint: Mulan/MEKA data sets ship their own train and test "
+                          "files; or convert the table first")
+    for output in (args.output_train, args.output_test):
+        check_output_path(output, inputs=[args.data], what="the split", kind="file")
+        if output.suffix.lower() != suffix:
+            raise GnnMlcError(f"{output}: a {output.suffix or '(no suffix)'} output for a {suffix} input; expected "
+                              f"the input's format ({suffix}). Hint: name the outputs *{suffix}")
+        if output.exists() and not args.overwrite:
+            raise GnnMlcError(f"{output}: already exists; expected a new file. Hint: add --overwrite")
+    if args.output_train.resolve() == args.output_test.resolve():
+        raise GnnMlcError(f"{args.output_test}: is also --output-train; expected two different files")
+    table = read_table(args.data)
+    if suffix == ".csv":  # read again as text, so that what is written is what was read ("007" stays "007")
+        table = read_table(args.data, string_columns=[name for name in table.column_names if name != args.time_column])
+    method = "stratified" if args.stratified else "time" if args.time_column else "random"
+    train, test = split_table(table, test_fraction=args.test_fraction, seed=args.seed, method=method,
+                              label_column=args.label_column, time_column=args.time_column, source=str(args.data),
+                              label_delimiter=args.label_delimiter or DEFAULT_LABEL_DELIMITER)
+    write_table(train, args.output_train)
+    write_table(test, args.output_test)
+    print(f"wrote {train.num_rows} training rows to {args.output_train} and {test.num_rows} test rows to "
+          f"{args.output_test} ({method} split)")
     return 0
 
 
@@ -645,7 +793,8 @@ def run_inspect(args: argparse.Namespace) -> int:
 
 
 COMMANDS = {"train": run_train, "evaluate": run_evaluate, "predict": run_predict, "graph": run_graph,
-            "group": run_group, "score": run_score, "add-labels": run_add_labels, "inspect": run_inspect}
+            "group": run_group, "split": run_split, "score": run_score, "add-labels": run_add_labels,
+            "inspect": run_inspect}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

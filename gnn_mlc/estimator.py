@@ -70,8 +70,7 @@ class LabelGCNClassifier(ClassifierMixin, BaseEstimator):
         negative_samples: 0 (default) trains on every label's loss; ``n`` > 0 scores each step's positive labels and
             ``n`` others drawn at random, weighted to an unbiased estimate of the full loss
             (:func:`~gnn_mlc.training.loss.sample_label_columns`): for tens of thousands of labels (at 50,000, 8,192
-            matched the full loss's P@5 in 2.8x less time on 2 CPU cores, 3.6x on a GPU, after one epoch, one seed,
-            on synthetic data).
+            matched the full loss's P@5 2.8x faster on 2 CPU cores after one epoch, one seed, synthetic data).
         max_epochs, patience: early stopping on validation mAP.
         validation_fraction: share of the training rows held out for early stopping and threshold tuning, chosen by
             seeded iterative stratification so that every label with enough positives is represented.

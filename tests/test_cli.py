@@ -58,7 +58,9 @@ def test_evaluate_compare_side_by_side(trained, demo_test, capsys):
     data = data.align(list(model.classes_), list(model.feature_names_in_))
     expected = evaluate(data.Y, model.predict_proba(data.X), y_pred=model.predict(data.X),
                         train_counts=model.label_counts_)
+    by_source = results["gcn"].pop("by_source")  # the labels by the source of their vectors
     assert results["gcn"] == pytest.approx(expected)
+    assert by_source[0]["source"] == "trained" and by_source[0]["labels"] == len(model.classes_)
     assert "| map |" in (report / "metrics.md").read_text()
     per_label = pa_csv.read_csv(report / "per_label_gcn.csv")
     assert per_label.column_names == ["label", "train_count", "threshold", "support", "tp", "fp", "fn", "tn",

@@ -3,17 +3,26 @@
 Iterative stratification (Sechidis, Tsoumakas and Vlahavas, "On the stratification of multi-label data", ECML PKDD
 2011) keeps every label's share of positives close to the desired fold fractions, rarest labels first, so that a
 label with few positives still reaches every fold. It is the default way the estimator carves its validation split.
+
+:func:`split_table` splits a CSV/Parquet table's rows (``gnn-mlc split``): at random, stratified by its label
+column, or by a time column (the latest rows to test, as a recommender is evaluated on the future).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Literal
 
 import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
 import scipy.sparse as sp
 
 from gnn_mlc._typing import Matrix
-from gnn_mlc.errors import DataError
+from gnn_mlc.data.label_lists import read_label_lists
+from gnn_mlc.errors import DataError, did_you_mean
+
+SplitMethod = Literal["random", "stratified", "time"]
 
 
 def train_test_split_indices(num_rows: int, *, test_fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -91,6 +100,53 @@ def iterative_stratification(Y: Matrix, *, fractions: Sequence[float], seed: int
         fold_of[row] = fold
         wanted_rows[fold] -= 1
     return fold_of
+
+
+def split_table(table: pa.Table, *, test_fraction: float, seed: int, method: SplitMethod = "random",
+                label_column: str | None = None, label_delimiter: str = "|", time_column: str | None = None,
+                source: str = "data") -> tuple[pa.Table, pa.Table]:
+    """A table's rows as (train, test) tables, each in the table's row order.
+
+    Args:
+        table: the rows, any columns.
+        test_fraction: in (0, 1): the share of rows (rounded) that go to test.
+        seed: the seed of ``"random"`` and ``"stratified"``.
+        method: ``"random"``; ``"stratified"``: iterative stratification on ``label_column`` (a list column, or
+            ``label_delimiter``-joined names); ``"time"``: the rows latest in ``time_column`` (numeric, date or
+            timestamp; ties in row order) go to test.
+        label_column, label_delimiter: the labels, for ``"stratified"``.
+        time_column: the time, for ``"time"``.
+        source: the file, for messages.
+
+    Raises:
+        DataError: a fraction outside (0, 1) or leaving a side empty, an absent column, or a time column that is
+            neither numeric nor a date/timestamp (or has a null).
+    """
+    column = {"stratified": label_column, "time": time_column}.get(method)
+    if column is not None and column not in table.column_names:
+        flag = "--label-column" if method == "stratified" else "--time-column"
+        raise DataError(f"{source}: no column {column!r}{did_you_mean(column, table.column_names)}; columns are "
+                        f"{table.column_names[:10]}. Hint: check {flag}")
+    if method == "stratified":
+        lists = read_label_lists(table.column(column), label_delimiter, source=source, column_name=column)
+        codes = pc.dictionary_encode(pc.list_flatten(lists)).indices.to_numpy(zero_copy_only=False)
+        rows = pc.list_parent_indices(lists).to_numpy(zero_copy_only=False)
+        Y = sp.csr_matrix((np.ones(len(codes), np.uint8), (rows, codes)),
+                          shape=(table.num_rows, int(codes.max(initial=-1)) + 1))
+        train, test = stratified_split_indices(Y, test_fraction=test_fraction, seed=seed)
+    elif method == "time":
+        time = table.column(column)
+        if not (pa.types.is_integer(time.type) or pa.types.is_floating(time.type)
+                or pa.types.is_timestamp(time.type) or pa.types.is_date(time.type)) or time.null_count:
+            raise DataError(f"{source}: time column {column!r} has type {time.type}"
+                            f"{' and nulls' if time.null_count else ''}; expected numbers or timestamps in every row "
+                            "(seconds since the epoch, or ISO dates and times). Hint: check --time-column")
+        num_test = _check_fraction(table.num_rows, test_fraction)
+        order = np.argsort(time.to_numpy(), kind="stable")
+        train, test = np.sort(order[:-num_test]), np.sort(order[-num_test:])
+    else:
+        train, test = train_test_split_indices(table.num_rows, test_fraction=test_fraction, seed=seed)
+    return table.take(pa.array(train)), table.take(pa.array(test))
 
 
 def _check_fraction(num_rows: int, test_fraction: float) -> int:
