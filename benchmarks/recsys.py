@@ -46,6 +46,7 @@ import statistics
 import sys
 import time
 import warnings
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
@@ -144,7 +145,15 @@ def ease(G: np.ndarray, regularisation: float) -> np.ndarray:
     return B
 
 
-def run(name: str, seed: int, split: str, *, with_anchors: bool = True) -> list[dict]:
+MODEL_ARMS = ("graph+known", "term")
+"""The arms that depend on the package's code (the others are baselines and anchors)."""
+
+
+def run(name: str, seed: int, split: str, *, with_anchors: bool = True, earlier: list[dict] | None = None
+        ) -> list[dict]:
+    """Every arm's records of one data set and seed; with ``earlier`` (records of a results file), only the model's
+    arms (:data:`MODEL_ARMS`) are computed, the others taken from ``earlier`` as they were (they do not depend on
+    the package's code)."""
     data = movielens(seed, split) if name == "movielens" else baskets(name, seed, split)
     X, Y, K, labels = data["X"], data["Y"], data["K"], data["labels"]
     full = sp.csr_matrix(Y if K is None else Y + K, dtype=np.float64)  # every training label, known or target
@@ -158,6 +167,32 @@ def run(name: str, seed: int, split: str, *, with_anchors: bool = True) -> list[
         print(f"{name} seed {seed} {arm}: recall@20 {recall:.4f} ndcg@10 {ndcg:.4f}", flush=True)
 
     known_test = sp.csr_matrix(data["K_test"], dtype=np.float64)
+    targets = Y if K is not None else sp.csr_matrix(Y, dtype=np.uint8)
+    if earlier is None:
+        _baseline_arms(data, full, known_test, targets, seed, record, with_anchors=with_anchors)
+    else:
+        records.extend(r for r in earlier if (r["dataset"], r["seed"], r.get("split")) == (name, seed, split)
+                       and r["arm"] not in MODEL_ARMS)
+    start = time.perf_counter()
+    model = LabelGCNClassifier(random_state=seed).fit(
+        X, targets, label_names=labels, known_labels="split" if data["split_training"] else K)
+    fit_seconds = time.perf_counter() - start
+    start = time.perf_counter()
+    scores = model.predict_proba(data["X_test"], known_labels=data["K_test"])
+    score_seconds = time.perf_counter() - start
+    chosen = model.fitted_.metrics["known_term"]
+    record("graph+known", scores, fit_seconds, score_seconds, blend=chosen["blend"],
+           term_lambda=chosen["regularisation"], **_scorer_times(model, data, labels))
+    term = model.fitted_.known_term  # the model's own term alone: its B, without the network
+    term_scores = known_test @ term.matrix
+    record("term", term_scores.toarray() if sp.issparse(term_scores) else np.asarray(term_scores), fit_seconds, 0.0)
+    return records
+
+
+def _baseline_arms(data: dict, full: sp.csr_matrix, known_test: sp.csr_matrix, targets: sp.csr_matrix, seed: int,
+                   record: Callable[..., None], *, with_anchors: bool) -> None:
+    """Record popularity, ItemKNN, EASE^R, the anchors and the no-graph networks (see the module docstring)."""
+    X, K, labels = data["X"], data["K"], data["labels"]
     record("popularity", np.tile(np.asarray(full.mean(axis=0)), (known_test.shape[0], 1)), 0.0, 0.0)
     start = time.perf_counter()
     G = (full.T @ full).toarray()
@@ -176,7 +211,6 @@ def run(name: str, seed: int, split: str, *, with_anchors: bool = True) -> list[
     for arm, anchor in anchors.ANCHORS.items() if with_anchors else ():
         scores, chosen, seconds = anchors.timed(anchor, full, known_test, seed)
         record(arm, scores, seconds, None, **chosen)  # fit_seconds: tuning, refit and scoring the test rows together
-    targets = Y if K is not None else sp.csr_matrix(Y, dtype=np.uint8)
     for arm in ("no-graph", "no-graph+known-features"):
         features, test_features = X, data["X_test"]
         train_targets = targets
@@ -191,20 +225,6 @@ def run(name: str, seed: int, split: str, *, with_anchors: bool = True) -> list[
         start = time.perf_counter()
         scores = model.predict_proba(test_features)
         record(arm, scores, fit_seconds, time.perf_counter() - start)
-    start = time.perf_counter()
-    model = LabelGCNClassifier(random_state=seed).fit(
-        X, targets, label_names=labels, known_labels="split" if data["split_training"] else K)
-    fit_seconds = time.perf_counter() - start
-    start = time.perf_counter()
-    scores = model.predict_proba(data["X_test"], known_labels=data["K_test"])
-    score_seconds = time.perf_counter() - start
-    chosen = model.fitted_.metrics["known_term"]
-    record("graph+known", scores, fit_seconds, score_seconds, blend=chosen["blend"],
-           term_lambda=chosen["regularisation"], **_scorer_times(model, data, labels))
-    term = model.fitted_.known_term  # the model's own term alone: its B, without the network
-    term_scores = known_test @ term.matrix
-    record("term", term_scores.toarray() if sp.issparse(term_scores) else np.asarray(term_scores), fit_seconds, 0.0)
-    return records
 
 
 def _half_all(Y: sp.csr_matrix, rng: np.random.Generator) -> sp.csr_matrix:
@@ -320,6 +340,9 @@ def main() -> None:
     parser.add_argument("--anchors", choices=("movielens", "all"), default="movielens",
                         help="where the anchors of benchmarks/anchors.py run: MovieLens (where the model is held to "
                              "them; LightGCN alone takes minutes a seed) or every data set")
+    parser.add_argument("--model-only", action="store_true",
+                        help="compute only the model's arms (graph+known, term); take the baselines and anchors of "
+                             "the same data set, seed and split from the results file as they were")
     parser.add_argument("--append", action="store_true",
                         help="keep the results file's records of the other data sets (run data sets with their own "
                              "seeds: MovieLens 0-4, the basket sets 0-2)")
@@ -340,12 +363,15 @@ def main() -> None:
         return
     name_of_results = "recsys" if args.split == "test" else "recsys_dev"
     records: list[dict] = []
-    if args.append and (RESULTS / f"{name_of_results}.json").exists():  # other data sets' records are kept
-        records = [record for record in json.loads((RESULTS / f"{name_of_results}.json").read_text())
-                   if record["dataset"] not in args.datasets]
+    existing = json.loads((RESULTS / f"{name_of_results}.json").read_text()) \
+        if (RESULTS / f"{name_of_results}.json").exists() else []
+    earlier = existing if args.model_only else None
+    if args.append:  # other data sets' records are kept
+        records = [record for record in existing if record["dataset"] not in args.datasets]
     for name in args.datasets:
         for seed in args.seeds:
-            records.extend(run(name, seed, args.split, with_anchors=args.anchors == "all" or name == "movielens"))
+            records.extend(run(name, seed, args.split, with_anchors=args.anchors == "all" or name == "movielens",
+                               earlier=earlier))
             # partial results survive a stop
             write_results(name_of_results, records, markdown(records, sorted({r["seed"] for r in records})))
 

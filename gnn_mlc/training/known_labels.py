@@ -12,16 +12,18 @@ the rest are what to recommend. A model fitted with known labels scores
   travels with and is scored from a user's history. ``B`` is kept whole (dense) up to :data:`DENSE_TERM_LABELS`
   labels; above, each label keeps its :data:`NEIGHBOURS` strongest incoming weights; above :data:`MAX_EASE_LABELS`
   (where the inversion's cubic cost does not fit), cosine similarities (ItemKNN) replace EASE^R.
-* **Out of fold.** The network never sees the term. The term that scores the validation rows is fitted without them
-  (on the other training rows and the log): ``lambda`` (among :data:`REGULARISATIONS`, every value from one
+* **Out of fold.** The network never sees the term. The validation rows are split in halves: one for the network's
+  early stopping, the other (the *selection rows*) for everything about the term, so that a network early-stopped
+  on some rows is not also judged on them. The term that scores the selection rows is fitted without them (on the
+  other training rows and the log): ``lambda`` (among :data:`REGULARISATIONS`, every value from one
   eigendecomposition of ``G``), the term's ``scale`` and ``bias`` (a logistic fit) and ``alpha`` are all chosen on
-  those held-out rows, each with its known labels given and its other labels as targets. The served term is then
+  those rows, each with its known labels given and its other labels as targets. The served term is then
   refitted on every row with the chosen ``lambda``: the model served is the one chosen, up to the rows it counts.
 * **Never below its parts.** The network ``h(x) . W[t] + b[t]`` is the features-only network (trained with the
   known labels left out of its loss). The mix of term and network is chosen among :data:`BLENDS` (from the term
-  alone to the network alone) by the validation rows' nDCG@10, with a paired margin against noise: the chosen blend
+  alone to the network alone) by the selection rows' nDCG@10, with a paired margin against noise: the chosen blend
   is the first of :data:`BLENDS` (term-heavy first) whose per-row difference to the best blend is within one
-  standard error of zero. So on validation the model is never below the term alone or the network alone by more
+  standard error of zero (or within :data:`MIN_GAIN`). So on validation the model is never below the term alone or the network alone by more
   than that margin, and it only leaves the term for the network where the network's gain is beyond the noise of the
   validation rows.
 * Without given known labels (``known_labels="split"``), each validation row reveals a seeded random half of its
@@ -55,6 +57,8 @@ MAX_EASE_LABELS = 20_000
 """Above this many labels, ``G + lambda I`` is not inverted (cubic cost); cosine similarities replace EASE^R."""
 SELECTION_ROWS = 5_000
 """At most this many held-out rows (a seeded sample) choose ``lambda`` and the blend."""
+MIN_GAIN = 0.005
+"""A blend further from the term alone must gain at least this much held-out nDCG@10 (half a point) to be chosen."""
 BLENDS: tuple[tuple[float, float], ...] = (
     (1.0, 0.0), (1.0, 0.25), (1.0, 0.5), (1.0, 1.0), (0.5, 1.0), (0.25, 1.0), (0.0, 1.0))
 """(term weight, network weight) candidates, term-heavy first: the first is the term alone, the last the network
@@ -260,8 +264,8 @@ def choose_blend(term_logits: np.ndarray, network_logits: np.ndarray, held: Held
     """The (term weight, network weight) of :data:`BLENDS` the held-out rows choose, and each blend's nDCG@10.
 
     The best blend by mean nDCG@10 is the reference; the first blend (term-heavy first) whose per-row difference
-    to it has a mean within one standard error of zero is chosen (a paired margin: noise alone does not move the
-    choice off the term).
+    to it has a mean within one standard error of zero, or within :data:`MIN_GAIN`, is chosen (a paired margin:
+    noise alone, or a gain too small to matter, does not move the choice off the term).
 
     Args:
         term_logits: (n, L) the calibrated term's logits of the held-out rows.
@@ -278,8 +282,8 @@ def choose_blend(term_logits: np.ndarray, network_logits: np.ndarray, held: Held
     best = max(BLENDS, key=lambda blend: per_row[blend].mean())
     for blend in BLENDS:
         difference = per_row[blend] - per_row[best]
-        margin = difference.std(ddof=1) / np.sqrt(len(difference)) if len(difference) > 1 else 0.0
-        if difference.mean() >= -margin:
+        error = difference.std(ddof=1) / np.sqrt(len(difference)) if len(difference) > 1 else 0.0
+        if difference.mean() >= -max(error, MIN_GAIN):
             return blend, figures
     return best, figures
 
