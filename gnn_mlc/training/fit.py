@@ -207,7 +207,8 @@ def fit_model(inputs: FitInputs, settings: FitSettings, *, checkpoint: str | Pat
     given = None if isinstance(known, str) else place_columns(known, label_names, space)
     held = held_out_rows(Y_space, given, selection_rows, seed=settings.random_state)
     every = Y_space if given is None else sp.csr_matrix(Y_space.maximum(given), dtype=np.uint8)
-    model, held_logits, figures = fit_known_term(model, X, every, held, log_rows, device=settings.device)
+    model, held_logits, figures = fit_known_term(model, X, every, held, log_rows, device=settings.device,
+                                                 seed=settings.random_state)
     unknown_held = held.known if unknown is None else sp.csr_matrix(held.known.maximum(unknown[held.rows]))
     probabilities = torch.sigmoid(torch.from_numpy(held_logits)).numpy()  # a known label: no decision, no miss
     rule = fit_rule(lambda rows: probabilities[rows], settings, held.targets, unknown_held, cardinality=cardinality)

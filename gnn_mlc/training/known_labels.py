@@ -15,17 +15,19 @@ the rest are what to recommend. A model fitted with known labels scores
 * **Out of fold.** The network never sees the term. The validation rows are split in halves: one for the network's
   early stopping, the other (the *selection rows*) for everything about the term, so that a network early-stopped
   on some rows is not also judged on them. The term that scores the selection rows is fitted without them (on the
-  other training rows and the log): ``lambda`` (among :data:`REGULARISATIONS`, every value from one
-  eigendecomposition of ``G``), the term's ``scale`` and ``bias`` (a logistic fit) and ``alpha`` are all chosen on
-  those rows, each with its known labels given and its other labels as targets. The served term is then
-  refitted on every row with the chosen ``lambda``: the model served is the one chosen, up to the rows it counts.
+  other training rows and the log); its ``scale`` and ``bias`` (a logistic fit) and ``alpha`` are chosen on those
+  rows, each with its known labels given and its other labels as targets. ``lambda`` (among
+  :data:`REGULARISATIONS`) needs no network and is chosen with more rows: over :data:`FOLDS` folds of every training
+  row, each revealing a random half of its labels to a term fitted on the other folds (every value from one
+  eigendecomposition of ``G`` per fold). The served term is then refitted on every row with the chosen ``lambda``:
+  the model served is the one chosen, up to the rows it counts.
 * **Never below its parts.** The network ``h(x) . W[t] + b[t]`` is the features-only network (trained with the
   known labels left out of its loss). The mix of term and network is chosen among :data:`BLENDS` (from the term
   alone to the network alone) by the selection rows' nDCG@10, with a paired margin against noise: the chosen blend
   is the first of :data:`BLENDS` (term-heavy first) whose per-row difference to the best blend is within one
-  standard error of zero (or within :data:`MIN_GAIN`). So on validation the model is never below the term alone or the network alone by more
-  than that margin, and it only leaves the term for the network where the network's gain is beyond the noise of the
-  validation rows.
+  standard error of zero (or within :data:`MIN_GAIN`). So on the selection rows the model is never below the term
+  alone or the network alone by more than that margin, and it only leaves the term for the network where the
+  network's gain is beyond the noise of those rows.
 * Without given known labels (``known_labels="split"``), each validation row reveals a seeded random half of its
   labels (each known with probability :data:`KNOWN_SHARE`).
 """
@@ -56,7 +58,9 @@ NEIGHBOURS = 256
 MAX_EASE_LABELS = 20_000
 """Above this many labels, ``G + lambda I`` is not inverted (cubic cost); cosine similarities replace EASE^R."""
 SELECTION_ROWS = 5_000
-"""At most this many held-out rows (a seeded sample) choose ``lambda`` and the blend."""
+"""At most this many rows (a seeded sample) choose ``lambda``, and at most this many the calibration and blend."""
+FOLDS = 3
+"""Folds of the training rows over which ``lambda`` is chosen (one eigendecomposition each)."""
 MIN_GAIN = 0.005
 """A blend further from the term alone must gain at least this much held-out nDCG@10 (half a point) to be chosen."""
 BLENDS: tuple[tuple[float, float], ...] = (
@@ -87,12 +91,10 @@ class HeldOutTerm:
     Attributes:
         weights: the term (its scale and bias calibrated on the held-out rows; network weight 1).
         evidence: (n, num_labels) float32 ``known @ B`` of the held-out rows.
-        quality: ``lambda`` -> the held-out rows' nDCG@10 of the term alone.
     """
 
     weights: KnownLabelWeights
     evidence: np.ndarray
-    quality: dict[float, float]
 
 
 def random_known_split(Y: sp.csr_matrix, generator: np.random.Generator, *, share: float = KNOWN_SHARE
@@ -179,23 +181,37 @@ def held_out_rows(Y: sp.csr_matrix, known: sp.csr_matrix | None, rows: np.ndarra
     return HeldOutRows(rows=rows, known=given, targets=targets)
 
 
-def fit_held_out_term(G: sp.csr_matrix, held: HeldOutRows) -> HeldOutTerm:
-    """The term of the Gram matrix ``G`` of every row but the held-out ones: ``lambda`` chosen by the held-out rows'
-    nDCG@10 (cosine similarities above :data:`MAX_EASE_LABELS` labels), then its scale and bias calibrated on them."""
-    num_labels = G.shape[0]
-    if num_labels > MAX_EASE_LABELS:
-        evidence = np.asarray(sp.csr_matrix(held.known, dtype=np.float64) @ cosine_weights(G).toarray(),
-                              dtype=np.float32)
-        quality, regularisation = {}, None
-    else:
-        by_value = ease_scores_by_regularisation(G, held.known, REGULARISATIONS)
-        quality = {value: float(row_ndcg(scores, held.known, held.targets).mean()) if held.targets.nnz else 0.0
-                   for value, scores in by_value.items()}
-        regularisation = max(quality, key=quality.get)
-        evidence = by_value[regularisation]
+def choose_regularisation(every: sp.csr_matrix, log_gram: sp.csr_matrix, *, seed: int) -> dict[float, float]:
+    """Each ``lambda`` of :data:`REGULARISATIONS` -> its completion nDCG@10 over :data:`FOLDS` folds of the training
+    rows: each fold's rows (with >= 2 labels, at most :data:`SELECTION_ROWS` in all) reveal a seeded random half of
+    their labels to a term fitted on the other folds and the log, every value from one eigendecomposition. Every
+    training row takes part, so the choice does not rest on the few selection rows."""
+    rows = np.flatnonzero(np.diff(sp.csr_matrix(every).indptr) >= 2)
+    generator = np.random.default_rng(seed + 3)
+    fold = generator.integers(0, FOLDS, every.shape[0])
+    evaluated = rows if len(rows) <= SELECTION_ROWS else generator.choice(rows, SELECTION_ROWS, replace=False)
+    per_row: dict[float, list[np.ndarray]] = {value: [] for value in REGULARISATIONS}
+    for index in range(FOLDS):
+        held = np.sort(evaluated[fold[evaluated] == index])
+        if not len(held):
+            continue
+        labels = sp.csr_matrix(every[held], dtype=np.uint8)
+        known = random_known_split(labels, generator)
+        targets = sp.csr_matrix(labels - known, dtype=np.uint8)
+        G = gram(every[fold != index]) + log_gram
+        for value, scores in ease_scores_by_regularisation(G, known, REGULARISATIONS).items():
+            per_row[value].append(row_ndcg(scores, known, targets))
+    return {value: float(np.concatenate(figures).mean()) if figures else 0.0 for value, figures in per_row.items()}
+
+
+def fit_held_out_term(G: sp.csr_matrix, held: HeldOutRows, regularisation: float | None) -> HeldOutTerm:
+    """The term of the Gram matrix ``G`` of every row but the held-out ones, with ``regularisation`` (cosine
+    similarities for ``None``), its scale and bias calibrated on the held-out rows."""
+    weights = ease_weights(G, regularisation) if regularisation is not None else cosine_weights(G).toarray()
+    evidence = np.asarray(sp.csr_matrix(held.known, dtype=np.float64) @ weights, dtype=np.float32)
     scale, bias = calibrate(evidence, held.targets, held.known)
     return HeldOutTerm(weights=KnownLabelWeights(matrix=None, scale=scale, bias=bias, regularisation=regularisation),
-                       evidence=evidence, quality=quality)
+                       evidence=evidence)
 
 
 def term_weights(G: sp.csr_matrix, regularisation: float | None) -> np.ndarray | sp.csr_matrix:
@@ -289,7 +305,8 @@ def choose_blend(term_logits: np.ndarray, network_logits: np.ndarray, held: Held
 
 
 def fit_known_term(model: FittedModel, X: Matrix, every: sp.csr_matrix, held: HeldOutRows,
-                   log_rows: sp.csr_matrix | None, *, device: str) -> tuple[FittedModel, np.ndarray, dict[str, Any]]:
+                   log_rows: sp.csr_matrix | None, *, device: str, seed: int
+                   ) -> tuple[FittedModel, np.ndarray, dict[str, Any]]:
     """``model`` (a fitted network over the label space) with its known-label term (see the module docstring).
 
     Args:
@@ -299,6 +316,7 @@ def fit_known_term(model: FittedModel, X: Matrix, every: sp.csr_matrix, held: He
         held: the held-out training rows, their known labels and targets.
         log_rows: (m, num_labels) 0/1 CSR label-only rows, or ``None``.
         device: where the network scores the held-out rows.
+        seed: the folds and random halves choosing ``lambda``.
 
     Returns:
         The model with its term, the held-out rows' logits under the chosen blend (n, num_labels) (the term fitted
@@ -307,7 +325,8 @@ def fit_known_term(model: FittedModel, X: Matrix, every: sp.csr_matrix, held: He
     fitting = np.setdiff1d(np.arange(every.shape[0]), held.rows)
     log_gram = gram(log_rows) if log_rows is not None else sp.csr_matrix(every.shape[1:] * 2)
     G = gram(every[fitting]) + log_gram
-    term = fit_held_out_term(G, held)
+    quality = {} if G.shape[0] > MAX_EASE_LABELS else choose_regularisation(every, log_gram, seed=seed)
+    term = fit_held_out_term(G, held, max(quality, key=quality.get) if quality else None)
     term_logits = term.weights.scale * term.evidence + term.weights.bias
     network_logits = model.decision_function(X[held.rows], device=device)
     (term_weight, network_weight), blends = choose_blend(term_logits, network_logits, held)
@@ -316,7 +335,7 @@ def fit_known_term(model: FittedModel, X: Matrix, every: sp.csr_matrix, held: He
                      scale=term_weight * term.weights.scale, bias=term_weight * term.weights.bias,
                      network_weight=network_weight, gram=sp.csr_matrix(G))
     figures = {"regularisation": term.weights.regularisation, "held_out_rows": int(len(held.rows)),
-               "term_ndcg@10_by_regularisation": {str(value): quality for value, quality in term.quality.items()},
+               "term_ndcg@10_by_regularisation": {str(value): figure for value, figure in quality.items()},
                "blend_ndcg@10": blends, "blend": [term_weight, network_weight]}
     logger.info("known labels: lambda %s, blend term %g + network %g (held-out nDCG@10 %s)",
                 term.weights.regularisation, term_weight, network_weight, blends)
