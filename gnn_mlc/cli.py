@@ -136,7 +136,7 @@ def _output_id_column(text: str) -> str:
 
 
 def _add_graph_options(parser: argparse.ArgumentParser) -> None:
-    """The graph sources ``train`` and ``add-labels`` take (gnn_mlc.graph.sources)."""
+    """The graph sources ``train`` and ``add-labels`` take (gnn_mlc.data.graph_sources)."""
     parser.add_argument("--graph-data", type=Path, metavar="FILE",
                         help="label-only rows (baskets, sessions): ARFF, or CSV/Parquet with a label column or a long "
                              "(row id, label) table; merged into the label graph, and labels no training row has "
@@ -153,7 +153,7 @@ def _add_graph_options(parser: argparse.ArgumentParser) -> None:
 def _graph_sources(args: argparse.Namespace, label_delimiter: str) -> dict[str, object]:
     """The ``fit``/``add_labels`` keyword arguments of the graph options (files read and checked here; a string
     label column split on ``label_delimiter``)."""
-    from gnn_mlc.graph.sources import read_label_log
+    from gnn_mlc.data.graph_sources import read_label_log
 
     log = None if args.graph_data is None else read_label_log(
         args.graph_data, label_column=args.graph_label_column, row_column=args.graph_row_column,

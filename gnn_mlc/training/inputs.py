@@ -12,9 +12,10 @@ import scipy.sparse as sp
 
 from gnn_mlc._typing import Matrix
 from gnn_mlc.data.dataset import as_feature_matrix, as_label_matrix, check_label_name, validate_arrays
+from gnn_mlc.data.graph_sources import ExternalEdges, LabelFeatures, LabelLog
 from gnn_mlc.data.items import ItemColumn
 from gnn_mlc.errors import DataError
-from gnn_mlc.graph.sources import ExternalEdges, GraphSources, LabelFeatures, LabelLog
+from gnn_mlc.graph.sources import GraphSources
 from gnn_mlc.training.fit import FitInputs
 
 
