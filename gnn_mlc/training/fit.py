@@ -129,10 +129,6 @@ def fit_model(inputs: FitInputs, settings: FitSettings, *, checkpoint: str | Pat
     unknown = _unknown_entries(Y_missing, label_names, space, plan.cold, X.shape[0])  # for the graph
     train_rows, validation_rows = stratified_split_indices(Y, test_fraction=settings.validation_fraction,
                                                            seed=settings.random_state)
-    selection_rows = validation_rows
-    if known is not None:  # half the held-out rows choose the known-label term and blend, unseen by early stopping
-        order = np.random.default_rng(settings.random_state + 2).permutation(validation_rows)
-        selection_rows, validation_rows = np.sort(order[: len(order) // 2]), np.sort(order[len(order) // 2:])
     if len(validation_rows) > VALIDATION_ROWS:  # scored every epoch: a seeded sample at recommender scale
         validation_rows = np.sort(np.random.default_rng(settings.random_state).choice(
             validation_rows, VALIDATION_ROWS, replace=False))
@@ -205,7 +201,7 @@ def fit_model(inputs: FitInputs, settings: FitSettings, *, checkpoint: str | Pat
                         cardinality=cardinality)
         return replace(model, decision_rule=rule)
     given = None if isinstance(known, str) else place_columns(known, label_names, space)
-    held = held_out_rows(Y_space, given, selection_rows, seed=settings.random_state)
+    held = held_out_rows(Y_space, given, validation_rows, seed=settings.random_state)
     every = Y_space if given is None else sp.csr_matrix(Y_space.maximum(given), dtype=np.uint8)
     model, held_logits, figures = fit_known_term(model, X, every, held, log_rows, device=settings.device,
                                                  seed=settings.random_state)

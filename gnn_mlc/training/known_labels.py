@@ -12,11 +12,11 @@ the rest are what to recommend. A model fitted with known labels scores
   travels with and is scored from a user's history. ``B`` is kept whole (dense) up to :data:`DENSE_TERM_LABELS`
   labels; above, each label keeps its :data:`NEIGHBOURS` strongest incoming weights; above :data:`MAX_EASE_LABELS`
   (where the inversion's cubic cost does not fit), cosine similarities (ItemKNN) replace EASE^R.
-* **Out of fold.** The network never sees the term. The validation rows are split in halves: one for the network's
-  early stopping, the other (the *selection rows*) for everything about the term, so that a network early-stopped
-  on some rows is not also judged on them. The term that scores the selection rows is fitted without them (on the
-  other training rows and the log); its ``scale`` and ``bias`` (a logistic fit) and ``alpha`` are chosen on those
-  rows, each with its known labels given and its other labels as targets. ``lambda`` (among
+* **Out of fold.** The network never sees the term. The term that scores the validation rows (the *selection rows*)
+  is fitted without them (on the other training rows and the log); its ``scale`` and ``bias`` (a logistic fit) and
+  ``alpha`` are chosen on those rows, each with its known labels given and its other labels as targets (the network
+  was early-stopped on the same rows, by label-wise mAP, not by the per-row nDCG@10 the blend is chosen by; splitting
+  them in halves to avoid that left too few rows on the small basket sets of development). ``lambda`` (among
   :data:`REGULARISATIONS`) needs no network and is chosen with more rows: over :data:`FOLDS` folds of every training
   row, each revealing a random half of its labels to a term fitted on the other folds (every value from one
   eigendecomposition of ``G`` per fold). The served term is then refitted on every row with the chosen ``lambda``:
@@ -29,7 +29,8 @@ the rest are what to recommend. A model fitted with known labels scores
   alone or the network alone by more than that margin, and it only leaves the term for the network where the
   network's gain is beyond the noise of those rows.
 * Without given known labels (``known_labels="split"``), each validation row reveals a seeded random half of its
-  labels (each known with probability :data:`KNOWN_SHARE`).
+  labels (each known with probability :data:`KNOWN_SHARE`), :data:`REVEALS` times over (independent halves), so a
+  small validation set still gives the blend enough (row, reveal) pairs.
 """
 
 from __future__ import annotations
@@ -59,6 +60,8 @@ MAX_EASE_LABELS = 20_000
 """Above this many labels, ``G + lambda I`` is not inverted (cubic cost); cosine similarities replace EASE^R."""
 SELECTION_ROWS = 5_000
 """At most this many rows (a seeded sample) choose ``lambda``, and at most this many the calibration and blend."""
+REVEALS = 4
+"""Random known halves drawn per selection row when the known labels are not given."""
 FOLDS = 3
 """Folds of the training rows over which ``lambda`` is chosen (one eigendecomposition each)."""
 MIN_GAIN = 0.005
@@ -74,7 +77,7 @@ class HeldOutRows:
     """Training rows held out from the term's fit: their known labels and targets over the label space.
 
     Attributes:
-        rows: (n,) their indices among the training rows.
+        rows: (n,) their indices among the training rows (a row repeats when it is revealed several times).
         known: (n, num_labels) uint8 CSR, the labels each row reveals.
         targets: (n, num_labels) uint8 CSR, the labels to recommend.
     """
@@ -167,14 +170,16 @@ def row_ndcg(scores: np.ndarray, known: sp.csr_matrix, targets: sp.csr_matrix, *
 
 def held_out_rows(Y: sp.csr_matrix, known: sp.csr_matrix | None, rows: np.ndarray, *, seed: int) -> HeldOutRows:
     """The held-out rows' known labels and targets: the given known labels (a label both known and a target counts
-    as known), or (``known=None``) a seeded random half of each row's labels; capped at :data:`SELECTION_ROWS` rows
-    (a seeded sample)."""
+    as known), or (``known=None``) :data:`REVEALS` seeded random halves of each row's labels (the row repeated);
+    capped at :data:`SELECTION_ROWS` rows (a seeded sample)."""
     if len(rows) > SELECTION_ROWS:
         rows = np.sort(np.random.default_rng(seed).choice(rows, SELECTION_ROWS, replace=False))
-    Y = sp.csr_matrix(Y[rows], dtype=np.uint8)
     if known is None:
+        rows = np.tile(rows, max(1, min(REVEALS, SELECTION_ROWS // max(len(rows), 1))))
+        Y = sp.csr_matrix(Y[rows], dtype=np.uint8)
         given = random_known_split(Y, np.random.default_rng(seed + 1))
         return HeldOutRows(rows=rows, known=given, targets=sp.csr_matrix(Y - given, dtype=np.uint8))
+    Y = sp.csr_matrix(Y[rows], dtype=np.uint8)
     given = sp.csr_matrix(known[rows], dtype=np.uint8)
     targets = sp.csr_matrix(Y - Y.multiply(given), dtype=np.uint8)  # a label both known and a target is known
     targets.eliminate_zeros()
@@ -322,7 +327,8 @@ def fit_known_term(model: FittedModel, X: Matrix, every: sp.csr_matrix, held: He
         The model with its term, the held-out rows' logits under the chosen blend (n, num_labels) (the term fitted
         without them: what the decision rule is tuned on), and the figures the choices were made on.
     """
-    fitting = np.setdiff1d(np.arange(every.shape[0]), held.rows)
+    held_rows = np.unique(held.rows)  # a row revealed several times counts once in the term's fit
+    fitting = np.setdiff1d(np.arange(every.shape[0]), held_rows)
     log_gram = gram(log_rows) if log_rows is not None else sp.csr_matrix(every.shape[1:] * 2)
     G = gram(every[fitting]) + log_gram
     quality = {} if G.shape[0] > MAX_EASE_LABELS else choose_regularisation(every, log_gram, seed=seed)
@@ -330,11 +336,11 @@ def fit_known_term(model: FittedModel, X: Matrix, every: sp.csr_matrix, held: He
     term_logits = term.weights.scale * term.evidence + term.weights.bias
     network_logits = model.decision_function(X[held.rows], device=device)
     (term_weight, network_weight), blends = choose_blend(term_logits, network_logits, held)
-    G = G + gram(every[held.rows])
+    G = G + gram(every[held_rows])
     served = replace(term.weights, matrix=term_weights(G, term.weights.regularisation),
                      scale=term_weight * term.weights.scale, bias=term_weight * term.weights.bias,
                      network_weight=network_weight, gram=sp.csr_matrix(G))
-    figures = {"regularisation": term.weights.regularisation, "held_out_rows": int(len(held.rows)),
+    figures = {"regularisation": term.weights.regularisation, "held_out_rows": int(len(held_rows)),
                "term_ndcg@10_by_regularisation": {str(value): figure for value, figure in quality.items()},
                "blend_ndcg@10": blends, "blend": [term_weight, network_weight]}
     logger.info("known labels: lambda %s, blend term %g + network %g (held-out nDCG@10 %s)",
