@@ -79,3 +79,20 @@ def test_recsys_table_counts_targets():
     assert "mean **x1.70**, worst x1.70" in text
 
 
+
+
+def test_cold_history_table_counts_targets():
+    module = _table_module("cold_history_table")
+    records = []
+    # movielens: the model above every other arm; a: below EASE^R with the log; b: above; yeast-meka: not counted.
+    figures = {"movielens": (0.30, 0.2, 0.25), "a": (0.20, 0.1, 0.15), "b": (0.40, 0.5, 0.45), "yeast-meka": (0.0, 0, 0)}
+    for dataset, (model, recall_with, recall_without) in figures.items():
+        arms = {"chance": 0.05, "propagation-P": 0.1, "propagation-lift": 0.15, "ease+log": 0.25, "model": model}
+        for arm, new_map in arms.items():
+            records.append({"dataset": dataset, "seed": 0, "arm": arm, "new_map": new_map})
+        records[-1].update({"recall@20": recall_with, "ndcg@10": 0.1})
+        records.append({"dataset": dataset, "seed": 0, "arm": "model-without-log", "new_map": 0.0,
+                        "recall@20": recall_without, "ndcg@10": 0.1})
+    text = module.table(records)
+    assert "MovieLens **met**; basket sets **1 of 2** distinct sets (target: at least 3)" in text
+    assert "**1 of 3** distinct sets (not on movielens, a)." in text
