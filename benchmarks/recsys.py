@@ -340,6 +340,8 @@ def main() -> None:
     parser.add_argument("--anchors", choices=("movielens", "all"), default="movielens",
                         help="where the anchors of benchmarks/anchors.py run: MovieLens (where the model is held to "
                              "them; LightGCN alone takes minutes a seed) or every data set")
+    parser.add_argument("--results-name", default=None,
+                        help="write results/NAME.{json,md} (default: recsys for --split test, recsys_dev for dev)")
     parser.add_argument("--model-only", action="store_true",
                         help="compute only the model's arms (graph+known, term); take the baselines and anchors of "
                              "the same data set, seed and split from the results file as they were")
@@ -361,7 +363,7 @@ def main() -> None:
     if args.scoring_only:
         scoring_only(args.datasets, args.seeds[0])
         return
-    name_of_results = "recsys" if args.split == "test" else "recsys_dev"
+    name_of_results = args.results_name or ("recsys" if args.split == "test" else "recsys_dev")
     records: list[dict] = []
     existing = json.loads((RESULTS / f"{name_of_results}.json").read_text()) \
         if (RESULTS / f"{name_of_results}.json").exists() else []
