@@ -3,6 +3,7 @@ recommender benchmarks' validation split and ranking metrics."""
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import platform
@@ -70,8 +71,10 @@ def reset_peak_rss() -> None:
     Path("/proc/self/clear_refs").write_text("5")
 
 
+@functools.cache
 def commit() -> str:
-    """The checked-out commit and whether the tree had changes: ``d49a87a (clean)`` or ``... (uncommitted changes)``."""
+    """The checked-out commit and whether the tree had changes: ``d49a87a (clean)`` or ``... (uncommitted changes)``;
+    read once, at a run's first results, so a commit made while a long run goes on does not relabel its results."""
     import subprocess
 
     root = Path(__file__).resolve().parents[1]
