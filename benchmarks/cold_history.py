@@ -38,7 +38,7 @@ import scipy.sparse as sp
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from cold_start import mean_ap  # noqa: E402
-from common import write_results  # noqa: E402
+from common import commit, write_results  # noqa: E402
 from datasets import DATASETS  # noqa: E402
 from recsys import SETS, _tune_ease, baskets, ease, movielens, recall_ndcg  # noqa: E402
 
@@ -155,6 +155,7 @@ def main() -> None:
     args = parser.parse_args()
     if not DATASETS.is_dir():
         sys.exit(f"shared data sets not found at {DATASETS}")
+    commit()  # the results record the commit the run started at
     warnings.filterwarnings("ignore")
     import logging
 

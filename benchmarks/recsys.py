@@ -56,7 +56,7 @@ import scipy.sparse as sp
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import anchors  # noqa: E402
-from common import RESULTS, recall_ndcg, time_repeats, validation_split, write_results  # noqa: E402
+from common import RESULTS, commit, recall_ndcg, time_repeats, validation_split, write_results  # noqa: E402
 from common import random_half as _half  # noqa: E402
 from datasets import DATASETS, load  # noqa: E402
 
@@ -356,6 +356,7 @@ def main() -> None:
     args = parser.parse_args()
     if not DATASETS.is_dir():
         sys.exit(f"shared data sets not found at {DATASETS}")
+    commit()  # the results record the commit the run started at
     warnings.filterwarnings("ignore")
     import logging
 
