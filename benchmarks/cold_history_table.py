@@ -20,7 +20,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from readme_block import run  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "results"
-MAP_ARMS = (("chance", "chance"), ("propagation-P", "propagation P(c|j)"), ("propagation-lift", "propagation lift"),
+MAP_ARMS = (("chance", "chance"), ("propagation-P", "propagation P(c \\| j)"), ("propagation-lift", "propagation lift"),
             ("ease+log", "EASE^R + log"), ("model", "**model**"))
 REPEATS = {"yeast-meka": "yeast"}
 """Data sets that are another set again: counted once in the targets."""

@@ -73,7 +73,8 @@ def reset_peak_rss() -> None:
 
 @functools.cache
 def commit() -> str:
-    """The checked-out commit and whether the tree had changes: ``d49a87a (clean)`` or ``... (uncommitted changes)``;
+    """The checked-out commit and whether the tree had changes (the results files aside, which runs rewrite):
+    ``d49a87a (clean)`` or ``... (uncommitted changes)``;
     read once, at a run's first results, so a commit made while a long run goes on does not relabel its results."""
     import subprocess
 
@@ -81,8 +82,8 @@ def commit() -> str:
     try:
         sha = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=root, capture_output=True, text=True,
                              check=True).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=root,
-                               capture_output=True, text=True, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no", "--", ".",
+                                ":!benchmarks/results"], cwd=root, capture_output=True, text=True, check=True).stdout.strip()
     except (OSError, subprocess.CalledProcessError):
         return "unknown (not a git checkout)"
     return f"{sha} ({'uncommitted changes' if dirty else 'clean'})"

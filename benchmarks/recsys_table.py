@@ -62,7 +62,7 @@ def table(records: list[dict]) -> str:
     for name in datasets:
         lines.append(f"| {name} | " + " | ".join(
             f"{mean(records, name, arm, METRICS[0]):.3f} / {mean(records, name, arm, METRICS[1]):.3f}"
-            for arm, _ in arms) + " |")
+            if runs(records, name, arm, METRICS[0]) else "not run" for arm, _ in arms) + " |")
     lines += ["", "Targets:"]
     anchors = [arm for arm in ANCHORS if runs(records, "movielens", arm, METRICS[0])]
     if "movielens" in datasets and anchors and runs(records, "movielens", "term", METRICS[0]):
@@ -80,7 +80,8 @@ def table(records: list[dict]) -> str:
         fit = mean(records, "movielens", "graph+known", "fit_seconds") / mean(records, "movielens", "no-graph",
                                                                               "fit_seconds")
         lines.append(f"- MovieLens fit with known labels over the features-only network's: **x{fit:.1f}** (target "
-                     "<= x3; both timed in the same run).")
+                     "<= x3; fit seconds as recorded in the results file, see its header for the runs they come "
+                     "from).")
     baskets = [name for name in datasets if name != "movielens" and name not in REPEATS
                and runs(records, name, "term", METRICS[0])]
     held = []

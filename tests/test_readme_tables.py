@@ -11,7 +11,8 @@ import pytest
 BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
 
 
-@pytest.mark.parametrize("script", ["accuracy_table.py", "cold_start_table.py", "recsys_table.py"])
+@pytest.mark.parametrize("script", ["accuracy_table.py", "cold_start_table.py", "recsys_table.py",
+                                    "cold_history_table.py"])
 def test_readme_table_matches_its_results_file(script):
     result = subprocess.run([sys.executable, str(BENCHMARKS / script), "--check"], capture_output=True, text=True,
                             check=False)
