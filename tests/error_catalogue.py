@@ -218,8 +218,9 @@ CASES: list[Case] = [
          [*TRAIN, "--data", "inf.parquet", "--output", "m"], r"column 'age' is inf at row 0", "m"),
     Case("null feature", _parquet("null.parquet", lambda t: _set(t, "age", [None] * 50, pa.float32())),
          [*TRAIN, "--data", "null.parquet", "--output", "m"], r"column 'age' is null at row 0", "m"),
-    Case("feature column of the wrong type", _parquet("str.parquet", lambda t: _set(t, "age", ["old"] * 50)),
-         [*TRAIN, "--data", "str.parquet", "--output", "m"], r"column 'age' has type string; expected a numeric", "m"),
+    Case("feature column of the wrong type", _parquet("bytes.parquet", lambda t: _set(t, "age", [b"old"] * 50)),
+         [*TRAIN, "--data", "bytes.parquet", "--output", "m"], r"column 'age' has type binary; expected a numeric",
+         "m"),
     Case("label column missing", _parquet("nolabels.parquet", lambda t: t.drop(["labels"])),
          [*TRAIN, "--data", "nolabels.parquet", "--output", "m"], r"no label column 'labels'", "m"),
     Case("label column of the wrong type", _parquet("intlabels.parquet", lambda t: _set(t, "labels", [1] * 50)),
@@ -572,6 +573,18 @@ CASES: list[Case] = [
     Case("evaluate: --ks 0", _nothing,
          ["evaluate", "--model", "model", "--data", str(DEMO / "shop_test.parquet"), "--ks", "5,0"],
          r"argument --ks: must be comma-separated positive integers; got '5,0'"),
+    Case("train: --max-categories 0", _nothing,
+         [*TRAIN, "--data", str(DEMO / "shop_train.parquet"), "--output", "m", "--max-categories", "0"],
+         r"argument --max-categories: must be a positive integer; got '0'", "m"),
+    Case("train: a text column like an identifier",
+         _parquet("textids.parquet", lambda t: t.append_column("user", pa.array([f"u{row}" for row in range(50)]))),
+         [*TRAIN, "--data", "textids.parquet", "--output", "m"],
+         r"textids\.parquet: text column 'user' has a different value in each of its 50 rows, like an identifier; "
+         r"expected a categorical column \(values shared by rows\)\. Hint: pass it as --id-column", "m"),
+    Case("train: a text column without any value",
+         _parquet("nojobs.parquet", lambda t: t.append_column("job", pa.array([" "] * 25 + [None] * 25))),
+         [*TRAIN, "--data", "nojobs.parquet", "--output", "m"],
+         r"nojobs\.parquet: categorical column 'job' holds no value in any row; expected category names", "m"),
 ]
 
 
