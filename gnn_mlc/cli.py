@@ -147,18 +147,25 @@ def _add_graph_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--graph-edges", type=Path, metavar="FILE",
                         help="external label edges: CSV (source, target, optional weight), GraphML or GEXF")
     parser.add_argument("--label-features", type=Path, metavar="FILE",
-                        help="one feature vector per label: CSV/Parquet with a 'label' column and numeric columns")
+                        help="one feature vector per label: CSV/Parquet with a 'label' column and numeric columns; "
+                             "a label only this file names (a catalogue item) becomes a label scored from its "
+                             "features (add-labels: rows with no label name or a missing feature are skipped and "
+                             "counted)")
 
 
-def _graph_sources(args: argparse.Namespace, label_delimiter: str) -> dict[str, object]:
+def _graph_sources(args: argparse.Namespace, label_delimiter: str, *, skip_incomplete: bool = False
+                   ) -> dict[str, Any]:
     """The ``fit``/``add_labels`` keyword arguments of the graph options (files read and checked here; a string
-    label column split on ``label_delimiter``)."""
-    from gnn_mlc.data.graph_sources import read_label_log
+    label column split on ``label_delimiter``; ``skip_incomplete``: label feature rows without a name or with a
+    missing feature skipped and counted, not refused)."""
+    from gnn_mlc.data.graph_sources import read_label_features, read_label_log
 
     log = None if args.graph_data is None else read_label_log(
         args.graph_data, label_column=args.graph_label_column, row_column=args.graph_row_column,
         label_delimiter=label_delimiter)
-    return {"graph_data": log, "graph_edges": args.graph_edges, "label_features": args.label_features}
+    features = None if args.label_features is None else read_label_features(args.label_features,
+                                                                            skip_incomplete=skip_incomplete)
+    return {"graph_data": log, "graph_edges": args.graph_edges, "label_features": features}
 
 
 def _graph_files(args: argparse.Namespace) -> list[Path | None]:
@@ -518,14 +525,16 @@ def run_add_labels(args: argparse.Namespace) -> int:
                       kind="model directory")
     classifier = load_model(args.model)
     parts = load_model_parts(args.model)
-    sources = _graph_sources(args, args.label_delimiter or parts.data_columns.get("label_delimiter") or "|")
+    sources = _graph_sources(args, args.label_delimiter or parts.data_columns.get("label_delimiter") or "|",
+                             skip_incomplete=True)  # a catalogue-wide metadata file has gaps
     if not any(value is not None for value in sources.values()):
         raise GnnMlcError("add-labels: no graph source; expected --graph-data, --graph-edges and/or --label-features")
     extended = classifier.add_labels(**sources)
     extended.to_directory(args.output, overwrite=args.overwrite, data_columns=parts.data_columns)
     added = len(extended.classes_) - len(classifier.classes_)
+    skipped = "" if sources["label_features"] is None else sources["label_features"].describe_skipped()
     print(f"added {added} labels to {args.model} ({len(extended.classes_)} in all){_graph_summary(extended)}"
-          f"\nmodel written to {args.output}")
+          + (f"; {skipped}" if skipped else "") + f"\nmodel written to {args.output}")
     return 0
 
 
