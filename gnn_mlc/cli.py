@@ -20,7 +20,7 @@ from gnn_mlc.outputs import check_output_path
 from gnn_mlc.parameters import BY_NAME, PARAMETERS, Parameter, check_parameters
 
 if TYPE_CHECKING:
-    from gnn_mlc.data import Dataset, ItemColumn, TableOptions
+    from gnn_mlc.data import CategoricalColumn, Dataset, ItemColumn, TableOptions
     from gnn_mlc.serving import ScoringOptions
 
 # The heavy modules (torch, torch_geometric) are imported by the commands, so that --help and argument errors
@@ -147,18 +147,25 @@ def _add_graph_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--graph-edges", type=Path, metavar="FILE",
                         help="external label edges: CSV (source, target, optional weight), GraphML or GEXF")
     parser.add_argument("--label-features", type=Path, metavar="FILE",
-                        help="one feature vector per label: CSV/Parquet with a 'label' column and numeric columns")
+                        help="one feature vector per label: CSV/Parquet with a 'label' column and numeric columns; "
+                             "a label only this file names (a catalogue item) becomes a label scored from its "
+                             "features (add-labels: rows with no label name or a missing feature are skipped and "
+                             "counted)")
 
 
-def _graph_sources(args: argparse.Namespace, label_delimiter: str) -> dict[str, object]:
+def _graph_sources(args: argparse.Namespace, label_delimiter: str, *, skip_incomplete: bool = False
+                   ) -> dict[str, Any]:
     """The ``fit``/``add_labels`` keyword arguments of the graph options (files read and checked here; a string
-    label column split on ``label_delimiter``)."""
-    from gnn_mlc.data.graph_sources import read_label_log
+    label column split on ``label_delimiter``; ``skip_incomplete``: label feature rows without a name or with a
+    missing feature skipped and counted, not refused)."""
+    from gnn_mlc.data.graph_sources import read_label_features, read_label_log
 
     log = None if args.graph_data is None else read_label_log(
         args.graph_data, label_column=args.graph_label_column, row_column=args.graph_row_column,
         label_delimiter=label_delimiter)
-    return {"graph_data": log, "graph_edges": args.graph_edges, "label_features": args.label_features}
+    features = None if args.label_features is None else read_label_features(args.label_features,
+                                                                            skip_incomplete=skip_incomplete)
+    return {"graph_data": log, "graph_edges": args.graph_edges, "label_features": features}
 
 
 def _graph_files(args: argparse.Namespace) -> list[Path | None]:
@@ -207,6 +214,11 @@ def build_parser() -> argparse.ArgumentParser:
                             "feature; the vocabulary is saved with the model, unseen items are ignored and counted")
     train.add_argument("--item-weighting", choices=("binary", "tfidf"), default="binary",
                        help="item columns: 1 per item, or tf-idf (scikit-learn's defaults) (default: %(default)s)")
+    train.add_argument("--max-categories", type=_value_type(Parameter("max_categories", 100, "int", "", low=1)),
+                       default=100, metavar="N",
+                       help="CSV/Parquet text columns become one-hot features ('column=value'); each keeps its N most "
+                            "frequent training values, every other value goes to 'column=__other__' "
+                            "(default: %(default)s)")
     _add_graph_options(train)
     for parameter in PARAMETERS:
         if parameter.name != "verbose":
@@ -357,19 +369,23 @@ def _table_options(args: argparse.Namespace, model_delimiter: str | None = None)
     """The table options of a command's data flags, built and checked once; the delimiter defaults to the model's
     (``model_delimiter``), else ``|``."""
     from gnn_mlc.data import DEFAULT_LABEL_DELIMITER, TableOptions
+    from gnn_mlc.data.categories import DEFAULT_MAX_CATEGORIES
 
     return TableOptions(
         label_column=args.label_column, id_column=args.id_column,
         label_delimiter=args.label_delimiter or model_delimiter or DEFAULT_LABEL_DELIMITER,
         feature_columns=args.feature_columns, exclude_columns=tuple(args.exclude_columns),
         known_column=args.known_column, item_columns=tuple(getattr(args, "item_columns", ())),
-        item_weighting=getattr(args, "item_weighting", "binary"))
+        item_weighting=getattr(args, "item_weighting", "binary"),
+        max_categories=getattr(args, "max_categories", DEFAULT_MAX_CATEGORIES))
 
 
 def _read(args: argparse.Namespace, path: Path, options: TableOptions, training_id_column: str | None = None,
-          model_columns: list[str] | None = None, vocabularies: Sequence[ItemColumn] = ()) -> Dataset:
+          model_columns: list[str] | None = None, vocabularies: Sequence[ItemColumn] = (),
+          categories: Sequence[CategoricalColumn] = ()) -> Dataset:
     """Read ``path`` with the table ``options``; ``model_columns``: a table's default feature columns are the
-    model's input columns, its item columns read with the model's ``vocabularies``."""
+    model's input columns, its item columns read with the model's ``vocabularies`` and its categorical columns
+    with the model's ``categories``."""
     from dataclasses import replace
 
     from gnn_mlc.data import is_table, read_dataset
@@ -378,7 +394,7 @@ def _read(args: argparse.Namespace, path: Path, options: TableOptions, training_
     if options.feature_columns is None and table and not options.exclude_columns and model_columns:
         options = replace(options, feature_columns=tuple(model_columns))
     return read_dataset(path, labels=args.labels, options=options, training_id_column=training_id_column,
-                        vocabularies=vocabularies if table else ())
+                        vocabularies=vocabularies if table else (), categories=categories if table else ())
 
 
 def _scoring_options(args: argparse.Namespace) -> ScoringOptions:
@@ -392,27 +408,29 @@ def _scoring_options(args: argparse.Namespace) -> ScoringOptions:
         device=args.device, label_delimiter=args.label_delimiter)
 
 
-def _model_inputs(directories: Sequence[Path]) -> tuple[list[str] | None, list[ItemColumn]]:
-    """The input columns of the models in ``directories`` (numeric, then item columns) and their item columns.
+def _model_inputs(directories: Sequence[Path]
+                  ) -> tuple[list[str] | None, list[ItemColumn], list[CategoricalColumn]]:
+    """The input columns of the models in ``directories`` (numeric, categorical, then item columns), their item
+    columns and their categorical columns.
 
     Raises:
-        GnnMlcError: two models read one item column with different vocabularies (one reading cannot serve both).
+        GnnMlcError: two models read one item or categorical column with different vocabularies (one reading cannot
+            serve both).
     """
     from gnn_mlc.model_directory import load_model_parts
 
     columns: dict[str, None] = {}
-    vocabularies: dict[str, ItemColumn] = {}
+    readings: dict[str, dict[str, Any]] = {"item": {}, "categorical": {}}
     for directory in directories:
         parts = load_model_parts(directory)
-        items = sum(len(column.items) for column in parts.item_columns)
-        names = list(parts.feature_names or [])
-        columns.update(dict.fromkeys(names[:len(names) - items] + [column.name for column in parts.item_columns]))
-        for column in parts.item_columns:
-            if vocabularies.setdefault(column.name, column).to_json() != column.to_json():
-                raise GnnMlcError(f"{directory}: reads item column {column.name!r} with another vocabulary or "
-                                  "weighting than the models before it; expected one reading for all. Hint: evaluate "
-                                  "these models one at a time")
-    return list(columns) or None, list(vocabularies.values())
+        columns.update(dict.fromkeys(parts.input_columns))
+        for kind, fitted in (("item", parts.item_columns), ("categorical", parts.categorical_columns)):
+            for column in fitted:
+                if readings[kind].setdefault(column.name, column).to_json() != column.to_json():
+                    raise GnnMlcError(f"{directory}: reads {kind} column {column.name!r} with another vocabulary or "
+                                      "weighting than the models before it; expected one reading for all. Hint: "
+                                      "evaluate these models one at a time")
+    return list(columns) or None, list(readings["item"].values()), list(readings["categorical"].values())
 
 
 def run_train(args: argparse.Namespace) -> int:
@@ -441,7 +459,8 @@ def run_train(args: argparse.Namespace) -> int:
     with process_group(args.device) as rank:
         classifier.fit(data.X, data.Y, label_names=data.label_names, feature_names=data.feature_names,
                        checkpoint=checkpoint, resume=args.resume, Y_missing=data.Y_missing, **sources,
-                       known_labels="split" if args.known_split else data.known, item_columns=data.item_columns)
+                       known_labels="split" if args.known_split else data.known, item_columns=data.item_columns,
+                       categorical_columns=data.categorical_columns)
         if rank != 0:  # data-parallel run (torchrun): rank 0 writes the model
             return 0
         classifier.to_directory(args.output, overwrite=args.overwrite,
@@ -454,10 +473,19 @@ def run_train(args: argparse.Namespace) -> int:
         f"best epoch {classifier.training_.best_epoch} of {classifier.training_.epochs_run} by validation "
         f"{classifier.training_.validation_metric} (the metric early stopping watched) "
         f"{classifier.training_.best_validation:.4f}"
-        f"{_graph_summary(classifier)}{_known_summary(classifier.fitted_.metrics)}\n"
+        f"{_graph_summary(classifier)}{_known_summary(classifier.fitted_.metrics)}{_category_summary(data)}\n"
         f"model written to {args.output}"
     )
     return 0
+
+
+def _category_summary(data: Dataset) -> str:
+    """``; categories: gender 2, occupation 3 + __other__`` (each text column's one-hot features) or nothing."""
+    from gnn_mlc.data.categories import OTHER
+
+    details = ", ".join(f"{column.name} {len(column.categories)}" + (f" + {OTHER}" if column.other else "")
+                        for column in data.categorical_columns)
+    return f"; categories: {details}" if details else ""
 
 
 def _known_summary(metrics: dict[str, Any]) -> str:
@@ -497,14 +525,16 @@ def run_add_labels(args: argparse.Namespace) -> int:
                       kind="model directory")
     classifier = load_model(args.model)
     parts = load_model_parts(args.model)
-    sources = _graph_sources(args, args.label_delimiter or parts.data_columns.get("label_delimiter") or "|")
+    sources = _graph_sources(args, args.label_delimiter or parts.data_columns.get("label_delimiter") or "|",
+                             skip_incomplete=True)  # a catalogue-wide metadata file has gaps
     if not any(value is not None for value in sources.values()):
         raise GnnMlcError("add-labels: no graph source; expected --graph-data, --graph-edges and/or --label-features")
     extended = classifier.add_labels(**sources)
     extended.to_directory(args.output, overwrite=args.overwrite, data_columns=parts.data_columns)
     added = len(extended.classes_) - len(classifier.classes_)
+    skipped = "" if sources["label_features"] is None else sources["label_features"].describe_skipped()
     print(f"added {added} labels to {args.model} ({len(extended.classes_)} in all){_graph_summary(extended)}"
-          f"\nmodel written to {args.output}")
+          + (f"; {skipped}" if skipped else "") + f"\nmodel written to {args.output}")
     return 0
 
 
@@ -525,11 +555,11 @@ def run_evaluate(args: argparse.Namespace) -> int:
     models = [load_model_parts(path) for path in directories]
     # The first model's training id column, as the scoring commands default to: it must not become a feature.
     recorded = (model.data_columns.get("id_column") for model in models)
-    columns, vocabularies = _model_inputs(directories)
+    columns, vocabularies, categories = _model_inputs(directories)
     options = _table_options(args, models[0].data_columns.get("label_delimiter"))
     _check_history_contract(models, directories, args)
     data = _read(args, args.data, options, training_id_column=next((column for column in recorded if column), None),
-                 model_columns=columns, vocabularies=vocabularies)
+                 model_columns=columns, vocabularies=vocabularies, categories=categories)
     warnings = [line for model, path in zip(models, directories)
                 if (line := _unknown_known_labels(model, data, path, options.known_column))]
     baselines = _baselines(args.baseline, models[0], data)
@@ -547,7 +577,9 @@ def run_evaluate(args: argparse.Namespace) -> int:
     for name, baseline in baselines.items():
         evaluations.append(evaluate_classifier(baseline, data, name=name, ks=args.ks, only_labels=shared))
     title = f"Evaluation on `{args.data}` ({data.num_rows} rows, {data.num_labels} labels)" + "".join(
-        f"\n\n{line}" for line in [*(counts.describe(name) for name, counts in data.item_counts.items()), *warnings])
+        f"\n\n{line}" for line in [*(counts.describe(name) for name, counts in data.item_counts.items()),
+                                   *(data.category_counts[column.name].describe(column.name, other=column.other)
+                                     for column in data.categorical_columns), *warnings])
     if "history" in baselines:
         title += ("\n\nhistory: each row's known labels ranked first; unlike the others its figures count the known "
                   "labels (how much of the targets a user already had)")

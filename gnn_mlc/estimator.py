@@ -19,7 +19,7 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.utils.validation import check_is_fitted
 
 from gnn_mlc._typing import DeviceName, Matrix, Strategy, Weighting
-from gnn_mlc.data.items import ItemColumn
+from gnn_mlc.data import CategoricalColumn, ItemColumn
 from gnn_mlc.errors import ModelDirectoryError
 from gnn_mlc.graph.sources import ExternalEdges, GraphSources, LabelFeatures, LabelLog
 from gnn_mlc.model_directory import load_model_parts, save_model_parts
@@ -165,6 +165,7 @@ class LabelGCNClassifier(ClassifierMixin, BaseEstimator):
         label_features: LabelFeatures | tuple[np.ndarray, list[str]] | str | Path | None = None,
         known_labels: Matrix | Literal["split"] | None = None,
         item_columns: Sequence[ItemColumn] = (),
+        categorical_columns: Sequence[CategoricalColumn] = (),
     ) -> LabelGCNClassifier:
         """Train on features ``X`` (rows, num_features) and 0/1 labels ``Y`` (rows, num_labels); returns ``self``.
 
@@ -181,14 +182,14 @@ class LabelGCNClassifier(ClassifierMixin, BaseEstimator):
         ``known_labels`` (rows, num_labels) 0/1 (:mod:`gnn_mlc.training.known_labels`): the labels each row already
         has (a user's history), evidence over the label graph (``predict_proba(X, known_labels=K)``); ``"split"``
         draws random known parts of each row's labels, so plain multi-label data trains for it too.
-        ``item_columns``: the item-list columns the features end with (``Dataset.item_columns``): the numeric
-        features before them are standardised apart, and the model keeps the vocabularies for scoring.
+        ``item_columns``, ``categorical_columns``: ``Dataset``'s item-list columns (the features end with their items,
+        standardised apart from the dense features before them) and text columns (their one-hot features precede).
         """
         check_parameters(self.get_params())
         inputs = checked_inputs(
             X, Y, label_names=label_names, feature_names=feature_names, Y_missing=Y_missing, graph_data=graph_data,
             graph_label_names=graph_label_names, graph_edges=graph_edges, label_features=label_features,
-            known_labels=known_labels, item_columns=item_columns)
+            known_labels=known_labels, item_columns=item_columns, categorical_columns=categorical_columns)
         settings = FitSettings(**{name: value for name, value in self.get_params().items() if name != "verbose"})
         self.fitted_ = fit_model(inputs, settings, checkpoint=checkpoint, resume=resume, progress=self.verbose)
         return self
@@ -231,9 +232,8 @@ class LabelGCNClassifier(ClassifierMixin, BaseEstimator):
         check_is_fitted(self, "fitted_")
         return self.fitted_.predict(X, device=self.device)
 
-    def to_directory(
-        self, path: str | Path, *, overwrite: bool = False, data_columns: dict[str, str | None] | None = None,
-    ) -> Path:
+    def to_directory(self, path: str | Path, *, overwrite: bool = False,
+                     data_columns: dict[str, str | None] | None = None) -> Path:
         """Write the fitted model to the directory ``path``, atomically (:mod:`gnn_mlc.model_directory`);
         ``overwrite``: replace it; ``data_columns``: the training file's ``id_column`` and ``label_column``, which
         scoring then defaults to."""

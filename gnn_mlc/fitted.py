@@ -34,6 +34,7 @@ from torch import Tensor
 
 from gnn_mlc._torch import resolve_device, to_tensor
 from gnn_mlc._typing import Matrix
+from gnn_mlc.data.categories import CategoricalColumn
 from gnn_mlc.data.dataset import as_feature_matrix, as_label_matrix
 from gnn_mlc.data.items import ItemColumn
 from gnn_mlc.data.preprocessing import FeatureScaler
@@ -80,6 +81,20 @@ class ScoringModel(Protocol):
     decision_rule: DecisionRule
 
     @property
+    def numeric_features(self) -> list[str]:
+        """The features read from numeric input columns: the feature names before the categorical columns' one-hot
+        features and the item columns' items (empty for a model fitted on bare arrays)."""
+        names = list(self.feature_names or [])
+        encoded = sum(len(column.feature_names) for column in [*self.categorical_columns, *self.item_columns])
+        return names[:len(names) - encoded]
+
+    @property
+    def input_columns(self) -> list[str]:
+        """The input columns a table must hold to be scored: the numeric ones, then the categorical columns, then
+        the item columns."""
+        return self.numeric_features + [column.name for column in [*self.categorical_columns, *self.item_columns]]
+
+    @property
     def has_known_term(self) -> bool: ...
 
     def predict_proba(self, X: Matrix, *, known: Matrix | None = None) -> np.ndarray: ...
@@ -115,6 +130,8 @@ class FittedModel:
         known_term: the :class:`KnownLabelWeights` of a model fitted with known labels, or ``None``.
         item_columns: the input's item-list columns (:class:`~gnn_mlc.data.items.ItemColumn`), whose features are
             the last of ``feature_names``, in this order.
+        categorical_columns: the input's categorical columns (:class:`~gnn_mlc.data.categories.CategoricalColumn`),
+            whose one-hot features come just before the item columns' in ``feature_names``, in this order.
         graph: the label graph of the training run, written as GraphML for people and tools (``None`` once loaded).
     """
 
@@ -140,6 +157,7 @@ class FittedModel:
     label_features: tuple[np.ndarray, np.ndarray] | None = None
     known_term: KnownLabelWeights | None = None
     item_columns: list[ItemColumn] = field(default_factory=list)
+    categorical_columns: list[CategoricalColumn] = field(default_factory=list)
     graph: LabelGraph | None = None
     _on_device: dict[str, DeviceParts] = field(default_factory=dict, init=False, repr=False)
 
@@ -150,6 +168,20 @@ class FittedModel:
     @property
     def embedding_dim(self) -> int:
         return int(self.label_embeddings.shape[1])
+
+    @property
+    def numeric_features(self) -> list[str]:
+        """The features read from numeric input columns: the feature names before the categorical columns' one-hot
+        features and the item columns' items (empty for a model fitted on bare arrays)."""
+        names = list(self.feature_names or [])
+        encoded = sum(len(column.feature_names) for column in [*self.categorical_columns, *self.item_columns])
+        return names[:len(names) - encoded]
+
+    @property
+    def input_columns(self) -> list[str]:
+        """The input columns a table must hold to be scored: the numeric ones, then the categorical columns, then
+        the item columns."""
+        return self.numeric_features + [column.name for column in [*self.categorical_columns, *self.item_columns]]
 
     @property
     def has_known_term(self) -> bool:

@@ -20,6 +20,9 @@ Layout::
                              (absent for a model fitted without known labels)
     item_columns.json        the list-valued input columns read as bags of items: vocabulary, weighting, idf
                              (absent when the training data had none; their features end ``feature_names.json``)
+    categorical_columns.json the text input columns read as one-hot categories: name, categories, whether it has
+                             ``__other__`` (absent when the training data had none; their features come just before
+                             the item columns' in ``feature_names.json``)
     thresholds.json          the decision strategy and one threshold per label
     label_graph.graphml      the label graph the model used, for people and tools (absent without a graph, or above
                              GRAPHML_EDGES edges: ``gnn-mlc inspect --output`` exports a cut of it then)
@@ -54,6 +57,7 @@ from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
 from gnn_mlc._typing import MODEL_FORMAT, MODEL_MANIFEST
+from gnn_mlc.data.categories import CategoricalColumn
 from gnn_mlc.data.items import ItemColumn
 from gnn_mlc.data.preprocessing import FeatureScaler
 from gnn_mlc.errors import DataError, GnnMlcError, ModelDirectoryError
@@ -177,6 +181,8 @@ def _write_files(parts: FittedModel, directory: Path) -> None:
                   metadata={"format": FORMAT})
     if parts.item_columns:
         write_json(directory / "item_columns.json", [column.to_json() for column in parts.item_columns])
+    if parts.categorical_columns:
+        write_json(directory / "categorical_columns.json", [column.to_json() for column in parts.categorical_columns])
     write_json(directory / "thresholds.json", parts.decision_rule.to_json())
     if parts.graph is not None and parts.graph.adjacency.nnz <= GRAPHML_EDGES:
         parts.graph.write_graphml(directory / "label_graph.graphml")
@@ -251,6 +257,8 @@ def load_model_parts(path: str | Path) -> FittedModel:
     known_term = _known_term(path / "known_labels.safetensors", num_labels) \
         if "known_labels.safetensors" in listed else None
     item_columns = _item_columns(path / "item_columns.json", feature_names) if "item_columns.json" in listed else []
+    categorical_columns = _categorical_columns(path / "categorical_columns.json", feature_names, item_columns) \
+        if "categorical_columns.json" in listed else []
     _check_parameters(parameters, tensors, in_features, embedding_dim, path)
     return FittedModel(
         parameters=dict(parameters), kind=kind, in_features=in_features, label_names=label_names,
@@ -260,6 +268,7 @@ def load_model_parts(path: str | Path) -> FittedModel:
         data_columns={str(key): None if value is None else str(value) for key, value in data_columns.items()},
         trained_labels=trained, label_sources=sources, cooccurrence_rows=cooccurrence_rows, graph_rows=graph_rows,
         label_features=label_features, known_term=known_term, item_columns=item_columns,
+        categorical_columns=categorical_columns,
     )
 
 
@@ -463,6 +472,24 @@ def _item_columns(file: Path, feature_names: list[str] | None) -> list[ItemColum
     if feature_names is None or feature_names[len(feature_names) - len(names):] != names:
         raise ModelDirectoryError(f"{file}: its {len(names)} item features are not the last feature names; expected "
                                   "the files of one training run. Hint: train the model again")
+    return columns
+
+
+def _categorical_columns(file: Path, feature_names: list[str] | None, item_columns: list[ItemColumn]
+                         ) -> list[CategoricalColumn]:
+    """The categorical columns of ``categorical_columns.json``, checked against the feature names: their one-hot
+    features come just before the item columns' items, which end them."""
+    value = _read_json(file)
+    try:
+        columns = [CategoricalColumn.from_json(entry) for entry in value]
+    except (DataError, TypeError) as error:
+        raise ModelDirectoryError(f"{file}: invalid categorical columns ({_first_line(error)}); expected the ones "
+                                  "'gnn-mlc train' writes") from None
+    names = [name for column in columns for name in column.feature_names]
+    end = len(feature_names or []) - sum(len(column.items) for column in item_columns)
+    if feature_names is None or end < len(names) or feature_names[end - len(names):end] != names:
+        raise ModelDirectoryError(f"{file}: its {len(names)} category features are not the feature names before the "
+                                  "item columns'; expected the files of one training run. Hint: train the model again")
     return columns
 
 

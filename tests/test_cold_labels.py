@@ -156,6 +156,41 @@ def test_labels_from_edges_and_from_label_features(caplog):
         described.add_labels(graph_edges=nx.Graph([("wider", "l0")]), label_features=(np.ones((1, 3)), ["wider"]))
 
 
+def test_catalogue_items_with_only_features_become_labels(tmp_path, capsys):
+    """A catalogue-wide features file at add-labels: the items only it names are added, scored from their features
+    (as the Python add_labels scores them, reloaded), and its incomplete rows are skipped and counted; at fit, a
+    label only the features name is a cold label scored the same way."""
+    from gnn_mlc.cli import main
+    from gnn_mlc.graph.sources import read_label_features
+
+    X, Y = _data(4)
+    names = [f"l{j}" for j in range(5)]
+    model = LabelGCNClassifier(**FAST).fit(X[:600], Y[:600, :5], label_names=names,
+                                           label_features=(np.eye(5), names))
+    model.to_directory(tmp_path / "model")
+    rows = ["label,f0,f1,f2,f3,f4", "like-l0,1,0,0,0,0", "like-l3,0,0,0,1,0",  # two new catalogue items
+            ",0,1,0,0,0", "no-f2,0,0,,0,1", "nan-f1,0,nan,0,0,0"]  # no label name, a missing and a NaN feature
+    (tmp_path / "catalogue.csv").write_text("\n".join(rows) + "\n")
+    assert main(["add-labels", "--model", str(tmp_path / "model"), "--output", str(tmp_path / "added"),
+                 "--label-features", str(tmp_path / "catalogue.csv")]) == 0
+    out = capsys.readouterr().out
+    assert "added 2 labels" in out and "features 2" in out
+    assert f"3 rows of {tmp_path / 'catalogue.csv'} skipped: no label name, or a missing or non-finite feature" in out
+    added = load_model(tmp_path / "added")
+    assert list(added.classes_) == [*names, "like-l0", "like-l3"]
+    assert list(added.label_sources_[5:]) == ["features", "features"]
+    features = read_label_features(tmp_path / "catalogue.csv", skip_incomplete=True)
+    assert features.label_names == ["like-l0", "like-l3"] and features.skipped == 3
+    reference = model.add_labels(label_features=features).predict_proba(X[600:])
+    np.testing.assert_allclose(added.predict_proba(X[600:]), reference, rtol=1e-5, atol=1e-6)
+    assert np.corrcoef(reference[:, 5], reference[:, 0])[0, 1] > 0.9  # described like l0
+    with pytest.raises(DataError, match=r"catalogue\.csv: column 'f\d' is null at row"):
+        read_label_features(tmp_path / "catalogue.csv")  # training reads refuse what add-labels skips
+    at_fit = LabelGCNClassifier(**FAST).fit(X[:600], Y[:600, :5], label_names=names,
+                                            label_features=(np.vstack([np.eye(5), np.eye(5)[:1]]), [*names, "like-l0"]))
+    assert list(at_fit.classes_) == [*names, "like-l0"] and at_fit.label_sources_[5] == "features"
+
+
 def test_a_rare_label_takes_its_vector_from_the_log():
     X, Y = _data(3)
     names = [f"l{j}" for j in range(7)]

@@ -44,7 +44,7 @@ def test_demo_data_loads(demo_train):
     [
         ({"x": [1.0], "labels": [["a"]]}, {"label_column": "tags"}, r"no label column 'tags'"),
         ({"x": [1.0], "labels": [["z"]]}, {"labels": ["a", "b"]}, r"row 0, column 'labels': unknown label 'z'"),
-        ({"x": ["s"], "labels": [["a"]]}, {}, r"column 'x' has type string; expected a numeric feature column"),
+        ({"x": [b"s"], "labels": [["a"]]}, {}, r"column 'x' has type binary; expected a numeric feature column"),
         ({"x": [1.0, None], "labels": [["a"], ["a"]]}, {}, r"column 'x' is null at row 1"),
         ({"x": [1.0, float("nan")], "labels": [["a"], ["a"]]}, {}, r"column 'x' is nan at row 1; expected finite"),
         ({"x": [1.0], "labels": [[]]}, {}, r"holds no label at all"),

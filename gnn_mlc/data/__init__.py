@@ -10,6 +10,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from gnn_mlc.data.arff import read_arff, read_label_xml
+from gnn_mlc.data.categories import CategoricalColumn, CategoryCounts
 from gnn_mlc.data.dataset import Dataset, as_feature_matrix, as_label_matrix
 from gnn_mlc.data.items import ItemColumn, ItemCounts
 from gnn_mlc.data.label_lists import DEFAULT_LABEL_DELIMITER, NameCounts, read_label_lists
@@ -25,6 +26,8 @@ from gnn_mlc.errors import DataError, GnnMlcError
 
 __all__ = [
     "DEFAULT_LABEL_DELIMITER",
+    "CategoricalColumn",
+    "CategoryCounts",
     "Dataset",
     "ItemColumn",
     "ItemCounts",
@@ -57,6 +60,7 @@ def read_dataset(
     options: TableOptions | None = None,
     training_id_column: str | None = None,
     vocabularies: Sequence[ItemColumn] = (),
+    categories: Sequence[CategoricalColumn] = (),
     **table_options: Any,
 ) -> Dataset:
     """Read a multi-label data set from a file, choosing the format by its suffix.
@@ -70,9 +74,10 @@ def read_dataset(
             names found).
         options: CSV/Parquet: the column choices (:class:`~gnn_mlc.data.TableOptions`: ``label_column``,
             ``id_column``, ``label_delimiter``, ``feature_columns``, ``exclude_columns``, ``known_column``,
-            ``item_columns``, ``item_weighting``); ARFF and XC files refuse the column ones.
+            ``item_columns``, ``item_weighting``, ``max_categories``); ARFF and XC files refuse the column ones.
         training_id_column: CSV/Parquet: the id column a model was trained with (its default when present).
         vocabularies: CSV/Parquet: a model's fitted item columns, applied instead of fitting.
+        categories: CSV/Parquet: a model's fitted categorical columns, applied instead of fitting.
         **table_options: the fields of :class:`~gnn_mlc.data.TableOptions` as keywords, when ``options`` is not
             given (``read_dataset(path, label_column="tags")``).
 
@@ -104,7 +109,7 @@ def read_dataset(
         if isinstance(labels, (str, Path)):
             raise DataError(f"labels: got the path {labels!r} for a table; expected a list of label names")
         return read_tabular_dataset(path, labels=labels, options=options, training_id_column=training_id_column,
-                                    vocabularies=vocabularies)
+                                    vocabularies=vocabularies, categories=categories)
     raise DataError(f"{path}: unknown data format; expected a file ending in "
                     f"{', '.join(_ARFF_SUFFIXES + _TABLE_SUFFIXES + SVMLIGHT_SUFFIXES)}")
 
@@ -135,6 +140,7 @@ def concatenate(datasets: Sequence[Dataset]) -> Dataset:
         Y_missing=None if all(d.Y_missing is None for d in datasets) else _stack_missing(datasets, first.is_sparse),
         unlisted_labels_are_negative=all(d.unlisted_labels_are_negative for d in datasets),
         item_columns=first.item_columns,
+        categorical_columns=first.categorical_columns,
     )
 
 

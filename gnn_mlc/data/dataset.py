@@ -10,6 +10,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from gnn_mlc._typing import Matrix
+from gnn_mlc.data.categories import CategoricalColumn, CategoryCounts
 from gnn_mlc.data.items import ItemColumn, ItemCounts
 from gnn_mlc.errors import DataError, UnknownLabelError, did_you_mean
 
@@ -37,6 +38,9 @@ class Dataset:
         item_columns: the list-valued columns whose items are features (:mod:`gnn_mlc.data.items`), their
             features last in ``feature_names``; a model saves them to read its input the same way.
         item_counts: per item column, the item occurrences read and those outside its vocabulary (ignored).
+        categorical_columns: the text columns read as one-hot categories (:mod:`gnn_mlc.data.categories`), their
+            features just before the item columns' in ``feature_names``; a model saves them to read its input alike.
+        category_counts: per categorical column, the values read and those outside its vocabulary.
         open_width: ``True`` for a headerless XC/svmlight file, which declares no width: a model feature the file
             lacks is a zero column, not an error (its rows just never reach the last indices).
     """
@@ -54,6 +58,8 @@ class Dataset:
     known: Matrix | None = None
     item_columns: list[ItemColumn] = field(default_factory=list)
     item_counts: dict[str, ItemCounts] = field(default_factory=dict)
+    categorical_columns: list[CategoricalColumn] = field(default_factory=list)
+    category_counts: dict[str, CategoryCounts] = field(default_factory=dict)
     open_width: bool = False
 
     def __post_init__(self) -> None:

@@ -94,11 +94,18 @@ class ExternalEdges:
 
 @dataclass(frozen=True)
 class LabelFeatures:
-    """One feature vector per label: ``X`` (len(label_names), num_features) float32, finite."""
+    """One feature vector per label: ``X`` (len(label_names), num_features) float32, finite; ``skipped``: the rows
+    of the file left out as incomplete (:func:`read_label_features` with ``skip_incomplete``)."""
 
     X: np.ndarray
     label_names: list[str]
     origin: str = "<label_features>"
+    skipped: int = 0
+
+    def describe_skipped(self) -> str:
+        """``3 rows of items.csv skipped: no label name, or a missing or non-finite feature`` (``""`` for none)."""
+        return f"{self.skipped:,} rows of {self.origin} skipped: no label name, or a missing or non-finite feature" \
+            if self.skipped else ""
 
 
 def as_label_log(Y: Matrix, label_names: Sequence[str], *, source: str = "graph_data") -> LabelLog:
@@ -277,15 +284,23 @@ def _checked_edges(sources: list[str | None], targets: list[str | None], weights
     return ExternalEdges(source=list(sources), target=list(targets), weight=weights, origin=origin)  # type: ignore
 
 
-def read_label_features(source: str | Path | tuple[np.ndarray, Sequence[str]]) -> LabelFeatures:
+def read_label_features(source: str | Path | tuple[np.ndarray, Sequence[str]], *, skip_incomplete: bool = False
+                        ) -> LabelFeatures:
     """Label feature vectors from a CSV/Parquet file (a ``label`` column and numeric columns) or a
     ``(matrix, label_names)`` pair.
+
+    Args:
+        source: the file or the pair.
+        skip_incomplete: a file's rows with no label name (null or blank) or a missing (null), NaN or infinite
+            feature are left out and counted in ``LabelFeatures.skipped`` instead of refused (a catalogue-wide
+            metadata file at ``add-labels``).
 
     Raises:
         DataError: a missing ``label`` column, a non-numeric or non-finite value, a duplicate or bad label name.
     """
     if isinstance(source, tuple):
         matrix, names, origin = np.asarray(source[0], dtype=np.float64), list(source[1]), "label_features"
+        skipped = 0
         if matrix.ndim != 2 or matrix.shape[0] != len(names):
             raise DataError(f"label_features: shape {matrix.shape} for {len(names)} label names; expected "
                             "(labels, features)")
@@ -298,26 +313,30 @@ def read_label_features(source: str | Path | tuple[np.ndarray, Sequence[str]]) -
         if "label" not in table.column_names:
             raise DataError(f"{source}: no 'label' column; expected a label column and numeric feature columns "
                             f"(found {table.column_names[:10]})")
+        columns = [name for name in table.column_names if name != "label"]
+        complete = _complete_rows(table, columns) if skip_incomplete else np.ones(table.num_rows, dtype=bool)
+        table = table.filter(pa.array(complete))
+        skipped = int((~complete).sum())
         names = _stripped(table.column("label"))
-        matrix = feature_matrix(table, [name for name in table.column_names if name != "label"], source=origin)
+        matrix = feature_matrix(table, columns, source=origin)
     if not np.isfinite(matrix).all():
         raise DataError(f"{origin}: NaN or infinite label features; expected finite numbers")
     _check_names(names, origin)
     if len(set(names)) != len(names):
         duplicate = next(name for index, name in enumerate(names) if name in names[:index])
         raise DataError(f"{origin}: label {duplicate!r} appears twice; expected one vector per label")
-    return LabelFeatures(X=np.asarray(matrix, dtype=np.float32), label_names=names, origin=origin)
+    return LabelFeatures(X=np.asarray(matrix, dtype=np.float32), label_names=names, origin=origin,
+                         skipped=skipped)
 
 
-def check_label_features(features: LabelFeatures, label_names: Sequence[str]) -> None:
-    """Label features must name labels found in the data, the log or the edges.
-
-    Raises:
-        DataError: naming the first label found nowhere else.
-    """
-    known = set(label_names)
-    unknown = [name for name in features.label_names if name not in known]
-    if unknown:
-        raise DataError(f"{features.origin}: label {unknown[0]!r} is found nowhere else"
-                        f"{did_you_mean(unknown[0], label_names)} ({len(unknown)} such); expected label features of "
-                        "labels in the training data, the graph data or the graph edges")
+def _complete_rows(table: pa.Table, columns: Sequence[str]) -> np.ndarray:
+    """(rows,) bool: the rows with a label name and a present, finite value in every numeric column of ``columns``
+    (a column of another type is left to the reader, which refuses it)."""
+    labels = pc.utf8_trim_whitespace(table.column("label").cast(pa.string()))
+    complete = pc.fill_null(pc.not_equal(labels, ""), False).to_numpy(zero_copy_only=False)
+    for name in columns:
+        column = table.column(name)
+        if pa.types.is_integer(column.type) or pa.types.is_floating(column.type):
+            values = pc.fill_null(column.cast(pa.float64()), np.nan).to_numpy(zero_copy_only=False)
+            complete &= np.isfinite(values)
+    return complete

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import get_args
 
 from gnn_mlc._typing import DEFAULT_LABEL_COLUMN
+from gnn_mlc.data.categories import DEFAULT_MAX_CATEGORIES
 from gnn_mlc.data.items import ItemWeighting
 from gnn_mlc.data.label_lists import DEFAULT_LABEL_DELIMITER
 from gnn_mlc.errors import GnnMlcError
@@ -26,9 +27,12 @@ class TableOptions:
         known_column: a column of each row's known labels (a user's history), read like the label column.
         item_columns: feature columns read as item lists besides the list-typed ones.
         item_weighting: ``"binary"`` or ``"tfidf"``, for the item columns fitted.
+        max_categories: the most categories a text column fitted keeps (its most frequent values); the other values
+            go to ``column=__other__`` (:mod:`gnn_mlc.data.categories`).
 
     Raises:
-        GnnMlcError: an empty delimiter or column name, an unknown weighting, or one column in two roles.
+        GnnMlcError: an empty delimiter or column name, an unknown weighting, a cap below 1, or one column in two
+            roles.
     """
 
     label_column: str = DEFAULT_LABEL_COLUMN
@@ -39,6 +43,7 @@ class TableOptions:
     known_column: str | None = None
     item_columns: tuple[str, ...] = ()
     item_weighting: ItemWeighting = "binary"
+    max_categories: int = DEFAULT_MAX_CATEGORIES
 
     def __post_init__(self) -> None:
         # lists given by a caller become tuples: the options are frozen and hashable
@@ -52,6 +57,10 @@ class TableOptions:
         if self.item_weighting not in get_args(ItemWeighting):
             raise GnnMlcError(f"item_weighting: got {self.item_weighting!r}; expected one of "
                               f"{', '.join(get_args(ItemWeighting))}")
+        if isinstance(self.max_categories, bool) or not isinstance(self.max_categories, int) \
+                or self.max_categories < 1:
+            raise GnnMlcError(f"max_categories: got {self.max_categories!r}; expected a positive integer "
+                              "(CLI: --max-categories)")
         single = {"label_column": self.label_column, "id_column": self.id_column, "known_column": self.known_column}
         listed = [(option, column) for option in ("feature_columns", "exclude_columns", "item_columns")
                   for column in getattr(self, option) or ()]

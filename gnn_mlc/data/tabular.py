@@ -9,12 +9,15 @@ mentions is 0 in every row. Label names holding ``|`` or a control character are
 Every column other than the label and id columns is a feature, unless ``feature_columns`` names the features or
 ``exclude_columns`` leaves some out. A feature column holding lists (Parquet ``list<string>``/``list<int>``), or one
 named in ``item_columns`` (a delimited string in CSV), is a bag of items (:mod:`gnn_mlc.data.items`): one sparse
-feature per item, and the data set is sparse (CSR ``X`` and ``Y``); its features are the numeric columns first, then
-each item column's items. Without an id column or ``feature_columns``, a feature column that looks like
-an identifier (its name ends in ``id`` and its values are distinct integers) is logged as a warning. A pandas index
-saved in a Parquet file (the ``index_columns`` of its ``pandas`` schema metadata, e.g. ``__index_level_0__``) is
-never a feature; every column left out of the features is named in the log (INFO), with the reason. The id column
-is read as text from CSV (``007`` stays ``007``); a null, empty or repeated id is an error.
+feature per item, and the data set is sparse (CSR ``X`` and ``Y``). A text (or dictionary-encoded) feature column
+is categorical (:mod:`gnn_mlc.data.categories`): one 0/1 feature per category. The features are the numeric columns
+first, then each categorical column's categories, then each item column's items. Without an id column or
+``feature_columns``, a feature column that looks like an identifier (its name ends in ``id`` and its values are
+distinct integers) is logged as a warning; a text column with a different value in every row is refused as one. A
+pandas index saved in a Parquet file (the ``index_columns`` of its ``pandas`` schema metadata, e.g.
+``__index_level_0__``) is never a feature; every column left out of the features is named in the log (INFO), with
+the reason. The id column is read as text from CSV (``007`` stays ``007``); a null, empty or repeated id is an
+error.
 """
 
 from __future__ import annotations
@@ -33,6 +36,13 @@ import pyarrow.parquet as pq
 import scipy.sparse as sp
 
 from gnn_mlc._typing import DEFAULT_ID_COLUMN
+from gnn_mlc.data.categories import (
+    CategoricalColumn,
+    CategoryCounts,
+    category_values,
+    is_categorical_column,
+    with_categories,
+)
 from gnn_mlc.data.dataset import Dataset, check_label_name, invalid_label_character
 from gnn_mlc.data.items import (
     ItemColumn,
@@ -100,6 +110,7 @@ def read_tabular_dataset(
     options: TableOptions | None = None,
     training_id_column: str | None = None,
     vocabularies: Sequence[ItemColumn] = (),
+    categories: Sequence[CategoricalColumn] = (),
 ) -> Dataset:
     """Read a CSV or Parquet file with feature columns and a label column into a :class:`Dataset`.
 
@@ -114,10 +125,13 @@ def read_tabular_dataset(
         training_id_column: the id column a model was trained with, used when ``options.id_column`` is ``None``
             and the file has it.
         vocabularies: fitted item columns (a model's): those columns are transformed with them, not fitted.
+        categories: fitted categorical columns (a model's): those columns are transformed with them, not fitted
+            (read as text from CSV); any other text column is fitted with ``options.max_categories``.
 
     Returns:
         The dataset with float32 ``X`` (rows, features) and uint8 ``Y`` (rows, labels): ndarrays, or CSR when there
-        are item columns; ``Dataset.item_columns`` the fitted item columns, ``Dataset.item_counts`` their tallies.
+        are item columns; ``Dataset.item_columns`` the fitted item columns, ``Dataset.item_counts`` their tallies;
+        ``Dataset.categorical_columns`` the fitted categorical columns, ``Dataset.category_counts`` theirs.
 
     Raises:
         DataError: a column named in the options is absent, a label or feature value is invalid, or an id is
@@ -127,7 +141,7 @@ def read_tabular_dataset(
     label_column, id_column, known_column = options.label_column, options.id_column, options.known_column
     item_columns, label_delimiter = options.item_columns, options.label_delimiter
     candidates = [id_column] if id_column is not None else [training_id_column, DEFAULT_ID_COLUMN]
-    text = [*candidates, *item_columns, *(column.name for column in vocabularies)]  # CSV: never type-guessed
+    text = [*candidates, *item_columns, *(column.name for column in [*vocabularies, *categories])]  # CSV: as text
     table = read_table(path, string_columns=[name for name in text if name is not None])
     if label_column not in table.column_names:
         raise DataError(
@@ -155,10 +169,12 @@ def read_tabular_dataset(
                                reserved=reserved)
     fitted = _item_columns(table, columns, item_columns, vocabularies, delimiter=label_delimiter,
                            weighting=options.item_weighting, path=path)
-    numeric = [name for name in columns if name not in {column.name for column in fitted}]
+    rest = [name for name in columns if name not in {column.name for column in fitted}]
+    categorical = _categorical_columns(table, rest, categories, max_categories=options.max_categories, path=path)
+    numeric = [name for name in rest if name not in {column.name for column in categorical}]
     if id_column is None and options.feature_columns is None:  # an explicit feature list is the user's own choice
         _warn_identifier_like(table, numeric, path)
-    X, item_counts = _features(table, numeric, fitted, source=str(path))
+    X, category_counts, item_counts = _features(table, numeric, categorical, fitted, source=str(path))
     sparse = sp.issparse(X)
     Y = _indicator(row_labels, vocabulary, path, label_column, sparse=sparse)
     known = None if known_labels is None else _indicator(known_labels, vocabulary, path, known_column, sparse=sparse)
@@ -170,10 +186,37 @@ def read_tabular_dataset(
                for name in dropped}
         reasons = [f"{name!r} ({reason})" for name, reason in why.items()]
         logger.info("%s: columns that are not features: %s", path, ", ".join(reasons))
-    feature_names = numeric + [name for column in fitted for name in column.feature_names]
+    feature_names = numeric + [name for column in [*categorical, *fitted] for name in column.feature_names]
     return Dataset(X=X, Y=Y, label_names=vocabulary, feature_names=feature_names, ids=ids,
                    dropped_attributes=dropped, source=str(path), id_column=id_column,
-                   unlisted_labels_are_negative=True, known=known, item_columns=fitted, item_counts=item_counts)
+                   unlisted_labels_are_negative=True, known=known, item_columns=fitted, item_counts=item_counts,
+                   categorical_columns=categorical, category_counts=category_counts)
+
+
+IDENTIFIER_ROWS = 10
+"""A text column with a different value in each of at least this many rows is an identifier, not a category (on
+fewer rows, distinct values are as likely a small table's categories)."""
+
+
+def _categorical_columns(table: pa.Table, columns: list[str], given: Sequence[CategoricalColumn], *,
+                         max_categories: int, path: Path) -> list[CategoricalColumn]:
+    """The categorical columns among the feature ``columns``: those with a fitted vocabulary, and the text or
+    dictionary-encoded ones, fitted here with ``max_categories``; in column order.
+
+    Raises:
+        DataError: a text column to fit holds a different value in every row, like an identifier (a category seen
+            in one row cannot be learned, and a forgotten ``--id-column`` would otherwise become features).
+    """
+    by_name = {column.name: column for column in given}
+    chosen = [name for name in columns if name in by_name or is_categorical_column(table.column(name))]
+    for name in chosen:
+        values = category_values(table.column(name)).drop_null()
+        if name not in by_name and len(values) >= IDENTIFIER_ROWS and pc.count_distinct(values).as_py() == len(values):
+            raise DataError(f"{path}: text column {name!r} has a different value in each of its {len(values)} rows, "
+                            "like an identifier; expected a categorical column (values shared by rows). Hint: pass it "
+                            "as --id-column, or leave it out with --exclude-columns")
+    return [by_name.get(name) or CategoricalColumn.fit(table.column(name), name=name, max_categories=max_categories,
+                                                       source=str(path)) for name in chosen]
 
 
 def _item_columns(table: pa.Table, columns: list[str], named: Sequence[str], vocabularies: Sequence[ItemColumn], *,
@@ -191,14 +234,19 @@ def _item_columns(table: pa.Table, columns: list[str], named: Sequence[str], voc
                                               weighting=weighting, source=str(path)) for name in chosen]
 
 
-def _features(table: pa.Table, numeric: list[str], item_columns: list[ItemColumn], *, source: str
-              ) -> tuple[np.ndarray | sp.csr_matrix, dict[str, ItemCounts]]:
-    """The numeric columns, then each item column's bag of items: dense float32 without item columns, else CSR;
-    and each item column's tally."""
-    if not item_columns:
-        return feature_matrix(table, numeric, source=source), {}
+def _features(table: pa.Table, numeric: list[str], categorical: list[CategoricalColumn],
+              item_columns: list[ItemColumn], *, source: str
+              ) -> tuple[np.ndarray | sp.csr_matrix, dict[str, CategoryCounts], dict[str, ItemCounts]]:
+    """The numeric columns, then each categorical column's one-hot block, then each item column's bag of items:
+    dense float32 without item columns, else CSR; and each categorical and item column's tally."""
+    if not categorical and not item_columns:
+        return feature_matrix(table, numeric, source=source), {}, {}
     numbers = feature_matrix(table, numeric, source=source) if numeric else np.zeros((table.num_rows, 0), np.float32)
-    return with_item_bags(numbers, table, item_columns, source=source)
+    dense, category_counts = with_categories(numbers, table, categorical)
+    if not item_columns:
+        return dense, category_counts, {}
+    X, item_counts = with_item_bags(dense, table, item_columns, source=source)
+    return X, category_counts, item_counts
 
 
 def _indicator(row_labels: list[list[str]], vocabulary: list[str], path: Path, column: str, *, sparse: bool

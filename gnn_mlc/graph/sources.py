@@ -20,15 +20,14 @@ from gnn_mlc.data.graph_sources import (
     LabelFeatures,
     LabelLog,
     as_label_log,
-    check_label_features,
     read_graph_edges,
     read_label_features,
     read_label_log,
 )
 from gnn_mlc.errors import DataError
 
-__all__ = ["ExternalEdges", "GraphSources", "LabelFeatures", "LabelLog", "as_label_log", "check_label_features",
-           "read_graph_edges", "read_label_features", "read_label_log"]
+__all__ = ["ExternalEdges", "GraphSources", "LabelFeatures", "LabelLog", "as_label_log", "read_graph_edges",
+           "read_label_features", "read_label_log"]
 
 
 @dataclass(frozen=True)
@@ -72,17 +71,13 @@ class GraphSources:
         return any(part is not None for part in (self.log, self.edges, self.features))
 
     def label_space(self, train_labels: Sequence[str]) -> list[str]:
-        """The training labels in their order, then every other label the log or the edges name, sorted (label
-        features must name labels found there).
-
-        Raises:
-            DataError: a label feature names a label found nowhere else.
-        """
-        others = {*(self.log.label_names if self.log else []), *(self.edges.label_names if self.edges else [])}
-        space = [*train_labels, *sorted(others - set(train_labels))]
-        if self.features is not None:
-            check_label_features(self.features, space)
-        return space
+        """The training labels in their order, then every other label the log, the edges or the label features
+        name, sorted. A label only the label features name (a catalogue item with metadata and no log row or edge)
+        is a label like the others: at ``fit`` a cold label, at ``add_labels`` a new one, scored from its features
+        by the ridge map of :func:`~gnn_mlc.training.graph_labels.feature_label_vectors` in both."""
+        others = {*(self.log.label_names if self.log else []), *(self.edges.label_names if self.edges else []),
+                  *(self.features.label_names if self.features else [])}
+        return [*train_labels, *sorted(others - set(train_labels))]
 
     def feature_matrix(self, label_names: Sequence[str]) -> tuple[np.ndarray, np.ndarray] | tuple[None, None]:
         """(L, f) label features over ``label_names`` (zero rows where none) and the (L,) mask of labels that have

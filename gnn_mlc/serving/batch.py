@@ -79,8 +79,7 @@ class JobSummary:
     total_rows_scored: int = 0
     total_rows_rejected: int = 0
     items: str = ""
-    """The scorer's :meth:`~gnn_mlc.serving.Scorer.item_report` and :meth:`~gnn_mlc.serving.Scorer.list_report`
-    over the rows this run scored, or ``""``."""
+    """The scorer's :meth:`~gnn_mlc.serving.Scorer.report` over the rows this run scored, or ``""``."""
 
     @property
     def rows_per_second(self) -> float:
@@ -188,7 +187,7 @@ def run_scoring_job(
         totals = _worker_totals(output, [index for index, _ in mine], scorer)
         summary = JobSummary(scored, rejected, written, skipped, time.perf_counter() - start, str(output),
                              total_rows_scored=totals[0], total_rows_rejected=totals[1],
-                             items="\n".join(line for line in (scorer.item_report(), scorer.list_report()) if line))
+                             items=scorer.report())
         write_json(done_file, {**asdict(summary), "rows_per_second": summary.rows_per_second})
         _write_success_when_all_done(output, num_shards)
     return summary
@@ -340,8 +339,7 @@ def _column_names(file: Path) -> list[str]:
 def _open_csv(file: Path, scorer: Scorer) -> pa_csv.CSVStreamingReader:
     header = pa_csv.open_csv(file).schema.names
     text = [name for name in (scorer.resolve_id_column(header), scorer.options.exclude_column,
-                              scorer.options.known_column,
-                              *(column.name for column in scorer.item_columns)) if name and name in header]
+                              scorer.options.known_column, *scorer.text_columns) if name and name in header]
     return pa_csv.open_csv(file, read_options=pa_csv.ReadOptions(block_size=1 << 22),
                            convert_options=csv_convert_options(text, scorer.numeric_columns))
 

@@ -36,8 +36,8 @@ class PredictSummary:
     output: Path
     rejects: Path | None
     items: str = ""
-    """The scorer's :meth:`~gnn_mlc.serving.Scorer.item_report` (items outside the vocabulary) and
-    :meth:`~gnn_mlc.serving.Scorer.list_report` (label-list names the model does not know), or ``""``."""
+    """The scorer's :meth:`~gnn_mlc.serving.Scorer.report` (items outside the vocabulary, categories outside the
+    training ones, label-list names the model does not know), or ``""``."""
 
     def line(self) -> str:
         text = f"wrote the top {self.top_k} labels of {self.rows_scored} rows to {self.output}"
@@ -95,21 +95,16 @@ def predict_file(
         write_table(rejected, rejects)
     else:
         rejects_path(output).unlink(missing_ok=True)  # a previous run's rejects would describe other rows
-    return PredictSummary(scored.num_rows, rejected.num_rows, scorer.top_k, output, rejects,
-                          _report(scorer))
-
-
-def _report(scorer: Scorer) -> str:
-    """The scorer's words on what it ignored: items outside the vocabulary, list names the model does not know."""
-    return "\n".join(line for line in (scorer.item_report(), scorer.list_report()) if line)
+    return PredictSummary(scored.num_rows, rejected.num_rows, scorer.top_k, output, rejects, scorer.report())
 
 
 def _text_columns(scorer: Scorer) -> list[str]:
     """Columns CSV reads as strings, not type-guessed: those that may be the id (``007`` and ``7`` stay two users),
-    the label-list columns and the item columns (a first block of single numeric items does not make them ints)."""
+    the label-list columns, the categorical and item columns (a first block of numeric values does not make them
+    ints)."""
     options = scorer.options
     return [name for name in (options.id_column, scorer.training_id_column, "id", options.exclude_column,
-                              options.known_column, *(column.name for column in scorer.item_columns)) if name]
+                              options.known_column, *scorer.text_columns) if name]
 
 
 

@@ -12,6 +12,9 @@ model (its logits are not finite), are never scored: they come back separately w
 one policy of ``predict`` and ``score``), never with a score of NaN or 1.0. Item-list columns (a user's history, see
 :mod:`gnn_mlc.data.items`) become the model's bag-of-items features with its training vocabulary; an item outside
 it is ignored and counted in :attr:`Scorer.item_counts`, and a null list is an empty history, not a bad row.
+Categorical columns (:mod:`gnn_mlc.data.categories`) become the model's one-hot features with its training
+categories; a value outside them goes to ``column=__other__`` (when the column has it) or to no feature, counted in
+:attr:`Scorer.category_counts`, and a null value is a row with no category, not a bad row.
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ from torch import Tensor
 
 from gnn_mlc._torch import resolve_device
 from gnn_mlc._typing import DEFAULT_LABEL_COLUMN, Matrix
+from gnn_mlc.data.categories import CategoryCounts, with_categories
 from gnn_mlc.data.items import ItemCounts, with_item_bags
 from gnn_mlc.data.label_lists import DEFAULT_LABEL_DELIMITER, NameCounts, read_label_lists
 from gnn_mlc.data.tabular import check_numeric_column, resolve_id_column
@@ -77,8 +81,10 @@ class Scorer:
 
     Attributes:
         options: the options, as given.
-        input_columns: the input columns the model reads: its numeric feature columns, then its item columns.
+        input_columns: the input columns the model reads: its numeric feature columns, then its categorical
+            columns, then its item columns.
         numeric_columns: the numeric ones (CSV readers read them as float64).
+        text_columns: the categorical and item columns (CSV readers read them as text, never type-guessed).
         label_delimiter: the delimiter string list columns are split on (the option, else the model's).
 
     Raises:
@@ -99,11 +105,14 @@ class Scorer:
         self.device = resolve_device(options.device)
         self.feature_names = list(parts.feature_names)
         self.item_columns = list(parts.item_columns)
-        item_features = sum(len(column.items) for column in self.item_columns)
-        self.numeric_columns = self.feature_names[:len(self.feature_names) - item_features]
-        self.input_columns = self.numeric_columns + [column.name for column in self.item_columns]
+        self.categorical_columns = list(parts.categorical_columns)
+        self.numeric_columns = parts.numeric_features
+        self.input_columns = parts.input_columns
+        self.text_columns = [column.name for column in [*self.categorical_columns, *self.item_columns]]
         self.item_counts = {column.name: ItemCounts(0, 0) for column in self.item_columns}
         """Per item column, the item occurrences met in every batch scored so far, and those ignored (unseen)."""
+        self.category_counts = {column.name: CategoryCounts(0, 0) for column in self.categorical_columns}
+        """Per categorical column, the values met in every batch scored so far, and those outside its categories."""
         self.list_counts = {column: NameCounts(0, 0) for column in (options.known_column, options.exclude_column)
                             if column is not None}
         """Per label-list column, the names met in every batch scored so far, and those the model does not know."""
@@ -297,7 +306,8 @@ class Scorer:
         return scored, reasons
 
     def _features(self, table: pa.Table) -> tuple[Matrix, np.ndarray]:
-        """(rows, num_features) float32 features (CSR with item columns) and (rows,) reasons ("" for a valid row)."""
+        """(rows, num_features) float32 features (the numeric columns, the categories' one-hot blocks, the bags of
+        items: CSR with item columns) and (rows,) reasons ("" for a valid row)."""
         features = np.empty((table.num_rows, len(self.numeric_columns)), dtype=np.float32)
         reasons = np.full(table.num_rows, "", dtype=object)
         for index, name in enumerate(self.numeric_columns):
@@ -313,6 +323,10 @@ class Scorer:
                                  np.where(np.isinf(values[fresh]), "infinite", "beyond the float32 range"))
                 reasons[fresh] = [f"{name}: {kind}" for kind in kinds]
             features[:, index] = np.where(invalid, 0.0, values)
+        if self.categorical_columns:
+            features, categories = with_categories(features, table, self.categorical_columns)
+            for name, tally in categories.items():
+                self.category_counts[name] += tally
         if not self.item_columns:
             return features, reasons
         features, counts = with_item_bags(features, table, self.item_columns, source="input")
@@ -323,6 +337,17 @@ class Scorer:
     def item_report(self) -> str:
         """One sentence per item column on the items ignored so far (``""`` for a model without item columns)."""
         return "; ".join(counts.describe(name) for name, counts in self.item_counts.items())
+
+    def category_report(self) -> str:
+        """One sentence per categorical column on the values outside its categories so far (``""`` for a model
+        without categorical columns)."""
+        return "; ".join(self.category_counts[column.name].describe(column.name, other=column.other)
+                         for column in self.categorical_columns)
+
+    def report(self) -> str:
+        """What the scorer ignored or folded so far, one line each: items outside the vocabulary, categories
+        outside the training ones, list names the model does not know (``""`` when there is nothing to say)."""
+        return "\n".join(line for line in (self.item_report(), self.category_report(), self.list_report()) if line)
 
     def list_report(self) -> str:
         """One warning line per label-list column whose names the model did not all know, so far (else ``""``)."""

@@ -23,6 +23,7 @@ import torch
 
 from gnn_mlc._torch import encode, resolve_device
 from gnn_mlc._typing import DeviceName, Matrix, Strategy, Weighting
+from gnn_mlc.data.categories import CategoricalColumn
 from gnn_mlc.data.items import ItemColumn
 from gnn_mlc.data.preprocessing import FeatureScaler
 from gnn_mlc.data.split import stratified_split_indices
@@ -91,6 +92,7 @@ class FitInputs:
         sources: the graph sources (label-only log, external edges, label features).
         known: (rows, num_labels) uint8 CSR of the labels each row already has, ``"split"``, or ``None``.
         item_columns: the item-list columns the features end with.
+        categorical_columns: the categorical columns whose one-hot features come just before the items.
         data_columns: the training file's ``id_column`` and ``label_column`` (scoring defaults to them).
     """
 
@@ -102,6 +104,7 @@ class FitInputs:
     sources: GraphSources
     known: sp.csr_matrix | Literal["split"] | None
     item_columns: list[ItemColumn]
+    categorical_columns: list[CategoricalColumn]
     data_columns: dict[str, str | None]
 
 
@@ -132,6 +135,7 @@ def fit_model(inputs: FitInputs, settings: FitSettings, *, checkpoint: str | Pat
     if len(validation_rows) > VALIDATION_ROWS:  # scored every epoch: a seeded sample at recommender scale
         validation_rows = np.sort(np.random.default_rng(settings.random_state).choice(
             validation_rows, VALIDATION_ROWS, replace=False))
+    # with item columns, the numeric and one-hot features before the bags are standardised, not row-normalised
     dense_columns = X.shape[1] - sum(len(c.items) for c in inputs.item_columns) if inputs.item_columns else 0
     scaler = FeatureScaler.fit(X[train_rows], dense_columns=dense_columns)
     X_scaled = scaler.transform(X)
@@ -190,7 +194,7 @@ def fit_model(inputs: FitInputs, settings: FitSettings, *, checkpoint: str | Pat
         trained_labels=[int(index) for index in trained], label_sources=[str(s) for s in label_sources],
         cooccurrence_rows=X.shape[0] + (0 if log_rows is None else log_rows.shape[0]),
         graph_rows=_graph_rows(module, X_scaled, Y_space, unknown, seed=settings.random_state),
-        item_columns=list(inputs.item_columns), graph=graph,
+        item_columns=list(inputs.item_columns), categorical_columns=list(inputs.categorical_columns), graph=graph,
     )
     model = graph_label_vectors(model, plan, sources, log_rows, edges_space, targets=plan.graph_scored)
     cardinality = label_counts.sum() / X.shape[0]
@@ -262,7 +266,9 @@ def run_identity(inputs: FitInputs, settings: FitSettings) -> dict[str, Any]:
     known = inputs.known
     items = [[column.name, len(column.items), column.weighting] for column in inputs.item_columns]
     log, edges, features = inputs.sources.log, inputs.sources.edges, inputs.sources.features
+    categories = [column.to_json() for column in inputs.categorical_columns]
     return {**parameters, "known": known if isinstance(known, str) else None, "item_columns": items,
+            "categorical_columns": categories,
             "data": data_fingerprint(inputs.X, inputs.Y, inputs.Y_missing, None if isinstance(known, str) else known),
             "graph_data": None if log is None else names_fingerprint(log.label_names, [data_fingerprint(log.Y)]),
             "graph_edges": None if edges is None else names_fingerprint(edges.source, edges.target,

@@ -1,4 +1,5 @@
-"""A fit's inputs checked at the public boundary: arrays, names, known labels, item columns, graph sources."""
+"""A fit's inputs checked at the public boundary: arrays, names, known labels, item and categorical columns, graph
+sources."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from gnn_mlc._typing import Matrix
+from gnn_mlc.data.categories import CategoricalColumn
 from gnn_mlc.data.dataset import as_feature_matrix, as_label_matrix, check_label_name, validate_arrays
 from gnn_mlc.data.graph_sources import ExternalEdges, LabelFeatures, LabelLog
 from gnn_mlc.data.items import ItemColumn
@@ -32,6 +34,7 @@ def checked_inputs(
     label_features: LabelFeatures | tuple[np.ndarray, list[str]] | str | Path | None,
     known_labels: Matrix | Literal["split"] | None,
     item_columns: Sequence[ItemColumn],
+    categorical_columns: Sequence[CategoricalColumn] = (),
     data_columns: dict[str, str | None] | None = None,
 ) -> FitInputs:
     """``fit``'s arguments checked and converted (see :meth:`~gnn_mlc.estimator.LabelGCNClassifier.fit`).
@@ -47,6 +50,8 @@ def checked_inputs(
         feature_names=feature_names, Y_missing=Y_missing,
         sources=GraphSources.resolve(graph_data, graph_label_names, graph_edges, label_features), known=known,
         item_columns=_checked_item_columns(item_columns, X.shape[1], feature_names),
+        categorical_columns=_checked_categorical_columns(categorical_columns, item_columns, X.shape[1],
+                                                         feature_names),
         data_columns=dict(data_columns or {}),
     )
 
@@ -102,6 +107,25 @@ def _checked_item_columns(item_columns: Sequence[ItemColumn], num_features: int,
         raise DataError("item_columns: the feature names do not end with the item columns' features; expected the "
                         "item columns of these features (Dataset.item_columns of the same read)")
     return item_columns
+
+
+def _checked_categorical_columns(categorical_columns: Sequence[CategoricalColumn], item_columns: Sequence[ItemColumn],
+                                 num_features: int, feature_names: list[str] | None) -> list[CategoricalColumn]:
+    """``categorical_columns`` as a list, checked to be the features just before the item columns' (by name when
+    named).
+
+    Raises:
+        DataError: their features and the items outnumber the features, or the names before the items are not
+            theirs.
+    """
+    categorical_columns = list(categorical_columns)
+    names = [name for column in categorical_columns for name in column.feature_names]
+    end = num_features - sum(len(column.items) for column in item_columns)
+    if len(names) > end or (feature_names is not None and feature_names[end - len(names):end] != names):
+        raise DataError("categorical_columns: their one-hot features are not the features before the item columns'; "
+                        "expected the categorical columns of these features (Dataset.categorical_columns of the same "
+                        "read)")
+    return categorical_columns
 
 
 def _checked_known(known: Matrix | str | None, shape: tuple[int, int]) -> sp.csr_matrix | str | None:
