@@ -227,10 +227,10 @@ class LabelGCNClassifier(ClassifierMixin, BaseEstimator):
         check_is_fitted(self, "fitted_")
         return self.fitted_.decision_function(X, known=known_labels, device=self.device)
 
-    def predict(self, X: Matrix) -> np.ndarray:
-        """0/1 decisions (rows, num_labels) uint8, by the fitted decision rule (see ``threshold_strategy``)."""
+    def predict(self, X: Matrix, *, known_labels: Matrix | None = None) -> np.ndarray:
+        """0/1 decisions (rows, num_labels) uint8 by the fitted decision rule, on :meth:`predict_proba`'s scores."""
         check_is_fitted(self, "fitted_")
-        return self.fitted_.predict(X, device=self.device)
+        return self.fitted_.predict(X, known=known_labels, device=self.device)
 
     def to_directory(self, path: str | Path, *, overwrite: bool = False,
                      data_columns: dict[str, str | None] | None = None) -> Path:

@@ -232,3 +232,24 @@ def test_a_label_both_known_and_a_target_counts_as_known():
     known = random_known_split(sp.csr_matrix(Y), np.random.default_rng(4)).toarray()
     model = LabelGCNClassifier(**FAST).fit(X, Y, known_labels=known)  # Y holds the known labels too: no error
     assert model.fitted_.known_term is not None
+
+
+def test_predict_decides_on_the_scores_with_the_history(known_model):
+    model, X, known, _ = known_model
+    np.testing.assert_array_equal(model.predict(X, known_labels=known),
+                                  model.decision_rule_.decide(model.predict_proba(X, known_labels=known)))
+
+
+def test_above_the_dense_budget_the_term_keeps_its_strongest_weights_and_survives_the_directory(monkeypatch, tmp_path):
+    import gnn_mlc.training.known_labels as known_labels
+
+    monkeypatch.setattr(known_labels, "DENSE_TERM_LABELS", 4)
+    monkeypatch.setattr(known_labels, "NEIGHBOURS", 3)
+    X, Y = _baskets(5)
+    model = LabelGCNClassifier(**FAST).fit(X, Y, known_labels="split")
+    B = model.fitted_.known_term.matrix
+    assert sp.issparse(B) and np.diff(sp.csc_matrix(B).indptr).max() <= 3  # the served form, chosen on the same
+    known = random_known_split(sp.csr_matrix(Y[:50]), np.random.default_rng(0)).toarray()
+    model.to_directory(tmp_path / "m")
+    np.testing.assert_array_equal(load_model(tmp_path / "m").predict_proba(X[:50], known_labels=known),
+                                  model.predict_proba(X[:50], known_labels=known))

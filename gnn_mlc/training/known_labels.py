@@ -210,11 +210,13 @@ def choose_regularisation(every: sp.csr_matrix, log_gram: sp.csr_matrix, *, seed
 
 
 def fit_held_out_term(G: sp.csr_matrix, held: HeldOutRows, regularisation: float | None) -> HeldOutTerm:
-    """The term of the Gram matrix ``G`` of every row but the held-out ones, with ``regularisation`` (cosine
-    similarities for ``None``), its scale and bias calibrated on the held-out rows."""
-    weights = ease_weights(G, regularisation) if regularisation is not None else cosine_weights(G).toarray()
-    evidence = np.asarray(sp.csr_matrix(held.known, dtype=np.float64) @ weights, dtype=np.float32)
-    scale, bias = calibrate(evidence, held.targets, held.known)
+    """The term of the Gram matrix ``G`` of every row but the held-out ones, kept as the served term is
+    (:func:`term_weights`: ``regularisation``, or cosine similarities for ``None``), its scale and bias calibrated on
+    the held-out rows that have known labels (the only rows the served rule applies them to)."""
+    evidence = sp.csr_matrix(held.known, dtype=np.float32) @ term_weights(G, regularisation)
+    evidence = np.asarray(evidence.toarray() if sp.issparse(evidence) else evidence, dtype=np.float32)
+    with_history = np.flatnonzero(np.diff(sp.csr_matrix(held.known).indptr) > 0)
+    scale, bias = calibrate(evidence[with_history], held.targets[with_history], held.known[with_history])
     return HeldOutTerm(weights=KnownLabelWeights(matrix=None, scale=scale, bias=bias, regularisation=regularisation),
                        evidence=evidence)
 
@@ -356,4 +358,5 @@ def refit_with_log(term: KnownLabelWeights, log_rows: sp.csr_matrix) -> KnownLab
     if term.gram is None:
         return term
     G = sp.csr_matrix(term.gram + gram(log_rows))
-    return replace(term, matrix=term_weights(G, term.regularisation), gram=G)
+    regularisation = term.regularisation if G.shape[0] <= MAX_EASE_LABELS else None  # no cubic inversion beyond
+    return replace(term, matrix=term_weights(G, regularisation), regularisation=regularisation, gram=G)
