@@ -69,7 +69,8 @@ MARGIN_ERRORS = 1.0
 were tried on development rows (recsys.py --split dev): on MovieLens (seeds 10-17) they kept the term alone on every
 seed (mean nDCG@10 0.1467 against 0.1448 with one: one seed lost 1.9 points to a quarter of the network), but on
 the basket sets (yeast, birds, medical, genbase, enron, seeds 10-11) they cost 2.2 points of mean nDCG@10 (0.778
-against 0.800; medical seed 11 lost 26 points by keeping the term alone): one standard error is kept."""
+against 0.800; medical seed 11 lost 26 points by keeping the term alone): one standard error is kept
+(benchmarks/results/blend_margin_dev.md)."""
 MIN_GAIN = 0.005
 """A blend further from the term alone must gain at least this much held-out nDCG@10 (half a point) to be chosen."""
 BLENDS: tuple[tuple[float, float], ...] = (
