@@ -207,3 +207,16 @@ def test_grouped_users_with_text_columns_train(tmp_path, capsys):
     assert "categories: gender 2, occupation 3" in capsys.readouterr().out
     parts = load_model_parts(tmp_path / "model")
     assert parts.input_columns == ["age", "gender", "occupation", "items"]
+
+
+def test_a_list_where_the_model_expects_categories_is_one_clear_error(files, tmp_path):
+    from gnn_mlc import DataError, Scorer
+
+    assert main(["train", "--data", str(files / "train.parquet"), "--output", str(tmp_path / "m"), "--id-column",
+                 "user_id", "--quiet", "--max-epochs", "1", "--hidden-channels", "8", "--embedding-dim", "4"]) == 0
+    table = pq.read_table(files / "test.parquet")
+    table = table.set_column(table.column_names.index("occupation"), "occupation",
+                             pa.array([["doctor"]] * table.num_rows))
+    with pytest.raises(DataError, match=r"input: column 'occupation' has type list<item: string>; expected the text "
+                                        "categories the model was trained on"):
+        Scorer(tmp_path / "m", top_k=3).score_table(table)

@@ -165,6 +165,10 @@ def with_categories(numeric: np.ndarray, table: pa.Table, columns: list[Categori
     """
     blocks, counts = [numeric], {}
     for column in columns:
-        block, counts[column.name] = column.transform(table.column(column.name))
+        values = table.column(column.name)
+        if pa.types.is_nested(values.type) or pa.types.is_binary(values.type):
+            raise DataError(f"input: column {column.name!r} has type {values.type}; expected the text categories the "
+                            "model was trained on. Hint: pass the same column as in training")
+        block, counts[column.name] = column.transform(values)
         blocks.append(block)
     return np.hstack(blocks).astype(np.float32, copy=False), counts
