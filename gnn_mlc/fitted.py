@@ -81,20 +81,6 @@ class ScoringModel(Protocol):
     decision_rule: DecisionRule
 
     @property
-    def numeric_features(self) -> list[str]:
-        """The features read from numeric input columns: the feature names before the categorical columns' one-hot
-        features and the item columns' items (empty for a model fitted on bare arrays)."""
-        names = list(self.feature_names or [])
-        encoded = sum(len(column.feature_names) for column in [*self.categorical_columns, *self.item_columns])
-        return names[:len(names) - encoded]
-
-    @property
-    def input_columns(self) -> list[str]:
-        """The input columns a table must hold to be scored: the numeric ones, then the categorical columns, then
-        the item columns."""
-        return self.numeric_features + [column.name for column in [*self.categorical_columns, *self.item_columns]]
-
-    @property
     def has_known_term(self) -> bool: ...
 
     def predict_proba(self, X: Matrix, *, known: Matrix | None = None) -> np.ndarray: ...
@@ -234,14 +220,14 @@ class FittedModel:
         with torch.no_grad():
             logits = score_logits(parts.encoder(to_tensor(X, parts.device)), parts.label_embeddings, parts.bias)
             term = self.known_term
-            with_history = np.zeros(0, dtype=np.int64) if known is None or term is None \
-                else np.flatnonzero(np.diff(sp.csr_matrix(known).indptr) > 0)
+            known = None if known is None or term is None else sp.csr_matrix(known)
+            with_history = np.zeros(0, dtype=np.int64) if known is None else np.flatnonzero(np.diff(known.indptr) > 0)
             if len(with_history) == logits.shape[0]:  # every row has a history: in place
-                evidence = self._known_evidence(sp.csr_matrix(known), parts)
+                evidence = self._known_evidence(known, parts)
                 logits.mul_(term.network_weight).add_(evidence, alpha=term.scale).add_(term.bias)
             elif len(with_history):  # a row without history is scored by the network alone
                 rows = torch.from_numpy(with_history).to(parts.device)
-                evidence = self._known_evidence(sp.csr_matrix(known)[with_history], parts)
+                evidence = self._known_evidence(known[with_history], parts)
                 logits[rows] = term.network_weight * logits[rows] + term.bias + term.scale * evidence
         return logits
 
