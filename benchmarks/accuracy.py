@@ -19,10 +19,13 @@ predefined split get a seeded 70/30 split. MovieLens is a recommendation task: e
 shares and mean ratings of their first 70% of ratings (by time), the labels are the genres of the movies they rated
 >= 4 in the last 30%.
 
-Writes results/accuracy.json (records: dataset, model, seed, fit_seconds, predict_seconds and every metric of
-gnn_mlc.evaluation.metrics.evaluate) and results/accuracy.md. Usage: python benchmarks/accuracy.py [--seeds 0 1 2]
-[--datasets ...] [--models ...] [--merge] (``--merge`` keeps the other models' records of the results file and
-replaces only those of the models run, e.g. ``--models popularity --merge``).
+``--split test`` (the default: the reported figures) evaluates on the test split, seeds 0 1 2, and writes
+results/accuracy.{json,md}; ``--split dev`` evaluates on development rows carved from the training split
+(``datasets.load_split``: other rows per seed, on the sets with a fixed split too), seeds 10 11 12, and writes
+results/accuracy_dev.{json,md}: choices are made there. Records: dataset, model, seed, split, fit_seconds,
+predict_seconds and every metric of gnn_mlc.evaluation.metrics.evaluate. Usage: python benchmarks/accuracy.py
+[--split dev|test] [--seeds ...] [--datasets ...] [--models ...] [--merge] (``--merge`` keeps the other models'
+records of the results file and replaces only those of the models run, e.g. ``--models popularity --merge``).
 """
 
 from __future__ import annotations
@@ -39,8 +42,8 @@ import numpy as np
 import scipy.sparse as sp
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import RESULTS, write_results  # noqa: E402
-from datasets import DATASETS, SPLIT, WHOLE, load  # noqa: E402
+from common import RESULTS, commit, write_results  # noqa: E402
+from datasets import DATASETS, DEV_SEEDS, SPLIT, WHOLE, load_split  # noqa: E402
 
 from gnn_mlc import LabelGCNClassifier, evaluate  # noqa: E402
 from gnn_mlc.data import stratified_split_indices  # noqa: E402
@@ -81,8 +84,8 @@ class _Sklearn:
         return scores
 
 
-def run(name: str, model_name: str, seed: int) -> dict:
-    train, test = load(name, seed)
+def run(name: str, model_name: str, seed: int, split: str = "test") -> dict:
+    train, test = load_split(name, seed, split)
     fit_rows, validation_rows = stratified_split_indices(train.Y, test_fraction=0.15, seed=seed)
     y_validation = train.Y[validation_rows]
     y_validation = y_validation.toarray() if sp.issparse(y_validation) else y_validation
@@ -115,7 +118,7 @@ def run(name: str, model_name: str, seed: int) -> dict:
         decisions = rule.decide(scores)
     train_counts = np.asarray(train.Y.sum(axis=0)).ravel()
     metrics = evaluate(test.Y, scores, y_pred=decisions, train_counts=train_counts)
-    return {"dataset": name, "model": model_name, "seed": seed, "fit_seconds": fit_seconds,
+    return {"dataset": name, "model": model_name, "seed": seed, "split": split, "fit_seconds": fit_seconds,
             "predict_seconds": predict_seconds, **metrics}
 
 
@@ -147,30 +150,34 @@ def markdown(records: list[dict], seeds: list[int]) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    parser.add_argument("--split", choices=("dev", "test"), default="test")
+    parser.add_argument("--seeds", type=int, nargs="+", help="default: 0 1 2 (test), 10 11 12 (dev)")
     parser.add_argument("--datasets", nargs="+", default=[*SPLIT, *WHOLE, "movielens"])
     parser.add_argument("--models", nargs="+", default=list(MODELS))
     parser.add_argument("--merge", action="store_true", help="keep the other models' records of the results file")
     args = parser.parse_args()
+    args.seeds = args.seeds or (list(DEV_SEEDS) if args.split == "dev" else [0, 1, 2])
+    results = "accuracy" if args.split == "test" else "accuracy_dev"
+    commit()  # the results record the commit the run started at
     if not DATASETS.is_dir():
         sys.exit(f"shared data sets not found at {DATASETS}")
     warnings.filterwarnings("ignore")
     records, note = [], ""
-    if args.merge and (RESULTS / "accuracy.json").exists():
-        records = [r for r in json.loads((RESULTS / "accuracy.json").read_text()) if r["model"] not in args.models]
-        previous = (RESULTS / "accuracy.md").read_text()
+    if args.merge and (RESULTS / f"{results}.json").exists():
+        records = [r for r in json.loads((RESULTS / f"{results}.json").read_text()) if r["model"] not in args.models]
+        previous = (RESULTS / f"{results}.md").read_text()
         dated = [line for line in previous.splitlines() if line.startswith(("Date:", "Command:"))][:2]
         note = (f"Merged run: only {', '.join(args.models)} ran on this date; the other models' records are those "
                 f"of the earlier run ({'; '.join(dated)}).\n\n")
     for name in args.datasets:
         for seed in args.seeds:
             for model_name in args.models:
-                records.append(run(name, model_name, seed))
+                records.append(run(name, model_name, seed, args.split))
                 r = records[-1]
                 print(f"{name} {model_name} seed {seed}: map {r['map']:.4f} macro_f1 {r['macro_f1']:.4f} "
                       f"fit {r['fit_seconds']:.1f}s", flush=True)
                 text = markdown(records, args.seeds).replace("{header}", "{header}" + note)
-                write_results("accuracy", records, text)  # partial results survive a stop
+                write_results(results, records, text)  # partial results survive a stop
 
 
 if __name__ == "__main__":

@@ -1,10 +1,13 @@
-"""How conservative the known-label blend should be: one or two standard errors, on development rows only.
+"""How the known-label blend is chosen, on development rows only: every candidate rule from one fit per set and seed.
 
-``gnn_mlc.training.known_labels.choose_blend`` keeps the term-heaviest blend whose held-out nDCG@10 is within
-``MARGIN_ERRORS`` standard errors (or half a point) of the best. This script fits the model with each margin on the
-development rows of ``recsys.py --split dev`` (MovieLens seeds 10-17; yeast, birds, medical, genbase and enron seeds
-10-11) and records its Recall@20 / nDCG@10 beside the model's own term alone. Writes results/blend_margin_dev.{json,md}.
-Usage: ``python benchmarks/blend_margin.py [--margins 1 2]``.
+``gnn_mlc.training.known_labels.choose_blend`` picks one of ``BLENDS`` (term alone ... network alone) from the
+held-out training rows' per-row nDCG@10. This script fits the model once per data set and seed on the development
+split of ``recsys.py --split dev`` (MovieLens seeds 10-17; yeast, birds, medical, genbase, enron and bibtex seeds
+10-11), keeps the selection rows' per-row nDCG@10 of every blend, and scores every blend on the development rows.
+Each candidate rule (``RULES``; a grid of margins of 0-2 standard errors and 0.5-2 points, absolute or relative,
+was tried the same way, from the per-row figures this file keeps) then chooses from the selection rows alone, and its choice's development Recall@20 /
+nDCG@10 is recorded beside the term alone and the network alone. Writes results/blend_margin_dev.{json,md}.
+Usage: ``python benchmarks/blend_margin.py``.
 """
 
 from __future__ import annotations
@@ -14,56 +17,131 @@ import logging
 import statistics
 import sys
 import warnings
+from collections.abc import Callable
 from pathlib import Path
+
+import numpy as np
+import scipy.sparse as sp
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import recsys  # noqa: E402
-from common import commit, write_results  # noqa: E402
+from common import commit, recall_ndcg, write_results  # noqa: E402
 
 import gnn_mlc.training.known_labels as known_labels  # noqa: E402
+from gnn_mlc import LabelGCNClassifier  # noqa: E402
 
 ROWS = (("movielens", tuple(range(10, 18))),
-        *((name, (10, 11)) for name in ("yeast", "birds", "medical", "genbase", "enron")))
+        *((name, (10, 11)) for name in ("yeast", "birds", "medical", "genbase", "enron", "bibtex")))
+BLENDS = known_labels.BLENDS
 
 
-def run(margin: float) -> list[dict]:
-    known_labels.MARGIN_ERRORS = margin
+def _first_within(errors: float, *, clustered: bool) -> Callable[[dict, np.ndarray], tuple]:
+    """The term-heaviest blend within ``errors`` standard errors (or half a point) of the best, the standard error
+    over (row, reveal) pairs (the rule of ae1a2ee, with 1) or over training rows (``clustered``, the rule of
+    ``choose_blend``)."""
+    def rule(per_row: dict, rows: np.ndarray) -> tuple:
+        best = max(BLENDS, key=lambda blend: per_row[blend].mean())
+        for blend in BLENDS:
+            difference = per_row[blend] - per_row[best]
+            difference = known_labels.by_row(difference, rows) if clustered else difference
+            error = difference.std(ddof=1) / np.sqrt(len(difference))
+            if difference.mean() >= -max(errors * error, known_labels.MIN_GAIN):
+                return blend
+        return best
+    return rule
+
+
+def _leave_floor(errors: float) -> Callable[[dict, np.ndarray], tuple]:
+    """The term alone unless the best blend beats it by more than ``errors`` clustered standard errors (and half a
+    point); then the best blend."""
+    def rule(per_row: dict, rows: np.ndarray) -> tuple:
+        best = max(BLENDS, key=lambda blend: per_row[blend].mean())
+        gain = known_labels.by_row(per_row[best] - per_row[BLENDS[0]], rows)
+        error = gain.std(ddof=1) / np.sqrt(len(gain))
+        return best if gain.mean() > max(errors * error, known_labels.MIN_GAIN) else BLENDS[0]
+    return rule
+
+
+RULES: dict[str, Callable[[dict, np.ndarray], tuple]] = {
+    "first within 1 SE (ae1a2ee)": _first_within(1.0, clustered=False),
+    "first within 1 clustered SE": _first_within(1.0, clustered=True),
+    "first within 1.5 clustered SE (chosen)": _first_within(1.5, clustered=True),
+    "first within 2 clustered SE": _first_within(2.0, clustered=True),
+    "best if > 2 SE over term": _leave_floor(2.0),
+}
+
+
+def run(name: str, seed: int) -> list[dict]:
+    """One fit of ``name`` / ``seed`` on its development split; the records of every blend and every rule."""
+    data = recsys.movielens(seed, "dev") if name == "movielens" else recsys.baskets(name, seed, "dev")
+    kept: dict = {}
+
+    def keep_and_add(term_logits, network_logits, held):
+        kept.update(per_row={blend: known_labels.row_ndcg(known_labels.blended(term_logits, network_logits,
+                                                                                held.known, blend),
+                                                           held.known, held.targets) for blend in BLENDS},
+                    rows=held.rows[np.flatnonzero(np.diff(sp.csr_matrix(held.targets).indptr) > 0)])
+        return (1.0, 1.0), {}
+
+    chooser = known_labels.choose_blend
+    known_labels.choose_blend = keep_and_add
+    try:
+        model = LabelGCNClassifier(random_state=seed).fit(
+            data["X"], data["Y"] if data["K"] is not None else sp.csr_matrix(data["Y"], dtype=np.uint8),
+            label_names=data["labels"], known_labels="split" if data["split_training"] else data["K"])
+    finally:
+        known_labels.choose_blend = chooser
+    fitted = model.fitted_
+    known = sp.csr_matrix(data["K_test"], dtype=np.float32)
+    network = fitted.logits(data["X_test"]).numpy()
+    term = fitted.logits(data["X_test"], known=known).numpy() - network  # network weight 1: the term's logits
+    with_history = np.diff(known.indptr) > 0
     records = []
-    for name, seeds in ROWS:
-        for seed in seeds:
-            for record in recsys.run(name, seed, "dev", earlier=[]):
-                records.append({key: record[key] for key in ("dataset", "seed", "arm", "recall@20", "ndcg@10")}
-                               | {"blend": record.get("blend"), "margin_errors": margin})
+    for blend in BLENDS:
+        scores = np.where(with_history[:, None], blend[0] * term + blend[1] * network, network)
+        recall, ndcg = recall_ndcg(scores, data["K_test"], data["Y_test"])
+        records.append({"dataset": name, "seed": seed, "blend": list(blend), "recall@20": recall, "ndcg@10": ndcg,
+                        "selection_ndcg@10": float(kept["per_row"][blend].mean()),
+                        "selection_rows": int(len(np.unique(kept["rows"]))),
+                        "selection_per_row": [round(float(v), 5) for v in kept["per_row"][blend]],
+                        "selection_row_ids": [int(v) for v in kept["rows"]],
+                        "chosen_by": [rule for rule, choose in RULES.items()
+                                      if choose(kept["per_row"], kept["rows"]) == blend]})
+        print(f"{name} seed {seed} blend {blend}: ndcg@10 {ndcg:.4f} (selection {records[-1]['selection_ndcg@10']:.4f})"
+              f" chosen by {records[-1]['chosen_by']}", flush=True)
     return records
 
 
 def markdown(records: list[dict]) -> str:
-    lines = ["# The known-label blend's margin, on development rows", "", "{header}",
-             "Mean nDCG@10 [worst seed's shortfall against the term alone, points] of graph+known per margin "
-             "(standard errors); protocol in the script's docstring.", "",
-             "| data set | term alone | " + " | ".join(f"{m:g} SE" for m in sorted({r['margin_errors'] for r in records}))
-             + " |", "|---|---:|" + "---:|" * len({r["margin_errors"] for r in records})]
+    lines = ["# How the known-label blend is chosen, on development rows", "", "{header}",
+             "Mean development nDCG@10 [worst seed's shortfall against the better of the term alone and the network "
+             "alone, points] of the blend each rule chooses from the selection rows; protocol in the script's "
+             "docstring.", "",
+             "| data set | seeds | term alone | network alone | " + " | ".join(RULES) + " |",
+             "|---|---:|---:|---:|" + "---:|" * len(RULES)]
     for name, _ in ROWS:
-        margins = sorted({r["margin_errors"] for r in records})
-        term = [r for r in records if r["dataset"] == name and r["arm"] == "term" and r["margin_errors"] == margins[0]]
+        ours = [r for r in records if r["dataset"] == name]
+        seeds = sorted({r["seed"] for r in ours})
+        if not seeds:
+            continue
+        at = {(r["seed"], tuple(r["blend"])): r["ndcg@10"] for r in ours}
+        floor = {seed: max(at[seed, BLENDS[0]], at[seed, BLENDS[-1]]) for seed in seeds}
         cells = []
-        for margin in margins:
-            ours = sorted((r for r in records if r["dataset"] == name and r["arm"] == "graph+known"
-                           and r["margin_errors"] == margin), key=lambda r: r["seed"])
-            worst = max(100 * (t["ndcg@10"] - o["ndcg@10"]) for t, o in zip(sorted(term, key=lambda r: r["seed"]), ours))
-            cells.append(f"{statistics.mean(r['ndcg@10'] for r in ours):.4f} [{worst:+.1f}]")
-        lines.append(f"| {name} | {statistics.mean(r['ndcg@10'] for r in term):.4f} | " + " | ".join(cells) + " |")
+        for rule in RULES:
+            chosen = {r["seed"]: r["ndcg@10"] for r in ours if rule in r["chosen_by"]}
+            worst = max(100 * (floor[seed] - chosen[seed]) for seed in seeds)
+            cells.append(f"{statistics.mean(chosen.values()):.4f} [{worst:+.1f}]")
+        lines.append(f"| {name} | {len(seeds)} | {statistics.mean(at[s, BLENDS[0]] for s in seeds):.4f} | "
+                     f"{statistics.mean(at[s, BLENDS[-1]] for s in seeds):.4f} | " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--margins", type=float, nargs="+", default=[1.0, 2.0])
-    args = parser.parse_args()
+    argparse.ArgumentParser(description=__doc__.splitlines()[0]).parse_args()
     warnings.filterwarnings("ignore")
     logging.disable(logging.WARNING)
     commit()
-    records = [record for margin in args.margins for record in run(margin)]
+    records = [record for name, seeds in ROWS for seed in seeds for record in run(name, seed)]
     write_results("blend_margin_dev", records, markdown(records))
 
 

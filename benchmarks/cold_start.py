@@ -22,8 +22,10 @@ Arms (every network with the package defaults unless named):
   they are warm (recovery = cold mAP / oracle cold mAP).
 
 Metrics on the test rows: cold-label mAP (mean AP over the cold labels with a test positive), warm-label mAP, and
-P@5 / nDCG@5 over all labels. Writes results/cold_start.{json,md}. Usage: ``python benchmarks/cold_start.py
-[--seeds 0 1 2] [--datasets ...]``.
+P@5 / nDCG@5 over all labels. ``--split test`` (the default: the reported figures, seeds 0 1 2) uses the test rows
+and writes results/cold_start.{json,md}; ``--split dev`` (seeds 10 11 12) carves development rows from the training
+rows (``datasets.load_split``) and writes results/cold_start_dev.{json,md}: choices are made there. Usage:
+``python benchmarks/cold_start.py [--split dev|test] [--seeds ...] [--datasets ...]``.
 """
 
 from __future__ import annotations
@@ -39,8 +41,8 @@ import numpy as np
 import scipy.sparse as sp
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import write_results  # noqa: E402
-from datasets import DATASETS, load  # noqa: E402
+from common import commit, write_results  # noqa: E402
+from datasets import DATASETS, DEV_SEEDS, load_split  # noqa: E402
 
 from gnn_mlc import LabelGCNClassifier  # noqa: E402
 from gnn_mlc.evaluation import evaluate, per_label_metrics  # noqa: E402
@@ -73,8 +75,8 @@ def mean_ap(Y: np.ndarray, scores: np.ndarray, labels: np.ndarray) -> float:
     return float(np.mean(figures["average_precision"]))
 
 
-def run(name: str, seed: int) -> list[dict]:
-    train, test = load(name, seed)
+def run(name: str, seed: int, split: str = "test") -> list[dict]:
+    train, test = load_split(name, seed, split)
     X, Y = train.X, np.asarray(train.Y.toarray() if sp.issparse(train.Y) else train.Y)
     Y_test = np.asarray(test.Y.toarray() if sp.issparse(test.Y) else test.Y)
     feature, log, cold, shots = protocol(Y, seed)
@@ -89,7 +91,8 @@ def run(name: str, seed: int) -> list[dict]:
     def record(variant: str, arm: str, scores: np.ndarray, seconds: float, oracle: float | None = None) -> None:
         cold_map = mean_ap(Y_test, scores, cold)
         ranking = evaluate(Y_test, scores, ks=(5,))
-        records.append({"dataset": name, "seed": seed, "variant": variant, "arm": arm, "cold_map": cold_map,
+        records.append({"dataset": name, "seed": seed, "split": split, "variant": variant, "arm": arm,
+                        "cold_map": cold_map,
                         "warm_map": mean_ap(Y_test, scores, warm), "p@5": ranking["p@5"],
                         "ndcg@5": ranking["ndcg@5"], "num_cold": int(len(cold)), "fit_seconds": seconds,
                         "recovery": None if oracle is None else cold_map / oracle})
@@ -142,7 +145,8 @@ def run(name: str, seed: int) -> list[dict]:
             if arm in arms:
                 scores, seconds = fit(variant, layers, with_log)
                 record(variant, arm, scores, seconds, oracle)
-    records.append({"dataset": name, "seed": seed, "variant": "zero-shot", "arm": "oracle", "cold_map": oracle,
+    records.append({"dataset": name, "seed": seed, "split": split, "variant": "zero-shot", "arm": "oracle",
+                    "cold_map": oracle,
                     "warm_map": mean_ap(Y_test, oracle_scores, warm), "num_cold": int(len(cold)),
                     "fit_seconds": oracle_seconds, "recovery": 1.0,
                     **{key: evaluate(Y_test, oracle_scores, ks=(5,))[key] for key in ("p@5", "ndcg@5")}})
@@ -186,9 +190,12 @@ def markdown(records: list[dict], seeds: list[int]) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    parser.add_argument("--split", choices=("dev", "test"), default="test")
+    parser.add_argument("--seeds", type=int, nargs="+", help="default: 0 1 2 (test), 10 11 12 (dev)")
     parser.add_argument("--datasets", nargs="+", default=list(SETS))
     args = parser.parse_args()
+    args.seeds = args.seeds or (list(DEV_SEEDS) if args.split == "dev" else [0, 1, 2])
+    commit()  # the results record the commit the run started at
     if not DATASETS.is_dir():
         sys.exit(f"shared data sets not found at {DATASETS}")
     warnings.filterwarnings("ignore")
@@ -198,8 +205,8 @@ def main() -> None:
     records: list[dict] = []
     for name in args.datasets:
         for seed in args.seeds:
-            records.extend(run(name, seed))
-            write_results("cold_start", records, markdown(records, args.seeds))  # partial results survive a stop
+            records.extend(run(name, seed, args.split))
+            write_results("cold_start" if args.split == "test" else "cold_start_dev", records, markdown(records, args.seeds))  # partial results survive a stop
 
 
 if __name__ == "__main__":

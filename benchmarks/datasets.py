@@ -1,6 +1,9 @@
 """The shared benchmark data sets (../shared/datasets) as train/test :class:`gnn_mlc.Dataset` pairs.
 
 Data sets with a predefined split (Mulan's ``-train``/``-test`` files) use it; the others get a seeded 70/30 split.
+:func:`load_split` adds the development split (``--split dev`` of the benchmark scripts): a seeded 30% of the training
+rows stand in for the test rows, other rows for every seed (on the sets with a fixed split too), so choices are made
+without the test rows.
 MovieLens is a recommendation task: each user's features are the genre shares and mean ratings of their first 70% of
 ratings (by time), the labels are the genres of the movies they rated >= 4 in the last 30%.
 """
@@ -14,6 +17,9 @@ import numpy as np
 from gnn_mlc import Dataset, read_dataset
 from gnn_mlc.data import train_test_split_indices
 
+DEV_SEEDS = (10, 11, 12)
+"""The development seeds of ``--split dev`` (the reported test runs use 0, 1, 2)."""
+
 DATASETS = Path(__file__).resolve().parents[1].parent / "shared" / "datasets"
 SPLIT = ("emotions", "yeast", "scene", "birds", "genbase", "medical", "enron", "bibtex")
 WHOLE = {"mediamill_small": "mediamill_small.arff", "yeast-meka": "Yeast.arff.bz2"}
@@ -26,6 +32,18 @@ def load(name: str, seed: int) -> tuple[Dataset, Dataset]:
     data = movielens() if name == "movielens" else read_dataset(DATASETS / name / WHOLE[name])
     train, test = train_test_split_indices(data.num_rows, test_fraction=0.3, seed=seed)
     return data.subset(train), data.subset(test)
+
+
+def load_split(name: str, seed: int, split: str) -> tuple[Dataset, Dataset]:
+    """``load(name, seed)`` for ``split="test"``; for ``split="dev"``, its training rows split into a seeded 70%
+    (the training rows) and 30% (the development rows, in place of the test rows), the test rows unused."""
+    if split not in ("dev", "test"):
+        raise ValueError(f"split must be 'dev' or 'test', got {split!r}")
+    train, test = load(name, seed)
+    if split == "test":
+        return train, test
+    fitting, development = train_test_split_indices(train.num_rows, test_fraction=0.3, seed=10_000 + seed)
+    return train.subset(fitting), train.subset(development)
 
 
 def movielens() -> Dataset:

@@ -15,10 +15,13 @@ from gnn_mlc.evaluation import evaluate
 from gnn_mlc.training.known_labels import (
     BLENDS,
     HeldOutRows,
+    by_row,
     choose_blend,
+    choose_regularisation,
     ease_scores_by_regularisation,
     ease_weights,
     gram,
+    neighbourhood_ease_weights,
     random_known_split,
 )
 
@@ -59,6 +62,22 @@ def test_the_blend_keeps_the_term_unless_the_network_is_better_beyond_noise():
     assert blend[1] == 1.0 and blend[0] <= 0.25
     blend, _ = choose_blend(truth + noise, truth + rng.normal(size=(200, 20)), held)  # both half-know: mixing pays
     assert blend not in (BLENDS[0], BLENDS[-1])
+
+
+def test_a_row_revealed_several_times_counts_once_in_the_blend_s_margin():
+    rng = np.random.default_rng(3)
+    truth = (rng.random((60, 20)) < 0.15).astype(np.float64)
+    known = np.zeros((60, 20), dtype=np.uint8)
+    known[np.arange(60), rng.integers(0, 20, 60)] = 1
+    truth[known > 0] = 0
+    term, network = truth * 0.8 + rng.normal(size=(60, 20)), truth * 0.8 + rng.normal(size=(60, 20))
+    choices = []
+    for copies in (1, 4):  # each row repeated: the same evidence, not four times the rows
+        held = HeldOutRows(rows=np.tile(np.arange(60), copies), known=sp.csr_matrix(np.tile(known, (copies, 1))),
+                           targets=sp.csr_matrix(np.tile(truth, (copies, 1)), dtype=np.uint8))
+        choices.append(choose_blend(np.tile(term, (copies, 1)), np.tile(network, (copies, 1)), held)[0])
+    assert choices[0] == choices[1]
+    np.testing.assert_allclose(by_row(np.array([1.0, 3.0, 2.0, 5.0]), np.array([7, 7, 2, 9])), [2.0, 2.0, 5.0])
 
 
 def _baskets(seed: int = 0):
@@ -238,6 +257,43 @@ def test_predict_decides_on_the_scores_with_the_history(known_model):
     model, X, known, _ = known_model
     np.testing.assert_array_equal(model.predict(X, known_labels=known),
                                   model.decision_rule_.decide(model.predict_proba(X, known_labels=known)))
+
+
+def test_neighbourhood_ease_is_ease_with_every_label_and_the_local_ridge_with_fewer():
+    rows = sp.random(2000, 12, density=0.3, random_state=1, format="csr")
+    rows.data[:] = 1.0
+    G = gram(rows)
+    np.testing.assert_allclose(neighbourhood_ease_weights(G, 5.0, 11).toarray(), ease_weights(G, 5.0), atol=1e-6)
+    B = neighbourhood_ease_weights(G, 5.0, 4).toarray()
+    dense = G.toarray()
+    checked = 0
+    for target in range(12):  # a dense reference: label t regressed on its 4 most co-occurring labels
+        counts = np.where(np.arange(12) == target, -np.inf, dense[target])
+        hood = np.argsort(-counts, kind="stable")[:4]
+        if counts[hood][-1] == np.sort(counts)[-5]:
+            continue  # a tie at the neighbourhood's edge: either label may be taken
+        local = np.linalg.solve(dense[np.ix_(hood, hood)] + 5.0 * np.eye(4), dense[hood, target])
+        np.testing.assert_allclose(B[hood, target], local, rtol=1e-5)
+        assert np.count_nonzero(B[:, target]) <= 4
+        checked += 1
+    assert checked >= 8
+
+
+def test_above_the_dense_budget_lambda_is_chosen_on_the_most_frequent_labels(monkeypatch):
+    import gnn_mlc.training.known_labels as known_labels
+
+    _, Y = _baskets(5)
+    every = sp.csr_matrix(Y)
+    log_gram = sp.csr_matrix((Y.shape[1], Y.shape[1]))
+    whole = choose_regularisation(every, log_gram, seed=0)
+    monkeypatch.setattr(known_labels, "DENSE_TERM_LABELS", 4)
+    monkeypatch.setattr(known_labels, "LAMBDA_LABELS", Y.shape[1])  # the sub-catalogue is every label: same figures
+    assert choose_regularisation(every, log_gram, seed=0) == pytest.approx(whole)
+    monkeypatch.setattr(known_labels, "LAMBDA_LABELS", 3)
+    cut = choose_regularisation(every, log_gram, seed=0)
+    frequent = np.sort(np.argsort(-Y.sum(axis=0), kind="stable")[:3])  # no log: frequency in the rows alone
+    assert cut == pytest.approx(choose_regularisation(every[:, frequent], log_gram[frequent][:, frequent], seed=0))
+    assert cut != pytest.approx(whole)
 
 
 def test_above_the_dense_budget_the_term_keeps_its_strongest_weights_and_survives_the_directory(monkeypatch, tmp_path):

@@ -9,9 +9,11 @@ the rest are what to recommend. A model fitted with known labels scores
   closed-form item-item model every recommender is held to: ``B = I - P diagMat(1 / diag(P))``,
   ``P = (G + lambda I)^-1``, ``G = X^T X`` over every training row's labels (known and target alike) **and the
   label-only log's rows**, so a label that only the log knows (a new item) gets incoming weights from the labels it
-  travels with and is scored from a user's history. ``B`` is kept whole (dense) up to :data:`DENSE_TERM_LABELS`
-  labels; above, each label keeps its :data:`NEIGHBOURS` strongest incoming weights; above :data:`MAX_EASE_LABELS`
-  (where the inversion's cubic cost does not fit), cosine similarities (ItemKNN) replace EASE^R.
+  travels with and is scored from a user's history. ``B`` is exact and whole (dense) up to
+  :data:`DENSE_TERM_LABELS` labels (the memory budget); above, each label's column is EASE^R solved on its
+  neighbourhood (:func:`neighbourhood_ease_weights`: the ridge regression of the label on its :data:`NEIGHBOURS`
+  most co-occurring labels, which is EASE^R's column exactly when the neighbourhood is every other label), sparse,
+  at a cost linear in the labels.
 * **Out of fold.** The network never sees the term. The term that scores the validation rows (the *selection rows*)
   is fitted without them (on the other training rows and the log); its ``scale`` and ``bias`` (a logistic fit) and
   ``alpha`` are chosen on those rows, each with its known labels given and its other labels as targets (the network
@@ -19,15 +21,16 @@ the rest are what to recommend. A model fitted with known labels scores
   them in halves to avoid that left too few rows on the small basket sets of development). ``lambda`` (among
   :data:`REGULARISATIONS`) needs no network and is chosen with more rows: over :data:`FOLDS` folds of every training
   row, each revealing a random half of its labels to a term fitted on the other folds (every value from one
-  eigendecomposition of ``G`` per fold). The served term is then refitted on every row with the chosen ``lambda``:
+  eigendecomposition of ``G`` per fold; above :data:`DENSE_TERM_LABELS` labels, on the :data:`LAMBDA_LABELS` most
+  frequent ones). The served term is then refitted on every row with the chosen ``lambda``:
   the model served is the one chosen, up to the rows it counts.
 * **Never below its parts.** The network ``h(x) . W[t] + b[t]`` is the features-only network (trained with the
   known labels left out of its loss). The mix of term and network is chosen among :data:`BLENDS` (from the term
   alone to the network alone) by the selection rows' nDCG@10, with a paired margin against noise: the chosen blend
-  is the first of :data:`BLENDS` (term-heavy first) whose per-row difference to the best blend is within one
-  standard error of zero (or within :data:`MIN_GAIN`). So on the selection rows the model is never below the term
-  alone or the network alone by more than that margin, and it only leaves the term for the network where the
-  network's gain is beyond the noise of those rows.
+  is the first of :data:`BLENDS` (term-heavy first) whose per-row difference to the best blend is within
+  :data:`MARGIN_ERRORS` standard errors of zero (or within :data:`MIN_GAIN`). So on the selection rows the model
+  is never below the term alone or the network alone by more than that margin, and it only leaves the term for the
+  network where the network's gain is beyond the noise of those rows.
 * Without given known labels (``known_labels="split"``), each validation row reveals a seeded random half of its
   labels (each known with probability :data:`KNOWN_SHARE`), :data:`REVEALS` times over (independent halves), so a
   small validation set still gives the blend enough (row, reveal) pairs.
@@ -55,22 +58,27 @@ REGULARISATIONS = (1.0, 3.0, 10.0, 30.0, 100.0, 300.0, 1000.0, 3000.0)
 DENSE_TERM_LABELS = 8192
 """Up to this many labels ``B`` is kept whole, dense: (8192, 8192) float32 is 256 MB (the memory budget)."""
 NEIGHBOURS = 256
-"""Above :data:`DENSE_TERM_LABELS` labels, the strongest incoming EASE^R weights each label keeps."""
-MAX_EASE_LABELS = 20_000
-"""Above this many labels, ``G + lambda I`` is not inverted (cubic cost); cosine similarities replace EASE^R."""
+"""Above :data:`DENSE_TERM_LABELS` labels, the labels (most co-occurring first) each label's EASE^R column is solved
+on: a (256, 256) system per label."""
+LAMBDA_LABELS = 4096
+"""Above :data:`DENSE_TERM_LABELS` labels, ``lambda`` is chosen on the sub-catalogue of this many most frequent
+labels (one eigendecomposition of its Gram matrix per fold)."""
+SOLVE_BATCH = 128
+"""Labels whose neighbourhood systems are solved together (128 x 256 x 256 float64: 64 MB)."""
 SELECTION_ROWS = 5_000
 """At most this many rows (a seeded sample) choose ``lambda``, and at most this many the calibration and blend."""
 REVEALS = 4
 """Random known halves drawn per selection row when the known labels are not given."""
 FOLDS = 3
 """Folds of the training rows over which ``lambda`` is chosen (one eigendecomposition each)."""
-MARGIN_ERRORS = 1.0
-"""How many standard errors of the paired difference a blend further from the term must gain by to be chosen. Two
-were tried on development rows (recsys.py --split dev): on MovieLens (seeds 10-17) they kept the term alone on every
-seed (mean nDCG@10 0.1467 against 0.1448 with one: one seed lost 1.9 points to a quarter of the network), but on
-the basket sets (yeast, birds, medical, genbase, enron, seeds 10-11) they cost 2.2 points of mean nDCG@10 (0.778
-against 0.800; medical seed 11 lost 26 points by keeping the term alone): one standard error is kept
-(benchmarks/results/blend_margin_dev.md)."""
+MARGIN_ERRORS = 1.5
+"""How many standard errors of the paired difference (clustered by training row: a row revealed several times is one
+sample) a blend further from the term must gain by to be chosen. Chosen on development rows only
+(benchmarks/blend_margin.py, results/blend_margin_dev.md: MovieLens seeds 10-17; yeast, birds, medical, genbase,
+enron and bibtex seeds 10-11; every rule applied to the same fits): with 1.5 the term alone is kept on all 8
+MovieLens seeds (mean nDCG@10 0.147, as the term alone; with 1, 0.145, three seeds taking a quarter of the network
+and one losing 1.9 points), while medical still leaves the term (0.854 against 0.620 for the term alone; with 2,
+medical keeps the term and loses 26 points on a seed)."""
 MIN_GAIN = 0.005
 """A blend further from the term alone must gain at least this much held-out nDCG@10 (half a point) to be chosen."""
 BLENDS: tuple[tuple[float, float], ...] = (
@@ -197,7 +205,14 @@ def choose_regularisation(every: sp.csr_matrix, log_gram: sp.csr_matrix, *, seed
     """Each ``lambda`` of :data:`REGULARISATIONS` -> its completion nDCG@10 over :data:`FOLDS` folds of the training
     rows: each fold's rows (with >= 2 labels, at most :data:`SELECTION_ROWS` in all) reveal a seeded random half of
     their labels to a term fitted on the other folds and the log, every value from one eigendecomposition. Every
-    training row takes part, so the choice does not rest on the few selection rows."""
+    training row takes part, so the choice does not rest on the few selection rows. Above
+    :data:`DENSE_TERM_LABELS` labels, the rows and the log are cut to the :data:`LAMBDA_LABELS` most frequent labels
+    (their Gram matrix is what is decomposed)."""
+    every = sp.csr_matrix(every)
+    if every.shape[1] > DENSE_TERM_LABELS:
+        frequency = np.asarray((every != 0).sum(axis=0)).ravel() + sp.csr_matrix(log_gram).diagonal()
+        kept = np.sort(np.argsort(-frequency, kind="stable")[:LAMBDA_LABELS])
+        every, log_gram = every[:, kept], sp.csr_matrix(log_gram)[kept][:, kept]
     rows = np.flatnonzero(np.diff(sp.csr_matrix(every).indptr) >= 2)
     generator = np.random.default_rng(seed + 3)
     fold = generator.integers(0, FOLDS, every.shape[0])
@@ -216,9 +231,9 @@ def choose_regularisation(every: sp.csr_matrix, log_gram: sp.csr_matrix, *, seed
     return {value: float(np.concatenate(figures).mean()) if figures else 0.0 for value, figures in per_row.items()}
 
 
-def fit_held_out_term(G: sp.csr_matrix, held: HeldOutRows, regularisation: float | None) -> HeldOutTerm:
+def fit_held_out_term(G: sp.csr_matrix, held: HeldOutRows, regularisation: float) -> HeldOutTerm:
     """The term of the Gram matrix ``G`` of every row but the held-out ones, kept as the served term is
-    (:func:`term_weights`: ``regularisation``, or cosine similarities for ``None``), its scale and bias calibrated on
+    (:func:`term_weights`), its scale and bias calibrated on
     the held-out rows that have known labels (the only rows the served rule applies them to)."""
     evidence = sp.csr_matrix(held.known, dtype=np.float32) @ term_weights(G, regularisation)
     evidence = np.asarray(evidence.toarray() if sp.issparse(evidence) else evidence, dtype=np.float32)
@@ -229,24 +244,84 @@ def fit_held_out_term(G: sp.csr_matrix, held: HeldOutRows, regularisation: float
 
 
 def term_weights(G: sp.csr_matrix, regularisation: float | None) -> np.ndarray | sp.csr_matrix:
-    """The served term's ``B`` (L, L) ``[j, t]`` from the Gram matrix of every row: dense EASE^R up to
-    :data:`DENSE_TERM_LABELS` labels, its strongest :data:`NEIGHBOURS` incoming weights per label (CSR) above,
-    cosine similarities (CSR) without a ``regularisation``."""
+    """The served term's ``B`` (L, L) ``[j, t]`` from the Gram matrix of every row: exact EASE^R, dense, up to
+    :data:`DENSE_TERM_LABELS` labels; neighbourhood EASE^R (CSR) above; cosine similarities (CSR) without a
+    ``regularisation`` (the term of model directories written before ``lambda`` was chosen at every size)."""
     if regularisation is None:
         return cosine_weights(G)
-    B = ease_weights(G, regularisation).astype(np.float32)
-    return B if G.shape[0] <= DENSE_TERM_LABELS else strongest_incoming(B, NEIGHBOURS)
+    if G.shape[0] <= DENSE_TERM_LABELS:
+        return ease_weights(G, regularisation).astype(np.float32)
+    return neighbourhood_ease_weights(G, regularisation, NEIGHBOURS)
 
 
-def strongest_incoming(B: np.ndarray, count: int) -> sp.csr_matrix:
-    """``B`` (L, L) with each target column's ``count`` largest-magnitude entries kept, as CSR."""
-    count = min(count, B.shape[0] - 1)
-    order = np.argpartition(-np.abs(B), count - 1, axis=0)[:count] if count > 0 else np.zeros((0, B.shape[1]), int)
-    source = order.T.ravel()
-    target = np.repeat(np.arange(B.shape[1]), order.shape[0])
-    kept = sp.csr_matrix((B[source, target], (source, target)), shape=B.shape, dtype=np.float32)
-    kept.eliminate_zeros()
-    return kept
+def neighbourhood_ease_weights(G: sp.csr_matrix, regularisation: float, neighbours: int) -> sp.csr_matrix:
+    """EASE^R on each label's co-occurrence neighbourhood: (L, L) float32 CSR ``B[j, t]``.
+
+    EASE^R's column ``t`` is the ridge regression of label ``t`` on every other label,
+    ``B[-t, t] = (G[-t, -t] + lambda I)^-1 G[-t, t]``; here it is solved on the ``neighbours`` labels that co-occur
+    most with ``t`` (ties broken by argpartition), the other weights zero: the same as :func:`ease_weights` when
+    ``neighbours >= L - 1``. Cost: one (neighbours, neighbours) system per label, solved :data:`SOLVE_BATCH` at a
+    time, plus gathering each system from ``G``'s rows (time linear in the labels, memory that of the batch).
+
+    Args:
+        G: (L, L) the labels' Gram matrix (co-occurrence counts).
+        regularisation: ``lambda``.
+        neighbours: how many labels each label's column is solved on.
+    """
+    G = sp.csr_matrix(G, dtype=np.float64)
+    G.sort_indices()
+    num_labels = G.shape[0]
+    size = max(1, min(neighbours, num_labels - 1))
+    position = np.full(num_labels, -1, dtype=np.int64)  # a neighbourhood's labels -> their place in its system
+    sources, targets, weights = [], [], []
+    for start in range(0, num_labels, SOLVE_BATCH):
+        batch = np.arange(start, min(num_labels, start + SOLVE_BATCH))
+        systems = np.zeros((len(batch), size, size))
+        systems[:, np.arange(size), np.arange(size)] = regularisation  # unused slots solve to 0
+        right = np.zeros((len(batch), size))
+        hoods = []
+        for slot, label in enumerate(batch):
+            labels, counts = _neighbourhood(G, label, size)
+            hoods.append(labels)
+            position[labels] = np.arange(len(labels))
+            row, column, values = _rows_within(G, labels, position)
+            systems[slot, row, column] += values
+            right[slot, : len(labels)] = counts
+            position[labels] = -1
+        solved = torch.linalg.solve(torch.from_numpy(systems), torch.from_numpy(right)).numpy()
+        for slot, label in enumerate(batch):
+            sources.append(hoods[slot])
+            targets.append(np.full(len(hoods[slot]), label))
+            weights.append(solved[slot, : len(hoods[slot])])
+    B = sp.csr_matrix((np.concatenate(weights).astype(np.float32), (np.concatenate(sources), np.concatenate(targets))),
+                      shape=(num_labels, num_labels))
+    B.eliminate_zeros()
+    return B
+
+
+def _neighbourhood(G: sp.csr_matrix, label: int, size: int) -> tuple[np.ndarray, np.ndarray]:
+    """The (at most ``size``) other labels co-occurring most with ``label``, and their counts ``G[label, j]``."""
+    labels = G.indices[G.indptr[label]:G.indptr[label + 1]]
+    counts = G.data[G.indptr[label]:G.indptr[label + 1]]
+    other = labels != label
+    labels, counts = labels[other], counts[other]
+    if len(labels) > size:
+        strongest = np.argpartition(-counts, size - 1)[:size]
+        labels, counts = labels[strongest], counts[strongest]
+    return labels, counts
+
+
+def _rows_within(G: sp.csr_matrix, labels: np.ndarray, position: np.ndarray
+                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The entries of ``G[labels][:, labels]`` as (row, column, value) places in the neighbourhood's system;
+    ``position`` maps a label of ``labels`` to its place and every other label to -1."""
+    starts, ends = G.indptr[labels], G.indptr[labels + 1]
+    lengths = ends - starts
+    entries = np.repeat(starts - np.cumsum(lengths) + lengths, lengths) + np.arange(lengths.sum())
+    row = np.repeat(np.arange(len(labels)), lengths)
+    column = position[G.indices[entries]]
+    inside = column >= 0
+    return row[inside], column[inside], G.data[entries][inside]
 
 
 def calibrate(evidence: np.ndarray, targets: sp.csr_matrix, known: sp.csr_matrix, *, max_iterations: int = 100
@@ -294,8 +369,9 @@ def choose_blend(term_logits: np.ndarray, network_logits: np.ndarray, held: Held
     """The (term weight, network weight) of :data:`BLENDS` the held-out rows choose, and each blend's nDCG@10.
 
     The best blend by mean nDCG@10 is the reference; the first blend (term-heavy first) whose per-row difference
-    to it has a mean within one standard error of zero, or within :data:`MIN_GAIN`, is chosen (a paired margin:
-    noise alone, or a gain too small to matter, does not move the choice off the term).
+    to it has a mean within :data:`MARGIN_ERRORS` standard errors of zero, or within :data:`MIN_GAIN`, is chosen (a
+    paired margin: noise alone, or a gain too small to matter, does not move the choice off the term). The
+    differences are averaged over the reveals of one training row first, so the standard error counts rows.
 
     Args:
         term_logits: (n, L) the calibrated term's logits of the held-out rows.
@@ -310,12 +386,19 @@ def choose_blend(term_logits: np.ndarray, network_logits: np.ndarray, held: Held
         logger.warning("no held-out row has a target: the known-label term and the network are added unweighted")
         return (1.0, 1.0), figures
     best = max(BLENDS, key=lambda blend: per_row[blend].mean())
+    rows = held.rows[np.diff(sp.csr_matrix(held.targets).indptr) > 0]  # the training row of each value
     for blend in BLENDS:
-        difference = per_row[blend] - per_row[best]
+        difference = by_row(per_row[blend] - per_row[best], rows)
         error = difference.std(ddof=1) / np.sqrt(len(difference)) if len(difference) > 1 else 0.0
         if difference.mean() >= -max(MARGIN_ERRORS * error, MIN_GAIN):
             return blend, figures
     return best, figures
+
+
+def by_row(values: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """``values`` (n,) averaged over the entries of each distinct training row in ``rows`` (n,)."""
+    _, inverse = np.unique(rows, return_inverse=True)
+    return np.bincount(inverse, weights=values) / np.bincount(inverse)
 
 
 def fit_known_term(model: FittedModel, X: Matrix, every: sp.csr_matrix, held: HeldOutRows,
@@ -340,8 +423,8 @@ def fit_known_term(model: FittedModel, X: Matrix, every: sp.csr_matrix, held: He
     fitting = np.setdiff1d(np.arange(every.shape[0]), held_rows)
     log_gram = gram(log_rows) if log_rows is not None else sp.csr_matrix(every.shape[1:] * 2)
     G = gram(every[fitting]) + log_gram
-    quality = {} if G.shape[0] > MAX_EASE_LABELS else choose_regularisation(every, log_gram, seed=seed)
-    term = fit_held_out_term(G, held, max(quality, key=quality.get) if quality else None)
+    quality = choose_regularisation(every, log_gram, seed=seed)
+    term = fit_held_out_term(G, held, max(quality, key=quality.get))
     term_logits = term.weights.scale * term.evidence + term.weights.bias
     network_logits = model.decision_function(X[held.rows], device=device)
     (term_weight, network_weight), blends = choose_blend(term_logits, network_logits, held)
@@ -365,5 +448,4 @@ def refit_with_log(term: KnownLabelWeights, log_rows: sp.csr_matrix) -> KnownLab
     if term.gram is None:
         return term
     G = sp.csr_matrix(term.gram + gram(log_rows))
-    regularisation = term.regularisation if G.shape[0] <= MAX_EASE_LABELS else None  # no cubic inversion beyond
-    return replace(term, matrix=term_weights(G, regularisation), regularisation=regularisation, gram=G)
+    return replace(term, matrix=term_weights(G, term.regularisation), gram=G)
