@@ -265,6 +265,8 @@ def test_neighbourhood_ease_is_ease_with_every_label_and_the_local_ridge_with_fe
     G = gram(rows)
     np.testing.assert_allclose(neighbourhood_ease_weights(G, 5.0, 11).toarray(), ease_weights(G, 5.0), atol=1e-6)
     B = neighbourhood_ease_weights(G, 5.0, 4).toarray()
+    for core in (0, 3):  # the systems gathered from the sparse rows (all, or beside a dense core): the same
+        np.testing.assert_allclose(neighbourhood_ease_weights(G, 5.0, 4, core_labels=core).toarray(), B, atol=1e-6)
     dense = G.toarray()
     checked = 0
     for target in range(12):  # a dense reference: label t regressed on its 4 most co-occurring labels

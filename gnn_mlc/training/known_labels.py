@@ -254,40 +254,55 @@ def term_weights(G: sp.csr_matrix, regularisation: float | None) -> np.ndarray |
     return neighbourhood_ease_weights(G, regularisation, NEIGHBOURS)
 
 
-def neighbourhood_ease_weights(G: sp.csr_matrix, regularisation: float, neighbours: int) -> sp.csr_matrix:
+def neighbourhood_ease_weights(G: sp.csr_matrix, regularisation: float, neighbours: int, *,
+                               core_labels: int = DENSE_TERM_LABELS) -> sp.csr_matrix:
     """EASE^R on each label's co-occurrence neighbourhood: (L, L) float32 CSR ``B[j, t]``.
 
     EASE^R's column ``t`` is the ridge regression of label ``t`` on every other label,
     ``B[-t, t] = (G[-t, -t] + lambda I)^-1 G[-t, t]``; here it is solved on the ``neighbours`` labels that co-occur
     most with ``t`` (ties broken by argpartition), the other weights zero: the same as :func:`ease_weights` when
-    ``neighbours >= L - 1``. Cost: one (neighbours, neighbours) system per label, solved :data:`SOLVE_BATCH` at a
-    time, plus gathering each system from ``G``'s rows (time linear in the labels, memory that of the batch).
+    ``neighbours >= L - 1``. Each system is gathered from a dense copy of ``G`` over the ``core_labels`` most
+    frequent labels (where neighbourhoods concentrate; (8192, 8192) float32 is 256 MB) and from the sparse rows of
+    the others, then solved :data:`SOLVE_BATCH` at a time: time linear in the labels.
 
     Args:
         G: (L, L) the labels' Gram matrix (co-occurrence counts).
         regularisation: ``lambda``.
         neighbours: how many labels each label's column is solved on.
+        core_labels: how many of the most frequent labels the dense copy holds.
     """
     G = sp.csr_matrix(G, dtype=np.float64)
     G.sort_indices()
     num_labels = G.shape[0]
     size = max(1, min(neighbours, num_labels - 1))
+    core = np.sort(np.argsort(-G.diagonal(), kind="stable")[:core_labels])
+    in_core = np.full(num_labels, -1, dtype=np.int64)
+    in_core[core] = np.arange(len(core))
+    dense = G[core][:, core].toarray()
     position = np.full(num_labels, -1, dtype=np.int64)  # a neighbourhood's labels -> their place in its system
+    diagonal = np.arange(size)
     sources, targets, weights = [], [], []
     for start in range(0, num_labels, SOLVE_BATCH):
         batch = np.arange(start, min(num_labels, start + SOLVE_BATCH))
         systems = np.zeros((len(batch), size, size))
-        systems[:, np.arange(size), np.arange(size)] = regularisation  # unused slots solve to 0
         right = np.zeros((len(batch), size))
         hoods = []
         for slot, label in enumerate(batch):
             labels, counts = _neighbourhood(G, label, size)
             hoods.append(labels)
-            position[labels] = np.arange(len(labels))
-            row, column, values = _rows_within(G, labels, position)
-            systems[slot, row, column] += values
+            places = np.arange(len(labels))
+            position[labels] = places
+            dense_places = in_core[labels] >= 0
+            within = places[dense_places]
+            systems[slot][np.ix_(within, within)] = dense[np.ix_(in_core[labels[dense_places]],
+                                                                 in_core[labels[dense_places]])]
+            row, column, values = _rows_within(G, labels[~dense_places], position)
+            row = places[~dense_places][row]
+            systems[slot, row, column] = values  # the other labels' rows, and by symmetry their columns
+            systems[slot, column, row] = values
             right[slot, : len(labels)] = counts
             position[labels] = -1
+        systems[:, diagonal, diagonal] += regularisation  # unused slots solve to 0
         solved = torch.linalg.solve(torch.from_numpy(systems), torch.from_numpy(right)).numpy()
         for slot, label in enumerate(batch):
             sources.append(hoods[slot])
