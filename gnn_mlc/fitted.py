@@ -215,13 +215,16 @@ class FittedModel:
         if known is not None and not self.has_known_term:
             raise DataError(_NO_KNOWN_TERM)
         parts = self.on_device(torch.device(device))
+        term = self.known_term
+        known = None if known is None or term is None else sp.csr_matrix(known)
+        with_history = np.zeros(0, dtype=np.int64) if known is None else np.flatnonzero(np.diff(known.indptr) > 0)
+        if term is not None and term.network_weight == 0 and len(with_history) == X.shape[0] > 0:
+            with torch.no_grad():  # the term alone (a blend without the network): the network is not run
+                return self._known_evidence(known, parts).mul_(term.scale).add_(term.bias)
         if self.scaler.row_norm > 0:  # row normalisation cannot be folded into the first layer
             X = self.scaler.transform(X)
         with torch.no_grad():
             logits = score_logits(parts.encoder(to_tensor(X, parts.device)), parts.label_embeddings, parts.bias)
-            term = self.known_term
-            known = None if known is None or term is None else sp.csr_matrix(known)
-            with_history = np.zeros(0, dtype=np.int64) if known is None else np.flatnonzero(np.diff(known.indptr) > 0)
             if len(with_history) == logits.shape[0]:  # every row has a history: in place
                 evidence = self._known_evidence(known, parts)
                 logits.mul_(term.network_weight).add_(evidence, alpha=term.scale).add_(term.bias)

@@ -105,6 +105,22 @@ def known_model():
     return model, X[700:], known, Y[700:] - known
 
 
+def test_the_term_alone_skips_the_network_and_scores_as_the_rule_says(known_model):
+    from dataclasses import replace
+
+    model, X, known, _ = known_model
+    fitted = replace(model.fitted_, known_term=replace(model.fitted_.known_term, network_weight=0.0))
+    term = fitted.known_term
+    rows = np.flatnonzero(known.sum(axis=1) > 0)
+    alone = fitted.logits(X[rows], known=sp.csr_matrix(known[rows])).numpy()
+    np.testing.assert_allclose(alone, term.scale * (known[rows] @ np.asarray(term.matrix.toarray() if sp.issparse(
+        term.matrix) else term.matrix)) + term.bias, rtol=1e-5, atol=1e-5)
+    mixed = np.vstack([known[rows], np.zeros((1, known.shape[1]))])  # a row without history: the general path
+    general = fitted.logits(np.vstack([X[rows], X[:1]]), known=sp.csr_matrix(mixed)).numpy()
+    np.testing.assert_allclose(alone, general[:-1], rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(general[-1], fitted.logits(X[:1]).numpy()[0], rtol=1e-5, atol=1e-5)
+
+
 def test_known_labels_are_used_as_evidence(known_model):
     model, X, known, targets = known_model
     assert _ndcg(model, X, known, targets, with_known=True) > _ndcg(model, X, known, targets, with_known=False) + 0.2
