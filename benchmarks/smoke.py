@@ -7,7 +7,8 @@ training is deterministic on CPU for a seed, so a larger gap means the code no l
 scoring times are not compared. Exits 1, naming every figure that moved, when any check fails.
 
 Rows (about 5 minutes on 2 CPU cores in all): accuracy ``emotions`` seed 0 (gcn, mlp, br-logreg); cold start
-``genbase`` seed 0; recommendation ``yeast`` seed 0 (every arm); new items from history ``yeast`` seed 0.
+``genbase`` seed 0; recommendation ``yeast`` seed 0 (every arm); new items from history ``yeast`` seed 0; the
+scalable item-item term against exact EASE^R, MovieLens seed 0.
 Usage: ``python benchmarks/smoke.py`` (``make bench-smoke``); not part of ``make test``.
 """
 
@@ -53,11 +54,18 @@ def cold_history() -> list[dict]:
     return benchmark.run("yeast", 0, "test")
 
 
+def item_item() -> list[dict]:
+    import item_item as benchmark
+
+    return benchmark.compare("movielens", 0, *benchmark.movielens_task(0))
+
+
 CHECKS: dict[str, tuple[str, Callable[[], list[dict]], tuple[str, ...]]] = {
     "accuracy": ("accuracy.json", accuracy, ("dataset", "model", "seed")),
     "cold start": ("cold_start.json", cold_start, ("dataset", "seed", "variant", "arm")),
     "recommendation": ("recsys.json", recommendation, ("dataset", "seed", "arm")),
     "new items from history": ("cold_history.json", cold_history, ("dataset", "seed", "arm")),
+    "item-item term": ("item_item.json", item_item, ("task", "seed", "form")),
 }
 
 

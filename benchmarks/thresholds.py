@@ -2,8 +2,10 @@
 
 For each data set and seed one LabelGCNClassifier (defaults of the time: ``num_gcn_layers=1``) is trained; each strategy is then fitted on the same
 validation rows the estimator carved out (seeded iterative stratification, as in ``fit``) and applied to the test
-split. Writes results/thresholds.{json,md}.
-Usage: python benchmarks/thresholds.py [--seeds 0 1 2] [--datasets yeast bibtex ...]
+split. ``--split test`` (the default, seeds 0 1 2) writes results/thresholds.{json,md}; ``--split dev`` (seeds 10 11
+12) applies them to development rows carved from the training split instead (``datasets.load_split``) and writes
+results/thresholds_dev.{json,md}: a strategy is chosen there.
+Usage: python benchmarks/thresholds.py [--split dev|test] [--seeds ...] [--datasets yeast bibtex ...]
 """
 
 from __future__ import annotations
@@ -17,31 +19,32 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import write_results  # noqa: E402
+from common import commit, write_results  # noqa: E402
+from datasets import DATASETS, DEV_SEEDS, SPLIT, load_split  # noqa: E402
 
-from gnn_mlc import LabelGCNClassifier, evaluate, read_dataset  # noqa: E402
+from gnn_mlc import LabelGCNClassifier, evaluate  # noqa: E402
 from gnn_mlc._typing import STRATEGIES  # noqa: E402
 from gnn_mlc.data import stratified_split_indices  # noqa: E402
 from gnn_mlc.thresholds import fit_decision_rule  # noqa: E402
 
-DATASETS = Path(__file__).resolve().parents[1].parent / "shared" / "datasets"
-SPLIT_DATASETS = ("emotions", "yeast", "scene", "birds", "genbase", "medical", "enron", "bibtex")
 FIGURES = ("micro_f1", "macro_f1", "samples_f1")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
-    parser.add_argument("--datasets", nargs="+", default=list(SPLIT_DATASETS))
+    parser.add_argument("--split", choices=("dev", "test"), default="test")
+    parser.add_argument("--seeds", type=int, nargs="+", help="default: 0 1 2 (test), 10 11 12 (dev)")
+    parser.add_argument("--datasets", nargs="+", default=list(SPLIT))
     args = parser.parse_args()
+    args.seeds = args.seeds or (list(DEV_SEEDS) if args.split == "dev" else [0, 1, 2])
+    commit()  # the results record the commit the run started at
     if not DATASETS.is_dir():
         sys.exit(f"shared data sets not found at {DATASETS}")
     warnings.filterwarnings("ignore", category=UserWarning)
     records = []
     for name in args.datasets:
-        train = read_dataset(DATASETS / name / f"{name}-train.arff")
-        test = read_dataset(DATASETS / name / f"{name}-test.arff")
         for seed in args.seeds:
+            train, test = load_split(name, seed, args.split)
             model = LabelGCNClassifier(num_gcn_layers=1, random_state=seed).fit(train.X, train.Y)
             _, validation = stratified_split_indices(train.Y, test_fraction=model.validation_fraction, seed=seed)
             y_validation = train.Y[validation]
@@ -52,7 +55,7 @@ def main() -> None:
                 rule = fit_decision_rule(y_validation, validation_scores, strategy=strategy, k=3,
                                          train_cardinality=train.cardinality)
                 metrics = evaluate(test.Y, test_scores, y_pred=rule.decide(test_scores))
-                records.append({"dataset": name, "seed": seed, "strategy": strategy,
+                records.append({"dataset": name, "seed": seed, "split": args.split, "strategy": strategy,
                                 **{figure: metrics[figure] for figure in FIGURES}})
             print(name, seed, flush=True)
     lines = ["# Decision strategies on the Mulan train/test splits", "", "{header}",
@@ -72,7 +75,7 @@ def main() -> None:
             lines.append(f"| {name} | " + " | ".join(f"**{text}**" if np.isclose(means[s], best) else text
                                                      for s, text in cells) + " |")
         lines.append("")
-    write_results("thresholds", records, "\n".join(lines))
+    write_results("thresholds" if args.split == "test" else "thresholds_dev", records, "\n".join(lines))
 
 
 if __name__ == "__main__":
