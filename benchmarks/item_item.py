@@ -1,7 +1,8 @@
 """The scalable item-item term against exact EASE^R: completion quality, time and size where both run.
 
 Above ``DENSE_TERM_LABELS`` (8,192) labels the known-label term is EASE^R solved on each label's co-occurrence
-neighbourhood (``gnn_mlc.training.known_labels.neighbourhood_ease_weights``, 256 labels); up to it, exact EASE^R.
+neighbourhood (``gnn_mlc.training.known_labels.neighbourhood_ease_weights``: the ``NEIGHBOURS`` labels of largest
+cosine with it); up to it, exact EASE^R.
 Both are fitted here on the same Gram matrix with the same ``lambda`` (the one the model would choose:
 ``choose_regularisation``), so the figures measure the approximation alone:
 
@@ -13,8 +14,11 @@ Both are fitted here on the same Gram matrix with the same ``lambda`` (the one t
   targets.
 
 Metrics: Recall@20 and nDCG@10 over the targets (known labels excluded), fit seconds, and the stored weights. Writes
-results/item_item.{json,md}. Usage: ``python benchmarks/item_item.py [--rows 1000000] [--labels 10000]
-[--seeds 0 1 2]``. About 10 minutes on 2 cores at the defaults (exact EASE^R's inversion at 10,000 labels).
+results/item_item.{json,md}. ``--split dev`` is where the neighbourhood's size and ranking were chosen: the synthetic
+task at 300,000 x 4,000, development seed 10, neighbourhoods of 256 and 512 labels ranked by cosine or by raw
+co-occurrence counts; it writes results/item_item_dev.{json,md}. Usage: ``python benchmarks/item_item.py
+[--split dev|test] [--rows 1000000] [--labels 10000] [--seeds 0 1 2]``. About 20 minutes on 2 cores at the test
+defaults (exact EASE^R's inversion at 10,000 labels, the neighbourhood form's 10,000 systems of 512 labels).
 """
 
 from __future__ import annotations
@@ -33,6 +37,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import recsys  # noqa: E402
 from common import commit, random_half, recall_ndcg, write_results  # noqa: E402
 
+import gnn_mlc.training.known_labels as known_labels  # noqa: E402
 from gnn_mlc.training.known_labels import (  # noqa: E402
     NEIGHBOURS,
     choose_regularisation,
@@ -63,14 +68,35 @@ def synthetic(rows: int, labels: int, seed: int) -> sp.csr_matrix:
     return baskets
 
 
-def compare(name: str, seed: int, train: sp.csr_matrix, known: sp.csr_matrix, targets: sp.csr_matrix) -> list[dict]:
-    """Exact and neighbourhood EASE^R fitted on ``train`` (rows, L) with one ``lambda``, scored on the test rows."""
+def _by_count(G: sp.csr_matrix, norms: np.ndarray, label: int, size: int) -> tuple[np.ndarray, np.ndarray]:
+    """The neighbourhood ranked by raw co-occurrence counts (the development variant)."""
+    return _COSINE(G, np.ones_like(norms), label, size)
+
+
+_COSINE = known_labels._neighbourhood
+
+
+def _neighbourhood_form(G: sp.csr_matrix, regularisation: float, size: int, ranking: str) -> sp.csr_matrix:
+    known_labels._neighbourhood = _COSINE if ranking == "cosine" else _by_count
+    try:
+        return neighbourhood_ease_weights(G, regularisation, size)
+    finally:
+        known_labels._neighbourhood = _COSINE
+
+
+def compare(name: str, seed: int, train: sp.csr_matrix, known: sp.csr_matrix, targets: sp.csr_matrix, *,
+            variants: tuple[tuple[int, str], ...] = ((NEIGHBOURS, "cosine"),)) -> list[dict]:
+    """Exact EASE^R and the neighbourhood form (each of ``variants``: size, ranking) fitted on ``train`` (rows, L)
+    with one ``lambda``, scored on the test rows."""
     G = gram(train)
     quality = choose_regularisation(train, sp.csr_matrix(G.shape), seed=seed)
     regularisation = max(quality, key=quality.get)
     records = []
-    for form, fit in (("exact", lambda: ease_weights(G, regularisation).astype(np.float32)),
-                      ("neighbourhood", lambda: neighbourhood_ease_weights(G, regularisation, NEIGHBOURS))):
+    forms = {"exact": lambda: ease_weights(G, regularisation).astype(np.float32)}
+    for size, ranking in variants:
+        label = "neighbourhood" if (size, ranking) == (NEIGHBOURS, "cosine") else f"neighbourhood {size} by {ranking}"
+        forms[label] = lambda size=size, ranking=ranking: _neighbourhood_form(G, regularisation, size, ranking)
+    for form, fit in forms.items():
         start = time.perf_counter()
         B = fit()
         seconds = time.perf_counter() - start
@@ -101,12 +127,12 @@ def synthetic_task(rows: int, labels: int, seed: int) -> tuple[sp.csr_matrix, sp
 def markdown(records: list[dict]) -> str:
     lines = ["# The scalable item-item term against exact EASE^R", "", "{header}",
              "Mean [min, max] over seeds; the same Gram matrix and lambda for both forms (protocol in "
-             "`benchmarks/item_item.py`). Neighbourhood: each label's EASE^R column solved on its "
-             f"{NEIGHBOURS} most co-occurring labels.", "",
+             "`benchmarks/item_item.py`). Neighbourhood: each label's EASE^R column solved on the "
+             f"{NEIGHBOURS} labels of largest cosine with it (the package's form).", "",
              "| task | labels | rows | form | Recall@20 | nDCG@10 | fit s | stored weights |",
              "|---|---:|---:|---|---:|---:|---:|---:|"]
     for task in dict.fromkeys(r["task"] for r in records):
-        for form in ("exact", "neighbourhood"):
+        for form in dict.fromkeys(r["form"] for r in records if r["task"] == task):
             ours = [r for r in records if r["task"] == task and r["form"] == form]
 
             def cell(key: str, digits: int) -> str:
@@ -114,28 +140,43 @@ def markdown(records: list[dict]) -> str:
                 return f"{statistics.mean(values):.{digits}f} [{min(values):.{digits}f}, {max(values):.{digits}f}]"
             lines.append(f"| {task} | {ours[0]['labels']:,} | {ours[0]['rows']:,} | {form} | {cell('recall@20', 4)} | "
                          f"{cell('ndcg@10', 4)} | {cell('fit_seconds', 1)} | {ours[0]['stored_weights']:,} |")
-    gaps = [(task, 100 * (statistics.mean(r[m] for r in records if r["task"] == task and r["form"] == "exact")
-                          - statistics.mean(r[m] for r in records if r["task"] == task and r["form"] == "neighbourhood")),
-             m) for task in dict.fromkeys(r["task"] for r in records) for m in ("recall@20", "ndcg@10")]
-    lines += ["", "Exact minus neighbourhood, points (target: within 1): "
-              + "; ".join(f"{task} {metric} {gap:+.2f}" for task, gap, metric in gaps) + "."]
+    tasks = dict.fromkeys(r["task"] for r in records)
+    forms = [form for form in dict.fromkeys(r["form"] for r in records) if form != "exact"]
+
+    def mean(task: str, form: str, metric: str) -> float:
+        return statistics.mean(r[metric] for r in records if r["task"] == task and r["form"] == form)
+    gaps = [f"{task} {form} {metric} {100 * (mean(task, 'exact', metric) - mean(task, form, metric)):+.2f}"
+            for task in tasks for form in forms for metric in ("recall@20", "ndcg@10")
+            if any(r["task"] == task and r["form"] == form for r in records)]
+    lines += ["", "Exact minus neighbourhood, points of the means (target: within 1): " + "; ".join(gaps) + "."]
     return "\n".join(lines) + "\n"
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rows", type=int, default=1_000_000)
-    parser.add_argument("--labels", type=int, default=10_000)
-    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    parser.add_argument("--split", choices=("dev", "test"), default="test")
+    parser.add_argument("--rows", type=int, default=None, help="default: 1,000,000 (test), 300,000 (dev)")
+    parser.add_argument("--labels", type=int, default=None, help="default: 10,000 (test), 4,000 (dev)")
+    parser.add_argument("--seeds", type=int, nargs="+", default=None, help="default: 0 1 2 (test), 10 (dev)")
     args = parser.parse_args()
+    development = args.split == "dev"
+    rows = args.rows or (300_000 if development else 1_000_000)
+    labels = args.labels or (4_000 if development else 10_000)
+    seeds = args.seeds or ([10] if development else [0, 1, 2])
     warnings.filterwarnings("ignore")
     commit()
     records: list[dict] = []
-    for seed in args.seeds:
+    if development:
+        variants = tuple((size, ranking) for size in (256, 512) for ranking in ("count", "cosine"))
+        for seed in seeds:
+            records += compare("synthetic", seed, *synthetic_task(rows, labels, seed), variants=variants)
+            write_results("item_item_dev", records, markdown(records))
+        return
+    for seed in seeds:
         records += compare("movielens", seed, *movielens_task(seed))
         write_results("item_item", records, markdown(records))
-    for seed in args.seeds:
-        records += compare("synthetic", seed, *synthetic_task(args.rows, args.labels, seed))
+    for seed in seeds:
+        records += compare("synthetic", seed, *synthetic_task(rows, labels, seed))
         write_results("item_item", records, markdown(records))
 
 

@@ -285,12 +285,12 @@ def test_neighbourhood_ease_is_ease_with_every_label_and_the_local_ridge_with_fe
         np.testing.assert_allclose(neighbourhood_ease_weights(G, 5.0, 4, core_labels=core).toarray(), B, atol=1e-6)
     dense = G.toarray()
     checked = 0
-    for target in range(12):  # a dense reference: label t regressed on its 4 most co-occurring labels
-        counts = np.where(np.arange(12) == target, -np.inf, dense[target])
+    for target in range(12):  # a dense reference: label t regressed on the 4 labels of largest cosine with it
+        counts = np.where(np.arange(12) == target, -np.inf, dense[target] / np.sqrt(np.diag(dense)))
         hood = np.argsort(-counts, kind="stable")[:4]
         if counts[hood][-1] == np.sort(counts)[-5]:
             continue  # a tie at the neighbourhood's edge: either label may be taken
-        local = np.linalg.solve(dense[np.ix_(hood, hood)] + 5.0 * np.eye(4), dense[hood, target])
+        local = np.linalg.solve(dense[np.ix_(hood, hood)] + 5.0 * np.eye(4), dense[hood, target])  # ridge
         np.testing.assert_allclose(B[hood, target], local, rtol=1e-5)
         assert np.count_nonzero(B[:, target]) <= 4
         checked += 1
