@@ -15,6 +15,7 @@ import pytest
 from gnn_mlc import DataError, GnnMlcError, LabelGCNClassifier, Scorer, ScoringOptions, TableOptions, read_dataset
 from gnn_mlc.cli import main
 from gnn_mlc.data import read_label_lists
+from gnn_mlc.data.label_lists import label_positions
 from gnn_mlc.model_directory import load_model_parts
 from gnn_mlc.serving import predict_file
 from gnn_mlc.serving.scorer import OVERFLOW
@@ -99,6 +100,23 @@ def test_one_reader_of_label_lists_strips_names_and_drops_blanks():
     with pytest.raises(DataError, match=r"s: column 'k' has type double; expected a list of label names "
                                         r"\(list<string>, or a ';'-delimited string\)"):
         read_label_lists(pa.array([1.0]), ";", source="s", column_name="k")
+
+
+def test_label_positions_are_the_reader_s_names_looked_up_in_the_labels():
+    labels = pa.array(["a", "b", "c", "1"])
+    for column, delimiter in ((pa.array([" a | x ", None, "", "c||  ", "b|a", " "]), "|"),
+                              (pa.array([[" a", None, "", "x"], None, [], ["b "], ["zz", "c"]], pa.list_(pa.string())),
+                               "|"),
+                              (pa.array([[1, 2]]), "|"), (pa.array([[None, None]], pa.list_(pa.string())), "|"),
+                              (pa.array([], pa.string()), "|")):
+        read = read_label_lists(column, delimiter, source="s", column_name="k")
+        reference = [(row, labels.to_pylist().index(name) if name in labels.to_pylist() else -1)
+                     for row, names in enumerate(read.to_pylist()) for name in names]
+        found = label_positions(column, delimiter, labels, source="s", column_name="k")
+        assert list(zip(found.rows.tolist(), found.positions.tolist())) == reference
+        assert found.first_name == (next((name for names in read.to_pylist() for name in names), None))
+    with pytest.raises(DataError, match=r"s: column 'k' has type double"):
+        label_positions(pa.array([1.0]), ";", labels, source="s", column_name="k")
 
 
 def test_the_model_remembers_its_delimiter_and_scoring_splits_on_it(models, tmp_path):

@@ -36,15 +36,7 @@ def read_label_lists(column: pa.Array | pa.ChunkedArray, delimiter: str, *, sour
     Raises:
         DataError: the column holds neither lists of names nor strings (naming the source, column and type).
     """
-    column = column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
-    kind = column.type
-    if pa.types.is_string(kind) or pa.types.is_large_string(kind) or pa.types.is_null(kind):
-        column = pc.split_pattern(column.cast(pa.string()), delimiter)
-    elif not ((pa.types.is_list(kind) or pa.types.is_large_list(kind))
-              and (pa.types.is_string(kind.value_type) or pa.types.is_large_string(kind.value_type)
-                   or pa.types.is_integer(kind.value_type) or pa.types.is_null(kind.value_type))):
-        raise DataError(f"{source}: column {column_name!r} has type {kind}; expected a list of label names "
-                        f"(list<string>, or a {delimiter!r}-delimited string)")
+    column = _as_lists(column, delimiter, source=source, column_name=column_name)
     names = pc.utf8_trim_whitespace(pc.list_flatten(column).cast(pa.string()))
     rows = pc.list_parent_indices(column)
     named = pc.fill_null(pc.not_equal(names, ""), False)
@@ -52,6 +44,61 @@ def read_label_lists(column: pa.Array | pa.ChunkedArray, delimiter: str, *, sour
     counts = np.bincount(rows.to_numpy(zero_copy_only=False), minlength=len(column))
     offsets = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
     return pa.LargeListArray.from_arrays(pa.array(offsets, pa.int64()), names)
+
+
+@dataclass(frozen=True)
+class LabelPositions:
+    """The names of a label-list column (as :func:`read_label_lists` reads them) as places in a label list.
+
+    Attributes:
+        rows: (names,) int64 the row of each name.
+        positions: (names,) int64 its index in the labels, -1 for a name that is not one of them.
+        first_name: the column's first name, or ``None`` when it has none (for messages).
+    """
+
+    rows: np.ndarray
+    positions: np.ndarray
+    first_name: str | None
+
+
+def label_positions(column: pa.Array | pa.ChunkedArray, delimiter: str, labels: pa.Array, *, source: str,
+                    column_name: str) -> LabelPositions:
+    """The names of ``column`` (read as :func:`read_label_lists` does: stripped, null, empty and blank names
+    dropped) looked up in ``labels`` (num_labels,) ``string``. Each distinct name is stripped and looked up once
+    (the column is dictionary-encoded), so a column of millions of names from a catalogue costs one hash pass.
+
+    Raises:
+        DataError: the column holds neither lists of names nor strings (naming the source, column and type).
+    """
+    column = _as_lists(column, delimiter, source=source, column_name=column_name)
+    encoded = pc.list_flatten(column).cast(pa.string()).dictionary_encode()
+    words = pc.utf8_trim_whitespace(encoded.dictionary)
+    place = pc.fill_null(pc.index_in(words, value_set=labels), -1).to_numpy(zero_copy_only=False).astype(np.int64)
+    place[pc.equal(words, "").to_numpy(zero_copy_only=False)] = -2  # a blank name is no name
+    codes = pc.fill_null(encoded.indices, len(place)).to_numpy(zero_copy_only=False)
+    positions = np.append(place, -2)[codes]  # a null name is no name
+    named = np.flatnonzero(positions > -2)
+    rows = pc.list_parent_indices(column).to_numpy(zero_copy_only=False).astype(np.int64)
+    first = words[int(codes[named[0]])].as_py() if len(named) else None
+    return LabelPositions(rows=rows[named], positions=positions[named], first_name=first)
+
+
+def _as_lists(column: pa.Array | pa.ChunkedArray, delimiter: str, *, source: str, column_name: str) -> pa.Array:
+    """``column`` as one list array: a string column split at ``delimiter``, a list column as it is.
+
+    Raises:
+        DataError: the column holds neither lists of names nor strings.
+    """
+    column = column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
+    kind = column.type
+    if pa.types.is_string(kind) or pa.types.is_large_string(kind) or pa.types.is_null(kind):
+        return pc.split_pattern(column.cast(pa.string()), delimiter)
+    if not ((pa.types.is_list(kind) or pa.types.is_large_list(kind))
+            and (pa.types.is_string(kind.value_type) or pa.types.is_large_string(kind.value_type)
+                 or pa.types.is_integer(kind.value_type) or pa.types.is_null(kind.value_type))):
+        raise DataError(f"{source}: column {column_name!r} has type {kind}; expected a list of label names "
+                        f"(list<string>, or a {delimiter!r}-delimited string)")
+    return column
 
 
 @dataclass(frozen=True)

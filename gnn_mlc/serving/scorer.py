@@ -34,7 +34,7 @@ from gnn_mlc._torch import resolve_device
 from gnn_mlc._typing import DEFAULT_LABEL_COLUMN, Matrix
 from gnn_mlc.data.categories import CategoryCounts, with_categories
 from gnn_mlc.data.items import ItemCounts, with_item_bags
-from gnn_mlc.data.label_lists import DEFAULT_LABEL_DELIMITER, NameCounts, read_label_lists
+from gnn_mlc.data.label_lists import DEFAULT_LABEL_DELIMITER, NameCounts, label_positions
 from gnn_mlc.data.tabular import check_numeric_column, resolve_id_column
 from gnn_mlc.errors import DataError, GnnMlcError
 from gnn_mlc.fitted import FittedModel
@@ -232,21 +232,18 @@ class Scorer:
         if column_name not in table.column_names:
             raise DataError(f"input: no column {column_name!r} for {flag}; expected a list<string> column of label "
                             "names. Hint: check the column name")
-        lists = read_label_lists(table.column(column_name), self.label_delimiter, source="input",
-                                 column_name=column_name)
-        rows = pc.list_parent_indices(lists).to_numpy(zero_copy_only=False)
-        names = pc.list_flatten(lists)
-        labels = pc.index_in(names, value_set=self.label_index)
-        named = labels.is_valid().to_numpy(zero_copy_only=False)
+        found = label_positions(table.column(column_name), self.label_delimiter, self.label_index, source="input",
+                                column_name=column_name)
+        named = found.positions >= 0
         self.list_counts[column_name] += NameCounts(len(named), int(len(named) - named.sum()))
         counts = self.list_counts[column_name]
         if counts.names and counts.unknown == counts.names:
             raise DataError(
                 f"input: column {column_name!r} ({flag}): none of its {counts.names:,} label names is a label of the "
-                f"model (first {names[0].as_py()!r}); expected names among the model's {len(self.label_names):,} "
+                f"model (first {found.first_name!r}); expected names among the model's {len(self.label_names):,} "
                 f"labels. Hint: check the column holds this model's label names (not another catalogue's ids) and "
                 f"--label-delimiter ({self.label_delimiter!r})")
-        return rows[named].astype(np.int64), labels.to_numpy(zero_copy_only=False)[named].astype(np.int64)
+        return found.rows[named], found.positions[named]
 
     def logits(self, X: Matrix, *, known: tuple[np.ndarray, np.ndarray] | None = None) -> Tensor:
         """``h W^T + b`` (rows, num_labels) of feature rows ``X`` (rows, in_features), on the scorer's device; with
