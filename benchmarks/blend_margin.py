@@ -4,15 +4,17 @@
 held-out training rows' per-row nDCG@10. This script fits the model once per data set and seed on the development
 split of ``recsys.py --split dev`` (MovieLens seeds 10-17; yeast, birds, medical, genbase, enron and bibtex seeds
 10-11), keeps the selection rows' per-row nDCG@10 of every blend, and scores every blend on the development rows.
-Each candidate rule (``RULES``; a grid of margins of 0-2 standard errors and 0.5-2 points, absolute or relative,
-was tried the same way, from the per-row figures this file keeps) then chooses from the selection rows alone, and its choice's development Recall@20 /
-nDCG@10 is recorded beside the term alone and the network alone. Writes results/blend_margin_dev.{json,md}.
-Usage: ``python benchmarks/blend_margin.py``.
+Each candidate rule (``RULES``) then chooses from the selection rows alone, and its choice's development Recall@20
+/ nDCG@10 is recorded beside the term alone and the network alone. Writes results/blend_margin_dev.{json,md}.
+``--grid`` fits nothing: it applies a wider grid of rules (margins of 0-2 clustered standard errors with 0.5-2
+points, and the floor test) to the per-row figures of that file and prints each rule's mean development nDCG@10
+per data set [worst shortfall, points]. Usage: ``python benchmarks/blend_margin.py [--grid]``.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import statistics
 import sys
@@ -25,7 +27,7 @@ import scipy.sparse as sp
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import recsys  # noqa: E402
-from common import commit, recall_ndcg, write_results  # noqa: E402
+from common import RESULTS, commit, recall_ndcg, write_results  # noqa: E402
 
 import gnn_mlc.training.known_labels as known_labels  # noqa: E402
 from gnn_mlc import LabelGCNClassifier  # noqa: E402
@@ -35,8 +37,9 @@ ROWS = (("movielens", tuple(range(10, 18))),
 BLENDS = known_labels.BLENDS
 
 
-def _first_within(errors: float, *, clustered: bool) -> Callable[[dict, np.ndarray], tuple]:
-    """The term-heaviest blend within ``errors`` standard errors (or half a point) of the best, the standard error
+def _first_within(errors: float, *, clustered: bool, gain: float = known_labels.MIN_GAIN
+                  ) -> Callable[[dict, np.ndarray], tuple]:
+    """The term-heaviest blend within ``errors`` standard errors (or ``gain``, half a point) of the best, the error
     over (row, reveal) pairs (the rule of ae1a2ee, with 1) or over training rows (``clustered``, the rule of
     ``choose_blend``)."""
     def rule(per_row: dict, rows: np.ndarray) -> tuple:
@@ -45,7 +48,7 @@ def _first_within(errors: float, *, clustered: bool) -> Callable[[dict, np.ndarr
             difference = per_row[blend] - per_row[best]
             difference = known_labels.by_row(difference, rows) if clustered else difference
             error = difference.std(ddof=1) / np.sqrt(len(difference))
-            if difference.mean() >= -max(errors * error, known_labels.MIN_GAIN):
+            if difference.mean() >= -max(errors * error, gain):
                 return blend
         return best
     return rule
@@ -136,8 +139,39 @@ def markdown(records: list[dict]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def grid() -> None:
+    """Print the wider grid of rules, applied to results/blend_margin_dev.json (see the module docstring)."""
+    records = json.loads((RESULTS / "blend_margin_dev.json").read_text())
+    fits: dict[tuple[str, int], dict[tuple, dict]] = {}
+    for record in records:
+        fits.setdefault((record["dataset"], record["seed"]), {})[tuple(record["blend"])] = record
+    rules = {**{f"first within {errors:g} SE or {gain:g}": _first_within(errors, clustered=True, gain=gain)
+                for errors in (0.0, 0.5, 1.0, 1.5, 2.0) for gain in (0.005, 0.01, 0.02)},
+             **{f"best if > {errors:g} SE over term": _leave_floor(errors) for errors in (1.0, 1.64, 2.0)}}
+    for label, rule in rules.items():
+        cells = []
+        for name, _ in ROWS:
+            chosen, worst = [], -np.inf
+            for (dataset, _), blends in sorted(fits.items()):
+                if dataset != name:
+                    continue
+                any_record = blends[BLENDS[0]]
+                per_row = {blend: np.array(blends[blend]["selection_per_row"]) for blend in BLENDS}
+                pick = blends[rule(per_row, np.array(any_record["selection_row_ids"]))]["ndcg@10"]
+                floor = any_record["ndcg@10"] if name == "movielens" else max(
+                    any_record["ndcg@10"], blends[BLENDS[-1]]["ndcg@10"])
+                chosen.append(pick)
+                worst = max(worst, 100 * (floor - pick))
+            cells.append(f"{name} {statistics.mean(chosen):.4f} [{worst:+.1f}]")
+        print(f"{label:34s} " + "  ".join(cells))
+
+
 def main() -> None:
-    argparse.ArgumentParser(description=__doc__.splitlines()[0]).parse_args()
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--grid", action="store_true", help="apply the wider grid to the results file; fit nothing")
+    if parser.parse_args().grid:
+        grid()
+        return
     warnings.filterwarnings("ignore")
     logging.disable(logging.WARNING)
     commit()

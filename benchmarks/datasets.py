@@ -3,7 +3,9 @@
 Data sets with a predefined split (Mulan's ``-train``/``-test`` files) use it; the others get a seeded 70/30 split.
 :func:`load_split` adds the development split (``--split dev`` of the benchmark scripts): a seeded 30% of the training
 rows stand in for the test rows, other rows for every seed (on the sets with a fixed split too), so choices are made
-without the test rows.
+without the test rows of the same seed. On the sets without a fixed split (MovieLens genres, mediamill_small,
+yeast-meka) the 70/30 split is re-drawn per seed, so a development seed's rows include rows that the reported seeds
+(0-2) test on; only the fixed-split sets keep development apart from every reported test row.
 MovieLens is a recommendation task: each user's features are the genre shares and mean ratings of their first 70% of
 ratings (by time), the labels are the genres of the movies they rated >= 4 in the last 30%.
 """

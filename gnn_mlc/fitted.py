@@ -58,7 +58,8 @@ class KnownLabelWeights:
         matrix: ``B`` (num_labels, num_labels) ``[j, t]`` (known j -> candidate t): float32 dense, or CSR.
         scale, bias: the term's calibration (already multiplied by the term's weight in the chosen blend).
         network_weight: ``alpha``, the network logits' weight (1 for directories written before the blend).
-        regularisation: EASE^R's ``lambda`` (``None`` for cosine weights or older directories).
+        regularisation: EASE^R's ``lambda`` (``None`` for directories written before it was chosen at every size,
+            whose weights above 20,000 labels were cosine similarities, refitted as such).
         gram: (num_labels, num_labels) CSR ``X^T X`` of the rows the term was fitted on (training rows' labels and
             the log), so that labels added later refit it; ``None`` for older directories.
     """

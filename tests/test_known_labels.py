@@ -112,7 +112,16 @@ def test_the_term_alone_skips_the_network_and_scores_as_the_rule_says(known_mode
     fitted = replace(model.fitted_, known_term=replace(model.fitted_.known_term, network_weight=0.0))
     term = fitted.known_term
     rows = np.flatnonzero(known.sum(axis=1) > 0)
-    alone = fitted.logits(X[rows], known=sp.csr_matrix(known[rows])).numpy()
+    parts = fitted.on_device("cpu")
+
+    def refused(*_):
+        raise AssertionError("the network ran")
+    network = parts.encoder.forward
+    object.__setattr__(parts.encoder, "forward", refused)  # the term alone must not run the network
+    try:
+        alone = fitted.logits(X[rows], known=sp.csr_matrix(known[rows])).numpy()
+    finally:
+        object.__setattr__(parts.encoder, "forward", network)
     np.testing.assert_allclose(alone, term.scale * (known[rows] @ np.asarray(term.matrix.toarray() if sp.issparse(
         term.matrix) else term.matrix)) + term.bias, rtol=1e-5, atol=1e-5)
     mixed = np.vstack([known[rows], np.zeros((1, known.shape[1]))])  # a row without history: the general path
@@ -284,6 +293,13 @@ def test_neighbourhood_ease_is_ease_with_every_label_and_the_local_ridge_with_fe
     for core in (0, 3):  # the systems gathered from the sparse rows (all, or beside a dense core): the same
         np.testing.assert_allclose(neighbourhood_ease_weights(G, 5.0, 4, core_labels=core).toarray(), B, atol=1e-6)
     dense = G.toarray()
+    chain = gram(sp.csr_matrix(np.array([[1, 1, 0, 0], [0, 1, 1, 0], [1, 1, 0, 0], [0, 0, 0, 1]])))
+    sparse = neighbourhood_ease_weights(chain, 2.0, 3, core_labels=1).toarray()  # 0-1, 1-2; 3 alone
+    assert sparse[0, 2] == sparse[2, 0] == 0.0 and not sparse[:, 3].any() and not sparse[3].any()
+    dense_chain = chain.toarray()
+    for target, hood in ((0, [1]), (1, [0, 2]), (2, [1])):  # the ridge on the labels that co-occur with it
+        np.testing.assert_allclose(sparse[hood, target], np.linalg.solve(
+            dense_chain[np.ix_(hood, hood)] + 2.0 * np.eye(len(hood)), dense_chain[hood, target]), rtol=1e-6)
     checked = 0
     for target in range(12):  # a dense reference: label t regressed on the 4 labels of largest cosine with it
         counts = np.where(np.arange(12) == target, -np.inf, dense[target] / np.sqrt(np.diag(dense)))
@@ -314,15 +330,17 @@ def test_above_the_dense_budget_lambda_is_chosen_on_the_most_frequent_labels(mon
     assert cut != pytest.approx(whole)
 
 
-def test_above_the_dense_budget_the_term_keeps_its_strongest_weights_and_survives_the_directory(monkeypatch, tmp_path):
+def test_above_the_dense_budget_the_term_is_neighbourhood_ease_and_survives_the_directory(monkeypatch, tmp_path):
     import gnn_mlc.training.known_labels as known_labels
 
     monkeypatch.setattr(known_labels, "DENSE_TERM_LABELS", 4)
     monkeypatch.setattr(known_labels, "NEIGHBOURS", 3)
     X, Y = _baskets(5)
     model = LabelGCNClassifier(**FAST).fit(X, Y, known_labels="split")
-    B = model.fitted_.known_term.matrix
-    assert sp.issparse(B) and np.diff(sp.csc_matrix(B).indptr).max() <= 3  # the served form, chosen on the same
+    term = model.fitted_.known_term
+    assert sp.issparse(term.matrix) and np.diff(sp.csc_matrix(term.matrix).indptr).max() <= 3
+    np.testing.assert_allclose(term.matrix.toarray(), known_labels.neighbourhood_ease_weights(
+        term.gram, term.regularisation, 3).toarray(), rtol=1e-6)  # the served form: the Gram matrix of every row
     known = random_known_split(sp.csr_matrix(Y[:50]), np.random.default_rng(0)).toarray()
     model.to_directory(tmp_path / "m")
     np.testing.assert_array_equal(load_model(tmp_path / "m").predict_proba(X[:50], known_labels=known),

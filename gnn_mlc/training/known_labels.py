@@ -257,32 +257,36 @@ def term_weights(G: sp.csr_matrix, regularisation: float | None) -> np.ndarray |
 
 
 def neighbourhood_ease_weights(G: sp.csr_matrix, regularisation: float, neighbours: int, *,
-                               core_labels: int = DENSE_TERM_LABELS) -> sp.csr_matrix:
+                               core_labels: int | None = None) -> sp.csr_matrix:
     """EASE^R on each label's co-occurrence neighbourhood: (L, L) float32 CSR ``B[j, t]``.
 
     EASE^R's column ``t`` is the ridge regression of label ``t`` on every other label,
     ``B[-t, t] = (G[-t, -t] + lambda I)^-1 G[-t, t]``; here it is solved on the ``neighbours`` labels most similar
-    to ``t`` (cosine of co-occurrence, ``G[j, t] / sqrt(G[j, j])``; ties broken by argpartition), the other weights
-    zero: the same as :func:`ease_weights` when
-    ``neighbours >= L - 1``. Each system is gathered from a dense copy of ``G`` over the ``core_labels`` most
-    frequent labels (where neighbourhoods concentrate; (8192, 8192) float32 is 256 MB) and from the sparse rows of
-    the others, then solved :data:`SOLVE_BATCH` at a time: time linear in the labels.
+    to ``t`` among those that co-occur with it (cosine of co-occurrence, ``G[j, t] / sqrt(G[j, j])``; ties broken by
+    argpartition), the other weights zero. So a label that never co-occurs with ``t`` sends it nothing (EASE^R can
+    give it a weight through the labels between them), and it is EASE^R exactly when every other label co-occurs
+    with ``t`` and ``neighbours >= L - 1``. Each system is gathered from a dense float32 copy of ``G`` over the
+    ``core_labels`` most frequent labels (where neighbourhoods concentrate; (8192, 8192) is 256 MB; counts are exact
+    in float32 up to 2^24) and from the sparse rows of the others, then solved :data:`SOLVE_BATCH` at a time: time
+    linear in the labels.
 
     Args:
         G: (L, L) the labels' Gram matrix (co-occurrence counts).
         regularisation: ``lambda``.
         neighbours: how many labels each label's column is solved on.
-        core_labels: how many of the most frequent labels the dense copy holds.
+        core_labels: how many of the most frequent labels the dense copy holds (default
+            :data:`DENSE_TERM_LABELS`).
     """
     G = sp.csr_matrix(G, dtype=np.float64)
-    G.sort_indices()
+    G.sum_duplicates()  # one entry per pair, sorted
     num_labels = G.shape[0]
     size = max(1, min(neighbours, num_labels - 1))
     norms = np.sqrt(np.maximum(G.diagonal(), 1e-12))
+    core_labels = DENSE_TERM_LABELS if core_labels is None else core_labels
     core = np.sort(np.argsort(-G.diagonal(), kind="stable")[:core_labels])
     in_core = np.full(num_labels, -1, dtype=np.int64)
     in_core[core] = np.arange(len(core))
-    dense = G[core][:, core].toarray()
+    dense = sp.csr_matrix(G[core][:, core], dtype=np.float32).toarray()
     position = np.full(num_labels, -1, dtype=np.int64)  # a neighbourhood's labels -> their place in its system
     diagonal = np.arange(size)
     sources, targets, weights = [], [], []
@@ -406,7 +410,7 @@ def choose_blend(term_logits: np.ndarray, network_logits: np.ndarray, held: Held
         logger.warning("no held-out row has a target: the known-label term and the network are added unweighted")
         return (1.0, 1.0), figures
     best = max(BLENDS, key=lambda blend: per_row[blend].mean())
-    rows = held.rows[np.diff(sp.csr_matrix(held.targets).indptr) > 0]  # the training row of each value
+    rows = held.rows[(sp.csr_matrix(held.targets) > 0).getnnz(axis=1) > 0]  # each value's row, as row_ndcg keeps
     for blend in BLENDS:
         difference = by_row(per_row[blend] - per_row[best], rows)
         error = difference.std(ddof=1) / np.sqrt(len(difference)) if len(difference) > 1 else 0.0
