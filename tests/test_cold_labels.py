@@ -34,8 +34,16 @@ def test_the_teacher_module_equals_the_dense_formula_through_both_propagation_pa
     assert sorted(map(tuple, edges.T.tolist())) == [(0, 2), (0, 3), (1, 2), (1, 3), (2, 3)]  # no self-loop 2 -> 2
 
 
-def test_the_teacher_is_an_l2_logistic_regression_per_target():
+@pytest.mark.parametrize("path", ["dense blocks", "sparse blocks", "message passing"])
+def test_the_teacher_is_an_l2_logistic_regression_per_target(path, monkeypatch):
     from sklearn.linear_model import LogisticRegression
+
+    import gnn_mlc.training.graph_labels as graph_labels
+
+    if path == "sparse blocks":
+        monkeypatch.setattr(graph_labels, "DENSE_SIGNAL_SHARE", 1.1)  # no block is dense enough
+    if path == "message passing":
+        monkeypatch.setattr(graph_labels, "DENSE_TEACHER_WEIGHTS", 0)  # as a graph too large for dense weights
 
     rng = np.random.default_rng(0)
     inputs = (rng.random((400, 4)) < 0.4).astype(np.uint8)
