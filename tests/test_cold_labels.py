@@ -14,7 +14,7 @@ import torch
 from gnn_mlc import DataError, LabelGCNClassifier, load_model
 from gnn_mlc.evaluation import per_label_metrics
 from gnn_mlc.nn.label_propagation import LabelLogitPropagation, propagation_edges
-from gnn_mlc.training.graph_labels import fit_label_teacher
+from gnn_mlc.training.graph_labels import fit_label_teacher, teacher_probabilities
 
 FAST = {"max_epochs": 15, "hidden_channels": 32, "embedding_dim": 16, "batch_size": 64, "random_state": 0}
 
@@ -54,6 +54,14 @@ def test_the_teacher_is_an_l2_logistic_regression_per_target(path, monkeypatch):
     # Equal but for the intercept: scikit-learn leaves it free, the teacher starts it at the label's log-odds and
     # penalises the offset lightly (1e-3 beta^2), which moves the weights by less than 0.01.
     np.testing.assert_allclose(teacher.weight_matrix()[4, :4], reference.coef_[0], atol=1e-2)
+    dense = teacher.weight_matrix()[4] @ rows.toarray().T + teacher.bias()[4].item()  # the rule, written out
+    np.testing.assert_allclose(teacher_probabilities(teacher, rows, np.arange(4), np.array([4]))[:, 0],
+                               1 / (1 + np.exp(-dense)), rtol=1e-5, atol=1e-6)
+    unknown_rows = sp.csr_matrix(np.ones((300, 5), dtype=np.uint8))  # rows where the target is unknown: no effect
+    padded = fit_label_teacher(sp.vstack([rows, unknown_rows]).tocsr(),
+                               sp.vstack([sp.csr_matrix(rows.shape, dtype=np.uint8), unknown_rows]).tocsr(),
+                               np.arange(4), np.array([4]), sp.csr_matrix(rows.T @ rows))
+    np.testing.assert_allclose(padded.weight_matrix(), teacher.weight_matrix(), atol=1e-5)
 
 
 def _data(seed: int = 0):

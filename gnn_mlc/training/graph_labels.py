@@ -95,16 +95,24 @@ def fit_label_teacher(
     Returns:
         The fitted :class:`~gnn_mlc.nn.LabelLogitPropagation` (edges from ``inputs`` to ``targets``).
     """
-    n, num_labels = rows.shape
-    known = np.ones((n, len(targets)), dtype=np.float32) if unknown is None \
-        else 1.0 - sp.csr_matrix(unknown)[:, targets].toarray().astype(np.float32)
+    num_labels = rows.shape[1]
     values = sp.csr_matrix(rows, dtype=np.float32)
+    sources = values if signals is None else sp.csr_matrix(signals, dtype=np.float32)
+    if unknown is None:
+        known = np.ones((rows.shape[0], len(targets)), dtype=np.float32)
+    else:  # a row where no target is known adds nothing to the loss (its objective / n has the same minimum)
+        unknown_targets = sp.csr_matrix(unknown)[:, targets]
+        kept = np.flatnonzero(unknown_targets.getnnz(axis=1) < len(targets))
+        values, sources = values[kept], sources[kept]
+        known = 1.0 - unknown_targets[kept].toarray().astype(np.float32)
+    n = values.shape[0]
     frequency = np.zeros(num_labels)
     frequency[targets] = np.asarray(values[:, targets].multiply(known).sum(axis=0)).ravel() / np.maximum(
         known.sum(axis=0), 1.0)
     edges = propagation_edges(inputs, targets, cooccurrence)
     teacher = LabelLogitPropagation(torch.from_numpy(edges), num_labels, torch.from_numpy(frequency))
-    sources = values if signals is None else sp.csr_matrix(signals, dtype=np.float32)
+    if not n:  # no row knows a target: nothing to fit (the penalty alone keeps every weight at 0)
+        return teacher.eval()
     if len(inputs) * len(targets) <= DENSE_TEACHER_WEIGHTS:
         evidence = _sparse_evidence(teacher, sources, np.asarray(inputs), np.asarray(targets), batch_rows)
     else:
@@ -200,14 +208,14 @@ def _message_evidence(teacher: LabelLogitPropagation, sources: sp.csr_matrix, in
 def teacher_probabilities(teacher: LabelLogitPropagation, rows: sp.csr_matrix, inputs: np.ndarray,
                           targets: np.ndarray, *, batch_rows: int = 8192) -> np.ndarray:
     """(n, len(targets)) float32 teacher probabilities of the target labels for label rows (n, num_labels)."""
-    mask = np.zeros(rows.shape[1], dtype=np.float32)
-    mask[inputs] = 1.0
-    index = torch.from_numpy(np.asarray(targets, dtype=np.int64))
-    batch_rows = max(64, min(batch_rows, 2**25 // rows.shape[1]))
-    parts = []
-    for start in range(0, rows.shape[0], batch_rows):
-        block = sp.csr_matrix(rows[start:start + batch_rows], dtype=np.float32) @ sp.diags(mask)
-        parts.append(torch.sigmoid(teacher(torch.from_numpy(block.toarray().T.copy()))[index].T).numpy())
+    rows = sp.csr_matrix(rows, dtype=np.float32)
+    inputs, targets = np.asarray(inputs), np.asarray(targets)
+    if len(inputs) * len(targets) <= DENSE_TEACHER_WEIGHTS:
+        evidence = _sparse_evidence(teacher, rows, inputs, targets, batch_rows)
+    else:
+        evidence = _message_evidence(teacher, rows, inputs, targets, batch_rows)
+    weights, bias = evidence.weights(), teacher.bias()[torch.from_numpy(targets.astype(np.int64))]
+    parts = [torch.sigmoid(evidence.logits(signal, weights) + bias).numpy() for _, _, signal in evidence.blocks]
     return np.concatenate(parts) if parts else np.zeros((0, len(targets)), dtype=np.float32)
 
 
