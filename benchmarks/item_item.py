@@ -16,7 +16,8 @@ Both are fitted here on the same Gram matrix with the same ``lambda`` (the one t
 Metrics: Recall@20 and nDCG@10 over the targets (known labels excluded), fit seconds, and the stored weights. Writes
 results/item_item.{json,md}. ``--split dev`` is where the neighbourhood's size and ranking were chosen: the synthetic
 task at 300,000 x 4,000, development seed 10, neighbourhoods of 256 and 512 labels ranked by cosine or by raw
-co-occurrence counts; it writes results/item_item_dev.{json,md}. Usage: ``python benchmarks/item_item.py
+co-occurrence counts, and the package's form at a third of and three times the chosen lambda (whether lambda chosen
+for exact EASE^R on the frequent labels suits it); it writes results/item_item_dev.{json,md}. Usage: ``python benchmarks/item_item.py
 [--split dev|test] [--rows 1000000] [--labels 10000] [--seeds 0 1 2]``. About 20 minutes on 2 cores at the test
 defaults (exact EASE^R's inversion at 10,000 labels, the neighbourhood form's 10,000 systems of 512 labels).
 """
@@ -85,17 +86,19 @@ def _neighbourhood_form(G: sp.csr_matrix, regularisation: float, size: int, rank
 
 
 def compare(name: str, seed: int, train: sp.csr_matrix, known: sp.csr_matrix, targets: sp.csr_matrix, *,
-            variants: tuple[tuple[int, str], ...] = ((NEIGHBOURS, "cosine"),)) -> list[dict]:
-    """Exact EASE^R and the neighbourhood form (each of ``variants``: size, ranking) fitted on ``train`` (rows, L)
-    with one ``lambda``, scored on the test rows."""
+            variants: tuple[tuple[int, str, float], ...] = ((NEIGHBOURS, "cosine", 1.0),)) -> list[dict]:
+    """Exact EASE^R and the neighbourhood form (each of ``variants``: size, ranking, a factor on ``lambda``)
+    fitted on ``train`` (rows, L) with one chosen ``lambda``, scored on the test rows."""
     G = gram(train)
     quality = choose_regularisation(train, sp.csr_matrix(G.shape), seed=seed)
     regularisation = max(quality, key=quality.get)
     records = []
     forms = {"exact": lambda: ease_weights(G, regularisation).astype(np.float32)}
-    for size, ranking in variants:
+    for size, ranking, factor in variants:
         label = "neighbourhood" if (size, ranking) == (NEIGHBOURS, "cosine") else f"neighbourhood {size} by {ranking}"
-        forms[label] = lambda size=size, ranking=ranking: _neighbourhood_form(G, regularisation, size, ranking)
+        label += "" if factor == 1.0 else f", lambda x{factor:g}"
+        forms[label] = lambda size=size, ranking=ranking, factor=factor: _neighbourhood_form(
+            G, factor * regularisation, size, ranking)
     for form, fit in forms.items():
         start = time.perf_counter()
         B = fit()
@@ -167,7 +170,8 @@ def main() -> None:
     commit()
     records: list[dict] = []
     if development:
-        variants = tuple((size, ranking) for size in (256, 512) for ranking in ("count", "cosine"))
+        variants = (*((size, ranking, 1.0) for size in (256, 512) for ranking in ("count", "cosine")),
+                    (NEIGHBOURS, "cosine", 1 / 3), (NEIGHBOURS, "cosine", 3.0))
         for seed in seeds:
             records += compare("synthetic", seed, *synthetic_task(rows, labels, seed), variants=variants)
             write_results("item_item_dev", records, markdown(records))
