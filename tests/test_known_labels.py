@@ -328,6 +328,15 @@ def test_above_the_dense_budget_lambda_is_chosen_on_the_most_frequent_labels(mon
     frequent = np.sort(np.argsort(-Y.sum(axis=0), kind="stable")[:3])  # no log: frequency in the rows alone
     assert cut == pytest.approx(choose_regularisation(every[:, frequent], log_gram[frequent][:, frequent], seed=0))
     assert cut != pytest.approx(whole)
+    rare = int(np.argmin(Y.sum(axis=0)))  # a label the log makes the most frequent: it joins the sub-catalogue
+    log_rows = np.zeros((Y.sum(axis=0).max() + 50, Y.shape[1]), dtype=np.uint8)
+    log_rows[:, rare] = 1
+    log_rows[::2, frequent[0]] = 1
+    log_gram = gram(sp.csr_matrix(log_rows))
+    kept = np.sort(np.argsort(-(Y.sum(axis=0) + log_rows.sum(axis=0)), kind="stable")[:3])
+    assert rare in kept
+    assert choose_regularisation(every, log_gram, seed=0) == pytest.approx(
+        choose_regularisation(every[:, kept], log_gram[kept][:, kept], seed=0))
 
 
 def test_above_the_dense_budget_the_term_is_neighbourhood_ease_and_survives_the_directory(monkeypatch, tmp_path):
