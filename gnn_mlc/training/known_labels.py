@@ -64,7 +64,9 @@ synthetic baskets, 300,000 rows x 4,000 labels, seed 10): Recall@20 / nDCG@10 1.
 with 256 labels ranked by cosine, 0.7 / 0.5 with 512 (2.1 / 1.2 and 1.1 / 0.7 ranked by raw counts)."""
 LAMBDA_LABELS = 4096
 """Above :data:`DENSE_TERM_LABELS` labels, ``lambda`` is chosen on the sub-catalogue of this many most frequent
-labels (one eigendecomposition of its Gram matrix per fold)."""
+labels (one eigendecomposition of its Gram matrix per fold), for exact EASE^R, and used by the neighbourhood form:
+on the development task of :data:`NEIGHBOURS` a third of or three times that ``lambda`` moves the neighbourhood
+form's Recall@20 / nDCG@10 by at most 0.2 points (benchmarks/results/item_item_dev.md)."""
 SOLVE_BATCH = 64
 """Labels whose neighbourhood systems are solved together (64 x 512 x 512 float64: 128 MB)."""
 SELECTION_ROWS = 5_000
