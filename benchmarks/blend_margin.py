@@ -39,18 +39,12 @@ BLENDS = known_labels.BLENDS
 
 def _first_within(errors: float, *, clustered: bool, gain: float = known_labels.MIN_GAIN
                   ) -> Callable[[dict, np.ndarray], tuple]:
-    """The term-heaviest blend within ``errors`` standard errors (or ``gain``, half a point) of the best, the error
-    over (row, reveal) pairs (the rule of ae1a2ee, with 1) or over training rows (``clustered``, the rule of
-    ``choose_blend``)."""
+    """The term-heaviest blend within ``errors`` standard errors (or ``gain``, half a point) of the best
+    (``known_labels.blend_within_margin``), the error over training rows (``clustered``, the rule of
+    ``choose_blend``) or over (row, reveal) pairs (each value its own row: the rule of ae1a2ee, with 1)."""
     def rule(per_row: dict, rows: np.ndarray) -> tuple:
-        best = max(BLENDS, key=lambda blend: per_row[blend].mean())
-        for blend in BLENDS:
-            difference = per_row[blend] - per_row[best]
-            difference = known_labels.by_row(difference, rows) if clustered else difference
-            error = difference.std(ddof=1) / np.sqrt(len(difference))
-            if difference.mean() >= -max(errors * error, gain):
-                return blend
-        return best
+        return known_labels.blend_within_margin(per_row, rows if clustered else np.arange(len(rows)), errors=errors,
+                                                gain=gain)
     return rule
 
 

@@ -411,14 +411,28 @@ def choose_blend(term_logits: np.ndarray, network_logits: np.ndarray, held: Held
     if not len(per_row[BLENDS[0]]):
         logger.warning("no held-out row has a target: the known-label term and the network are added unweighted")
         return (1.0, 1.0), figures
-    best = max(BLENDS, key=lambda blend: per_row[blend].mean())
     rows = held.rows[(sp.csr_matrix(held.targets) > 0).getnnz(axis=1) > 0]  # each value's row, as row_ndcg keeps
+    return blend_within_margin(per_row, rows, errors=MARGIN_ERRORS, gain=MIN_GAIN), figures
+
+
+def blend_within_margin(per_row: dict[tuple[float, float], np.ndarray], rows: np.ndarray, *, errors: float,
+                        gain: float) -> tuple[float, float]:
+    """The first blend of :data:`BLENDS` (term-heavy first) whose per-row nDCG@10 difference to the best blend's,
+    averaged per training row (:func:`by_row`), has a mean within ``errors`` standard errors of zero or within
+    ``gain``: the rule of :func:`choose_blend`.
+
+    Args:
+        per_row: each blend -> (n,) its per-row nDCG@10 on the held-out rows.
+        rows: (n,) the training row of each value.
+        errors: the margin in standard errors; gain: the smallest gain that can move the choice.
+    """
+    best = max(BLENDS, key=lambda blend: per_row[blend].mean())
     for blend in BLENDS:
         difference = by_row(per_row[blend] - per_row[best], rows)
         error = difference.std(ddof=1) / np.sqrt(len(difference)) if len(difference) > 1 else 0.0
-        if difference.mean() >= -max(MARGIN_ERRORS * error, MIN_GAIN):
-            return blend, figures
-    return best, figures
+        if difference.mean() >= -max(errors * error, gain):
+            return blend
+    return best
 
 
 def by_row(values: np.ndarray, rows: np.ndarray) -> np.ndarray:
