@@ -43,7 +43,7 @@ import scipy.sparse as sp
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import RESULTS, commit, write_results  # noqa: E402
-from datasets import DATASETS, DEV_SEEDS, SPLIT, WHOLE, load_split  # noqa: E402
+from datasets import DATASETS, SPLIT, WHOLE, load_split, split_seeds  # noqa: E402
 
 from gnn_mlc import LabelGCNClassifier, evaluate  # noqa: E402
 from gnn_mlc.data import stratified_split_indices  # noqa: E402
@@ -156,7 +156,7 @@ def main() -> None:
     parser.add_argument("--models", nargs="+", default=list(MODELS))
     parser.add_argument("--merge", action="store_true", help="keep the other models' records of the results file")
     args = parser.parse_args()
-    args.seeds = args.seeds or (list(DEV_SEEDS) if args.split == "dev" else [0, 1, 2])
+    args.seeds = split_seeds(args.split, args.seeds)
     results = "accuracy" if args.split == "test" else "accuracy_dev"
     commit()  # the results record the commit the run started at
     if not DATASETS.is_dir():

@@ -30,7 +30,6 @@ import argparse
 import statistics
 import sys
 import time
-import warnings
 from pathlib import Path
 
 import numpy as np
@@ -38,8 +37,8 @@ import scipy.sparse as sp
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from cold_start import mean_ap  # noqa: E402
-from common import commit, write_results  # noqa: E402
-from datasets import DATASETS  # noqa: E402
+from common import write_results  # noqa: E402
+from datasets import start_run  # noqa: E402
 from recsys import SETS, _tune_ease, baskets, ease, movielens, recall_ndcg  # noqa: E402
 
 from gnn_mlc import LabelGCNClassifier  # noqa: E402
@@ -153,13 +152,7 @@ def main() -> None:
     parser.add_argument("--datasets", nargs="+", default=list(SETS))
     parser.add_argument("--split", choices=("dev", "test"), default="dev")
     args = parser.parse_args()
-    if not DATASETS.is_dir():
-        sys.exit(f"shared data sets not found at {DATASETS}")
-    commit()  # the results record the commit the run started at
-    warnings.filterwarnings("ignore")
-    import logging
-
-    logging.disable(logging.WARNING)
+    start_run()  # the results record the commit the run started at
     records: list[dict] = []
     for name in args.datasets:
         for seed in args.seeds:

@@ -34,15 +34,14 @@ import argparse
 import statistics
 import sys
 import time
-import warnings
 from pathlib import Path
 
 import numpy as np
 import scipy.sparse as sp
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import commit, write_results  # noqa: E402
-from datasets import DATASETS, DEV_SEEDS, load_split  # noqa: E402
+from common import write_results  # noqa: E402
+from datasets import load_split, split_seeds, start_run  # noqa: E402
 
 from gnn_mlc import LabelGCNClassifier  # noqa: E402
 from gnn_mlc.evaluation import evaluate, per_label_metrics  # noqa: E402
@@ -194,19 +193,14 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, nargs="+", help="default: 0 1 2 (test), 10 11 12 (dev)")
     parser.add_argument("--datasets", nargs="+", default=list(SETS))
     args = parser.parse_args()
-    args.seeds = args.seeds or (list(DEV_SEEDS) if args.split == "dev" else [0, 1, 2])
-    commit()  # the results record the commit the run started at
-    if not DATASETS.is_dir():
-        sys.exit(f"shared data sets not found at {DATASETS}")
-    warnings.filterwarnings("ignore")
-    import logging
-
-    logging.disable(logging.WARNING)
+    args.seeds = split_seeds(args.split, args.seeds)
+    start_run()  # the results record the commit the run started at
     records: list[dict] = []
     for name in args.datasets:
         for seed in args.seeds:
             records.extend(run(name, seed, args.split))
-            write_results("cold_start" if args.split == "test" else "cold_start_dev", records, markdown(records, args.seeds))  # partial results survive a stop
+            write_results("cold_start" if args.split == "test" else "cold_start_dev", records,
+                          markdown(records, args.seeds))  # partial results survive a stop
 
 
 if __name__ == "__main__":

@@ -15,6 +15,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+from common import commit
 
 from gnn_mlc import Dataset, read_dataset
 from gnn_mlc.data import train_test_split_indices
@@ -34,6 +35,26 @@ def load(name: str, seed: int) -> tuple[Dataset, Dataset]:
     data = movielens() if name == "movielens" else read_dataset(DATASETS / name / WHOLE[name])
     train, test = train_test_split_indices(data.num_rows, test_fraction=0.3, seed=seed)
     return data.subset(train), data.subset(test)
+
+
+def split_seeds(split: str, given: list[int] | None) -> list[int]:
+    """The seeds a run uses: ``given``, else :data:`DEV_SEEDS` for ``split="dev"`` and 0 1 2 for ``"test"``."""
+    return given or (list(DEV_SEEDS) if split == "dev" else [0, 1, 2])
+
+
+def start_run() -> None:
+    """What a run over the shared data sets does first: exit with one line when they are absent, record the commit
+    it starts at (``common.commit``, read once), and silence warnings and the package's log below errors (the
+    scripts print their own progress)."""
+    import logging
+    import sys
+    import warnings
+
+    if not DATASETS.is_dir():
+        sys.exit(f"shared data sets not found at {DATASETS}")
+    commit()
+    warnings.filterwarnings("ignore")
+    logging.disable(logging.WARNING)
 
 
 def load_split(name: str, seed: int, split: str) -> tuple[Dataset, Dataset]:

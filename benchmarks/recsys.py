@@ -47,7 +47,6 @@ import json
 import statistics
 import sys
 import time
-import warnings
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
@@ -58,9 +57,9 @@ import scipy.sparse as sp
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import anchors  # noqa: E402
-from common import RESULTS, commit, recall_ndcg, time_repeats, validation_split, write_results  # noqa: E402
+from common import RESULTS, recall_ndcg, time_repeats, validation_split, write_results  # noqa: E402
 from common import random_half as _half  # noqa: E402
-from datasets import DATASETS, load  # noqa: E402
+from datasets import DATASETS, load, start_run  # noqa: E402
 
 from gnn_mlc import LabelGCNClassifier, Scorer  # noqa: E402
 
@@ -372,13 +371,7 @@ def main() -> None:
                         help="only time fitting and scoring with and without known labels (first seed); "
                              "results/recsys_scoring")
     args = parser.parse_args()
-    if not DATASETS.is_dir():
-        sys.exit(f"shared data sets not found at {DATASETS}")
-    commit()  # the results record the commit the run started at
-    warnings.filterwarnings("ignore")
-    import logging
-
-    logging.disable(logging.WARNING)
+    start_run()  # the results record the commit the run started at
     if args.scoring_only:
         scoring_only(args.datasets, args.seeds[0])
         return

@@ -20,7 +20,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import commit, write_results  # noqa: E402
-from datasets import DATASETS, DEV_SEEDS, SPLIT, load_split  # noqa: E402
+from datasets import DATASETS, SPLIT, load_split, split_seeds  # noqa: E402
 
 from gnn_mlc import LabelGCNClassifier, evaluate  # noqa: E402
 from gnn_mlc._typing import STRATEGIES  # noqa: E402
@@ -36,7 +36,7 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, nargs="+", help="default: 0 1 2 (test), 10 11 12 (dev)")
     parser.add_argument("--datasets", nargs="+", default=list(SPLIT))
     args = parser.parse_args()
-    args.seeds = args.seeds or (list(DEV_SEEDS) if args.split == "dev" else [0, 1, 2])
+    args.seeds = split_seeds(args.split, args.seeds)
     commit()  # the results record the commit the run started at
     if not DATASETS.is_dir():
         sys.exit(f"shared data sets not found at {DATASETS}")
