@@ -46,9 +46,10 @@ import json
 import os
 import shutil
 import tempfile
+from collections.abc import Callable
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 import scipy.sparse as sp
@@ -65,6 +66,8 @@ from gnn_mlc.fitted import FittedModel, KnownLabelWeights
 from gnn_mlc.outputs import publish_mode, write_json
 from gnn_mlc.parameters import check_parameters
 from gnn_mlc.thresholds import DecisionRule
+
+T = TypeVar("T")  # an entry parsed from a JSON list (_json_entries)
 
 FORMAT = MODEL_FORMAT
 GRAPHML_EDGES = 200_000
@@ -460,14 +463,20 @@ def _label_features(file: Path, num_labels: int) -> tuple[np.ndarray, np.ndarray
     return features.numpy(), mask.numpy().astype(bool)
 
 
-def _item_columns(file: Path, feature_names: list[str] | None) -> list[ItemColumn]:
-    """The item columns of ``item_columns.json``, checked against the feature names they must end."""
+def _json_entries(file: Path, parse: Callable[[Any], T], what: str) -> list[T]:
+    """Each entry of the JSON list in ``file`` parsed by ``parse``; a malformed entry is one clear line naming
+    ``what`` the file holds."""
     value = _read_json(file)
     try:
-        columns = [ItemColumn.from_json(entry) for entry in value]
+        return [parse(entry) for entry in value]
     except (DataError, TypeError) as error:
-        raise ModelDirectoryError(f"{file}: invalid item columns ({_first_line(error)}); expected the ones "
+        raise ModelDirectoryError(f"{file}: invalid {what} ({_first_line(error)}); expected the ones "
                                   "'gnn-mlc train' writes") from None
+
+
+def _item_columns(file: Path, feature_names: list[str] | None) -> list[ItemColumn]:
+    """The item columns of ``item_columns.json``, checked against the feature names they must end."""
+    columns = _json_entries(file, ItemColumn.from_json, "item columns")
     names = [name for column in columns for name in column.feature_names]
     if feature_names is None or feature_names[len(feature_names) - len(names):] != names:
         raise ModelDirectoryError(f"{file}: its {len(names)} item features are not the last feature names; expected "
@@ -479,12 +488,7 @@ def _categorical_columns(file: Path, feature_names: list[str] | None, item_colum
                          ) -> list[CategoricalColumn]:
     """The categorical columns of ``categorical_columns.json``, checked against the feature names: their one-hot
     features come just before the item columns' items, which end them."""
-    value = _read_json(file)
-    try:
-        columns = [CategoricalColumn.from_json(entry) for entry in value]
-    except (DataError, TypeError) as error:
-        raise ModelDirectoryError(f"{file}: invalid categorical columns ({_first_line(error)}); expected the ones "
-                                  "'gnn-mlc train' writes") from None
+    columns = _json_entries(file, CategoricalColumn.from_json, "categorical columns")
     names = [name for column in columns for name in column.feature_names]
     end = len(feature_names or []) - sum(len(column.items) for column in item_columns)
     if feature_names is None or end < len(names) or feature_names[end - len(names):end] != names:

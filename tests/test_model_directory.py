@@ -281,3 +281,16 @@ def test_a_graph_above_the_graphml_limit_is_kept_in_the_weights_only(saved, data
     smaller = classifier.to_directory(tmp_path / "model")
     assert not (smaller / "label_graph.graphml").exists()
     np.testing.assert_array_equal(load_model(smaller).predict_proba(data.X), classifier.predict_proba(data.X))
+
+
+def test_a_malformed_item_or_categorical_column_entry_is_one_clear_line(tmp_path):
+    from gnn_mlc.model_directory import _categorical_columns, _item_columns
+
+    file = tmp_path / "columns.json"
+    file.write_text(json.dumps([{"bogus": 1}]))
+    with pytest.raises(ModelDirectoryError, match=r"columns.json: invalid item columns \(item column: incomplete "
+                                                  r"description .*\); expected the ones 'gnn-mlc train' writes"):
+        _item_columns(file, ["a"])
+    with pytest.raises(ModelDirectoryError, match=r"columns.json: invalid categorical columns \(categorical column: "
+                                                  r"incomplete description .*\); expected the ones 'gnn-mlc train'"):
+        _categorical_columns(file, ["a"], [])
