@@ -80,8 +80,6 @@ def test_recsys_table_counts_targets():
     assert "mean **x1.40**, worst x1.70 (movielens)" in text
 
 
-
-
 def test_cold_history_table_counts_targets():
     module = _table_module("cold_history_table")
     records = []

@@ -127,9 +127,9 @@ def fit_label_teacher(
     def closure() -> Tensor:
         optimizer.zero_grad()
         total = torch.zeros(())
-        weights = evidence.weights()
+        weights, bias = evidence.weights(), teacher.bias()[target_index]
         for signal, truth, mask in blocks:
-            logits = evidence.logits(signal, weights) + teacher.bias()[target_index]  # (block rows, targets)
+            logits = evidence.logits(signal, weights) + bias  # (block rows, targets)
             loss = (F.binary_cross_entropy_with_logits(logits, truth, reduction="none") * mask).sum() / n
             loss.backward(retain_graph=True)
             total = total + loss.detach()
