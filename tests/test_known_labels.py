@@ -23,6 +23,7 @@ from gnn_mlc.training.known_labels import (
     gram,
     neighbourhood_ease_weights,
     random_known_split,
+    row_ndcg,
 )
 
 FAST = {"max_epochs": 8, "hidden_channels": 32, "embedding_dim": 16, "batch_size": 64, "random_state": 0}
@@ -46,6 +47,21 @@ def test_every_regularisation_from_one_eigendecomposition_equals_the_inverse():
     scores = ease_scores_by_regularisation(gram(rows), known, (1.0, 30.0))
     for value in (1.0, 30.0):
         np.testing.assert_allclose(scores[value], known @ ease_weights(gram(rows), value), rtol=1e-4, atol=1e-5)
+
+
+def test_row_ndcg_matches_scikit_learn_on_the_labels_not_known():
+    from sklearn.metrics import ndcg_score
+
+    rng = np.random.default_rng(0)
+    scores = rng.normal(size=(40, 30))
+    known = sp.csr_matrix((rng.random((40, 30)) < 0.2).astype(np.uint8))
+    targets = sp.csr_matrix(((rng.random((40, 30)) < 0.15) & (known.toarray() == 0)).astype(np.uint8))
+    targets[3] = 0  # a row without a target is left out
+    targets.eliminate_zeros()
+    with_target = np.flatnonzero(targets.getnnz(axis=1) > 0)
+    expected = [ndcg_score(targets[[row]].toarray()[:, known[row].toarray()[0] == 0],
+                           scores[[row]][:, known[row].toarray()[0] == 0], k=10) for row in with_target]
+    np.testing.assert_allclose(row_ndcg(scores, known, targets), expected, rtol=1e-12)
 
 
 def test_the_blend_keeps_the_term_unless_the_network_is_better_beyond_noise():
@@ -319,14 +335,15 @@ def test_above_the_dense_budget_lambda_is_chosen_on_the_most_frequent_labels(mon
     _, Y = _baskets(5)
     every = sp.csr_matrix(Y)
     log_gram = sp.csr_matrix((Y.shape[1], Y.shape[1]))
-    whole = choose_regularisation(every, log_gram, seed=0)
+    whole = choose_regularisation(every, gram(every) + log_gram, seed=0)
     monkeypatch.setattr(known_labels, "DENSE_TERM_LABELS", 4)
     monkeypatch.setattr(known_labels, "LAMBDA_LABELS", Y.shape[1])  # the sub-catalogue is every label: same figures
-    assert choose_regularisation(every, log_gram, seed=0) == pytest.approx(whole)
+    assert choose_regularisation(every, gram(every) + log_gram, seed=0) == pytest.approx(whole)
     monkeypatch.setattr(known_labels, "LAMBDA_LABELS", 3)
-    cut = choose_regularisation(every, log_gram, seed=0)
+    cut = choose_regularisation(every, gram(every) + log_gram, seed=0)
     frequent = np.sort(np.argsort(-Y.sum(axis=0), kind="stable")[:3])  # no log: frequency in the rows alone
-    assert cut == pytest.approx(choose_regularisation(every[:, frequent], log_gram[frequent][:, frequent], seed=0))
+    assert cut == pytest.approx(choose_regularisation(every[:, frequent], gram(every[:, frequent]) + log_gram[frequent][:, frequent],
+                                                        seed=0))
     assert cut != pytest.approx(whole)
     rare = int(np.argmin(Y.sum(axis=0)))  # a label the log makes the most frequent: it joins the sub-catalogue
     log_rows = np.zeros((Y.sum(axis=0).max() + 50, Y.shape[1]), dtype=np.uint8)
@@ -335,8 +352,8 @@ def test_above_the_dense_budget_lambda_is_chosen_on_the_most_frequent_labels(mon
     log_gram = gram(sp.csr_matrix(log_rows))
     kept = np.sort(np.argsort(-(Y.sum(axis=0) + log_rows.sum(axis=0)), kind="stable")[:3])
     assert rare in kept
-    assert choose_regularisation(every, log_gram, seed=0) == pytest.approx(
-        choose_regularisation(every[:, kept], log_gram[kept][:, kept], seed=0))
+    assert choose_regularisation(every, gram(every) + log_gram, seed=0) == pytest.approx(
+        choose_regularisation(every[:, kept], gram(every[:, kept]) + log_gram[kept][:, kept], seed=0))
 
 
 def test_above_the_dense_budget_the_term_is_neighbourhood_ease_and_survives_the_directory(monkeypatch, tmp_path):

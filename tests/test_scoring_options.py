@@ -11,6 +11,7 @@ import pyarrow as pa
 import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
 import pytest
+import torch
 
 from gnn_mlc import DataError, GnnMlcError, LabelGCNClassifier, Scorer, ScoringOptions, TableOptions, read_dataset
 from gnn_mlc.cli import main
@@ -18,7 +19,7 @@ from gnn_mlc.data import read_label_lists
 from gnn_mlc.data.label_lists import label_positions
 from gnn_mlc.model_directory import load_model_parts
 from gnn_mlc.serving import predict_file
-from gnn_mlc.serving.scorer import OVERFLOW
+from gnn_mlc.serving.scorer import OVERFLOW, _finite_rows
 
 NAMES = ["a", "b", "c", "d", "e", "f"]
 TRAIN = ["train", "--quiet", "--max-epochs", "2", "--hidden-channels", "8", "--embedding-dim", "4",
@@ -193,6 +194,13 @@ def test_unknown_list_names_are_counted_and_a_list_of_no_model_label_is_refused(
     line = _cli_error(["evaluate", "--model", str(models["known"]), "--data", str(tmp_path / "foreign.csv"),
                        "--known-column", "history"], capsys)
     assert "column 'history' (--known-column): none of its 80 label names is a label of" in line
+
+
+def test_finite_rows_match_checking_every_value():
+    logits = torch.tensor([[1.0, 2.0], [3e38, 3e38], [float("nan"), 1.0], [float("inf"), float("-inf")],
+                           [-float("inf"), 0.0], [-3e38, -3e38]])  # finite rows whose sums overflow: rows 1 and 5
+    torch.testing.assert_close(_finite_rows(logits), torch.isfinite(logits).all(dim=1))
+    assert _finite_rows(logits).tolist() == [True, True, False, False, False, True]
 
 
 def test_features_that_overflow_the_model_are_rejected_never_scored_nan(demo_train, demo_score, tmp_path):

@@ -196,7 +196,7 @@ class Scorer:
         reasons = np.full(X.shape[0], "", dtype=object)
         with torch.no_grad():
             logits = self.logits(X, known=known)
-            finite = torch.isfinite(logits).all(dim=1).cpu().numpy()
+            finite = _finite_rows(logits).cpu().numpy()
             if not finite.all():
                 reasons[~finite] = OVERFLOW
                 kept = np.flatnonzero(finite)
@@ -392,6 +392,17 @@ def check_unique_ids(ids: pa.ChunkedArray | pa.Array, where: str | Path) -> None
         duplicate = counts.filter(pc.greater(counts.field("counts"), 1))[0]["values"].as_py()
         raise DataError(f"{where}: id {duplicate!r} appears more than once; expected one row per id. Hint: "
                         "deduplicate the input, or pass another --id-column")
+
+
+def _finite_rows(logits: Tensor) -> Tensor:
+    """(rows,) bool: whether every logit of a row (rows, num_labels) is finite. A row's sum is finite only if all
+    its values are (a NaN or an infinity carries into it); only the rare rows whose sum is not (an overflow of the
+    sum, or a value that is not finite) are checked value by value: one pass instead of two."""
+    finite = torch.isfinite(logits.sum(dim=1))
+    if not bool(finite.all()):
+        suspects = (~finite).nonzero().squeeze(1)
+        finite[suspects] = torch.isfinite(logits[suspects]).all(dim=1)
+    return finite
 
 
 def _sigmoid(logits: np.ndarray) -> np.ndarray:

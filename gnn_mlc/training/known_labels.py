@@ -43,6 +43,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
+import scipy.linalg
 import scipy.sparse as sp
 import torch
 import torch.nn.functional as F
@@ -138,26 +139,29 @@ def gram(rows: sp.csr_matrix) -> sp.csr_matrix:
 
 def ease_weights(G: np.ndarray | sp.spmatrix, regularisation: float) -> np.ndarray:
     """EASE^R's dense (L, L) item-item matrix ``B[j, t]`` (known j -> candidate t) of the Gram matrix ``G``."""
-    G = G.toarray() if sp.issparse(G) else np.asarray(G, dtype=np.float64)
-    P = np.linalg.inv(G + regularisation * np.eye(len(G)))
-    B = -P / np.diag(P)[None, :]
+    G = torch.from_numpy(G.toarray() if sp.issparse(G) else np.asarray(G, dtype=np.float64))
+    P = torch.cholesky_inverse(torch.linalg.cholesky(G + regularisation * torch.eye(len(G), dtype=G.dtype)))
+    B = (-P / torch.diagonal(P)[None, :]).numpy()  # G + lambda I is positive definite: a Cholesky inverse
     np.fill_diagonal(B, 0.0)
     return B
 
 
-def ease_scores_by_regularisation(G: sp.csr_matrix, known: sp.csr_matrix, regularisations: tuple[float, ...]
-                                  ) -> dict[float, np.ndarray]:
-    """``known @ B(lambda)`` (rows, L) for every ``lambda``, from one eigendecomposition ``G = V diag(e) V^T``:
-    ``P = V diag(1 / (e + lambda)) V^T``, so each value costs a (rows, L) x (L, L) product, not an inversion."""
-    eigenvalues, V = np.linalg.eigh(G.toarray())
+def ease_scores_by_regularisation(G: np.ndarray | sp.spmatrix, known: sp.csr_matrix,
+                                  regularisations: tuple[float, ...]) -> dict[float, np.ndarray]:
+    """``known @ B(lambda)`` (rows, L) float32 for every ``lambda``, from one eigendecomposition
+    ``G = V diag(e) V^T`` (float64): ``P = V diag(1 / (e + lambda)) V^T``, so each value costs a (rows, L) x (L, L)
+    product (float32: the scores only rank), not an inversion."""
+    G = G.toarray() if sp.issparse(G) else np.array(G, dtype=np.float64)
+    eigenvalues, V = scipy.linalg.eigh(G, driver="evr", overwrite_a=True, check_finite=False)
     eigenvalues = np.maximum(eigenvalues, 0.0)  # G is positive semi-definite; rounding can dip below 0
     K = sp.csr_matrix(known, dtype=np.float64)
-    KV, dense_known, squared = np.asarray(K @ V), K.toarray(), V ** 2
+    KV, dense_known, squared = np.asarray(K @ V, dtype=np.float32), K.toarray(), V ** 2
+    V = V.astype(np.float32)
     scores = {}
     for value in regularisations:
         inverse = 1.0 / (eigenvalues + value)
-        KP = (KV * inverse) @ V.T  # known @ P
-        diagonal = squared @ inverse  # diag(P)
+        KP = (KV * inverse.astype(np.float32)) @ V.T  # known @ P
+        diagonal = squared @ inverse  # diag(P), in float64
         scores[value] = np.asarray(dense_known - KP / diagonal[None, :], dtype=np.float32)
     return scores
 
@@ -180,7 +184,8 @@ def row_ndcg(scores: np.ndarray, known: sp.csr_matrix, targets: sp.csr_matrix, *
     rows = np.flatnonzero(truth.any(axis=1))
     if not len(rows):
         return np.zeros(0)
-    top = np.argsort(-scores[rows], axis=1, kind="stable")[:, :k]
+    top = torch.topk(torch.from_numpy(np.ascontiguousarray(scores[rows], dtype=np.float64)), min(k, scores.shape[1]),
+                     dim=1).indices.numpy()
     discounts = 1.0 / np.log2(np.arange(2, k + 2))
     dcg = (np.take_along_axis(truth[rows], top, axis=1) * discounts[: top.shape[1]]).sum(axis=1)
     ideal = np.array([discounts[: min(k, count)].sum() for count in truth[rows].sum(axis=1)])
@@ -205,18 +210,23 @@ def held_out_rows(Y: sp.csr_matrix, known: sp.csr_matrix | None, rows: np.ndarra
     return HeldOutRows(rows=rows, known=given, targets=targets)
 
 
-def choose_regularisation(every: sp.csr_matrix, log_gram: sp.csr_matrix, *, seed: int) -> dict[float, float]:
+def choose_regularisation(every: sp.csr_matrix, total: sp.csr_matrix, *, seed: int) -> dict[float, float]:
     """Each ``lambda`` of :data:`REGULARISATIONS` -> its completion nDCG@10 over :data:`FOLDS` folds of the training
     rows: each fold's rows (with >= 2 labels, at most :data:`SELECTION_ROWS` in all) reveal a seeded random half of
     their labels to a term fitted on the other folds and the log, every value from one eigendecomposition. Every
     training row takes part, so the choice does not rest on the few selection rows. Above
     :data:`DENSE_TERM_LABELS` labels, the rows and the log are cut to the :data:`LAMBDA_LABELS` most frequent labels
-    (their Gram matrix is what is decomposed)."""
-    every = sp.csr_matrix(every)
+    (their Gram matrix is what is decomposed).
+
+    Args:
+        every: (rows, L) 0/1 CSR, every label of each training row.
+        total: (L, L) the Gram matrix of every training row and the log (a fold's is this less its rows').
+    """
+    every, total = sp.csr_matrix(every), sp.csr_matrix(total)
     if every.shape[1] > DENSE_TERM_LABELS:
-        frequency = np.asarray((every != 0).sum(axis=0)).ravel() + sp.csr_matrix(log_gram).diagonal()
-        kept = np.sort(np.argsort(-frequency, kind="stable")[:LAMBDA_LABELS])
-        every, log_gram = every[:, kept], sp.csr_matrix(log_gram)[kept][:, kept]
+        kept = np.sort(np.argsort(-total.diagonal(), kind="stable")[:LAMBDA_LABELS])  # rows and log that have each
+        every, total = every[:, kept], total[kept][:, kept]
+    total = total.toarray()  # decomposed dense: a fold's Gram matrix is this less its rows'
     rows = np.flatnonzero(np.diff(sp.csr_matrix(every).indptr) >= 2)
     generator = np.random.default_rng(seed + 3)
     fold = generator.integers(0, FOLDS, every.shape[0])
@@ -229,7 +239,7 @@ def choose_regularisation(every: sp.csr_matrix, log_gram: sp.csr_matrix, *, seed
         labels = sp.csr_matrix(every[held], dtype=np.uint8)
         known = random_known_split(labels, generator)
         targets = sp.csr_matrix(labels - known, dtype=np.uint8)
-        G = gram(every[fold != index]) + log_gram
+        G = total - gram(every[fold == index]).toarray()
         for value, scores in ease_scores_by_regularisation(G, known, REGULARISATIONS).items():
             per_row[value].append(row_ndcg(scores, known, targets))
     return {value: float(np.concatenate(figures).mean()) if figures else 0.0 for value, figures in per_row.items()}
@@ -460,18 +470,15 @@ def fit_known_term(model: FittedModel, X: Matrix, every: sp.csr_matrix, held: He
         without them: what the decision rule is tuned on), and the figures the choices were made on.
     """
     held_rows = np.unique(held.rows)  # a row revealed several times counts once in the term's fit
-    fitting = np.setdiff1d(np.arange(every.shape[0]), held_rows)
-    log_gram = gram(log_rows) if log_rows is not None else sp.csr_matrix(every.shape[1:] * 2)
-    G = gram(every[fitting]) + log_gram
-    quality = choose_regularisation(every, log_gram, seed=seed)
-    term = fit_held_out_term(G, held, max(quality, key=quality.get))
+    total = gram(every) + (gram(log_rows) if log_rows is not None else sp.csr_matrix(every.shape[1:] * 2))
+    quality = choose_regularisation(every, total, seed=seed)
+    term = fit_held_out_term(total - gram(every[held_rows]), held, max(quality, key=quality.get))
     term_logits = term.weights.scale * term.evidence + term.weights.bias
     network_logits = model.decision_function(X[held.rows], device=device)
     (term_weight, network_weight), blends = choose_blend(term_logits, network_logits, held)
-    G = G + gram(every[held_rows])
-    served = replace(term.weights, matrix=term_weights(G, term.weights.regularisation),
+    served = replace(term.weights, matrix=term_weights(total, term.weights.regularisation),
                      scale=term_weight * term.weights.scale, bias=term_weight * term.weights.bias,
-                     network_weight=network_weight, gram=sp.csr_matrix(G))
+                     network_weight=network_weight, gram=total)
     figures = {"regularisation": term.weights.regularisation, "held_out_rows": int(len(held_rows)),
                "term_ndcg@10_by_regularisation": {str(value): figure for value, figure in quality.items()},
                "blend_ndcg@10": blends, "blend": [term_weight, network_weight]}
