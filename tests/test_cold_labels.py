@@ -14,7 +14,7 @@ import torch
 from gnn_mlc import DataError, LabelGCNClassifier, load_model
 from gnn_mlc.evaluation import per_label_metrics
 from gnn_mlc.nn.label_propagation import LabelLogitPropagation, propagation_edges
-from gnn_mlc.training.graph_labels import fit_label_teacher, teacher_probabilities
+from gnn_mlc.training.graph_labels import distil_label_vectors, fit_label_teacher, teacher_probabilities
 
 FAST = {"max_epochs": 15, "hidden_channels": 32, "embedding_dim": 16, "batch_size": 64, "random_state": 0}
 
@@ -62,6 +62,45 @@ def test_the_teacher_is_an_l2_logistic_regression_per_target(path, monkeypatch):
                                sp.vstack([sp.csr_matrix(rows.shape, dtype=np.uint8), unknown_rows]).tocsr(),
                                np.arange(4), np.array([4]), sp.csr_matrix(rows.T @ rows))
     np.testing.assert_allclose(padded.weight_matrix(), teacher.weight_matrix(), atol=1e-5)
+
+
+@pytest.mark.parametrize("path", ["dense blocks", "message passing"])
+def test_the_mini_batch_teacher_reaches_the_same_regression(path, monkeypatch):
+    from sklearn.linear_model import LogisticRegression
+
+    import gnn_mlc.training.graph_labels as graph_labels
+
+    monkeypatch.setattr(graph_labels, "FULL_BATCH_ENTRIES", 0)  # as a log too large for full-batch L-BFGS
+    monkeypatch.setattr(graph_labels, "MINIBATCH_ROWS", 256)
+    if path == "message passing":
+        monkeypatch.setattr(graph_labels, "DENSE_TEACHER_WEIGHTS", 0)
+    rng = np.random.default_rng(0)
+    inputs = (rng.random((3000, 4)) < 0.4).astype(np.uint8)
+    logits = inputs @ np.array([[2.0, -1.0], [-1.0, 1.0], [0.5, 0.0], [0.0, 1.5]]) - 0.5
+    targets = (rng.random((3000, 2)) < 1 / (1 + np.exp(-logits))).astype(np.uint8)
+    unknown = np.zeros((3000, 6), dtype=np.uint8)
+    unknown[:500, 5] = 1  # the second target unknown in some rows: left out of its loss
+    rows = sp.csr_matrix(np.column_stack([inputs, targets]))
+    teacher = fit_label_teacher(rows, sp.csr_matrix(unknown), np.arange(4), np.array([4, 5]),
+                                sp.csr_matrix(rows.T @ rows))
+    for column, target in enumerate((4, 5)):
+        seen = unknown[:, target] == 0
+        reference = LogisticRegression(C=1.0, tol=1e-10, max_iter=10_000).fit(inputs[seen], targets[seen, column])
+        np.testing.assert_allclose(teacher.weight_matrix()[target, :4], reference.coef_[0], atol=0.05)
+
+
+def test_mini_batch_distillation_reaches_the_full_batch_heads(monkeypatch):
+    import gnn_mlc.training.graph_labels as graph_labels
+
+    rng = np.random.default_rng(0)
+    encodings = rng.normal(size=(3000, 6)).astype(np.float32)
+    soft = 1 / (1 + np.exp(-(encodings @ rng.normal(size=(6, 3)) - 1.0)))
+    full = distil_label_vectors(encodings, soft)
+    monkeypatch.setattr(graph_labels, "FULL_BATCH_ENTRIES", 0)
+    monkeypatch.setattr(graph_labels, "MINIBATCH_ROWS", 256)
+    mini = distil_label_vectors(encodings, soft)
+    np.testing.assert_allclose(mini[0], full[0], atol=0.05)
+    np.testing.assert_allclose(mini[1], full[1], atol=0.05)
 
 
 def _data(seed: int = 0):

@@ -30,6 +30,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
@@ -49,6 +50,19 @@ DENSE_SIGNAL_SHARE = 0.05
 (8192, 400) x (400, 100) product with its gradient took 39 ms, a sparse one at 24% non-zeros 130 ms)."""
 HEAD_DECAY = 3e-4
 """L2 on the distilled label vectors (chosen among 1e-4, 3e-4 and 1e-3 on development seeds)."""
+FULL_BATCH_ENTRIES = 2**23
+"""Up to this many (row, target) values the teacher and the distilled heads are fitted by full-batch L-BFGS (to its
+tolerance); above, by mini-batch Adam (:data:`MINIBATCH_ROWS` rows a step, :data:`EPOCHS` passes over the rows, the
+learning rate decayed linearly to 0), whose time is a few passes over the rows instead of hundreds, and whose
+memory is one batch's dense (rows, targets) values instead of every row's."""
+MINIBATCH_ROWS = 1024
+"""Rows per mini-batch step (above :data:`FULL_BATCH_ENTRIES`)."""
+EPOCHS = 10
+"""Passes over the rows of a mini-batch fit (at least :data:`MIN_STEPS` steps)."""
+MIN_STEPS = 200
+"""The fewest Adam steps of a mini-batch fit (few rows and many targets make few batches)."""
+LEARNING_RATE = 0.1
+"""Adam's initial learning rate in a mini-batch fit."""
 
 
 @dataclass(frozen=True)
@@ -79,6 +93,7 @@ def fit_label_teacher(
     max_iterations: int = 200,
     batch_rows: int = 8192,
     signals: sp.csr_matrix | None = None,
+    seed: int = 0,
 ) -> LabelLogitPropagation:
     """Fit the teacher: each target label scored from the input labels of a row, on the rows where it is known.
 
@@ -92,53 +107,106 @@ def fit_label_teacher(
         max_iterations: L-BFGS iterations (full batch, accumulated over row blocks of ``batch_rows``).
         signals: (n, num_labels) the messages' values when they are not ``rows`` (a row's known labels, when the
             teacher learns to complete a row from a part of it).
+        seed: the order of the rows in a mini-batch fit (above :data:`FULL_BATCH_ENTRIES` values).
 
     Returns:
         The fitted :class:`~gnn_mlc.nn.LabelLogitPropagation` (edges from ``inputs`` to ``targets``).
     """
     num_labels = rows.shape[1]
-    values = sp.csr_matrix(rows, dtype=np.float32)
-    sources = values if signals is None else sp.csr_matrix(signals, dtype=np.float32)
-    if unknown is None:
-        known = np.ones((rows.shape[0], len(targets)), dtype=np.float32)
-    else:  # a row where no target is known adds nothing to the loss (its objective / n has the same minimum)
-        unknown_targets = sp.csr_matrix(unknown)[:, targets]
-        kept = np.flatnonzero(unknown_targets.getnnz(axis=1) < len(targets))
-        values, sources = values[kept], sources[kept]
-        known = 1.0 - unknown_targets[kept].toarray().astype(np.float32)
-    n = values.shape[0]
+    inputs, targets = np.asarray(inputs), np.asarray(targets)
+    truth = sp.csr_matrix(sp.csr_matrix(rows)[:, targets], dtype=np.float32)
+    sources = sp.csr_matrix(rows if signals is None else signals, dtype=np.float32)
+    hidden = sp.csr_matrix(truth.shape, dtype=np.float32) if unknown is None \
+        else sp.csr_matrix(sp.csr_matrix(unknown)[:, targets], dtype=np.float32)
+    kept = np.flatnonzero(hidden.getnnz(axis=1) < len(targets))  # a row where no target is known adds nothing
+    full_batch = len(kept) * len(targets) <= FULL_BATCH_ENTRIES
+    if not full_batch:  # mini-batches of rows in a seeded random order
+        kept = np.random.default_rng(seed).permutation(kept)
+    truth, sources, hidden = truth[kept], sources[kept], hidden[kept]
+    n = len(kept)
+    known_counts = n - np.asarray(hidden.sum(axis=0)).ravel()
+    positives = np.asarray(truth.sum(axis=0) - truth.multiply(hidden).sum(axis=0)).ravel()
     frequency = np.zeros(num_labels)
-    frequency[targets] = np.asarray(values[:, targets].multiply(known).sum(axis=0)).ravel() / np.maximum(
-        known.sum(axis=0), 1.0)
+    frequency[targets] = positives / np.maximum(known_counts, 1.0)
     edges = propagation_edges(inputs, targets, cooccurrence)
     teacher = LabelLogitPropagation(torch.from_numpy(edges), num_labels, torch.from_numpy(frequency))
     if not n:  # no row knows a target: nothing to fit (the penalty alone keeps every weight at 0)
         return teacher.eval()
+    rows_per_block = batch_rows if full_batch else MINIBATCH_ROWS
     if len(inputs) * len(targets) <= DENSE_TEACHER_WEIGHTS:
-        evidence = _sparse_evidence(teacher, sources, np.asarray(inputs), np.asarray(targets), batch_rows)
+        evidence = _sparse_evidence(teacher, sources, inputs, targets, rows_per_block)
     else:
-        evidence = _message_evidence(teacher, sources, np.asarray(inputs), np.asarray(targets), batch_rows)
-    blocks = [(signal, torch.from_numpy(values[start:stop][:, targets].toarray()), torch.from_numpy(known[start:stop]))
-              for start, stop, signal in evidence.blocks]
-    target_index = torch.from_numpy(np.asarray(targets, dtype=np.int64))
-    optimizer = torch.optim.LBFGS(teacher.parameters(), lr=1, max_iter=max_iterations,
-                                  line_search_fn="strong_wolfe")
+        evidence = _message_evidence(teacher, sources, inputs, targets, rows_per_block)
 
-    def closure() -> Tensor:
-        optimizer.zero_grad()
-        total = torch.zeros(())
-        weights, bias = evidence.weights(), teacher.bias()[target_index]
-        for signal, truth, mask in blocks:
-            logits = evidence.logits(signal, weights) + bias  # (block rows, targets)
-            loss = (F.binary_cross_entropy_with_logits(logits, truth, reduction="none") * mask).sum() / n
-            loss.backward(retain_graph=True)
-            total = total + loss.detach()
-        penalty = (teacher.weight ** 2).sum() / (2 * C * n) + 1e-3 * (teacher.beta ** 2).sum()
-        penalty.backward()
-        return total + penalty.detach()
+    def values(start: int, stop: int) -> tuple[Tensor, Tensor]:
+        """(rows, targets) the block's truth and its mask of known values."""
+        return (torch.from_numpy(truth[start:stop].toarray()),
+                torch.from_numpy(1.0 - hidden[start:stop].toarray()))
 
-    optimizer.step(closure)
+    cached = [values(start, stop) for start, stop, _ in evidence.blocks] if full_batch else None
+    target_index = torch.from_numpy(targets.astype(np.int64))
+
+    def block_loss(prepared: tuple[Tensor | None, Tensor], block: int) -> Tensor:
+        weights, bias = prepared
+        start, stop, signal = evidence.blocks[block]
+        target, mask = cached[block] if cached is not None else values(start, stop)
+        logits = evidence.logits(signal, weights) + bias  # (block rows, targets)
+        return (F.binary_cross_entropy_with_logits(logits, target, reduction="none") * mask).sum() / n
+
+    minimise(list(teacher.parameters()), lambda: (evidence.weights(), teacher.bias()[target_index]), block_loss,
+             lambda: (teacher.weight ** 2).sum() / (2 * C * n) + 1e-3 * (teacher.beta ** 2).sum(),
+             [stop - start for start, stop, _ in evidence.blocks], full_batch=full_batch,
+             max_iterations=max_iterations, seed=seed)
     return teacher.eval()
+
+
+def minimise(parameters: list[Tensor], prepare: Callable[[], Any], block_loss: Callable[[Any, int], Tensor],
+             penalty: Callable[[], Tensor], block_rows: list[int], *, full_batch: bool, max_iterations: int,
+             seed: int) -> None:
+    """Minimise ``sum_b block_loss(prepared, b) + penalty()`` over ``parameters`` (in place), where each block's loss
+    is its rows' share of a mean over every row.
+
+    Full batch: L-BFGS (strong Wolfe), every block accumulated per evaluation, ``prepare()`` (what every block
+    shares, e.g. the weights gathered into a matrix) built once per evaluation. Mini-batch: Adam, one step per block
+    (its loss scaled to the whole: ``rows / block rows``), the blocks in a seeded random order per epoch,
+    :data:`EPOCHS` epochs (at least :data:`MIN_STEPS` steps), the learning rate decayed linearly from
+    :data:`LEARNING_RATE` to 0.
+
+    Args:
+        block_rows: the rows in each block (their total is the mean's count).
+    """
+    if full_batch:
+        optimizer = torch.optim.LBFGS(parameters, lr=1, max_iter=max_iterations, line_search_fn="strong_wolfe")
+
+        def closure() -> Tensor:
+            optimizer.zero_grad()
+            total = torch.zeros(())
+            prepared = prepare()
+            for block in range(len(block_rows)):
+                loss = block_loss(prepared, block)
+                loss.backward(retain_graph=True)
+                total = total + loss.detach()
+            extra = penalty()
+            extra.backward()
+            return total + extra.detach()
+
+        optimizer.step(closure)
+        return
+    optimizer = torch.optim.Adam(parameters, lr=LEARNING_RATE)
+    steps = max(EPOCHS * len(block_rows), MIN_STEPS)
+    schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: 1.0 - step / steps)
+    generator = np.random.default_rng(seed)
+    num_rows = sum(block_rows)
+    order = np.zeros(0, dtype=np.int64)
+    for step in range(steps):
+        if step % len(block_rows) == 0:  # a new epoch: a new order
+            order = generator.permutation(len(block_rows))
+        block = int(order[step % len(block_rows)])
+        optimizer.zero_grad()
+        loss = block_loss(prepare(), block) * (num_rows / block_rows[block]) + penalty()
+        loss.backward()
+        optimizer.step()
+        schedule.step()
 
 
 @dataclass
@@ -221,7 +289,7 @@ def teacher_probabilities(teacher: LabelLogitPropagation, rows: sp.csr_matrix, i
 
 
 def distil_label_vectors(encodings: np.ndarray, soft_targets: np.ndarray, *, weight_decay: float = HEAD_DECAY,
-                         max_iterations: int = 500) -> tuple[np.ndarray, np.ndarray]:
+                         max_iterations: int = 500, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
     """Fit linear heads on frozen encodings to soft targets.
 
     Args:
@@ -231,23 +299,28 @@ def distil_label_vectors(encodings: np.ndarray, soft_targets: np.ndarray, *, wei
 
     Returns:
         ``W`` (k, embedding_dim) and ``b`` (k,) float32 minimising ``mean_rows sum_k BCE(h W^T + b, q)
-        + weight_decay ||W||^2`` (L-BFGS from ``W = 0``, ``b`` = the targets' mean log-odds).
+        + weight_decay ||W||^2`` from ``W = 0``, ``b`` = the targets' mean log-odds (:func:`minimise`: L-BFGS up to
+        :data:`FULL_BATCH_ENTRIES` values of ``q``, mini-batch Adam above).
     """
     H = torch.from_numpy(np.ascontiguousarray(encodings, dtype=np.float32))
     targets = torch.from_numpy(np.ascontiguousarray(soft_targets, dtype=np.float32))
     weight = torch.zeros(targets.shape[1], H.shape[1], requires_grad=True)
     mean = targets.mean(dim=0).clamp(1e-4, 1 - 1e-4)
     bias = torch.log(mean / (1 - mean)).requires_grad_(True)
-    optimizer = torch.optim.LBFGS([weight, bias], lr=1, max_iter=max_iterations, line_search_fn="strong_wolfe")
+    full_batch = targets.numel() <= FULL_BATCH_ENTRIES
+    if full_batch:
+        blocks: list[slice | Tensor] = [slice(None)]
+    else:  # mini-batches of rows in a seeded random order
+        order = torch.from_numpy(np.random.default_rng(seed).permutation(len(H)))
+        blocks = list(order.split(MINIBATCH_ROWS))
 
-    def closure() -> Tensor:
-        optimizer.zero_grad()
-        loss = F.binary_cross_entropy_with_logits(H @ weight.T + bias, targets, reduction="sum") / len(H) \
-            + weight_decay * (weight ** 2).sum()
-        loss.backward()
-        return loss
+    def block_loss(_: None, block: int) -> Tensor:
+        rows = blocks[block]
+        return F.binary_cross_entropy_with_logits(H[rows] @ weight.T + bias, targets[rows], reduction="sum") / len(H)
 
-    optimizer.step(closure)
+    minimise([weight, bias], lambda: None, block_loss, lambda: weight_decay * (weight ** 2).sum(),
+             [len(H)] if full_batch else [len(rows) for rows in blocks], full_batch=full_batch,
+             max_iterations=max_iterations, seed=seed)
     return weight.detach().numpy(), bias.detach().numpy()
 
 
