@@ -27,8 +27,11 @@ and writes results/cold_start.{json,md}; ``--split dev`` (seeds 10 11 12) carves
 rows (``datasets.load_split``) and writes results/cold_start_dev.{json,md}: choices are made there.
 ``--mini-batch`` fits the teacher and the distilled heads by mini-batch Adam on every set (the path the package
 takes above ``graph_labels.FULL_BATCH_ENTRIES`` values, which no benchmark set reaches) and writes
-results/cold_start[_dev]_minibatch.{json,md}: the scalable path's quality against full-batch L-BFGS's. Usage:
-``python benchmarks/cold_start.py [--split dev|test] [--seeds ...] [--datasets ...] [--mini-batch]``.
+results/cold_start[_dev]_minibatch.{json,md}: the scalable path's quality against full-batch L-BFGS's.
+``--cooccurring-graph`` cuts the teacher's graph to co-occurring pairs on every set (the rule above
+``label_propagation.COMPLETE_GRAPH_PAIRS`` pairs) and writes results/cold_start[_dev]_cooccurring.{json,md}. Usage:
+``python benchmarks/cold_start.py [--split dev|test] [--seeds ...] [--datasets ...] [--mini-batch]
+[--cooccurring-graph]``.
 """
 
 from __future__ import annotations
@@ -48,6 +51,7 @@ from datasets import load_split, split_seeds, start_run  # noqa: E402
 
 from gnn_mlc import LabelGCNClassifier  # noqa: E402
 from gnn_mlc.evaluation import evaluate, per_label_metrics  # noqa: E402
+from gnn_mlc.nn import label_propagation  # noqa: E402
 from gnn_mlc.training import graph_labels  # noqa: E402
 
 SETS = ("yeast", "birds", "genbase", "medical", "enron", "bibtex", "mediamill_small", "yeast-meka", "movielens")
@@ -200,13 +204,18 @@ def main() -> None:
                         help="fit the teacher and the distilled heads by mini-batch Adam at every size (the path above "
                              "graph_labels.FULL_BATCH_ENTRIES), to measure it against full-batch L-BFGS; writes "
                              "results/cold_start[_dev]_minibatch")
+    parser.add_argument("--cooccurring-graph", action="store_true",
+                        help="the teacher's graph cut to co-occurring pairs on every set (the rule above "
+                             "label_propagation.COMPLETE_GRAPH_PAIRS pairs); writes results/cold_start[_dev]_cooccurring")
     args = parser.parse_args()
     args.seeds = split_seeds(args.split, args.seeds)
     if args.mini_batch:
         graph_labels.FULL_BATCH_ENTRIES = 0
+    if args.cooccurring_graph:
+        label_propagation.COMPLETE_GRAPH_PAIRS = 0
     start_run()  # the results record the commit the run started at
     name_of_results = ("cold_start" if args.split == "test" else "cold_start_dev") + (
-        "_minibatch" if args.mini_batch else "")
+        "_minibatch" if args.mini_batch else "") + ("_cooccurring" if args.cooccurring_graph else "")
     records: list[dict] = []
     for name in args.datasets:
         for seed in args.seeds:

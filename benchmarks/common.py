@@ -19,6 +19,8 @@ import numpy as np
 import scipy.sparse as sp
 
 RESULTS = Path(__file__).resolve().parent / "results"
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))  # this checkout's package, not whichever one is installed (e.g. another worktree's)
 
 
 def machine() -> str:
@@ -78,12 +80,15 @@ def commit() -> str:
     read once, at a run's first results, so a commit made while a long run goes on does not relabel its results."""
     import subprocess
 
-    root = Path(__file__).resolve().parents[1]
+    import gnn_mlc
+
+    if Path(gnn_mlc.__file__).resolve().parents[1] != ROOT:  # the commit would not name the code that ran
+        raise RuntimeError(f"the benchmark imported gnn_mlc from {gnn_mlc.__file__}, not from its checkout {ROOT}")
     try:
-        sha = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=root, capture_output=True, text=True,
+        sha = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True,
                              check=True).stdout.strip()
         dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no", "--", ".",
-                                ":!benchmarks/results"], cwd=root, capture_output=True, text=True, check=True).stdout.strip()
+                                ":!benchmarks/results"], cwd=ROOT, capture_output=True, text=True, check=True).stdout.strip()
     except (OSError, subprocess.CalledProcessError):
         return "unknown (not a git checkout)"
     return f"{sha} ({'uncommitted changes' if dirty else 'clean'})"

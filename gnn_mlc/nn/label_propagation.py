@@ -80,8 +80,12 @@ class LabelLogitPropagation(MessagePassing):
         return matrix
 
 
+COMPLETE_GRAPH_PAIRS = 5_000_000
+"""Up to this many (input, target) pairs the teacher's graph is complete; above, cut to co-occurring pairs."""
+
+
 def propagation_edges(inputs: np.ndarray, targets: np.ndarray, cooccurrence: sp.csr_matrix, *,
-                      max_edges: int = 5_000_000) -> np.ndarray:
+                      max_edges: int | None = None) -> np.ndarray:
     """The edges ``j -> t`` for every input label j and target label t != j, as a (2, num_edges) int64 array.
 
     A complete graph keeps the evidence of absence (a label that never co-occurs with t counts against t); it was
@@ -91,7 +95,7 @@ def propagation_edges(inputs: np.ndarray, targets: np.ndarray, cooccurrence: sp.
     in the number of co-occurrences at recommender scale.
     """
     inputs, targets = np.asarray(inputs, dtype=np.int64), np.asarray(targets, dtype=np.int64)
-    if len(inputs) * len(targets) > max_edges:
+    if len(inputs) * len(targets) > (COMPLETE_GRAPH_PAIRS if max_edges is None else max_edges):
         pairs = sp.csr_matrix(cooccurrence)[inputs][:, targets].tocoo()
         source, target = inputs[pairs.row], targets[pairs.col]
     else:

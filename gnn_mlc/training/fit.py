@@ -129,7 +129,7 @@ def fit_model(inputs: FitInputs, settings: FitSettings, *, checkpoint: str | Pat
     plan = plan_labels(space, len(label_names), np.asarray(Y_space.sum(axis=0)).ravel(), _graph_label_set(sources),
                        np.zeros(len(space)) if log_rows is None else np.asarray(log_rows.sum(axis=0)).ravel(),
                        max_rare_positives=settings.rare_label_positives)
-    unknown = _unknown_entries(Y_missing, label_names, space, plan.cold, X.shape[0])  # for the graph
+    unknown = _unknown_values(Y_missing, label_names, space, plan.cold)  # built for the rows it is asked for
     train_rows, validation_rows = stratified_split_indices(Y, test_fraction=settings.validation_fraction,
                                                            seed=settings.random_state)
     if len(validation_rows) > VALIDATION_ROWS:  # scored every epoch: a seeded sample at recommender scale
@@ -201,7 +201,7 @@ def fit_model(inputs: FitInputs, settings: FitSettings, *, checkpoint: str | Pat
     if known is None:
         X_validation = X[validation_rows]
         rule = fit_rule(lambda rows: model.predict_proba(X_validation[rows], device=settings.device), settings,
-                        Y_space[validation_rows], None if unknown is None else unknown[validation_rows],
+                        Y_space[validation_rows], unknown(validation_rows),
                         cardinality=cardinality)
         return replace(model, decision_rule=rule)
     given = None if isinstance(known, str) else place_columns(known, label_names, space)
@@ -209,7 +209,8 @@ def fit_model(inputs: FitInputs, settings: FitSettings, *, checkpoint: str | Pat
     every = Y_space if given is None else sp.csr_matrix(Y_space.maximum(given), dtype=np.uint8)
     model, held_logits, figures = fit_known_term(model, X, every, held, log_rows, device=settings.device,
                                                  seed=settings.random_state)
-    unknown_held = held.known if unknown is None else sp.csr_matrix(held.known.maximum(unknown[held.rows]))
+    hidden = unknown(held.rows)
+    unknown_held = held.known if hidden is None else sp.csr_matrix(held.known.maximum(hidden))
     probabilities = torch.sigmoid(torch.from_numpy(held_logits)).numpy()  # a known label: no decision, no miss
     rule = fit_rule(lambda rows: probabilities[rows], settings, held.targets, unknown_held, cardinality=cardinality)
     return replace(model, decision_rule=rule, metrics={**model.metrics, "known_term": figures})
@@ -292,17 +293,18 @@ def data_fingerprint(*matrices: Matrix | None) -> str:
     return digest.hexdigest()
 
 
-def _graph_rows(module: LabelScoringModel, X_scaled: Matrix, Y_space: sp.csr_matrix, unknown: sp.csr_matrix | None,
-                *, seed: int) -> tuple[np.ndarray, sp.csr_matrix]:
+def _graph_rows(module: LabelScoringModel, X_scaled: Matrix, Y_space: sp.csr_matrix,
+                unknown: Callable[[np.ndarray], sp.csr_matrix | None], *, seed: int
+                ) -> tuple[np.ndarray, sp.csr_matrix]:
     """``(encodings, labels)`` of a seeded sample of up to ``GRAPH_ROWS`` training rows: what distils graph-scored
     labels into vectors, now and at ``add_labels`` (unknown label values are left out)."""
     rows = np.arange(X_scaled.shape[0])
     if len(rows) > GRAPH_ROWS:
         rows = np.sort(np.random.default_rng(seed).choice(rows, GRAPH_ROWS, replace=False))
     encodings = encode(module.encoder, X_scaled[rows], batch_size=4096, device=torch.device("cpu"))
-    labels = Y_space[rows]
-    if unknown is not None:
-        labels = sp.csr_matrix(labels - labels.multiply(unknown[rows]), dtype=np.uint8)
+    labels, hidden = Y_space[rows], unknown(rows)
+    if hidden is not None:
+        labels = sp.csr_matrix(labels - labels.multiply(hidden), dtype=np.uint8)
         labels.eliminate_zeros()
     return encodings, labels
 
@@ -316,18 +318,23 @@ def _graph_label_set(sources: GraphSources) -> set[str]:
     return names
 
 
-def _unknown_entries(Y_missing: Matrix | None, label_names: list[str], space: list[str], cold: np.ndarray,
-                     num_rows: int) -> sp.csr_matrix | None:
-    """(rows, len(space)) 1 where a training label value is unknown: ``Y_missing``'s entries and every cold
-    label's column (a label the feature rows do not carry is not a negative)."""
-    if Y_missing is None and not len(cold):
-        return None
-    unknown = sp.csr_matrix((num_rows, len(space)), dtype=np.uint8) if Y_missing is None \
-        else place_columns(Y_missing, label_names, space)
-    cold_columns = sp.csr_matrix((np.ones(num_rows * len(cold), dtype=np.uint8),
-                                  (np.repeat(np.arange(num_rows), len(cold)), np.tile(cold, num_rows))),
-                                 shape=unknown.shape)
-    return sp.csr_matrix(unknown.maximum(cold_columns), dtype=np.uint8)
+def _unknown_values(Y_missing: Matrix | None, label_names: list[str], space: list[str], cold: np.ndarray
+                    ) -> Callable[[np.ndarray], sp.csr_matrix | None]:
+    """``rows -> (len(rows), len(space))`` 1 where a training label value is unknown: ``Y_missing``'s entries and
+    every cold label's column (a label the feature rows do not carry is not a negative), or ``None`` where nothing
+    is unknown. Built for the rows asked (the validation, held-out and graph rows: samples), never for every training
+    row: the cold columns alone would be rows x cold labels entries."""
+    entries = None if Y_missing is None else place_columns(Y_missing, label_names, space)
+
+    def of(rows: np.ndarray) -> sp.csr_matrix | None:
+        if entries is None and not len(cold):
+            return None
+        columns = sp.csr_matrix((np.ones(len(rows) * len(cold), dtype=np.uint8),
+                                 (np.repeat(np.arange(len(rows)), len(cold)), np.tile(cold, len(rows)))),
+                                shape=(len(rows), len(space)))
+        return columns if entries is None else sp.csr_matrix(columns.maximum(entries[rows]), dtype=np.uint8)
+
+    return of
 
 
 def _warn_degenerate_labels(label_names: list[str], counts: np.ndarray, num_rows: int, *, skip: np.ndarray) -> None:

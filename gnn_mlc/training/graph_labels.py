@@ -333,7 +333,6 @@ def infer_graph_label_vectors(
     encodings: np.ndarray,
     feature_rows: sp.csr_matrix,
     log_rows: sp.csr_matrix | None,
-    unknown: sp.csr_matrix | None = None,
     edges: sp.csr_matrix | None = None,
     label_features: np.ndarray | None = None,
     has_features: np.ndarray | None = None,
@@ -347,7 +346,6 @@ def infer_graph_label_vectors(
         encodings: (n, d) ``h(x)`` of the feature rows used for distillation.
         feature_rows: (n, L) 0/1 CSR labels of those rows (a rare target's positives there are its shots).
         log_rows: (m, L) 0/1 CSR label-only rows, or ``None``.
-        unknown: (n, L) 1 where a feature row's label value is unknown (cold labels), or ``None``.
         edges: (L, L) external edge weights ``[t, j]`` for an edge j -> t, or ``None``.
         label_features: (L, f) label feature vectors (rows of ``has_features``), or ``None``.
 
@@ -364,14 +362,20 @@ def infer_graph_label_vectors(
         in_log[np.flatnonzero(np.asarray(log_rows.sum(axis=0)).ravel() > 0)] = True
     by_log = np.asarray([t for t in targets if in_log[t]], dtype=np.int64)
     if len(by_log):
+        feature_rows = sp.csr_matrix(feature_rows)
         rows = sp.vstack([log_rows, feature_rows]).tocsr()
-        missing = None if unknown is None else sp.vstack(
-            [sp.csr_matrix(log_rows.shape, dtype=np.uint8), sp.csr_matrix(unknown, dtype=np.uint8)]).tocsr()
         cooccurrence = sp.csr_matrix(rows.T @ rows)
-        teacher = fit_label_teacher(rows, missing, inputs, by_log, cooccurrence)
-        soft = teacher_probabilities(teacher, feature_rows, inputs, by_log)
-        shots = sp.csr_matrix(feature_rows)[:, by_log].toarray() > 0  # a rare label's own positives are positives
-        soft[shots] = 1.0
+        shots = np.asarray(feature_rows[:, by_log].sum(axis=0)).ravel() > 0
+        soft = np.zeros((feature_rows.shape[0], len(by_log)), dtype=np.float32)
+        # A cold label is unknown in every feature row: its regression is fitted on the log's rows alone; a rare
+        # label's on the log's and the feature rows'. The regressions are separate per label, so two teachers fit
+        # the same weights as one over every row with the cold labels' values masked in the feature rows, without
+        # that (feature rows, cold labels) mask.
+        for group, fitting in ((~shots, sp.csr_matrix(log_rows)), (shots, rows)):
+            if group.any():
+                teacher = fit_label_teacher(fitting, None, inputs, by_log[group], cooccurrence)
+                soft[:, group] = teacher_probabilities(teacher, feature_rows, inputs, by_log[group])
+        soft[feature_rows[:, by_log].toarray() > 0] = 1.0  # a rare label's own positives are positives
         embeddings[by_log], bias[by_log] = distil_label_vectors(encodings, soft)
         has_vector[by_log] = True
         sources[by_log] = "log"

@@ -47,12 +47,9 @@ def graph_label_vectors(model: FittedModel, plan: LabelPlan, sources: GraphSourc
     if len(targets):
         inputs = np.setdiff1d(np.flatnonzero(label_sources == "trained"), targets)
         encodings, rows = model.graph_rows
-        unknown = sp.csr_matrix((np.ones(rows.shape[0] * len(plan.cold), dtype=np.uint8),
-                                 (np.repeat(np.arange(rows.shape[0]), len(plan.cold)),
-                                  np.tile(plan.cold, rows.shape[0]))), shape=rows.shape)
         vectors = infer_graph_label_vectors(
             targets, inputs=inputs, embeddings=embeddings, bias=bias, encodings=encodings, feature_rows=rows,
-            log_rows=log_rows, unknown=unknown, edges=None if edges is None else edges.T.tocsr(),
+            log_rows=log_rows, edges=None if edges is None else edges.T.tocsr(),
             label_features=features, has_features=has_features,
         )
         own = np.isin(vectors.labels, plan.rare)  # a rare label's own head keeps a share (RARE_OWN_SHARE)
