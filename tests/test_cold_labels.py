@@ -64,6 +64,24 @@ def test_the_teacher_is_an_l2_logistic_regression_per_target(path, monkeypatch):
     np.testing.assert_allclose(padded.weight_matrix(), teacher.weight_matrix(), atol=1e-5)
 
 
+def test_cold_and_rare_labels_fitted_apart_equal_one_fit_with_the_cold_values_masked():
+    rng = np.random.default_rng(1)
+    inputs = (rng.random((900, 4)) < 0.4).astype(np.uint8)
+    logits = inputs @ np.array([[1.5, 0.5], [-1.0, 1.0], [0.5, -1.0], [0.0, 0.5]]) - 0.5
+    targets = (rng.random((900, 2)) < 1 / (1 + np.exp(-logits))).astype(np.uint8)
+    targets[600:, 0] = 0  # label 4 is cold: absent from the feature rows (600 on); label 5 is known there (rare)
+    rows = sp.csr_matrix(np.column_stack([inputs, targets]))
+    masked = np.zeros((900, 6), dtype=np.uint8)
+    masked[600:, 4] = 1
+    cooccurrence = sp.csr_matrix(rows.T @ rows)
+    joint = fit_label_teacher(rows, sp.csr_matrix(masked), np.arange(4), np.array([4, 5]), cooccurrence)
+    cold = fit_label_teacher(rows[:600], None, np.arange(4), np.array([4]), cooccurrence)
+    rare = fit_label_teacher(rows, None, np.arange(4), np.array([5]), cooccurrence)
+    # the same regressions: only the light penalty on the bias offset (1e-3 beta^2, not divided by the rows) differs
+    np.testing.assert_allclose(cold.weight_matrix()[4], joint.weight_matrix()[4], atol=1e-2)
+    np.testing.assert_allclose(rare.weight_matrix()[5], joint.weight_matrix()[5], atol=1e-2)
+
+
 @pytest.mark.parametrize("path", ["dense blocks", "message passing"])
 def test_the_mini_batch_teacher_reaches_the_same_regression(path, monkeypatch):
     from sklearn.linear_model import LogisticRegression
