@@ -16,6 +16,7 @@ from gnn_mlc.training.known_labels import (
     BLENDS,
     HeldOutRows,
     by_row,
+    calibrate,
     choose_blend,
     choose_regularisation,
     ease_scores_by_regularisation,
@@ -62,6 +63,19 @@ def test_row_ndcg_matches_scikit_learn_on_the_labels_not_known():
     expected = [ndcg_score(targets[[row]].toarray()[:, known[row].toarray()[0] == 0],
                            scores[[row]][:, known[row].toarray()[0] == 0], k=10) for row in with_target]
     np.testing.assert_allclose(row_ndcg(scores, known, targets), expected, rtol=1e-12)
+
+
+def test_calibration_recovers_the_scale_and_bias_from_a_sample_of_rows(monkeypatch):
+    import gnn_mlc.training.known_labels as known_labels
+
+    rng = np.random.default_rng(0)
+    evidence = rng.normal(size=(4000, 50)).astype(np.float32)
+    targets = sp.csr_matrix((rng.random((4000, 50)) < 1 / (1 + np.exp(-(2.0 * evidence - 1.0)))).astype(np.uint8))
+    known = sp.csr_matrix((4000, 50), dtype=np.uint8)
+    whole = calibrate(evidence, targets, known)
+    np.testing.assert_allclose(whole, (2.0, -1.0), atol=0.1)
+    monkeypatch.setattr(known_labels, "CALIBRATION_VALUES", 50_000)  # a quarter of the rows
+    np.testing.assert_allclose(calibrate(evidence, targets, known), whole, atol=0.1)
 
 
 def test_the_blend_keeps_the_term_unless_the_network_is_better_beyond_noise():

@@ -72,6 +72,8 @@ SOLVE_BATCH = 64
 """Labels whose neighbourhood systems are solved together (64 x 512 x 512 float64: 128 MB)."""
 SELECTION_ROWS = 5_000
 """At most this many rows (a seeded sample) choose ``lambda``, and at most this many the calibration and blend."""
+CALIBRATION_VALUES = 2**22
+"""At most this many (row, label) values calibrate the term's scale and bias (a seeded sample of rows above)."""
 REVEALS = 4
 """Random known halves drawn per selection row when the known labels are not given."""
 FOLDS = 3
@@ -363,12 +365,17 @@ def _rows_within(G: sp.csr_matrix, labels: np.ndarray, position: np.ndarray
 def calibrate(evidence: np.ndarray, targets: sp.csr_matrix, known: sp.csr_matrix, *, max_iterations: int = 100
               ) -> tuple[float, float]:
     """``(scale, bias)`` of the logistic fit ``P(target) = sigmoid(scale * evidence + bias)`` over every (row,
-    label) of held-out rows, their known labels left out.
+    label) of held-out rows, their known labels left out; over a seeded sample of
+    :data:`CALIBRATION_VALUES` // L rows when there are more values than that (two parameters need no more).
 
     Args:
         evidence: (n, L) ``known @ B`` of the rows.
         targets: (n, L) 0/1 their targets; known: (n, L) 0/1 their known labels.
     """
+    if evidence.size > CALIBRATION_VALUES:
+        rows = np.sort(np.random.default_rng(0).choice(
+            len(evidence), max(1, CALIBRATION_VALUES // evidence.shape[1]), replace=False))
+        evidence, targets, known = evidence[rows], sp.csr_matrix(targets)[rows], sp.csr_matrix(known)[rows]
     truth = torch.from_numpy(sp.csr_matrix(targets).toarray().astype(np.float32))
     if not truth.numel():
         return 1.0, 0.0
