@@ -107,6 +107,15 @@ def test_the_mini_batch_teacher_reaches_the_same_regression(path, monkeypatch):
         np.testing.assert_allclose(teacher.weight_matrix()[target, :4], reference.coef_[0], atol=0.05)
 
 
+def test_mini_batch_steps_grow_with_the_rows_only_to_their_budget():
+    from gnn_mlc.training.graph_labels import EPOCHS, MIN_STEPS, MINIBATCH_ROWS, minibatch_rows
+
+    assert minibatch_rows(5_000, 400) == MINIBATCH_ROWS  # few rows: the smallest step, MIN_STEPS steps
+    rows = minibatch_rows(1_000_000, 1_600)
+    assert MIN_STEPS <= EPOCHS * -(-1_000_000 // rows) < MIN_STEPS + EPOCHS  # about MIN_STEPS steps of EPOCHS passes
+    assert minibatch_rows(1_000_000, 5_000) == 2**25 // 5_000  # a block of at most 2^25 values
+
+
 def test_mini_batch_distillation_reaches_the_full_batch_heads(monkeypatch):
     import gnn_mlc.training.graph_labels as graph_labels
 

@@ -56,7 +56,7 @@ HEAD_DECAY = 3e-4
 """L2 on the distilled label vectors (chosen among 1e-4, 3e-4 and 1e-3 on development seeds)."""
 FULL_BATCH_ENTRIES = 2**23
 """Up to this many (row, target) values the teacher and the distilled heads are fitted by full-batch L-BFGS (to its
-tolerance); above, by mini-batch Adam (:data:`MINIBATCH_ROWS` rows a step, :data:`EPOCHS` passes over the rows, the
+tolerance); above, by mini-batch Adam (:func:`minibatch_rows` rows a step, :data:`EPOCHS` passes over the rows, the
 learning rate decayed linearly to 0), whose time is a few passes over the rows instead of hundreds, and whose
 memory is one batch's dense (rows, targets) values instead of every row's. The mini-batch settings were chosen on
 the cold-start protocol's development seeds with every set forced onto that path (benchmarks/results/
@@ -64,7 +64,9 @@ cold_start_dev_minibatch.md against cold_start_dev.md): within half a point of L
 -0.02 points pooled over 54 (set, variant, seed) fits; with at least 200 steps instead of 500, bibtex lost 1.1
 points (a run at 6d17db2, not kept)."""
 MINIBATCH_ROWS = 1024
-"""Rows per mini-batch step (above :data:`FULL_BATCH_ENTRIES`)."""
+"""The fewest rows per mini-batch step (above :data:`FULL_BATCH_ENTRIES`); where the rows are many, a step takes
+more (:func:`minibatch_rows`), so a fit is about :data:`MIN_STEPS` steps however many rows there are (each step
+updates every weight: with 8,000 warm and 1,600 new labels, 12.8M of them)."""
 EPOCHS = 10
 """Passes over the rows of a mini-batch fit (at least :data:`MIN_STEPS` steps)."""
 MIN_STEPS = 500
@@ -140,7 +142,7 @@ def fit_label_teacher(
     teacher = LabelLogitPropagation(torch.from_numpy(edges), num_labels, torch.from_numpy(frequency))
     if not n:  # no row knows a target: nothing to fit (the penalty alone keeps every weight at 0)
         return teacher.eval()
-    rows_per_block = batch_rows if full_batch else MINIBATCH_ROWS
+    rows_per_block = batch_rows if full_batch else minibatch_rows(n, len(targets))
     if len(inputs) * len(targets) <= DENSE_TEACHER_WEIGHTS:
         evidence = _sparse_evidence(teacher, sources, inputs, targets, rows_per_block)
     else:
@@ -161,30 +163,37 @@ def fit_label_teacher(
         logits = evidence.logits(signal, weights) + bias  # (block rows, targets)
         return (F.binary_cross_entropy_with_logits(logits, target, reduction="none") * mask).sum() / n
 
-    minimise(list(teacher.parameters()), lambda: (evidence.weights(), teacher.bias()[target_index]), block_loss,
-             lambda: (teacher.weight ** 2).sum() / (2 * C * n) + 1e-3 * (teacher.beta ** 2).sum(),
+    minimise([(teacher.weight, 1 / (2 * C * n)), (teacher.beta, 1e-3)],
+             lambda: (evidence.weights(), teacher.bias()[target_index]), block_loss,
              [stop - start for start, stop, _ in evidence.blocks], full_batch=full_batch,
              max_iterations=max_iterations, seed=seed)
     return teacher.eval()
 
 
-def minimise(parameters: list[Tensor], prepare: Callable[[], Any], block_loss: Callable[[Any, int], Tensor],
-             penalty: Callable[[], Tensor], block_rows: list[int], *, full_batch: bool, max_iterations: int,
-             seed: int) -> None:
-    """Minimise ``sum_b block_loss(prepared, b) + penalty()`` over ``parameters`` (in place), where each block's loss
-    is its rows' share of a mean over every row.
+def minibatch_rows(num_rows: int, num_targets: int) -> int:
+    """Rows per mini-batch step: :data:`MINIBATCH_ROWS`, or more where :data:`EPOCHS` passes would take more than
+    :data:`MIN_STEPS` steps (so a fit is about that many steps), at most a (rows, targets) block of 2^25 values."""
+    wanted = max(MINIBATCH_ROWS, -(-num_rows * EPOCHS // MIN_STEPS))
+    return max(MINIBATCH_ROWS, min(wanted, 2**25 // max(num_targets, 1)))
+
+
+def minimise(decays: list[tuple[Tensor, float]], prepare: Callable[[], Any], block_loss: Callable[[Any, int], Tensor],
+             block_rows: list[int], *, full_batch: bool, max_iterations: int, seed: int) -> None:
+    """Minimise ``sum_b block_loss(prepared, b) + sum_p c_p ||p||^2`` over the parameters ``p`` of ``decays``
+    (``(p, c_p)`` pairs; in place), where each block's loss is its rows' share of a mean over every row.
 
     Full batch: L-BFGS (strong Wolfe), every block accumulated per evaluation, ``prepare()`` (what every block
     shares, e.g. the weights gathered into a matrix) built once per evaluation. Mini-batch: Adam, one step per block
-    (its loss scaled to the whole: ``rows / block rows``), the blocks in a seeded random order per epoch,
-    :data:`EPOCHS` epochs (at least :data:`MIN_STEPS` steps), the learning rate decayed linearly from
-    :data:`LEARNING_RATE` to 0.
+    (its loss scaled to the whole: ``rows / block rows``; the penalty's gradient ``2 c_p p`` as Adam's weight decay,
+    without forming ``||p||^2``), the blocks in a seeded random order per epoch, :data:`EPOCHS` epochs (at least
+    :data:`MIN_STEPS` steps), the learning rate decayed linearly from :data:`LEARNING_RATE` to 0.
 
     Args:
         block_rows: the rows in each block (their total is the mean's count).
     """
     if full_batch:
-        optimizer = torch.optim.LBFGS(parameters, lr=1, max_iter=max_iterations, line_search_fn="strong_wolfe")
+        optimizer = torch.optim.LBFGS([parameter for parameter, _ in decays], lr=1, max_iter=max_iterations,
+                                      line_search_fn="strong_wolfe")
 
         def closure() -> Tensor:
             optimizer.zero_grad()
@@ -194,13 +203,14 @@ def minimise(parameters: list[Tensor], prepare: Callable[[], Any], block_loss: C
                 loss = block_loss(prepared, block)
                 loss.backward(retain_graph=True)
                 total = total + loss.detach()
-            extra = penalty()
-            extra.backward()
-            return total + extra.detach()
+            penalty = sum(coefficient * (parameter ** 2).sum() for parameter, coefficient in decays)
+            penalty.backward()
+            return total + penalty.detach()
 
         optimizer.step(closure)
         return
-    optimizer = torch.optim.Adam(parameters, lr=LEARNING_RATE)
+    optimizer = torch.optim.Adam([{"params": [parameter], "weight_decay": 2 * coefficient}
+                                  for parameter, coefficient in decays], lr=LEARNING_RATE, fused=True)
     steps = max(EPOCHS * len(block_rows), MIN_STEPS)
     schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: 1.0 - step / steps)
     generator = np.random.default_rng(seed)
@@ -211,7 +221,7 @@ def minimise(parameters: list[Tensor], prepare: Callable[[], Any], block_loss: C
             order = generator.permutation(len(block_rows))
         block = int(order[step % len(block_rows)])
         optimizer.zero_grad()
-        loss = block_loss(prepare(), block) * (num_rows / block_rows[block]) + penalty()
+        loss = block_loss(prepare(), block) * (num_rows / block_rows[block])
         loss.backward()
         optimizer.step()
         schedule.step()
@@ -257,7 +267,12 @@ def _sparse_evidence(teacher: LabelLogitPropagation, sources: sp.csr_matrix, inp
                                              check_invariants=False).coalesce()
         blocks.append((start, start + block.shape[0], signal))
 
+    flat = index[0] * len(targets) + index[1]
+    complete = len(flat) == len(inputs) * len(targets) and bool(torch.equal(flat, torch.arange(len(flat))))
+
     def weights() -> Tensor:
+        if complete:  # the edges are every (input, target) pair in row-major order: the weights are the matrix
+            return teacher.weight.view(len(inputs), len(targets))
         return torch.zeros(len(inputs), len(targets)).index_put(index, teacher.weight)
 
     def logits(signal: Tensor, W: Tensor | None) -> Tensor:
@@ -320,13 +335,13 @@ def distil_label_vectors(encodings: np.ndarray, soft_targets: np.ndarray, *, wei
         blocks: list[slice | Tensor] = [slice(None)]
     else:  # mini-batches of rows in a seeded random order
         order = torch.from_numpy(np.random.default_rng(seed).permutation(len(H)))
-        blocks = list(order.split(MINIBATCH_ROWS))
+        blocks = list(order.split(minibatch_rows(len(H), targets.shape[1])))
 
     def block_loss(_: None, block: int) -> Tensor:
         rows = blocks[block]
         return F.binary_cross_entropy_with_logits(H[rows] @ weight.T + bias, targets[rows], reduction="sum") / len(H)
 
-    minimise([weight, bias], lambda: None, block_loss, lambda: weight_decay * (weight ** 2).sum(),
+    minimise([(weight, weight_decay), (bias, 0.0)], lambda: None, block_loss,
              [len(H)] if full_batch else [len(rows) for rows in blocks], full_batch=full_batch,
              max_iterations=max_iterations, seed=seed)
     return weight.detach().numpy(), bias.detach().numpy()
