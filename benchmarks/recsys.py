@@ -255,7 +255,7 @@ def _tune_ease(full: sp.csr_matrix, seed: int) -> float:
 
 def _scorer_times(model: LabelGCNClassifier, data: dict, labels: list[str]) -> dict:
     """Scoring seconds of the model's Scorer on the test rows repeated to >= 50,000 rows, with and without the
-    known column (median of 5)."""
+    known column (median of 5 runs of each, alternating)."""
     import tempfile
 
     X = data["X_test"].toarray() if sp.issparse(data["X_test"]) else np.asarray(data["X_test"])
@@ -272,8 +272,11 @@ def _scorer_times(model: LabelGCNClassifier, data: dict, labels: list[str]) -> d
         model.to_directory(Path(directory) / "model")
         plain = Scorer(Path(directory) / "model", top_k=20, device="cpu", without_history=True)
         with_known = Scorer(Path(directory) / "model", top_k=20, device="cpu", known_column="owned")
-        timings = {"plain": time_repeats(lambda: plain.score_table(table), 5)["median_s"],
-                   "known": time_repeats(lambda: with_known.score_table(table), 5)["median_s"]}
+        runs: dict[str, list[float]] = {"plain": [], "known": []}
+        for _ in range(5):  # alternating, so a slow spell of the machine falls on both
+            for arm, scorer in (("plain", plain), ("known", with_known)):
+                runs[arm].append(time_repeats(lambda scorer=scorer: scorer.score_table(table), 1)["median_s"])
+        timings = {arm: statistics.median(seconds) for arm, seconds in runs.items()}
     return {"scoring_rows": table.num_rows, "scorer_seconds_plain": timings["plain"],
             "scorer_seconds_known": timings["known"], "known_time_ratio": timings["known"] / timings["plain"]}
 
@@ -305,8 +308,8 @@ def scoring_section(records: list[dict]) -> list[str]:
     ratios = [r["known_time_ratio"] for r in records]
     lines = ["## Scoring with known labels", "",
              f"`Scorer` seconds with the known column over seconds without it, the same model and rows (>= 50,000, "
-             f"top 20), median of 5 runs: mean ratio {statistics.mean(ratios):.2f}, max {max(ratios):.2f} "
-             "(target <= 1.5).", "", "| data set | rows | without (s) | with (s) | ratio |", "|---|---:|---:|---:|---:|"]
+             f"top 20), median of 5 runs each, alternating: mean ratio {statistics.mean(ratios):.2f}, "
+             f"max {max(ratios):.2f} (target <= 1.5).", "", "| data set | rows | without (s) | with (s) | ratio |", "|---|---:|---:|---:|---:|"]
     for name in datasets:
         rows = [r for r in records if r["dataset"] == name]
         lines.append(f"| {name} | {rows[0]['scoring_rows']:,} | "
@@ -316,35 +319,46 @@ def scoring_section(records: list[dict]) -> list[str]:
     return lines
 
 
+FIT_REPEATS = 3
+"""Fits of each arm per data set in ``--scoring-only`` (alternating; the median is reported)."""
+
+
 def scoring_only(datasets: list[str], seed: int) -> None:
     """Only the cost comparison: the features-only network's and the graph+known model's fit seconds on each data
-    set (one seed), and that model's scoring timed by :func:`_scorer_times`; writes
-    results/recsys_scoring.{json,md}."""
+    set (one seed; :data:`FIT_REPEATS` fits of each, alternating, median), and that model's scoring timed by
+    :func:`_scorer_times`; writes results/recsys_scoring.{json,md}."""
     records = []
     for name in datasets:
         data = movielens(seed, "test") if name == "movielens" else baskets(name, seed, "test")
         targets = data["Y"] if data["K"] is not None else sp.csr_matrix(data["Y"], dtype=np.uint8)
-        start = time.perf_counter()
-        LabelGCNClassifier(use_graph=False, random_state=seed).fit(data["X"], targets, label_names=data["labels"])
-        network_seconds = time.perf_counter() - start
-        start = time.perf_counter()
-        model = LabelGCNClassifier(random_state=seed).fit(
-            data["X"], targets, label_names=data["labels"],
-            known_labels="split" if data["split_training"] else data["K"])
-        known_seconds = time.perf_counter() - start
+        network_times, known_times = [], []
+        for _ in range(FIT_REPEATS):
+            start = time.perf_counter()
+            LabelGCNClassifier(use_graph=False, random_state=seed).fit(data["X"], targets, label_names=data["labels"])
+            network_times.append(time.perf_counter() - start)
+            start = time.perf_counter()
+            model = LabelGCNClassifier(random_state=seed).fit(
+                data["X"], targets, label_names=data["labels"],
+                known_labels="split" if data["split_training"] else data["K"])
+            known_times.append(time.perf_counter() - start)
+        network_seconds, known_seconds = statistics.median(network_times), statistics.median(known_times)
         records.append({"dataset": name, "seed": seed, "fit_seconds_network": network_seconds,
                         "fit_seconds_known": known_seconds, "fit_ratio": known_seconds / network_seconds,
+                        "fit_seconds_network_all": network_times, "fit_seconds_known_all": known_times,
                         "blend": model.fitted_.metrics["known_term"]["blend"],
                         **_scorer_times(model, data, data["labels"])})
         print(f"{name}: {records[-1]}", flush=True)
         text = ["# Known labels: the time they add to fitting and scoring", "", "{header}",
                 f"The graph+known model of `benchmarks/recsys.py` (seed {seed}, test split's training rows) per data "
                 "set, and the features-only network (`use_graph=False`, the `no-graph` arm) on the same rows, fitted "
-                "one after the other in one process on an otherwise idle machine (`--scoring-only`); the quality "
-                "figures are in recsys.md.", "", "## Fitting with known labels", "",
-                "| data set | features-only network (s) | with known labels (s) | ratio | blend (term, network) |",
-                "|---|---:|---:|---:|---|"]
-        text += [f"| {r['dataset']} | {r['fit_seconds_network']:.1f} | {r['fit_seconds_known']:.1f} | "
+                f"{FIT_REPEATS} times each, alternating, in one process on an otherwise idle machine "
+                "(`--scoring-only`): medians, [min, max]; the quality figures are in recsys.md.", "",
+                "## Fitting with known labels", "",
+                "| data set | features-only network (s) | with known labels (s) | ratio of medians | "
+                "blend (term, network) |", "|---|---:|---:|---:|---|"]
+        text += [f"| {r['dataset']} | {r['fit_seconds_network']:.2f} [{min(r['fit_seconds_network_all']):.2f}, "
+                 f"{max(r['fit_seconds_network_all']):.2f}] | {r['fit_seconds_known']:.2f} "
+                 f"[{min(r['fit_seconds_known_all']):.2f}, {max(r['fit_seconds_known_all']):.2f}] | "
                  f"{r['fit_ratio']:.2f} | {r['blend']} |" for r in records] + [""]
         write_results("recsys_scoring", records, "\n".join(text + scoring_section(records)) + "\n")
 

@@ -54,15 +54,15 @@ DENSE_SIGNAL_SHARE = 0.05
 (8192, 400) x (400, 100) product with its gradient took 39 ms, a sparse one at 24% non-zeros 130 ms)."""
 HEAD_DECAY = 3e-4
 """L2 on the distilled label vectors (chosen among 1e-4, 3e-4 and 1e-3 on development seeds)."""
-FULL_BATCH_ENTRIES = 2**23
-"""Up to this many (row, target) values the teacher and the distilled heads are fitted by full-batch L-BFGS (to its
-tolerance); above, by mini-batch Adam (:func:`minibatch_rows` rows a step, :data:`EPOCHS` passes over the rows, the
-learning rate decayed linearly to 0), whose time is a few passes over the rows instead of hundreds, and whose
-memory is one batch's dense (rows, targets) values instead of every row's. The mini-batch settings were chosen on
-the cold-start protocol's development seeds with every set forced onto that path (benchmarks/results/
-cold_start_dev_minibatch.md against cold_start_dev.md): within half a point of L-BFGS's cold mAP on every set,
--0.02 points pooled over 54 (set, variant, seed) fits; with at least 200 steps instead of 500, bibtex lost 1.1
-points (a run at 6d17db2, not kept)."""
+FULL_BATCH_ENTRIES = 2**21
+"""Up to this many (row, target) values (2.1M: more than any benchmark set has) the teacher and the distilled heads
+are fitted by full-batch L-BFGS (to its tolerance); above, by mini-batch Adam (:func:`minibatch_rows` rows a step,
+:data:`EPOCHS` passes over the rows, the learning rate decayed linearly to 0), whose time is a few passes over the
+rows instead of hundreds, and whose memory is one batch's dense (rows, targets) values instead of every row's. The
+mini-batch settings were chosen on the cold-start protocol's development seeds with every set forced onto that path
+(benchmarks/results/cold_start_dev_minibatch.md against cold_start_dev.md): within half a point of L-BFGS's cold
+mAP on every set, -0.02 points pooled over 54 (set, variant, seed) fits; with at least 200 steps instead of 500,
+bibtex lost 1.1 points (a run at 6d17db2, not kept)."""
 MINIBATCH_ROWS = 1024
 """The fewest rows per mini-batch step (above :data:`FULL_BATCH_ENTRIES`); where the rows are many, a step takes
 more (:func:`minibatch_rows`), so a fit is about :data:`MIN_STEPS` steps however many rows there are (each step
