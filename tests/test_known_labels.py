@@ -45,9 +45,12 @@ def test_every_regularisation_from_one_eigendecomposition_equals_the_inverse():
     rng = np.random.default_rng(0)
     rows = sp.csr_matrix((rng.random((80, 7)) < 0.4).astype(np.float64))
     known = sp.csr_matrix((rng.random((10, 7)) < 0.3).astype(np.float64))
-    scores = ease_scores_by_regularisation(gram(rows), known, (1.0, 30.0))
+    scores = ease_scores_by_regularisation(gram(rows), known, (1.0, 30.0, 3000.0))
     for value in (1.0, 30.0):
         np.testing.assert_allclose(scores[value], known @ ease_weights(gram(rows), value), rtol=1e-4, atol=1e-5)
+    # at a large lambda the scores are small differences: they must hold to the float32 they are returned in
+    np.testing.assert_allclose(scores[3000.0], (known @ ease_weights(gram(rows), 3000.0)).astype(np.float32),
+                               rtol=1e-5, atol=1e-9)
 
 
 def test_row_ndcg_matches_scikit_learn_on_the_labels_not_known():

@@ -151,19 +151,20 @@ def ease_weights(G: np.ndarray | sp.spmatrix, regularisation: float) -> np.ndarr
 def ease_scores_by_regularisation(G: np.ndarray | sp.spmatrix, known: sp.csr_matrix,
                                   regularisations: tuple[float, ...]) -> dict[float, np.ndarray]:
     """``known @ B(lambda)`` (rows, L) float32 for every ``lambda``, from one eigendecomposition
-    ``G = V diag(e) V^T`` (float64): ``P = V diag(1 / (e + lambda)) V^T``, so each value costs a (rows, L) x (L, L)
-    product (float32: the scores only rank), not an inversion."""
+    ``G = V diag(e) V^T``: ``P = V diag(1 / (e + lambda)) V^T``, so each value costs a (rows, L) x (L, L) product,
+    not an inversion. In float64: at a large ``lambda`` a score is the small difference ``known - known P / diag(P)``,
+    and float32 products moved medical's choice of ``lambda`` from 10 to 3000 (its 1000 and 3000 nDCG@10 from 0.423
+    to 0.442)."""
     G = G.toarray() if sp.issparse(G) else np.array(G, dtype=np.float64)
     eigenvalues, V = scipy.linalg.eigh(G, driver="evr", overwrite_a=True, check_finite=False)
     eigenvalues = np.maximum(eigenvalues, 0.0)  # G is positive semi-definite; rounding can dip below 0
     K = sp.csr_matrix(known, dtype=np.float64)
-    KV, dense_known, squared = np.asarray(K @ V, dtype=np.float32), K.toarray(), V ** 2
-    V = V.astype(np.float32)
+    KV, dense_known, squared = np.asarray(K @ V), K.toarray(), V ** 2
     scores = {}
     for value in regularisations:
         inverse = 1.0 / (eigenvalues + value)
-        KP = (KV * inverse.astype(np.float32)) @ V.T  # known @ P
-        diagonal = squared @ inverse  # diag(P), in float64
+        KP = (KV * inverse) @ V.T  # known @ P
+        diagonal = squared @ inverse  # diag(P)
         scores[value] = np.asarray(dense_known - KP / diagonal[None, :], dtype=np.float32)
     return scores
 
