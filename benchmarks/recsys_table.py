@@ -104,7 +104,8 @@ def table(records: list[dict], cost: list[dict]) -> str:
                          "[recsys_scoring.md](benchmarks/results/recsys_scoring.md)).")
         ratios = {r["dataset"]: r["known_time_ratio"] for r in cost}
         worst = max(ratios, key=ratios.get)
-        lines.append(f"- Scoring with known labels over scoring without (the `Scorer` on >= 50,000 rows, median of 5, "
+        lines.append("- Scoring with known labels over scoring without (the `Scorer` on >= 50,000 rows, median of 5 runs "
+                     f"each, alternating, "
                      f"same file): mean **x{statistics.mean(ratios.values()):.2f}**, worst x{ratios[worst]:.2f} "
                      f"({worst}); target <= x1.5 on every set.")
     return "\n".join(lines)
