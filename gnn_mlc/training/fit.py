@@ -324,11 +324,11 @@ def _unknown_values(Y_missing: Matrix | None, label_names: list[str], space: lis
     every cold label's column (a label the feature rows do not carry is not a negative), or ``None`` where nothing
     is unknown. Built for the rows asked (the validation, held-out and graph rows: samples), never for every training
     row: the cold columns alone would be rows x cold labels entries."""
+    if Y_missing is None and not len(cold):
+        return lambda rows: None
     entries = None if Y_missing is None else place_columns(Y_missing, label_names, space)
 
-    def of(rows: np.ndarray) -> sp.csr_matrix | None:
-        if entries is None and not len(cold):
-            return None
+    def of(rows: np.ndarray) -> sp.csr_matrix:
         columns = sp.csr_matrix((np.ones(len(rows) * len(cold), dtype=np.uint8),
                                  (np.repeat(np.arange(len(rows)), len(cold)), np.tile(cold, len(rows)))),
                                 shape=(len(rows), len(space)))

@@ -388,7 +388,8 @@ def infer_graph_label_vectors(
         feature_rows = sp.csr_matrix(feature_rows)
         rows = sp.vstack([log_rows, feature_rows]).tocsr()
         cooccurrence = sp.csr_matrix(rows.T @ rows)
-        shots = np.asarray(feature_rows[:, by_log].sum(axis=0)).ravel() > 0
+        own = feature_rows[:, by_log].toarray() > 0  # a rare label's own positive feature rows
+        shots = own.any(axis=0)
         soft = np.zeros((feature_rows.shape[0], len(by_log)), dtype=np.float32)
         # A cold label is unknown in every feature row: its regression is fitted on the log's rows alone; a rare
         # label's on the log's and the feature rows'. The regressions are separate per label, so two teachers fit
@@ -398,7 +399,7 @@ def infer_graph_label_vectors(
             if group.any():
                 teacher = fit_label_teacher(fitting, None, inputs, by_log[group], cooccurrence)
                 soft[:, group] = teacher_probabilities(teacher, feature_rows, inputs, by_log[group])
-        soft[feature_rows[:, by_log].toarray() > 0] = 1.0  # a rare label's own positives are positives
+        soft[own] = 1.0  # a rare label's own positives are positives
         embeddings[by_log], bias[by_log] = distil_label_vectors(encodings, soft)
         has_vector[by_log] = True
         sources[by_log] = "log"

@@ -187,7 +187,7 @@ def row_ndcg(scores: np.ndarray, known: sp.csr_matrix, targets: sp.csr_matrix, *
     rows = np.flatnonzero(truth.any(axis=1))
     if not len(rows):
         return np.zeros(0)
-    top = torch.topk(torch.from_numpy(np.ascontiguousarray(scores[rows], dtype=np.float64)), min(k, scores.shape[1]),
+    top = torch.topk(torch.from_numpy(np.ascontiguousarray(scores[rows])), min(k, scores.shape[1]),
                      dim=1).indices.numpy()
     discounts = 1.0 / np.log2(np.arange(2, k + 2))
     dcg = (np.take_along_axis(truth[rows], top, axis=1) * discounts[: top.shape[1]]).sum(axis=1)
