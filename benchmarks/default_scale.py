@@ -12,8 +12,10 @@
   item-item term of ``gnn_mlc.training.known_labels``: exact EASE^R up to 8,192 labels, the neighbourhood form
   above; lambda, calibration and blend).
 
-A fit that does not end within ``--timeout`` seconds is recorded as such. Writes results/default_scale.{json,md}.
-Usage: ``python benchmarks/default_scale.py [--cells 50000x2000 200000x10000] [--timeout 1800] [--work DIR]``.
+A fit that does not end within ``--timeout`` seconds is recorded as such. Writes results/default_scale.{json,md}
+(``--results-name`` another name, e.g. for a cell that takes hours; ``--arms`` a subset of the arms, in pairs: a
+ratio needs its plain fit). Usage: ``python benchmarks/default_scale.py [--cells 50000x2000 200000x10000]
+[--arms plain log] [--timeout 1800] [--work DIR] [--results-name default_scale]``.
 """
 
 from __future__ import annotations
@@ -106,6 +108,8 @@ def main() -> None:
     parser.add_argument("--cells", nargs="+", default=["50000x2000", "200000x10000"])
     parser.add_argument("--timeout", type=float, default=1800.0)
     parser.add_argument("--work", type=Path, default=None, help="where the generated data sets go")
+    parser.add_argument("--arms", nargs="+", choices=ARMS, default=list(ARMS), help="the arms to fit (in order)")
+    parser.add_argument("--results-name", default="default_scale", help="write results/NAME.{json,md}")
     parser.add_argument("--arm", choices=ARMS, help=argparse.SUPPRESS)
     parser.add_argument("--data", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -126,10 +130,10 @@ def main() -> None:
         path = work / f"data-{rows}-{labels}.npz"
         if not path.exists():
             generate(rows, labels, 0, path)
-        for arm in ARMS:
+        for arm in args.arms:
             records.append({"rows": rows, "labels_in_data": labels, "arm": arm, **run_arm(arm, path, args.timeout)})
             print(f"{cell} {arm}: {records[-1]}", flush=True)
-            write_results("default_scale", records, markdown(records))
+            write_results(args.results_name, records, markdown(records))
 
 
 if __name__ == "__main__":
