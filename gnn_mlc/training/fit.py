@@ -193,7 +193,9 @@ def fit_model(inputs: FitInputs, settings: FitSettings, *, checkpoint: str | Pat
         metrics=result.to_metrics(), data_columns=dict(inputs.data_columns),
         trained_labels=[int(index) for index in trained], label_sources=[str(s) for s in label_sources],
         cooccurrence_rows=X.shape[0] + (0 if log_rows is None else log_rows.shape[0]),
-        graph_rows=_graph_rows(module, X_scaled, Y_space, unknown, seed=settings.random_state),
+        graph_rows=_graph_rows(module, X_scaled, Y_space,  # a cold label's column is 0 there: no mask for it
+                               _unknown_values(Y_missing, label_names, space, np.zeros(0, np.int64)),
+                               seed=settings.random_state),
         item_columns=list(inputs.item_columns), categorical_columns=list(inputs.categorical_columns), graph=graph,
     )
     model = graph_label_vectors(model, plan, sources, log_rows, edges_space, targets=plan.graph_scored)
