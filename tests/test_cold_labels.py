@@ -68,11 +68,39 @@ def test_the_teachers_evidence_in_dense_rows_and_edge_by_edge_equals_the_dense_f
     dense = rows.toarray() @ teacher.weight_matrix()[targets].T + teacher.bias()[targets].detach().numpy()
     expected = 1 / (1 + np.exp(-dense))
     # the frequent inputs dense, the others edge by edge
-    assert 0 < (np.bincount(edges[0], minlength=40)[inputs] >= 0.25 * len(targets)).sum() < len(inputs)
+    degree = np.bincount(edges[0], minlength=40)[inputs]
+    assert (degree >= 0.25 * len(targets)).any() and ((degree > 0) & (degree < 0.25 * len(targets))).any()
+    np.testing.assert_allclose(teacher_probabilities(teacher, rows, inputs, targets, batch_rows=64), expected,
+                               rtol=1e-5, atol=1e-6)
+    monkeypatch.setattr(graph_labels, "EDGE_PAIRS", 5)  # the edge-by-edge sums expanded a few rows at a time
     np.testing.assert_allclose(teacher_probabilities(teacher, rows, inputs, targets, batch_rows=64), expected,
                                rtol=1e-5, atol=1e-6)
     monkeypatch.setattr(graph_labels, "DENSE_INPUT_SHARE", 0.0)  # every input's weights dense
     np.testing.assert_allclose(teacher_probabilities(teacher, rows, inputs, targets), expected, rtol=1e-5, atol=1e-6)
+
+
+def test_a_teacher_on_a_cut_graph_is_the_regression_on_each_targets_chosen_inputs(monkeypatch):
+    from sklearn.linear_model import LogisticRegression
+
+    import gnn_mlc.nn.label_propagation as label_propagation
+    import gnn_mlc.training.graph_labels as graph_labels
+
+    monkeypatch.setattr(label_propagation, "TEACHER_INPUTS", 4)  # 6 inputs: each target keeps 2 similar + 2 frequent
+    monkeypatch.setattr(graph_labels, "DENSE_INPUT_SHARE", 0.75)  # inputs reaching both targets dense, others by edge
+    rng = np.random.default_rng(3)
+    inputs = (rng.random((1500, 6)) < np.array([0.6, 0.5, 0.3, 0.2, 0.15, 0.1])).astype(np.uint8)
+    logits = inputs @ np.array([[0.5, -0.5], [-1.0, 0.5], [1.5, 0.0], [0.0, 1.5], [1.0, -1.0], [-1.0, 1.0]]) - 1.0
+    targets = (rng.random((1500, 2)) < 1 / (1 + np.exp(-logits))).astype(np.uint8)
+    rows = sp.csr_matrix(np.column_stack([inputs, targets]))
+    teacher = fit_label_teacher(rows, None, np.arange(6), np.array([6, 7]), sp.csr_matrix(rows.T @ rows))
+    source, target = teacher.edge_index.numpy()
+    degree = np.bincount(source, minlength=8)[:6]
+    assert (degree == 2).any() and (degree == 1).any()  # both parts of the evidence are used
+    for label in (6, 7):
+        chosen = np.sort(source[target == label])
+        assert len(chosen) == 4
+        reference = LogisticRegression(C=1.0, tol=1e-10, max_iter=10_000).fit(inputs[:, chosen], targets[:, label - 6])
+        np.testing.assert_allclose(teacher.weight_matrix()[label, chosen], reference.coef_[0], atol=1e-2)
 
 
 @pytest.mark.parametrize("path", ["dense blocks", "sparse blocks", "edge by edge"])

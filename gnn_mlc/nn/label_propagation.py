@@ -33,6 +33,10 @@ from torch_geometric.nn import MessagePassing
 class LabelLogitPropagation(MessagePassing):
     """``out_t(z) = b_t + sum_{j -> t} w_tj z_j`` over a label graph (see the module docstring).
 
+    ``forward`` (message passing over dense (labels, rows) signals) is the rule's reference form; the teacher is
+    fitted and applied on sparse rows instead (``gnn_mlc.training.graph_labels``: dense weight rows for inputs that
+    reach many targets, edge-by-edge sums for the others), which the tests hold equal to it.
+
     Args:
         edge_index: (2, num_edges) int64, messages flow from ``edge_index[0]`` (input labels) to ``edge_index[1]``
             (scored labels); no self-loops, so a label is always scored from its neighbours alone.
@@ -107,6 +111,7 @@ def propagation_edges(inputs: np.ndarray, targets: np.ndarray, cooccurrence: sp.
         keep = source != target
         return np.stack([source[keep], target[keep]]).astype(np.int64)
     cooccurrence = sp.csr_matrix(cooccurrence)
+    cooccurrence.eliminate_zeros()  # a stored 0 is no co-occurrence
     counts = cooccurrence.diagonal().astype(np.float64)
     by_frequency = inputs[np.argsort(-counts[inputs], kind="stable")][: size + 1]
     pairs = sp.csc_matrix(cooccurrence[inputs][:, targets], dtype=np.float64)

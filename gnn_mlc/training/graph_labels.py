@@ -50,7 +50,10 @@ DENSE_INPUT_SHARE = 0.25
 """An input label with edges to at least this share of the teacher's targets (every input of a complete graph; the
 frequent inputs of a cut one, which every target is scored from) has its weights fitted as a row of a dense (such
 inputs, targets) matrix against sparse rows; the other inputs' weights are summed edge by edge
-(:func:`_teacher_evidence`). The dense matrix is at most 4 x ``TEACHER_INPUTS`` rows (each edge counts once)."""
+(:func:`_teacher_evidence`). A cost choice only: both compute the same sums (tested), and the dense matrix is at
+most 4 x ``TEACHER_INPUTS`` rows (each edge counts once)."""
+EDGE_PAIRS = 2**24
+"""The most (row, edge) pairs the teacher's edge-by-edge sums expand at once (about 0.4 GB with their indices)."""
 DENSE_SIGNAL_SHARE = 0.05
 """A block of the teacher's input rows at least this share non-zero is multiplied dense (on 2 CPU cores a dense
 (8192, 400) x (400, 100) product with its gradient took 39 ms, a sparse one at 24% non-zeros 130 ms)."""
@@ -68,16 +71,17 @@ variant, seed) fits; with 200 steps instead of 500, bibtex lost 1.1 points (a ru
 MINIBATCH_ROWS = 1024
 """The fewest rows per mini-batch step (above :data:`FULL_BATCH_ENTRIES`); where the rows are many, a step takes
 more (:func:`minibatch_rows`), so a fit is :data:`STEPS` steps however many rows there are (each step updates
-every weight: with 8,000 warm and 1,600 new labels, 12.8M of them)."""
+every weight: with 8,000 warm and 1,600 new labels cut to 512 inputs each, 819,200 of them)."""
 EPOCHS = 10
 """Passes over the rows of a mini-batch fit where :data:`STEPS` steps of at most 2^25 (row, target) values hold
 them; more passes where the rows are few, fewer where a step cannot hold rows x EPOCHS / STEPS rows (a log of 1M
 rows x 10,000 new labels: 3,355 rows a step, 1.7 passes; no benchmark set is that large, so that regime's quality is
 not measured)."""
 STEPS = 500
-"""Adam steps of a mini-batch fit: the time of a fit is bounded by STEPS blocks of at most 2^25 values whatever the
-number of rows (the quality at 200 steps instead, on development seeds: bibtex -1.1 points, see
-:data:`FULL_BATCH_ENTRIES`)."""
+"""Adam steps of a mini-batch fit, or one pass over the rows where that takes more (above 32,768 targets, where a
+step of :data:`MINIBATCH_ROWS` rows holds more than 2^25 values): the time of a fit is bounded by STEPS blocks of
+at most 2^25 values whatever the number of rows, up to that many targets (the quality at 200 steps instead, on
+development seeds: bibtex -1.1 points, see :data:`FULL_BATCH_ENTRIES`)."""
 LEARNING_RATE = 0.1
 """Adam's initial learning rate in a mini-batch fit."""
 
@@ -178,7 +182,8 @@ def fit_label_teacher(
 
 def minibatch_rows(num_rows: int, num_targets: int) -> int:
     """Rows per mini-batch step: :data:`MINIBATCH_ROWS`, or more where :data:`EPOCHS` passes would take more than
-    :data:`STEPS` steps, at most a (rows, targets) block of 2^25 values."""
+    :data:`STEPS` steps, at most a (rows, targets) block of 2^25 values (never fewer than :data:`MINIBATCH_ROWS`
+    rows)."""
     wanted = max(MINIBATCH_ROWS, -(-num_rows * EPOCHS // STEPS))
     return max(MINIBATCH_ROWS, min(wanted, 2**25 // max(num_targets, 1)))
 
@@ -191,8 +196,8 @@ def minimise(decays: list[tuple[Tensor, float]], prepare: Callable[[], Any], blo
     Full batch: L-BFGS (strong Wolfe), every block accumulated per evaluation, ``prepare()`` (what every block
     shares, e.g. the weights gathered into a matrix) built once per evaluation. Mini-batch: Adam, one step per block
     (its loss scaled to the whole: ``rows / block rows``; the penalty's gradient ``2 c_p p`` as Adam's weight decay,
-    without forming ``||p||^2``), the blocks in a seeded random order per pass, :data:`STEPS` steps, the learning
-    rate decayed linearly from :data:`LEARNING_RATE` to 0.
+    without forming ``||p||^2``), the blocks in a seeded random order per pass, :data:`STEPS` steps (at least one
+    pass), the learning rate decayed linearly from :data:`LEARNING_RATE` to 0.
 
     Args:
         block_rows: the rows in each block (their total is the mean's count).
@@ -217,7 +222,7 @@ def minimise(decays: list[tuple[Tensor, float]], prepare: Callable[[], Any], blo
         return
     optimizer = torch.optim.Adam([{"params": [parameter], "weight_decay": 2 * coefficient}
                                   for parameter, coefficient in decays], lr=LEARNING_RATE, fused=True)
-    steps = STEPS
+    steps = max(STEPS, len(block_rows))  # at least one pass (above 32,768 targets a step can hold fewer rows)
     schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: 1.0 - step / steps)
     generator = np.random.default_rng(seed)
     num_rows = sum(block_rows)
@@ -233,19 +238,23 @@ def minimise(decays: list[tuple[Tensor, float]], prepare: Callable[[], Any], blo
         schedule.step()
 
 
+_Signal = tuple[Tensor, sp.csr_matrix | None]
+
+
 @dataclass
 class _Evidence:
     """How the teacher's evidence ``sum_j w_tj z_j`` of a block of rows is computed while it is fitted.
 
     Attributes:
-        blocks: (first row, end row, signal) per block of rows.
+        blocks: (first row, end row, signal) per block of rows; a signal is the block's values of the inputs with
+            dense weights (a dense or sparse tensor) and of the others (CSR over every label, or ``None``).
         weights: builds what ``logits`` multiplies by (once per L-BFGS evaluation).
         logits: ``(signal, weights) ->`` (block rows, targets) evidence, without the bias.
     """
 
-    blocks: list[tuple[int, int, Any]]
+    blocks: list[tuple[int, int, _Signal]]
     weights: Callable[[], Tensor]
-    logits: Callable[[Any, Tensor], Tensor]
+    logits: Callable[[_Signal, Tensor], Tensor]
 
 
 def _teacher_evidence(teacher: LabelLogitPropagation, sources: sp.csr_matrix, inputs: np.ndarray,
@@ -303,20 +312,43 @@ def _teacher_evidence(teacher: LabelLogitPropagation, sources: sp.csr_matrix, in
             return teacher.weight.view(len(dense_inputs), len(targets))
         return torch.zeros(len(dense_inputs), len(targets)).index_put(index, teacher.weight[dense_edges])
 
-    def logits(signal: tuple[Tensor, sp.csr_matrix | None], W: Tensor) -> Tensor:
+    def logits(signal: _Signal, W: Tensor) -> Tensor:
         dense_part, others = signal
         evidence = torch.sparse.mm(dense_part, W) if dense_part.is_sparse else dense_part @ W
-        if others is None or not others.nnz:
-            return evidence
-        counts = np.diff(first)[others.indices]  # each input value's out-edges
-        position = np.repeat(first[others.indices] - (np.cumsum(counts) - counts), counts) + np.arange(counts.sum())
-        edges = torch.from_numpy(sparse_edges[position])
-        row = np.repeat(np.repeat(np.arange(others.shape[0]), np.diff(others.indptr)), counts)
-        values = teacher.weight[edges] * torch.from_numpy(np.repeat(others.data, counts))
-        return evidence.view(-1).index_add(0, torch.from_numpy(row) * len(targets) + edge_target[edges],
-                                           values).view(evidence.shape)
+        if others is not None and others.nnz:
+            _add_edge_sums(evidence, others, teacher.weight, first, sparse_edges, edge_target)
+        return evidence
 
     return _Evidence(blocks=blocks, weights=weights, logits=logits)
+
+
+def _add_edge_sums(evidence: Tensor, rows: sp.csr_matrix, weight: Tensor, first: np.ndarray, edges: np.ndarray,
+                   edge_target: Tensor) -> None:
+    """Add to ``evidence`` (rows, targets), in place, each row's input values times the weights of their inputs'
+    out-edges, one (row, edge) pair at a time, expanded :data:`EDGE_PAIRS` pairs (about; a row is never split) at once.
+
+    Args:
+        rows: (rows, num_labels) CSR input values (labels without edges here add nothing).
+        weight: (num_edges,) the edge weights.
+        first: (num_labels + 1,) where each label's edges start in ``edges``.
+        edges: edge indices grouped by their input label.
+        edge_target: (num_edges,) each edge's target column in ``evidence``.
+    """
+    counts = np.diff(first)[rows.indices]  # each input value's out-edges
+    per_row = np.bincount(np.repeat(np.arange(rows.shape[0]), np.diff(rows.indptr)), weights=counts,
+                          minlength=rows.shape[0])
+    total = np.cumsum(per_row)
+    bounds = np.unique(np.concatenate([[0], np.searchsorted(total, np.arange(EDGE_PAIRS, total[-1], EDGE_PAIRS),
+                                                            side="right"), [rows.shape[0]]]))
+    flat = evidence.view(-1)
+    for start, stop in zip(bounds[:-1], bounds[1:]):
+        part = rows[start:stop]
+        counts = np.diff(first)[part.indices]
+        position = np.repeat(first[part.indices] - (np.cumsum(counts) - counts), counts) + np.arange(counts.sum())
+        chosen = torch.from_numpy(edges[position])
+        row = torch.from_numpy(np.repeat(np.repeat(np.arange(start, stop), np.diff(part.indptr)), counts))
+        flat.index_add_(0, row * evidence.shape[1] + edge_target[chosen],
+                        weight[chosen] * torch.from_numpy(np.repeat(part.data, counts)))
 
 
 @torch.no_grad()
