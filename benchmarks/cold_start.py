@@ -28,10 +28,12 @@ rows (``datasets.load_split``) and writes results/cold_start_dev.{json,md}: choi
 ``--mini-batch`` fits the teacher and the distilled heads by mini-batch Adam on every set (the path the package
 takes above ``graph_labels.FULL_BATCH_ENTRIES`` values, which no benchmark set reaches) and writes
 results/cold_start[_dev]_minibatch.{json,md}: the scalable path's quality against full-batch L-BFGS's.
-``--cooccurring-graph`` cuts the teacher's graph to co-occurring pairs on every set (the rule above
-``label_propagation.COMPLETE_GRAPH_PAIRS`` pairs) and writes results/cold_start[_dev]_cooccurring.{json,md}. Usage:
-``python benchmarks/cold_start.py [--split dev|test] [--seeds ...] [--datasets ...] [--mini-batch]
-[--cooccurring-graph]``.
+``--teacher-inputs N`` scores each cold label from at most N inputs (``label_propagation.TEACHER_INPUTS``, 512 in the
+package: above it, each target's most similar and most frequent inputs) and writes
+results/cold_start[_dev]_inputsN.{json,md}: with a small N the cut graph's quality against the complete one, on sets
+whose labels are all below the package's cap. (``cold_start_dev_cooccurring`` came from a flag of 6d17db2 that cut
+the graph to co-occurring pairs, a rule since replaced.) Usage: ``python benchmarks/cold_start.py [--split dev|test]
+[--seeds ...] [--datasets ...] [--mini-batch] [--teacher-inputs N]``.
 """
 
 from __future__ import annotations
@@ -204,18 +206,19 @@ def main() -> None:
                         help="fit the teacher and the distilled heads by mini-batch Adam at every size (the path above "
                              "graph_labels.FULL_BATCH_ENTRIES), to measure it against full-batch L-BFGS; writes "
                              "results/cold_start[_dev]_minibatch")
-    parser.add_argument("--cooccurring-graph", action="store_true",
-                        help="the teacher's graph cut to co-occurring pairs on every set (the rule above "
-                             "label_propagation.COMPLETE_GRAPH_PAIRS pairs); writes results/cold_start[_dev]_cooccurring")
+    parser.add_argument("--teacher-inputs", type=int, default=None,
+                        help="score each cold label from at most this many inputs (label_propagation.TEACHER_INPUTS); "
+                             "writes results/cold_start[_dev]_inputsN")
     args = parser.parse_args()
     args.seeds = split_seeds(args.split, args.seeds)
     if args.mini_batch:
         graph_labels.FULL_BATCH_ENTRIES = 0
-    if args.cooccurring_graph:
-        label_propagation.COMPLETE_GRAPH_PAIRS = 0
+    if args.teacher_inputs is not None:
+        label_propagation.TEACHER_INPUTS = args.teacher_inputs
     start_run()  # the results record the commit the run started at
     name_of_results = ("cold_start" if args.split == "test" else "cold_start_dev") + (
-        "_minibatch" if args.mini_batch else "") + ("_cooccurring" if args.cooccurring_graph else "")
+        "_minibatch" if args.mini_batch else "") + (
+        "" if args.teacher_inputs is None else f"_inputs{args.teacher_inputs}")
     records: list[dict] = []
     for name in args.datasets:
         for seed in args.seeds:

@@ -34,7 +34,76 @@ def test_the_teacher_module_equals_the_dense_formula_through_both_propagation_pa
     assert sorted(map(tuple, edges.T.tolist())) == [(0, 2), (0, 3), (1, 2), (1, 3), (2, 3)]  # no self-loop 2 -> 2
 
 
-@pytest.mark.parametrize("path", ["dense blocks", "sparse blocks", "message passing"])
+def test_above_the_cap_each_target_is_scored_from_its_most_similar_and_the_most_frequent_inputs():
+    rng = np.random.default_rng(0)
+    rows = sp.csr_matrix((rng.random((500, 30)) < np.linspace(0.5, 0.02, 30)).astype(np.float64))
+    cooccurrence = sp.csr_matrix(rows.T @ rows)
+    inputs, targets = np.arange(20), np.array([5, 20, 25])
+    assert propagation_edges(inputs, targets, cooccurrence, max_inputs=20).shape[1] == 20 * 3 - 1  # complete
+    edges = propagation_edges(inputs, targets, cooccurrence, max_inputs=8)
+    counts = cooccurrence.diagonal()
+    by_frequency = inputs[np.argsort(-counts[inputs], kind="stable")]
+    for target in targets:
+        chosen = edges[0, edges[1] == target]
+        assert len(chosen) == len(set(chosen)) == 8 and target not in chosen
+        others = inputs[inputs != target]
+        similarity = cooccurrence[others, target].toarray().ravel() / np.sqrt(counts[others])
+        near = others[np.argsort(-similarity, kind="stable")[:4]]
+        assert set(near) <= set(chosen)  # the half most similar (no ties among these counts)
+        frequent = [label for label in by_frequency if label not in near and label != target][:4]
+        assert set(chosen) == set(near) | set(frequent)  # the rest: the most frequent inputs not chosen yet
+
+
+def test_the_teachers_evidence_in_dense_rows_and_edge_by_edge_equals_the_dense_formula(monkeypatch):
+    import gnn_mlc.training.graph_labels as graph_labels
+
+    rng = np.random.default_rng(2)
+    rows = sp.csr_matrix((rng.random((300, 40)) < np.linspace(0.6, 0.05, 40)).astype(np.float32))
+    inputs, targets = np.arange(30), np.arange(30, 40)
+    edges = propagation_edges(inputs, targets, sp.csr_matrix(rows.T @ rows), max_inputs=8)
+    teacher = LabelLogitPropagation(torch.from_numpy(edges), 40, torch.full((40,), 0.2))
+    with torch.no_grad():
+        teacher.weight.copy_(torch.randn(edges.shape[1]))
+        teacher.beta.copy_(torch.randn(40))
+    dense = rows.toarray() @ teacher.weight_matrix()[targets].T + teacher.bias()[targets].detach().numpy()
+    expected = 1 / (1 + np.exp(-dense))
+    # the frequent inputs dense, the others edge by edge
+    degree = np.bincount(edges[0], minlength=40)[inputs]
+    assert (degree >= 0.25 * len(targets)).any() and ((degree > 0) & (degree < 0.25 * len(targets))).any()
+    np.testing.assert_allclose(teacher_probabilities(teacher, rows, inputs, targets, batch_rows=64), expected,
+                               rtol=1e-5, atol=1e-6)
+    monkeypatch.setattr(graph_labels, "EDGE_PAIRS", 5)  # the edge-by-edge sums expanded a few rows at a time
+    np.testing.assert_allclose(teacher_probabilities(teacher, rows, inputs, targets, batch_rows=64), expected,
+                               rtol=1e-5, atol=1e-6)
+    monkeypatch.setattr(graph_labels, "DENSE_INPUT_SHARE", 0.0)  # every input's weights dense
+    np.testing.assert_allclose(teacher_probabilities(teacher, rows, inputs, targets), expected, rtol=1e-5, atol=1e-6)
+
+
+def test_a_teacher_on_a_cut_graph_is_the_regression_on_each_targets_chosen_inputs(monkeypatch):
+    from sklearn.linear_model import LogisticRegression
+
+    import gnn_mlc.nn.label_propagation as label_propagation
+    import gnn_mlc.training.graph_labels as graph_labels
+
+    monkeypatch.setattr(label_propagation, "TEACHER_INPUTS", 4)  # 6 inputs: each target keeps 2 similar + 2 frequent
+    monkeypatch.setattr(graph_labels, "DENSE_INPUT_SHARE", 0.75)  # inputs reaching both targets dense, others by edge
+    rng = np.random.default_rng(3)
+    inputs = (rng.random((1500, 6)) < np.array([0.6, 0.5, 0.3, 0.2, 0.15, 0.1])).astype(np.uint8)
+    logits = inputs @ np.array([[0.5, -0.5], [-1.0, 0.5], [1.5, 0.0], [0.0, 1.5], [1.0, -1.0], [-1.0, 1.0]]) - 1.0
+    targets = (rng.random((1500, 2)) < 1 / (1 + np.exp(-logits))).astype(np.uint8)
+    rows = sp.csr_matrix(np.column_stack([inputs, targets]))
+    teacher = fit_label_teacher(rows, None, np.arange(6), np.array([6, 7]), sp.csr_matrix(rows.T @ rows))
+    source, target = teacher.edge_index.numpy()
+    degree = np.bincount(source, minlength=8)[:6]
+    assert (degree == 2).any() and (degree == 1).any()  # both parts of the evidence are used
+    for label in (6, 7):
+        chosen = np.sort(source[target == label])
+        assert len(chosen) == 4
+        reference = LogisticRegression(C=1.0, tol=1e-10, max_iter=10_000).fit(inputs[:, chosen], targets[:, label - 6])
+        np.testing.assert_allclose(teacher.weight_matrix()[label, chosen], reference.coef_[0], atol=1e-2)
+
+
+@pytest.mark.parametrize("path", ["dense blocks", "sparse blocks", "edge by edge"])
 def test_the_teacher_is_an_l2_logistic_regression_per_target(path, monkeypatch):
     from sklearn.linear_model import LogisticRegression
 
@@ -42,8 +111,8 @@ def test_the_teacher_is_an_l2_logistic_regression_per_target(path, monkeypatch):
 
     if path == "sparse blocks":
         monkeypatch.setattr(graph_labels, "DENSE_SIGNAL_SHARE", 1.1)  # no block is dense enough
-    if path == "message passing":
-        monkeypatch.setattr(graph_labels, "DENSE_TEACHER_WEIGHTS", 0)  # as a graph too large for dense weights
+    if path == "edge by edge":  # no input reaching enough targets for a dense row of weights
+        monkeypatch.setattr(graph_labels, "DENSE_INPUT_SHARE", 1.1)
 
     rng = np.random.default_rng(0)
     inputs = (rng.random((400, 4)) < 0.4).astype(np.uint8)
@@ -82,7 +151,7 @@ def test_cold_and_rare_labels_fitted_apart_equal_one_fit_with_the_cold_values_ma
     np.testing.assert_allclose(rare.weight_matrix()[5], joint.weight_matrix()[5], atol=1e-2)
 
 
-@pytest.mark.parametrize("path", ["dense blocks", "message passing"])
+@pytest.mark.parametrize("path", ["dense blocks", "edge by edge"])
 def test_the_mini_batch_teacher_reaches_the_same_regression(path, monkeypatch):
     from sklearn.linear_model import LogisticRegression
 
@@ -90,8 +159,8 @@ def test_the_mini_batch_teacher_reaches_the_same_regression(path, monkeypatch):
 
     monkeypatch.setattr(graph_labels, "FULL_BATCH_ENTRIES", 0)  # as a log too large for full-batch L-BFGS
     monkeypatch.setattr(graph_labels, "MINIBATCH_ROWS", 256)
-    if path == "message passing":
-        monkeypatch.setattr(graph_labels, "DENSE_TEACHER_WEIGHTS", 0)
+    if path == "edge by edge":
+        monkeypatch.setattr(graph_labels, "DENSE_INPUT_SHARE", 1.1)
     rng = np.random.default_rng(0)
     inputs = (rng.random((3000, 4)) < 0.4).astype(np.uint8)
     logits = inputs @ np.array([[2.0, -1.0], [-1.0, 1.0], [0.5, 0.0], [0.0, 1.5]]) - 0.5
@@ -108,11 +177,11 @@ def test_the_mini_batch_teacher_reaches_the_same_regression(path, monkeypatch):
 
 
 def test_mini_batch_steps_grow_with_the_rows_only_to_their_budget():
-    from gnn_mlc.training.graph_labels import EPOCHS, MIN_STEPS, MINIBATCH_ROWS, minibatch_rows
+    from gnn_mlc.training.graph_labels import EPOCHS, MINIBATCH_ROWS, STEPS, minibatch_rows
 
-    assert minibatch_rows(5_000, 400) == MINIBATCH_ROWS  # few rows: the smallest step, MIN_STEPS steps
+    assert minibatch_rows(5_000, 400) == MINIBATCH_ROWS  # few rows: the smallest step, STEPS steps
     rows = minibatch_rows(1_000_000, 1_600)
-    assert MIN_STEPS <= EPOCHS * -(-1_000_000 // rows) < MIN_STEPS + EPOCHS  # about MIN_STEPS steps of EPOCHS passes
+    assert STEPS <= EPOCHS * -(-1_000_000 // rows) < STEPS + EPOCHS  # about STEPS steps of EPOCHS passes
     assert minibatch_rows(1_000_000, 5_000) == 2**25 // 5_000  # a block of at most 2^25 values
 
 

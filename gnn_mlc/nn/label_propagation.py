@@ -10,14 +10,15 @@ graph, each weighted by what the label-only log says about ``t`` given ``j``:
 the rows the module is fitted on. The weights are conditional effects (one L2-penalised logistic regression per
 target label over its neighbours, fitted on the rows where the target is known), not pairwise ``P(t | j)``: a label
 that explains a co-occurrence away gets the weight, and an absent neighbour can count against ``t`` (weights may be
-negative, and the graph links every warm label to every target unless it is too large, see
-:func:`propagation_edges`).
+negative, and the graph links every warm label to every target up to :data:`TEACHER_INPUTS` of them; above, each
+target to its most similar and the most frequent ones, see :func:`propagation_edges`).
 
 Why this module and not an embedding GNN (DropoutNet-style label dropout over neighbour means, GCN/SAGE layers), and
 why one linear hop rather than deeper or nonlinear variants (an MLP teacher): chosen on the test figures of an
 earlier version of the cold-start protocol, not re-validated on development rows. On every benchmark set the graph
 is complete (see :func:`propagation_edges`), so what is measured is a per-label logistic regression over the other
-labels, not the benefit of a graph structure.
+labels, not the benefit of a graph structure; a graph cut to :data:`TEACHER_INPUTS` inputs per target is measured
+against the complete one with a smaller cap forced onto every set (``benchmarks/cold_start.py --teacher-inputs``).
 """
 
 from __future__ import annotations
@@ -31,6 +32,10 @@ from torch_geometric.nn import MessagePassing
 
 class LabelLogitPropagation(MessagePassing):
     """``out_t(z) = b_t + sum_{j -> t} w_tj z_j`` over a label graph (see the module docstring).
+
+    ``forward`` (message passing over dense (labels, rows) signals) is the rule's reference form; the teacher is
+    fitted and applied on sparse rows instead (``gnn_mlc.training.graph_labels``: dense weight rows for inputs that
+    reach many targets, edge-by-edge sums for the others), which the tests hold equal to it.
 
     Args:
         edge_index: (2, num_edges) int64, messages flow from ``edge_index[0]`` (input labels) to ``edge_index[1]``
@@ -80,29 +85,45 @@ class LabelLogitPropagation(MessagePassing):
         return matrix
 
 
-COMPLETE_GRAPH_PAIRS = 2**24
-"""Up to this many (input, target) pairs the teacher's graph is complete; above, cut to co-occurring pairs. As many
-as the teacher's dense (inputs, targets) weight matrix holds (64 MB, ``graph_labels.DENSE_TEACHER_WEIGHTS``): up to
-there a complete graph costs what a cut one does."""
+TEACHER_INPUTS = 512
+"""The most input labels a target is scored from (see :func:`propagation_edges`): with at most this many inputs the
+graph is complete."""
 
 
 def propagation_edges(inputs: np.ndarray, targets: np.ndarray, cooccurrence: sp.csr_matrix, *,
-                      max_edges: int | None = None) -> np.ndarray:
-    """The edges ``j -> t`` for every input label j and target label t != j, as a (2, num_edges) int64 array.
+                      max_inputs: int | None = None) -> np.ndarray:
+    """The edges ``j -> t`` from input labels to each target label ``t`` (never ``t`` itself), as a (2, num_edges)
+    int64 array: one rule at every size.
 
-    A complete graph keeps the evidence of absence (a label that never co-occurs with t counts against t). On the
-    cold-start protocol's development seeds (benchmarks/results/cold_start_dev.md against
-    cold_start_dev_cooccurring.md: 9 sets x 2 variants x seeds 10-12) the graph cut to co-occurring pairs loses 2.7
-    points of cold mAP pooled (15 of 54 wins) and up to 27 points on a set (genbase zero-shot; medical -12, birds
-    -8). Above ``max_edges`` pairs (default :data:`COMPLETE_GRAPH_PAIRS`) it is cut to the pairs that co-occur
-    (``cooccurrence[j, t] > 0``, (num_labels, num_labels) CSR), so it stays linear in the number of co-occurrences at
-    catalogue scale, at that cost in quality.
+    With at most ``max_inputs`` (default :data:`TEACHER_INPUTS`) inputs, every input (the complete graph). With more,
+    ``max_inputs`` of them per target: the half most similar to ``t`` among those that co-occur with it (cosine of
+    co-occurrence, ``cooccurrence[j, t] / sqrt(count_j)``; the counts of ``cooccurrence``, (num_labels, num_labels)
+    CSR, its diagonal the labels' counts), the rest the most frequent inputs not chosen yet. The frequent inputs keep
+    the evidence of absence (a frequent label that never travels with ``t`` counts against it), which a graph of
+    co-occurring pairs loses: on the cold-start protocol's development seeds that graph lost 2.7 points of cold mAP
+    pooled and up to 27 on a set (benchmarks/results/cold_start_dev_cooccurring.md, against cold_start_dev.md).
+    The cost is ``max_inputs`` weights per target, whatever the catalogue's size.
     """
     inputs, targets = np.asarray(inputs, dtype=np.int64), np.asarray(targets, dtype=np.int64)
-    if len(inputs) * len(targets) > (COMPLETE_GRAPH_PAIRS if max_edges is None else max_edges):
-        pairs = sp.csr_matrix(cooccurrence)[inputs][:, targets].tocoo()
-        source, target = inputs[pairs.row], targets[pairs.col]
-    else:
+    size = TEACHER_INPUTS if max_inputs is None else max_inputs
+    if len(inputs) <= size:
         source, target = (grid.ravel() for grid in np.meshgrid(inputs, targets, indexing="ij"))
-    keep = source != target
-    return np.stack([source[keep], target[keep]]).astype(np.int64)
+        keep = source != target
+        return np.stack([source[keep], target[keep]]).astype(np.int64)
+    cooccurrence = sp.csr_matrix(cooccurrence)
+    cooccurrence.eliminate_zeros()  # a stored 0 is no co-occurrence
+    counts = cooccurrence.diagonal().astype(np.float64)
+    by_frequency = inputs[np.argsort(-counts[inputs], kind="stable")][: size + 1]
+    pairs = sp.csc_matrix(cooccurrence[inputs][:, targets], dtype=np.float64)
+    similarity = pairs.data / np.sqrt(np.maximum(counts[inputs[pairs.indices]], 1.0))
+    sources, chosen_targets = [], []
+    for column, label in enumerate(targets):
+        span = slice(pairs.indptr[column], pairs.indptr[column + 1])
+        near, strength = inputs[pairs.indices[span]], similarity[span]
+        strength, near = strength[near != label], near[near != label]
+        if len(near) > size // 2:
+            near = near[np.argpartition(-strength, size // 2 - 1)[: size // 2]]
+        frequent = by_frequency[~np.isin(by_frequency, near) & (by_frequency != label)][: size - len(near)]
+        sources.append(np.concatenate([near, frequent]))
+        chosen_targets.append(np.full(len(near) + len(frequent), label))
+    return np.stack([np.concatenate(sources), np.concatenate(chosen_targets)]).astype(np.int64)

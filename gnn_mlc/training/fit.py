@@ -193,7 +193,9 @@ def fit_model(inputs: FitInputs, settings: FitSettings, *, checkpoint: str | Pat
         metrics=result.to_metrics(), data_columns=dict(inputs.data_columns),
         trained_labels=[int(index) for index in trained], label_sources=[str(s) for s in label_sources],
         cooccurrence_rows=X.shape[0] + (0 if log_rows is None else log_rows.shape[0]),
-        graph_rows=_graph_rows(module, X_scaled, Y_space, unknown, seed=settings.random_state),
+        graph_rows=_graph_rows(module, X_scaled, Y_space,  # a cold label's column is 0 there: no mask for it
+                               _unknown_values(Y_missing, label_names, space, np.zeros(0, np.int64)),
+                               seed=settings.random_state),
         item_columns=list(inputs.item_columns), categorical_columns=list(inputs.categorical_columns), graph=graph,
     )
     model = graph_label_vectors(model, plan, sources, log_rows, edges_space, targets=plan.graph_scored)
@@ -327,11 +329,11 @@ def _unknown_values(Y_missing: Matrix | None, label_names: list[str], space: lis
     if Y_missing is None and not len(cold):
         return lambda rows: None
     entries = None if Y_missing is None else place_columns(Y_missing, label_names, space)
+    cold = np.sort(np.asarray(cold, dtype=np.int32))
 
-    def of(rows: np.ndarray) -> sp.csr_matrix:
-        columns = sp.csr_matrix((np.ones(len(rows) * len(cold), dtype=np.uint8),
-                                 (np.repeat(np.arange(len(rows)), len(cold)), np.tile(cold, len(rows)))),
-                                shape=(len(rows), len(space)))
+    def of(rows: np.ndarray) -> sp.csr_matrix:  # built as CSR parts: 5 bytes an entry, no (row, column) pairs
+        columns = sp.csr_matrix((np.ones(len(rows) * len(cold), dtype=np.uint8), np.tile(cold, len(rows)),
+                                 np.arange(len(rows) + 1, dtype=np.int64) * len(cold)), shape=(len(rows), len(space)))
         return columns if entries is None else sp.csr_matrix(columns.maximum(entries[rows]), dtype=np.uint8)
 
     return of

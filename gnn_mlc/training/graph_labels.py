@@ -41,14 +41,19 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from gnn_mlc.nn.label_propagation import COMPLETE_GRAPH_PAIRS, LabelLogitPropagation, propagation_edges
+from gnn_mlc.graph.cooccurrence import cooccurrence_counts
+from gnn_mlc.nn.label_propagation import LabelLogitPropagation, propagation_edges
 
 TEACHER_C = 1.0
 """Inverse L2 strength of the teacher's edge weights (``sum w^2 / (2 C rows)``, scikit-learn's C)."""
-DENSE_TEACHER_WEIGHTS = COMPLETE_GRAPH_PAIRS
-"""Up to this many (input, target) pairs (2^24) the teacher's weights are fitted as a dense (inputs, targets) matrix
-against sparse rows (64 MB), its graph complete; above (a graph cut to co-occurring pairs), by message passing over
-dense row blocks."""
+DENSE_INPUT_SHARE = 0.25
+"""An input label with edges to at least this share of the teacher's targets (every input of a complete graph; the
+frequent inputs of a cut one, which every target is scored from) has its weights fitted as a row of a dense (such
+inputs, targets) matrix against sparse rows; the other inputs' weights are summed edge by edge
+(:func:`_teacher_evidence`). A cost choice only: both compute the same sums (tested), and the dense matrix is at
+most 4 x ``TEACHER_INPUTS`` rows (each edge counts once)."""
+EDGE_PAIRS = 2**24
+"""The most (row, edge) pairs the teacher's edge-by-edge sums expand at once (about 0.4 GB with their indices)."""
 DENSE_SIGNAL_SHARE = 0.05
 """A block of the teacher's input rows at least this share non-zero is multiplied dense (on 2 CPU cores a dense
 (8192, 400) x (400, 100) product with its gradient took 39 ms, a sparse one at 24% non-zeros 130 ms)."""
@@ -56,21 +61,27 @@ HEAD_DECAY = 3e-4
 """L2 on the distilled label vectors (chosen among 1e-4, 3e-4 and 1e-3 on development seeds)."""
 FULL_BATCH_ENTRIES = 2**21
 """Up to this many (row, target) values (2.1M: more than any benchmark set has) the teacher and the distilled heads
-are fitted by full-batch L-BFGS (to its tolerance); above, by mini-batch Adam (:func:`minibatch_rows` rows a step,
-:data:`EPOCHS` passes over the rows, the learning rate decayed linearly to 0), whose time is a few passes over the
-rows instead of hundreds, and whose memory is one batch's dense (rows, targets) values instead of every row's. The
-mini-batch settings were chosen on the cold-start protocol's development seeds with every set forced onto that path
-(benchmarks/results/cold_start_dev_minibatch.md against cold_start_dev.md): within half a point of L-BFGS's cold
-mAP on every set, -0.02 points pooled over 54 (set, variant, seed) fits; with at least 200 steps instead of 500,
-bibtex lost 1.1 points (a run at 6d17db2, not kept)."""
+are fitted by full-batch L-BFGS (to its tolerance); above, by mini-batch Adam (:data:`STEPS` steps of
+:func:`minibatch_rows` rows, :data:`EPOCHS` passes over the rows where a step can hold that many, the learning rate
+decayed linearly to 0), whose time is a few passes over the rows instead of hundreds, and whose memory is one batch's
+dense (rows, targets) values instead of every row's. The mini-batch settings were chosen on the cold-start
+protocol's development seeds with every set forced onto that path (benchmarks/results/cold_start_dev_minibatch.md
+against cold_start_dev.md): within half a point of L-BFGS's cold mAP on every set, -0.02 points pooled over 54 (set,
+variant, seed) fits; with 200 steps instead of 500, bibtex lost 1.1 points (a run at 6d17db2, not kept)."""
 MINIBATCH_ROWS = 1024
 """The fewest rows per mini-batch step (above :data:`FULL_BATCH_ENTRIES`); where the rows are many, a step takes
-more (:func:`minibatch_rows`), so a fit is about :data:`MIN_STEPS` steps however many rows there are (each step
-updates every weight: with 8,000 warm and 1,600 new labels, 12.8M of them)."""
+more (:func:`minibatch_rows`), so a fit is :data:`STEPS` steps however many rows there are (each step updates
+every weight: with 8,000 warm and 1,600 new labels cut to 512 inputs each, 819,200 of them)."""
 EPOCHS = 10
-"""Passes over the rows of a mini-batch fit (at least :data:`MIN_STEPS` steps)."""
-MIN_STEPS = 500
-"""The fewest Adam steps of a mini-batch fit (few rows and many targets make few batches)."""
+"""Passes over the rows of a mini-batch fit where :data:`STEPS` steps of at most 2^25 (row, target) values hold
+them; more passes where the rows are few, fewer where a step cannot hold rows x EPOCHS / STEPS rows (a log of 1M
+rows x 10,000 new labels: 3,355 rows a step, 1.7 passes; no benchmark set is that large, so that regime's quality is
+not measured)."""
+STEPS = 500
+"""Adam steps of a mini-batch fit, or one pass over the rows where that takes more (above 32,768 targets, where a
+step of :data:`MINIBATCH_ROWS` rows holds more than 2^25 values): the time of a fit is bounded by STEPS blocks of
+at most 2^25 values whatever the number of rows, up to that many targets (the quality at 200 steps instead, on
+development seeds: bibtex -1.1 points, see :data:`FULL_BATCH_ENTRIES`)."""
 LEARNING_RATE = 0.1
 """Adam's initial learning rate in a mini-batch fit."""
 
@@ -143,15 +154,12 @@ def fit_label_teacher(
     if not n:  # no row knows a target: nothing to fit (the penalty alone keeps every weight at 0)
         return teacher.eval()
     rows_per_block = batch_rows if full_batch else minibatch_rows(n, len(targets))
-    if len(inputs) * len(targets) <= DENSE_TEACHER_WEIGHTS:
-        evidence = _sparse_evidence(teacher, sources, inputs, targets, rows_per_block)
-    else:
-        evidence = _message_evidence(teacher, sources, inputs, targets, rows_per_block)
+    evidence = _teacher_evidence(teacher, sources, inputs, targets, rows_per_block)
 
-    def values(start: int, stop: int) -> tuple[Tensor, Tensor]:
-        """(rows, targets) the block's truth and its mask of known values."""
-        return (torch.from_numpy(truth[start:stop].toarray()),
-                torch.from_numpy(1.0 - hidden[start:stop].toarray()))
+    def values(start: int, stop: int) -> tuple[Tensor, Tensor | None]:
+        """(rows, targets) the block's truth and its mask of known values (``None``: every value known)."""
+        mask = torch.from_numpy(1.0 - hidden[start:stop].toarray()) if hidden.nnz else None
+        return torch.from_numpy(truth[start:stop].toarray()), mask
 
     cached = [values(start, stop) for start, stop, _ in evidence.blocks] if full_batch else None
     target_index = torch.from_numpy(targets.astype(np.int64))
@@ -161,6 +169,8 @@ def fit_label_teacher(
         start, stop, signal = evidence.blocks[block]
         target, mask = cached[block] if cached is not None else values(start, stop)
         logits = evidence.logits(signal, weights) + bias  # (block rows, targets)
+        if mask is None:
+            return F.binary_cross_entropy_with_logits(logits, target, reduction="sum") / n
         return (F.binary_cross_entropy_with_logits(logits, target, reduction="none") * mask).sum() / n
 
     minimise([(teacher.weight, 1 / (2 * C * n)), (teacher.beta, 1e-3)],
@@ -172,8 +182,9 @@ def fit_label_teacher(
 
 def minibatch_rows(num_rows: int, num_targets: int) -> int:
     """Rows per mini-batch step: :data:`MINIBATCH_ROWS`, or more where :data:`EPOCHS` passes would take more than
-    :data:`MIN_STEPS` steps (so a fit is about that many steps), at most a (rows, targets) block of 2^25 values."""
-    wanted = max(MINIBATCH_ROWS, -(-num_rows * EPOCHS // MIN_STEPS))
+    :data:`STEPS` steps, at most a (rows, targets) block of 2^25 values (never fewer than :data:`MINIBATCH_ROWS`
+    rows)."""
+    wanted = max(MINIBATCH_ROWS, -(-num_rows * EPOCHS // STEPS))
     return max(MINIBATCH_ROWS, min(wanted, 2**25 // max(num_targets, 1)))
 
 
@@ -185,8 +196,8 @@ def minimise(decays: list[tuple[Tensor, float]], prepare: Callable[[], Any], blo
     Full batch: L-BFGS (strong Wolfe), every block accumulated per evaluation, ``prepare()`` (what every block
     shares, e.g. the weights gathered into a matrix) built once per evaluation. Mini-batch: Adam, one step per block
     (its loss scaled to the whole: ``rows / block rows``; the penalty's gradient ``2 c_p p`` as Adam's weight decay,
-    without forming ``||p||^2``), the blocks in a seeded random order per epoch, :data:`EPOCHS` epochs (at least
-    :data:`MIN_STEPS` steps), the learning rate decayed linearly from :data:`LEARNING_RATE` to 0.
+    without forming ``||p||^2``), the blocks in a seeded random order per pass, :data:`STEPS` steps (at least one
+    pass), the learning rate decayed linearly from :data:`LEARNING_RATE` to 0.
 
     Args:
         block_rows: the rows in each block (their total is the mean's count).
@@ -211,7 +222,7 @@ def minimise(decays: list[tuple[Tensor, float]], prepare: Callable[[], Any], blo
         return
     optimizer = torch.optim.Adam([{"params": [parameter], "weight_decay": 2 * coefficient}
                                   for parameter, coefficient in decays], lr=LEARNING_RATE, fused=True)
-    steps = max(EPOCHS * len(block_rows), MIN_STEPS)
+    steps = max(STEPS, len(block_rows))  # at least one pass (above 32,768 targets a step can hold fewer rows)
     schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: 1.0 - step / steps)
     generator = np.random.default_rng(seed)
     num_rows = sum(block_rows)
@@ -227,37 +238,61 @@ def minimise(decays: list[tuple[Tensor, float]], prepare: Callable[[], Any], blo
         schedule.step()
 
 
+_Signal = tuple[Tensor, sp.csr_matrix | None]
+
+
 @dataclass
 class _Evidence:
     """How the teacher's evidence ``sum_j w_tj z_j`` of a block of rows is computed while it is fitted.
 
     Attributes:
-        blocks: (first row, end row, signal) per block of rows.
+        blocks: (first row, end row, signal) per block of rows; a signal is the block's values of the inputs with
+            dense weights (a dense or sparse tensor) and of the others (CSR over every label, or ``None``).
         weights: builds what ``logits`` multiplies by (once per L-BFGS evaluation).
         logits: ``(signal, weights) ->`` (block rows, targets) evidence, without the bias.
     """
 
-    blocks: list[tuple[int, int, Tensor]]
-    weights: Callable[[], Tensor | None]
-    logits: Callable[[Tensor, Tensor | None], Tensor]
+    blocks: list[tuple[int, int, _Signal]]
+    weights: Callable[[], Tensor]
+    logits: Callable[[_Signal, Tensor], Tensor]
 
 
-def _sparse_evidence(teacher: LabelLogitPropagation, sources: sp.csr_matrix, inputs: np.ndarray,
-                     targets: np.ndarray, batch_rows: int) -> _Evidence:
-    """Rows' input labels as (rows, inputs) blocks times the weights as a dense (inputs, targets) matrix: a cost in
-    the rows' input values times the targets, not labels times rows. A block at least :data:`DENSE_SIGNAL_SHARE`
-    non-zero is kept dense (a dense product is faster there), a sparser one as a sparse tensor."""
+def _teacher_evidence(teacher: LabelLogitPropagation, sources: sp.csr_matrix, inputs: np.ndarray,
+                      targets: np.ndarray, batch_rows: int) -> _Evidence:
+    """Rows' input values times the teacher's weights, in two parts whose cost is the rows' input values times the
+    targets they reach, never labels times rows.
+
+    * **dense inputs** (those with edges to at least :data:`DENSE_INPUT_SHARE` of the targets: every input of a
+      complete graph, the frequent inputs of :func:`~gnn_mlc.nn.label_propagation.propagation_edges` above its cap):
+      (rows, dense inputs) blocks times their weights as a dense (dense inputs, targets) matrix. A block at least
+      :data:`DENSE_SIGNAL_SHARE` non-zero is kept dense (a dense product is faster there), a sparser one as a sparse
+      tensor.
+    * **the other inputs**: one (row, edge) pair per input value and out-edge of that input, summed into the (rows,
+      targets) block.
+    """
+    targets = np.asarray(targets)
+    source, target = teacher.edge_index.numpy()
+    out_degree = np.bincount(source, minlength=teacher.num_labels)
+    dense_inputs = inputs[out_degree[inputs] >= DENSE_INPUT_SHARE * len(targets)]
     place = np.full(teacher.num_labels, -1, dtype=np.int64)
-    place[inputs] = np.arange(len(inputs))
+    place[dense_inputs] = np.arange(len(dense_inputs))
     target_place = np.full(teacher.num_labels, -1, dtype=np.int64)
     target_place[targets] = np.arange(len(targets))
-    source, target = teacher.edge_index.numpy()
-    index = (torch.from_numpy(place[source]), torch.from_numpy(target_place[target]))
-    signals = sp.csr_matrix(sources[:, inputs], dtype=np.float32)
-    rows = max(1, min(batch_rows, 2**25 // max(len(inputs), 1)))  # a dense block of at most 128 MB
+    on_dense = place[source] >= 0
+    dense_edges = torch.from_numpy(np.flatnonzero(on_dense))
+    index = (torch.from_numpy(place[source[on_dense]]), torch.from_numpy(target_place[target[on_dense]]))
+    flat = index[0] * len(targets) + index[1]
+    complete = len(flat) == teacher.weight.shape[0] == len(dense_inputs) * len(targets) \
+        and bool(torch.equal(flat, torch.arange(len(flat))))
+    sparse_edges = np.flatnonzero(~on_dense)
+    sparse_edges = sparse_edges[np.argsort(source[sparse_edges], kind="stable")]  # grouped by input label
+    first = np.searchsorted(source[sparse_edges], np.arange(teacher.num_labels + 1))
+    edge_target = torch.from_numpy(target_place[target])
+    signals = sp.csr_matrix(sources, dtype=np.float32)
+    rows = max(1, min(batch_rows, 2**25 // max(len(dense_inputs), 1)))  # a dense block of at most 128 MB
     blocks = []
     for start in range(0, signals.shape[0], rows):
-        block = signals[start:start + rows]
+        block = signals[start:start + rows][:, dense_inputs]
         if block.nnz >= DENSE_SIGNAL_SHARE * block.shape[0] * block.shape[1]:
             signal = torch.from_numpy(block.toarray())
         else:
@@ -265,35 +300,55 @@ def _sparse_evidence(teacher: LabelLogitPropagation, sources: sp.csr_matrix, inp
             pairs = torch.from_numpy(np.vstack([block.row, block.col]).astype(np.int64))
             signal = torch.sparse_coo_tensor(pairs, torch.from_numpy(block.data), block.shape,
                                              check_invariants=False).coalesce()
-        blocks.append((start, start + block.shape[0], signal))
-
-    flat = index[0] * len(targets) + index[1]
-    complete = len(flat) == len(inputs) * len(targets) and bool(torch.equal(flat, torch.arange(len(flat))))
+        others = None
+        if len(sparse_edges):
+            others = signals[start:start + rows]
+            others = sp.csr_matrix(others.multiply((place < 0)[None, :]))
+            others.eliminate_zeros()
+        blocks.append((start, start + block.shape[0], (signal, others)))
 
     def weights() -> Tensor:
         if complete:  # the edges are every (input, target) pair in row-major order: the weights are the matrix
-            return teacher.weight.view(len(inputs), len(targets))
-        return torch.zeros(len(inputs), len(targets)).index_put(index, teacher.weight)
+            return teacher.weight.view(len(dense_inputs), len(targets))
+        return torch.zeros(len(dense_inputs), len(targets)).index_put(index, teacher.weight[dense_edges])
 
-    def logits(signal: Tensor, W: Tensor | None) -> Tensor:
-        return torch.sparse.mm(signal, W) if signal.is_sparse else signal @ W
+    def logits(signal: _Signal, W: Tensor) -> Tensor:
+        dense_part, others = signal
+        evidence = torch.sparse.mm(dense_part, W) if dense_part.is_sparse else dense_part @ W
+        if others is not None and others.nnz:
+            _add_edge_sums(evidence, others, teacher.weight, first, sparse_edges, edge_target)
+        return evidence
 
     return _Evidence(blocks=blocks, weights=weights, logits=logits)
 
 
-def _message_evidence(teacher: LabelLogitPropagation, sources: sp.csr_matrix, inputs: np.ndarray,
-                      targets: np.ndarray, batch_rows: int) -> _Evidence:
-    """Rows' signals as dense (labels, rows) blocks through the module's message passing (a graph cut to
-    co-occurring pairs, too large for a dense weight matrix)."""
-    signal_mask = np.zeros(teacher.num_labels, dtype=np.float32)
-    signal_mask[inputs] = 1.0  # only input labels send messages
-    rows = max(64, min(batch_rows, 2**25 // teacher.num_labels))  # dense (labels, rows) blocks of at most 128 MB
-    blocks = [(start, min(start + rows, sources.shape[0]),
-               torch.from_numpy((sources[start:start + rows] @ sp.diags(signal_mask)).toarray().T.copy()))
-              for start in range(0, sources.shape[0], rows)]
-    target_index = torch.from_numpy(np.asarray(targets, dtype=np.int64))
-    return _Evidence(blocks=blocks, weights=lambda: None,
-                     logits=lambda signal, _: teacher.messages(signal)[target_index].T)
+def _add_edge_sums(evidence: Tensor, rows: sp.csr_matrix, weight: Tensor, first: np.ndarray, edges: np.ndarray,
+                   edge_target: Tensor) -> None:
+    """Add to ``evidence`` (rows, targets), in place, each row's input values times the weights of their inputs'
+    out-edges, one (row, edge) pair at a time, expanded :data:`EDGE_PAIRS` pairs (about; a row is never split) at once.
+
+    Args:
+        rows: (rows, num_labels) CSR input values (labels without edges here add nothing).
+        weight: (num_edges,) the edge weights.
+        first: (num_labels + 1,) where each label's edges start in ``edges``.
+        edges: edge indices grouped by their input label.
+        edge_target: (num_edges,) each edge's target column in ``evidence``.
+    """
+    counts = np.diff(first)[rows.indices]  # each input value's out-edges
+    per_row = np.bincount(np.repeat(np.arange(rows.shape[0]), np.diff(rows.indptr)), weights=counts,
+                          minlength=rows.shape[0])
+    total = np.cumsum(per_row)
+    bounds = np.unique(np.concatenate([[0], np.searchsorted(total, np.arange(EDGE_PAIRS, total[-1], EDGE_PAIRS),
+                                                            side="right"), [rows.shape[0]]]))
+    flat = evidence.view(-1)
+    for start, stop in zip(bounds[:-1], bounds[1:]):
+        part = rows[start:stop]
+        counts = np.diff(first)[part.indices]
+        position = np.repeat(first[part.indices] - (np.cumsum(counts) - counts), counts) + np.arange(counts.sum())
+        chosen = torch.from_numpy(edges[position])
+        row = torch.from_numpy(np.repeat(np.repeat(np.arange(start, stop), np.diff(part.indptr)), counts))
+        flat.index_add_(0, row * evidence.shape[1] + edge_target[chosen],
+                        weight[chosen] * torch.from_numpy(np.repeat(part.data, counts)))
 
 
 @torch.no_grad()
@@ -302,10 +357,7 @@ def teacher_probabilities(teacher: LabelLogitPropagation, rows: sp.csr_matrix, i
     """(n, len(targets)) float32 teacher probabilities of the target labels for label rows (n, num_labels)."""
     rows = sp.csr_matrix(rows, dtype=np.float32)
     inputs, targets = np.asarray(inputs), np.asarray(targets)
-    if len(inputs) * len(targets) <= DENSE_TEACHER_WEIGHTS:
-        evidence = _sparse_evidence(teacher, rows, inputs, targets, batch_rows)
-    else:
-        evidence = _message_evidence(teacher, rows, inputs, targets, batch_rows)
+    evidence = _teacher_evidence(teacher, rows, inputs, targets, batch_rows)
     weights, bias = evidence.weights(), teacher.bias()[torch.from_numpy(targets.astype(np.int64))]
     parts = [torch.sigmoid(evidence.logits(signal, weights) + bias).numpy() for _, _, signal in evidence.blocks]
     return np.concatenate(parts) if parts else np.zeros((0, len(targets)), dtype=np.float32)
@@ -387,7 +439,7 @@ def infer_graph_label_vectors(
     if len(by_log):
         feature_rows = sp.csr_matrix(feature_rows)
         rows = sp.vstack([log_rows, feature_rows]).tocsr()
-        cooccurrence = sp.csr_matrix(rows.T @ rows)
+        cooccurrence = cooccurrence_counts(rows)  # int64: the rows are uint8, whose product wraps at 256
         own = feature_rows[:, by_log].toarray() > 0  # a rare label's own positive feature rows
         shots = own.any(axis=0)
         soft = np.zeros((feature_rows.shape[0], len(by_log)), dtype=np.float32)
