@@ -213,7 +213,7 @@ def fit_model(inputs: FitInputs, settings: FitSettings, *, checkpoint: str | Pat
                                                  seed=settings.random_state)
     hidden = unknown(held.rows)
     unknown_held = held.known if hidden is None else sp.csr_matrix(held.known.maximum(hidden))
-    probabilities = torch.sigmoid(torch.from_numpy(held_logits)).numpy()  # a known label: no decision, no miss
+    probabilities = torch.sigmoid_(torch.from_numpy(held_logits)).numpy()  # a known label: no decision, no miss
     rule = fit_rule(lambda rows: probabilities[rows], settings, held.targets, unknown_held, cardinality=cardinality)
     return replace(model, decision_rule=rule, metrics={**model.metrics, "known_term": figures})
 
