@@ -53,8 +53,13 @@ def test_every_regularisation_from_one_eigendecomposition_equals_the_inverse():
                                rtol=1e-5, atol=1e-9)
 
 
-def test_row_ndcg_matches_scikit_learn_on_the_labels_not_known():
+@pytest.mark.parametrize("block", [1024, 7])
+def test_row_ndcg_matches_scikit_learn_on_the_labels_not_known(block, monkeypatch):
     from sklearn.metrics import ndcg_score
+
+    import gnn_mlc.training.known_labels as known_labels
+
+    monkeypatch.setattr(known_labels, "NDCG_ROWS", block)  # 7: ranked in several blocks
 
     rng = np.random.default_rng(0)
     scores = rng.normal(size=(40, 30))
