@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pyarrow as pa
+import pytest
 import scipy.sparse as sp
 
 from gnn_mlc import LabelGCNClassifier, load_model
@@ -21,7 +22,11 @@ def sparse_counts(seed: int, rows: int = 200, columns: int = 40) -> sp.csr_matri
     return X
 
 
-def test_sparse_rows_reach_the_training_mean_norm():
+@pytest.mark.parametrize("norm_rows", [4096, 7])
+def test_sparse_rows_reach_the_training_mean_norm(norm_rows, monkeypatch):
+    import gnn_mlc.data.preprocessing as preprocessing
+
+    monkeypatch.setattr(preprocessing, "NORM_ROWS", norm_rows)  # 7: a dense copy's norms summed in several blocks
     X = sparse_counts(0)
     scaler = FeatureScaler.fit(X)
     column_scaled = X.toarray() / np.abs(X.toarray()).max(axis=0).clip(1e-12)

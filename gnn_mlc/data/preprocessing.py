@@ -12,6 +12,9 @@ import scipy.sparse as sp
 
 from gnn_mlc._typing import Matrix
 
+NORM_ROWS = 4096
+"""Dense rows whose norms are summed at once (:func:`_row_norms`)."""
+
 
 @dataclass(frozen=True)
 class FeatureScaler:
@@ -79,12 +82,12 @@ class FeatureScaler:
             if sp.issparse(rest):  # in place on the fresh copy: a diagonal product would be a sparse-sparse one
                 rest.data *= np.repeat(factor, np.diff(rest.indptr))
             else:
-                rest = rest * factor[:, None]
+                rest *= factor[:, None]  # in place: a view of the fresh scaled copy
         if k == 0:
             return rest
         if sp.issparse(rest):
             return sp.csr_matrix(sp.hstack([numeric, rest], format="csr"), dtype=np.float32)
-        return np.hstack([numeric, rest])
+        return scaled  # numeric and rest are its column blocks
 
 
 def _inverse(spread: np.ndarray) -> np.ndarray:
@@ -110,8 +113,11 @@ def _scale_columns(X: sp.csr_matrix, scale: np.ndarray) -> sp.csr_matrix:
 
 
 def _row_norms(X: Matrix) -> np.ndarray:
-    """(rows,) float64 Euclidean norm of each row of a dense or CSR matrix."""
+    """(rows,) float64 Euclidean norm of each row of a dense or CSR matrix; dense rows are summed
+    :data:`NORM_ROWS` at a time (a float64 copy of 50,000 rows x 2,000 features would be 800 MB, and on a machine
+    whose fresh memory is slow to touch such copies took seconds)."""
     if sp.issparse(X):
         rows = np.repeat(np.arange(X.shape[0]), np.diff(X.indptr))
         return np.sqrt(np.bincount(rows, weights=np.square(X.data, dtype=np.float64), minlength=X.shape[0]))
-    return np.linalg.norm(X.astype(np.float64, copy=False), axis=1)
+    return np.sqrt(np.concatenate([np.zeros(0)] + [np.square(X[start:start + NORM_ROWS], dtype=np.float64).sum(axis=1)
+                                                   for start in range(0, X.shape[0], NORM_ROWS)]))

@@ -104,10 +104,10 @@ def propagation_edges(inputs: np.ndarray, targets: np.ndarray, cooccurrence: sp.
 
     Measured on the cold-start protocol's development seeds (10-12, 9 sets x 2 variants), where every set has fewer
     than 512 warm labels (so the package's graph is complete there): with a cap of 8 forced onto every set (4 similar
-    + 4 frequent inputs; the sets have 14 to 159 labels, and the package's 512 is 1% of 50,000), cold mAP is 1.3 points below
-    the complete graph's pooled (11 of 54 wins; genbase -8, MovieLens zero-shot -3.9, bibtex zero-shot -2.3;
-    benchmarks/results/cold_start_dev_inputs8.md against cold_start_dev.md). The rule this one replaced, a graph cut
-    to co-occurring pairs above 2^24 pairs, lost 2.7 points pooled and 27 on genbase zero-shot
+    + 4 frequent inputs; the sets have 14 to 159 labels, and the package's 512 is 1% of 50,000), cold mAP is 1.3
+    points below the complete graph's pooled (11 of 54 wins; genbase -8, MovieLens zero-shot -3.9, bibtex zero-shot
+    -2.3; benchmarks/results/cold_start_dev_inputs8.md against cold_start_dev.md). The rule this one replaced, a
+    graph cut to co-occurring pairs above 2^24 pairs, lost 2.7 points pooled and 27 on genbase zero-shot
     (cold_start_dev_cooccurring.md, at 6d17db2).
     """
     inputs, targets = np.asarray(inputs, dtype=np.int64), np.asarray(targets, dtype=np.int64)
