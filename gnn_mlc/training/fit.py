@@ -129,7 +129,8 @@ def fit_model(inputs: FitInputs, settings: FitSettings, *, checkpoint: str | Pat
     plan = plan_labels(space, len(label_names), np.asarray(Y_space.sum(axis=0)).ravel(), _graph_label_set(sources),
                        np.zeros(len(space)) if log_rows is None else np.asarray(log_rows.sum(axis=0)).ravel(),
                        max_rare_positives=settings.rare_label_positives)
-    unknown = _unknown_values(Y_missing, label_names, space, plan.cold)  # built for the rows it is asked for
+    missing = None if Y_missing is None else place_columns(Y_missing, label_names, space)
+    unknown = _unknown_values(missing, len(space), plan.cold)  # built for the rows it is asked for
     train_rows, validation_rows = stratified_split_indices(Y, test_fraction=settings.validation_fraction,
                                                            seed=settings.random_state)
     if len(validation_rows) > VALIDATION_ROWS:  # scored every epoch: a seeded sample at recommender scale
@@ -193,9 +194,7 @@ def fit_model(inputs: FitInputs, settings: FitSettings, *, checkpoint: str | Pat
         metrics=result.to_metrics(), data_columns=dict(inputs.data_columns),
         trained_labels=[int(index) for index in trained], label_sources=[str(s) for s in label_sources],
         cooccurrence_rows=X.shape[0] + (0 if log_rows is None else log_rows.shape[0]),
-        graph_rows=_graph_rows(module, X_scaled, Y_space,  # a cold label's column is 0 there: no mask for it
-                               _unknown_values(Y_missing, label_names, space, np.zeros(0, np.int64)),
-                               seed=settings.random_state),
+        graph_rows=_graph_rows(module, X_scaled, Y_space, missing, seed=settings.random_state),
         item_columns=list(inputs.item_columns), categorical_columns=list(inputs.categorical_columns), graph=graph,
     )
     model = graph_label_vectors(model, plan, sources, log_rows, edges_space, targets=plan.graph_scored)
@@ -295,16 +294,16 @@ def data_fingerprint(*matrices: Matrix | None) -> str:
     return digest.hexdigest()
 
 
-def _graph_rows(module: LabelScoringModel, X_scaled: Matrix, Y_space: sp.csr_matrix,
-                unknown: Callable[[np.ndarray], sp.csr_matrix | None], *, seed: int
-                ) -> tuple[np.ndarray, sp.csr_matrix]:
+def _graph_rows(module: LabelScoringModel, X_scaled: Matrix, Y_space: sp.csr_matrix, missing: sp.csr_matrix | None,
+                *, seed: int) -> tuple[np.ndarray, sp.csr_matrix]:
     """``(encodings, labels)`` of a seeded sample of up to ``GRAPH_ROWS`` training rows: what distils graph-scored
-    labels into vectors, now and at ``add_labels`` (unknown label values are left out)."""
+    labels into vectors, now and at ``add_labels``; ``missing`` (rows, len(space)) 1 where a value is unknown (left
+    out; a cold label's column needs no mask, it is 0 in every training row)."""
     rows = np.arange(X_scaled.shape[0])
     if len(rows) > GRAPH_ROWS:
         rows = np.sort(np.random.default_rng(seed).choice(rows, GRAPH_ROWS, replace=False))
     encodings = encode(module.encoder, X_scaled[rows], batch_size=4096, device=torch.device("cpu"))
-    labels, hidden = Y_space[rows], unknown(rows)
+    labels, hidden = Y_space[rows], None if missing is None else missing[rows]
     if hidden is not None:
         labels = sp.csr_matrix(labels - labels.multiply(hidden), dtype=np.uint8)
         labels.eliminate_zeros()
@@ -320,21 +319,20 @@ def _graph_label_set(sources: GraphSources) -> set[str]:
     return names
 
 
-def _unknown_values(Y_missing: Matrix | None, label_names: list[str], space: list[str], cold: np.ndarray
+def _unknown_values(missing: sp.csr_matrix | None, num_labels: int, cold: np.ndarray
                     ) -> Callable[[np.ndarray], sp.csr_matrix | None]:
-    """``rows -> (len(rows), len(space))`` 1 where a training label value is unknown: ``Y_missing``'s entries and
-    every cold label's column (a label the feature rows do not carry is not a negative), or ``None`` where nothing
-    is unknown. Built for the rows asked (the validation, held-out and graph rows: samples), never for every training
-    row: the cold columns alone would be rows x cold labels entries."""
-    if Y_missing is None and not len(cold):
+    """``rows -> (len(rows), num_labels)`` 1 where a training label value is unknown: ``missing``'s entries ((rows,
+    num_labels), placed in the label space) and every cold label's column (a label the feature rows do not carry is
+    not a negative), or ``None`` where nothing is unknown. Built for the rows asked (the validation and held-out
+    rows: samples), never for every training row: the cold columns alone would be rows x cold labels entries."""
+    if missing is None and not len(cold):
         return lambda rows: None
-    entries = None if Y_missing is None else place_columns(Y_missing, label_names, space)
     cold = np.sort(np.asarray(cold, dtype=np.int32))
 
     def of(rows: np.ndarray) -> sp.csr_matrix:  # built as CSR parts: 5 bytes an entry, no (row, column) pairs
         columns = sp.csr_matrix((np.ones(len(rows) * len(cold), dtype=np.uint8), np.tile(cold, len(rows)),
-                                 np.arange(len(rows) + 1, dtype=np.int64) * len(cold)), shape=(len(rows), len(space)))
-        return columns if entries is None else sp.csr_matrix(columns.maximum(entries[rows]), dtype=np.uint8)
+                                 np.arange(len(rows) + 1, dtype=np.int64) * len(cold)), shape=(len(rows), num_labels))
+        return columns if missing is None else sp.csr_matrix(columns.maximum(missing[rows]), dtype=np.uint8)
 
     return of
 

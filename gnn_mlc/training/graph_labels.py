@@ -292,7 +292,8 @@ def _teacher_evidence(teacher: LabelLogitPropagation, sources: sp.csr_matrix, in
     rows = max(1, min(batch_rows, 2**25 // max(len(dense_inputs), 1)))  # a dense block of at most 128 MB
     blocks = []
     for start in range(0, signals.shape[0], rows):
-        block = signals[start:start + rows][:, dense_inputs]
+        values = signals[start:start + rows]
+        block = values[:, dense_inputs]
         if block.nnz >= DENSE_SIGNAL_SHARE * block.shape[0] * block.shape[1]:
             signal = torch.from_numpy(block.toarray())
         else:
@@ -300,12 +301,8 @@ def _teacher_evidence(teacher: LabelLogitPropagation, sources: sp.csr_matrix, in
             pairs = torch.from_numpy(np.vstack([block.row, block.col]).astype(np.int64))
             signal = torch.sparse_coo_tensor(pairs, torch.from_numpy(block.data), block.shape,
                                              check_invariants=False).coalesce()
-        others = None
-        if len(sparse_edges):
-            others = signals[start:start + rows]
-            others = sp.csr_matrix(others.multiply((place < 0)[None, :]))
-            others.eliminate_zeros()
-        blocks.append((start, start + block.shape[0], (signal, others)))
+        # every value of the block: a label without edges here (a dense input, a target) adds nothing
+        blocks.append((start, start + block.shape[0], (signal, values if len(sparse_edges) else None)))
 
     def weights() -> Tensor:
         if complete:  # the edges are every (input, target) pair in row-major order: the weights are the matrix
