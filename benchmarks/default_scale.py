@@ -13,9 +13,10 @@
   above; lambda, calibration and blend).
 
 A fit that does not end within ``--timeout`` seconds is recorded as such. Writes results/default_scale.{json,md}
-(``--results-name`` another name, e.g. for a cell that takes hours; ``--arms`` a subset of the arms, in pairs: a
-ratio needs its plain fit). Usage: ``python benchmarks/default_scale.py [--cells 50000x2000 200000x10000]
-[--arms plain log] [--timeout 1800] [--work DIR] [--results-name default_scale]``.
+(``--results-name`` another name, e.g. for a cell that takes hours; ``--arms`` a subset of the arms: a ratio needs
+its plain fit, from this run or, with ``--baseline FILE.json``, from an earlier run on the same cells, named in the
+table). Usage: ``python benchmarks/default_scale.py [--cells 50000x2000 200000x10000] [--arms plain log]
+[--timeout 1800] [--work DIR] [--results-name default_scale] [--baseline results/default_scale_2m.json]``.
 """
 
 from __future__ import annotations
@@ -82,25 +83,36 @@ def run_arm(arm: str, path: Path, timeout: float) -> dict:
     return json.loads(result.stdout.strip().splitlines()[-1])
 
 
-def markdown(records: list[dict]) -> str:
+def markdown(records: list[dict], baseline: list[dict], baseline_name: str | None) -> str:
+    """The table of ``records``; a ratio's plain fit from ``records``, else from ``baseline`` (an earlier run's
+    records, the file ``baseline_name``)."""
     lines = ["# The default model's graph work at scale", "", "{header}",
              "One epoch per fit, each in a fresh process; protocol in `benchmarks/default_scale.py`. Ratios: `log` "
              "over `plain` (the same feature rows), `known` over `plain (all rows)` (issue target: <= 2x the plain "
-             "network's fit and <= 8 GiB at 2,000,000 x 50,000).", "",
+             "network's fit and <= 8 GiB at 2,000,000 x 50,000)."
+             + (f" A ratio marked * is to the plain fit of `{baseline_name}` (an earlier run, its own commit, the same "
+                "data), which is not re-run here." if baseline_name else ""), "",
              "| rows | labels | arm | labels fitted | fit s | peak RSS (MiB) | ratio to its plain fit |",
              "|---:|---:|---|---:|---:|---:|---:|"]
     for record in records:
-        plain = next((r for r in records if (r["rows"], r["labels_in_data"]) == (record["rows"],
-                                                                                 record["labels_in_data"])
-                      and r["arm"] == {"log": "plain", "known": "plain (all rows)"}.get(record["arm"])), None)
+        plain, mark = _plain_fit(record, records), ""
+        if plain is None:
+            plain, mark = _plain_fit(record, baseline), "*"
         if "timed_out" in record:
             lines.append(f"| {record['rows']:,} | {record['labels_in_data']:,} | {record['arm']} | | did not end in "
                          f"{record['timed_out']:.0f} s | | |")
             continue
-        ratio = f"{record['fit_seconds'] / plain['fit_seconds']:.2f}" if plain and "fit_seconds" in plain else ""
+        ratio = f"{record['fit_seconds'] / plain['fit_seconds']:.2f}{mark}" if plain and "fit_seconds" in plain else ""
         lines.append(f"| {record['rows']:,} | {record['labels_in_data']:,} | {record['arm']} | {record['labels']:,} | "
                      f"{record['fit_seconds']:.1f} | {record['peak_rss_mb']:,.0f} | {ratio} |")
     return "\n".join(lines) + "\n"
+
+
+def _plain_fit(record: dict, candidates: list[dict]) -> dict | None:
+    """The record among ``candidates`` of the plain fit ``record``'s ratio is to (same cell), or ``None``."""
+    arm = {"log": "plain", "known": "plain (all rows)"}.get(record["arm"])
+    return next((r for r in candidates if r["arm"] == arm
+                 and (r["rows"], r["labels_in_data"]) == (record["rows"], record["labels_in_data"])), None)
 
 
 def main() -> None:
@@ -110,6 +122,8 @@ def main() -> None:
     parser.add_argument("--work", type=Path, default=None, help="where the generated data sets go")
     parser.add_argument("--arms", nargs="+", choices=ARMS, default=list(ARMS), help="the arms to fit (in order)")
     parser.add_argument("--results-name", default="default_scale", help="write results/NAME.{json,md}")
+    parser.add_argument("--baseline", type=Path, default=None,
+                        help="an earlier results .json whose plain fits the ratios fall back to")
     parser.add_argument("--arm", choices=ARMS, help=argparse.SUPPRESS)
     parser.add_argument("--data", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -122,6 +136,7 @@ def main() -> None:
         print(json.dumps(fit(args.arm, args.data)))
         return
     commit()
+    baseline = json.loads(args.baseline.read_text()) if args.baseline else []
     work = args.work or Path(tempfile.mkdtemp(prefix="gnn-mlc-default-scale-"))
     work.mkdir(parents=True, exist_ok=True)
     records: list[dict] = []
@@ -133,7 +148,8 @@ def main() -> None:
         for arm in args.arms:
             records.append({"rows": rows, "labels_in_data": labels, "arm": arm, **run_arm(arm, path, args.timeout)})
             print(f"{cell} {arm}: {records[-1]}", flush=True)
-            write_results(args.results_name, records, markdown(records))
+            write_results(args.results_name, records,
+                          markdown(records, baseline, args.baseline.name if args.baseline else None))
 
 
 if __name__ == "__main__":

@@ -15,12 +15,15 @@ from gnn_mlc.evaluation import evaluate
 from gnn_mlc.training.known_labels import (
     BLENDS,
     HeldOutRows,
+    blend_in_place,
+    blended,
     by_row,
     calibrate,
     choose_blend,
     choose_regularisation,
     ease_scores_by_regularisation,
     ease_weights,
+    fit_held_out_term,
     gram,
     neighbourhood_ease_weights,
     random_known_split,
@@ -84,6 +87,57 @@ def test_calibration_recovers_the_scale_and_bias_from_a_sample_of_rows(monkeypat
     np.testing.assert_allclose(whole, (2.0, -1.0), atol=0.1)
     monkeypatch.setattr(known_labels, "CALIBRATION_VALUES", 50_000)  # a quarter of the rows
     np.testing.assert_allclose(calibrate(evidence, targets, known), whole, atol=0.1)
+
+
+def test_calibration_on_chosen_rows_is_calibration_on_their_copy(monkeypatch):
+    import gnn_mlc.training.known_labels as known_labels
+
+    rng = np.random.default_rng(1)
+    evidence = rng.normal(size=(600, 30)).astype(np.float32)
+    targets = sp.csr_matrix((rng.random((600, 30)) < 1 / (1 + np.exp(-(1.5 * evidence - 2.0)))).astype(np.uint8))
+    known = sp.csr_matrix((rng.random((600, 30)) < 0.05).astype(np.uint8))
+    rows = np.flatnonzero(rng.random(600) < 0.6)
+    for values in (2**22, 3_000):  # every chosen row, then a sample of 100 of them
+        monkeypatch.setattr(known_labels, "CALIBRATION_VALUES", values)
+        copied = calibrate(evidence[rows], targets[rows], known[rows])
+        assert calibrate(evidence, targets, known, rows=rows) == copied
+
+
+def test_held_out_logits_in_row_blocks_are_the_dense_formula(monkeypatch):
+    import gnn_mlc.training.known_labels as known_labels
+
+    rng = np.random.default_rng(2)
+    every = sp.csr_matrix((rng.random((300, 40)) < 0.15).astype(np.uint8))
+    known = random_known_split(every[:25], rng)
+    held = HeldOutRows(rows=np.arange(25), known=known, targets=sp.csr_matrix(every[:25] - known, dtype=np.uint8))
+    G = gram(every[25:])
+    for dense_budget in (64, 8):  # exact EASE^R (dense B), then the neighbourhood form (sparse B)
+        monkeypatch.setattr(known_labels, "DENSE_TERM_LABELS", dense_budget)
+        monkeypatch.setattr(known_labels, "NDCG_ROWS", 1024)
+        whole = fit_held_out_term(G, held, 10.0)
+        monkeypatch.setattr(known_labels, "NDCG_ROWS", 4)  # 7 blocks
+        term = fit_held_out_term(G, held, 10.0)
+        B = known_labels.term_weights(G, 10.0)
+        B = B.toarray() if sp.issparse(B) else B
+        expected = term.weights.scale * (known.toarray() @ B) + term.weights.bias
+        np.testing.assert_allclose(term.logits, expected, rtol=1e-5, atol=1e-5)
+        np.testing.assert_array_equal(term.logits, whole.logits)
+
+
+def test_the_blend_in_row_blocks_is_the_blend_of_the_whole(monkeypatch):
+    import gnn_mlc.training.known_labels as known_labels
+
+    rng = np.random.default_rng(4)
+    truth = (rng.random((50, 20)) < 0.2).astype(np.uint8)
+    known = sp.csr_matrix((rng.random((50, 20)) < 0.1).astype(np.uint8))  # some rows without a history
+    held = HeldOutRows(rows=np.arange(50), known=known, targets=sp.csr_matrix(truth * (known.toarray() == 0)))
+    term, network = rng.normal(size=(50, 20)).astype(np.float32), rng.normal(size=(50, 20)).astype(np.float32)
+    whole = choose_blend(term, network, held)
+    expected = blended(term, network, known, (0.5, 1.0))
+    monkeypatch.setattr(known_labels, "NDCG_ROWS", 6)
+    assert choose_blend(term, network, held) == whole
+    np.testing.assert_array_equal(blend_in_place(term, network, known, (0.5, 1.0)), expected)
+    np.testing.assert_array_equal(term, expected)  # written over the term's logits
 
 
 def test_the_blend_keeps_the_term_unless_the_network_is_better_beyond_noise():

@@ -75,7 +75,8 @@ SELECTION_ROWS = 5_000
 CALIBRATION_VALUES = 2**22
 """At most this many (row, label) values calibrate the term's scale and bias (a seeded sample of rows above)."""
 NDCG_ROWS = 1024
-"""Rows ranked at once by :func:`row_ndcg`."""
+"""Rows ranked at once by :func:`row_ndcg`, and held-out rows scored, blended and ranked at once (a (1024, 50,000)
+float32 block is 200 MB; the whole held-out matrix, 5,000 rows, is 1 GB a copy)."""
 REVEALS = 4
 """Random known halves drawn per selection row when the known labels are not given."""
 FOLDS = 3
@@ -257,11 +258,13 @@ def fit_held_out_term(G: sp.csr_matrix, held: HeldOutRows, regularisation: float
     """The term of the Gram matrix ``G`` of every row but the held-out ones, kept as the served term is
     (:func:`term_weights`), its scale and bias calibrated on
     the held-out rows that have known labels (the only rows the served rule applies them to)."""
-    evidence = sp.csr_matrix(held.known, dtype=np.float32) @ term_weights(G, regularisation)
-    evidence = np.asarray(evidence.toarray() if sp.issparse(evidence) else evidence, dtype=np.float32)
-    with_history = np.flatnonzero(np.diff(sp.csr_matrix(held.known).indptr) > 0)
-    part = slice(None) if len(with_history) == evidence.shape[0] else with_history  # no copy when every row has one
-    scale, bias = calibrate(evidence[part], held.targets[part], held.known[part])
+    B, known = term_weights(G, regularisation), sp.csr_matrix(held.known, dtype=np.float32)
+    evidence = np.empty(known.shape, dtype=np.float32)
+    for block in _row_blocks(known.shape[0]):  # a sparse product of every row at once held twice the dense result
+        part = known[block] @ B
+        evidence[block] = part.toarray() if sp.issparse(part) else part
+    with_history = np.flatnonzero(np.diff(known.indptr) > 0)
+    scale, bias = calibrate(evidence, held.targets, held.known, rows=with_history)
     evidence *= scale  # calibrated in place: at 5,000 rows x 50,000 labels each copy is 1 GB
     evidence += bias
     return HeldOutTerm(weights=KnownLabelWeights(matrix=None, scale=scale, bias=bias, regularisation=regularisation),
@@ -371,8 +374,8 @@ def _rows_within(G: sp.csr_matrix, labels: np.ndarray, position: np.ndarray
     return row[inside], column[inside], G.data[entries][inside]
 
 
-def calibrate(evidence: np.ndarray, targets: sp.csr_matrix, known: sp.csr_matrix, *, max_iterations: int = 100
-              ) -> tuple[float, float]:
+def calibrate(evidence: np.ndarray, targets: sp.csr_matrix, known: sp.csr_matrix, *, rows: np.ndarray | None = None,
+              max_iterations: int = 100) -> tuple[float, float]:
     """``(scale, bias)`` of the logistic fit ``P(target) = sigmoid(scale * evidence + bias)`` over every (row,
     label) of held-out rows, their known labels left out; over a seeded sample of
     :data:`CALIBRATION_VALUES` // L rows when there are more values than that (two parameters need no more).
@@ -380,11 +383,13 @@ def calibrate(evidence: np.ndarray, targets: sp.csr_matrix, known: sp.csr_matrix
     Args:
         evidence: (n, L) ``known @ B`` of the rows.
         targets: (n, L) 0/1 their targets; known: (n, L) 0/1 their known labels.
+        rows: the rows to fit on (sampled before any copy is made), or ``None`` for every row.
     """
-    if evidence.size > CALIBRATION_VALUES:
-        rows = np.sort(np.random.default_rng(0).choice(
-            len(evidence), max(1, CALIBRATION_VALUES // evidence.shape[1]), replace=False))
-        evidence, targets, known = evidence[rows], sp.csr_matrix(targets)[rows], sp.csr_matrix(known)[rows]
+    rows = np.arange(len(evidence)) if rows is None else np.asarray(rows)
+    if len(rows) * evidence.shape[1] > CALIBRATION_VALUES:
+        rows = rows[np.sort(np.random.default_rng(0).choice(
+            len(rows), max(1, CALIBRATION_VALUES // evidence.shape[1]), replace=False))]
+    evidence, targets, known = evidence[rows], sp.csr_matrix(targets)[rows], sp.csr_matrix(known)[rows]
     truth = torch.from_numpy(sp.csr_matrix(targets).toarray().astype(np.float32))
     if not truth.numel():
         return 1.0, 0.0
@@ -416,6 +421,21 @@ def blended(term_logits: np.ndarray, network_logits: np.ndarray, known: sp.csr_m
     return logits
 
 
+def blend_in_place(term_logits: np.ndarray, network_logits: np.ndarray, known: sp.csr_matrix,
+                   blend: tuple[float, float]) -> np.ndarray:
+    """:func:`blended` written over ``term_logits`` (n, L), :data:`NDCG_ROWS` rows at a time (no (n, L)
+    temporary), and returned."""
+    known = sp.csr_matrix(known)
+    for block in _row_blocks(len(term_logits)):
+        term_logits[block] = blended(term_logits[block], network_logits[block], known[block], blend)
+    return term_logits
+
+
+def _row_blocks(num_rows: int) -> list[slice]:
+    """Slices of :data:`NDCG_ROWS` consecutive rows covering ``num_rows``."""
+    return [slice(start, start + NDCG_ROWS) for start in range(0, num_rows, NDCG_ROWS)]
+
+
 def choose_blend(term_logits: np.ndarray, network_logits: np.ndarray, held: HeldOutRows
                  ) -> tuple[tuple[float, float], dict[str, float]]:
     """The (term weight, network weight) of :data:`BLENDS` the held-out rows choose, and each blend's nDCG@10.
@@ -430,8 +450,13 @@ def choose_blend(term_logits: np.ndarray, network_logits: np.ndarray, held: Held
         network_logits: (n, L) the network's logits of the same rows.
         held: the rows' known labels and targets.
     """
-    per_row = {blend: row_ndcg(blended(term_logits, network_logits, held.known, blend), held.known, held.targets)
-               for blend in BLENDS}
+    parts: dict[tuple[float, float], list[np.ndarray]] = {blend: [np.zeros(0)] for blend in BLENDS}
+    known, targets = sp.csr_matrix(held.known), sp.csr_matrix(held.targets)
+    for block in _row_blocks(len(term_logits)):  # blended a block at a time: each whole blend is a (n, L) copy
+        for blend in BLENDS:
+            parts[blend].append(row_ndcg(blended(term_logits[block], network_logits[block], known[block], blend),
+                                         known[block], targets[block]))
+    per_row = {blend: np.concatenate(values) for blend, values in parts.items()}
     figures = {f"term {term:g} + network {network:g}": float(values.mean()) if len(values) else float("nan")
                for (term, network), values in per_row.items()}
     if not len(per_row[BLENDS[0]]):
@@ -501,7 +526,7 @@ def fit_known_term(model: FittedModel, X: Matrix, every: sp.csr_matrix, held: He
     logger.info("known labels: lambda %s, blend term %g + network %g (held-out nDCG@10 %s)",
                 term.weights.regularisation, term_weight, network_weight, blends)
     return (replace(model, known_term=served),
-            blended(term_logits, network_logits, held.known, (term_weight, network_weight)), figures)
+            blend_in_place(term_logits, network_logits, held.known, (term_weight, network_weight)), figures)
 
 
 def refit_with_log(term: KnownLabelWeights, log_rows: sp.csr_matrix) -> KnownLabelWeights:
