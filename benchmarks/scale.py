@@ -1,5 +1,11 @@
 """Recommender scale: training, the label graph and scoring at up to 2,000,000 rows and 50,000 labels.
 
+What the default model adds at these sizes, a label-only log with new labels and known labels, is timed on the same
+data by ``benchmarks/default_scale.py`` (results/default_scale*.md); the quality of its scalable paths against the
+exact ones by ``benchmarks/item_item.py`` (the item-item term) and ``benchmarks/teacher_inputs.py`` (the cold-label
+teacher's input cap). Here ``train`` is the default model without graph sources, and the epoch ratio times the
+non-default GCN layer.
+
 Synthetic data as a recommender has it (seeded): D = 100,000 sparse binary features, ~50 non-zeros a row; labels
 with power-law (Zipf, exponent 1) frequencies, 5 draws a row (~5 labels); each label has 8 signature features and a
 row carries 8 draws from each of its labels' signatures plus 10 noise features, so the features predict the labels.
