@@ -6,9 +6,9 @@ sets have fewer than 512 labels, so there the graph is complete; this measures t
 
 Data (seeded): labels whose co-occurrence carries information, as ``item_item.py``'s synthetic baskets (400 topics,
 each a Zipf distribution over 300 labels; a row draws 1-2 topics and 4-16 labels from them; ``scale.py``'s data has
-independent labels, from which no label says anything of another), and features as ``scale.py``'s: each label has 8
-signature features among 100,000, and a row carries 4 draws from each of its labels' signatures plus 10 noise
-features. Split as ``default_scale.py``'s log arm: the first half of the rows are feature rows, the second half a
+independent labels, from which no label says anything of another), and features in ``scale.py``'s way: each label
+has 8 signature features among 100,000, and a row carries :data:`SIGNATURE_DRAWS` draws from each of its labels'
+signatures (``scale.py``: 8) plus 10 noise features. Split as ``default_scale.py``'s log arm: the first half of the rows are feature rows, the second half a
 label-only log, and 20% of the labels with >= 5 positives in the log are **new** (absent from the feature rows). The
 last :data:`TEST_SHARE` of the feature rows are test rows (never fitted on); the model is fitted on the others with
 ``graph_data=`` the log and ``max_epochs`` :data:`EPOCHS`, once per cap of :data:`CAPS` and once with the cap lifted
@@ -35,10 +35,15 @@ from item_item import synthetic  # noqa: E402
 from scale import BATCH, FEATURES, NOISE, SIGNATURE  # noqa: E402
 
 TEST_SHARE = 0.1
+"""The share of the feature rows kept for testing (the last ones)."""
 EPOCHS = 3
+"""``max_epochs`` of every fit."""
 CAPS = (64, 512)
+"""The caps measured (the package's is ``label_propagation.TEACHER_INPUTS``, 512)."""
 NEW_SHARE = 0.2
-DRAWS = 4
+"""The share of the labels with >= 5 positives in the log that are made new."""
+SIGNATURE_DRAWS = 4
+"""Features a row draws from each of its labels' signatures."""
 COMPLETE = 10**9
 """A cap no catalogue reaches: every warm label is an input of every new label."""
 
@@ -58,9 +63,9 @@ def data(rows: int, labels: int, seed: int) -> tuple[sp.csr_matrix, sp.csr_matri
     rng = np.random.default_rng(seed + 1)
     signatures = rng.integers(FEATURES, size=(labels, SIGNATURE))
     row_of, label_of = np.repeat(np.arange(rows), np.diff(Y.indptr)), Y.indices
-    drawn = signatures[label_of[:, None], rng.integers(SIGNATURE, size=(len(label_of), DRAWS))]
+    drawn = signatures[label_of[:, None], rng.integers(SIGNATURE, size=(len(label_of), SIGNATURE_DRAWS))]
     columns = np.concatenate([drawn.ravel(), rng.integers(FEATURES, size=rows * NOISE)])
-    owners = np.concatenate([np.repeat(row_of, DRAWS), np.repeat(np.arange(rows), NOISE)])
+    owners = np.concatenate([np.repeat(row_of, SIGNATURE_DRAWS), np.repeat(np.arange(rows), NOISE)])
     X = sp.csr_matrix((np.ones(len(columns), dtype=np.float32), (owners, columns)), shape=(rows, FEATURES))
     X.data[:] = 1.0  # a feature drawn twice is still 1
     return X, Y
@@ -92,6 +97,7 @@ def run(X: sp.csr_matrix, Y: sp.csr_matrix, seed: int, inputs: int) -> dict:
 
 
 def markdown(records: list[dict], cell: str) -> str:
+    """The table of ``records`` (one per seed and cap) on the data ``cell`` (rows x labels)."""
     lines = ["# The cold-label teacher: the capped graph against the complete one", "", "{header}",
              f"Synthetic data `{cell}` (rows x labels; protocol in `benchmarks/teacher_inputs.py`): new-label and "
              "warm-label mAP on the test rows, mean [min, max] over seeds.", "",

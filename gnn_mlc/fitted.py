@@ -249,16 +249,16 @@ class FittedModel:
                             "Hint: select the same feature columns, in the same order")
         known_rows = None if known is None else self.checked_known(known, X.shape[0])
         target = resolve_device(device)
-        blocks = [self.logits(X[start:start + SCORING_ROWS], device=target,
-                              known=None if known_rows is None else known_rows[start:start + SCORING_ROWS]
-                              ).cpu().numpy()
-                  for start in range(0, X.shape[0], SCORING_ROWS)]
-        return np.concatenate(blocks) if blocks else np.zeros((0, self.num_labels), dtype=np.float32)
+        logits = np.empty((X.shape[0], self.num_labels), dtype=np.float32)  # filled block by block: no second copy
+        for start in range(0, X.shape[0], SCORING_ROWS):
+            logits[start:start + SCORING_ROWS] = self.logits(
+                X[start:start + SCORING_ROWS], device=target,
+                known=None if known_rows is None else known_rows[start:start + SCORING_ROWS]).cpu().numpy()
+        return logits
 
     def predict_proba(self, X: Matrix, *, known: Matrix | None = None, device: str = "auto") -> np.ndarray:
         """Label probabilities ``sigmoid(logits)``, (rows, num_labels) float32; see :meth:`decision_function`."""
-        logits = torch.from_numpy(self.decision_function(X, known=known, device=device))
-        return torch.sigmoid(logits).numpy()
+        return torch.sigmoid_(torch.from_numpy(self.decision_function(X, known=known, device=device))).numpy()
 
     def predict(self, X: Matrix, *, known: Matrix | None = None, device: str = "auto") -> np.ndarray:
         """0/1 decisions (rows, num_labels) uint8 by the fitted decision rule."""

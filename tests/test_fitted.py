@@ -49,6 +49,19 @@ def test_the_rule_equals_the_dense_formula_through_the_training_module(known_mod
     np.testing.assert_allclose(model.decision_function(X, known_labels=known), expected, rtol=1e-4, atol=1e-4)
 
 
+def test_rows_scored_in_blocks_are_the_rows_scored_at_once(known_model, monkeypatch):
+    import gnn_mlc.fitted as fitted_module
+
+    model, X, known = known_model
+    whole = model.fitted_.decision_function(X, known=known, device="cpu")
+    monkeypatch.setattr(fitted_module, "SCORING_ROWS", 7)  # 43 blocks, the last one short
+    blocks = model.fitted_.decision_function(X, known=known, device="cpu")
+    np.testing.assert_allclose(blocks, whole, rtol=1e-6, atol=1e-6)
+    np.testing.assert_allclose(model.fitted_.predict_proba(X, known=known, device="cpu"),
+                               1 / (1 + np.exp(-whole.astype(np.float64))), rtol=1e-5, atol=1e-6)
+    assert model.fitted_.decision_function(X[:0], device="cpu").shape == (0, len(model.classes_))
+
+
 def test_estimator_scorer_and_evaluation_share_the_rule(known_model, tmp_path):
     model, X, known = known_model
     model.to_directory(tmp_path / "m")

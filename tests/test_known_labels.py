@@ -62,7 +62,7 @@ def test_row_ndcg_matches_scikit_learn_on_the_labels_not_known(block, monkeypatc
 
     import gnn_mlc.training.known_labels as known_labels
 
-    monkeypatch.setattr(known_labels, "NDCG_ROWS", block)  # 7: ranked in several blocks
+    monkeypatch.setattr(known_labels, "BLOCK_ROWS", block)  # 7: ranked in several blocks
 
     rng = np.random.default_rng(0)
     scores = rng.normal(size=(40, 30))
@@ -113,9 +113,9 @@ def test_held_out_logits_in_row_blocks_are_the_dense_formula(monkeypatch):
     G = gram(every[25:])
     for dense_budget in (64, 8):  # exact EASE^R (dense B), then the neighbourhood form (sparse B)
         monkeypatch.setattr(known_labels, "DENSE_TERM_LABELS", dense_budget)
-        monkeypatch.setattr(known_labels, "NDCG_ROWS", 1024)
+        monkeypatch.setattr(known_labels, "BLOCK_ROWS", 1024)
         whole = fit_held_out_term(G, held, 10.0)
-        monkeypatch.setattr(known_labels, "NDCG_ROWS", 4)  # 7 blocks
+        monkeypatch.setattr(known_labels, "BLOCK_ROWS", 4)  # 7 blocks
         term = fit_held_out_term(G, held, 10.0)
         B = known_labels.term_weights(G, 10.0)
         B = B.toarray() if sp.issparse(B) else B
@@ -130,11 +130,12 @@ def test_the_blend_in_row_blocks_is_the_blend_of_the_whole(monkeypatch):
     rng = np.random.default_rng(4)
     truth = (rng.random((50, 20)) < 0.2).astype(np.uint8)
     known = sp.csr_matrix((rng.random((50, 20)) < 0.1).astype(np.uint8))  # some rows without a history
+    truth[5:8] = 0  # rows without a target, across the edge of the first block of 6
     held = HeldOutRows(rows=np.arange(50), known=known, targets=sp.csr_matrix(truth * (known.toarray() == 0)))
     term, network = rng.normal(size=(50, 20)).astype(np.float32), rng.normal(size=(50, 20)).astype(np.float32)
     whole = choose_blend(term, network, held)
     expected = blended(term, network, known, (0.5, 1.0))
-    monkeypatch.setattr(known_labels, "NDCG_ROWS", 6)
+    monkeypatch.setattr(known_labels, "BLOCK_ROWS", 6)
     assert choose_blend(term, network, held) == whole
     np.testing.assert_array_equal(blend_in_place(term, network, known, (0.5, 1.0)), expected)
     np.testing.assert_array_equal(term, expected)  # written over the term's logits

@@ -109,8 +109,9 @@ def propagation_edges(inputs: np.ndarray, targets: np.ndarray, cooccurrence: sp.
     -2.3; benchmarks/results/cold_start_dev_inputs8.md against cold_start_dev.md). The rule this one replaced, a
     graph cut to co-occurring pairs above 2^24 pairs, lost 2.7 points pooled and 27 on genbase zero-shot
     (cold_start_dev_cooccurring.md, at 6d17db2). Where the cap applies at its own size (synthetic topic baskets,
-    100,000 rows x 2,000 labels, 1,600 warm and 400 new; benchmarks/teacher_inputs.py, a measurement, not a
-    choice), 512 inputs are 0.19 points of new-label mAP below every warm label (3 seeds, each within 0.3).
+    2,000 labels, 1,600 warm and 400 new; benchmarks/teacher_inputs.py, a measurement, not a choice), 512 inputs
+    are 0.19 points of new-label mAP below every warm label (below on all 3 seeds) and 64 are 0.17 above (above on
+    all 3): within 0.3 points either way, not monotone in the cap.
     """
     inputs, targets = np.asarray(inputs, dtype=np.int64), np.asarray(targets, dtype=np.int64)
     size = TEACHER_INPUTS if max_inputs is None else max_inputs

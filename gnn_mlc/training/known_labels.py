@@ -74,7 +74,7 @@ SELECTION_ROWS = 5_000
 """At most this many rows (a seeded sample) choose ``lambda``, and at most this many the calibration and blend."""
 CALIBRATION_VALUES = 2**22
 """At most this many (row, label) values calibrate the term's scale and bias (a seeded sample of rows above)."""
-NDCG_ROWS = 1024
+BLOCK_ROWS = 1024
 """Rows ranked at once by :func:`row_ndcg`, and held-out rows scored, blended and ranked at once (a (1024, 50,000)
 float32 block is 200 MB; the whole held-out matrix, 5,000 rows, is 1 GB a copy)."""
 REVEALS = 4
@@ -185,13 +185,13 @@ def cosine_weights(G: sp.csr_matrix) -> sp.csr_matrix:
 def row_ndcg(scores: np.ndarray, known: sp.csr_matrix, targets: sp.csr_matrix, *, k: int = 10) -> np.ndarray:
     """Per-row binary nDCG@k of ranking each row's targets by ``scores`` (rows, L), its known labels excluded; rows
     without a target are left out, so the result has one value per row with a target. Ranked
-    :data:`NDCG_ROWS` rows at a time (a copy of 5,000 rows x 50,000 labels would be 1 GB)."""
+    :data:`BLOCK_ROWS` rows at a time (a copy of 5,000 rows x 50,000 labels would be 1 GB)."""
     known, targets = sp.csr_matrix(known), sp.csr_matrix(targets > 0)
     rows = np.flatnonzero(np.diff(targets.indptr) > 0)
     discounts = 1.0 / np.log2(np.arange(2, k + 2))
     values = [np.zeros(0)]
-    for start in range(0, len(rows), NDCG_ROWS):
-        part = rows[start:start + NDCG_ROWS]
+    for start in range(0, len(rows), BLOCK_ROWS):
+        part = rows[start:start + BLOCK_ROWS]
         block = np.asarray(scores)[part]  # a copy (the rows are indexed)
         block[(known[part] > 0).nonzero()] = -np.inf
         top = torch.topk(torch.from_numpy(block), min(k, scores.shape[1]), dim=1).indices.numpy()
@@ -383,7 +383,8 @@ def calibrate(evidence: np.ndarray, targets: sp.csr_matrix, known: sp.csr_matrix
     Args:
         evidence: (n, L) ``known @ B`` of the rows.
         targets: (n, L) 0/1 their targets; known: (n, L) 0/1 their known labels.
-        rows: the rows to fit on (sampled before any copy is made), or ``None`` for every row.
+        rows: (m,) int indices into ``evidence`` of the rows to fit on (sampled before any copy is made), or
+            ``None`` for every row.
     """
     rows = np.arange(len(evidence)) if rows is None else np.asarray(rows)
     if len(rows) * evidence.shape[1] > CALIBRATION_VALUES:
@@ -423,8 +424,14 @@ def blended(term_logits: np.ndarray, network_logits: np.ndarray, known: sp.csr_m
 
 def blend_in_place(term_logits: np.ndarray, network_logits: np.ndarray, known: sp.csr_matrix,
                    blend: tuple[float, float]) -> np.ndarray:
-    """:func:`blended` written over ``term_logits`` (n, L), :data:`NDCG_ROWS` rows at a time (no (n, L)
-    temporary), and returned."""
+    """:func:`blended` written over ``term_logits``, :data:`BLOCK_ROWS` rows at a time (no (n, L) temporary).
+
+    Args:
+        term_logits: (n, L) float32 the calibrated term's logits; overwritten, and returned.
+        network_logits: (n, L) the network's logits of the same rows.
+        known: (n, L) 0/1 CSR their known labels (a row without any takes the network's logits).
+        blend: (term weight, network weight).
+    """
     known = sp.csr_matrix(known)
     for block in _row_blocks(len(term_logits)):
         term_logits[block] = blended(term_logits[block], network_logits[block], known[block], blend)
@@ -432,8 +439,8 @@ def blend_in_place(term_logits: np.ndarray, network_logits: np.ndarray, known: s
 
 
 def _row_blocks(num_rows: int) -> list[slice]:
-    """Slices of :data:`NDCG_ROWS` consecutive rows covering ``num_rows``."""
-    return [slice(start, start + NDCG_ROWS) for start in range(0, num_rows, NDCG_ROWS)]
+    """Slices of :data:`BLOCK_ROWS` consecutive rows covering ``num_rows``."""
+    return [slice(start, start + BLOCK_ROWS) for start in range(0, num_rows, BLOCK_ROWS)]
 
 
 def choose_blend(term_logits: np.ndarray, network_logits: np.ndarray, held: HeldOutRows
@@ -514,7 +521,7 @@ def fit_known_term(model: FittedModel, X: Matrix, every: sp.csr_matrix, held: He
     total = gram(every) + (gram(log_rows) if log_rows is not None else sp.csr_matrix(every.shape[1:] * 2))
     quality = choose_regularisation(every, total, seed=seed)
     term = fit_held_out_term(total - gram(every[held_rows]), held, max(quality, key=quality.get))
-    term_logits = term.logits
+    term_logits = term.logits  # overwritten by the served blend below (blend_in_place)
     network_logits = model.decision_function(X[held.rows], device=device)
     (term_weight, network_weight), blends = choose_blend(term_logits, network_logits, held)
     served = replace(term.weights, matrix=term_weights(total, term.weights.regularisation),
