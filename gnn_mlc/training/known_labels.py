@@ -260,7 +260,7 @@ def fit_held_out_term(G: sp.csr_matrix, held: HeldOutRows, regularisation: float
     the held-out rows that have known labels (the only rows the served rule applies them to)."""
     B, known = term_weights(G, regularisation), sp.csr_matrix(held.known, dtype=np.float32)
     evidence = np.empty(known.shape, dtype=np.float32)
-    for block in _row_blocks(known.shape[0]):  # a sparse product of every row at once held twice the dense result
+    for block in _row_blocks(known.shape[0]):  # one product of every row held its sparse result beside the dense one
         part = known[block] @ B
         evidence[block] = part.toarray() if sp.issparse(part) else part
     with_history = np.flatnonzero(np.diff(known.indptr) > 0)
