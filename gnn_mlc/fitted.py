@@ -334,7 +334,7 @@ class FittedModel:
         indices = torch.from_numpy(known.indices.astype(np.int64)).to(parts.device)
         if parts.known.layout == torch.strided:
             offsets = torch.from_numpy(known.indptr[:-1].astype(np.int64)).to(parts.device)
-            return F.embedding_bag(indices, parts.known, offsets, mode="sum")
+            return F.embedding_bag(indices, parts.known, offsets, mode="sum").float()
         with warnings.catch_warnings():  # torch calls its sparse CSR support "beta" once per process
             warnings.simplefilter("ignore", UserWarning)
             batch = torch.sparse_csr_tensor(torch.from_numpy(known.indptr.astype(np.int64)).to(parts.device), indices,
@@ -365,10 +365,24 @@ def as_fitted_model(model: Any) -> Any:
     return getattr(model, "fitted_", model)
 
 
+HALF_TERM_BOUND = 2.0**14
+"""A dense ``B`` whose largest column sum of absolute weights (the largest evidence a history can give) is below this
+is scored in float16 (whose largest value is 65,504)."""
+
+
 def _term_tensor(matrix: np.ndarray | sp.csr_matrix) -> Tensor:
-    """``B`` as a torch tensor: dense float32, or sparse CSR."""
+    """``B`` as a torch tensor for scoring: dense float16 (float32 where its sums could come near float16's range),
+    or sparse CSR float32.
+
+    A dense ``B`` is held in float16 because summing rows of it is bound by memory traffic: half the bytes is about
+    a third of the time (MovieLens's (1,297, 1,297) ``B``: 0.12 s instead of 0.35 s per 50,000 users of 72 movies on 2
+    cores). ``embedding_bag`` adds the float16 weights in float32 and rounds each sum once, so a score carries the
+    weights' rounding and one rounding of its sum: a relative error of at most 2^-11 (0.05%) each.
+    """
     if isinstance(matrix, np.ndarray):
-        return torch.from_numpy(np.ascontiguousarray(matrix, dtype=np.float32))
+        dense = torch.from_numpy(np.ascontiguousarray(matrix, dtype=np.float32))
+        largest = np.abs(matrix).sum(axis=0, dtype=np.float64).max(initial=0.0)
+        return dense.half() if largest < HALF_TERM_BOUND else dense
     matrix = sp.csr_matrix(matrix, dtype=np.float32)
     with warnings.catch_warnings():  # torch calls its sparse CSR support "beta" once per process
         warnings.simplefilter("ignore", UserWarning)

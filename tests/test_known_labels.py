@@ -25,9 +25,11 @@ from gnn_mlc.training.known_labels import (
     ease_weights,
     fit_held_out_term,
     gram,
+    gram_spectrum,
     neighbourhood_ease_weights,
     random_known_split,
     row_ndcg,
+    rows_spectrum,
 )
 
 FAST = {"max_epochs": 8, "hidden_channels": 32, "embedding_dim": 16, "batch_size": 64, "random_state": 0}
@@ -48,12 +50,38 @@ def test_every_regularisation_from_one_eigendecomposition_equals_the_inverse():
     rng = np.random.default_rng(0)
     rows = sp.csr_matrix((rng.random((80, 7)) < 0.4).astype(np.float64))
     known = sp.csr_matrix((rng.random((10, 7)) < 0.3).astype(np.float64))
-    scores = ease_scores_by_regularisation(gram(rows), known, (1.0, 30.0, 3000.0))
+    scores = ease_scores_by_regularisation(gram_spectrum(gram(rows).toarray()), known, (1.0, 30.0, 3000.0))
     for value in (1.0, 30.0):
         np.testing.assert_allclose(scores[value], known @ ease_weights(gram(rows), value), rtol=1e-4, atol=1e-5)
     # at a large lambda the scores are small differences: they must hold to the float32 they are returned in
     np.testing.assert_allclose(scores[3000.0], (known @ ease_weights(gram(rows), 3000.0)).astype(np.float32),
                                rtol=1e-5, atol=1e-9)
+
+
+def test_with_fewer_rows_than_labels_the_rows_svd_gives_the_same_scores_as_the_gram_matrix():
+    rng = np.random.default_rng(1)
+    dense = (rng.random((9, 30)) < 0.3).astype(np.uint8)  # rank <= 9 of 30: 21 eigenvalues are 0
+    dense[4] = 0  # an empty row adds nothing
+    rows = sp.csr_matrix(dense)
+    known = sp.csr_matrix((rng.random((6, 30)) < 0.2).astype(np.float64))
+    eigenvalues, V = rows_spectrum(rows)
+    assert V.shape == (30, 8)
+    np.testing.assert_allclose(V.T @ V, np.eye(8), atol=1e-12)
+    for value, scores in ease_scores_by_regularisation((eigenvalues, V), known, (1.0, 30.0, 3000.0)).items():
+        np.testing.assert_allclose(scores, (known @ ease_weights(gram(rows), value)).astype(np.float32),
+                                   rtol=1e-5, atol=1e-9)
+
+
+def test_lambda_is_chosen_the_same_from_the_rows_as_from_their_gram_matrix(monkeypatch):
+    import gnn_mlc.training.known_labels as known_labels
+
+    rng = np.random.default_rng(2)
+    every = sp.csr_matrix((rng.random((40, 60)) < 0.15).astype(np.uint8))  # 40 rows + 10 log rows < 60 labels
+    log_rows = sp.csr_matrix((rng.random((10, 60)) < 0.15).astype(np.uint8))
+    by_rows = choose_regularisation(every, log_rows, seed=0)
+    monkeypatch.setattr(known_labels, "rows_spectrum",
+                        lambda rows: known_labels.gram_spectrum(gram(rows).toarray()))  # the Gram matrix's route
+    assert by_rows == pytest.approx(choose_regularisation(every, log_rows, seed=0), abs=1e-6)
 
 
 @pytest.mark.parametrize("block", [1024, 7])
@@ -215,8 +243,9 @@ def test_the_term_alone_skips_the_network_and_scores_as_the_rule_says(known_mode
         alone = fitted.logits(X[rows], known=sp.csr_matrix(known[rows])).numpy()
     finally:
         object.__setattr__(parts.encoder, "forward", network)
-    np.testing.assert_allclose(alone, term.scale * (known[rows] @ np.asarray(term.matrix.toarray() if sp.issparse(
-        term.matrix) else term.matrix)) + term.bias, rtol=1e-5, atol=1e-5)
+    evidence = known[rows] @ np.asarray(term.matrix, dtype=np.float16).astype(np.float64)  # B in float16
+    expected = term.scale * evidence + term.bias
+    assert np.all(np.abs(alone - expected) <= 1e-5 + np.abs(term.scale * evidence) * 2.0**-11)  # one rounding
     mixed = np.vstack([known[rows], np.zeros((1, known.shape[1]))])  # a row without history: the general path
     general = fitted.logits(np.vstack([X[rows], X[:1]]), known=sp.csr_matrix(mixed)).numpy()
     np.testing.assert_allclose(alone, general[:-1], rtol=1e-5, atol=1e-5)
@@ -249,10 +278,13 @@ def test_the_term_survives_the_directory_and_the_scorer_ranks_like_the_model(kno
     table = pa.table({"id": pa.array(np.arange(len(X))), **{f"f{j}": pa.array(X[:, j]) for j in range(5)},
                       "owned": pa.array([list(names[row > 0]) for row in known], pa.list_(pa.string()))})
     scores = model.predict_proba(X, known_labels=known)
-    expected = [[names[j] for j in np.argsort(-row, kind="stable") if not owned[j]][:4]
-                for row, owned in zip(scores, known)]
     scored, _ = Scorer(tmp_path / "m", top_k=4, known_column="owned", device="cpu").score_table(table)
-    assert scored.column("labels").to_pylist() == expected  # known labels are evidence and never recommended
+    position = {name: j for j, name in enumerate(names)}
+    for row, labels, owned in zip(scores, scored.column("labels").to_pylist(), known):
+        chosen = [position[name] for name in labels]
+        assert not owned[chosen].any()  # known labels are evidence and never recommended
+        # the model's 4 best of the others, in order (equal scores, ties of float16 sums, may come in either order)
+        np.testing.assert_array_equal(row[chosen], np.sort(row[owned == 0])[::-1][:4])
     kept, _ = Scorer(tmp_path / "m", top_k=12, known_column="owned", keep_known=True, device="cpu").score_table(table)
     assert all(len(row) == 12 for row in kept.column("labels").to_pylist())
     np.testing.assert_allclose(np.sort(np.array(kept.column("scores").to_pylist()), axis=1)[:, ::-1],
@@ -411,26 +443,24 @@ def test_above_the_dense_budget_lambda_is_chosen_on_the_most_frequent_labels(mon
 
     _, Y = _baskets(5)
     every = sp.csr_matrix(Y)
-    log_gram = sp.csr_matrix((Y.shape[1], Y.shape[1]))
-    whole = choose_regularisation(every, gram(every) + log_gram, seed=0)
+    whole = choose_regularisation(every, None, seed=0)
     monkeypatch.setattr(known_labels, "DENSE_TERM_LABELS", 4)
     monkeypatch.setattr(known_labels, "LAMBDA_LABELS", Y.shape[1])  # the sub-catalogue is every label: same figures
-    assert choose_regularisation(every, gram(every) + log_gram, seed=0) == pytest.approx(whole)
+    assert choose_regularisation(every, None, seed=0) == pytest.approx(whole)
     monkeypatch.setattr(known_labels, "LAMBDA_LABELS", 3)
-    cut = choose_regularisation(every, gram(every) + log_gram, seed=0)
+    cut = choose_regularisation(every, None, seed=0)
     frequent = np.sort(np.argsort(-Y.sum(axis=0), kind="stable")[:3])  # no log: frequency in the rows alone
-    assert cut == pytest.approx(choose_regularisation(every[:, frequent], gram(every[:, frequent]) + log_gram[frequent][:, frequent],
-                                                        seed=0))
+    assert cut == pytest.approx(choose_regularisation(every[:, frequent], None, seed=0))
     assert cut != pytest.approx(whole)
     rare = int(np.argmin(Y.sum(axis=0)))  # a label the log makes the most frequent: it joins the sub-catalogue
     log_rows = np.zeros((Y.sum(axis=0).max() + 50, Y.shape[1]), dtype=np.uint8)
     log_rows[:, rare] = 1
     log_rows[::2, frequent[0]] = 1
-    log_gram = gram(sp.csr_matrix(log_rows))
     kept = np.sort(np.argsort(-(Y.sum(axis=0) + log_rows.sum(axis=0)), kind="stable")[:3])
     assert rare in kept
-    assert choose_regularisation(every, gram(every) + log_gram, seed=0) == pytest.approx(
-        choose_regularisation(every[:, kept], gram(every[:, kept]) + log_gram[kept][:, kept], seed=0))
+    log_rows = sp.csr_matrix(log_rows)
+    assert choose_regularisation(every, log_rows, seed=0) == pytest.approx(
+        choose_regularisation(every[:, kept], log_rows[:, kept], seed=0))
 
 
 def test_above_the_dense_budget_the_term_is_neighbourhood_ease_and_survives_the_directory(monkeypatch, tmp_path):
