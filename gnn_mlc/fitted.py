@@ -221,18 +221,18 @@ class FittedModel:
         with_history = np.zeros(0, dtype=np.int64) if known is None else np.flatnonzero(np.diff(known.indptr) > 0)
         if term is not None and term.network_weight == 0 and len(with_history) == X.shape[0] > 0:
             with torch.no_grad():  # the term alone (a blend without the network): the network is not run
-                return self._known_evidence(known, parts).mul_(term.scale).add_(term.bias)
+                return self._known_evidence(known, parts).float().add_(term.bias)
         if self.scaler.row_norm > 0:  # row normalisation cannot be folded into the first layer
             X = self.scaler.transform(X)
         with torch.no_grad():
             logits = score_logits(parts.encoder(to_tensor(X, parts.device)), parts.label_embeddings, parts.bias)
             if len(with_history) == logits.shape[0]:  # every row has a history: in place
                 evidence = self._known_evidence(known, parts)
-                logits.mul_(term.network_weight).add_(evidence, alpha=term.scale).add_(term.bias)
+                logits.mul_(term.network_weight).add_(evidence).add_(term.bias)
             elif len(with_history):  # a row without history is scored by the network alone
                 rows = torch.from_numpy(with_history).to(parts.device)
                 evidence = self._known_evidence(known[with_history], parts)
-                logits[rows] = term.network_weight * logits[rows] + term.bias + term.scale * evidence
+                logits[rows] = term.network_weight * logits[rows] + term.bias + evidence
         return logits
 
     def decision_function(self, X: Matrix, *, known: Matrix | None = None, device: str = "auto") -> np.ndarray:
@@ -322,19 +322,24 @@ class FittedModel:
             self._on_device[key] = DeviceParts(
                 device=device, encoder=encoder, label_embeddings=torch.from_numpy(self.label_embeddings).to(device),
                 bias=torch.from_numpy(self.label_bias).to(device),
-                known=None if self.known_term is None else _term_tensor(self.known_term.matrix).to(device))
+                known=None if self.known_term is None else _term_tensor(
+                    self.known_term.matrix, self.known_term.scale).to(device))
         return self._on_device[key]
 
     def _known_evidence(self, known: sp.csr_matrix, parts: DeviceParts) -> Tensor:
-        """(rows, num_labels) ``known @ B`` of the known labels ``known`` (rows, num_labels) 0/1 CSR: with a dense
-        ``B``, each row's sum of the rows of ``B`` it knows (``embedding_bag``, as a sparse input layer sums its
-        weights); with a sparse ``B``, a sparse product."""
-        known = sp.csr_matrix(known, dtype=np.float32)
-        known.sum_duplicates()
+        """(rows, num_labels) ``scale * known @ B`` of the known labels ``known`` (rows, num_labels) 0/1 CSR, in the
+        dtype of the device's term (:func:`_term_tensor`): with a dense ``B``, each row's sum of the rows of
+        ``scale * B`` it knows (``embedding_bag``, as a sparse input layer sums its weights); with a sparse ``B``, a
+        sparse product."""
+        known = sp.csr_matrix(known)
+        if not known.has_canonical_format:  # a label listed twice is known once
+            known = known.copy()
+            known.sum_duplicates()
+        if parts.known.layout == torch.strided:  # indices and offsets as stored (int32 or int64, one type)
+            indices = torch.from_numpy(known.indices).to(parts.device)
+            offsets = torch.from_numpy(known.indptr[:-1].astype(known.indices.dtype)).to(parts.device)
+            return F.embedding_bag(indices, parts.known, offsets, mode="sum")
         indices = torch.from_numpy(known.indices.astype(np.int64)).to(parts.device)
-        if parts.known.layout == torch.strided:
-            offsets = torch.from_numpy(known.indptr[:-1].astype(np.int64)).to(parts.device)
-            return F.embedding_bag(indices, parts.known, offsets, mode="sum").float()
         with warnings.catch_warnings():  # torch calls its sparse CSR support "beta" once per process
             warnings.simplefilter("ignore", UserWarning)
             batch = torch.sparse_csr_tensor(torch.from_numpy(known.indptr.astype(np.int64)).to(parts.device), indices,
@@ -366,24 +371,24 @@ def as_fitted_model(model: Any) -> Any:
 
 
 HALF_TERM_BOUND = 2.0**14
-"""A dense ``B`` whose largest column sum of absolute weights (the largest evidence a history can give) is below this
-is scored in float16 (whose largest value is 65,504)."""
+"""A dense ``scale * B`` whose largest column sum of absolute weights (the largest evidence a history can give) is
+below this is scored in float16 (whose largest value is 65,504)."""
 
 
-def _term_tensor(matrix: np.ndarray | sp.csr_matrix) -> Tensor:
-    """``B`` as a torch tensor for scoring: dense float16 (float32 where its sums could come near float16's range),
-    or sparse CSR float32.
+def _term_tensor(matrix: np.ndarray | sp.csr_matrix, scale: float) -> Tensor:
+    """``scale * B`` (the term's weights times its calibrated scale) as a torch tensor for scoring: dense float16
+    (float32 where its sums could come near float16's range), or sparse CSR float32.
 
-    A dense ``B`` is held in float16 because summing rows of it is bound by memory traffic: half the bytes is about
+    A dense term is held in float16 because summing rows of it is bound by memory traffic: half the bytes is about
     a third of the time (MovieLens's (1,297, 1,297) ``B``: 0.12 s instead of 0.35 s per 50,000 users of 72 movies on 2
     cores). ``embedding_bag`` adds the float16 weights in float32 and rounds each sum once, so a score carries the
     weights' rounding and one rounding of its sum: a relative error of at most 2^-11 (0.05%) each.
     """
     if isinstance(matrix, np.ndarray):
-        dense = torch.from_numpy(np.ascontiguousarray(matrix, dtype=np.float32))
-        largest = np.abs(matrix).sum(axis=0, dtype=np.float64).max(initial=0.0)
+        dense = torch.from_numpy(np.asarray(matrix, dtype=np.float32) * np.float32(scale))
+        largest = float(dense.abs().sum(dim=0, dtype=torch.float64).max()) if dense.numel() else 0.0
         return dense.half() if largest < HALF_TERM_BOUND else dense
-    matrix = sp.csr_matrix(matrix, dtype=np.float32)
+    matrix = sp.csr_matrix(matrix * np.float32(scale), dtype=np.float32)
     with warnings.catch_warnings():  # torch calls its sparse CSR support "beta" once per process
         warnings.simplefilter("ignore", UserWarning)
         return torch.sparse_csr_tensor(torch.from_numpy(matrix.indptr.astype(np.int64)),

@@ -42,13 +42,13 @@ def test_the_rule_equals_the_dense_formula_through_the_training_module(known_mod
         h = model.model_.encoder(torch.from_numpy(fitted.scaler.transform(X)).float()).numpy()
     network = h @ fitted.label_embeddings.T + fitted.label_bias
     assert isinstance(term.matrix, np.ndarray)
-    B = term.matrix.astype(np.float16).astype(np.float64)  # a dense B is held in float16 for scoring
-    evidence = known @ B
-    expected = term.network_weight * network + term.bias + term.scale * evidence
+    weights = (term.matrix * np.float32(term.scale)).astype(np.float16)  # a dense scale * B is held in float16
+    evidence = known @ weights.astype(np.float64)
+    expected = term.network_weight * network + term.bias + evidence
     known = known.copy()
     known[:5] = 0  # no history
     expected[:5] = network[:5]
-    rounding = np.abs(term.scale * evidence) * 2.0**-11  # each sum is rounded once to float16
+    rounding = np.abs(evidence) * 2.0**-11  # each sum is rounded once to float16
     rounding[:5] = 0.0
     assert np.all(np.abs(model.decision_function(X, known_labels=known) - expected) <= 1e-4 + rounding)
 
@@ -57,11 +57,13 @@ def test_a_dense_term_is_scored_in_float16_unless_its_sums_could_overflow():
     from gnn_mlc.fitted import HALF_TERM_BOUND, _term_tensor
 
     small = np.full((4, 4), 0.25, dtype=np.float32)
-    assert _term_tensor(small).dtype == torch.float16
+    assert _term_tensor(small, 3.0).dtype == torch.float16
+    np.testing.assert_array_equal(_term_tensor(small, 3.0).numpy(), 0.75)  # the scale is in the weights
     large = np.zeros((4, 4), dtype=np.float32)
-    large[:, 2] = HALF_TERM_BOUND / 4  # a history of all four labels would sum to the bound
-    assert _term_tensor(large).dtype == torch.float32
-    assert _term_tensor(sp.csr_matrix(small)).dtype == torch.float32  # a sparse B keeps float32
+    large[:, 2] = HALF_TERM_BOUND / 8  # times the scale 2, a history of all four labels would sum to the bound
+    assert _term_tensor(large, 1.0).dtype == torch.float16
+    assert _term_tensor(large, -2.0).dtype == torch.float32
+    assert _term_tensor(sp.csr_matrix(small), 3.0).dtype == torch.float32  # a sparse B keeps float32
 
 
 def test_rows_scored_in_blocks_are_the_rows_scored_at_once(known_model, monkeypatch):

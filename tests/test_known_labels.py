@@ -243,9 +243,9 @@ def test_the_term_alone_skips_the_network_and_scores_as_the_rule_says(known_mode
         alone = fitted.logits(X[rows], known=sp.csr_matrix(known[rows])).numpy()
     finally:
         object.__setattr__(parts.encoder, "forward", network)
-    evidence = known[rows] @ np.asarray(term.matrix, dtype=np.float16).astype(np.float64)  # B in float16
-    expected = term.scale * evidence + term.bias
-    assert np.all(np.abs(alone - expected) <= 1e-5 + np.abs(term.scale * evidence) * 2.0**-11)  # one rounding
+    weights = (np.asarray(term.matrix) * np.float32(term.scale)).astype(np.float16)  # scale * B in float16
+    evidence = known[rows] @ weights.astype(np.float64)
+    assert np.all(np.abs(alone - (evidence + term.bias)) <= 1e-5 + np.abs(evidence) * 2.0**-11)  # one rounding
     mixed = np.vstack([known[rows], np.zeros((1, known.shape[1]))])  # a row without history: the general path
     general = fitted.logits(np.vstack([X[rows], X[:1]]), known=sp.csr_matrix(mixed)).numpy()
     np.testing.assert_allclose(alone, general[:-1], rtol=1e-5, atol=1e-5)
@@ -289,6 +289,30 @@ def test_the_term_survives_the_directory_and_the_scorer_ranks_like_the_model(kno
     assert all(len(row) == 12 for row in kept.column("labels").to_pylist())
     np.testing.assert_allclose(np.sort(np.array(kept.column("scores").to_pylist()), axis=1)[:, ::-1],
                                np.sort(scores, axis=1)[:, ::-1], rtol=1e-5, atol=1e-6)
+
+
+def test_the_scorer_in_blocks_reads_histories_as_sets_in_any_order(known_model, tmp_path, monkeypatch):
+    import gnn_mlc.serving.scorer as scorer_module
+
+    model, X, known, _ = known_model
+    model.to_directory(tmp_path / "m")
+    names = np.asarray(model.classes_, dtype=object)
+    rng = np.random.default_rng(5)
+    histories = []
+    for row in known:  # each name twice, shuffled: the same history
+        owned = list(names[row > 0]) * 2
+        rng.shuffle(owned)
+        histories.append(owned)
+    table = pa.table({"id": pa.array(np.arange(len(X))), **{f"f{j}": pa.array(X[:, j]) for j in range(5)},
+                      "owned": pa.array(histories, pa.list_(pa.string()))})
+    monkeypatch.setattr(scorer_module, "MAX_SCORES", 7 * len(names))  # blocks of 7 rows, the last one short
+    scored, _ = Scorer(tmp_path / "m", top_k=len(names), known_column="owned", keep_known=True,
+                       device="cpu").score_table(table)
+    scores = model.predict_proba(X, known_labels=known)
+    position = {name: j for j, name in enumerate(names)}
+    for row, labels, values in zip(scores, scored.column("labels").to_pylist(), scored.column("scores").to_pylist()):
+        np.testing.assert_allclose(values, row[[position[name] for name in labels]], rtol=1e-6, atol=1e-7)
+        np.testing.assert_allclose(values, np.sort(row)[::-1], rtol=1e-6, atol=1e-7)
 
 
 def test_the_command_line_trains_scores_and_evaluates_with_a_known_column(tmp_path, capsys):

@@ -64,23 +64,27 @@ class LabelPositions:
 def label_positions(column: pa.Array | pa.ChunkedArray, delimiter: str, labels: pa.Array, *, source: str,
                     column_name: str) -> LabelPositions:
     """The names of ``column`` (read as :func:`read_label_lists` does: stripped, null, empty and blank names
-    dropped) looked up in ``labels`` (num_labels,) ``string``. Each distinct name is stripped and looked up once
-    (the column is dictionary-encoded), so a column of millions of names from a catalogue costs one hash pass.
+    dropped) looked up in ``labels`` (num_labels,) ``string``. Every name is looked up as it is (one hash pass over
+    the column, no copy of its strings: a column of millions of names from a catalogue costs about that); only the
+    names not found so are stripped and looked up again.
 
     Raises:
         DataError: the column holds neither lists of names nor strings (naming the source, column and type).
     """
     column = _as_lists(column, delimiter, source=source, column_name=column_name)
-    encoded = pc.list_flatten(column).cast(pa.string()).dictionary_encode()
-    words = pc.utf8_trim_whitespace(encoded.dictionary)
-    place = pc.fill_null(pc.index_in(words, value_set=labels), -1).to_numpy(zero_copy_only=False).astype(np.int64)
-    place[pc.equal(words, "").to_numpy(zero_copy_only=False)] = -2  # a blank name is no name
-    codes = pc.fill_null(encoded.indices, len(place)).to_numpy(zero_copy_only=False)
-    positions = np.append(place, -2)[codes]  # a null name is no name
-    named = np.flatnonzero(positions > -2)
+    names = pc.list_flatten(column).cast(pa.string())
+    positions = pc.fill_null(pc.index_in(names, value_set=labels), -1).to_numpy(zero_copy_only=False).astype(np.int64)
+    missed = np.flatnonzero(positions < 0)  # unknown, or to be stripped, or no name (null, empty, blank)
+    words = pc.utf8_trim_whitespace(names.take(pa.array(missed)))
+    again = pc.fill_null(pc.index_in(words, value_set=labels), -1).to_numpy(zero_copy_only=False).astype(np.int64)
+    again[pc.fill_null(pc.equal(words, ""), True).to_numpy(zero_copy_only=False)] = -2  # no name
+    positions[missed] = again
     rows = pc.list_parent_indices(column).to_numpy(zero_copy_only=False).astype(np.int64)
-    first = words[int(codes[named[0]])].as_py() if len(named) else None
-    return LabelPositions(rows=rows[named], positions=positions[named], first_name=first)
+    if (positions == -2).any():
+        named = np.flatnonzero(positions > -2)
+        rows, positions, names = rows[named], positions[named], names.take(pa.array(named))
+    first = pc.utf8_trim_whitespace(names.slice(0, 1))[0].as_py() if len(names) else None
+    return LabelPositions(rows=rows, positions=positions, first_name=first)
 
 
 def _as_lists(column: pa.Array | pa.ChunkedArray, delimiter: str, *, source: str, column_name: str) -> pa.Array:

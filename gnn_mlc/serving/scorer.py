@@ -250,8 +250,9 @@ class Scorer:
         ``known`` (row indices, label indices), plus those known labels' evidence: the fitted model's one rule,
         :meth:`~gnn_mlc.fitted.FittedModel.logits`."""
         signal = None
-        if known is not None and self.model.has_known_term and len(known[0]):
-            signal = sp.csr_matrix((np.ones(len(known[0]), dtype=np.uint8), known),
+        if known is not None and self.model.has_known_term and len(known[0]):  # pairs sorted by row: CSR as it is
+            indptr = np.concatenate([[0], np.cumsum(np.bincount(known[0], minlength=X.shape[0]))])
+            signal = sp.csr_matrix((np.ones(len(known[0]), dtype=np.uint8), known[1], indptr),
                                    shape=(X.shape[0], len(self.label_names)))
         return self.model.logits(X, known=signal, device=self.device)
 
@@ -372,11 +373,12 @@ def _check_history(model: FittedModel, options: ScoringOptions, directory: str |
 
 def _rows_of(pairs: tuple[np.ndarray, np.ndarray] | None, start: int, count: int
              ) -> tuple[np.ndarray, np.ndarray] | None:
-    """The (row, label) pairs of rows ``start .. start + count``, renumbered from 0."""
+    """The (row, label) pairs of rows ``start .. start + count``, renumbered from 0; ``pairs`` are sorted by row (as
+    :meth:`Scorer.label_lists` gives them), so a block's pairs are found by bisection, not by a pass over all."""
     if pairs is None:
         return None
-    inside = (pairs[0] >= start) & (pairs[0] < start + count)
-    return pairs[0][inside] - start, pairs[1][inside]
+    first, last = np.searchsorted(pairs[0], [start, start + count])
+    return pairs[0][first:last] - start, pairs[1][first:last]
 
 
 def _renumbered(pairs: tuple[np.ndarray, np.ndarray], new_row: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
