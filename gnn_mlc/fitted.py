@@ -16,7 +16,8 @@ evaluation and inspection all read a ``FittedModel``; the training pipeline (:mo
 one and the model directory (:mod:`gnn_mlc.model_directory`) writes and reads its parts. Dense-trained models get the
 feature scaling folded into the encoder's first layer (one pass over the input instead of two); row-normalised
 (sparse-trained) models go through the scaler first. This module imports neither scikit-learn, nor PyTorch Geometric,
-nor any training code: the known labels' evidence is a bag of rows of ``B`` (dense) or a sparse product.
+nor any training code: the known labels' evidence is a bag of rows of ``scale * B`` (dense, held in float16 for
+scoring: :func:`_term_tensor`) or a sparse product.
 """
 
 from __future__ import annotations

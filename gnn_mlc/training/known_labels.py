@@ -21,9 +21,9 @@ the rest are what to recommend. A model fitted with known labels scores
   them in halves to avoid that left too few rows on the small basket sets of development). ``lambda`` (among
   :data:`REGULARISATIONS`) needs no network and is chosen with more rows: over :data:`FOLDS` folds of every training
   row, each revealing a random half of its labels to a term fitted on the other folds (every value from one
-  eigendecomposition of ``G`` per fold; above :data:`DENSE_TERM_LABELS` labels, on the :data:`LAMBDA_LABELS` most
-  frequent ones). The served term is then refitted on every row with the chosen ``lambda``:
-  the model served is the one chosen, up to the rows it counts.
+  eigendecomposition of ``G`` per fold, from a thin SVD of the fold's rows where they are fewer than the labels;
+  above :data:`DENSE_TERM_LABELS` labels, on the :data:`LAMBDA_LABELS` most frequent ones). The served term is then
+  refitted on every row with the chosen ``lambda``: the model served is the one chosen, up to the rows it counts.
 * **Never below its parts.** The network ``h(x) . W[t] + b[t]`` is the features-only network (trained with the
   known labels left out of its loss). The mix of term and network is chosen among :data:`BLENDS` (from the term
   alone to the network alone) by the selection rows' nDCG@10, with a paired margin against noise: the chosen blend
