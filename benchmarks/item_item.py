@@ -90,7 +90,7 @@ def compare(name: str, seed: int, train: sp.csr_matrix, known: sp.csr_matrix, ta
     """Exact EASE^R and the neighbourhood form (each of ``variants``: size, ranking, a factor on ``lambda``)
     fitted on ``train`` (rows, L) with one chosen ``lambda``, scored on the test rows."""
     G = gram(train)
-    quality = choose_regularisation(train, None, seed=seed)
+    quality = choose_regularisation(train, None, seed=seed, total=G)
     regularisation = max(quality, key=quality.get)
     records = []
     forms = {"exact": lambda: ease_weights(G, regularisation).astype(np.float32)}

@@ -66,6 +66,37 @@ def test_a_dense_term_is_scored_in_float16_unless_its_sums_could_overflow():
     assert _term_tensor(sp.csr_matrix(small), 3.0).dtype == torch.float32  # a sparse B keeps float32
 
 
+def test_the_term_is_converted_in_blocks_and_its_float32_fallback_scores_as_the_rule_says(known_model, monkeypatch):
+    from dataclasses import replace
+
+    import gnn_mlc.fitted as fitted_module
+
+    model, X, known = known_model
+    term = model.fitted_.known_term
+    whole = fitted_module._term_tensor(term.matrix, term.scale)
+    monkeypatch.setattr(fitted_module, "TERM_BLOCK_ROWS", 2)  # 5 blocks of a (9, 9) term, the last one short
+    assert torch.equal(fitted_module._term_tensor(term.matrix, term.scale), whole)
+    scale = 2 * fitted_module.HALF_TERM_BOUND / np.abs(term.matrix).sum(axis=0).max()  # sums could reach 2x the bound
+    loud = replace(model.fitted_, known_term=replace(term, scale=scale))
+    assert loud.on_device("cpu").known.dtype == torch.float32
+    rows = np.flatnonzero(known.sum(axis=1) > 0)
+    logits = loud.logits(X[rows], known=sp.csr_matrix(known[rows])).numpy()
+    with torch.no_grad():
+        h = model.model_.encoder(torch.from_numpy(model.fitted_.scaler.transform(X[rows])).float()).numpy()
+    network = h @ model.fitted_.label_embeddings.T + model.fitted_.label_bias
+    expected = term.network_weight * network + term.bias + scale * known[rows] @ term.matrix.astype(np.float64)
+    np.testing.assert_allclose(logits, expected, rtol=1e-5, atol=1e-2)  # float32 sums of weights of ~1e4
+
+
+def test_known_labels_with_int64_indices_give_the_same_evidence(known_model):
+    model, X, known = known_model
+    narrow = sp.csr_matrix(known)
+    wide = narrow.copy()
+    wide.indices, wide.indptr = wide.indices.astype(np.int64), wide.indptr.astype(np.int64)
+    np.testing.assert_array_equal(model.fitted_.logits(X, known=wide).numpy(),
+                                  model.fitted_.logits(X, known=narrow).numpy())
+
+
 def test_rows_scored_in_blocks_are_the_rows_scored_at_once(known_model, monkeypatch):
     import gnn_mlc.fitted as fitted_module
 

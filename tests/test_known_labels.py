@@ -78,10 +78,17 @@ def test_lambda_is_chosen_the_same_from_the_rows_as_from_their_gram_matrix(monke
     rng = np.random.default_rng(2)
     every = sp.csr_matrix((rng.random((40, 60)) < 0.15).astype(np.uint8))  # 40 rows + 10 log rows < 60 labels
     log_rows = sp.csr_matrix((rng.random((10, 60)) < 0.15).astype(np.uint8))
+    calls = []
+    spectrum_of_rows = known_labels.rows_spectrum
+    monkeypatch.setattr(known_labels, "rows_spectrum", lambda rows: calls.append(rows.shape) or spectrum_of_rows(rows))
     by_rows = choose_regularisation(every, log_rows, seed=0)
-    monkeypatch.setattr(known_labels, "rows_spectrum",
-                        lambda rows: known_labels.gram_spectrum(gram(rows).toarray()))  # the Gram matrix's route
+    assert len(calls) == known_labels.FOLDS
+    # the Gram matrix's route: each fold's G is the whole Gram matrix less the fold's rows', built independently
+    monkeypatch.setattr(known_labels, "_decompose_rows", lambda num_rows, num_labels: False)
     assert by_rows == pytest.approx(choose_regularisation(every, log_rows, seed=0), abs=1e-6)
+    assert len(calls) == known_labels.FOLDS
+    given = gram(every) + gram(log_rows)
+    assert by_rows == pytest.approx(choose_regularisation(every, log_rows, seed=0, total=given), abs=1e-6)
 
 
 @pytest.mark.parametrize("block", [1024, 7])
@@ -313,6 +320,17 @@ def test_the_scorer_in_blocks_reads_histories_as_sets_in_any_order(known_model, 
     for row, labels, values in zip(scores, scored.column("labels").to_pylist(), scored.column("scores").to_pylist()):
         np.testing.assert_allclose(values, row[[position[name] for name in labels]], rtol=1e-6, atol=1e-7)
         np.testing.assert_allclose(values, np.sort(row)[::-1], rtol=1e-6, atol=1e-7)
+
+
+def test_the_scorer_takes_known_pairs_in_any_row_order(known_model, tmp_path):
+    model, X, known, _ = known_model
+    model.to_directory(tmp_path / "m")
+    scorer = Scorer(tmp_path / "m", top_k=3, known_column="owned", device="cpu")
+    rows, labels = np.nonzero(known)
+    order = np.random.default_rng(0).permutation(len(rows))
+    expected = model.fitted_.logits(X, known=sp.csr_matrix(known)).numpy()
+    np.testing.assert_array_equal(scorer.logits(X, known=(rows, labels)).numpy(), expected)
+    np.testing.assert_array_equal(scorer.logits(X, known=(rows[order], labels[order])).numpy(), expected)
 
 
 def test_the_command_line_trains_scores_and_evaluates_with_a_known_column(tmp_path, capsys):

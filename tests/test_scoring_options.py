@@ -118,6 +118,10 @@ def test_label_positions_are_the_reader_s_names_looked_up_in_the_labels():
         assert found.first_name == (next((name for names in read.to_pylist() for name in names), None))
     with pytest.raises(DataError, match=r"s: column 'k' has type double"):
         label_positions(pa.array([1.0]), ";", labels, source="s", column_name="k")
+    padded = pa.array(["a", " b", "c "])  # labels with surrounding whitespace: every name is stripped first
+    found = label_positions(pa.array([[" b", "c ", " a", "b"]], pa.list_(pa.string())), "|", padded, source="s",
+                            column_name="k")
+    assert found.positions.tolist() == [-1, -1, 0, -1]
 
 
 def test_the_model_remembers_its_delimiter_and_scoring_splits_on_it(models, tmp_path):

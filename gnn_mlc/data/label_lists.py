@@ -51,7 +51,7 @@ class LabelPositions:
     """The names of a label-list column (as :func:`read_label_lists` reads them) as places in a label list.
 
     Attributes:
-        rows: (names,) int64 the row of each name.
+        rows: (names,) int64 the row of each name, non-decreasing (the column's order).
         positions: (names,) int64 its index in the labels, -1 for a name that is not one of them.
         first_name: the column's first name, or ``None`` when it has none (for messages).
     """
@@ -65,14 +65,17 @@ def label_positions(column: pa.Array | pa.ChunkedArray, delimiter: str, labels: 
                     column_name: str) -> LabelPositions:
     """The names of ``column`` (read as :func:`read_label_lists` does: stripped, null, empty and blank names
     dropped) looked up in ``labels`` (num_labels,) ``string``. Every name is looked up as it is (one hash pass over
-    the column, no copy of its strings: a column of millions of names from a catalogue costs about that); only the
-    names not found so are stripped and looked up again.
+    the column, no copy of its strings: a column of millions of stripped names from a catalogue costs about that);
+    only the names not found so are stripped and looked up again. Where a label itself has surrounding whitespace
+    (which no stripped name can equal), every name is stripped first.
 
     Raises:
         DataError: the column holds neither lists of names nor strings (naming the source, column and type).
     """
     column = _as_lists(column, delimiter, source=source, column_name=column_name)
     names = pc.list_flatten(column).cast(pa.string())
+    if pc.any(pc.not_equal(labels, pc.utf8_trim_whitespace(labels))).as_py():  # a name as it is could match
+        names = pc.utf8_trim_whitespace(names)
     positions = pc.fill_null(pc.index_in(names, value_set=labels), -1).to_numpy(zero_copy_only=False).astype(np.int64)
     missed = np.flatnonzero(positions < 0)  # unknown, or to be stripped, or no name (null, empty, blank)
     words = pc.utf8_trim_whitespace(names.take(pa.array(missed)))

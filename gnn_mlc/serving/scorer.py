@@ -187,6 +187,7 @@ class Scorer:
             reasons, ``""`` for a scored row and :data:`OVERFLOW` for a row whose finite features are so large
             that the model's logits are not (it is never given a score of NaN or 1.0).
         """
+        exclude, known = _by_row(exclude), _by_row(known)
         step = max(1, MAX_SCORES // len(self.label_names))
         if X.shape[0] > step:  # (rows, num_labels) logits at once: 65,536 rows x 50,000 labels would be 13 GB
             parts = [self.score_features(ids[start:start + step], X[start:start + step], id_name=id_name,
@@ -249,7 +250,7 @@ class Scorer:
         """``h W^T + b`` (rows, num_labels) of feature rows ``X`` (rows, in_features), on the scorer's device; with
         ``known`` (row indices, label indices), plus those known labels' evidence: the fitted model's one rule,
         :meth:`~gnn_mlc.fitted.FittedModel.logits`."""
-        signal = None
+        signal, known = None, _by_row(known)
         if known is not None and self.model.has_known_term and len(known[0]):  # pairs sorted by row: CSR as it is
             indptr = np.concatenate([[0], np.cumsum(np.bincount(known[0], minlength=X.shape[0]))])
             signal = sp.csr_matrix((np.ones(len(known[0]), dtype=np.uint8), known[1], indptr),
@@ -369,6 +370,14 @@ def _check_history(model: FittedModel, options: ScoringOptions, directory: str |
                           "with known labels; expected a model trained with --known-column or --known-split. Hint: "
                           "pass the column as exclude_column= (CLI: --exclude-column) to only keep its labels out of "
                           "the recommendations")
+
+
+def _by_row(pairs: tuple[np.ndarray, np.ndarray] | None) -> tuple[np.ndarray, np.ndarray] | None:
+    """(row, label) pairs sorted by row (stably; as :meth:`Scorer.label_lists` gives them, they already are)."""
+    if pairs is None or np.all(pairs[0][1:] >= pairs[0][:-1]):
+        return pairs
+    order = np.argsort(pairs[0], kind="stable")
+    return pairs[0][order], pairs[1][order]
 
 
 def _rows_of(pairs: tuple[np.ndarray, np.ndarray] | None, start: int, count: int
