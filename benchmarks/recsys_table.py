@@ -45,7 +45,8 @@ def mean(records: list[dict], dataset: str, arm: str, metric: str) -> float:
 
 def table(records: list[dict], cost: list[dict]) -> str:
     """The block's Markdown from the recsys records."""
-    datasets = list(dict.fromkeys(r["dataset"] for r in records))
+    datasets = sorted(dict.fromkeys(r["dataset"] for r in records),  # MovieLens first, whatever order the runs took
+                      key=lambda name: (name != "movielens"))
     arms = [(arm, title) for arm, title in ARMS if any(r["arm"] == arm for r in records)]
     seeds = {name: len({r["seed"] for r in records if r["dataset"] == name}) for name in datasets}
     lines = [
