@@ -129,6 +129,36 @@ def test_bad_rows_go_to_rejects(model_dir, demo_score, tmp_path):
             called.drop(["reason"]).schema))
 
 
+def test_a_batch_read_in_slices_scores_as_one(model_dir, demo_score, monkeypatch):
+    import gnn_mlc.serving.scorer as scorer_module
+
+    table = pq.read_table(demo_score).slice(0, 40)
+    age = table.column("age").to_pylist()
+    age[6], age[33] = None, float("nan")  # bad rows in two slices
+    table = table.set_column(table.column_names.index("age"), "age", pa.array(age, pa.float32()))
+    whole = Scorer(model_dir, top_k=3, with_labels=True).score_table(table)
+    called = Scorer(model_dir, top_k=3)(table)
+    scorer = Scorer(model_dir, top_k=3, with_labels=True)
+    monkeypatch.setattr(scorer_module, "MAX_FEATURE_VALUES", 7 * scorer.dense_width)  # slices of 7 rows
+    slices, check = [], scorer.check_columns
+    monkeypatch.setattr(scorer, "check_columns", lambda names, **options: slices.append(1) or check(names, **options))
+    sliced = scorer.score_table(table)
+    assert len(slices) == 6  # each slice read on its own
+    for name in ("id", "labels", "predicted"):
+        assert sliced[0].column(name).to_pylist() == whole[0].column(name).to_pylist()
+    # a slice's matrix products may round in another order than the whole batch's: scores to float32's precision
+    np.testing.assert_allclose(np.array(sliced[0].column("scores").to_pylist()),
+                               np.array(whole[0].column("scores").to_pylist()), rtol=1e-6)
+    assert sliced[1].equals(whole[1])
+    assert sliced[1].column("reason").to_pylist() == ["age: missing or NaN"] * 2
+    again = Scorer(model_dir, top_k=3)(table)
+    assert again.column("labels").to_pylist() == called.column("labels").to_pylist()
+    assert again.column("reason").to_pylist() == called.column("reason").to_pylist()
+    no_ids = table.drop(["id"])  # row numbers count across the slices
+    assert scorer.score_table(no_ids, row_offset=100)[0].column("row").to_pylist() == [
+        100 + row for row in range(40) if row not in (6, 33)]
+
+
 def test_missing_columns_fail_clearly_and_leave_no_shard(model_dir, demo_score, tmp_path):
     table = pq.read_table(demo_score).drop(["age", "misc_0"]).append_column("agee", pa.array([1.0] * 2000))
     path = tmp_path / "narrow.parquet"

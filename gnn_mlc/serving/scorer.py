@@ -45,6 +45,11 @@ from gnn_mlc.serving.topk import recommendations_table, top_k_labels
 Batch = pa.RecordBatch | pa.Table | Mapping[str, Any]
 MAX_SCORES = 2**25
 """At most this many logits (rows x labels, 128 MB) are held at once: larger batches are scored in slices."""
+MAX_FEATURE_VALUES = 2**22
+"""At most this many dense feature values (rows x numeric and one-hot columns, 16 MB of float32) are read from a
+batch at once: a larger batch is read and scored in slices of rows, so a wide batch's features are not one fresh
+array (bibtex's 1,836 columns x 50,000 rows are 375 MB; first-touching that much memory has cost this project's
+machine seconds) and each slice's memory is reused by the next."""
 OVERFLOW = "features overflow the model"
 """The reason of a row whose features are finite but so large that the model's scores are not."""
 FLOAT32_MAX = float(np.finfo(np.float32).max)
@@ -107,6 +112,9 @@ class Scorer:
         self.item_columns = list(parts.item_columns)
         self.categorical_columns = list(parts.categorical_columns)
         self.numeric_columns = parts.numeric_features
+        self.dense_width = len(self.numeric_columns) + sum(len(column.feature_names)
+                                                           for column in self.categorical_columns)
+        """The dense features a row is read into (numeric columns and one-hot blocks; item bags are sparse)."""
         self.input_columns = parts.input_columns
         self.text_columns = [column.name for column in [*self.categorical_columns, *self.item_columns]]
         self.item_counts = {column.name: ItemCounts(0, 0) for column in self.item_columns}
@@ -286,7 +294,13 @@ class Scorer:
             )
 
     def _score_valid_rows(self, table: pa.Table, *, row_offset: int) -> tuple[pa.Table, np.ndarray]:
-        """The scored table of the valid rows, and (rows,) reasons ("" for a scored row)."""
+        """The scored table of the valid rows, and (rows,) reasons ("" for a scored row); read and scored in slices
+        of at most :data:`MAX_FEATURE_VALUES` dense feature values."""
+        step = max(1, MAX_FEATURE_VALUES // max(1, self.dense_width))
+        if table.num_rows > step:
+            parts = [self._score_valid_rows(table.slice(start, step), row_offset=row_offset + start)
+                     for start in range(0, table.num_rows, step)]
+            return pa.concat_tables([part[0] for part in parts]), np.concatenate([part[1] for part in parts])
         self.check_columns(table.column_names)
         id_name, ids = self._ids(table, row_offset=row_offset)
         features, reasons = self._features(table)
