@@ -159,6 +159,27 @@ def test_a_batch_read_in_slices_scores_as_one(model_dir, demo_score, monkeypatch
         100 + row for row in range(40) if row not in (6, 33)]
 
 
+def test_features_of_every_arrow_type_read_as_their_values_and_a_row_gets_its_first_bad_column(model_dir, demo_score):
+    table = pq.read_table(demo_score).slice(0, 6)
+    scorer = Scorer(model_dir, top_k=2)
+    first, second = scorer.numeric_columns[0], scorer.numeric_columns[1]
+    reference = scorer.score_table(table)[0]
+    as_types = table  # the same values as float64, and the first column as integers when they are whole
+    for name in scorer.numeric_columns:
+        as_types = as_types.set_column(as_types.column_names.index(name), name, table.column(name).cast(pa.float64()))
+    np.testing.assert_allclose(np.array(scorer.score_table(as_types)[0].column("scores").to_pylist()),
+                               np.array(reference.column("scores").to_pylist()), rtol=1e-6)
+    whole = table.set_column(table.column_names.index(first), first, pa.array(np.arange(6), pa.int64()))
+    integers = whole.set_column(table.column_names.index(first), first, pa.array([0, 1, 2, 3, None, 5], pa.int64()))
+    values = integers.column(second).to_pylist()
+    values[1], values[4] = float("inf"), float("nan")
+    integers = integers.set_column(table.column_names.index(second), second, pa.array(values, pa.float32()))
+    scored, rejected = scorer.score_table(integers)
+    assert rejected.column("reason").to_pylist() == [f"{second}: infinite", f"{first}: missing or NaN"]
+    kept = scorer.score_table(whole.take(pa.array([0, 2, 3, 5])))[0]  # the same rows with nothing bad
+    assert scored.column("labels").to_pylist() == kept.column("labels").to_pylist()
+
+
 def test_missing_columns_fail_clearly_and_leave_no_shard(model_dir, demo_score, tmp_path):
     table = pq.read_table(demo_score).drop(["age", "misc_0"]).append_column("agee", pa.array([1.0] * 2000))
     path = tmp_path / "narrow.parquet"

@@ -282,7 +282,8 @@ class Scorer:
     def check_columns(self, column_names: list[str], *, source: str = "input") -> None:
         """Raise a one-line :class:`DataError` unless the model's input columns (and a requested id column) are
         among ``column_names``; used to fail before a job writes anything."""
-        missing = [name for name in self.input_columns if name not in column_names]
+        available = set(column_names)
+        missing = [name for name in self.input_columns if name not in available]
         id_column = resolve_id_column(column_names, self.options.id_column, self.training_id_column, source=source)
         if missing:
             known = {*self.input_columns, id_column, self.training_label_column}
@@ -326,16 +327,18 @@ class Scorer:
         for index, name in enumerate(self.numeric_columns):
             column = table.column(name)
             check_numeric_column(column, name, source="input")
-            values = pc.fill_null(column.cast(pa.float64()), np.nan).to_numpy(zero_copy_only=False)
+            with np.errstate(over="ignore"):  # a value beyond float32 becomes infinite here, told apart below
+                features[:, index] = _float64_values(column)
+        for index in np.flatnonzero(~np.isfinite(features).all(axis=0)):  # the columns with a bad value, in order
+            name = self.numeric_columns[index]
+            values = _float64_values(table.column(name))
             with np.errstate(invalid="ignore"):  # NaN compares False: it is told apart just below
-                beyond = np.abs(values) > FLOAT32_MAX  # before the cast, which would warn of the overflow
-            invalid = beyond | np.isnan(values)
-            if invalid.any():
-                fresh = invalid & (reasons == "")
-                kinds = np.where(np.isnan(values[fresh]), "missing or NaN",
-                                 np.where(np.isinf(values[fresh]), "infinite", "beyond the float32 range"))
-                reasons[fresh] = [f"{name}: {kind}" for kind in kinds]
-            features[:, index] = np.where(invalid, 0.0, values)
+                invalid = (np.abs(values) > FLOAT32_MAX) | np.isnan(values)
+            fresh = invalid & (reasons == "")
+            kinds = np.where(np.isnan(values[fresh]), "missing or NaN",
+                             np.where(np.isinf(values[fresh]), "infinite", "beyond the float32 range"))
+            reasons[fresh] = [f"{name}: {kind}" for kind in kinds]
+            features[invalid, index] = 0.0
         if self.categorical_columns:
             features, categories = with_categories(features, table, self.categorical_columns)
             for name, tally in categories.items():
@@ -417,6 +420,14 @@ def check_unique_ids(ids: pa.ChunkedArray | pa.Array, where: str | Path) -> None
         duplicate = counts.filter(pc.greater(counts.field("counts"), 1))[0]["values"].as_py()
         raise DataError(f"{where}: id {duplicate!r} appears more than once; expected one row per id. Hint: "
                         "deduplicate the input, or pass another --id-column")
+
+
+def _float64_values(column: pa.ChunkedArray) -> np.ndarray:
+    """(rows,) float64 values of a numeric column, a null as NaN; a column without nulls is read as it is (no cast
+    and fill through Arrow: a wide table's thousands of columns cost that per column and per slice)."""
+    if column.null_count:
+        return pc.fill_null(column.cast(pa.float64()), np.nan).to_numpy(zero_copy_only=False)
+    return column.to_numpy().astype(np.float64, copy=False)
 
 
 def _finite_rows(logits: Tensor) -> Tensor:
