@@ -4,7 +4,7 @@ All three split the same seeded long-tailed label matrix into 5 folds. Balance i
 folds, between a fold's positives and the label's exact share (total / 5). Libraries not installed are skipped;
 each run is stopped after --timeout seconds (reported as such).
 Usage: python benchmarks/split_speed.py [--rows 100000] [--labels 100] [--repeats 5] [--timeout 600]
-Install the others with: pip install iterative-stratification scikit-multilearn
+Install the others with the ``bench`` extra (``pip install -e .[bench]``: iterative-stratification, scikit-multilearn)
 """
 
 from __future__ import annotations
