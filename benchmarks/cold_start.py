@@ -231,7 +231,8 @@ def main() -> None:
     for name in args.datasets:
         for seed in args.seeds:
             records.extend(run(name, seed, args.split))
-            write_results(name_of_results, records, markdown(records, args.seeds, args.split))  # partial results survive a stop
+            # written after every seed: partial results survive a stop
+            write_results(name_of_results, records, markdown(records, args.seeds, args.split))
 
 
 if __name__ == "__main__":

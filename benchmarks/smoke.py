@@ -29,7 +29,8 @@ from datasets import DATASETS  # noqa: E402
 
 TOLERANCE = 0.01
 """The smallest gap (absolute, on a 0-1 figure) counted as a change."""
-COMPARED = ("map", "micro_f1", "macro_f1", "samples_f1", "p@5", "ndcg@5", "cold_map", "warm_map", "recall@20", "ndcg@10", "new_map")
+COMPARED = ("map", "micro_f1", "macro_f1", "samples_f1", "p@5", "ndcg@5", "cold_map", "warm_map", "recall@20",
+            "ndcg@10", "new_map")
 
 
 def accuracy() -> list[dict]:
