@@ -57,7 +57,7 @@ import scipy.sparse as sp
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import anchors  # noqa: E402
-from common import RESULTS, recall_ndcg, time_repeats, validation_split, write_results  # noqa: E402
+from common import RESULTS, paired_points, recall_ndcg, time_repeats, validation_split, write_results  # noqa: E402
 from common import random_half as _half  # noqa: E402
 from datasets import DATASETS, load, start_run  # noqa: E402
 
@@ -300,7 +300,27 @@ def markdown(records: list[dict], seeds: list[int]) -> str:
                 + ("" if len(runs[arm]) < 2 else f" [{min(runs[arm]):.3f}, {max(runs[arm]):.3f}]")
                 for arm in ARMS) + " |")
         lines.append("")
-    return "\n".join(lines + scoring_section([r for r in records if r["arm"] == "graph+known"], alone=False)) + "\n"
+    return "\n".join(lines + paired_section(records, datasets)
+                     + scoring_section([r for r in records if r["arm"] == "graph+known"], alone=False)) + "\n"
+
+
+def paired_section(records: list[dict], datasets: list[str]) -> list[str]:
+    """The Markdown lines of graph+known's per-seed difference to the best baseline or anchor of each data set (by
+    its mean, per metric): mean [min, max] over the seeds, in points."""
+    lines = ["## Paired difference to the best baseline", "",
+             "graph+known minus the best of popularity, ItemKNN, EASE^R and (where they ran) the anchors, seed by seed, "
+             "in points: mean [min, max] over the seeds.", "",
+             "| data set | best on recall@20 | difference | best on ndcg@10 | difference |", "|---|---|---:|---|---:|"]
+    baselines = ARMS[:ARMS.index("no-graph")]
+    for name in datasets:
+        cells = []
+        for metric in ("recall@20", "ndcg@10"):
+            ran = {arm: [r[metric] for r in records if r["dataset"] == name and r["arm"] == arm] for arm in baselines}
+            best = max((arm for arm in baselines if ran[arm]), key=lambda arm: statistics.mean(ran[arm]))
+            difference = paired_points(records, name, "graph+known", best, metric)
+            cells += [best, f"{statistics.mean(difference):+.2f} [{min(difference):+.2f}, {max(difference):+.2f}]"]
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    return lines + [""]
 
 
 def scoring_section(records: list[dict], *, alone: bool = True) -> list[str]:
