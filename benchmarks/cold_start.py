@@ -162,12 +162,16 @@ def run(name: str, seed: int, split: str = "test") -> list[dict]:
     return records
 
 
-def markdown(records: list[dict], seeds: list[int]) -> str:
+def markdown(records: list[dict], seeds: list[int], split: str = "test") -> str:
+    """The results table: each cell the mean [min, max] over the seeds (the ``mean`` row: of the per-seed means over
+    the data sets)."""
     datasets = list(dict.fromkeys(r["dataset"] for r in records))
+    rows_of = "test rows" if split == "test" else "development rows"
     lines = ["# Cold-start and rare interests: labels with few or no labelled feature rows", "", "{header}",
-             f"Mean over seeds {seeds}; protocol and arms in the script's docstring (`benchmarks/cold_start.py`). "
-             "Cold mAP: mean average precision of the cold labels over the test rows; recovery: cold mAP / the mAP "
-             "the same labels reach trained warm (`oracle`). The best arm of a row is in bold.", ""]
+             f"Mean [min, max] over seeds {seeds}; protocol and arms in the script's docstring "
+             f"(`benchmarks/cold_start.py`). Cold mAP: mean average precision of the cold labels over the {rows_of}; "
+             "recovery: cold mAP / the mAP the same labels reach trained warm (`oracle`, without the log). The best "
+             "arm of a row (by its mean) is in bold.", ""]
     for variant, arms in (("zero-shot", ZERO_SHOT), ("few-shot", FEW_SHOT)):
         for metric in ("cold_map", "recovery", "warm_map", "p@5", "ndcg@5"):
             if variant == "few-shot" and metric not in ("cold_map", "recovery", "warm_map"):
@@ -176,25 +180,29 @@ def markdown(records: list[dict], seeds: list[int]) -> str:
             lines += [f"## {variant}: {metric}", "", "| data set | " + " | ".join(shown) + " |",
                       "|---|" + "---:|" * len(shown)]
             for name in [*datasets, "mean"]:
-                cells, values = [], {}
+                values = {arm: _per_seed(records, variant, arm, metric, datasets if name == "mean" else [name])
+                          for arm in shown}
+                best = max((statistics.mean(v) for a, v in values.items() if v and a != "oracle"), default=None)
+                cells = []
                 for arm in shown:
-                    rows = [r[metric] for r in records if r["variant"] == variant and r["arm"] == arm
-                            and (name == "mean" or r["dataset"] == name) and r[metric] is not None]
-                    if name == "mean":
-                        per_set = [statistics.mean(r[metric] for r in records if r["variant"] == variant
-                                                   and r["arm"] == arm and r["dataset"] == dataset)
-                                   for dataset in datasets if any(r["variant"] == variant and r["arm"] == arm
-                                                                 and r["dataset"] == dataset for r in records)]
-                        rows = per_set
-                    values[arm] = statistics.mean(rows) if rows else None
-                best = max((v for a, v in values.items() if v is not None and a != "oracle"), default=None)
-                for arm in shown:
-                    value = values[arm]
-                    text = "" if value is None else f"{value:.3f}"
-                    cells.append(f"**{text}**" if value is not None and value == best and arm != "oracle" else text)
+                    if not values[arm]:
+                        cells.append("")
+                        continue
+                    centre = statistics.mean(values[arm])
+                    text = f"{centre:.3f} [{min(values[arm]):.3f}, {max(values[arm]):.3f}]"
+                    cells.append(f"**{text}**" if centre == best and arm != "oracle" else text)
                 lines.append(f"| {name} | " + " | ".join(cells) + " |")
             lines.append("")
     return "\n".join(lines)
+
+
+def _per_seed(records: list[dict], variant: str, arm: str, metric: str, datasets: list[str]) -> list[float]:
+    """Per seed, the mean of ``metric`` over ``datasets`` (those of them with a figure) for ``variant`` / ``arm``."""
+    by_seed: dict[int, list[float]] = {}
+    for r in records:
+        if r["variant"] == variant and r["arm"] == arm and r["dataset"] in datasets and r[metric] is not None:
+            by_seed.setdefault(r["seed"], []).append(r[metric])
+    return [statistics.mean(values) for _, values in sorted(by_seed.items())]
 
 
 def main() -> None:
@@ -223,7 +231,8 @@ def main() -> None:
     for name in args.datasets:
         for seed in args.seeds:
             records.extend(run(name, seed, args.split))
-            write_results(name_of_results, records, markdown(records, args.seeds))  # partial results survive a stop
+            # written after every seed: partial results survive a stop
+            write_results(name_of_results, records, markdown(records, args.seeds, args.split))
 
 
 if __name__ == "__main__":

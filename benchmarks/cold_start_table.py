@@ -36,6 +36,12 @@ def mean(records: list[dict], dataset: str, variant: str, arm: str, metric: str,
                            and (seed is None or r["seed"] == seed))
 
 
+def spread(records: list[dict], dataset: str, variant: str, arm: str, metric: str) -> str:
+    """``mean [min, max]`` of ``metric`` over the seeds."""
+    values = [r[metric] for r in records if r["dataset"] == dataset and r["variant"] == variant and r["arm"] == arm]
+    return f"{statistics.mean(values):.3f} [{min(values):.3f}, {max(values):.3f}]"
+
+
 def margin(records: list[dict], dataset: str, seed: int | None = None) -> float:
     """Cold mAP of ``graph+log`` minus the better propagation's, in points (on one seed, or on the seed means)."""
     return 100 * (mean(records, dataset, "zero-shot", "graph+log", "cold_map", seed)
@@ -47,7 +53,7 @@ def table(records: list[dict]) -> str:
     counted = [name for name in datasets if name not in REPEATS]
     seeds = sorted({r["seed"] for r in records})
     lines = [
-        f"Mean of {len(seeds)} seeds, from [cold_start.json](benchmarks/results/cold_start.json) by "
+        f"Mean [min, max] over {len(seeds)} seeds, from [cold_start.json](benchmarks/results/cold_start.json) by "
         "`python benchmarks/cold_start.py` (protocol and every arm: [cold_start.md](benchmarks/results/cold_start.md))."
         " Half of each training split keeps its features, the other half becomes a label-only log; 20% of the labels "
         "with >= 5 positives are cold (absent from the feature rows). Cold mAP: mean AP of the cold labels on the "
@@ -64,7 +70,7 @@ def table(records: list[dict]) -> str:
     ]
     relative, warm_deltas, warm_seed_deltas = {}, {}, {}
     for name in datasets:
-        cold = {arm: mean(records, name, "zero-shot", arm, "cold_map")
+        cold = {arm: spread(records, name, "zero-shot", arm, "cold_map")
                 for arm in ("no-graph", *PROPAGATIONS, "graph+log")}
         relative[name] = mean(records, name, "zero-shot", "graph+log", "recovery")
         warm_deltas[name] = 100 * (mean(records, name, "zero-shot", "graph+log", "warm_map")
@@ -72,11 +78,11 @@ def table(records: list[dict]) -> str:
         warm_seed_deltas[name] = min(100 * (mean(records, name, "zero-shot", "graph+log", "warm_map", seed)
                                             - mean(records, name, "zero-shot", "no-graph", "warm_map", seed))
                                      for seed in seeds)
-        few = {arm: mean(records, name, "few-shot", arm, "cold_map") for arm in ("no-graph", "graph+log")}
+        few = {arm: spread(records, name, "few-shot", arm, "cold_map") for arm in ("no-graph", "graph+log")}
         shown = f"{name} (= {REPEATS[name]}, not counted)" if name in REPEATS else name
-        lines.append(f"| {shown} | {cold['no-graph']:.3f} | {cold['propagation-P']:.3f} | "
-                     f"{cold['propagation-lift']:.3f} | {cold['graph+log']:.3f} | {relative[name]:.0%} | "
-                     f"{warm_deltas[name]:+.1f} | {few['no-graph']:.3f} | {few['graph+log']:.3f} |")
+        lines.append(f"| {shown} | {cold['no-graph']} | {cold['propagation-P']} | {cold['propagation-lift']} | "
+                     f"{cold['graph+log']} | {relative[name]:.0%} | {warm_deltas[name]:+.1f} | {few['no-graph']} | "
+                     f"{few['graph+log']} |")
     above = [name for name in counted if margin(records, name) > 0]
     every_seed = [name for name in counted if all(margin(records, name, seed) > 0 for seed in seeds)]
     seed_means = [statistics.mean(margin(records, name, seed) for name in counted) for seed in seeds]

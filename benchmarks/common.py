@@ -114,6 +114,14 @@ def random_half(Y: sp.csr_matrix, rng: np.random.Generator) -> sp.csr_matrix:
     return sp.csr_matrix((np.ones(len(rows), dtype=np.uint8), (rows, columns)), shape=Y.shape)
 
 
+def paired_points(records: list[dict], dataset: str, arm: str, other: str, metric: str) -> list[float]:
+    """Per seed (those both arms ran, in order), ``arm``'s ``metric`` minus ``other``'s, in points (x 100)."""
+    figures = {name: {r["seed"]: r[metric] for r in records if r["dataset"] == dataset and r["arm"] == name
+                      and r.get(metric) is not None} for name in (arm, other)}
+    return [100 * (figures[arm][seed] - figures[other][seed]) for seed in sorted(figures[arm].keys()
+                                                                                  & figures[other].keys())]
+
+
 def recall_ndcg(scores: np.ndarray, known: sp.csr_matrix, targets: sp.csr_matrix) -> tuple[float, float]:
     """Recall@20 and nDCG@10 over the rows with a target, the known labels excluded from the ranking."""
     scores = np.where(known.toarray() > 0, -np.inf, scores)

@@ -57,7 +57,7 @@ import scipy.sparse as sp
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import anchors  # noqa: E402
-from common import RESULTS, recall_ndcg, time_repeats, validation_split, write_results  # noqa: E402
+from common import RESULTS, paired_points, recall_ndcg, time_repeats, validation_split, write_results  # noqa: E402
 from common import random_half as _half  # noqa: E402
 from datasets import DATASETS, load, start_run  # noqa: E402
 
@@ -183,7 +183,8 @@ def run(name: str, seed: int, split: str, *, with_anchors: bool = True, earlier:
     score_seconds = time.perf_counter() - start
     chosen = model.fitted_.metrics["known_term"]
     record("graph+known", scores, fit_seconds, score_seconds, blend=chosen["blend"],
-           term_lambda=chosen["regularisation"], **_scorer_times(model, data, labels))
+           term_lambda=chosen["regularisation"], selection_rows=chosen["held_out_rows"],
+           **_scorer_times(model, data, labels))
     term = model.fitted_.known_term  # the model's own term alone: its B, without the network
     term_scores = known_test @ term.matrix
     record("term", term_scores.toarray() if sp.issparse(term_scores) else np.asarray(term_scores), fit_seconds, 0.0)
@@ -299,17 +300,43 @@ def markdown(records: list[dict], seeds: list[int]) -> str:
                 + ("" if len(runs[arm]) < 2 else f" [{min(runs[arm]):.3f}, {max(runs[arm]):.3f}]")
                 for arm in ARMS) + " |")
         lines.append("")
-    return "\n".join(lines + scoring_section([r for r in records if r["arm"] == "graph+known"])) + "\n"
+    return "\n".join(lines + paired_section(records, datasets)
+                     + scoring_section([r for r in records if r["arm"] == "graph+known"], alone=False)) + "\n"
 
 
-def scoring_section(records: list[dict]) -> list[str]:
-    """The Markdown lines of the scoring-time comparison (records carrying :func:`_scorer_times`'s fields)."""
+def paired_section(records: list[dict], datasets: list[str]) -> list[str]:
+    """The Markdown lines of graph+known's per-seed difference to the best baseline or anchor of each data set (by
+    its mean, per metric): mean [min, max] over the seeds, in points."""
+    lines = ["## Paired difference to the best baseline", "",
+             "graph+known minus the best of popularity, ItemKNN, EASE^R and (where they ran) the anchors, seed by seed, "
+             "in points: mean [min, max] over the seeds.", "",
+             "| data set | best on recall@20 | difference | best on ndcg@10 | difference |", "|---|---|---:|---|---:|"]
+    baselines = ARMS[:ARMS.index("no-graph")]
+    for name in datasets:
+        cells = []
+        for metric in ("recall@20", "ndcg@10"):
+            ran = {arm: [r[metric] for r in records if r["dataset"] == name and r["arm"] == arm] for arm in baselines}
+            best = max((arm for arm in baselines if ran[arm]), key=lambda arm: statistics.mean(ran[arm]))
+            difference = paired_points(records, name, "graph+known", best, metric)
+            cells += [best, f"{statistics.mean(difference):+.2f} [{min(difference):+.2f}, {max(difference):+.2f}]"]
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    return lines + [""]
+
+
+def scoring_section(records: list[dict], *, alone: bool = True) -> list[str]:
+    """The Markdown lines of the scoring-time comparison (records carrying :func:`_scorer_times`'s fields); unless
+    ``alone`` (timed on an otherwise idle machine, as ``--scoring-only`` is run), a line points to those figures."""
     datasets = list(dict.fromkeys(r["dataset"] for r in records))
     ratios = [r["known_time_ratio"] for r in records]
     lines = ["## Scoring with known labels", "",
              f"`Scorer` seconds with the known column over seconds without it, the same model and rows (>= 50,000, "
              f"top 20), median of 5 runs each, alternating: mean ratio {statistics.mean(ratios):.2f}, "
-             f"max {max(ratios):.2f} (target <= 1.5).", "", "| data set | rows | without (s) | with (s) | ratio |", "|---|---:|---:|---:|---:|"]
+             f"max {max(ratios):.2f} (target <= 1.5).", ""]
+    if not alone:
+        lines += ["Timed within this run, which may share the machine with another (benchmarks/README.md says how "
+                  "each file ran): the cost figures the README quotes come from `--scoring-only` alone on the "
+                  "machine (recsys_scoring.md).", ""]
+    lines += ["| data set | rows | without (s) | with (s) | ratio |", "|---|---:|---:|---:|---:|"]
     for name in datasets:
         rows = [r for r in records if r["dataset"] == name]
         lines.append(f"| {name} | {rows[0]['scoring_rows']:,} | "

@@ -8,7 +8,9 @@ scoring times are not compared. Exits 1, naming every figure that moved, when an
 
 Rows (about 5 minutes on 2 CPU cores in all): accuracy ``emotions`` seed 0 (gcn, mlp, br-logreg); cold start
 ``genbase`` seed 0; recommendation ``yeast`` seed 0 (every arm); new items from history ``yeast`` seed 0; the
-scalable item-item term against exact EASE^R, MovieLens seed 0.
+scalable item-item term against exact EASE^R, MovieLens seed 0; decision strategies ``emotions`` seed 0. The timing
+benchmarks (``scale``, ``scoring``, ``metrics_speed``, ``default_scale``) have no row: they record no figure that
+reproduces within a spread on a shared machine.
 Usage: ``python benchmarks/smoke.py`` (``make bench-smoke``); not part of ``make test``.
 """
 
@@ -27,7 +29,8 @@ from datasets import DATASETS  # noqa: E402
 
 TOLERANCE = 0.01
 """The smallest gap (absolute, on a 0-1 figure) counted as a change."""
-COMPARED = ("map", "micro_f1", "p@5", "ndcg@5", "cold_map", "warm_map", "recall@20", "ndcg@10", "new_map")
+COMPARED = ("map", "micro_f1", "macro_f1", "samples_f1", "p@5", "ndcg@5", "cold_map", "warm_map", "recall@20",
+            "ndcg@10", "new_map")
 
 
 def accuracy() -> list[dict]:
@@ -54,6 +57,12 @@ def cold_history() -> list[dict]:
     return benchmark.run("yeast", 0, "test")
 
 
+def thresholds() -> list[dict]:
+    import thresholds as benchmark
+
+    return benchmark.run("emotions", 0, "test")
+
+
 def item_item() -> list[dict]:
     import item_item as benchmark
 
@@ -66,6 +75,7 @@ CHECKS: dict[str, tuple[str, Callable[[], list[dict]], tuple[str, ...]]] = {
     "recommendation": ("recsys.json", recommendation, ("dataset", "seed", "arm")),
     "new items from history": ("cold_history.json", cold_history, ("dataset", "seed", "arm")),
     "item-item term": ("item_item.json", item_item, ("task", "seed", "form")),
+    "decision strategies": ("thresholds.json", thresholds, ("dataset", "seed", "strategy")),
 }
 
 

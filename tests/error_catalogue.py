@@ -491,6 +491,13 @@ CASES: list[Case] = [
          [*TRAIN, "--data", "holds/d.csv", "--output", "holds", "--overwrite"],
          r"holds: holds the input holds/d\.csv; expected a model directory apart from the inputs \(replacing it "
          r"would delete them\)"),
+    Case("train: a --known-column with no known label in any row",
+         _parquet("nohistory.parquet", lambda t: t.append_column("history", pa.array([[]] * t.num_rows,
+                                                                                     pa.list_(pa.string()))),
+                  source="shop_train.parquet"),
+         [*TRAIN, "--data", "nohistory.parquet", "--output", "m", "--known-column", "history"],
+         r"known_labels: none of the \d+ rows has a known label; expected at least one\. Hint: leave known_labels "
+         r"out \(CLI: --known-column\)", "m"),
     Case("scoring: --known-column for a model without known labels",
          _parquet("history.parquet", lambda t: t.append_column("history", pa.array([["camping"]] * 50)),
                   source="shop_score.parquet"),
@@ -597,6 +604,31 @@ def prepare(work: Path) -> None:
         assert main([*TRAIN, "--data", str(DEMO / "shop_train.parquet"), "--output", str(work / "model")]) == 0
 
 
+BEHAVIOURS: tuple[tuple[str, str, str], ...] = (
+    ("a label both known and a target of a training row", "counted as known: neither a target nor a negative for "
+     "that row", "tests/test_known_labels.py::test_a_label_both_known_and_a_target_counts_as_known"),
+    ("a row with an empty history, at scoring", "scored by the network alone, as a model without known labels "
+     "scores it", "tests/test_known_labels.py::test_the_term_alone_skips_the_network_and_scores_as_the_rule_says"),
+    ("history or exclusion names the model does not know", "ignored, and counted with a warning in the command's "
+     "summary (`warning: column 'owned': 2 of 3 label names (66.67%) are not labels of the model, ignored`); an "
+     "input whose non-empty lists match no label at all is an error (above)",
+     "tests/test_scoring_options.py::test_unknown_list_names_are_counted_and_a_list_of_no_model_label_is_refused"),
+    ("NaN or a negative value in a known-label matrix from Python", "one line: `known_labels: contains the value nan; "
+     "expected only 0 and 1`, at `fit` and at scoring",
+     "tests/test_known_labels.py::test_a_known_matrix_of_other_values_is_one_clear_error"),
+    ("a known-label matrix from Python with no known label in any row", "one line, at `fit`: `known_labels: none of "
+     "the 900 rows has a known label; expected at least one. Hint: ...`",
+     "tests/test_known_labels.py::test_known_labels_with_no_known_label_are_one_clear_error"),
+    ("validation rows none of which has both a known label and a target", "nothing to choose the blend on: the term "
+     "and the network are added unweighted, with a warning",
+     "tests/test_known_labels.py::test_held_out_rows_without_a_history_add_the_parts_unweighted"),
+    ("a log at `add-labels` naming labels the model never saw", "they become new labels, and the known-label term is "
+     "refitted with the log's rows, so they are scored from a user's history",
+     "tests/test_known_labels.py::test_added_labels_refit_the_term_with_their_log"),
+)
+"""Inputs that are not errors but have a defined behaviour: (input, what happens, the test that shows it)."""
+
+
 def write_docs(rows: list[tuple[str, str]]) -> str:
     lines = ["# Errors: the catalogue of bad inputs", "",
              "Every case below is a test (`tests/test_error_catalogue.py`): the command exits with code 2, prints "
@@ -604,6 +636,10 @@ def write_docs(rows: list[tuple[str, str]]) -> str:
              "`python -m tests.error_catalogue`; paths are relative to the directory the command ran in.", "",
              "| case | message |", "|---|---|"]
     lines += [f"| {name} | `{message}` |" for name, message in rows]
+    lines += ["", "## Defined behaviours, not errors", "",
+              "Inputs a user may take for mistakes that the package handles by a rule, each shown by a test.", "",
+              "| input | what happens | test |", "|---|---|---|"]
+    lines += [f"| {what} | {behaviour} | `{test}` |" for what, behaviour, test in BEHAVIOURS]
     return "\n".join(lines) + "\n"
 
 

@@ -7,7 +7,7 @@ import re
 import pytest
 
 from gnn_mlc.cli import main
-from tests.error_catalogue import CASES, ROOT, prepare
+from tests.error_catalogue import BEHAVIOURS, CASES, ROOT, prepare
 
 
 @pytest.fixture(scope="module")
@@ -22,6 +22,14 @@ def test_catalogue_is_large_and_documented():
     documented = (ROOT / "docs" / "errors.md").read_text()
     for case in CASES:
         assert f"| {case.name} |" in documented, f"docs/errors.md lacks {case.name!r}: run python -m tests.error_catalogue"
+
+
+def test_every_defined_behaviour_names_a_test_that_exists_and_is_documented():
+    documented = (ROOT / "docs" / "errors.md").read_text()
+    for what, _, test in BEHAVIOURS:
+        path, name = test.split("::")
+        assert re.search(rf"^def {re.escape(name)}\(", (ROOT / path).read_text(), re.MULTILINE), test
+        assert f"| {what} |" in documented, f"docs/errors.md lacks {what!r}: run python -m tests.error_catalogue"
 
 
 @pytest.mark.parametrize("case", CASES, ids=[case.name for case in CASES])

@@ -276,6 +276,37 @@ def test_known_labels_are_used_as_evidence(known_model):
         plain.predict_proba(X, known_labels=known)
 
 
+def test_the_served_term_is_the_one_chosen_refitted_on_every_training_row(known_model):
+    model, *_ = known_model
+    figures, term = model.fitted_.metrics["known_term"], model.fitted_.known_term
+    by_regularisation = figures["term_ndcg@10_by_regularisation"]
+    assert term.regularisation == figures["regularisation"] == float(max(by_regularisation, key=by_regularisation.get))
+    blend = figures["blend"]
+    assert (term.scale, term.bias, term.network_weight) == pytest.approx(
+        (blend[0] * figures["held_out_scale"], blend[0] * figures["held_out_bias"], blend[1]))
+    _, Y = _baskets()  # the fixture's training rows: the served B is EASE^R of all of them, not of the fitting part
+    np.testing.assert_allclose(np.asarray(term.matrix), ease_weights(gram(sp.csr_matrix(Y[:700])), term.regularisation),
+                               rtol=1e-5, atol=1e-6)
+
+
+def test_held_out_rows_without_a_history_add_the_parts_unweighted(caplog):
+    rng = np.random.default_rng(5)
+    targets = sp.csr_matrix((rng.random((40, 10)) < 0.3).astype(np.uint8))
+    held = HeldOutRows(rows=np.arange(40), known=sp.csr_matrix((40, 10), dtype=np.uint8), targets=targets)
+    scores = rng.normal(size=(40, 10))
+    with caplog.at_level("WARNING", logger="gnn_mlc.training.known_labels"):
+        blend, _ = choose_blend(scores, -scores, held)  # every blend ranks a row without history alike
+    assert blend == (1.0, 1.0)
+    assert "no held-out row has both a known label and a target" in caplog.text
+
+
+def test_known_labels_with_no_known_label_are_one_clear_error():
+    X, Y = _baskets()
+    with pytest.raises(DataError, match=r"known_labels: none of the 900 rows has a known label; expected at least "
+                                        r"one\. Hint: leave known_labels out"):
+        LabelGCNClassifier(**FAST).fit(X, Y, known_labels=np.zeros_like(Y))
+
+
 def test_the_term_survives_the_directory_and_the_scorer_ranks_like_the_model(known_model, tmp_path):
     model, X, known, _ = known_model
     model.to_directory(tmp_path / "m")

@@ -70,14 +70,15 @@ def test_recsys_table_counts_targets():
                 recall, ndcg = values[seed] if isinstance(values, list) else values
                 records.append({"dataset": dataset, "seed": seed, "arm": arm, "recall@20": recall, "ndcg@10": ndcg})
     cost = [{"dataset": "movielens", "fit_ratio": 2.5, "known_time_ratio": 1.7, "fit_seconds_known_all": [1, 2, 3]},
-            {"dataset": "a", "fit_ratio": 1.0, "known_time_ratio": 1.1}]  # recsys_scoring.json's records
+            {"dataset": "a", "fit_ratio": 1.0, "known_time_ratio": 1.1},
+            {"dataset": "b", "fit_ratio": 1.0, "known_time_ratio": 0.2}]  # recsys_scoring.json's records (mean 1.0)
     text = module.table(records, cost)
     assert "every anchor on both means: **not met** (Recall@20 0.187 vs 0.200 for rp3beta, nDCG@10 0.150 vs " \
            "0.140 for ease)" in text
     assert "0.5 points below its term alone on a seed: **not met** (worst seed: +0.6 points below)" in text
     assert "**x2.50** (target <= x3; one seed, medians of 3 alternating fits" in text
     assert "by more than the seed spread on either metric: **1 of 2** distinct sets (target: all); missed on b." in text
-    assert "mean **x1.40**, worst x1.70 (movielens)" in text
+    assert "median **x1.10** over the sets, worst x1.70 (movielens)" in text
 
 
 def test_cold_history_table_counts_targets():

@@ -138,4 +138,8 @@ def _checked_known(known: Matrix | str | None, shape: tuple[int, int]) -> sp.csr
     if matrix.shape != shape:
         raise DataError(f"known_labels: shape {matrix.shape}; expected {shape}, one row per row and one column per "
                         "label")
+    if matrix.nnz == 0:  # the term would be fitted and its blend chosen from nothing
+        raise DataError(f"known_labels: none of the {shape[0]} rows has a known label; expected at least one. Hint: "
+                        "leave known_labels out (CLI: --known-column), or pass 'split' (CLI: --known-split) to reveal "
+                        "a random half of each row's labels")
     return matrix

@@ -493,7 +493,9 @@ def choose_blend(term_logits: np.ndarray, network_logits: np.ndarray, held: Held
     The best blend by mean nDCG@10 is the reference; the first blend (term-heavy first) whose per-row difference
     to it has a mean within :data:`MARGIN_ERRORS` standard errors of zero, or within :data:`MIN_GAIN`, is chosen (a
     paired margin: noise alone, or a gain too small to matter, does not move the choice off the term). The
-    differences are averaged over the reveals of one training row first, so the standard error counts rows.
+    differences are averaged over the reveals of one training row first, so the standard error counts rows. Where
+    no held-out row has both a known label and a target, every blend ranks alike and nothing can be chosen: the
+    term and the network are added unweighted, (1, 1), with a warning.
 
     Args:
         term_logits: (n, L) the calibrated term's logits of the held-out rows.
@@ -509,10 +511,12 @@ def choose_blend(term_logits: np.ndarray, network_logits: np.ndarray, held: Held
     per_row = {blend: np.concatenate(values) for blend, values in parts.items()}
     figures = {f"term {term:g} + network {network:g}": float(values.mean()) if len(values) else float("nan")
                for (term, network), values in per_row.items()}
-    if not len(per_row[BLENDS[0]]):
-        logger.warning("no held-out row has a target: the known-label term and the network are added unweighted")
+    with_targets = (targets > 0).getnnz(axis=1) > 0
+    if not ((known > 0).getnnz(axis=1) > 0)[with_targets].any():  # every blend ranks every row alike
+        logger.warning("no held-out row has both a known label and a target: the known-label term and the network "
+                       "are added unweighted")
         return (1.0, 1.0), figures
-    rows = held.rows[(sp.csr_matrix(held.targets) > 0).getnnz(axis=1) > 0]  # each value's row, as row_ndcg keeps
+    rows = held.rows[with_targets]  # each value's row, as row_ndcg keeps
     return blend_within_margin(per_row, rows, errors=MARGIN_ERRORS, gain=MIN_GAIN), figures
 
 
@@ -571,6 +575,7 @@ def fit_known_term(model: FittedModel, X: Matrix, every: sp.csr_matrix, held: He
                      scale=term_weight * term.weights.scale, bias=term_weight * term.weights.bias,
                      network_weight=network_weight, gram=total)
     figures = {"regularisation": term.weights.regularisation, "held_out_rows": int(len(held_rows)),
+               "held_out_scale": term.weights.scale, "held_out_bias": term.weights.bias,
                "term_ndcg@10_by_regularisation": {str(value): figure for value, figure in quality.items()},
                "blend_ndcg@10": blends, "blend": [term_weight, network_weight]}
     logger.info("known labels: lambda %s, blend term %g + network %g (held-out nDCG@10 %s)",
