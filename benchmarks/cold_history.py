@@ -89,7 +89,8 @@ def run(name: str, seed: int, split: str) -> list[dict]:
     records = []
 
     def record(arm: str, scores: np.ndarray, fit_seconds: float) -> None:
-        figures = {"new_map": mean_ap(truth, scores, new)}
+        scored = len(new) and truth[:, new].any()  # a small development split can hold no new item's target
+        figures = {"new_map": mean_ap(truth, scores, new) if scored else None}
         if arm in RANKED:
             recall, ndcg = recall_ndcg(scores, known_test, targets_test)
             top = np.argsort(-np.where(known_test.toarray() > 0, -np.inf, scores), axis=1, kind="stable")[:, :20]
@@ -129,13 +130,17 @@ def markdown(records: list[dict], seeds: list[int]) -> str:
     datasets = list(dict.fromkeys(r["dataset"] for r in records))
     lines = ["# New items from a user's history: the label-only log against item-item baselines", "", "{header}",
              f"Mean [min, max] over seeds {seeds}; protocol and arms in the script's docstring "
-             "(`benchmarks/cold_history.py`). The best arm of a row is in bold.", ""]
+             "(`benchmarks/cold_history.py`). The best arm of a row is in bold. A seed whose evaluated rows hold no "
+             "new item among their targets has no new_map (left out of the mean).", ""]
     for metric, arms in (("new_map", ARMS), ("recall@20", RANKED), ("ndcg@10", RANKED), ("new_share@20", RANKED),
                          ("new_hits@20", RANKED)):
         lines += [f"## {metric}", "", "| data set | " + " | ".join(arms) + " |", "|---|" + "---:|" * len(arms)]
         for name in datasets:
-            runs = {arm: [r[metric] for r in records if r["dataset"] == name and r["arm"] == arm] for arm in arms}
+            runs = {arm: [r[metric] for r in records if r["dataset"] == name and r["arm"] == arm
+                          and r[metric] is not None] for arm in arms}
             values = {arm: statistics.mean(figures) for arm, figures in runs.items() if figures}
+            if not values:
+                continue
             best = max(values.values())
             lines.append(f"| {name} | " + " | ".join(
                 "" if arm not in values else (f"**{values[arm]:.3f}**" if values[arm] == best and metric not in
