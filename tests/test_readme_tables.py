@@ -74,7 +74,8 @@ def test_recsys_table_counts_targets():
             {"dataset": "b", "fit_ratio": 1.0, "known_time_ratio": 0.2}]  # recsys_scoring.json's records (mean 1.0)
     text = module.table(records, cost)
     assert "every anchor on both means: **not met** (Recall@20 0.187 vs 0.200 for rp3beta, nDCG@10 0.150 vs " \
-           "0.140 for ease)" in text
+           "0.140 for ease; paired per seed, in points: Recall@20 -1.30 [-1.60, -1.00] against rp3beta, nDCG@10 " \
+           "+1.00 [+1.00, +1.00] against ease)" in text  # seeds paired: 0.19 and 0.184 against 0.20 each
     assert "0.5 points below its term alone on a seed: **not met** (worst seed: +0.6 points below)" in text
     assert "**x2.50** (target <= x3; one seed, medians of 3 alternating fits" in text
     assert "by more than the seed spread on either metric: **1 of 2** distinct sets (target: all); missed on b." in text
