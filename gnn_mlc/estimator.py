@@ -56,11 +56,9 @@ class LabelGCNClassifier(ClassifierMixin, BaseEstimator):
         hidden_channels: encoder hidden width.
         embedding_dim: size of the instance vectors and label embeddings.
         num_gcn_layers: GCN propagation steps of the trained labels' vectors over the graph (see
-            :class:`~gnn_mlc.nn.LabelGCNModel`); 0, the default, leaves them free (a choice made on the test figures
-            of an earlier protocol, benchmarks/results/accuracy.md and cold_start.md). Development rows do not
-            settle it (benchmarks/results/accuracy_dev.md, seeds 10-12): free vectors have the better mAP on 6 of
-            11 sets, one layer the better mean (+0.4 points of mAP, +0.8 of micro-F1), most of it on medical
-            (+7.3 points of mAP).
+            :class:`~gnn_mlc.nn.LabelGCNModel`); 0, the default, leaves them free (chosen on earlier test figures;
+            on development rows, results/accuracy_dev.md, free vectors have the better mAP on 6 of 11 sets, one
+            layer the better mean, +0.4 points, most of it on medical: +7.3).
         dropout: encoder dropout, in [0, 1).
         graph_weighting, tau, p: how the label graph is weighted (see :mod:`gnn_mlc.graph.cooccurrence`; ML-GCN:
             0.4 and 0.25).
