@@ -6,7 +6,7 @@ the larger of :data:`TOLERANCE` and the spread (max - min over seeds) of the sam
 training is deterministic on CPU for a seed, so a larger gap means the code no longer reproduces the file. Fit and
 scoring times are not compared. Exits 1, naming every figure that moved, when any check fails.
 
-Rows (about 5 minutes on 2 CPU cores in all): accuracy ``emotions`` seed 0 (gcn, mlp, br-logreg); cold start
+Rows (about 30 s on 2 CPU cores in all): accuracy ``emotions`` seed 0 (gcn, mlp, br-logreg); cold start
 ``genbase`` seed 0; recommendation ``yeast`` seed 0 (every arm); new items from history ``yeast`` seed 0; the
 scalable item-item term against exact EASE^R, MovieLens seed 0; decision strategies ``emotions`` seed 0. The timing
 benchmarks (``scale``, ``scoring``, ``metrics_speed``, ``default_scale``) have no row: they record no figure that
