@@ -174,6 +174,12 @@ def main() -> None:
     if args.grid:
         grid()
         return
+    unknown = sorted(set(args.datasets or ()) - {name for name, _ in ROWS})
+    if unknown:
+        parser.error(f"unknown data set(s) {unknown}; expected some of {[name for name, _ in ROWS]}")
+    if (args.datasets or args.seeds) and args.results_name == "blend_margin_dev":
+        parser.error("--datasets / --seeds fit another set of seeds: give it its own --results-name (the default "
+                     "file is the one --grid and the package's docstrings read)")
     rows = tuple((name, tuple(args.seeds) if args.seeds else seeds) for name, seeds in ROWS
                  if not args.datasets or name in args.datasets)
     if any(seed < 10 for _, seeds in rows for seed in seeds):

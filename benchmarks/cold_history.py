@@ -99,8 +99,8 @@ def run(name: str, seed: int, split: str) -> list[dict]:
                             "new_hits@20": int((np.take_along_axis(truth, top, axis=1) * is_new).sum())})
         records.append({"dataset": name, "seed": seed, "split": split, "arm": arm, "fit_seconds": fit_seconds,
                         "new_items": int(len(new)), **figures})
-        print(f"{name} seed {seed} {arm}: " + " ".join(f"{key} {value:.4f}" for key, value in figures.items() if value is not None),
-              flush=True)
+        shown = " ".join(f"{key} {value:.4f}" for key, value in figures.items() if value is not None)
+        print(f"{name} seed {seed} {arm}: {shown}", flush=True)
 
     record("chance", np.random.default_rng(seed).random(truth.shape), 0.0)
     for arm, lift in (("propagation-P", False), ("propagation-lift", True)):

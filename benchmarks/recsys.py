@@ -308,17 +308,19 @@ def paired_section(records: list[dict], datasets: list[str]) -> list[str]:
     """The Markdown lines of graph+known's per-seed difference to the best baseline or anchor of each data set (by
     its mean, per metric): mean [min, max] over the seeds, in points."""
     lines = ["## Paired difference to the best baseline", "",
-             "graph+known minus the best of popularity, ItemKNN, EASE^R and (where they ran) the anchors, seed by seed, "
-             "in points: mean [min, max] over the seeds.", "",
+             "graph+known minus the best of popularity, ItemKNN, EASE^R and (where they ran) the anchors, seed by "
+             "seed, in points: mean [min, max] over the seeds.", "",
              "| data set | best on recall@20 | difference | best on ndcg@10 | difference |", "|---|---|---:|---|---:|"]
     baselines = ARMS[:ARMS.index("no-graph")]
     for name in datasets:
         cells = []
         for metric in ("recall@20", "ndcg@10"):
-            ran = {arm: [r[metric] for r in records if r["dataset"] == name and r["arm"] == arm] for arm in baselines}
-            best = max((arm for arm in baselines if ran[arm]), key=lambda arm: statistics.mean(ran[arm]))
-            difference = paired_points(records, name, "graph+known", best, metric)
-            cells += [best, f"{statistics.mean(difference):+.2f} [{min(difference):+.2f}, {max(difference):+.2f}]"]
+            ran = {arm: [r[metric] for r in records if r["dataset"] == name and r["arm"] == arm
+                         and r.get(metric) is not None] for arm in baselines}
+            best = max((arm for arm in baselines if ran[arm]), key=lambda arm: statistics.mean(ran[arm]), default=None)
+            difference = [] if best is None else paired_points(records, name, "graph+known", best, metric)
+            cells += [best or "", f"{statistics.mean(difference):+.2f} [{min(difference):+.2f}, {max(difference):+.2f}]"
+                      if difference else "not paired"]
         lines.append(f"| {name} | " + " | ".join(cells) + " |")
     return lines + [""]
 

@@ -3,10 +3,10 @@
 Per data set, the seed means of the known-labels protocol (benchmarks/recsys.py --split test): Recall@20 / nDCG@10 of
 every arm, then issue 22's targets, counted: on MovieLens, graph+known at least as good as every anchor (EASE^R,
 RP3beta, iALS, Mult-VAE, LightGCN) on both means (with the per-seed paired difference to the best of them) and never
-below its own term alone by more than 0.5 points on a seed; on every distinct basket set (yeast-meka is yeast again), not below the better of the term alone and the
-features-only network by more than its seed spread; and, from benchmarks/results/recsys_scoring.json (``recsys.py
---scoring-only``, run alone on the machine), the fit with known labels against the features-only network's on
-MovieLens (target <= x3) and the scoring time with known labels over without on every set (target <= x1.5).
+below its own term alone by more than 0.5 points on a seed; on every distinct basket set (yeast-meka is yeast
+again), not below the better of the term alone and the features-only network by more than its seed spread; and,
+from benchmarks/results/recsys_scoring.json (``recsys.py --scoring-only``, run alone on the machine), the fit with
+known labels against the features-only network's on MovieLens (target <= x3) and the scoring time with known labels over without on every set (target <= x1.5).
 
 Usage: ``python benchmarks/recsys_table.py`` rewrites the block between the README's markers; ``--check`` exits 1
 when the README differs from what the results files give (a test runs it).

@@ -621,12 +621,12 @@ BEHAVIOURS: tuple[tuple[str, str, str], ...] = (
      "tests/test_known_labels.py::test_known_labels_with_no_known_label_are_one_clear_error"),
     ("validation rows none of which has both a known label and a target", "nothing to choose the blend on: the term "
      "and the network are added unweighted, with a warning",
-     "tests/test_known_labels.py::test_held_out_rows_without_a_history_add_the_parts_unweighted"),
+     "tests/test_known_labels.py::test_held_out_rows_without_a_history_and_a_target_add_the_parts_unweighted"),
     ("a log at `add-labels` naming labels the model never saw", "they become new labels, and the known-label term is "
      "refitted with the log's rows, so they are scored from a user's history",
      "tests/test_known_labels.py::test_added_labels_refit_the_term_with_their_log"),
 )
-"""Inputs that are not errors but have a defined behaviour: (input, what happens, the test that shows it)."""
+"""Edge cases of known labels and histories: (input, what happens, the test that shows it)."""
 
 
 def write_docs(rows: list[tuple[str, str]]) -> str:
@@ -636,8 +636,9 @@ def write_docs(rows: list[tuple[str, str]]) -> str:
              "`python -m tests.error_catalogue`; paths are relative to the directory the command ran in.", "",
              "| case | message |", "|---|---|"]
     lines += [f"| {name} | `{message}` |" for name, message in rows]
-    lines += ["", "## Defined behaviours, not errors", "",
-              "Inputs a user may take for mistakes that the package handles by a rule, each shown by a test.", "",
+    lines += ["", "## Known labels and histories: what each edge case gets", "",
+              "Inputs a user may take for mistakes, from Python and the scoring commands alike: most are handled by a "
+              "rule, two are refused with one line (the Python form of an error above), each shown by a test.", "",
               "| input | what happens | test |", "|---|---|---|"]
     lines += [f"| {what} | {behaviour} | `{test}` |" for what, behaviour, test in BEHAVIOURS]
     return "\n".join(lines) + "\n"

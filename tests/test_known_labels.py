@@ -289,15 +289,23 @@ def test_the_served_term_is_the_one_chosen_refitted_on_every_training_row(known_
                                rtol=1e-5, atol=1e-6)
 
 
-def test_held_out_rows_without_a_history_add_the_parts_unweighted(caplog):
+def test_held_out_rows_without_a_history_and_a_target_add_the_parts_unweighted(caplog):
     rng = np.random.default_rng(5)
-    targets = sp.csr_matrix((rng.random((40, 10)) < 0.3).astype(np.uint8))
-    held = HeldOutRows(rows=np.arange(40), known=sp.csr_matrix((40, 10), dtype=np.uint8), targets=targets)
-    scores = rng.normal(size=(40, 10))
+    targets = (rng.random((40, 10)) < 0.3).astype(np.uint8)
+    targets[20:] = 0  # rows 20-39: no target ...
+    known = np.zeros((40, 10), dtype=np.uint8)
+    known[20:, 0] = 1  # ... but a history; rows 0-19: targets but no history
+    truth = targets.astype(np.float64)
+    held = HeldOutRows(rows=np.arange(40), known=sp.csr_matrix(known), targets=sp.csr_matrix(targets))
     with caplog.at_level("WARNING", logger="gnn_mlc.training.known_labels"):
-        blend, _ = choose_blend(scores, -scores, held)  # every blend ranks a row without history alike
+        blend, _ = choose_blend(truth * 3, -truth, held)  # every blend ranks each row with a target alike
     assert blend == (1.0, 1.0)
     assert "no held-out row has both a known label and a target" in caplog.text
+    known[0, 9] = 1  # one row with both: the term, which knows, is chosen
+    targets[0, 9] = 0
+    truth = targets.astype(np.float64)
+    held = HeldOutRows(rows=np.arange(40), known=sp.csr_matrix(known), targets=sp.csr_matrix(targets))
+    assert choose_blend(truth * 3, -truth, held)[0] == BLENDS[0]
 
 
 def test_known_labels_with_no_known_label_are_one_clear_error():
