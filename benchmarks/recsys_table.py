@@ -6,7 +6,8 @@ RP3beta, iALS, Mult-VAE, LightGCN) on both means (with the per-seed paired diffe
 below its own term alone by more than 0.5 points on a seed; on every distinct basket set (yeast-meka is yeast
 again), not below the better of the term alone and the features-only network by more than its seed spread; and,
 from benchmarks/results/recsys_scoring.json (``recsys.py --scoring-only``, run alone on the machine), the fit with
-known labels against the features-only network's on MovieLens (target <= x3) and the scoring time with known labels over without on every set (target <= x1.5).
+known labels against the features-only network's on MovieLens (target <= x3) and the scoring time with known labels
+over without on every set (target <= x1.5).
 
 Usage: ``python benchmarks/recsys_table.py`` rewrites the block between the README's markers; ``--check`` exits 1
 when the README differs from what the results files give (a test runs it).

@@ -140,10 +140,12 @@ def test_a_batch_read_in_slices_scores_as_one(model_dir, demo_score, monkeypatch
     called = Scorer(model_dir, top_k=3)(table)
     scorer = Scorer(model_dir, top_k=3, with_labels=True)
     monkeypatch.setattr(scorer_module, "MAX_FEATURE_VALUES", 7 * scorer.dense_width)  # slices of 7 rows
-    slices, check = [], scorer.check_columns
-    monkeypatch.setattr(scorer, "check_columns", lambda names, **options: slices.append(1) or check(names, **options))
+    slices, checks, score_slice, check = [], [], scorer._score_slice, scorer.check_columns
+    monkeypatch.setattr(scorer, "_score_slice", lambda part, **options: slices.append(1) or score_slice(part, **options))
+    monkeypatch.setattr(scorer, "check_columns", lambda names, **options: checks.append(1) or check(names, **options))
     sliced = scorer.score_table(table)
     assert len(slices) == 6  # each slice read on its own
+    assert len(checks) == 1  # the columns checked once for the batch
     for name in ("id", "labels", "predicted"):
         assert sliced[0].column(name).to_pylist() == whole[0].column(name).to_pylist()
     # a slice's matrix products may round in another order than the whole batch's: scores to float32's precision

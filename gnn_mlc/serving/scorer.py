@@ -295,14 +295,18 @@ class Scorer:
             )
 
     def _score_valid_rows(self, table: pa.Table, *, row_offset: int) -> tuple[pa.Table, np.ndarray]:
-        """The scored table of the valid rows, and (rows,) reasons ("" for a scored row); read and scored in slices
-        of at most :data:`MAX_FEATURE_VALUES` dense feature values."""
-        step = max(1, MAX_FEATURE_VALUES // max(1, self.dense_width))
-        if table.num_rows > step:
-            parts = [self._score_valid_rows(table.slice(start, step), row_offset=row_offset + start)
-                     for start in range(0, table.num_rows, step)]
-            return pa.concat_tables([part[0] for part in parts]), np.concatenate([part[1] for part in parts])
+        """The scored table of the valid rows, and (rows,) reasons ("" for a scored row); its columns checked once,
+        then read and scored in slices of at most :data:`MAX_FEATURE_VALUES` dense feature values."""
         self.check_columns(table.column_names)
+        step = max(1, MAX_FEATURE_VALUES // max(1, self.dense_width))
+        if table.num_rows <= step:
+            return self._score_slice(table, row_offset=row_offset)
+        parts = [self._score_slice(table.slice(start, step), row_offset=row_offset + start)
+                 for start in range(0, table.num_rows, step)]
+        return pa.concat_tables([part[0] for part in parts]), np.concatenate([part[1] for part in parts])
+
+    def _score_slice(self, table: pa.Table, *, row_offset: int) -> tuple[pa.Table, np.ndarray]:
+        """:meth:`_score_valid_rows` of a slice whose columns are checked."""
         id_name, ids = self._ids(table, row_offset=row_offset)
         features, reasons = self._features(table)
         if ids.null_count:  # a row without an id cannot be joined back to anything
