@@ -16,11 +16,12 @@ Arms (every network with the package defaults unless named):
 * ``graph+log``: ``LabelGCNClassifier().fit(..., graph_data=log)``, the defaults: the log enters the label graph,
   the cold labels (and the rare ones) are scored through it (:mod:`gnn_mlc.training.graph_labels`); the trained
   labels keep the network's own vectors. Without the log the defaults are the no-graph network exactly;
-* ``undistilled``: the teacher of ``graph+log`` (the package's per-label regression over the warm labels, fitted
-  on the log, :func:`gnn_mlc.training.graph_labels.fit_label_teacher`) applied at scoring time to the no-graph
-  network's warm probabilities, with no distillation into label vectors (not a path the package serves: the
-  attribution of ``graph+log``'s gain to the regression or to its distillation); ``distilled+undistilled``: the mean
-  of the two arms' logits;
+* ``graph+log``'s parts (the attribution of its cold-label gain): ``distilled``, its cold labels scored by their
+  distilled vectors alone (the package before the teacher was served, :class:`gnn_mlc.fitted.ColdLabelTeacher`
+  removed); ``undistilled``, by the teacher alone: the package's per-label regression over the warm labels
+  (:func:`gnn_mlc.training.graph_labels.fit_label_teacher`, fitted on the log) applied to the no-graph network's
+  warm probabilities, computed here (a second code path: ``graph+log`` serves the mean of the two arms' logits,
+  ``graph_labels.TEACHER_SHARE``);
 * ``gcn``, ``gcn+log``: the same with ``num_gcn_layers=1`` (the trained labels' vectors propagated over the graph,
   the default before the cold-start work), without and with the log;
 * ``oracle``: the defaults on the feature rows with the cold labels visible: the mAP the same labels reach when
@@ -47,11 +48,11 @@ import argparse
 import statistics
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 import scipy.sparse as sp
-from scipy.special import expit, logit
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import write_results  # noqa: E402
@@ -59,13 +60,14 @@ from datasets import load_split, split_seeds, start_run  # noqa: E402
 
 from gnn_mlc import LabelGCNClassifier  # noqa: E402
 from gnn_mlc.evaluation import evaluate, per_label_metrics  # noqa: E402
+from gnn_mlc.fitted import FittedModel  # noqa: E402
 from gnn_mlc.graph.cooccurrence import cooccurrence_counts  # noqa: E402
 from gnn_mlc.nn import label_propagation  # noqa: E402
 from gnn_mlc.training import graph_labels  # noqa: E402
 
 SETS = ("yeast", "birds", "genbase", "medical", "enron", "bibtex", "mediamill_small", "yeast-meka", "movielens")
 ZERO_SHOT = ("no-graph", "popularity", "propagation-P", "propagation-lift", "gcn", "gcn+log", "graph+log",
-             "undistilled", "distilled+undistilled", "oracle")
+             "distilled", "undistilled", "oracle")
 FEW_SHOT = ("no-graph", "propagation-P", "propagation-lift", "graph+log")
 
 
@@ -115,7 +117,8 @@ def run(name: str, seed: int, split: str = "test") -> list[dict]:
         print(f"{name} seed {seed} {variant} {arm}: cold mAP {cold_map:.4f} warm mAP {records[-1]['warm_map']:.4f}",
               flush=True)
 
-    def fit(variant: str, layers: int, with_log: bool, visible: bool = False) -> tuple[np.ndarray, float]:
+    def fit(variant: str, layers: int, with_log: bool, visible: bool = False
+            ) -> tuple[np.ndarray, float, FittedModel]:
         """Test scores over all labels (in the data's label order) of a model fitted on the feature rows."""
         Y_feature = Y[feature].copy()
         keep = np.ones(len(names), dtype=bool)
@@ -132,17 +135,21 @@ def run(name: str, seed: int, split: str = "test") -> list[dict]:
             X[feature], Y_feature[:, columns], label_names=[names[index] for index in columns],
             graph_data=log_rows if with_log else None, graph_label_names=names if with_log else None)
         seconds = time.perf_counter() - start
-        scores = np.tile(log_frequency, (Y_test.shape[0], 1)).astype(np.float32)  # unknown to the model: by log
-        position = {label: index for index, label in enumerate(model.classes_)}
-        known = [index for index, label in enumerate(names) if label in position]
-        scores[:, known] = model.predict_proba(test.X)[:, [position[names[index]] for index in known]]
-        return scores, seconds
+        return in_data_order(model.fitted_), seconds, model.fitted_
 
-    oracle_scores, oracle_seconds = fit("zero-shot", 0, False, visible=True)
+    def in_data_order(fitted: FittedModel) -> np.ndarray:
+        """Test probabilities over all labels in the data's order (a label unknown to the model: by the log)."""
+        scores = np.tile(log_frequency, (Y_test.shape[0], 1)).astype(np.float32)
+        position = {label: index for index, label in enumerate(fitted.label_names)}
+        known = [index for index, label in enumerate(names) if label in position]
+        scores[:, known] = fitted.predict_proba(test.X)[:, [position[names[index]] for index in known]]
+        return scores
+
+    oracle_scores, oracle_seconds, _ = fit("zero-shot", 0, False, visible=True)
     oracle = mean_ap(Y_test, oracle_scores, cold)
     for variant in ("zero-shot", "few-shot"):
         arms = ZERO_SHOT if variant == "zero-shot" else FEW_SHOT
-        plain, plain_seconds = fit(variant, 0, False)  # the defaults without graph sources: the no-graph network
+        plain, plain_seconds, _ = fit(variant, 0, False)  # the defaults without graph sources: the no-graph network
         if variant == "few-shot":
             record(variant, "no-graph", plain, plain_seconds, oracle)  # the network's own few-shot heads
         else:
@@ -159,17 +166,14 @@ def run(name: str, seed: int, split: str = "test") -> list[dict]:
             record(variant, arm, propagated, plain_seconds, oracle)
         for arm, layers, with_log in (("gcn", 1, False), ("gcn+log", 1, True), ("graph+log", 0, True)):
             if arm in arms:
-                scores, seconds = fit(variant, layers, with_log)
+                scores, seconds, fitted = fit(variant, layers, with_log)
                 record(variant, arm, scores, seconds, oracle)
-        if "undistilled" in arms:
+        if "distilled" in arms:  # graph+log's parts: its cold labels' vectors alone, and their teacher alone
+            record(variant, "distilled", in_data_order(replace(fitted, cold_teacher=None)), seconds, oracle)
             start = time.perf_counter()
             undistilled = plain.copy()
             undistilled[:, cold] = _teacher_on_probabilities(log_rows, Y[feature], plain, warm, cold)
-            seconds = plain_seconds + time.perf_counter() - start
-            record(variant, "undistilled", undistilled, seconds, oracle)
-            mixed = scores.copy()  # graph+log's
-            mixed[:, cold] = expit((logit(_clipped(scores[:, cold])) + logit(_clipped(undistilled[:, cold]))) / 2)
-            record(variant, "distilled+undistilled", mixed, seconds, oracle)
+            record(variant, "undistilled", undistilled, plain_seconds + time.perf_counter() - start, oracle)
     records.append({"dataset": name, "seed": seed, "split": split, "variant": "zero-shot", "arm": "oracle",
                     "cold_map": oracle,
                     "warm_map": mean_ap(Y_test, oracle_scores, warm), "num_cold": int(len(cold)),
@@ -195,10 +199,6 @@ def _teacher_on_probabilities(log_rows: np.ndarray, feature_labels: np.ndarray, 
     signals = np.zeros_like(probabilities, dtype=np.float32)
     signals[:, warm] = probabilities[:, warm]
     return graph_labels.teacher_probabilities(teacher, sp.csr_matrix(signals), warm, cold)
-
-
-def _clipped(probabilities: np.ndarray) -> np.ndarray:
-    return np.clip(probabilities, 1e-7, 1 - 1e-7)
 
 
 def markdown(records: list[dict], seeds: list[int], split: str = "test") -> str:

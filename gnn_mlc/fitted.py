@@ -3,12 +3,17 @@
 A fitted model is plain values (the encoder's weights, the label vectors ``W`` and ``b``, the feature scaler, the
 known-label weights, the decision rule, the training facts) and one rule to score rows with them::
 
-    logits(x, k) = alpha * (h(x) W^T + b) + s(k)                              (rows, num_labels)
+    logits(x, k) = alpha * z(x) + s(k)                                        (rows, num_labels)
+    z(x) = h(x) W^T + b, then for the cold labels c of a log:                 (rows, num_labels)
+    z_c(x) <- (1 - share) z_c(x) + share * (sum_j sigmoid(z_j(x)) T[j, c] + c_c)
     h(x) = encoder(scale(x))                                                  (rows, embedding_dim)
     s_t(k) = scale_k * sum_j k_j B[j, t] + bias_k                             (a model fitted with known labels)
 
 ``alpha`` (the network's weight), ``B``, ``scale_k`` and ``bias_k`` are the :class:`KnownLabelWeights` of a model
-fitted with known labels (:mod:`gnn_mlc.training.known_labels`). A row with no known label (an empty history), and
+fitted with known labels (:mod:`gnn_mlc.training.known_labels`). ``T``, ``c`` and ``share`` are the
+:class:`ColdLabelTeacher` of a model with labels scored from a label-only log: the per-label regression over the
+trained labels that their vectors are distilled from (:mod:`gnn_mlc.training.graph_labels`), applied to the network's
+own probabilities of the trained labels. A row with no known label (an empty history), and
 every row of a model without the term, is scored ``h(x) W^T + b``: without history the features are the evidence.
 
 The estimator (:class:`~gnn_mlc.estimator.LabelGCNClassifier`), the batch :class:`~gnn_mlc.serving.Scorer`,
@@ -73,6 +78,37 @@ class KnownLabelWeights:
     gram: sp.csr_matrix | None = None
 
 
+@dataclass(frozen=True, eq=False)
+class ColdLabelTeacher:
+    """The cold labels' regression over the trained labels, mixed into their logits at scoring (module docstring).
+
+    Attributes:
+        matrix: ``T`` (num_labels, num_labels) float32 CSR ``[j, c]``: the weight of trained label ``j``'s
+            probability in cold label ``c``'s logit (non-zero only in the ``targets``' columns).
+        bias: ``c`` (num_labels,) float32 (used in the ``targets``' entries).
+        targets: (k,) int64 sorted indices of the labels it scores.
+        share: the regression's weight in a target's logit, the rest its label vector's.
+    """
+
+    matrix: sp.csr_matrix
+    bias: np.ndarray
+    targets: np.ndarray
+    share: float
+
+    def merged(self, other: ColdLabelTeacher) -> ColdLabelTeacher:
+        """This teacher and ``other`` (over the same labels, with other targets) as one; ``other``'s share."""
+        targets = np.union1d(self.targets, other.targets)
+        bias = self.bias.copy()
+        bias[other.targets] = other.bias[other.targets]
+        return ColdLabelTeacher(matrix=sp.csr_matrix(self.matrix + other.matrix, dtype=np.float32), bias=bias,
+                                targets=targets, share=other.share)
+
+    def grown(self, extra: int) -> ColdLabelTeacher:
+        """The same teacher over ``extra`` more labels (new, with no weights)."""
+        matrix = sp.csr_matrix(sp.block_diag([self.matrix, sp.csr_matrix((extra, extra))]), dtype=np.float32)
+        return replace(self, matrix=matrix, bias=np.concatenate([self.bias, np.zeros(extra, np.float32)]))
+
+
 class ScoringModel(Protocol):
     """What evaluation reads of a model: a :class:`FittedModel`, or a baseline such as
     :class:`~gnn_mlc.evaluation.baselines.PopularityBaseline`."""
@@ -116,6 +152,7 @@ class FittedModel:
             kept to distil labels added later.
         label_features: ``(features (num_labels, f) float32, mask (num_labels,) bool)`` or ``None``.
         known_term: the :class:`KnownLabelWeights` of a model fitted with known labels, or ``None``.
+        cold_teacher: the :class:`ColdLabelTeacher` of a model with cold labels scored from a log, or ``None``.
         item_columns: the input's item-list columns (:class:`~gnn_mlc.data.items.ItemColumn`), whose features are
             the last of ``feature_names``, in this order.
         categorical_columns: the input's categorical columns (:class:`~gnn_mlc.data.categories.CategoricalColumn`),
@@ -144,6 +181,7 @@ class FittedModel:
     graph_rows: tuple[np.ndarray, sp.csr_matrix] | None = None
     label_features: tuple[np.ndarray, np.ndarray] | None = None
     known_term: KnownLabelWeights | None = None
+    cold_teacher: ColdLabelTeacher | None = None
     item_columns: list[ItemColumn] = field(default_factory=list)
     categorical_columns: list[CategoricalColumn] = field(default_factory=list)
     graph: LabelGraph | None = None
@@ -206,7 +244,8 @@ class FittedModel:
     def logits(self, X: Matrix, *, known: sp.csr_matrix | None = None, device: torch.device | str = "cpu") -> Tensor:
         """The scoring rule (see the module docstring): (rows, num_labels) float32 logits on ``device``. With a
         known-label term and ``known`` (rows, num_labels) 0/1 CSR, a row with known labels gets
-        ``alpha * (h W^T + b) + scale * known @ B + bias``; any other row ``h W^T + b``.
+        ``alpha * z + scale * known @ B + bias``; any other row ``z``, the network's logits (``h W^T + b``, the
+        cold labels' mixed with their teacher's).
 
         ``X`` (rows, in_features), dense or CSR, is taken as checked (finite, the model's width): the public
         entries (:meth:`decision_function`, the Scorer) check it.
@@ -227,6 +266,8 @@ class FittedModel:
             X = self.scaler.transform(X)
         with torch.no_grad():
             logits = score_logits(parts.encoder(to_tensor(X, parts.device)), parts.label_embeddings, parts.bias)
+            if parts.teacher is not None:
+                parts.teacher.mix_into(logits)
             if len(with_history) == logits.shape[0]:  # every row has a history: in place
                 evidence = self._known_evidence(known, parts)
                 logits.mul_(term.network_weight).add_(evidence).add_(term.bias)
@@ -294,6 +335,7 @@ class FittedModel:
         extra = len(label_names) - self.num_labels
         encodings, rows = self.graph_rows
         term = self.known_term
+        teacher = None if self.cold_teacher is None else self.cold_teacher.grown(extra)
         if term is not None:
             grown = sp.csr_matrix(sp.block_diag([sp.csr_matrix(term.matrix), sp.csr_matrix((extra, extra))]),
                                   dtype=np.float32)
@@ -311,12 +353,12 @@ class FittedModel:
             graph_rows=(encodings, sp.csr_matrix(sp.hstack([rows, sp.csr_matrix((rows.shape[0], extra))]),
                                                  dtype=np.uint8)),
             label_features=label_features if label_features is not None else self.label_features,
-            decision_rule=self.decision_rule.extended(extra), known_term=term,
+            decision_rule=self.decision_rule.extended(extra), known_term=term, cold_teacher=teacher,
         )
 
     def on_device(self, device: torch.device) -> DeviceParts:
-        """The scoring tensors (the folded encoder, ``W``, ``b``, the known-label weights) on ``device``, built
-        once per device and kept."""
+        """The scoring tensors (the folded encoder, ``W``, ``b``, the known-label weights, the cold labels'
+        teacher) on ``device``, built once per device and kept."""
         key = str(device)
         if key not in self._on_device:
             encoder = self.encoder(folded=self.scaler.row_norm == 0).to(device)
@@ -324,7 +366,8 @@ class FittedModel:
                 device=device, encoder=encoder, label_embeddings=torch.from_numpy(self.label_embeddings).to(device),
                 bias=torch.from_numpy(self.label_bias).to(device),
                 known=None if self.known_term is None else _term_tensor(
-                    self.known_term.matrix, self.known_term.scale).to(device))
+                    self.known_term.matrix, self.known_term.scale).to(device),
+                teacher=None if self.cold_teacher is None else TeacherParts.of(self.cold_teacher, device))
         return self._on_device[key]
 
     def _known_evidence(self, known: sp.csr_matrix, parts: DeviceParts) -> Tensor:
@@ -363,6 +406,50 @@ class DeviceParts:
     label_embeddings: Tensor
     bias: Tensor
     known: Tensor | None
+    teacher: TeacherParts | None = None
+
+
+TEACHER_DENSE_VALUES = 2**24
+"""A cold-label teacher of at most this many (inputs x targets) values (64 MB) is scored as a dense matrix; a larger
+one (a capped graph at catalogue size: at most ``TEACHER_INPUTS`` weights per target) as a sparse one."""
+
+
+@dataclass(frozen=True)
+class TeacherParts:
+    """A :class:`ColdLabelTeacher` placed on one device: its input and target columns, ``T`` restricted to them
+    (dense (inputs, targets), or sparse CSR (targets, inputs)), ``c`` of the targets and the share."""
+
+    inputs: Tensor
+    targets: Tensor
+    weights: Tensor
+    bias: Tensor
+    share: float
+
+    @classmethod
+    def of(cls, teacher: ColdLabelTeacher, device: torch.device) -> TeacherParts:
+        inputs = np.flatnonzero(np.diff(teacher.matrix.indptr) > 0)
+        block = sp.csr_matrix(teacher.matrix[inputs][:, teacher.targets], dtype=np.float32)
+        if len(inputs) * len(teacher.targets) <= TEACHER_DENSE_VALUES:
+            weights = torch.from_numpy(block.toarray())
+        else:
+            transposed = block.T.tocsr()
+            with warnings.catch_warnings():  # torch calls its sparse CSR support "beta" once per process
+                warnings.simplefilter("ignore", UserWarning)
+                weights = torch.sparse_csr_tensor(torch.from_numpy(transposed.indptr.astype(np.int64)),
+                                                  torch.from_numpy(transposed.indices.astype(np.int64)),
+                                                  torch.from_numpy(transposed.data), size=transposed.shape)
+        return cls(inputs=torch.from_numpy(inputs).to(device),
+                   targets=torch.from_numpy(teacher.targets.astype(np.int64)).to(device), weights=weights.to(device),
+                   bias=torch.from_numpy(teacher.bias[teacher.targets].astype(np.float32)).to(device),
+                   share=float(teacher.share))
+
+    def mix_into(self, logits: Tensor) -> None:
+        """Mix the teacher's logits into the targets' columns of the network's ``logits`` (rows, num_labels), in
+        place: ``z_c <- (1 - share) z_c + share (sigmoid(z_inputs) T + c)``."""
+        probabilities = torch.sigmoid(logits[:, self.inputs])
+        evidence = torch.sparse.mm(self.weights, probabilities.T).T if self.weights.layout == torch.sparse_csr \
+            else probabilities @ self.weights
+        logits[:, self.targets] = (1 - self.share) * logits[:, self.targets] + self.share * (evidence + self.bias)
 
 
 def as_fitted_model(model: Any) -> Any:

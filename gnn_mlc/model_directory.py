@@ -18,6 +18,9 @@ Layout::
     known_labels.safetensors the known-label term: ``B`` (dense, or its non-zeros as edges), its scale and bias, the
                              network's weight beside it, EASE^R's lambda and the Gram matrix it was fitted on
                              (absent for a model fitted without known labels)
+    cold_teacher.safetensors the cold labels' regression over the trained labels that scoring mixes into their
+                             logits: its weights as edges, its biases, its target labels and share (absent without
+                             cold labels scored from a label-only log, and in directories written before it)
     item_columns.json        the list-valued input columns read as bags of items: vocabulary, weighting, idf
                              (absent when the training data had none; their features end ``feature_names.json``)
     categorical_columns.json the text input columns read as one-hot categories: name, categories, whether it has
@@ -62,7 +65,7 @@ from gnn_mlc.data.categories import CategoricalColumn
 from gnn_mlc.data.items import ItemColumn
 from gnn_mlc.data.preprocessing import FeatureScaler
 from gnn_mlc.errors import DataError, GnnMlcError, ModelDirectoryError
-from gnn_mlc.fitted import FittedModel, KnownLabelWeights
+from gnn_mlc.fitted import ColdLabelTeacher, FittedModel, KnownLabelWeights
 from gnn_mlc.outputs import publish_mode, write_json
 from gnn_mlc.parameters import check_parameters
 from gnn_mlc.thresholds import DecisionRule
@@ -182,6 +185,9 @@ def _write_files(parts: FittedModel, directory: Path) -> None:
     if parts.known_term is not None:
         save_file(_known_term_tensors(parts.known_term), str(directory / "known_labels.safetensors"),
                   metadata={"format": FORMAT})
+    if parts.cold_teacher is not None:
+        save_file(_cold_teacher_tensors(parts.cold_teacher), str(directory / "cold_teacher.safetensors"),
+                  metadata={"format": FORMAT})
     if parts.item_columns:
         write_json(directory / "item_columns.json", [column.to_json() for column in parts.item_columns])
     if parts.categorical_columns:
@@ -259,6 +265,8 @@ def load_model_parts(path: str | Path) -> FittedModel:
         if "label_features.safetensors" in listed else None
     known_term = _known_term(path / "known_labels.safetensors", num_labels) \
         if "known_labels.safetensors" in listed else None
+    cold_teacher = _cold_teacher(path / "cold_teacher.safetensors", num_labels) \
+        if "cold_teacher.safetensors" in listed else None
     item_columns = _item_columns(path / "item_columns.json", feature_names) if "item_columns.json" in listed else []
     categorical_columns = _categorical_columns(path / "categorical_columns.json", feature_names, item_columns) \
         if "categorical_columns.json" in listed else []
@@ -270,7 +278,7 @@ def load_model_parts(path: str | Path) -> FittedModel:
         cooccurrence=cooccurrence, metrics=dict(metrics),
         data_columns={str(key): None if value is None else str(value) for key, value in data_columns.items()},
         trained_labels=trained, label_sources=sources, cooccurrence_rows=cooccurrence_rows, graph_rows=graph_rows,
-        label_features=label_features, known_term=known_term, item_columns=item_columns,
+        label_features=label_features, known_term=known_term, cold_teacher=cold_teacher, item_columns=item_columns,
         categorical_columns=categorical_columns,
     )
 
@@ -546,6 +554,38 @@ def _known_term(file: Path, num_labels: int) -> KnownLabelWeights:
     return KnownLabelWeights(matrix=matrix, scale=scalars["scale"], bias=scalars.get("bias", 0.0),
                              network_weight=scalars.get("network_weight", 1.0),
                              regularisation=scalars.get("regularisation") or None, gram=gram)
+
+
+def _cold_teacher_tensors(teacher: ColdLabelTeacher) -> dict[str, torch.Tensor]:
+    """The cold labels' teacher as safetensors: ``edge_index`` / ``weight`` (the non-zeros of ``T``), ``bias``,
+    ``targets`` and ``share``."""
+    coo = sp.coo_matrix(teacher.matrix)
+    return {"edge_index": torch.from_numpy(np.stack([coo.row, coo.col]).astype(np.int64)),
+            "weight": torch.from_numpy(coo.data.astype(np.float32)),
+            "bias": torch.from_numpy(np.ascontiguousarray(teacher.bias, np.float32)),
+            "targets": torch.from_numpy(teacher.targets.astype(np.int64)),
+            "share": torch.tensor([teacher.share], dtype=torch.float64)}
+
+
+def _cold_teacher(file: Path, num_labels: int) -> ColdLabelTeacher:
+    """The teacher of ``cold_teacher.safetensors``, checked against the label count."""
+    tensors = _read_safetensors(file)
+    try:
+        edge_index, weight = tensors["edge_index"].numpy(), tensors["weight"].numpy()
+        bias, targets, share = tensors["bias"].numpy(), tensors["targets"].numpy(), float(tensors["share"])
+        if edge_index.ndim != 2 or edge_index.shape[0] != 2 or weight.shape != (edge_index.shape[1],) \
+                or (edge_index.size and not (0 <= edge_index.min() and edge_index.max() < num_labels)):
+            raise ValueError("edges outside the labels")
+        if bias.shape != (num_labels,) or targets.ndim != 1 or (targets.size and not (
+                0 <= targets.min() and targets.max() < num_labels)) or not 0 <= share <= 1:
+            raise ValueError("biases, targets or share outside the labels")
+        if not (np.isfinite(weight).all() and np.isfinite(bias).all()):
+            raise ValueError("weights not finite")
+    except (KeyError, ValueError, RuntimeError, TypeError) as error:
+        raise ModelDirectoryError(f"{file}: invalid ({_first_line(error)}); expected edges, {num_labels} biases, "
+                                  "target labels and a share in [0, 1]") from None
+    matrix = sp.csr_matrix((weight, (edge_index[0], edge_index[1])), shape=(num_labels, num_labels), dtype=np.float32)
+    return ColdLabelTeacher(matrix=matrix, bias=bias.astype(np.float32), targets=np.unique(targets), share=share)
 
 
 def _mapping(value: Any, file: Path, what: str) -> dict[str, Any]:

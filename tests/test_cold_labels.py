@@ -352,3 +352,64 @@ def test_a_rare_label_takes_its_vector_from_the_log():
                                            graph_label_names=names)
     assert model.label_sources_[5] == "log" and 5 in model.trained_labels_
     assert _ap(Y[:, 5], model.predict_proba(X)[:, 5]) > 0.6
+
+
+def test_a_cold_labels_logit_mixes_its_vector_and_its_teacher_on_the_networks_probabilities(cold_model):
+    """The served rule against the dense formula: ``z_c <- (1 - s) z_c + s (sigmoid(z_inputs) T + c)``, with ``T``
+    and ``c`` the teacher refitted on the log (the weights served are the regression fitted)."""
+    from dataclasses import replace
+
+    from gnn_mlc.graph.cooccurrence import cooccurrence_counts
+
+    model, X, Y = cold_model
+    fitted = model.fitted_
+    teacher = fitted.cold_teacher
+    assert teacher.targets.tolist() == [5, 6] and teacher.share == 0.5
+    vectors_alone = replace(fitted, cold_teacher=None).decision_function(X)
+    inputs = np.arange(5)
+    log = sp.csr_matrix(_log(Y, slice(600, 900)))
+    refit = fit_label_teacher(log, None, inputs, teacher.targets, cooccurrence_counts(log))
+    T = refit.weight_matrix().T  # [j, c]
+    np.testing.assert_allclose(teacher.matrix.toarray(), T, atol=1e-6)
+    evidence = 1 / (1 + np.exp(-vectors_alone[:, inputs])) @ T[inputs] + refit.bias().detach().numpy()
+    expected = vectors_alone.copy()
+    expected[:, 5:] = 0.5 * vectors_alone[:, 5:] + 0.5 * evidence[:, 5:]
+    np.testing.assert_allclose(fitted.decision_function(X), expected, atol=1e-5)
+
+
+def test_a_large_teacher_is_scored_sparse_as_the_dense_one(cold_model, monkeypatch):
+    import copy
+
+    import gnn_mlc.fitted as fitted_module
+
+    model, X, _ = cold_model
+    dense = model.decision_function(X)
+    monkeypatch.setattr(fitted_module, "TEACHER_DENSE_VALUES", 0)
+    sparse = copy.deepcopy(model.fitted_)  # no per-device tensors kept from the dense run
+    assert sparse.on_device(torch.device("cpu")).teacher.weights.layout == torch.sparse_csr
+    np.testing.assert_allclose(sparse.decision_function(X), dense, atol=1e-5)
+
+
+def test_a_directory_without_the_teacher_scores_by_the_vectors_and_a_bad_teacher_file_is_refused(cold_model,
+                                                                                                 tmp_path):
+    from dataclasses import replace
+
+    from safetensors.torch import save_file
+
+    from gnn_mlc.errors import ModelDirectoryError
+    from gnn_mlc.model_directory import write_manifest
+
+    model, X, _ = cold_model
+    model.to_directory(tmp_path / "m")
+    (tmp_path / "m" / "cold_teacher.safetensors").unlink()  # as written before the teacher was served
+    write_manifest(tmp_path / "m")
+    np.testing.assert_allclose(load_model(tmp_path / "m").decision_function(X),
+                               replace(model.fitted_, cold_teacher=None).decision_function(X), atol=1e-6)
+    model.to_directory(tmp_path / "bad")
+    save_file({"edge_index": torch.zeros((2, 1), dtype=torch.int64), "weight": torch.tensor([1.0]),
+               "bias": torch.zeros(7), "targets": torch.tensor([5, 6]), "share": torch.tensor([2.0], dtype=torch.float64)},
+              str(tmp_path / "bad" / "cold_teacher.safetensors"))
+    write_manifest(tmp_path / "bad")
+    with pytest.raises(ModelDirectoryError, match=r"cold_teacher\.safetensors: invalid \(biases, targets or share "
+                                                  r"outside the labels\); expected edges, 7 biases"):
+        load_model(tmp_path / "bad")

@@ -44,6 +44,7 @@ def graph_label_vectors(model: FittedModel, plan: LabelPlan, sources: GraphSourc
     if features is not None:
         label_features = merge_label_features(model.label_features, features, has_features)
         features, has_features = label_features
+    teacher = model.cold_teacher
     if len(targets):
         inputs = np.setdiff1d(np.flatnonzero(label_sources == "trained"), targets)
         encodings, rows = model.graph_rows
@@ -58,6 +59,8 @@ def graph_label_vectors(model: FittedModel, plan: LabelPlan, sources: GraphSourc
         bias[vectors.labels] = np.where(own, RARE_OWN_SHARE * bias[vectors.labels]
                                         + (1 - RARE_OWN_SHARE) * vectors.bias, vectors.bias)
         label_sources[vectors.labels] = vectors.sources
+        if vectors.teacher is not None:  # the cold labels' regression, beside the fit's at add_labels
+            teacher = vectors.teacher if teacher is None else teacher.merged(vectors.teacher)
         unreached = np.setdiff1d(targets, vectors.labels)
         if len(unreached):
             names = ", ".join(repr(plan.label_names[index]) for index in unreached[:5])
@@ -66,7 +69,8 @@ def graph_label_vectors(model: FittedModel, plan: LabelPlan, sources: GraphSourc
                            names, ", ..." if len(unreached) > 5 else "")
             embeddings[unreached], bias[unreached] = 0.0, float(bias[inputs].min()) if len(inputs) else -10.0
     return replace(model, label_embeddings=embeddings, label_bias=bias,
-                   label_sources=[str(source) for source in label_sources], label_features=label_features)
+                   label_sources=[str(source) for source in label_sources], label_features=label_features,
+                   cold_teacher=teacher)
 
 
 def merge_label_features(stored: tuple[np.ndarray, np.ndarray] | None, features: np.ndarray,
