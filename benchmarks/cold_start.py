@@ -20,8 +20,8 @@ Arms (every network with the package defaults unless named):
   distilled vectors alone (the package before the teacher was served, :class:`gnn_mlc.fitted.ColdLabelTeacher`
   removed); ``undistilled``, by the teacher alone: the package's per-label regression over the warm labels
   (:func:`gnn_mlc.training.graph_labels.fit_label_teacher`, fitted on the log) applied to the no-graph network's
-  warm probabilities, computed here (a second code path: ``graph+log`` serves the mean of the two arms' logits,
-  ``graph_labels.TEACHER_SHARE``);
+  warm probabilities, computed here (a second code path: ``graph+log`` serves the mean of the two arms'
+  probabilities, ``graph_labels.TEACHER_SHARE``);
 * ``gcn``, ``gcn+log``: the same with ``num_gcn_layers=1`` (the trained labels' vectors propagated over the graph,
   the default before the cold-start work), without and with the log;
 * ``oracle``: the defaults on the feature rows with the cold labels visible: the mAP the same labels reach when

@@ -5,7 +5,7 @@ known-label weights, the decision rule, the training facts) and one rule to scor
 
     logits(x, k) = alpha * z(x) + s(k)                                        (rows, num_labels)
     z(x) = h(x) W^T + b, then for the cold labels c of a log:                 (rows, num_labels)
-    z_c(x) <- (1 - share) z_c(x) + share * (sum_j sigmoid(z_j(x)) T[j, c] + c_c)
+    z_c(x) <- logit((1 - share) sigmoid(z_c(x)) + share sigmoid(u_c(x))),  u_c(x) = sum_j sigmoid(z_j(x)) T[j, c] + c_c
     h(x) = encoder(scale(x))                                                  (rows, embedding_dim)
     s_t(k) = scale_k * sum_j k_j B[j, t] + bias_k                             (a model fitted with known labels)
 
@@ -28,6 +28,7 @@ scoring, float32 where its sums could approach float16's range: :func:`_term_ten
 from __future__ import annotations
 
 import copy
+import math
 import warnings
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Protocol
@@ -80,14 +81,15 @@ class KnownLabelWeights:
 
 @dataclass(frozen=True, eq=False)
 class ColdLabelTeacher:
-    """The cold labels' regression over the trained labels, mixed into their logits at scoring (module docstring).
+    """The cold labels' regression over the trained labels, mixed into their probabilities at scoring (module
+    docstring).
 
     Attributes:
         matrix: ``T`` (num_labels, num_labels) float32 CSR ``[j, c]``: the weight of trained label ``j``'s
             probability in cold label ``c``'s logit (non-zero only in the ``targets``' columns).
         bias: ``c`` (num_labels,) float32 (used in the ``targets``' entries).
         targets: (k,) int64 sorted indices of the labels it scores.
-        share: the regression's weight in a target's logit, the rest its label vector's.
+        share: the regression's weight in a target's probability, the rest its label vector's (in ``(0, 1]``).
     """
 
     matrix: sp.csr_matrix
@@ -444,12 +446,17 @@ class TeacherParts:
                    share=float(teacher.share))
 
     def mix_into(self, logits: Tensor) -> None:
-        """Mix the teacher's logits into the targets' columns of the network's ``logits`` (rows, num_labels), in
-        place: ``z_c <- (1 - share) z_c + share (sigmoid(z_inputs) T + c)``."""
+        """Mix the teacher into the targets' columns of the network's ``logits`` (rows, num_labels), in place:
+        ``z_c <- logit((1 - share) sigmoid(z_c) + share sigmoid(u_c))``, ``u = sigmoid(z_inputs) T + c``, in log
+        space (finite for any finite ``z`` and ``u``: a row is never dropped as unscorable by the mix)."""
         probabilities = torch.sigmoid(logits[:, self.inputs])
         evidence = torch.sparse.mm(self.weights, probabilities.T).T if self.weights.layout == torch.sparse_csr \
             else probabilities @ self.weights
-        logits[:, self.targets] = (1 - self.share) * logits[:, self.targets] + self.share * (evidence + self.bias)
+        teacher, own = evidence.add_(self.bias), logits[:, self.targets]
+        keep, take = math.log1p(-self.share) if self.share < 1 else -math.inf, math.log(self.share)
+        positive = torch.logaddexp(F.logsigmoid(own) + keep, F.logsigmoid(teacher) + take)
+        negative = torch.logaddexp(F.logsigmoid(-own) + keep, F.logsigmoid(-teacher) + take)
+        logits[:, self.targets] = positive - negative
 
 
 def as_fitted_model(model: Any) -> Any:

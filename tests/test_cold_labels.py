@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 import torch
+from scipy.special import expit, logit
 
 from gnn_mlc import DataError, LabelGCNClassifier, load_model
 from gnn_mlc.evaluation import per_label_metrics
@@ -355,8 +356,9 @@ def test_a_rare_label_takes_its_vector_from_the_log():
 
 
 def test_a_cold_labels_logit_mixes_its_vector_and_its_teacher_on_the_networks_probabilities(cold_model):
-    """The served rule against the dense formula: ``z_c <- (1 - s) z_c + s (sigmoid(z_inputs) T + c)``, with ``T``
-    and ``c`` the teacher refitted on the log (the weights served are the regression fitted)."""
+    """The served rule against the dense formula: ``z_c <- logit((1 - s) sigmoid(z_c) + s sigmoid(u_c))``,
+    ``u = sigmoid(z_inputs) T + c``, with ``T`` and ``c`` the teacher refitted on the log (the weights served are
+    the regression fitted)."""
     from dataclasses import replace
 
     from gnn_mlc.graph.cooccurrence import cooccurrence_counts
@@ -371,10 +373,22 @@ def test_a_cold_labels_logit_mixes_its_vector_and_its_teacher_on_the_networks_pr
     refit = fit_label_teacher(log, None, inputs, teacher.targets, cooccurrence_counts(log))
     T = refit.weight_matrix().T  # [j, c]
     np.testing.assert_allclose(teacher.matrix.toarray(), T, atol=1e-6)
-    evidence = 1 / (1 + np.exp(-vectors_alone[:, inputs])) @ T[inputs] + refit.bias().detach().numpy()
-    expected = vectors_alone.copy()
-    expected[:, 5:] = 0.5 * vectors_alone[:, 5:] + 0.5 * evidence[:, 5:]
-    np.testing.assert_allclose(fitted.decision_function(X), expected, atol=1e-5)
+    z = vectors_alone.astype(np.float64)
+    evidence = expit(z[:, inputs]) @ T[inputs] + refit.bias().detach().numpy()
+    expected = z.copy()
+    expected[:, 5:] = logit(0.5 * expit(z[:, 5:]) + 0.5 * expit(evidence[:, 5:]))
+    np.testing.assert_allclose(fitted.decision_function(X), expected, atol=1e-4)
+
+
+def test_the_mix_stays_finite_where_both_probabilities_underflow():
+    from gnn_mlc.fitted import ColdLabelTeacher, TeacherParts
+
+    matrix = sp.csr_matrix(np.array([[0.0, -400.0], [0.0, 0.0]], dtype=np.float32))
+    teacher = ColdLabelTeacher(matrix=matrix, bias=np.zeros(2, np.float32), targets=np.array([1]), share=0.5)
+    logits = torch.tensor([[50.0, -200.0], [-50.0, 300.0]])
+    TeacherParts.of(teacher, torch.device("cpu")).mix_into(logits)
+    # row 0: log(0.5 e^-200 + 0.5 e^-400) = -200 - log 2; row 1: sigmoid(-50) ~ 0 as input, u = 0: logit(0.75)
+    torch.testing.assert_close(logits[:, 1], torch.tensor([-200.0 - np.log(2.0), np.log(3.0)], dtype=torch.float32))
 
 
 def test_a_large_teacher_is_scored_sparse_as_the_dense_one(cold_model, monkeypatch):
