@@ -37,7 +37,9 @@ results/cold_start[_dev]_minibatch.{json,md}: the scalable path's quality agains
 ``--teacher-inputs N`` scores each cold label from at most N inputs (``label_propagation.TEACHER_INPUTS``, 512 in the
 package: above it, each target's most similar and most frequent inputs) and writes
 results/cold_start[_dev]_inputsN.{json,md}: with a small N the cut graph's quality against the complete one, on sets
-whose labels are all below the package's cap. (``cold_start_dev_cooccurring`` came from a flag of 6d17db2 that cut
+whose labels are all below the package's cap. ``--rare-own-share X`` gives a rare label (the few-shot variant's cold
+labels) X of its own vector and 1 - X of the one inferred from the log (``label_vectors.RARE_OWN_SHARE``, 0.5) and
+writes results/cold_start[_dev]_rareX.{json,md}. (``cold_start_dev_cooccurring`` came from a flag of 6d17db2 that cut
 the graph to co-occurring pairs, a rule since replaced.) Usage: ``python benchmarks/cold_start.py [--split dev|test]
 [--seeds ...] [--datasets ...] [--mini-batch] [--teacher-inputs N]``.
 """
@@ -63,7 +65,7 @@ from gnn_mlc.evaluation import evaluate, per_label_metrics  # noqa: E402
 from gnn_mlc.fitted import FittedModel  # noqa: E402
 from gnn_mlc.graph.cooccurrence import cooccurrence_counts  # noqa: E402
 from gnn_mlc.nn import label_propagation  # noqa: E402
-from gnn_mlc.training import graph_labels  # noqa: E402
+from gnn_mlc.training import graph_labels, label_vectors  # noqa: E402
 
 SETS = ("yeast", "birds", "genbase", "medical", "enron", "bibtex", "mediamill_small", "yeast-meka", "movielens")
 ZERO_SHOT = ("no-graph", "popularity", "propagation-P", "propagation-lift", "gcn", "gcn+log", "graph+log",
@@ -256,8 +258,13 @@ def main() -> None:
     parser.add_argument("--teacher-inputs", type=int, default=None,
                         help="score each cold label from at most this many inputs (label_propagation.TEACHER_INPUTS); "
                              "writes results/cold_start[_dev]_inputsN")
+    parser.add_argument("--rare-own-share", type=float, default=None,
+                        help="a rare label's share of its own vector (label_vectors.RARE_OWN_SHARE, 0.5 in the "
+                             "package); writes results/cold_start[_dev]_rareX")
     args = parser.parse_args()
     args.seeds = split_seeds(args.split, args.seeds)
+    if args.rare_own_share is not None:
+        label_vectors.RARE_OWN_SHARE = args.rare_own_share
     if args.mini_batch:
         graph_labels.FULL_BATCH_ENTRIES = 0
     if args.teacher_inputs is not None:
@@ -265,7 +272,8 @@ def main() -> None:
     start_run()  # the results record the commit the run started at
     name_of_results = ("cold_start" if args.split == "test" else "cold_start_dev") + (
         "_minibatch" if args.mini_batch else "") + (
-        "" if args.teacher_inputs is None else f"_inputs{args.teacher_inputs}")
+        "" if args.teacher_inputs is None else f"_inputs{args.teacher_inputs}") + (
+        "" if args.rare_own_share is None else f"_rare{args.rare_own_share:g}")
     records: list[dict] = []
     for name in args.datasets:
         for seed in args.seeds:
