@@ -97,6 +97,11 @@ class ColdLabelTeacher:
     targets: np.ndarray
     share: float
 
+    @property
+    def num_values(self) -> int:
+        """Inputs x targets: the multiply-adds per row of scoring it (a dense (inputs, targets) product)."""
+        return int(np.count_nonzero(np.diff(self.matrix.indptr))) * len(self.targets)
+
     def merged(self, other: ColdLabelTeacher) -> ColdLabelTeacher:
         """This teacher and ``other`` (over the same labels, with other targets) as one; ``other``'s share."""
         targets = np.union1d(self.targets, other.targets)
@@ -411,15 +416,11 @@ class DeviceParts:
     teacher: TeacherParts | None = None
 
 
-TEACHER_DENSE_VALUES = 2**24
-"""A cold-label teacher of at most this many (inputs x targets) values (64 MB) is scored as a dense matrix; a larger
-one (a capped graph at catalogue size: at most ``TEACHER_INPUTS`` weights per target) as a sparse one."""
-
-
 @dataclass(frozen=True)
 class TeacherParts:
-    """A :class:`ColdLabelTeacher` placed on one device: its input and target columns, ``T`` restricted to them
-    (dense (inputs, targets), or sparse CSR (targets, inputs)), ``c`` of the targets and the share."""
+    """A :class:`ColdLabelTeacher` placed on one device: its input and target columns, ``T`` restricted to them as a
+    dense (inputs, targets) matrix (a served teacher has at most ``embedding_dim x num_labels`` such values:
+    :func:`~gnn_mlc.training.label_vectors.graph_label_vectors`), ``c`` of the targets and the share."""
 
     inputs: Tensor
     targets: Tensor
@@ -430,18 +431,10 @@ class TeacherParts:
     @classmethod
     def of(cls, teacher: ColdLabelTeacher, device: torch.device) -> TeacherParts:
         inputs = np.flatnonzero(np.diff(teacher.matrix.indptr) > 0)
-        block = sp.csr_matrix(teacher.matrix[inputs][:, teacher.targets], dtype=np.float32)
-        if len(inputs) * len(teacher.targets) <= TEACHER_DENSE_VALUES:
-            weights = torch.from_numpy(block.toarray())
-        else:
-            transposed = block.T.tocsr()
-            with warnings.catch_warnings():  # torch calls its sparse CSR support "beta" once per process
-                warnings.simplefilter("ignore", UserWarning)
-                weights = torch.sparse_csr_tensor(torch.from_numpy(transposed.indptr.astype(np.int64)),
-                                                  torch.from_numpy(transposed.indices.astype(np.int64)),
-                                                  torch.from_numpy(transposed.data), size=transposed.shape)
+        weights = sp.csr_matrix(teacher.matrix[inputs][:, teacher.targets], dtype=np.float32).toarray()
         return cls(inputs=torch.from_numpy(inputs).to(device),
-                   targets=torch.from_numpy(teacher.targets.astype(np.int64)).to(device), weights=weights.to(device),
+                   targets=torch.from_numpy(teacher.targets.astype(np.int64)).to(device),
+                   weights=torch.from_numpy(weights).to(device),
                    bias=torch.from_numpy(teacher.bias[teacher.targets].astype(np.float32)).to(device),
                    share=float(teacher.share))
 
@@ -449,10 +442,8 @@ class TeacherParts:
         """Mix the teacher into the targets' columns of the network's ``logits`` (rows, num_labels), in place:
         ``z_c <- logit((1 - share) sigmoid(z_c) + share sigmoid(u_c))``, ``u = sigmoid(z_inputs) T + c``, in log
         space (finite for any finite ``z`` and ``u``: a row is never dropped as unscorable by the mix)."""
-        probabilities = torch.sigmoid(logits[:, self.inputs])
-        evidence = torch.sparse.mm(self.weights, probabilities.T).T if self.weights.layout == torch.sparse_csr \
-            else probabilities @ self.weights
-        teacher, own = evidence.add_(self.bias), logits[:, self.targets]
+        teacher = torch.addmm(self.bias, torch.sigmoid(logits[:, self.inputs]), self.weights)
+        own = logits[:, self.targets]
         keep, take = math.log1p(-self.share) if self.share < 1 else -math.inf, math.log(self.share)
         positive = torch.logaddexp(F.logsigmoid(own) + keep, F.logsigmoid(teacher) + take)
         negative = torch.logaddexp(F.logsigmoid(-own) + keep, F.logsigmoid(-teacher) + take)

@@ -265,7 +265,7 @@ def load_model_parts(path: str | Path) -> FittedModel:
         if "label_features.safetensors" in listed else None
     known_term = _known_term(path / "known_labels.safetensors", num_labels) \
         if "known_labels.safetensors" in listed else None
-    cold_teacher = _cold_teacher(path / "cold_teacher.safetensors", num_labels) \
+    cold_teacher = _cold_teacher(path / "cold_teacher.safetensors", num_labels, embedding_dim) \
         if "cold_teacher.safetensors" in listed else None
     item_columns = _item_columns(path / "item_columns.json", feature_names) if "item_columns.json" in listed else []
     categorical_columns = _categorical_columns(path / "categorical_columns.json", feature_names, item_columns) \
@@ -567,7 +567,7 @@ def _cold_teacher_tensors(teacher: ColdLabelTeacher) -> dict[str, torch.Tensor]:
             "share": torch.tensor([teacher.share], dtype=torch.float64)}
 
 
-def _cold_teacher(file: Path, num_labels: int) -> ColdLabelTeacher:
+def _cold_teacher(file: Path, num_labels: int, embedding_dim: int) -> ColdLabelTeacher:
     """The teacher of ``cold_teacher.safetensors``, checked against the label count."""
     tensors = _read_safetensors(file)
     try:
@@ -585,7 +585,11 @@ def _cold_teacher(file: Path, num_labels: int) -> ColdLabelTeacher:
         raise ModelDirectoryError(f"{file}: invalid ({_first_line(error)}); expected edges, {num_labels} biases, "
                                   "target labels and a share in [0, 1]") from None
     matrix = sp.csr_matrix((weight, (edge_index[0], edge_index[1])), shape=(num_labels, num_labels), dtype=np.float32)
-    return ColdLabelTeacher(matrix=matrix, bias=bias.astype(np.float32), targets=np.unique(targets), share=share)
+    teacher = ColdLabelTeacher(matrix=matrix, bias=bias.astype(np.float32), targets=np.unique(targets), share=share)
+    if teacher.num_values > embedding_dim * num_labels:  # what a fit or add_labels serves (scoring holds it dense)
+        raise ModelDirectoryError(f"{file}: a teacher of {teacher.num_values} values; expected at most embedding_dim x "
+                                  f"labels = {embedding_dim * num_labels}, as training writes")
+    return teacher
 
 
 def _mapping(value: Any, file: Path, what: str) -> dict[str, Any]:

@@ -391,17 +391,26 @@ def test_the_mix_stays_finite_where_both_probabilities_underflow():
     torch.testing.assert_close(logits[:, 1], torch.tensor([-200.0 - np.log(2.0), np.log(3.0)], dtype=torch.float32))
 
 
-def test_a_large_teacher_is_scored_sparse_as_the_dense_one(cold_model, monkeypatch):
-    import copy
-
-    import gnn_mlc.fitted as fitted_module
-
-    model, X, _ = cold_model
-    dense = model.decision_function(X)
-    monkeypatch.setattr(fitted_module, "TEACHER_DENSE_VALUES", 0)
-    sparse = copy.deepcopy(model.fitted_)  # no per-device tensors kept from the dense run
-    assert sparse.on_device(torch.device("cpu")).teacher.weights.layout == torch.sparse_csr
-    np.testing.assert_allclose(sparse.decision_function(X), dense, atol=1e-5)
+def test_a_teacher_costing_more_than_the_label_vectors_is_not_served(caplog):
+    """5 trained labels x 2 cold ones = 10 teacher values: not served with 1-wide vectors (1 x 7 labels = 7);
+    add_labels grows a served teacher within the budget and scores new labels beyond it by their vectors alone."""
+    X, Y = _data()
+    names = [f"l{j}" for j in range(7)]
+    log = _log(Y, slice(600, 900))
+    with caplog.at_level(logging.INFO, logger="gnn_mlc.training.label_vectors"):
+        narrow = LabelGCNClassifier(**{**FAST, "embedding_dim": 1}).fit(
+            X[:600], Y[:600, :5], label_names=names[:5], graph_data=log, graph_label_names=names)
+    assert narrow.fitted_.cold_teacher is None and list(narrow.label_sources_[5:]) == ["log", "log"]
+    assert "2 cold label(s) scored by their vectors alone" in caplog.text
+    wide = LabelGCNClassifier(**{**FAST, "embedding_dim": 2}).fit(
+        X[:600], Y[:600, :5], label_names=names[:5], graph_data=log[:, :6][log[:, :6].sum(axis=1) > 0],
+        graph_label_names=names[:6])  # 5 x 1 = 5 values, budget 2 x 6 = 12
+    grown = wide.add_labels(graph_data=log, graph_label_names=names)  # 5 x 2 = 10 <= 2 x 7 = 14: served
+    assert grown.fitted_.cold_teacher.targets.tolist() == [5, 6]
+    wider = wide.add_labels(graph_data=np.column_stack([log, log[:, 1:4]]),
+                            graph_label_names=names + ["n7", "n8", "n9"])  # 5 x 5 = 25 > 2 x 10 = 20
+    assert wider.fitted_.cold_teacher.targets.tolist() == [5]
+    np.testing.assert_allclose(wider.predict_proba(X[:50])[:, :6], wide.predict_proba(X[:50]), atol=1e-6)
 
 
 def test_a_directory_without_the_teacher_scores_by_the_vectors_and_a_bad_teacher_file_is_refused(cold_model,

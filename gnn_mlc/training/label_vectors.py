@@ -14,15 +14,21 @@ import numpy as np
 import scipy.sparse as sp
 
 from gnn_mlc.errors import DataError
-from gnn_mlc.fitted import FittedModel
+from gnn_mlc.fitted import ColdLabelTeacher, FittedModel
 from gnn_mlc.graph.label_space import LabelPlan
 from gnn_mlc.graph.sources import GraphSources
 from gnn_mlc.training.graph_labels import infer_graph_label_vectors
 from gnn_mlc.training.known_labels import refit_with_log
 
 logger = logging.getLogger(__name__)
-RARE_OWN_SHARE = 0.5
-"""A rare label's vector: this share of the network's own, the rest from the log (see gnn_mlc.graph.label_space)."""
+RARE_OWN_SHARE = 0.0
+"""A rare label's vector: this share of the network's own, the rest inferred from the log with its few positives as
+shots (see gnn_mlc.graph.label_space). Chosen among 0, 0.5 and 1 on the cold-start protocol's development seeds
+(few-shot variant, 9 sets x 3 seeds, ``benchmarks/cold_start.py --split dev --rare-own-share X``): mean cold mAP
+0.406 with 0 (cold_start_dev_rare0.md), 0.388 with 0.5 (cold_start_dev.md at 5cea873), 0.313 with 1
+(cold_start_dev_rare1.md: the network's own heads, the no-graph arm); 0 is above 0.5 on 7 of the 9 sets (medical +5.6
+points, bibtex +4.2), below on genbase (-1.8) and birds (-0.7). 0.5 had been chosen on the test figures of an earlier
+protocol."""
 
 
 def graph_label_vectors(model: FittedModel, plan: LabelPlan, sources: GraphSources, log_rows: sp.csr_matrix | None,
@@ -60,7 +66,7 @@ def graph_label_vectors(model: FittedModel, plan: LabelPlan, sources: GraphSourc
                                         + (1 - RARE_OWN_SHARE) * vectors.bias, vectors.bias)
         label_sources[vectors.labels] = vectors.sources
         if vectors.teacher is not None:  # the cold labels' regression, beside the fit's at add_labels
-            teacher = vectors.teacher if teacher is None else teacher.merged(vectors.teacher)
+            teacher = _served_teacher(teacher, vectors.teacher, embeddings.shape[1], len(plan.label_names))
         unreached = np.setdiff1d(targets, vectors.labels)
         if len(unreached):
             names = ", ".join(repr(plan.label_names[index]) for index in unreached[:5])
@@ -71,6 +77,21 @@ def graph_label_vectors(model: FittedModel, plan: LabelPlan, sources: GraphSourc
     return replace(model, label_embeddings=embeddings, label_bias=bias,
                    label_sources=[str(source) for source in label_sources], label_features=label_features,
                    cold_teacher=teacher)
+
+
+def _served_teacher(served: ColdLabelTeacher | None, new: ColdLabelTeacher, embedding_dim: int,
+                    num_labels: int) -> ColdLabelTeacher | None:
+    """The cold labels' teacher to serve: ``new`` beside the ``served`` one, where scoring the two costs at most the
+    label vectors' product (``embedding_dim x num_labels`` multiply-adds a row); else the ``served`` one alone, and
+    ``new``'s labels are scored by their vectors alone (at 50,000 labels with 10,000 cold ones, a teacher of 512
+    inputs per label took 7x the label vectors' product for 4,096 rows on 2 cores, as a sparse product)."""
+    merged = new if served is None else served.merged(new)
+    if merged.num_values <= embedding_dim * num_labels:
+        return merged
+    logger.info("%d cold label(s) scored by their vectors alone: their regression over the trained labels would "
+                "cost more at scoring than the label vectors (%d x %d values)", len(new.targets), embedding_dim,
+                num_labels)
+    return served
 
 
 def merge_label_features(stored: tuple[np.ndarray, np.ndarray] | None, features: np.ndarray,
