@@ -97,8 +97,8 @@ def table(records: list[dict]) -> str:
         f"propagations on the mean (per seed {min(seed_means):+.1f} to {max(seed_means):+.1f}; target: +2); "
         f"cold mAP **{statistics.mean(relative[name] for name in counted):.0%}** of the same labels' warm without "
         "the log on the mean (target: 60%). Warm labels: by construction the trained labels keep the network's own "
-        "vectors, so only the rare labels (at most `rare_label_positives` positive feature rows, whose vectors are "
-        "inferred from the log) can move; warm-label mAP never more than "
+        "vectors, so only the rare labels (at most `rare_label_positives` positive feature rows, their vectors mixed "
+        "with the log's) can move; warm-label mAP never more than "
         f"**{max(0.0, -warm_deltas[worst]):.1f} points** below the no-graph network on the mean (worst: {worst}; "
         f"target: 0.5), {max(0.0, -warm_seed_deltas[worst_seed]):.2f} on the worst seed ({worst_seed}).",
     ]

@@ -10,8 +10,8 @@ edges name, sorted (:meth:`~gnn_mlc.graph.sources.GraphSources.label_space`). Th
   sources: its vector is inferred from the graph (:mod:`gnn_mlc.training.graph_labels`). For the graph, its values
   in the feature rows are unknown, not negative;
 * a **rare** label has 1 to ``max_rare_positives`` positive feature rows and positive rows in the log: its vector is
-  the one inferred from the log with its few positives as shots, not the network's own
-  (:data:`gnn_mlc.training.label_vectors.RARE_OWN_SHARE`, chosen on development seeds).
+  the mean of the network's own and the one inferred from the log with its few positives as shots
+  (:data:`gnn_mlc.training.label_vectors.RARE_OWN_SHARE`, with its development figures).
 """
 
 from __future__ import annotations
