@@ -56,9 +56,9 @@ class LabelGCNClassifier(ClassifierMixin, BaseEstimator):
         hidden_channels: encoder hidden width.
         embedding_dim: size of the instance vectors and label embeddings.
         num_gcn_layers: GCN propagation steps of the trained labels' vectors over the graph (see
-            :class:`~gnn_mlc.nn.LabelGCNModel`); 0, the default, leaves them free (chosen on earlier test figures;
-            on development rows, results/accuracy_dev.md, free vectors have the better mAP on 6 of 11 sets, one
-            layer the better mean, +0.4 points, most of it on medical: +7.3).
+            :class:`~gnn_mlc.nn.LabelGCNModel`); 0, the default, leaves them free (chosen on earlier test figures; on
+            development rows, accuracy_dev.md, free vectors have the better mAP on 6 of 11 sets, one layer the better
+            mean, +0.4 points, +7.3 on medical; cold mAP with a log, cold_start_dev.md: 0.384 both).
         dropout: encoder dropout, in [0, 1).
         graph_weighting, tau, p: how the label graph is weighted (see :mod:`gnn_mlc.graph.cooccurrence`; ML-GCN:
             0.4 and 0.25).

@@ -14,7 +14,7 @@ fitted with known labels (:mod:`gnn_mlc.training.known_labels`). ``T``, ``c`` an
 :class:`ColdLabelTeacher` of a model with labels scored from a label-only log: the per-label regression over the
 trained labels that their vectors are distilled from (:mod:`gnn_mlc.training.graph_labels`), applied to the network's
 own probabilities of the trained labels. A row with no known label (an empty history), and
-every row of a model without the term, is scored ``h(x) W^T + b``: without history the features are the evidence.
+every row of a model without the term, is scored ``z(x)``: without history the features are the evidence.
 
 The estimator (:class:`~gnn_mlc.estimator.LabelGCNClassifier`), the batch :class:`~gnn_mlc.serving.Scorer`,
 evaluation and inspection all read a ``FittedModel``; the training pipeline (:mod:`gnn_mlc.training.fit`) produces

@@ -19,8 +19,8 @@ Layout::
                              network's weight beside it, EASE^R's lambda and the Gram matrix it was fitted on
                              (absent for a model fitted without known labels)
     cold_teacher.safetensors the cold labels' regression over the trained labels that scoring mixes into their
-                             logits: its weights as edges, its biases, its target labels and share (absent without
-                             cold labels scored from a label-only log, and in directories written before it)
+                             probabilities: its weights as edges, its biases, its target labels and share (absent
+                             without cold labels scored from a label-only log, and in directories written before it)
     item_columns.json        the list-valued input columns read as bags of items: vocabulary, weighting, idf
                              (absent when the training data had none; their features end ``feature_names.json``)
     categorical_columns.json the text input columns read as one-hot categories: name, categories, whether it has
@@ -577,13 +577,13 @@ def _cold_teacher(file: Path, num_labels: int, embedding_dim: int) -> ColdLabelT
                 or (edge_index.size and not (0 <= edge_index.min() and edge_index.max() < num_labels)):
             raise ValueError("edges outside the labels")
         if bias.shape != (num_labels,) or targets.ndim != 1 or (targets.size and not (
-                0 <= targets.min() and targets.max() < num_labels)) or not 0 <= share <= 1:
+                0 <= targets.min() and targets.max() < num_labels)) or not 0 < share <= 1:
             raise ValueError("biases, targets or share outside the labels")
         if not (np.isfinite(weight).all() and np.isfinite(bias).all()):
             raise ValueError("weights not finite")
     except (KeyError, ValueError, RuntimeError, TypeError) as error:
         raise ModelDirectoryError(f"{file}: invalid ({_first_line(error)}); expected edges, {num_labels} biases, "
-                                  "target labels and a share in [0, 1]") from None
+                                  "target labels and a share in (0, 1]") from None
     matrix = sp.csr_matrix((weight, (edge_index[0], edge_index[1])), shape=(num_labels, num_labels), dtype=np.float32)
     teacher = ColdLabelTeacher(matrix=matrix, bias=bias.astype(np.float32), targets=np.unique(targets), share=share)
     if teacher.num_values > embedding_dim * num_labels:  # what a fit or add_labels serves (scoring holds it dense)

@@ -430,7 +430,7 @@ def test_a_directory_without_the_teacher_scores_by_the_vectors_and_a_bad_teacher
                                replace(model.fitted_, cold_teacher=None).decision_function(X), atol=1e-6)
     model.to_directory(tmp_path / "bad")
     save_file({"edge_index": torch.zeros((2, 1), dtype=torch.int64), "weight": torch.tensor([1.0]),
-               "bias": torch.zeros(7), "targets": torch.tensor([5, 6]), "share": torch.tensor([2.0], dtype=torch.float64)},
+               "bias": torch.zeros(7), "targets": torch.tensor([5, 6]), "share": torch.tensor([0.0], dtype=torch.float64)},
               str(tmp_path / "bad" / "cold_teacher.safetensors"))
     write_manifest(tmp_path / "bad")
     with pytest.raises(ModelDirectoryError, match=r"cold_teacher\.safetensors: invalid \(biases, targets or share "

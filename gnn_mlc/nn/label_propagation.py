@@ -104,11 +104,12 @@ def propagation_edges(inputs: np.ndarray, targets: np.ndarray, cooccurrence: sp.
 
     Measured on the cold-start protocol's development seeds (10-12, 9 sets x 2 variants), where every set has fewer
     than 512 warm labels (so the package's graph is complete there): with a cap of 8 forced onto every set (4 similar
-    + 4 frequent inputs; the sets have 14 to 159 labels, and the package's 512 is 1% of 50,000), cold mAP is 1.3
-    points below the complete graph's pooled (11 of 54 wins; genbase -8, MovieLens zero-shot -3.9, bibtex zero-shot
-    -2.3; benchmarks/results/cold_start_dev_inputs8.md against cold_start_dev.md). The rule this one replaced, a
-    graph cut to co-occurring pairs above 2^24 pairs, lost 2.7 points pooled and 27 on genbase zero-shot
-    (cold_start_dev_cooccurring.md, at 6d17db2). Where the cap applies at its own size (synthetic topic baskets,
+    + 4 frequent inputs; the sets have 14 to 159 labels, and the package's 512 is 1% of 50,000), cold mAP is 1.6
+    points below the complete graph's pooled (11 of 54 wins; genbase zero-shot -13.3 and few-shot -7.7, bibtex
+    zero-shot -3.0, MovieLens zero-shot -2.3; benchmarks/results/cold_start_dev_inputs8.md against
+    cold_start_dev.md). The rule this one replaced, a graph cut to co-occurring pairs above 2^24 pairs, lost 2.7
+    points pooled and 27 on genbase zero-shot (cold_start_dev_cooccurring.md, at 6d17db2, against the development
+    figures of that day). Where the cap applies at its own size (synthetic topic baskets,
     2,000 labels, 1,600 warm and 400 new; benchmarks/teacher_inputs.py, a measurement, not a choice), 512 inputs
     are 0.19 points of new-label mAP below every warm label (below on all 3 seeds) and 64 are 0.17 above (above on
     all 3): within 0.3 points either way, not monotone in the cap.

@@ -66,7 +66,7 @@ are fitted by full-batch L-BFGS (to its tolerance); above, by mini-batch Adam (:
 decayed linearly to 0), whose time is a few passes over the rows instead of hundreds, and whose memory is one batch's
 dense (rows, targets) values instead of every row's. The mini-batch settings were chosen on the cold-start
 protocol's development seeds with every set forced onto that path (benchmarks/results/cold_start_dev_minibatch.md
-against cold_start_dev.md): within half a point of L-BFGS's cold mAP on every set, -0.02 points pooled over 54 (set,
+against cold_start_dev.md): within half a point of L-BFGS's cold mAP on every set, -0.06 points pooled over 54 (set,
 variant, seed) fits; with 200 steps instead of 500, bibtex lost 1.1 points (a run at 6d17db2, not kept)."""
 MINIBATCH_ROWS = 1024
 """The fewest rows per mini-batch step (above :data:`FULL_BATCH_ENTRIES`); where the rows are many, a step takes
@@ -86,12 +86,13 @@ LEARNING_RATE = 0.1
 """Adam's initial learning rate in a mini-batch fit."""
 TEACHER_SHARE = 0.5
 """A cold label's probability at scoring: this share of its teacher's applied to the network's probabilities of the
-warm labels, the rest its distilled vector's (:class:`~gnn_mlc.fitted.ColdLabelTeacher`). Chosen on the cold-start
-protocol's development seeds (zero-shot, 9 sets x 3 seeds, mean cold mAP; benchmarks/results/cold_start_dev.md, arms
-``distilled``, ``undistilled`` and ``graph+log``): the vector alone 0.379, the teacher alone 0.369, the mean of their
-probabilities 0.384: above the vector on 6 of 9 sets (MovieLens +2.6 points, genbase +1.9, medical +1.7, yeast +1.3,
-yeast-meka +1.5, bibtex +0.2), below on birds (-2.8), enron and mediamill_small (-0.9 each). The mean of their
-logits was below the mean of probabilities (0.372 against 0.381, at 9260113, before the rare labels joined the
+warm labels, the rest its distilled vector's (:class:`~gnn_mlc.fitted.ColdLabelTeacher`; served within a cost budget,
+:func:`gnn_mlc.training.label_vectors.graph_label_vectors`). Chosen on the cold-start protocol's development seeds
+(zero-shot, 9 sets x 3 seeds, mean cold mAP; benchmarks/results/cold_start_dev.md, arms ``distilled``,
+``undistilled`` and ``graph+log``): the vector alone 0.379, the teacher alone 0.369, the mean of their probabilities
+0.384: ahead of the vector on 6 of 9 sets (MovieLens +2.6 points, genbase +1.7, medical +1.7, yeast-meka +1.4,
+yeast +1.3, bibtex +0.1), behind on birds (-2.8), enron and mediamill_small (-0.9 each). The mean of their logits
+was below the mean of their probabilities (0.372 against 0.381, at 9260113, before the rare labels joined the
 teacher's inputs; not kept). Rare labels (a few labelled rows) keep their vectors alone: the mix was not measured
 on them."""
 
