@@ -21,7 +21,8 @@ Arms (every network with the package defaults unless named):
   removed); ``undistilled``, by the teacher alone: the package's per-label regression over the warm labels
   (:func:`gnn_mlc.training.graph_labels.fit_label_teacher`, fitted on the log) applied to the no-graph network's
   warm probabilities, computed here (a second code path: ``graph+log`` serves the mean of the two arms'
-  probabilities, ``graph_labels.TEACHER_SHARE``);
+  probabilities, ``graph_labels.TEACHER_SHARE``; the halves are approximate where a set has rare labels, whose
+  probabilities the served teacher takes from their mixed vectors and this arm from the no-graph network);
 * ``gcn``, ``gcn+log``: the same with ``num_gcn_layers=1`` (the trained labels' vectors propagated over the graph,
   the default before the cold-start work), without and with the log;
 * ``oracle``: the defaults on the feature rows with the cold labels visible: the mAP the same labels reach when
@@ -41,7 +42,7 @@ whose labels are all below the package's cap. ``--rare-own-share X`` gives a rar
 labels) X of its own vector and 1 - X of the one inferred from the log (``label_vectors.RARE_OWN_SHARE``, 0.5) and
 writes results/cold_start[_dev]_rareX.{json,md}. (``cold_start_dev_cooccurring`` came from a flag of 6d17db2 that cut
 the graph to co-occurring pairs, a rule since replaced.) Usage: ``python benchmarks/cold_start.py [--split dev|test]
-[--seeds ...] [--datasets ...] [--mini-batch] [--teacher-inputs N]``.
+[--seeds ...] [--datasets ...] [--mini-batch] [--teacher-inputs N] [--rare-own-share X]``.
 """
 
 from __future__ import annotations

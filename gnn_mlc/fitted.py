@@ -103,7 +103,13 @@ class ColdLabelTeacher:
         return int(np.count_nonzero(np.diff(self.matrix.indptr))) * len(self.targets)
 
     def merged(self, other: ColdLabelTeacher) -> ColdLabelTeacher:
-        """This teacher and ``other`` (over the same labels, with other targets) as one; ``other``'s share."""
+        """This teacher and ``other`` (over the same labels, with other targets) as one; ``other``'s share.
+
+        Raises:
+            ValueError: the two score a label in common (its weights would be summed).
+        """
+        if np.intersect1d(self.targets, other.targets).size:
+            raise ValueError("merged: the two teachers score a label in common; expected other targets")
         targets = np.union1d(self.targets, other.targets)
         bias = self.bias.copy()
         bias[other.targets] = other.bias[other.targets]

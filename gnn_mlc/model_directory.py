@@ -571,8 +571,12 @@ def _cold_teacher(file: Path, num_labels: int, embedding_dim: int) -> ColdLabelT
     """The teacher of ``cold_teacher.safetensors``, checked against the label count."""
     tensors = _read_safetensors(file)
     try:
-        edge_index, weight = tensors["edge_index"].numpy(), tensors["weight"].numpy()
-        bias, targets, share = tensors["bias"].numpy(), tensors["targets"].numpy(), float(tensors["share"])
+        edge_index, targets = tensors["edge_index"].numpy(), tensors["targets"].numpy()
+        if not (np.issubdtype(edge_index.dtype, np.integer) and np.issubdtype(targets.dtype, np.integer)):
+            raise ValueError("edges or targets not integers")
+        with np.errstate(over="ignore"):  # as scored: a float64 1e300 is inf here, refused below
+            weight = tensors["weight"].numpy().astype(np.float32)
+            bias, share = tensors["bias"].numpy().astype(np.float32), float(tensors["share"])
         if edge_index.ndim != 2 or edge_index.shape[0] != 2 or weight.shape != (edge_index.shape[1],) \
                 or (edge_index.size and not (0 <= edge_index.min() and edge_index.max() < num_labels)):
             raise ValueError("edges outside the labels")
@@ -585,7 +589,7 @@ def _cold_teacher(file: Path, num_labels: int, embedding_dim: int) -> ColdLabelT
         raise ModelDirectoryError(f"{file}: invalid ({_first_line(error)}); expected edges, {num_labels} biases, "
                                   "target labels and a share in (0, 1]") from None
     matrix = sp.csr_matrix((weight, (edge_index[0], edge_index[1])), shape=(num_labels, num_labels), dtype=np.float32)
-    teacher = ColdLabelTeacher(matrix=matrix, bias=bias.astype(np.float32), targets=np.unique(targets), share=share)
+    teacher = ColdLabelTeacher(matrix=matrix, bias=bias, targets=np.unique(targets), share=share)
     if teacher.num_values > embedding_dim * num_labels:  # what a fit or add_labels serves (scoring holds it dense)
         raise ModelDirectoryError(f"{file}: a teacher of {teacher.num_values} values; expected at most embedding_dim x "
                                   f"labels = {embedding_dim * num_labels}, as training writes")

@@ -413,13 +413,9 @@ def test_a_teacher_costing_more_than_the_label_vectors_is_not_served(caplog):
     np.testing.assert_allclose(wider.predict_proba(X[:50])[:, :6], wide.predict_proba(X[:50]), atol=1e-6)
 
 
-def test_a_directory_without_the_teacher_scores_by_the_vectors_and_a_bad_teacher_file_is_refused(cold_model,
-                                                                                                 tmp_path):
+def test_a_directory_without_the_teacher_scores_by_the_vectors(cold_model, tmp_path):
     from dataclasses import replace
 
-    from safetensors.torch import save_file
-
-    from gnn_mlc.errors import ModelDirectoryError
     from gnn_mlc.model_directory import write_manifest
 
     model, X, _ = cold_model
@@ -428,11 +424,73 @@ def test_a_directory_without_the_teacher_scores_by_the_vectors_and_a_bad_teacher
     write_manifest(tmp_path / "m")
     np.testing.assert_allclose(load_model(tmp_path / "m").decision_function(X),
                                replace(model.fitted_, cold_teacher=None).decision_function(X), atol=1e-6)
-    model.to_directory(tmp_path / "bad")
-    save_file({"edge_index": torch.zeros((2, 1), dtype=torch.int64), "weight": torch.tensor([1.0]),
-               "bias": torch.zeros(7), "targets": torch.tensor([5, 6]), "share": torch.tensor([0.0], dtype=torch.float64)},
-              str(tmp_path / "bad" / "cold_teacher.safetensors"))
-    write_manifest(tmp_path / "bad")
-    with pytest.raises(ModelDirectoryError, match=r"cold_teacher\.safetensors: invalid \(biases, targets or share "
-                                                  r"outside the labels\); expected edges, 7 biases"):
-        load_model(tmp_path / "bad")
+
+
+def test_rare_labels_are_inputs_of_the_cold_labels_teacher_at_fit_and_at_add_labels():
+    """Label 4 has 2 labelled feature rows (rare, its vector partly from the log): it is known in every row, so the
+    cold labels' regression reads it, in a fit and in labels added later alike."""
+    X, Y = _data()
+    Y = Y.copy()
+    Y[np.flatnonzero(Y[:600, 4])[2:], 4] = 0  # 2 positive feature rows left
+    names = [f"l{j}" for j in range(7)]
+    log = _log(Y, slice(600, 900))
+    fitted = LabelGCNClassifier(**FAST).fit(X[:600], Y[:600, :5], label_names=names[:5], graph_data=log,
+                                            graph_label_names=names)
+    assert fitted.label_sources_[4] == "log"  # rare: its vector mixes the log's
+    inputs = lambda model: np.flatnonzero(np.diff(model.fitted_.cold_teacher.matrix.indptr)).tolist()  # noqa: E731
+    assert inputs(fitted) == [0, 1, 2, 3, 4]
+    warm_log = log[:, :5][log[:, :5].sum(axis=1) > 0]
+    before = LabelGCNClassifier(**FAST).fit(X[:600], Y[:600, :5], label_names=names[:5], graph_data=warm_log,
+                                            graph_label_names=names[:5])
+    assert before.label_sources_[4] == "log" and before.fitted_.cold_teacher is None
+    assert inputs(before.add_labels(graph_data=log, graph_label_names=names)) == [0, 1, 2, 3, 4]
+
+
+def test_teachers_scoring_a_label_in_common_are_not_merged():
+    from gnn_mlc.fitted import ColdLabelTeacher
+
+    teacher = ColdLabelTeacher(matrix=sp.csr_matrix((3, 3), dtype=np.float32), bias=np.zeros(3, np.float32),
+                               targets=np.array([2]), share=0.5)
+    with pytest.raises(ValueError, match="score a label in common"):
+        teacher.merged(teacher)
+
+
+@pytest.mark.parametrize(("tensors", "message"), [
+    ({"edge_index": torch.tensor([[0], [9]])}, r"invalid \(edges outside the labels\)"),
+    ({"weight": torch.tensor([1e300], dtype=torch.float64)}, r"invalid \(weights not finite\)"),
+    ({"targets": torch.tensor([5.0, 6.0])}, r"invalid \(edges or targets not integers\)"),
+    ({"share": torch.tensor([0.0], dtype=torch.float64)}, r"invalid \(biases, targets or share outside the labels\)"),
+])
+def test_a_hostile_teacher_file_is_one_clear_error(cold_model, tmp_path, tensors, message):
+    model, _, _ = cold_model
+    model.to_directory(tmp_path / "m")
+    _refused_teacher(tmp_path / "m", tensors, message)
+
+
+def test_a_teacher_file_above_the_serving_budget_is_refused(tmp_path):
+    """1-wide vectors over 7 labels: at most 7 teacher values; 5 inputs x 2 targets is 10."""
+    X, Y = _data()
+    names = [f"l{j}" for j in range(7)]
+    narrow = LabelGCNClassifier(**{**FAST, "embedding_dim": 1}).fit(
+        X[:600], Y[:600, :5], label_names=names[:5], graph_data=_log(Y, slice(600, 900)), graph_label_names=names)
+    narrow.to_directory(tmp_path / "m")
+    edges = torch.stack([torch.arange(5).repeat(2), torch.tensor([5] * 5 + [6] * 5)])
+    _refused_teacher(tmp_path / "m", {"edge_index": edges, "weight": torch.ones(10)},
+                     r"a teacher of 10 values; expected at most embedding_dim x labels = 7")
+
+
+def _refused_teacher(directory, tensors: dict, message: str) -> None:
+    """Write a cold_teacher.safetensors of these tensors (the others valid) into ``directory`` and check that loading
+    it is one ModelDirectoryError matching ``message``."""
+    from safetensors.torch import save_file
+
+    from gnn_mlc.errors import ModelDirectoryError
+    from gnn_mlc.model_directory import write_manifest
+
+    values = {"edge_index": torch.zeros((2, 1), dtype=torch.int64), "weight": torch.tensor([1.0]),
+              "bias": torch.zeros(7), "targets": torch.tensor([5, 6]), "share": torch.tensor([0.5], dtype=torch.float64),
+              **tensors}
+    save_file(values, str(directory / "cold_teacher.safetensors"))
+    write_manifest(directory)
+    with pytest.raises(ModelDirectoryError, match=r"cold_teacher\.safetensors: " + message):
+        load_model(directory)

@@ -26,11 +26,11 @@ RARE_OWN_SHARE = 0.5
 shots (see gnn_mlc.graph.label_space). First chosen on the test figures of an earlier protocol; on development rows
 the two protocols it serves disagree. On the cold-start protocol's few-shot variant (a cold label given 1-3
 labelled rows; ``benchmarks/cold_start.py --split dev --rare-own-share X``, 9 sets x 3 seeds) the mean cold mAP is
-0.406 with 0 (the log's vector alone; cold_start_dev_rare0.md), 0.388 with 0.5 (cold_start_dev.md at 5cea873) and
-0.313 with 1 (cold_start_dev_rare1.md: the network's own heads). On the cold-history protocol's MovieLens
-development rows (movies with 1-3 ratings among many more), 0 lowers Recall@20 from 0.183 to 0.144 (on each of the
-3 seeds) and nDCG@10 from 0.146 to 0.125 (benchmarks/cold_history.py --split dev at 5d35700, not kept). 0.5 keeps
-most of the few-shot gain without that loss."""
+0.406 with 0 (the log's vector alone; cold_start_dev_rare0.md), 0.388 with 0.5 (cold_start_dev.md) and 0.313 with 1
+(cold_start_dev_rare1.md: the network's own heads). On the cold-history protocol's MovieLens development rows
+(movies with 1-3 ratings among many more), 0 lowers Recall@20 from 0.179 to 0.144 (on each of the 3 seeds) and
+nDCG@10 from 0.145 to 0.125 (cold_history_dev.md against a run at 5d35700, not kept). 0.5 keeps most of the
+few-shot gain without that loss."""
 
 
 def graph_label_vectors(model: FittedModel, plan: LabelPlan, sources: GraphSources, log_rows: sp.csr_matrix | None,
@@ -54,7 +54,8 @@ def graph_label_vectors(model: FittedModel, plan: LabelPlan, sources: GraphSourc
         features, has_features = label_features
     teacher = model.cold_teacher
     if len(targets):
-        inputs = np.setdiff1d(np.flatnonzero(label_sources == "trained"), targets)
+        # every label the network learns (rare ones too, whose source is "log" once a fit has run) sends messages
+        inputs = np.setdiff1d(np.asarray(model.trained_labels, dtype=np.int64), targets)
         encodings, rows = model.graph_rows
         vectors = infer_graph_label_vectors(
             targets, inputs=inputs, embeddings=embeddings, bias=bias, encodings=encodings, feature_rows=rows,
@@ -86,7 +87,8 @@ def _served_teacher(served: ColdLabelTeacher | None, new: ColdLabelTeacher, embe
     """The cold labels' teacher to serve: ``new`` beside the ``served`` one, where scoring the two costs at most the
     label vectors' product (``embedding_dim x num_labels`` multiply-adds a row); else the ``served`` one alone, and
     ``new``'s labels are scored by their vectors alone (at 50,000 labels with 10,000 cold ones, a teacher of 512
-    inputs per label took 7x the label vectors' product for 4,096 rows on 2 cores, as a sparse product)."""
+    inputs per label took 7x the label vectors' product for 4,096 rows on 2 cores, as a sparse product: one
+    measurement at 5cea873, not kept)."""
     merged = new if served is None else served.merged(new)
     if merged.num_values <= embedding_dim * num_labels:
         return merged
