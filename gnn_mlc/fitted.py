@@ -98,9 +98,21 @@ class ColdLabelTeacher:
     share: float
 
     @property
+    def inputs(self) -> np.ndarray:
+        """(m,) int64 sorted indices of the labels it reads (the non-empty rows of ``T``)."""
+        return np.flatnonzero(np.diff(self.matrix.indptr) > 0)
+
+    @property
     def num_values(self) -> int:
         """Inputs x targets: the multiply-adds per row of scoring it (a dense (inputs, targets) product)."""
-        return int(np.count_nonzero(np.diff(self.matrix.indptr))) * len(self.targets)
+        return len(self.inputs) * len(self.targets)
+
+    @staticmethod
+    def budget(embedding_dim: int, num_labels: int) -> int:
+        """The most values a served teacher has: the label vectors' product's multiply-adds per row, so mixing it in
+        at most doubles that product's cost (a fit or ``add_labels`` serves no larger one; a directory holding one is
+        refused)."""
+        return embedding_dim * num_labels
 
     def merged(self, other: ColdLabelTeacher) -> ColdLabelTeacher:
         """This teacher and ``other`` (over the same labels, with other targets) as one; ``other``'s share.
@@ -425,8 +437,8 @@ class DeviceParts:
 @dataclass(frozen=True)
 class TeacherParts:
     """A :class:`ColdLabelTeacher` placed on one device: its input and target columns, ``T`` restricted to them as a
-    dense (inputs, targets) matrix (a served teacher has at most ``embedding_dim x num_labels`` such values:
-    :func:`~gnn_mlc.training.label_vectors.graph_label_vectors`), ``c`` of the targets and the share."""
+    dense (inputs, targets) matrix (a served teacher has at most :meth:`ColdLabelTeacher.budget` such values), ``c``
+    of the targets and the share."""
 
     inputs: Tensor
     targets: Tensor
@@ -436,7 +448,7 @@ class TeacherParts:
 
     @classmethod
     def of(cls, teacher: ColdLabelTeacher, device: torch.device) -> TeacherParts:
-        inputs = np.flatnonzero(np.diff(teacher.matrix.indptr) > 0)
+        inputs = teacher.inputs
         weights = sp.csr_matrix(teacher.matrix[inputs][:, teacher.targets], dtype=np.float32).toarray()
         return cls(inputs=torch.from_numpy(inputs).to(device),
                    targets=torch.from_numpy(teacher.targets.astype(np.int64)).to(device),

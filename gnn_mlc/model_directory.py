@@ -535,12 +535,7 @@ def _known_term(file: Path, num_labels: int) -> KnownLabelWeights:
             if matrix.shape != (num_labels, num_labels):
                 raise ValueError(f"matrix of shape {matrix.shape}")
         else:
-            edge_index, weight = tensors["edge_index"].numpy(), tensors["weight"].numpy()
-            if edge_index.ndim != 2 or edge_index.shape[0] != 2 or weight.shape != (edge_index.shape[1],) \
-                    or (edge_index.size and not (0 <= edge_index.min() and edge_index.max() < num_labels)):
-                raise ValueError("edges outside the labels")
-            matrix = sp.csr_matrix((weight, (edge_index[0], edge_index[1])), shape=(num_labels, num_labels),
-                                   dtype=np.float32)
+            matrix = _edge_matrix(tensors["edge_index"].numpy(), tensors["weight"].numpy(), num_labels)
         gram = None
         if "gram_indptr" in tensors:
             gram = sp.csr_matrix((tensors["gram_data"].numpy(), tensors["gram_indices"].numpy(),
@@ -577,9 +572,7 @@ def _cold_teacher(file: Path, num_labels: int, embedding_dim: int) -> ColdLabelT
         with np.errstate(over="ignore"):  # as scored: a float64 1e300 is inf here, refused below
             weight = tensors["weight"].numpy().astype(np.float32)
             bias, share = tensors["bias"].numpy().astype(np.float32), float(tensors["share"])
-        if edge_index.ndim != 2 or edge_index.shape[0] != 2 or weight.shape != (edge_index.shape[1],) \
-                or (edge_index.size and not (0 <= edge_index.min() and edge_index.max() < num_labels)):
-            raise ValueError("edges outside the labels")
+        matrix = _edge_matrix(edge_index, weight, num_labels)
         if bias.shape != (num_labels,) or targets.ndim != 1 or (targets.size and not (
                 0 <= targets.min() and targets.max() < num_labels)) or not 0 < share <= 1:
             raise ValueError("biases, targets or share outside the labels")
@@ -588,12 +581,24 @@ def _cold_teacher(file: Path, num_labels: int, embedding_dim: int) -> ColdLabelT
     except (KeyError, ValueError, RuntimeError, TypeError) as error:
         raise ModelDirectoryError(f"{file}: invalid ({_first_line(error)}); expected edges, {num_labels} biases, "
                                   "target labels and a share in (0, 1]") from None
-    matrix = sp.csr_matrix((weight, (edge_index[0], edge_index[1])), shape=(num_labels, num_labels), dtype=np.float32)
     teacher = ColdLabelTeacher(matrix=matrix, bias=bias, targets=np.unique(targets), share=share)
-    if teacher.num_values > embedding_dim * num_labels:  # what a fit or add_labels serves (scoring holds it dense)
+    budget = ColdLabelTeacher.budget(embedding_dim, num_labels)
+    if teacher.num_values > budget:  # scoring holds it dense
         raise ModelDirectoryError(f"{file}: a teacher of {teacher.num_values} values; expected at most embedding_dim x "
-                                  f"labels = {embedding_dim * num_labels}, as training writes")
+                                  f"labels = {budget}, as training writes")
     return teacher
+
+
+def _edge_matrix(edge_index: np.ndarray, weight: np.ndarray, num_labels: int) -> sp.csr_matrix:
+    """(num_labels, num_labels) float32 CSR of edges ``edge_index`` (2, E) with weights ``weight`` (E,).
+
+    Raises:
+        ValueError: edges of another shape or outside the labels.
+    """
+    if edge_index.ndim != 2 or edge_index.shape[0] != 2 or weight.shape != (edge_index.shape[1],) \
+            or (edge_index.size and not (0 <= edge_index.min() and edge_index.max() < num_labels)):
+        raise ValueError("edges outside the labels")
+    return sp.csr_matrix((weight, (edge_index[0], edge_index[1])), shape=(num_labels, num_labels), dtype=np.float32)
 
 
 def _mapping(value: Any, file: Path, what: str) -> dict[str, Any]:

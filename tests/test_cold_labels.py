@@ -437,13 +437,13 @@ def test_rare_labels_are_inputs_of_the_cold_labels_teacher_at_fit_and_at_add_lab
     fitted = LabelGCNClassifier(**FAST).fit(X[:600], Y[:600, :5], label_names=names[:5], graph_data=log,
                                             graph_label_names=names)
     assert fitted.label_sources_[4] == "log"  # rare: its vector mixes the log's
-    inputs = lambda model: np.flatnonzero(np.diff(model.fitted_.cold_teacher.matrix.indptr)).tolist()  # noqa: E731
-    assert inputs(fitted) == [0, 1, 2, 3, 4]
+    assert fitted.fitted_.cold_teacher.inputs.tolist() == [0, 1, 2, 3, 4]
     warm_log = log[:, :5][log[:, :5].sum(axis=1) > 0]
     before = LabelGCNClassifier(**FAST).fit(X[:600], Y[:600, :5], label_names=names[:5], graph_data=warm_log,
                                             graph_label_names=names[:5])
     assert before.label_sources_[4] == "log" and before.fitted_.cold_teacher is None
-    assert inputs(before.add_labels(graph_data=log, graph_label_names=names)) == [0, 1, 2, 3, 4]
+    assert before.add_labels(graph_data=log, graph_label_names=names).fitted_.cold_teacher.inputs.tolist() == \
+        [0, 1, 2, 3, 4]
 
 
 def test_teachers_scoring_a_label_in_common_are_not_merged():

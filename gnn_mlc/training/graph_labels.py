@@ -466,7 +466,7 @@ def infer_graph_label_vectors(
                 teacher = fit_label_teacher(fitting, None, senders, by_log[group], cooccurrence)
                 soft[:, group] = teacher_probabilities(teacher, feature_rows, senders, by_log[group])
                 if served:  # the cold labels' regression is also mixed in at scoring (TEACHER_SHARE)
-                    cold_teacher = _served_teacher(teacher, by_log[group])
+                    cold_teacher = _cold_teacher_of(teacher, by_log[group])
         soft[own] = 1.0  # a rare label's own positives are positives
         embeddings[by_log], bias[by_log] = distil_label_vectors(encodings, soft)
         has_vector[by_log] = True
@@ -498,7 +498,7 @@ def infer_graph_label_vectors(
                              teacher=cold_teacher)
 
 
-def _served_teacher(teacher: LabelLogitPropagation, targets: np.ndarray) -> ColdLabelTeacher:
+def _cold_teacher_of(teacher: LabelLogitPropagation, targets: np.ndarray) -> ColdLabelTeacher:
     """The fitted teacher's weights and biases of ``targets`` as the :class:`~gnn_mlc.fitted.ColdLabelTeacher`
     that scoring mixes in."""
     source, target = teacher.edge_index.numpy()

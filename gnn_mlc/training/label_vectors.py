@@ -90,7 +90,7 @@ def _served_teacher(served: ColdLabelTeacher | None, new: ColdLabelTeacher, embe
     inputs per label took 7x the label vectors' product for 4,096 rows on 2 cores, as a sparse product: one
     measurement at 5cea873, not kept)."""
     merged = new if served is None else served.merged(new)
-    if merged.num_values <= embedding_dim * num_labels:
+    if merged.num_values <= ColdLabelTeacher.budget(embedding_dim, num_labels):
         return merged
     logger.info("%d cold label(s) scored by their vectors alone: their regression over the trained labels would "
                 "cost more at scoring than the label vectors (%d x %d values)", len(new.targets), embedding_dim,
