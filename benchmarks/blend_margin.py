@@ -7,8 +7,9 @@ split of ``recsys.py --split dev`` (MovieLens seeds 10-17; yeast, birds, medical
 Each candidate rule (``RULES``) then chooses from the selection rows alone, and its choice's development Recall@20
 / nDCG@10 is recorded beside the term alone and the network alone. Writes results/blend_margin_dev.{json,md}.
 ``--grid`` fits nothing: it applies a wider grid of rules (margins of 0-2 clustered standard errors with 0.5-2
-points, and the floor test) to the per-row figures of that file and prints each rule's mean development nDCG@10
-per data set [worst shortfall, points]. ``--datasets`` / ``--seeds`` / ``--results-name`` fit other development
+points, gains of 1-4 points needed to leave the term alone, and the floor test) to the per-row figures of that
+file and of blend_margin_dev_movielens, and prints each rule's mean development nDCG@10 per data set [worst
+shortfall, points]. ``--datasets`` / ``--seeds`` / ``--results-name`` fit other development
 seeds into another file (results/blend_margin_dev_movielens: MovieLens seeds 18-41, how often each rule leaves the
 term on a set where the network alone is far below it). Usage: ``python benchmarks/blend_margin.py [--grid]
 [--datasets movielens] [--seeds 18 19 ...] [--results-name NAME]``.
@@ -38,16 +39,18 @@ from gnn_mlc import LabelGCNClassifier  # noqa: E402
 ROWS = (("movielens", tuple(range(10, 18))),
         *((name, (10, 11)) for name in ("yeast", "birds", "medical", "genbase", "enron", "bibtex")))
 BLENDS = known_labels.BLENDS
+GRID_FILES = ("blend_margin_dev", "blend_margin_dev_movielens")
 
 
-def _first_within(errors: float, *, clustered: bool, gain: float = known_labels.MIN_GAIN
+def _first_within(errors: float, *, clustered: bool, gain: float = known_labels.MIN_GAIN, leave_gain: float = 0.0
                   ) -> Callable[[dict, np.ndarray], tuple]:
     """The term-heaviest blend within ``errors`` standard errors (or ``gain``, half a point) of the best
     (``known_labels.blend_within_margin``), the error over training rows (``clustered``, the rule of
-    ``choose_blend``) or over (row, reveal) pairs (each value its own row: the rule of ae1a2ee, with 1)."""
+    ``choose_blend``) or over (row, reveal) pairs (each value its own row: the rule of ae1a2ee, with 1); the term
+    alone where that blend beats it by less than ``leave_gain`` (the package's rule with ``LEAVE_GAIN``)."""
     def rule(per_row: dict, rows: np.ndarray) -> tuple:
         return known_labels.blend_within_margin(per_row, rows if clustered else np.arange(len(rows)), errors=errors,
-                                                gain=gain)
+                                                gain=gain, leave_gain=leave_gain)
     return rule
 
 
@@ -65,7 +68,9 @@ def _leave_floor(errors: float) -> Callable[[dict, np.ndarray], tuple]:
 RULES: dict[str, Callable[[dict, np.ndarray], tuple]] = {
     "first within 1 SE (ae1a2ee)": _first_within(1.0, clustered=False),
     "first within 1 clustered SE": _first_within(1.0, clustered=True),
-    "first within 1.5 clustered SE (chosen)": _first_within(1.5, clustered=True),
+    "first within 1.5 clustered SE (6118ad9)": _first_within(1.5, clustered=True),
+    "first within 1.5 clustered SE, leaving the term for >= 2.5 points (chosen)": _first_within(
+        known_labels.MARGIN_ERRORS, clustered=True, leave_gain=known_labels.LEAVE_GAIN),
     "first within 2 clustered SE": _first_within(2.0, clustered=True),
     "best if > 2 SE over term": _leave_floor(2.0),
 }
@@ -137,13 +142,16 @@ def markdown(records: list[dict], rows: tuple[tuple[str, tuple[int, ...]], ...] 
 
 
 def grid() -> None:
-    """Print the wider grid of rules, applied to results/blend_margin_dev.json (see the module docstring)."""
-    records = json.loads((RESULTS / "blend_margin_dev.json").read_text())
+    """Print the wider grid of rules, applied to results/blend_margin_dev.json and blend_margin_dev_movielens.json
+    (see the module docstring)."""
+    records = [record for name in GRID_FILES for record in json.loads((RESULTS / f"{name}.json").read_text())]
     fits: dict[tuple[str, int], dict[tuple, dict]] = {}
     for record in records:
         fits.setdefault((record["dataset"], record["seed"]), {})[tuple(record["blend"])] = record
     rules = {**{f"first within {errors:g} SE or {gain:g}": _first_within(errors, clustered=True, gain=gain)
                 for errors in (0.0, 0.5, 1.0, 1.5, 2.0) for gain in (0.005, 0.01, 0.02)},
+             **{f"first within 1.5 SE, leave for {leave:g}": _first_within(1.5, clustered=True, leave_gain=leave)
+                for leave in (0.01, 0.015, 0.02, 0.025, 0.03, 0.04)},
              **{f"best if > {errors:g} SE over term": _leave_floor(errors) for errors in (1.0, 1.64, 2.0)}}
     for label, rule in rules.items():
         cells = []
