@@ -39,7 +39,7 @@ from gnn_mlc import LabelGCNClassifier  # noqa: E402
 ROWS = (("movielens", tuple(range(10, 18))),
         *((name, (10, 11)) for name in ("yeast", "birds", "medical", "genbase", "enron", "bibtex")))
 BLENDS = known_labels.BLENDS
-GRID_FILES = ("blend_margin_dev", "blend_margin_dev_movielens")
+GRID_FILES = ("blend_margin_dev", "blend_margin_dev_movielens", "blend_margin_dev_baskets")
 
 
 def _first_within(errors: float, *, clustered: bool, gain: float = known_labels.MIN_GAIN, leave_gain: float = 0.0
@@ -144,7 +144,8 @@ def markdown(records: list[dict], rows: tuple[tuple[str, tuple[int, ...]], ...] 
 def grid() -> None:
     """Print the wider grid of rules, applied to results/blend_margin_dev.json and blend_margin_dev_movielens.json
     (see the module docstring)."""
-    records = [record for name in GRID_FILES for record in json.loads((RESULTS / f"{name}.json").read_text())]
+    records = [record for name in GRID_FILES if (RESULTS / f"{name}.json").exists()
+               for record in json.loads((RESULTS / f"{name}.json").read_text())]
     fits: dict[tuple[str, int], dict[tuple, dict]] = {}
     for record in records:
         fits.setdefault((record["dataset"], record["seed"]), {})[tuple(record["blend"])] = record
@@ -182,14 +183,15 @@ def main() -> None:
     if args.grid:
         grid()
         return
-    unknown = sorted(set(args.datasets or ()) - {name for name, _ in ROWS})
+    unknown = sorted(set(args.datasets or ()) - set(recsys.SETS))
     if unknown:
-        parser.error(f"unknown data set(s) {unknown}; expected some of {[name for name, _ in ROWS]}")
+        parser.error(f"unknown data set(s) {unknown}; expected some of {list(recsys.SETS)}")
     if (args.datasets or args.seeds) and args.results_name == "blend_margin_dev":
         parser.error("--datasets / --seeds fit another set of seeds: give it its own --results-name (the default "
                      "file is the one --grid and the package's docstrings read)")
-    rows = tuple((name, tuple(args.seeds) if args.seeds else seeds) for name, seeds in ROWS
-                 if not args.datasets or name in args.datasets)
+    default_seeds = dict(ROWS)
+    rows = tuple((name, tuple(args.seeds) if args.seeds else default_seeds.get(name, (10, 11))) for name in args.datasets) \
+        if args.datasets else ROWS
     if any(seed < 10 for _, seeds in rows for seed in seeds):
         parser.error("development seeds are 10 and above (0-9 are the test seeds)")
     warnings.filterwarnings("ignore")
