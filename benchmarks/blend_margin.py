@@ -7,12 +7,13 @@ split of ``recsys.py --split dev`` (MovieLens seeds 10-17; yeast, birds, medical
 Each candidate rule (``RULES``) then chooses from the selection rows alone, and its choice's development Recall@20
 / nDCG@10 is recorded beside the term alone and the network alone. Writes results/blend_margin_dev.{json,md}.
 ``--grid`` fits nothing: it applies a wider grid of rules (margins of 0-2 clustered standard errors with 0.5-2
-points, gains of 1-4 points needed to leave the term alone, and the floor test) to the per-row figures of that
-file and of blend_margin_dev_movielens, and prints each rule's mean development nDCG@10 per data set [worst
-shortfall, points]. ``--datasets`` / ``--seeds`` / ``--results-name`` fit other development
-seeds into another file (results/blend_margin_dev_movielens: MovieLens seeds 18-41, how often each rule leaves the
-term on a set where the network alone is far below it). Usage: ``python benchmarks/blend_margin.py [--grid]
-[--datasets movielens] [--seeds 18 19 ...] [--results-name NAME]``.
+points, gains of 1-4 points needed to leave the term alone, and the floor test) to the per-row figures of every
+development file of this script (``GRID_FILES``) and prints each rule's mean development nDCG@10 per data set
+[worst shortfall, points]. ``--datasets`` (any set of ``recsys.py``) / ``--seeds`` / ``--results-name`` fit other
+development seeds into another file: results/blend_margin_dev_movielens (MovieLens seeds 18-41, how often each rule
+leaves the term on a set where the network alone is far below it) and results/blend_margin_dev_baskets (the 8
+basket sets, seeds 12-14, mediamill_small and yeast-meka among them). Usage: ``python benchmarks/blend_margin.py
+[--grid] [--datasets movielens] [--seeds 18 19 ...] [--results-name NAME]``.
 """
 
 from __future__ import annotations
@@ -46,11 +47,15 @@ def _first_within(errors: float, *, clustered: bool, gain: float = known_labels.
                   ) -> Callable[[dict, np.ndarray], tuple]:
     """The term-heaviest blend within ``errors`` standard errors (or ``gain``, half a point) of the best
     (``known_labels.blend_within_margin``), the error over training rows (``clustered``, the rule of
-    ``choose_blend``) or over (row, reveal) pairs (each value its own row: the rule of ae1a2ee, with 1); the term
-    alone where that blend beats it by less than ``leave_gain`` (the package's rule with ``LEAVE_GAIN``)."""
+    ``choose_blend``) or over (row, reveal) pairs (each value its own row: the rule of ae1a2ee, with 1); with
+    ``leave_gain``, the term alone where that blend beats it by less (averaged per training row, then over rows:
+    the rule of 89d5587 with 2.5 points, reverted: it kept the term on every MovieLens development seed but lost
+    mediamill_small's and yeast-meka's blends, results/blend_margin_dev_baskets.md)."""
     def rule(per_row: dict, rows: np.ndarray) -> tuple:
-        return known_labels.blend_within_margin(per_row, rows if clustered else np.arange(len(rows)), errors=errors,
-                                                gain=gain, leave_gain=leave_gain)
+        clusters = rows if clustered else np.arange(len(rows))
+        chosen = known_labels.blend_within_margin(per_row, clusters, errors=errors, gain=gain)
+        gain_over_term = known_labels.by_row(per_row[chosen] - per_row[BLENDS[0]], clusters).mean()
+        return chosen if chosen == BLENDS[0] or gain_over_term >= leave_gain else BLENDS[0]
     return rule
 
 
@@ -68,9 +73,9 @@ def _leave_floor(errors: float) -> Callable[[dict, np.ndarray], tuple]:
 RULES: dict[str, Callable[[dict, np.ndarray], tuple]] = {
     "first within 1 SE (ae1a2ee)": _first_within(1.0, clustered=False),
     "first within 1 clustered SE": _first_within(1.0, clustered=True),
-    "first within 1.5 clustered SE (6118ad9)": _first_within(1.5, clustered=True),
-    "first within 1.5 clustered SE, leaving the term for >= 2.5 points (chosen)": _first_within(
-        known_labels.MARGIN_ERRORS, clustered=True, leave_gain=known_labels.LEAVE_GAIN),
+    "first within 1.5 clustered SE (chosen)": _first_within(1.5, clustered=True),
+    "first within 1.5 clustered SE, leaving the term for >= 2.5 points (89d5587)": _first_within(
+        1.5, clustered=True, leave_gain=0.025),
     "first within 2 clustered SE": _first_within(2.0, clustered=True),
     "best if > 2 SE over term": _leave_floor(2.0),
 }
@@ -156,7 +161,7 @@ def grid() -> None:
              **{f"best if > {errors:g} SE over term": _leave_floor(errors) for errors in (1.0, 1.64, 2.0)}}
     for label, rule in rules.items():
         cells = []
-        for name, _ in ROWS:
+        for name in dict.fromkeys(dataset for dataset, _ in fits):
             chosen, worst = [], -np.inf
             for (dataset, _), blends in sorted(fits.items()):
                 if dataset != name:

@@ -14,12 +14,8 @@ from gnn_mlc.cli import main
 from gnn_mlc.evaluation import evaluate
 from gnn_mlc.training.known_labels import (
     BLENDS,
-    LEAVE_GAIN,
-    MARGIN_ERRORS,
-    MIN_GAIN,
     HeldOutRows,
     blend_in_place,
-    blend_within_margin,
     blended,
     by_row,
     calibrate,
@@ -194,18 +190,6 @@ def test_the_blend_keeps_the_term_unless_the_network_is_better_beyond_noise():
     assert blend[1] == 1.0 and blend[0] <= 0.25
     blend, _ = choose_blend(truth + noise, truth + rng.normal(size=(200, 20)), held)  # both half-know: mixing pays
     assert blend not in (BLENDS[0], BLENDS[-1])
-
-
-def test_the_term_alone_is_left_only_for_a_gain_of_leave_gain():
-    rng = np.random.default_rng(5)
-    rows = np.repeat(np.arange(200), 2)  # each training row revealed twice
-    term = rng.random(400)
-    for gain, expected in ((0.02, BLENDS[0]), (0.03, BLENDS[1])):  # LEAVE_GAIN is 0.025
-        per_row = {blend: term - 0.05 for blend in BLENDS}
-        per_row[BLENDS[0]] = term
-        per_row[BLENDS[1]] = term + gain + rng.normal(scale=0.01, size=400)  # beyond 1.5 standard errors either way
-        assert blend_within_margin(per_row, rows, errors=MARGIN_ERRORS, gain=MIN_GAIN, leave_gain=LEAVE_GAIN) == expected
-        assert blend_within_margin(per_row, rows, errors=MARGIN_ERRORS, gain=MIN_GAIN, leave_gain=0.0) == BLENDS[1]
 
 
 def test_a_row_revealed_several_times_counts_once_in_the_blend_s_margin():

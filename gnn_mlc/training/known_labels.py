@@ -28,10 +28,9 @@ the rest are what to recommend. A model fitted with known labels scores
   known labels left out of its loss). The mix of term and network is chosen among :data:`BLENDS` (from the term
   alone to the network alone) by the selection rows' nDCG@10, with a paired margin against noise: the chosen blend
   is the first of :data:`BLENDS` (term-heavy first) whose per-row difference to the best blend is within
-  :data:`MARGIN_ERRORS` standard errors of zero (or within :data:`MIN_GAIN`), and a blend other than the term alone
-  must also beat the term alone by :data:`LEAVE_GAIN` on those rows. So on the selection rows the model is never
-  below the term alone or the network alone by more than that margin, and it only leaves the term for the network
-  where the network's gain is beyond the noise of those rows and large enough to be worth running the network.
+  :data:`MARGIN_ERRORS` standard errors of zero (or within :data:`MIN_GAIN`). So on the selection rows the model
+  is never below the term alone or the network alone by more than that margin, and it only leaves the term for the
+  network where the network's gain is beyond the noise of those rows.
 * Without given known labels (``known_labels="split"``), each validation row reveals a seeded random half of its
   labels (each known with probability :data:`KNOWN_SHARE`), :data:`REVEALS` times over (independent halves), so a
   small validation set still gives the blend enough (row, reveal) pairs.
@@ -96,16 +95,6 @@ margin rules of the file lose up to 1.1 points on a seed there, the floor rule 1
 users cannot rule that out."""
 MIN_GAIN = 0.005
 """A blend further from the term alone must gain at least this much held-out nDCG@10 (half a point) to be chosen."""
-LEAVE_GAIN = 0.025
-"""A blend other than the term alone is served only if its mean held-out nDCG@10 beats the term alone's by at least
-this much (2.5 points); otherwise the term alone. Chosen on development rows only, from the per-row figures of
-results/blend_margin_dev.md and blend_margin_dev_movielens.md (every rule applied to the same stored fits): the
-margin rule alone leaves the term on 2 of the 32 MovieLens development seeds, each for a quarter of the network with
-a selection gain below 2 points, and loses up to 1.1 points of development nDCG@10 there; a floor of 2 to 3 points
-keeps the term on all 32 (mean 0.1460, the term alone's) and changes one basket fit of 12 (yeast seed 10, its
-selection gain under 2 points: 0.9038 against 0.9103 mean nDCG@10 over yeast's 2 seeds, still above the term alone's
-0.8843); 1.5 points leaves the term on a MovieLens seed, 4 points loses enron's and medical's blends (3.6 and 26
-points on a seed). 2.5 is the middle of the range that does neither."""
 BLENDS: tuple[tuple[float, float], ...] = (
     (1.0, 0.0), (1.0, 0.25), (1.0, 0.5), (1.0, 1.0), (0.5, 1.0), (0.25, 1.0), (0.0, 1.0))
 """(term weight, network weight) candidates, term-heavy first: the first is the term alone, the last the network
@@ -507,8 +496,7 @@ def choose_blend(term_logits: np.ndarray, network_logits: np.ndarray, held: Held
 
     The best blend by mean nDCG@10 is the reference; the first blend (term-heavy first) whose per-row difference
     to it has a mean within :data:`MARGIN_ERRORS` standard errors of zero, or within :data:`MIN_GAIN`, is chosen (a
-    paired margin: noise alone, or a gain too small to matter, does not move the choice off the term), and it
-    replaces the term alone only where it beats it by :data:`LEAVE_GAIN`. The
+    paired margin: noise alone, or a gain too small to matter, does not move the choice off the term). The
     differences are averaged over the reveals of one training row first, so the standard error counts rows. Where
     no held-out row has both a known label and a target, every blend ranks alike and nothing can be chosen: the
     term and the network are added unweighted, (1, 1), with a warning.
@@ -533,30 +521,27 @@ def choose_blend(term_logits: np.ndarray, network_logits: np.ndarray, held: Held
                        "are added unweighted")
         return (1.0, 1.0), figures
     rows = held.rows[with_targets]  # each value's row, as row_ndcg keeps
-    return blend_within_margin(per_row, rows, errors=MARGIN_ERRORS, gain=MIN_GAIN, leave_gain=LEAVE_GAIN), figures
+    return blend_within_margin(per_row, rows, errors=MARGIN_ERRORS, gain=MIN_GAIN), figures
 
 
 def blend_within_margin(per_row: dict[tuple[float, float], np.ndarray], rows: np.ndarray, *, errors: float,
-                        gain: float, leave_gain: float) -> tuple[float, float]:
+                        gain: float) -> tuple[float, float]:
     """The first blend of :data:`BLENDS` (term-heavy first) whose per-row nDCG@10 difference to the best blend's,
     averaged per training row (:func:`by_row`), has a mean within ``errors`` standard errors of zero or within
-    ``gain``; the term alone instead where that blend's gain over it (averaged per training row, then over rows) is
-    below ``leave_gain``: the rule of :func:`choose_blend`.
+    ``gain``: the rule of :func:`choose_blend`.
 
     Args:
         per_row: each blend -> (n,) its per-row nDCG@10 on the held-out rows.
         rows: (n,) the training row of each value.
         errors: the margin in standard errors; gain: the smallest gain that can move the choice.
-        leave_gain: the smallest mean gain over the term alone for which another blend replaces it (0: none).
     """
     best = max(BLENDS, key=lambda blend: per_row[blend].mean())
     for blend in BLENDS:
         difference = by_row(per_row[blend] - per_row[best], rows)
         error = difference.std(ddof=1) / np.sqrt(len(difference)) if len(difference) > 1 else 0.0
         if difference.mean() >= -max(errors * error, gain):
-            break
-    term_alone = BLENDS[0]
-    return blend if by_row(per_row[blend] - per_row[term_alone], rows).mean() >= leave_gain else term_alone
+            return blend
+    return best
 
 
 def by_row(values: np.ndarray, rows: np.ndarray) -> np.ndarray:
