@@ -12,8 +12,12 @@ development file of this script (``GRID_FILES``) and prints each rule's mean dev
 [worst shortfall, points]. ``--datasets`` (any set of ``recsys.py``) / ``--seeds`` / ``--results-name`` fit other
 development seeds into another file: results/blend_margin_dev_movielens (MovieLens seeds 18-41, how often each rule
 leaves the term on a set where the network alone is far below it) and results/blend_margin_dev_baskets (the 8
-basket sets, seeds 12-14, mediamill_small and yeast-meka among them). Usage: ``python benchmarks/blend_margin.py
-[--grid] [--datasets movielens] [--seeds 18 19 ...] [--results-name NAME]``.
+basket sets, seeds 12-14, mediamill_small and yeast-meka among them). ``--cross-fit`` also applies every rule to
+every training row's out-of-fold figures (``CROSS_FOLDS`` folds, a model fitted on the other folds each, which
+scores the fold's rows as a fit scores its validation rows): how the choice would fare on 4-7 times the rows, at the
+cost of 3 more fits (results/blend_crossfit_dev_movielens: seeds 10-21; blend_crossfit_dev_baskets: seeds 12-14).
+Usage: ``python benchmarks/blend_margin.py [--grid] [--cross-fit] [--datasets movielens] [--seeds 18 19 ...]
+[--results-name NAME]``.
 """
 
 from __future__ import annotations
@@ -40,6 +44,8 @@ from gnn_mlc import LabelGCNClassifier  # noqa: E402
 ROWS = (("movielens", tuple(range(10, 18))),
         *((name, (10, 11)) for name in ("yeast", "birds", "medical", "genbase", "enron", "bibtex")))
 BLENDS = known_labels.BLENDS
+CROSS_FOLDS = 3
+"""Folds of the training rows for ``--cross-fit`` (a model fitted per fold: the cost of choosing out of fold)."""
 GRID_FILES = ("blend_margin_dev", "blend_margin_dev_movielens", "blend_margin_dev_baskets")
 
 
@@ -81,9 +87,10 @@ RULES: dict[str, Callable[[dict, np.ndarray], tuple]] = {
 }
 
 
-def run(name: str, seed: int) -> list[dict]:
-    """One fit of ``name`` / ``seed`` on its development split; the records of every blend and every rule."""
-    data = recsys.movielens(seed, "dev") if name == "movielens" else recsys.baskets(name, seed, "dev")
+def _fit_keeping(data: dict, rows: np.ndarray, seed: int) -> tuple:
+    """The model fitted on ``data``'s training ``rows`` with every blend's per-row nDCG@10 on its selection rows kept
+    (``choose_blend`` replaced for the fit: the model keeps the blend (1, 1), so its term's logits can be read off).
+    Returns the fitted model and {"per_row": each blend -> (n,), "rows": (n,) the training row of each value}."""
     kept: dict = {}
 
     def keep_and_add(term_logits, network_logits, held):
@@ -97,15 +104,50 @@ def run(name: str, seed: int) -> list[dict]:
     known_labels.choose_blend = keep_and_add
     try:
         model = LabelGCNClassifier(random_state=seed).fit(
-            data["X"], data["Y"] if data["K"] is not None else sp.csr_matrix(data["Y"], dtype=np.uint8),
-            label_names=data["labels"], known_labels="split" if data["split_training"] else data["K"])
+            data["X"][rows], sp.csr_matrix(data["Y"], dtype=np.uint8)[rows], label_names=data["labels"],
+            known_labels="split" if data["split_training"] else data["K"][rows])
     finally:
         known_labels.choose_blend = chooser
-    fitted = model.fitted_
-    known = sp.csr_matrix(data["K_test"], dtype=np.float32)
-    network = fitted.logits(data["X_test"]).numpy()
-    term = fitted.logits(data["X_test"], known=known).numpy() - network  # network weight 1: the term's logits
-    with_history = np.diff(known.indptr) > 0
+    return model.fitted_, kept
+
+
+def _parts(fitted, X, known: sp.csr_matrix) -> tuple[np.ndarray, np.ndarray]:
+    """(term logits, network logits) of ``fitted`` (a blend of (1, 1)) on rows ``X`` with their ``known`` labels."""
+    known = sp.csr_matrix(known, dtype=np.float32)
+    network = fitted.logits(X).numpy()
+    return fitted.logits(X, known=known).numpy() - network, network
+
+
+def _out_of_fold(data: dict, seed: int) -> tuple[dict, np.ndarray]:
+    """Every blend's per-row nDCG@10 on every training row, out of fold: over ``CROSS_FOLDS`` folds, the model is
+    fitted on the other folds (its own validation rows early-stopping its network and calibrating its term) and
+    scores the fold's rows, each revealing its given history (MovieLens) or ``known_labels.REVEALS`` random halves
+    of its labels, as the validation rows do in a fit. Returns (each blend -> (n,), (n,) the training rows)."""
+    num_rows = data["X"].shape[0]
+    fold = np.random.default_rng(seed + 7).integers(0, CROSS_FOLDS, num_rows)
+    per_row: dict[tuple, list[np.ndarray]] = {blend: [] for blend in BLENDS}
+    rows: list[np.ndarray] = []
+    for index in range(CROSS_FOLDS):
+        fitted, _ = _fit_keeping(data, np.flatnonzero(fold != index), seed)
+        held = known_labels.held_out_rows(sp.csr_matrix(data["Y"], dtype=np.uint8),
+                                          None if data["split_training"] else sp.csr_matrix(data["K"]),
+                                          np.flatnonzero(fold == index), seed=seed)
+        term, network = _parts(fitted, data["X"][held.rows], held.known)
+        for blend in BLENDS:
+            per_row[blend].append(known_labels.row_ndcg(known_labels.blended(term, network, held.known, blend),
+                                                        held.known, held.targets))
+        rows.append(held.rows[np.flatnonzero(np.diff(sp.csr_matrix(held.targets).indptr) > 0)])
+    return {blend: np.concatenate(values) for blend, values in per_row.items()}, np.concatenate(rows)
+
+
+def run(name: str, seed: int, *, cross_fit: bool = False) -> list[dict]:
+    """One fit of ``name`` / ``seed`` on its development split; the records of every blend and every rule (with
+    ``cross_fit``, also each rule applied to every training row's out-of-fold figures, ``chosen_out_of_fold_by``)."""
+    data = recsys.movielens(seed, "dev") if name == "movielens" else recsys.baskets(name, seed, "dev")
+    fitted, kept = _fit_keeping(data, np.arange(data["X"].shape[0]), seed)
+    term, network = _parts(fitted, data["X_test"], data["K_test"])
+    with_history = np.diff(sp.csr_matrix(data["K_test"]).indptr) > 0
+    oof = _out_of_fold(data, seed) if cross_fit else None
     records = []
     for blend in BLENDS:
         scores = np.where(with_history[:, None], blend[0] * term + blend[1] * network, network)
@@ -117,8 +159,13 @@ def run(name: str, seed: int) -> list[dict]:
                         "selection_row_ids": [int(v) for v in kept["rows"]],
                         "chosen_by": [rule for rule, choose in RULES.items()
                                       if choose(kept["per_row"], kept["rows"]) == blend]})
+        if oof is not None:
+            records[-1].update(out_of_fold_rows=int(len(np.unique(oof[1]))),
+                               chosen_out_of_fold_by=[rule for rule, choose in RULES.items()
+                                                      if choose(*oof) == blend])
         print(f"{name} seed {seed} blend {blend}: ndcg@10 {ndcg:.4f} (selection {records[-1]['selection_ndcg@10']:.4f})"
-              f" chosen by {records[-1]['chosen_by']}", flush=True)
+              f" chosen by {records[-1]['chosen_by']}"
+              + (f", out of fold by {records[-1]['chosen_out_of_fold_by']}" if oof is not None else ""), flush=True)
     return records
 
 
@@ -126,8 +173,22 @@ def markdown(records: list[dict], rows: tuple[tuple[str, tuple[int, ...]], ...] 
     lines = ["# How the known-label blend is chosen, on development rows", "", "{header}",
              "Mean development nDCG@10 [worst seed's shortfall against the better of the term alone and the network "
              "alone, points] of the blend each rule chooses from the selection rows; protocol in the script's "
-             "docstring.", "",
-             "| data set | seeds | term alone | network alone | " + " | ".join(RULES) + " |",
+             "docstring.", ""]
+    lines += _table(records, rows, "chosen_by")
+    if any("chosen_out_of_fold_by" in r for r in records):
+        seeds = [r for r in records if tuple(r["blend"]) == BLENDS[0]]
+        lines += ["", f"The same rules applied to every training row's out-of-fold figures ({CROSS_FOLDS} folds, a "
+                  f"model fitted on the other folds each; `--cross-fit`) instead of the validation rows' (rows with "
+                  f"a history and a target, mean over seeds: validation "
+                  f"{statistics.mean(r['selection_rows'] for r in seeds):.0f}, out of fold "
+                  f"{statistics.mean(r['out_of_fold_rows'] for r in seeds):.0f}):", ""]
+        lines += _table(records, rows, "chosen_out_of_fold_by")
+    return "\n".join(lines) + "\n"
+
+
+def _table(records: list[dict], rows: tuple[tuple[str, tuple[int, ...]], ...], key: str) -> list[str]:
+    """The table of :func:`markdown`: per data set, each rule's chosen blend as ``records[...][key]`` lists it."""
+    lines = ["| data set | seeds | term alone | network alone | " + " | ".join(RULES) + " |",
              "|---|---:|---:|---:|" + "---:|" * len(RULES)]
     for name, _ in rows:
         ours = [r for r in records if r["dataset"] == name]
@@ -138,12 +199,12 @@ def markdown(records: list[dict], rows: tuple[tuple[str, tuple[int, ...]], ...] 
         floor = {seed: max(at[seed, BLENDS[0]], at[seed, BLENDS[-1]]) for seed in seeds}
         cells = []
         for rule in RULES:
-            chosen = {r["seed"]: r["ndcg@10"] for r in ours if rule in r["chosen_by"]}
+            chosen = {r["seed"]: r["ndcg@10"] for r in ours if rule in r[key]}
             worst = max(100 * (floor[seed] - chosen[seed]) for seed in seeds)
             cells.append(f"{statistics.mean(chosen.values()):.4f} [{worst:+.1f}]")
         lines.append(f"| {name} | {len(seeds)} | {statistics.mean(at[s, BLENDS[0]] for s in seeds):.4f} | "
                      f"{statistics.mean(at[s, BLENDS[-1]] for s in seeds):.4f} | " + " | ".join(cells) + " |")
-    return "\n".join(lines) + "\n"
+    return lines
 
 
 def grid() -> None:
@@ -184,6 +245,9 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, nargs="+", help="development seeds of every data set fitted "
                                                                   "(default: those of ROWS)")
     parser.add_argument("--results-name", default="blend_margin_dev", help="write results/NAME.{json,md}")
+    parser.add_argument("--cross-fit", action="store_true",
+                        help=f"also apply every rule to every training row's out-of-fold figures ({CROSS_FOLDS} more "
+                             "fits per set and seed)")
     args = parser.parse_args()
     if args.grid:
         grid()
@@ -191,7 +255,7 @@ def main() -> None:
     unknown = sorted(set(args.datasets or ()) - set(recsys.SETS))
     if unknown:
         parser.error(f"unknown data set(s) {unknown}; expected some of {list(recsys.SETS)}")
-    if (args.datasets or args.seeds) and args.results_name == "blend_margin_dev":
+    if (args.datasets or args.seeds or args.cross_fit) and args.results_name == "blend_margin_dev":
         parser.error("--datasets / --seeds fit another set of seeds: give it its own --results-name (the default "
                      "file is the one --grid and the package's docstrings read)")
     default_seeds = dict(ROWS)
@@ -202,7 +266,8 @@ def main() -> None:
     warnings.filterwarnings("ignore")
     logging.disable(logging.WARNING)
     commit()
-    records = [record for name, seeds in rows for seed in seeds for record in run(name, seed)]
+    records = [record for name, seeds in rows for seed in seeds for record in run(name, seed,
+                                                                                   cross_fit=args.cross_fit)]
     write_results(args.results_name, records, markdown(records, rows))
 
 
