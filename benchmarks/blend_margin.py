@@ -3,7 +3,9 @@
 ``gnn_mlc.training.known_labels.choose_blend`` picks one of ``BLENDS`` (term alone ... network alone) from the
 held-out training rows' per-row nDCG@10. This script fits the model once per data set and seed on the development
 split of ``recsys.py --split dev`` (MovieLens seeds 10-17; yeast, birds, medical, genbase, enron and bibtex seeds
-10-11), keeps the selection rows' per-row nDCG@10 of every blend, and scores every blend on the development rows.
+10-11), keeps the selection rows' per-row nDCG@10 of every blend (the rows the package chooses on: the validation
+rows, or every training row out of fold where they hold fewer than ``known_labels.CROSS_FIT_ROWS`` rows with a
+history and a target), and scores every blend on the development rows.
 Each candidate rule (``RULES``) then chooses from the selection rows alone, and its choice's development Recall@20
 / nDCG@10 is recorded beside the term alone and the network alone. Writes results/blend_margin_dev.{json,md}.
 ``--grid`` fits nothing: it applies a wider grid of rules (margins of 0-2 clustered standard errors with 0.5-2
@@ -93,11 +95,8 @@ def _fit_keeping(data: dict, rows: np.ndarray, seed: int) -> tuple:
     Returns the fitted model and {"per_row": each blend -> (n,), "rows": (n,) the training row of each value}."""
     kept: dict = {}
 
-    def keep_and_add(term_logits, network_logits, held):
-        kept.update(per_row={blend: known_labels.row_ndcg(known_labels.blended(term_logits, network_logits,
-                                                                                held.known, blend),
-                                                           held.known, held.targets) for blend in BLENDS},
-                    rows=held.rows[np.flatnonzero(np.diff(sp.csr_matrix(held.targets).indptr) > 0)])
+    def keep_and_add(figures: known_labels.BlendFigures):
+        kept.update(per_row=figures.per_row, rows=figures.rows)
         return (1.0, 1.0), {}
 
     chooser = known_labels.choose_blend
@@ -176,13 +175,16 @@ def markdown(records: list[dict], rows: tuple[tuple[str, tuple[int, ...]], ...] 
              "docstring.", ""]
     lines += _table(records, rows, "chosen_by")
     if any("chosen_out_of_fold_by" in r for r in records):
-        seeds = [r for r in records if tuple(r["blend"]) == BLENDS[0]]
         lines += ["", f"The same rules applied to every training row's out-of-fold figures ({CROSS_FOLDS} folds, a "
-                  f"model fitted on the other folds each; `--cross-fit`) instead of the validation rows' (rows with "
-                  f"a history and a target, mean over seeds: validation "
-                  f"{statistics.mean(r['selection_rows'] for r in seeds):.0f}, out of fold "
-                  f"{statistics.mean(r['out_of_fold_rows'] for r in seeds):.0f}):", ""]
+                  "model fitted on the other folds each; `--cross-fit`) instead of the selection rows':", ""]
         lines += _table(records, rows, "chosen_out_of_fold_by")
+        lines += ["", "Rows with a history and a target the choice rests on, mean over seeds:", "",
+                  "| data set | selection rows | out of fold |", "|---|---:|---:|"]
+        for name, _ in rows:
+            firsts = [r for r in records if r["dataset"] == name and tuple(r["blend"]) == BLENDS[0]]
+            if firsts:
+                lines.append(f"| {name} | {statistics.mean(r['selection_rows'] for r in firsts):.0f} | "
+                             f"{statistics.mean(r['out_of_fold_rows'] for r in firsts):.0f} |")
     return "\n".join(lines) + "\n"
 
 

@@ -15,6 +15,7 @@ from gnn_mlc.evaluation import evaluate
 from gnn_mlc.training.known_labels import (
     BLENDS,
     HeldOutRows,
+    blend_figures,
     blend_in_place,
     blended,
     by_row,
@@ -168,10 +169,10 @@ def test_the_blend_in_row_blocks_is_the_blend_of_the_whole(monkeypatch):
     truth[5:8] = 0  # rows without a target, across the edge of the first block of 6
     held = HeldOutRows(rows=np.arange(50), known=known, targets=sp.csr_matrix(truth * (known.toarray() == 0)))
     term, network = rng.normal(size=(50, 20)).astype(np.float32), rng.normal(size=(50, 20)).astype(np.float32)
-    whole = choose_blend(term, network, held)
+    whole = choose_blend(blend_figures(term, network, held))
     expected = blended(term, network, known, (0.5, 1.0))
     monkeypatch.setattr(known_labels, "BLOCK_ROWS", 6)
-    assert choose_blend(term, network, held) == whole
+    assert choose_blend(blend_figures(term, network, held)) == whole
     np.testing.assert_array_equal(blend_in_place(term, network, known, (0.5, 1.0)), expected)
     np.testing.assert_array_equal(term, expected)  # written over the term's logits
 
@@ -184,11 +185,12 @@ def test_the_blend_keeps_the_term_unless_the_network_is_better_beyond_noise():
     truth[known > 0] = 0
     held = HeldOutRows(rows=np.arange(200), known=sp.csr_matrix(known), targets=sp.csr_matrix(truth, dtype=np.uint8))
     noise = rng.normal(size=(200, 20))
-    blend, figures = choose_blend(truth * 3 + noise, noise, held)  # the term knows, the network is noise
+    blend, figures = choose_blend(blend_figures(truth * 3 + noise, noise, held))  # the term knows; the network: noise
     assert blend == BLENDS[0] and figures["term 1 + network 0"] == max(figures.values())
-    blend, _ = choose_blend(noise, truth * 3 + noise, held)  # the network knows
+    blend, _ = choose_blend(blend_figures(noise, truth * 3 + noise, held))  # the network knows
     assert blend[1] == 1.0 and blend[0] <= 0.25
-    blend, _ = choose_blend(truth + noise, truth + rng.normal(size=(200, 20)), held)  # both half-know: mixing pays
+    both = blend_figures(truth + noise, truth + rng.normal(size=(200, 20)), held)  # both half-know: mixing pays
+    blend, _ = choose_blend(both)
     assert blend not in (BLENDS[0], BLENDS[-1])
 
 
@@ -203,7 +205,8 @@ def test_a_row_revealed_several_times_counts_once_in_the_blend_s_margin():
     for copies in (1, 4):  # each row repeated: the same evidence, not four times the rows
         held = HeldOutRows(rows=np.tile(np.arange(60), copies), known=sp.csr_matrix(np.tile(known, (copies, 1))),
                            targets=sp.csr_matrix(np.tile(truth, (copies, 1)), dtype=np.uint8))
-        choices.append(choose_blend(np.tile(term, (copies, 1)), np.tile(network, (copies, 1)), held)[0])
+        figures = blend_figures(np.tile(term, (copies, 1)), np.tile(network, (copies, 1)), held)
+        choices.append(choose_blend(figures)[0])
     assert choices[0] == choices[1]
     np.testing.assert_allclose(by_row(np.array([1.0, 3.0, 2.0, 5.0]), np.array([7, 7, 2, 9])), [2.0, 2.0, 5.0])
 
@@ -289,6 +292,43 @@ def test_the_served_term_is_the_one_chosen_refitted_on_every_training_row(known_
                                rtol=1e-5, atol=1e-6)
 
 
+def test_few_held_out_pairs_choose_the_blend_out_of_fold_on_networks_that_never_saw_their_rows(monkeypatch):
+    import gnn_mlc.training.fit as fit
+    import gnn_mlc.training.known_labels as known_labels
+
+    X, Y = _baskets(3)
+    X, Y = X[:300], Y[:300]
+    fold_inputs, fold_rows = [], []
+    original_fit, original_figures = fit.fit_model, known_labels.out_of_fold_figures
+
+    def recording_fit(inputs, settings, **options):  # the estimator holds the original: only fold fits come here
+        fold_inputs.append(inputs)
+        return original_fit(inputs, settings, **options)
+
+    def recording_figures(total, every, regularisation, X, fold_parts, **options):
+        def parts(rows):
+            fold_rows.append(rows)
+            return fold_parts(rows)
+        return original_figures(total, every, regularisation, X, parts, **options)
+
+    monkeypatch.setattr(fit, "fit_model", recording_fit)
+    monkeypatch.setattr(known_labels, "out_of_fold_figures", recording_figures)
+    monkeypatch.setattr(known_labels, "CROSS_FIT_ROWS", 0)  # every validation set is enough: no fold fit
+    figures = LabelGCNClassifier(**FAST).fit(X, Y, known_labels="split").fitted_.metrics["known_term"]
+    assert figures["blend_chosen_on"] == "held-out rows" and not fold_inputs
+    validation_pairs = figures["blend_rows"]
+    monkeypatch.setattr(known_labels, "CROSS_FIT_ROWS", 10_000)  # none is: every training row, out of fold
+    model = LabelGCNClassifier(**FAST).fit(X, Y, known_labels="split")
+    figures = model.fitted_.metrics["known_term"]
+    assert figures["blend_chosen_on"] == "out of fold" and figures["blend_rows"] > 3 * validation_pairs
+    assert len(fold_rows) == len(fold_inputs) == known_labels.FOLDS
+    np.testing.assert_array_equal(np.sort(np.concatenate(fold_rows)), np.arange(300))  # the folds cover every row once
+    for rows, inputs in zip(fold_rows, fold_inputs):
+        np.testing.assert_array_equal(inputs.X, X[np.setdiff1d(np.arange(300), rows)])  # fitted without its rows
+        assert inputs.known is None  # a features-only network, as the served one
+    assert model.fitted_.known_term.network_weight == figures["blend"][1]  # the served blend is the one chosen
+
+
 def test_held_out_rows_without_a_history_and_a_target_add_the_parts_unweighted(caplog):
     rng = np.random.default_rng(5)
     targets = (rng.random((40, 10)) < 0.3).astype(np.uint8)
@@ -298,14 +338,14 @@ def test_held_out_rows_without_a_history_and_a_target_add_the_parts_unweighted(c
     truth = targets.astype(np.float64)
     held = HeldOutRows(rows=np.arange(40), known=sp.csr_matrix(known), targets=sp.csr_matrix(targets))
     with caplog.at_level("WARNING", logger="gnn_mlc.training.known_labels"):
-        blend, _ = choose_blend(truth * 3, -truth, held)  # every blend ranks each row with a target alike
+        blend, _ = choose_blend(blend_figures(truth * 3, -truth, held))  # every blend ranks a row with a target alike
     assert blend == (1.0, 1.0)
     assert "no held-out row has both a known label and a target" in caplog.text
     known[0, 9] = 1  # one row with both: the term, which knows, is chosen
     targets[0, 9] = 0
     truth = targets.astype(np.float64)
     held = HeldOutRows(rows=np.arange(40), known=sp.csr_matrix(known), targets=sp.csr_matrix(targets))
-    assert choose_blend(truth * 3, -truth, held)[0] == BLENDS[0]
+    assert choose_blend(blend_figures(truth * 3, -truth, held))[0] == BLENDS[0]
 
 
 def test_known_labels_with_no_known_label_are_one_clear_error():

@@ -35,7 +35,7 @@ from gnn_mlc.graph.sources import GraphSources
 from gnn_mlc.nn.label_models import IndependentLabelModel, LabelGCNModel, LabelScoringModel
 from gnn_mlc.thresholds import DecisionRule, best_f1_threshold_by_blocks, fit_decision_rule
 from gnn_mlc.training.checkpoint import Checkpoint, names_fingerprint
-from gnn_mlc.training.known_labels import fit_known_term, held_out_rows
+from gnn_mlc.training.known_labels import HeldOutRows, fit_known_term, held_out_rows
 from gnn_mlc.training.label_vectors import graph_label_vectors
 from gnn_mlc.training.loop import TrainingSettings, TrainingSplit, train_model
 from gnn_mlc.training.loss import log_odds_bias, positive_weights
@@ -208,8 +208,17 @@ def fit_model(inputs: FitInputs, settings: FitSettings, *, checkpoint: str | Pat
     given = None if isinstance(known, str) else place_columns(known, label_names, space)
     held = held_out_rows(Y_space, given, validation_rows, seed=settings.random_state)
     every = Y_space if given is None else sp.csr_matrix(Y_space.maximum(given), dtype=np.uint8)
+
+    def fold_parts(rows: np.ndarray) -> tuple[HeldOutRows, FittedModel]:
+        """``rows``' held-out known labels and targets, and the network fitted on every other row (features only,
+        a row's known labels unknown to it, as the served network's)."""
+        others = np.setdiff1d(np.arange(X.shape[0]), rows)
+        fold = replace(inputs, X=X[others], Y=Y[others], known=None,
+                       Y_missing=None if network_missing is None else network_missing[others])
+        return held_out_rows(Y_space, given, rows, seed=settings.random_state), fit_model(fold, settings)
+
     model, held_logits, figures = fit_known_term(model, X, every, held, log_rows, device=settings.device,
-                                                 seed=settings.random_state)
+                                                 seed=settings.random_state, fold_parts=fold_parts)
     hidden = unknown(held.rows)
     unknown_held = held.known if hidden is None else sp.csr_matrix(held.known.maximum(hidden))
     probabilities = torch.sigmoid_(torch.from_numpy(held_logits)).numpy()  # a known label: no decision, no miss

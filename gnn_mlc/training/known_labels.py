@@ -30,7 +30,9 @@ the rest are what to recommend. A model fitted with known labels scores
   is the first of :data:`BLENDS` (term-heavy first) whose per-row difference to the best blend is within
   :data:`MARGIN_ERRORS` standard errors of zero (or within :data:`MIN_GAIN`). So on the selection rows the model
   is never below the term alone or the network alone by more than that margin, and it only leaves the term for the
-  network where the network's gain is beyond the noise of those rows.
+  network where the network's gain is beyond the noise of those rows. Where the validation rows hold fewer than
+  :data:`CROSS_FIT_ROWS` rows with a history and a target, the selection rows are every training row instead, out
+  of fold: three networks, each fitted without a third of the rows, and the term fitted without them too.
 * Without given known labels (``known_labels="split"``), each validation row reveals a seeded random half of its
   labels (each known with probability :data:`KNOWN_SHARE`), :data:`REVEALS` times over (independent halves), so a
   small validation set still gives the blend enough (row, reveal) pairs.
@@ -39,6 +41,7 @@ the rest are what to recommend. A model fitted with known labels scores
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -95,6 +98,18 @@ margin rules of the file lose up to 1.1 points on a seed there, the floor rule 1
 users cannot rule that out."""
 MIN_GAIN = 0.005
 """A blend further from the term alone must gain at least this much held-out nDCG@10 (half a point) to be chosen."""
+CROSS_FIT_ROWS = 64
+"""Where fewer held-out rows than this have both a known label and a target, the blend is chosen on every training row
+out of fold (:func:`out_of_fold_figures`: :data:`FOLDS` more fits of the network). Chosen on development rows only
+(benchmarks/blend_margin.py --cross-fit, results/blend_crossfit_dev_baskets.md and blend_crossfit_dev_movielens.md:
+the rule of :func:`choose_blend` on each, the 8 basket sets at seeds 12-14, MovieLens at 10-21): the sets whose
+validation rows hold about 20 (birds), 32 (medical) and 47 (genbase) such rows gain 1.9, 6.6 and 2.7 points of mean
+development nDCG@10 out of fold (about 120, 220 and 310 rows); the sets with 90 or more move by at most 0.3 (enron
+-0.27, mediamill_small +0.09, the others 0, MovieLens -0.15: one of 12 seeds leaves the term and loses 1.9), so they
+keep their validation rows and their fit cost (MovieLens's fit-cost target)."""
+CROSS_FIT_MAX_ROWS = 50_000
+"""Out-of-fold choice only up to this many training rows: past it the three more fits cost minutes, and a set that
+large with so few (history, target) rows among its validation rows has little for the term to learn from."""
 BLENDS: tuple[tuple[float, float], ...] = (
     (1.0, 0.0), (1.0, 0.25), (1.0, 0.5), (1.0, 1.0), (0.5, 1.0), (0.25, 1.0), (0.0, 1.0))
 """(term weight, network weight) candidates, term-heavy first: the first is the term alone, the last the network
@@ -490,16 +505,36 @@ def _row_blocks(num_rows: int) -> list[slice]:
     return [slice(start, start + BLOCK_ROWS) for start in range(0, num_rows, BLOCK_ROWS)]
 
 
-def choose_blend(term_logits: np.ndarray, network_logits: np.ndarray, held: HeldOutRows
-                 ) -> tuple[tuple[float, float], dict[str, float]]:
-    """The (term weight, network weight) of :data:`BLENDS` the held-out rows choose, and each blend's nDCG@10.
+@dataclass(frozen=True)
+class BlendFigures:
+    """Each blend's nDCG@10 on held-out rows, row by row: what the blend is chosen on.
 
-    The best blend by mean nDCG@10 is the reference; the first blend (term-heavy first) whose per-row difference
-    to it has a mean within :data:`MARGIN_ERRORS` standard errors of zero, or within :data:`MIN_GAIN`, is chosen (a
-    paired margin: noise alone, or a gain too small to matter, does not move the choice off the term). The
-    differences are averaged over the reveals of one training row first, so the standard error counts rows. Where
-    no held-out row has both a known label and a target, every blend ranks alike and nothing can be chosen: the
-    term and the network are added unweighted, (1, 1), with a warning.
+    Attributes:
+        per_row: each blend of :data:`BLENDS` -> (n,) the nDCG@10 of each held-out row with a target.
+        rows: (n,) the training row of each value (a row revealed several times repeats).
+        with_history: (n,) whether the value's row has a known label (without one, every blend ranks it alike).
+    """
+
+    per_row: dict[tuple[float, float], np.ndarray]
+    rows: np.ndarray
+    with_history: np.ndarray
+
+    @classmethod
+    def joined(cls, parts: list[BlendFigures]) -> BlendFigures:
+        """The figures of several sets of held-out rows (the folds of :func:`out_of_fold_figures`) as one."""
+        return cls(per_row={blend: np.concatenate([part.per_row[blend] for part in parts]) for blend in BLENDS},
+                   rows=np.concatenate([part.rows for part in parts]),
+                   with_history=np.concatenate([part.with_history for part in parts]))
+
+    @property
+    def pairs(self) -> int:
+        """Distinct training rows with both a known label and a target: the evidence a choice rests on."""
+        return len(np.unique(self.rows[self.with_history]))
+
+
+def blend_figures(term_logits: np.ndarray, network_logits: np.ndarray, held: HeldOutRows) -> BlendFigures:
+    """Each blend's per-row nDCG@10 on the held-out rows, :data:`BLOCK_ROWS` rows at a time (each whole blend would
+    be an (n, L) copy).
 
     Args:
         term_logits: (n, L) the calibrated term's logits of the held-out rows.
@@ -508,20 +543,59 @@ def choose_blend(term_logits: np.ndarray, network_logits: np.ndarray, held: Held
     """
     parts: dict[tuple[float, float], list[np.ndarray]] = {blend: [np.zeros(0)] for blend in BLENDS}
     known, targets = sp.csr_matrix(held.known), sp.csr_matrix(held.targets)
-    for block in _row_blocks(len(term_logits)):  # blended a block at a time: each whole blend is a (n, L) copy
+    for block in _row_blocks(len(term_logits)):
         for blend in BLENDS:
             parts[blend].append(row_ndcg(blended(term_logits[block], network_logits[block], known[block], blend),
                                          known[block], targets[block]))
-    per_row = {blend: np.concatenate(values) for blend, values in parts.items()}
-    figures = {f"term {term:g} + network {network:g}": float(values.mean()) if len(values) else float("nan")
-               for (term, network), values in per_row.items()}
-    with_targets = (targets > 0).getnnz(axis=1) > 0
-    if not (np.diff(known.indptr) > 0)[with_targets].any():  # as blended() tells a history: every blend ranks alike
+    with_targets = (targets > 0).getnnz(axis=1) > 0  # the rows row_ndcg keeps, in order
+    return BlendFigures(per_row={blend: np.concatenate(values) for blend, values in parts.items()},
+                        rows=held.rows[with_targets], with_history=(np.diff(known.indptr) > 0)[with_targets])
+
+
+def choose_blend(figures: BlendFigures) -> tuple[tuple[float, float], dict[str, float]]:
+    """The (term weight, network weight) of :data:`BLENDS` the held-out rows' ``figures`` choose, and each blend's
+    mean nDCG@10.
+
+    The best blend by mean nDCG@10 is the reference; the first blend (term-heavy first) whose per-row difference
+    to it has a mean within :data:`MARGIN_ERRORS` standard errors of zero, or within :data:`MIN_GAIN`, is chosen (a
+    paired margin: noise alone, or a gain too small to matter, does not move the choice off the term). The
+    differences are averaged over the reveals of one training row first, so the standard error counts rows. Where
+    no held-out row has both a known label and a target, every blend ranks alike and nothing can be chosen: the
+    term and the network are added unweighted, (1, 1), with a warning.
+    """
+    means = {f"term {term:g} + network {network:g}": float(values.mean()) if len(values) else float("nan")
+             for (term, network), values in figures.per_row.items()}
+    if not figures.with_history.any():  # as blended() tells a history: every blend ranks alike
         logger.warning("no held-out row has both a known label and a target: the known-label term and the network "
                        "are added unweighted")
-        return (1.0, 1.0), figures
-    rows = held.rows[with_targets]  # each value's row, as row_ndcg keeps
-    return blend_within_margin(per_row, rows, errors=MARGIN_ERRORS, gain=MIN_GAIN), figures
+        return (1.0, 1.0), means
+    return blend_within_margin(figures.per_row, figures.rows, errors=MARGIN_ERRORS, gain=MIN_GAIN), means
+
+
+def out_of_fold_figures(total: sp.spmatrix, every: sp.csr_matrix, regularisation: float, X: Matrix,
+                        fold_parts: Callable[[np.ndarray], tuple[HeldOutRows, FittedModel]], *, device: str,
+                        seed: int) -> BlendFigures:
+    """Every blend's per-row nDCG@10 on every training row, out of fold: over :data:`FOLDS` folds, each fold's rows
+    are scored as the validation rows are, by the term fitted on the other rows (and the log) with ``lambda``
+    ``regularisation`` and calibrated on the fold, and by a network trained without them.
+
+    Args:
+        total: (L, L) the Gram matrix of every training row and the log.
+        every: (rows, L) 0/1 CSR, every label of each training row.
+        regularisation: the term's chosen ``lambda``.
+        X: (rows, in_features) the training rows' features.
+        fold_parts: fold rows -> (their held-out known labels and targets, a network fitted without those rows).
+        device: where the networks score.
+        seed: the folds.
+    """
+    fold = np.random.default_rng(seed + 7).integers(0, FOLDS, every.shape[0])
+    parts = []
+    for index in range(FOLDS):
+        rows = np.flatnonzero(fold == index)
+        held, network = fold_parts(rows)
+        term = fit_held_out_term(total - gram(every[rows]), held, regularisation)
+        parts.append(blend_figures(term.logits, network.decision_function(X[held.rows], device=device), held))
+    return BlendFigures.joined(parts)
 
 
 def blend_within_margin(per_row: dict[tuple[float, float], np.ndarray], rows: np.ndarray, *, errors: float,
@@ -551,7 +625,8 @@ def by_row(values: np.ndarray, rows: np.ndarray) -> np.ndarray:
 
 
 def fit_known_term(model: FittedModel, X: Matrix, every: sp.csr_matrix, held: HeldOutRows,
-                   log_rows: sp.csr_matrix | None, *, device: str, seed: int
+                   log_rows: sp.csr_matrix | None, *, device: str, seed: int,
+                   fold_parts: Callable[[np.ndarray], tuple[HeldOutRows, FittedModel]] | None = None
                    ) -> tuple[FittedModel, np.ndarray, dict[str, Any]]:
     """``model`` (a fitted network over the label space) with its known-label term (see the module docstring).
 
@@ -563,6 +638,10 @@ def fit_known_term(model: FittedModel, X: Matrix, every: sp.csr_matrix, held: He
         log_rows: (m, num_labels) 0/1 CSR label-only rows, or ``None``.
         device: where the network scores the held-out rows.
         seed: the folds and random halves choosing ``lambda``.
+        fold_parts: fold rows -> (their held-out known labels and targets, a network fitted without them): where
+            the held-out rows hold fewer than :data:`CROSS_FIT_ROWS` rows with a history and a target (and the
+            training rows are at most :data:`CROSS_FIT_MAX_ROWS`), the blend is chosen on every training row out of
+            fold instead (:func:`out_of_fold_figures`); ``None``: on the held-out rows always.
 
     Returns:
         The model with its term, the held-out rows' logits under the chosen blend (n, num_labels) (the term fitted
@@ -574,14 +653,24 @@ def fit_known_term(model: FittedModel, X: Matrix, every: sp.csr_matrix, held: He
     term = fit_held_out_term(total - gram(every[held_rows]), held, max(quality, key=quality.get))
     term_logits = term.logits  # overwritten by the served blend below (blend_in_place)
     network_logits = model.decision_function(X[held.rows], device=device)
-    (term_weight, network_weight), blends = choose_blend(term_logits, network_logits, held)
+    figures_of_rows = blend_figures(term_logits, network_logits, held)
+    chosen_on = "held-out rows"
+    if fold_parts is not None and figures_of_rows.pairs < CROSS_FIT_ROWS and X.shape[0] <= CROSS_FIT_MAX_ROWS:
+        logger.info("known labels: %d held-out rows with a history and a target (< %d): the blend is chosen on every "
+                    "training row out of fold (%d more fits of the network)", figures_of_rows.pairs, CROSS_FIT_ROWS,
+                    FOLDS)
+        figures_of_rows = out_of_fold_figures(total, every, term.weights.regularisation, X, fold_parts,
+                                              device=device, seed=seed)
+        chosen_on = "out of fold"
+    (term_weight, network_weight), blends = choose_blend(figures_of_rows)
     served = replace(term.weights, matrix=term_weights(total, term.weights.regularisation),
                      scale=term_weight * term.weights.scale, bias=term_weight * term.weights.bias,
                      network_weight=network_weight, gram=total)
     figures = {"regularisation": term.weights.regularisation, "held_out_rows": int(len(held_rows)),
                "held_out_scale": term.weights.scale, "held_out_bias": term.weights.bias,
                "term_ndcg@10_by_regularisation": {str(value): figure for value, figure in quality.items()},
-               "blend_ndcg@10": blends, "blend": [term_weight, network_weight]}
+               "blend_ndcg@10": blends, "blend": [term_weight, network_weight], "blend_chosen_on": chosen_on,
+               "blend_rows": figures_of_rows.pairs}
     logger.info("known labels: lambda %s, blend term %g + network %g (held-out nDCG@10 %s)",
                 term.weights.regularisation, term_weight, network_weight, blends)
     return (replace(model, known_term=served),
