@@ -31,8 +31,9 @@ the rest are what to recommend. A model fitted with known labels scores
   :data:`MARGIN_ERRORS` standard errors of zero (or within :data:`MIN_GAIN`). So on the selection rows the model
   is never below the term alone or the network alone by more than that margin, and it only leaves the term for the
   network where the network's gain is beyond the noise of those rows. Where the validation rows hold fewer than
-  :data:`CROSS_FIT_ROWS` rows with a history and a target, the selection rows are every training row instead, out
-  of fold: three networks, each fitted without a third of the rows, and the term fitted without them too.
+  :data:`CROSS_FIT_ROWS` rows with a history and a target (and there is no label-only log), the selection rows are
+  every training row instead, out of fold: three networks, each fitted without a third of the rows and early-stopped
+  on them, and the term fitted without them too.
 * Without given known labels (``known_labels="split"``), each validation row reveals a seeded random half of its
   labels (each known with probability :data:`KNOWN_SHARE`), :data:`REVEALS` times over (independent halves), so a
   small validation set still gives the blend enough (row, reveal) pairs.
@@ -106,7 +107,11 @@ the rule of :func:`choose_blend` on each, the 8 basket sets at seeds 12-14, Movi
 validation rows hold about 20 (birds), 32 (medical) and 47 (genbase) such rows gain 1.9, 6.6 and 2.7 points of mean
 development nDCG@10 out of fold (about 120, 220 and 310 rows); the sets with 90 or more move by at most 0.3 (enron
 -0.27, mediamill_small +0.09, the others 0, MovieLens -0.15: one of 12 seeds leaves the term and loses 1.9), so they
-keep their validation rows and their fit cost (MovieLens's fit-cost target)."""
+keep their validation rows and their fit cost (MovieLens's fit-cost target). Not with a label-only log: each fold's
+fit distils the log's cold labels again (MovieLens's cold-history development fits took 37 s instead of 11), and on
+benchmarks/cold_history.py's development rows the out-of-fold choice was mixed (medical's Recall@20 0.808 -> 0.921,
+but MovieLens's 0.179 -> 0.169 and birds' new-item mAP 0.424 -> 0.362; at 3e31d0e), so a fit with a log chooses on
+its validation rows."""
 CROSS_FIT_MAX_ROWS = 50_000
 """Out-of-fold choice only up to this many training rows: past it the three more fits cost minutes, and a set that
 large with so few (history, target) rows among its validation rows has little for the term to learn from."""
@@ -641,7 +646,8 @@ def fit_known_term(model: FittedModel, X: Matrix, every: sp.csr_matrix, held: He
         fold_parts: fold rows -> (their held-out known labels and targets, a network fitted without them): where
             the held-out rows hold fewer than :data:`CROSS_FIT_ROWS` rows with a history and a target (and the
             training rows are at most :data:`CROSS_FIT_MAX_ROWS`), the blend is chosen on every training row out of
-            fold instead (:func:`out_of_fold_figures`); ``None``: on the held-out rows always.
+            fold instead (:func:`out_of_fold_figures`); ``None`` (a fit with a label-only log): on the held-out rows
+            always.
 
     Returns:
         The model with its term, the held-out rows' logits under the chosen blend (n, num_labels) (the term fitted
