@@ -489,14 +489,17 @@ def _category_summary(data: Dataset) -> str:
 
 
 def _known_summary(metrics: dict[str, Any]) -> str:
-    """``; known labels: term 1 + network 0.5 chosen on 105 held-out rows (nDCG@10 0.412), lambda 300`` or nothing."""
+    """``; known labels: term 1 + network 0.5 chosen on 105 held-out rows (nDCG@10 0.412), lambda 300`` (``chosen out
+    of fold on 310 training rows`` where the validation rows were too few) or nothing."""
     known = metrics.get("known_term")
     if not known:
         return ""
     term, network = known["blend"]
     ndcg = known["blend_ndcg@10"].get(f"term {term:g} + network {network:g}", float("nan"))
-    return (f"; known labels: term {term:g} + network {network:g} chosen on {known['held_out_rows']} held-out rows "
-            f"(nDCG@10 {ndcg:.4f}), lambda {known['regularisation']}")
+    where = (f"out of fold on {known['blend_rows']} training rows" if known.get("blend_chosen_on") == "out of fold"
+             else f"on {known['held_out_rows']} held-out rows")
+    return (f"; known labels: term {term:g} + network {network:g} chosen {where} (nDCG@10 {ndcg:.4f}), "
+            f"lambda {known['regularisation']}")
 
 
 def _graph_summary(classifier: object) -> str:

@@ -10,7 +10,7 @@ import scipy.sparse as sp
 import torch
 
 from gnn_mlc import DataError, LabelGCNClassifier, Scorer, load_model
-from gnn_mlc.cli import main
+from gnn_mlc.cli import _known_summary, main
 from gnn_mlc.evaluation import evaluate
 from gnn_mlc.training.known_labels import (
     BLENDS,
@@ -327,6 +327,7 @@ def test_few_held_out_pairs_choose_the_blend_out_of_fold_on_networks_that_never_
         np.testing.assert_array_equal(held_out, rows)  # the fold's rows early-stop its network, which never trains on them
         assert inputs.known is None  # a features-only network, as the served one
     assert model.fitted_.known_term.network_weight == figures["blend"][1]  # the served blend is the one chosen
+    assert f"chosen out of fold on {figures['blend_rows']} training rows" in _known_summary(model.fitted_.metrics)
 
 
 def test_held_out_rows_without_a_history_and_a_target_add_the_parts_unweighted(caplog):
