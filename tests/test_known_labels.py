@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -292,12 +294,13 @@ def test_the_served_term_is_the_one_chosen_refitted_on_every_training_row(known_
                                rtol=1e-5, atol=1e-6)
 
 
-def test_few_held_out_pairs_choose_the_blend_out_of_fold_on_networks_that_never_saw_their_rows(monkeypatch):
+def test_few_held_out_pairs_choose_the_blend_out_of_fold_on_networks_that_never_saw_their_rows(monkeypatch, caplog):
     import gnn_mlc.training.fit as fit
     import gnn_mlc.training.known_labels as known_labels
 
     X, Y = _baskets(3)
-    X, Y = X[:300], Y[:300]
+    X, Y = X[:300], Y[:300].copy()
+    Y[:, 11] = 0  # a label with no positive: its warning is logged once, not again by each fold's fit
     fold_inputs, fold_rows = [], []
     original_fit, original_figures = fit.fit_model, known_labels.out_of_fold_figures
 
@@ -318,7 +321,10 @@ def test_few_held_out_pairs_choose_the_blend_out_of_fold_on_networks_that_never_
     assert figures["blend_chosen_on"] == "held-out rows" and not fold_inputs
     validation_pairs = figures["blend_rows"]
     monkeypatch.setattr(known_labels, "CROSS_FIT_ROWS", 10_000)  # none is: every training row, out of fold
-    model = LabelGCNClassifier(**FAST).fit(X, Y, known_labels="split")
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="gnn_mlc"):
+        model = LabelGCNClassifier(**FAST).fit(X, Y, known_labels="split")
+    assert sum("with no positive" in record.getMessage() for record in caplog.records) == 1
     figures = model.fitted_.metrics["known_term"]
     assert figures["blend_chosen_on"] == "out of fold" and figures["blend_rows"] > 3 * validation_pairs
     assert len(fold_rows) == len(fold_inputs) == known_labels.FOLDS

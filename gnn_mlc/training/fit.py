@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any, Literal
@@ -220,8 +221,9 @@ def fit_model(inputs: FitInputs, settings: FitSettings, *, checkpoint: str | Pat
         it). A fold's own stratified split would early-stop on a few dozen rows on the small sets this is for
         (medical's development folds stopped at epochs 6 and 10, the whole fit at 71)."""
         features_only = replace(inputs, known=None, Y_missing=network_missing)
-        return (held_out_rows(Y_space, given, rows, seed=settings.random_state),
-                fit_model(features_only, settings, validation_rows=rows))
+        with _errors_only(logging.getLogger("gnn_mlc")):  # its warnings repeat the whole fit's: the same rows
+            network = fit_model(features_only, settings, validation_rows=rows)
+        return held_out_rows(Y_space, given, rows, seed=settings.random_state), network
 
     model, held_logits, figures = fit_known_term(  # with a log, a fold's fit distils the cold labels again
         model, X, every, held, log_rows, device=settings.device, seed=settings.random_state,
@@ -324,6 +326,17 @@ def _graph_rows(module: LabelScoringModel, X_scaled: Matrix, Y_space: sp.csr_mat
         labels = sp.csr_matrix(labels - labels.multiply(hidden), dtype=np.uint8)
         labels.eliminate_zeros()
     return encodings, labels
+
+
+@contextmanager
+def _errors_only(logger: logging.Logger) -> Iterator[None]:
+    """``logger`` (and the loggers under it) logs only errors inside the block."""
+    level = logger.level
+    logger.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
 
 
 def _graph_label_set(sources: GraphSources) -> set[str]:
