@@ -294,6 +294,39 @@ def test_the_served_term_is_the_one_chosen_refitted_on_every_training_row(known_
                                rtol=1e-5, atol=1e-6)
 
 
+def test_out_of_fold_figures_score_each_fold_by_a_term_and_a_network_fitted_without_it():
+    from gnn_mlc.fitted import KnownLabelWeights
+    from gnn_mlc.training.known_labels import FOLDS, held_out_rows, out_of_fold_figures
+
+    rng = np.random.default_rng(8)
+    Y = sp.csr_matrix((rng.random((61, 8)) < 0.4).astype(np.uint8))
+    X, W = rng.normal(size=(61, 3)), rng.normal(size=(3, 8))
+    term = KnownLabelWeights(matrix=None, scale=1.7, bias=-2.0, regularisation=10.0)
+    seen: list[np.ndarray] = []
+
+    class Network:  # a stand-in for the fold's fitted network: fixed logits of the features
+        def decision_function(self, features, device):
+            return (features @ W).astype(np.float32)
+
+    def fold_parts(rows):
+        seen.append(rows)
+        return held_out_rows(Y, None, rows, seed=0), Network()
+
+    figures = out_of_fold_figures(gram(Y), Y, term, X, fold_parts, device="cpu", seed=4)
+    assert len(seen) == FOLDS and sorted(np.concatenate(seen).tolist()) == list(range(61))
+    expected = []
+    for rows in seen:  # by hand: dense EASE^R of the other rows, the given calibration, the stand-in's logits
+        held = held_out_rows(Y, None, rows, seed=0)
+        B = ease_weights(gram(Y[np.setdiff1d(np.arange(61), rows)]).toarray(), 10.0)
+        term_logits = (1.7 * (held.known @ B) - 2.0).astype(np.float32)
+        expected.append(blend_figures(term_logits, (X[held.rows] @ W).astype(np.float32), held))
+    for blend in BLENDS:
+        np.testing.assert_allclose(figures.per_row[blend], np.concatenate([part.per_row[blend] for part in expected]),
+                                   atol=1e-6)
+    np.testing.assert_array_equal(figures.rows, np.concatenate([part.rows for part in expected]))
+    assert figures.pairs == len(np.unique(np.concatenate([part.rows[part.with_history] for part in expected])))
+
+
 def test_few_held_out_pairs_choose_the_blend_out_of_fold_on_networks_that_never_saw_their_rows(monkeypatch, caplog):
     import gnn_mlc.training.fit as fit
     import gnn_mlc.training.known_labels as known_labels

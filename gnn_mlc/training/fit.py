@@ -139,6 +139,9 @@ def fit_model(inputs: FitInputs, settings: FitSettings, *, checkpoint: str | Pat
                                                                seed=settings.random_state)
     else:
         train_rows = np.setdiff1d(np.arange(X.shape[0]), validation_rows)
+        if not len(train_rows) or not len(validation_rows):
+            raise ValueError(f"validation_rows: {len(validation_rows)} of {X.shape[0]} rows; expected some rows for "
+                             "each of training and validation")
     if len(validation_rows) > VALIDATION_ROWS:  # scored every epoch: a seeded sample at recommender scale
         validation_rows = np.sort(np.random.default_rng(settings.random_state).choice(
             validation_rows, VALIDATION_ROWS, replace=False))
@@ -219,7 +222,9 @@ def fit_model(inputs: FitInputs, settings: FitSettings, *, checkpoint: str | Pat
         """``rows``' held-out known labels and targets, and the network fitted on every other row and early-stopped
         on ``rows``, as the served one is on the validation rows (features only, a row's known labels unknown to
         it). A fold's own stratified split would early-stop on a few dozen rows on the small sets this is for
-        (medical's development folds stopped at epochs 6 and 10, the whole fit at 71)."""
+        (medical's development folds stopped at epochs 6 and 10, the whole fit at 71). The fold's label graph masks
+        the known labels too (the served graph counts them): the networks differ by that only with
+        ``num_gcn_layers`` > 0 (the default is 0, whose network does not read the graph)."""
         features_only = replace(inputs, known=None, Y_missing=network_missing)
         with _errors_only(logging.getLogger("gnn_mlc")):  # its warnings repeat the whole fit's: the same rows
             network = fit_model(features_only, settings, validation_rows=rows)

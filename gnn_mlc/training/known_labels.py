@@ -323,17 +323,18 @@ def _decompose_rows(num_rows: int, num_labels: int) -> bool:
     return num_rows < num_labels
 
 
-def fit_held_out_term(G: sp.csr_matrix, held: HeldOutRows, regularisation: float) -> HeldOutTerm:
+def fit_held_out_term(G: sp.csr_matrix, held: HeldOutRows, regularisation: float,
+                      calibration: tuple[float, float] | None = None) -> HeldOutTerm:
     """The term of the Gram matrix ``G`` of every row but the held-out ones, kept as the served term is
-    (:func:`term_weights`), its scale and bias calibrated on
-    the held-out rows that have known labels (the only rows the served rule applies them to)."""
+    (:func:`term_weights`), its scale and bias calibrated on the held-out rows that have known labels (the only
+    rows the served rule applies them to), or the given ``calibration`` (scale, bias)."""
     B, known = term_weights(G, regularisation), sp.csr_matrix(held.known, dtype=np.float32)
     evidence = np.empty(known.shape, dtype=np.float32)
     for block in _row_blocks(known.shape[0]):  # one product of every row held its sparse result beside the dense one
         part = known[block] @ B
         evidence[block] = part.toarray() if sp.issparse(part) else part
     with_history = np.flatnonzero(np.diff(known.indptr) > 0)
-    scale, bias = calibrate(evidence, held.targets, held.known, rows=with_history)
+    scale, bias = calibration or calibrate(evidence, held.targets, held.known, rows=with_history)
     evidence *= scale  # calibrated in place: at 5,000 rows x 50,000 labels each copy is 1 GB
     evidence += bias
     return HeldOutTerm(weights=KnownLabelWeights(matrix=None, scale=scale, bias=bias, regularisation=regularisation),
@@ -579,29 +580,32 @@ def choose_blend(figures: BlendFigures) -> tuple[tuple[float, float], dict[str, 
     return blend_within_margin(figures.per_row, figures.rows, errors=MARGIN_ERRORS, gain=MIN_GAIN), means
 
 
-def out_of_fold_figures(total: sp.spmatrix, every: sp.csr_matrix, regularisation: float, X: Matrix,
+def out_of_fold_figures(total: sp.spmatrix, every: sp.csr_matrix, term: KnownLabelWeights, X: Matrix,
                         fold_parts: Callable[[np.ndarray], tuple[HeldOutRows, FittedModel]], *, device: str,
                         seed: int) -> BlendFigures:
-    """Every blend's per-row nDCG@10 on every training row, out of fold: over :data:`FOLDS` folds, each fold's rows
-    are scored as the validation rows are, by the term fitted on the other rows (and the log) with ``lambda``
-    ``regularisation`` and calibrated on the fold, and by a network trained without them.
+    """Every blend's per-row nDCG@10 on every training row, out of fold: over :data:`FOLDS` folds (a seeded
+    permutation cut in equal parts), each fold's rows are scored as the validation rows are, by the term fitted on
+    the other rows with ``term``'s ``lambda`` and with its scale and bias (the served ones: a blend's weights mean
+    something only against the term's scale), and by a network trained without them.
 
     Args:
-        total: (L, L) the Gram matrix of every training row and the log.
+        total: (L, L) the Gram matrix of every training row.
         every: (rows, L) 0/1 CSR, every label of each training row.
-        regularisation: the term's chosen ``lambda``.
+        term: the held-out term: its ``regularisation``, ``scale`` and ``bias``.
         X: (rows, in_features) the training rows' features.
         fold_parts: fold rows -> (their held-out known labels and targets, a network fitted without those rows).
         device: where the networks score.
         seed: the folds.
+
+    Returns:
+        The folds' figures, joined (:meth:`BlendFigures.joined`).
     """
-    fold = np.random.default_rng(seed + 7).integers(0, FOLDS, every.shape[0])
+    folds = np.array_split(np.random.default_rng(seed + 7).permutation(every.shape[0]), FOLDS)
     parts = []
-    for index in range(FOLDS):
-        rows = np.flatnonzero(fold == index)
+    for rows in (np.sort(fold) for fold in folds if len(fold)):
         held, network = fold_parts(rows)
-        term = fit_held_out_term(total - gram(every[rows]), held, regularisation)
-        parts.append(blend_figures(term.logits, network.decision_function(X[held.rows], device=device), held))
+        fold_term = fit_held_out_term(total - gram(every[rows]), held, term.regularisation, (term.scale, term.bias))
+        parts.append(blend_figures(fold_term.logits, network.decision_function(X[held.rows], device=device), held))
     return BlendFigures.joined(parts)
 
 
@@ -667,8 +671,7 @@ def fit_known_term(model: FittedModel, X: Matrix, every: sp.csr_matrix, held: He
         logger.info("known labels: %d held-out rows with a history and a target (< %d): the blend is chosen on every "
                     "training row out of fold (%d more fits of the network)", figures_of_rows.pairs, CROSS_FIT_ROWS,
                     FOLDS)
-        figures_of_rows = out_of_fold_figures(total, every, term.weights.regularisation, X, fold_parts,
-                                              device=device, seed=seed)
+        figures_of_rows = out_of_fold_figures(total, every, term.weights, X, fold_parts, device=device, seed=seed)
         chosen_on = "out of fold"
     (term_weight, network_weight), blends = choose_blend(figures_of_rows)
     served = replace(term.weights, matrix=term_weights(total, term.weights.regularisation),
