@@ -295,13 +295,11 @@ def test_the_served_term_is_the_one_chosen_refitted_on_every_training_row(known_
 
 
 def test_out_of_fold_figures_score_each_fold_by_a_term_and_a_network_fitted_without_it():
-    from gnn_mlc.fitted import KnownLabelWeights
     from gnn_mlc.training.known_labels import FOLDS, held_out_rows, out_of_fold_figures
 
     rng = np.random.default_rng(8)
     Y = sp.csr_matrix((rng.random((61, 8)) < 0.4).astype(np.uint8))
     X, W = rng.normal(size=(61, 3)), rng.normal(size=(3, 8))
-    term = KnownLabelWeights(matrix=None, scale=1.7, bias=-2.0, regularisation=10.0)
     seen: list[np.ndarray] = []
 
     class Network:  # a stand-in for the fold's fitted network: fixed logits of the features
@@ -312,19 +310,23 @@ def test_out_of_fold_figures_score_each_fold_by_a_term_and_a_network_fitted_with
         seen.append(rows)
         return held_out_rows(Y, None, rows, seed=0), Network()
 
-    figures = out_of_fold_figures(gram(Y), Y, term, X, fold_parts, device="cpu", seed=4)
+    figures, calibration = out_of_fold_figures(gram(Y), Y, 10.0, X, fold_parts, device="cpu", seed=4)
     assert len(seen) == FOLDS and sorted(np.concatenate(seen).tolist()) == list(range(61))
-    expected = []
-    for rows in seen:  # by hand: dense EASE^R of the other rows, the given calibration, the stand-in's logits
+    expected, calibrations = [], []
+    for rows in seen:  # by hand: dense EASE^R of the other rows, calibrated on the fold, the stand-in's logits
         held = held_out_rows(Y, None, rows, seed=0)
-        B = ease_weights(gram(Y[np.setdiff1d(np.arange(61), rows)]).toarray(), 10.0)
-        term_logits = (1.7 * (held.known @ B) - 2.0).astype(np.float32)
-        expected.append(blend_figures(term_logits, (X[held.rows] @ W).astype(np.float32), held))
+        evidence = (held.known @ ease_weights(gram(Y[np.setdiff1d(np.arange(61), rows)]).toarray(), 10.0))
+        scale, bias = calibrate(evidence.astype(np.float32), held.targets, held.known,
+                                rows=np.flatnonzero(held.known.getnnz(axis=1) > 0))
+        calibrations.append((scale, bias))
+        expected.append(blend_figures((scale * evidence + bias).astype(np.float32),
+                                      (X[held.rows] @ W).astype(np.float32), held))
     for blend in BLENDS:
         np.testing.assert_allclose(figures.per_row[blend], np.concatenate([part.per_row[blend] for part in expected]),
                                    atol=1e-6)
     np.testing.assert_array_equal(figures.rows, np.concatenate([part.rows for part in expected]))
     assert figures.pairs == len(np.unique(np.concatenate([part.rows[part.with_history] for part in expected])))
+    assert calibration == pytest.approx(tuple(np.mean(calibrations, axis=0)), rel=1e-4)  # served: the folds' mean
 
 
 def test_few_held_out_pairs_choose_the_blend_out_of_fold_on_networks_that_never_saw_their_rows(monkeypatch, caplog):
@@ -334,7 +336,7 @@ def test_few_held_out_pairs_choose_the_blend_out_of_fold_on_networks_that_never_
     X, Y = _baskets(3)
     X, Y = X[:300], Y[:300].copy()
     Y[:, 11] = 0  # a label with no positive: its warning is logged once, not again by each fold's fit
-    fold_inputs, fold_rows = [], []
+    fold_inputs, fold_rows, calibrations = [], [], []
     original_fit, original_figures = fit.fit_model, known_labels.out_of_fold_figures
 
     def recording_fit(inputs, settings, **options):  # the estimator holds the original: only fold fits come here
@@ -345,7 +347,9 @@ def test_few_held_out_pairs_choose_the_blend_out_of_fold_on_networks_that_never_
         def parts(rows):
             fold_rows.append(rows)
             return fold_parts(rows)
-        return original_figures(total, every, regularisation, X, parts, **options)
+        result = original_figures(total, every, regularisation, X, parts, **options)
+        calibrations.append(result[1])
+        return result
 
     monkeypatch.setattr(fit, "fit_model", recording_fit)
     monkeypatch.setattr(known_labels, "out_of_fold_figures", recording_figures)
@@ -366,6 +370,8 @@ def test_few_held_out_pairs_choose_the_blend_out_of_fold_on_networks_that_never_
         np.testing.assert_array_equal(held_out, rows)  # the fold's rows early-stop its network, which never trains on them
         assert inputs.known is None  # a features-only network, as the served one
     assert model.fitted_.known_term.network_weight == figures["blend"][1]  # the served blend is the one chosen
+    served = model.fitted_.known_term  # with the calibration the folds chose it with
+    assert (served.scale, served.bias) == pytest.approx(tuple(figures["blend"][0] * v for v in calibrations[0]))
     assert f"chosen out of fold on {figures['blend_rows']} training rows" in _known_summary(model.fitted_.metrics)
 
 

@@ -33,7 +33,8 @@ the rest are what to recommend. A model fitted with known labels scores
   network where the network's gain is beyond the noise of those rows. Where the validation rows hold fewer than
   :data:`CROSS_FIT_ROWS` rows with a history and a target (and there is no label-only log), the selection rows are
   every training row instead, out of fold: three networks, each fitted without a third of the rows and early-stopped
-  on them, and the term fitted without them too.
+  on them, and the term fitted without them too and calibrated on them; the served scale and bias are then the mean
+  of the folds' (the blend's weights mean something only against the term's scale).
 * Without given known labels (``known_labels="split"``), each validation row reveals a seeded random half of its
   labels (each known with probability :data:`KNOWN_SHARE`), :data:`REVEALS` times over (independent halves), so a
   small validation set still gives the blend enough (row, reveal) pairs.
@@ -580,33 +581,37 @@ def choose_blend(figures: BlendFigures) -> tuple[tuple[float, float], dict[str, 
     return blend_within_margin(figures.per_row, figures.rows, errors=MARGIN_ERRORS, gain=MIN_GAIN), means
 
 
-def out_of_fold_figures(total: sp.spmatrix, every: sp.csr_matrix, term: KnownLabelWeights, X: Matrix,
+def out_of_fold_figures(total: sp.spmatrix, every: sp.csr_matrix, regularisation: float, X: Matrix,
                         fold_parts: Callable[[np.ndarray], tuple[HeldOutRows, FittedModel]], *, device: str,
-                        seed: int) -> BlendFigures:
-    """Every blend's per-row nDCG@10 on every training row, out of fold: over :data:`FOLDS` folds (a seeded
-    permutation cut in equal parts), each fold's rows are scored as the validation rows are, by the term fitted on
-    the other rows with ``term``'s ``lambda`` and with its scale and bias (the served ones: a blend's weights mean
-    something only against the term's scale), and by a network trained without them.
+                        seed: int) -> tuple[BlendFigures, tuple[float, float]]:
+    """Every blend's per-row nDCG@10 on every training row, out of fold, and the term's calibration from them: over
+    :data:`FOLDS` folds (a seeded permutation cut in equal parts), each fold's rows are scored as the validation
+    rows are, by the term fitted on the other rows with ``lambda`` ``regularisation`` and calibrated on the fold
+    (:func:`fit_held_out_term`), and by a network trained without them.
 
     Args:
         total: (L, L) the Gram matrix of every training row.
         every: (rows, L) 0/1 CSR, every label of each training row.
-        term: the held-out term: its ``regularisation``, ``scale`` and ``bias``.
+        regularisation: the term's chosen ``lambda``.
         X: (rows, in_features) the training rows' features.
         fold_parts: fold rows -> (their held-out known labels and targets, a network fitted without those rows).
         device: where the networks score.
         seed: the folds.
 
     Returns:
-        The folds' figures, joined (:meth:`BlendFigures.joined`).
+        The folds' figures, joined (:meth:`BlendFigures.joined`), and the mean of the folds' (scale, bias): the
+        calibration to serve, so that the blend served is the blend these figures chose (its weights mean something
+        only against the term's scale).
     """
     folds = np.array_split(np.random.default_rng(seed + 7).permutation(every.shape[0]), FOLDS)
-    parts = []
+    parts, calibrations = [], []
     for rows in (np.sort(fold) for fold in folds if len(fold)):
         held, network = fold_parts(rows)
-        fold_term = fit_held_out_term(total - gram(every[rows]), held, term.regularisation, (term.scale, term.bias))
-        parts.append(blend_figures(fold_term.logits, network.decision_function(X[held.rows], device=device), held))
-    return BlendFigures.joined(parts)
+        term = fit_held_out_term(total - gram(every[rows]), held, regularisation)
+        parts.append(blend_figures(term.logits, network.decision_function(X[held.rows], device=device), held))
+        calibrations.append((term.weights.scale, term.weights.bias))
+    scale, bias = np.mean(calibrations, axis=0)
+    return BlendFigures.joined(parts), (float(scale), float(bias))
 
 
 def blend_within_margin(per_row: dict[tuple[float, float], np.ndarray], rows: np.ndarray, *, errors: float,
@@ -662,7 +667,8 @@ def fit_known_term(model: FittedModel, X: Matrix, every: sp.csr_matrix, held: He
     held_rows = np.unique(held.rows)  # a row revealed several times counts once in the term's fit
     total = gram(every) + (gram(log_rows) if log_rows is not None else sp.csr_matrix(every.shape[1:] * 2))
     quality = choose_regularisation(every, log_rows, seed=seed, total=total)
-    term = fit_held_out_term(total - gram(every[held_rows]), held, max(quality, key=quality.get))
+    held_out_gram = total - gram(every[held_rows])
+    term = fit_held_out_term(held_out_gram, held, max(quality, key=quality.get))
     term_logits = term.logits  # overwritten by the served blend below (blend_in_place)
     network_logits = model.decision_function(X[held.rows], device=device)
     figures_of_rows = blend_figures(term_logits, network_logits, held)
@@ -671,7 +677,10 @@ def fit_known_term(model: FittedModel, X: Matrix, every: sp.csr_matrix, held: He
         logger.info("known labels: %d held-out rows with a history and a target (< %d): the blend is chosen on every "
                     "training row out of fold (%d more fits of the network)", figures_of_rows.pairs, CROSS_FIT_ROWS,
                     FOLDS)
-        figures_of_rows = out_of_fold_figures(total, every, term.weights, X, fold_parts, device=device, seed=seed)
+        figures_of_rows, calibration = out_of_fold_figures(total, every, term.weights.regularisation, X, fold_parts,
+                                                           device=device, seed=seed)
+        term = fit_held_out_term(held_out_gram, held, term.weights.regularisation, calibration)  # served as chosen
+        term_logits = term.logits
         chosen_on = "out of fold"
     (term_weight, network_weight), blends = choose_blend(figures_of_rows)
     served = replace(term.weights, matrix=term_weights(total, term.weights.regularisation),
