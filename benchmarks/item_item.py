@@ -1,7 +1,7 @@
 """The scalable item-item term against exact EASE^R: completion quality, time and size where both run.
 
 Above ``DENSE_TERM_LABELS`` (8,192) labels the known-label term is EASE^R solved on each label's co-occurrence
-neighbourhood (``gnn_mlc.training.known_labels.neighbourhood_ease_weights``: the ``NEIGHBOURS`` labels of largest
+neighbourhood (``gnn_mlc.training.ease.neighbourhood_ease_weights``: the ``NEIGHBOURS`` labels of largest
 cosine with it); up to it, exact EASE^R.
 Both are fitted here on the same Gram matrix with the same ``lambda`` (the one the model would choose:
 ``choose_regularisation``), so the figures measure the approximation alone:
@@ -38,14 +38,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import recsys  # noqa: E402
 from common import commit, random_half, recall_ndcg, write_results  # noqa: E402
 
-import gnn_mlc.training.known_labels as known_labels  # noqa: E402
-from gnn_mlc.training.known_labels import (  # noqa: E402
-    NEIGHBOURS,
-    choose_regularisation,
-    ease_weights,
-    gram,
-    neighbourhood_ease_weights,
-)
+import gnn_mlc.training.ease as ease  # noqa: E402
+from gnn_mlc.training.ease import NEIGHBOURS, ease_weights, gram, neighbourhood_ease_weights  # noqa: E402
+from gnn_mlc.training.known_labels import choose_regularisation  # noqa: E402
 
 TOPICS, TOPIC_LABELS, TEST_ROWS = 400, 300, 5_000
 
@@ -74,15 +69,15 @@ def _by_count(G: sp.csr_matrix, norms: np.ndarray, label: int, size: int) -> tup
     return _COSINE(G, np.ones_like(norms), label, size)
 
 
-_COSINE = known_labels._neighbourhood
+_COSINE = ease._neighbourhood
 
 
 def _neighbourhood_form(G: sp.csr_matrix, regularisation: float, size: int, ranking: str) -> sp.csr_matrix:
-    known_labels._neighbourhood = _COSINE if ranking == "cosine" else _by_count
+    ease._neighbourhood = _COSINE if ranking == "cosine" else _by_count
     try:
         return neighbourhood_ease_weights(G, regularisation, size)
     finally:
-        known_labels._neighbourhood = _COSINE
+        ease._neighbourhood = _COSINE
 
 
 def compare(name: str, seed: int, train: sp.csr_matrix, known: sp.csr_matrix, targets: sp.csr_matrix, *,

@@ -14,6 +14,15 @@ import torch
 from gnn_mlc import DataError, LabelGCNClassifier, Scorer, load_model
 from gnn_mlc.cli import _known_summary, main
 from gnn_mlc.evaluation import evaluate
+from gnn_mlc.training import ease
+from gnn_mlc.training.ease import (
+    ease_scores_by_regularisation,
+    ease_weights,
+    gram,
+    gram_spectrum,
+    neighbourhood_ease_weights,
+    rows_spectrum,
+)
 from gnn_mlc.training.known_labels import (
     BLENDS,
     HeldOutRows,
@@ -24,15 +33,9 @@ from gnn_mlc.training.known_labels import (
     calibrate,
     choose_blend,
     choose_regularisation,
-    ease_scores_by_regularisation,
-    ease_weights,
     fit_held_out_term,
-    gram,
-    gram_spectrum,
-    neighbourhood_ease_weights,
     random_known_split,
     row_ndcg,
-    rows_spectrum,
 )
 
 FAST = {"max_epochs": 8, "hidden_channels": 32, "embedding_dim": 16, "batch_size": 64, "random_state": 0}
@@ -150,12 +153,12 @@ def test_held_out_logits_in_row_blocks_are_the_dense_formula(monkeypatch):
     held = HeldOutRows(rows=np.arange(25), known=known, targets=sp.csr_matrix(every[:25] - known, dtype=np.uint8))
     G = gram(every[25:])
     for dense_budget in (64, 8):  # exact EASE^R (dense B), then the neighbourhood form (sparse B)
-        monkeypatch.setattr(known_labels, "DENSE_TERM_LABELS", dense_budget)
+        monkeypatch.setattr(ease, "DENSE_TERM_LABELS", dense_budget)
         monkeypatch.setattr(known_labels, "BLOCK_ROWS", 1024)
         whole = fit_held_out_term(G, held, 10.0)
         monkeypatch.setattr(known_labels, "BLOCK_ROWS", 4)  # 7 blocks
         term = fit_held_out_term(G, held, 10.0)
-        B = known_labels.term_weights(G, 10.0)
+        B = ease.term_weights(G, 10.0)
         B = B.toarray() if sp.issparse(B) else B
         expected = term.weights.scale * (known.toarray() @ B) + term.weights.bias
         np.testing.assert_allclose(term.logits, expected, rtol=1e-5, atol=1e-5)
@@ -611,7 +614,7 @@ def test_above_the_dense_budget_lambda_is_chosen_on_the_most_frequent_labels(mon
     _, Y = _baskets(5)
     every = sp.csr_matrix(Y)
     whole = choose_regularisation(every, None, seed=0)
-    monkeypatch.setattr(known_labels, "DENSE_TERM_LABELS", 4)
+    monkeypatch.setattr(ease, "DENSE_TERM_LABELS", 4)
     monkeypatch.setattr(known_labels, "LAMBDA_LABELS", Y.shape[1])  # the sub-catalogue is every label: same figures
     assert choose_regularisation(every, None, seed=0) == pytest.approx(whole)
     monkeypatch.setattr(known_labels, "LAMBDA_LABELS", 3)
@@ -631,15 +634,14 @@ def test_above_the_dense_budget_lambda_is_chosen_on_the_most_frequent_labels(mon
 
 
 def test_above_the_dense_budget_the_term_is_neighbourhood_ease_and_survives_the_directory(monkeypatch, tmp_path):
-    import gnn_mlc.training.known_labels as known_labels
 
-    monkeypatch.setattr(known_labels, "DENSE_TERM_LABELS", 4)
-    monkeypatch.setattr(known_labels, "NEIGHBOURS", 3)
+    monkeypatch.setattr(ease, "DENSE_TERM_LABELS", 4)
+    monkeypatch.setattr(ease, "NEIGHBOURS", 3)
     X, Y = _baskets(5)
     model = LabelGCNClassifier(**FAST).fit(X, Y, known_labels="split")
     term = model.fitted_.known_term
     assert sp.issparse(term.matrix) and np.diff(sp.csc_matrix(term.matrix).indptr).max() <= 3
-    np.testing.assert_allclose(term.matrix.toarray(), known_labels.neighbourhood_ease_weights(
+    np.testing.assert_allclose(term.matrix.toarray(), neighbourhood_ease_weights(
         term.gram, term.regularisation, 3).toarray(), rtol=1e-6)  # the served form: the Gram matrix of every row
     known = random_known_split(sp.csr_matrix(Y[:50]), np.random.default_rng(0)).toarray()
     model.to_directory(tmp_path / "m")

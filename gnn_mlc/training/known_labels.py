@@ -10,10 +10,10 @@ the rest are what to recommend. A model fitted with known labels scores
   ``P = (G + lambda I)^-1``, ``G = X^T X`` over every training row's labels (known and target alike) **and the
   label-only log's rows**, so a label that only the log knows (a new item) gets incoming weights from the labels it
   travels with and is scored from a user's history. ``B`` is exact and whole (dense) up to
-  :data:`DENSE_TERM_LABELS` labels (the memory budget); above, each label's column is EASE^R solved on its
-  neighbourhood (:func:`neighbourhood_ease_weights`: the ridge regression of the label on the :data:`NEIGHBOURS`
-  labels most similar to it, which is EASE^R's column exactly when the neighbourhood is every other label), sparse,
-  at a cost linear in the labels.
+  :data:`ease.DENSE_TERM_LABELS` labels (the memory budget); above, each label's column is EASE^R solved on its
+  neighbourhood (:func:`ease.neighbourhood_ease_weights`: the ridge regression of the label on the
+  :data:`ease.NEIGHBOURS` labels most similar to it, which is EASE^R's column exactly when the neighbourhood is every
+  other label), sparse, at a cost linear in the labels. The weights themselves are :mod:`gnn_mlc.training.ease`.
 * **Out of fold.** The network never sees the term. The term that scores the validation rows (the *selection rows*)
   is fitted without them (on the other training rows and the log); its ``scale`` and ``bias`` (a logistic fit) and
   ``alpha`` are chosen on those rows, each with its known labels given and its other labels as targets (the network
@@ -22,7 +22,7 @@ the rest are what to recommend. A model fitted with known labels scores
   :data:`REGULARISATIONS`) needs no network and is chosen with more rows: over :data:`FOLDS` folds of every training
   row, each revealing a random half of its labels to a term fitted on the other folds (every value from one
   eigendecomposition of ``G`` per fold, from a thin SVD of the fold's rows where they are fewer than the labels;
-  above :data:`DENSE_TERM_LABELS` labels, on the :data:`LAMBDA_LABELS` most frequent ones). The served term is then
+  above :data:`ease.DENSE_TERM_LABELS` labels, on the :data:`LAMBDA_LABELS` most frequent ones). The served term is then
   refitted on every row with the chosen ``lambda``: the model served is the one chosen, up to the rows it counts.
 * **Never below its parts.** The network ``h(x) . W[t] + b[t]`` is the features-only network (trained with the
   known labels left out of its loss). The mix of term and network is chosen among :data:`BLENDS` (from the term
@@ -48,7 +48,6 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
-import scipy.linalg
 import scipy.sparse as sp
 import torch
 import torch.nn.functional as F
@@ -56,25 +55,18 @@ from torch import Tensor
 
 from gnn_mlc._typing import Matrix
 from gnn_mlc.fitted import FittedModel, KnownLabelWeights
+from gnn_mlc.training import ease
+from gnn_mlc.training.ease import ease_scores_by_regularisation, gram, gram_spectrum, rows_spectrum, term_weights
 
 logger = logging.getLogger(__name__)
 KNOWN_SHARE = 0.5
 """The chance that a label of a training row is known in a random split (the share the test protocol reveals)."""
 REGULARISATIONS = (1.0, 3.0, 10.0, 30.0, 100.0, 300.0, 1000.0, 3000.0)
-DENSE_TERM_LABELS = 8192
-"""Up to this many labels ``B`` is kept whole, dense: (8192, 8192) float32 is 256 MB (the memory budget)."""
-NEIGHBOURS = 512
-"""Above :data:`DENSE_TERM_LABELS` labels, the labels (most similar first, by cosine of co-occurrence) each label's
-EASE^R column is solved on: a (512, 512) system per label. Chosen on a development task (benchmarks/item_item.py's
-synthetic baskets, 300,000 rows x 4,000 labels, seed 10): Recall@20 / nDCG@10 1.3 / 0.8 points below exact EASE^R
-with 256 labels ranked by cosine, 0.7 / 0.5 with 512 (2.1 / 1.2 and 1.1 / 0.7 ranked by raw counts)."""
 LAMBDA_LABELS = 4096
-"""Above :data:`DENSE_TERM_LABELS` labels, ``lambda`` is chosen on the sub-catalogue of this many most frequent
+"""Above :data:`ease.DENSE_TERM_LABELS` labels, ``lambda`` is chosen on the sub-catalogue of this many most frequent
 labels (one eigendecomposition of its Gram matrix per fold), for exact EASE^R, and used by the neighbourhood form:
-on the development task of :data:`NEIGHBOURS` a third of or three times that ``lambda`` moves the neighbourhood
+on the development task of :data:`ease.NEIGHBOURS` a third of or three times that ``lambda`` moves the neighbourhood
 form's Recall@20 / nDCG@10 by at most 0.2 points (benchmarks/results/item_item_dev.md)."""
-SOLVE_BATCH = 64
-"""Labels whose neighbourhood systems are solved together (64 x 512 x 512 float64: 128 MB)."""
 SELECTION_ROWS = 5_000
 """At most this many rows (a seeded sample) choose ``lambda``, and at most this many the calibration and blend."""
 CALIBRATION_VALUES = 2**22
@@ -170,78 +162,6 @@ def random_known_split(Y: sp.csr_matrix, generator: np.random.Generator, *, shar
     return known
 
 
-def gram(rows: sp.csr_matrix) -> sp.csr_matrix:
-    """``G = X^T X`` (L, L) float64 CSR of 0/1 label ``rows`` (rows, L) (a stored value counts as 1)."""
-    rows = sp.csr_matrix(rows, dtype=np.float64)
-    rows.data[:] = 1.0
-    return sp.csr_matrix(rows.T @ rows)
-
-
-def ease_weights(G: np.ndarray | sp.spmatrix, regularisation: float) -> np.ndarray:
-    """EASE^R's dense (L, L) item-item matrix ``B[j, t]`` (known j -> candidate t) of the Gram matrix ``G``."""
-    G = torch.from_numpy(G.toarray() if sp.issparse(G) else np.asarray(G, dtype=np.float64))
-    P = torch.cholesky_inverse(torch.linalg.cholesky(G + regularisation * torch.eye(len(G), dtype=G.dtype)))
-    B = (-P / torch.diagonal(P)[None, :]).numpy()  # G + lambda I is positive definite: a Cholesky inverse
-    np.fill_diagonal(B, 0.0)
-    return B
-
-
-def gram_spectrum(G: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The eigendecomposition of a Gram matrix ``G`` (L, L): eigenvalues ``e`` (L,) and orthonormal eigenvectors
-    ``V`` (L, L), float64 (``G`` is overwritten)."""
-    eigenvalues, V = scipy.linalg.eigh(G, driver="evr", overwrite_a=True, check_finite=False)
-    return np.maximum(eigenvalues, 0.0), V  # G is positive semi-definite; rounding can dip below 0
-
-
-def rows_spectrum(rows: sp.csr_matrix) -> tuple[np.ndarray, np.ndarray]:
-    """The eigendecomposition of ``G = X^T X`` of 0/1 label ``rows`` X (n, L) from their thin SVD
-    (``X = U S V^T``): eigenvalues ``e = S^2`` (r,) and orthonormal eigenvectors ``V`` (L, r), float64, r the smaller
-    of the non-empty rows and L; every eigenvalue not in ``e`` is 0. With fewer rows than labels, an (n, L) problem
-    instead of (L, L), and only r eigenvectors to multiply by: on MovieLens's folds of 325 users of 1,297 movies, 0.06 s
-    a decomposition instead of 0.15 s, and the whole choice of ``lambda`` 0.48 s instead of 1.08 s (2 cores)."""
-    rows = sp.csr_matrix(rows, dtype=np.float64)
-    rows = rows[np.diff(rows.indptr) > 0]  # an empty row adds nothing to G
-    rows.data[:] = 1.0
-    _, singular, right = scipy.linalg.svd(rows.toarray(), full_matrices=False, check_finite=False, overwrite_a=True)
-    return singular ** 2, right.T
-
-
-def ease_scores_by_regularisation(spectrum: tuple[np.ndarray, np.ndarray], known: sp.csr_matrix,
-                                  regularisations: tuple[float, ...]) -> dict[float, np.ndarray]:
-    """``known @ B(lambda)`` (rows, L) float32 for every ``lambda``, from one eigendecomposition of the Gram matrix
-    ``G = V diag(e) V^T`` (:func:`gram_spectrum`, or :func:`rows_spectrum`, whose left-out eigenvalues are 0):
-    ``P = V diag(1 / (e + lambda)) V^T + (I - V V^T) / lambda``, so each value costs a (rows, r) x (r, L) product,
-    not an inversion. In float64: at a large ``lambda`` a score is the small difference ``known - known P / diag(P)``,
-    and float32 products moved medical's choice of ``lambda`` from 10 to 3000 (its 1000 and 3000 nDCG@10 from 0.423
-    to 0.442)."""
-    eigenvalues, V = spectrum
-    K = sp.csr_matrix(known, dtype=np.float64)
-    KV, dense_known, squared = np.asarray(K @ V), K.toarray(), V ** 2
-    complete = V.shape[1] == V.shape[0]
-    if not complete:  # the part of each row (and of I) outside V's span, where G's eigenvalue is 0
-        outside_known, outside_diagonal = dense_known - KV @ V.T, 1.0 - squared.sum(axis=1)
-    scores = {}
-    for value in regularisations:
-        inverse = 1.0 / (eigenvalues + value)
-        KP = (KV * inverse) @ V.T  # known @ P
-        diagonal = squared @ inverse  # diag(P)
-        if not complete:
-            KP += outside_known / value
-            diagonal += outside_diagonal / value
-        scores[value] = np.asarray(dense_known - KP / diagonal[None, :], dtype=np.float32)
-    return scores
-
-
-def cosine_weights(G: sp.csr_matrix) -> sp.csr_matrix:
-    """Cosine item-item similarities (ItemKNN) of the Gram matrix ``G``, sparse (L, L), no diagonal."""
-    G = sp.csr_matrix(G, dtype=np.float64)
-    norms = np.sqrt(np.maximum(G.diagonal(), 1e-12))
-    similarity = sp.csr_matrix(sp.diags(1 / norms) @ G @ sp.diags(1 / norms))
-    similarity.setdiag(0.0)
-    similarity.eliminate_zeros()
-    return similarity
-
-
 def row_ndcg(scores: np.ndarray, known: sp.csr_matrix, targets: sp.csr_matrix, *, k: int = 10) -> np.ndarray:
     """Per-row binary nDCG@k of ranking each row's targets by ``scores`` (rows, L), its known labels excluded; rows
     without a target are left out, so the result has one value per row with a target. Ranked
@@ -284,10 +204,10 @@ def choose_regularisation(every: sp.csr_matrix, log_rows: sp.csr_matrix | None, 
     """Each ``lambda`` of :data:`REGULARISATIONS` -> its completion nDCG@10 over :data:`FOLDS` folds of the training
     rows: each fold's rows (with >= 2 labels, at most :data:`SELECTION_ROWS` in all) reveal a seeded random half of
     their labels to a term fitted on the other folds and the log, every value from one eigendecomposition
-    (:func:`gram_spectrum`, or :func:`rows_spectrum` where the rows are fewer than the labels). Every training row
-    takes part, so the choice does not rest on the few selection rows. Above :data:`DENSE_TERM_LABELS` labels, the
-    rows and the log are cut to the :data:`LAMBDA_LABELS` most frequent labels (their Gram matrix is what is
-    decomposed).
+    (:func:`ease.gram_spectrum`, or :func:`ease.rows_spectrum` where the rows are fewer than the labels). Every
+    training row takes part, so the choice does not rest on the few selection rows. Above
+    :data:`ease.DENSE_TERM_LABELS` labels, the rows and the log are cut to the :data:`LAMBDA_LABELS` most frequent
+    labels (their Gram matrix is what is decomposed).
 
     Args:
         every: (rows, L) 0/1 CSR, every label of each training row.
@@ -298,7 +218,7 @@ def choose_regularisation(every: sp.csr_matrix, log_rows: sp.csr_matrix | None, 
     every = sp.csr_matrix(every, dtype=np.uint8)
     log_rows = (sp.csr_matrix((0, every.shape[1]), dtype=np.uint8) if log_rows is None
                 else sp.csr_matrix(log_rows, dtype=np.uint8))
-    if every.shape[1] > DENSE_TERM_LABELS:
+    if every.shape[1] > ease.DENSE_TERM_LABELS:
         counts = every.getnnz(axis=0) + log_rows.getnnz(axis=0)
         kept = np.sort(np.argsort(-counts, kind="stable")[:LAMBDA_LABELS])  # rows and log that have each
         every, log_rows = every[:, kept], log_rows[:, kept]
@@ -328,14 +248,14 @@ def choose_regularisation(every: sp.csr_matrix, log_rows: sp.csr_matrix | None, 
 
 def _decompose_rows(num_rows: int, num_labels: int) -> bool:
     """Whether the Gram matrix of ``num_rows`` non-empty rows over ``num_labels`` labels is decomposed from the rows
-    (:func:`rows_spectrum`, an (n, L) problem) rather than as an (L, L) matrix: with fewer rows than labels."""
+    (:func:`ease.rows_spectrum`, an (n, L) problem) rather than as an (L, L) matrix: with fewer rows than labels."""
     return num_rows < num_labels
 
 
 def fit_held_out_term(G: sp.csr_matrix, held: HeldOutRows, regularisation: float,
                       calibration: tuple[float, float] | None = None) -> HeldOutTerm:
     """The term of the Gram matrix ``G`` of every row but the held-out ones, kept as the served term is
-    (:func:`term_weights`), its scale and bias calibrated on the held-out rows that have known labels (the only
+    (:func:`ease.term_weights`), its scale and bias calibrated on the held-out rows that have known labels (the only
     rows the served rule applies them to), or the given ``calibration`` (scale, bias)."""
     B, known = term_weights(G, regularisation), sp.csr_matrix(held.known, dtype=np.float32)
     evidence = np.empty(known.shape, dtype=np.float32)
@@ -348,109 +268,6 @@ def fit_held_out_term(G: sp.csr_matrix, held: HeldOutRows, regularisation: float
     evidence += bias
     return HeldOutTerm(weights=KnownLabelWeights(matrix=None, scale=scale, bias=bias, regularisation=regularisation),
                        logits=evidence)
-
-
-def term_weights(G: sp.csr_matrix, regularisation: float | None) -> np.ndarray | sp.csr_matrix:
-    """The served term's ``B`` (L, L) ``[j, t]`` from the Gram matrix of every row: exact EASE^R, dense, up to
-    :data:`DENSE_TERM_LABELS` labels; neighbourhood EASE^R (CSR) above; cosine similarities (CSR) without a
-    ``regularisation`` (the term of model directories written before ``lambda`` was chosen at every size)."""
-    if regularisation is None:
-        return cosine_weights(G)
-    if G.shape[0] <= DENSE_TERM_LABELS:
-        return ease_weights(G, regularisation).astype(np.float32)
-    return neighbourhood_ease_weights(G, regularisation, NEIGHBOURS)
-
-
-def neighbourhood_ease_weights(G: sp.csr_matrix, regularisation: float, neighbours: int, *,
-                               core_labels: int | None = None) -> sp.csr_matrix:
-    """EASE^R on each label's co-occurrence neighbourhood: (L, L) float32 CSR ``B[j, t]``.
-
-    EASE^R's column ``t`` is the ridge regression of label ``t`` on every other label,
-    ``B[-t, t] = (G[-t, -t] + lambda I)^-1 G[-t, t]``; here it is solved on the ``neighbours`` labels most similar
-    to ``t`` among those that co-occur with it (cosine of co-occurrence, ``G[j, t] / sqrt(G[j, j])``; ties broken by
-    argpartition), the other weights zero. So a label that never co-occurs with ``t`` sends it nothing (EASE^R can
-    give it a weight through the labels between them), and it is EASE^R exactly when every other label co-occurs
-    with ``t`` and ``neighbours >= L - 1``. Each system is gathered from a dense float32 copy of ``G`` over the
-    ``core_labels`` most frequent labels (where neighbourhoods concentrate; (8192, 8192) is 256 MB; counts are exact
-    in float32 up to 2^24) and from the sparse rows of the others, then solved :data:`SOLVE_BATCH` at a time: time
-    linear in the labels.
-
-    Args:
-        G: (L, L) the labels' Gram matrix (co-occurrence counts).
-        regularisation: ``lambda``.
-        neighbours: how many labels each label's column is solved on.
-        core_labels: how many of the most frequent labels the dense copy holds (default
-            :data:`DENSE_TERM_LABELS`).
-    """
-    G = sp.csr_matrix(G, dtype=np.float64)
-    G.sum_duplicates()  # one entry per pair, sorted
-    num_labels = G.shape[0]
-    size = max(1, min(neighbours, num_labels - 1))
-    norms = np.sqrt(np.maximum(G.diagonal(), 1e-12))
-    core_labels = DENSE_TERM_LABELS if core_labels is None else core_labels
-    core = np.sort(np.argsort(-G.diagonal(), kind="stable")[:core_labels])
-    in_core = np.full(num_labels, -1, dtype=np.int64)
-    in_core[core] = np.arange(len(core))
-    dense = sp.csr_matrix(G[core][:, core], dtype=np.float32).toarray()
-    position = np.full(num_labels, -1, dtype=np.int64)  # a neighbourhood's labels -> their place in its system
-    diagonal = np.arange(size)
-    sources, targets, weights = [], [], []
-    for start in range(0, num_labels, SOLVE_BATCH):
-        batch = np.arange(start, min(num_labels, start + SOLVE_BATCH))
-        systems = np.zeros((len(batch), size, size))
-        right = np.zeros((len(batch), size))
-        hoods = []
-        for slot, label in enumerate(batch):
-            labels, counts = _neighbourhood(G, norms, label, size)
-            hoods.append(labels)
-            places = np.arange(len(labels))
-            position[labels] = places
-            dense_places = in_core[labels] >= 0
-            within = places[dense_places]
-            systems[slot][np.ix_(within, within)] = dense[np.ix_(in_core[labels[dense_places]],
-                                                                 in_core[labels[dense_places]])]
-            row, column, values = _rows_within(G, labels[~dense_places], position)
-            row = places[~dense_places][row]
-            systems[slot, row, column] = values  # the other labels' rows, and by symmetry their columns
-            systems[slot, column, row] = values
-            right[slot, : len(labels)] = counts
-            position[labels] = -1
-        systems[:, diagonal, diagonal] += regularisation  # unused slots solve to 0
-        solved = torch.linalg.solve(torch.from_numpy(systems), torch.from_numpy(right)).numpy()
-        for slot, label in enumerate(batch):
-            sources.append(hoods[slot])
-            targets.append(np.full(len(hoods[slot]), label))
-            weights.append(solved[slot, : len(hoods[slot])])
-    B = sp.csr_matrix((np.concatenate(weights).astype(np.float32), (np.concatenate(sources), np.concatenate(targets))),
-                      shape=(num_labels, num_labels))
-    B.eliminate_zeros()
-    return B
-
-
-def _neighbourhood(G: sp.csr_matrix, norms: np.ndarray, label: int, size: int) -> tuple[np.ndarray, np.ndarray]:
-    """The (at most ``size``) other labels most similar to ``label`` (largest ``G[label, j] / norms[j]``: the cosine
-    up to ``label``'s own norm), and their counts ``G[label, j]``."""
-    labels = G.indices[G.indptr[label]:G.indptr[label + 1]]
-    counts = G.data[G.indptr[label]:G.indptr[label + 1]]
-    other = labels != label
-    labels, counts = labels[other], counts[other]
-    if len(labels) > size:
-        strongest = np.argpartition(-counts / norms[labels], size - 1)[:size]
-        labels, counts = labels[strongest], counts[strongest]
-    return labels, counts
-
-
-def _rows_within(G: sp.csr_matrix, labels: np.ndarray, position: np.ndarray
-                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The entries of ``G[labels][:, labels]`` as (row, column, value) places in the neighbourhood's system;
-    ``position`` maps a label of ``labels`` to its place and every other label to -1."""
-    starts, ends = G.indptr[labels], G.indptr[labels + 1]
-    lengths = ends - starts
-    entries = np.repeat(starts - np.cumsum(lengths) + lengths, lengths) + np.arange(lengths.sum())
-    row = np.repeat(np.arange(len(labels)), lengths)
-    column = position[G.indices[entries]]
-    inside = column >= 0
-    return row[inside], column[inside], G.data[entries][inside]
 
 
 def calibrate(evidence: np.ndarray, targets: sp.csr_matrix, known: sp.csr_matrix, *, rows: np.ndarray | None = None,
