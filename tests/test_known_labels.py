@@ -378,6 +378,30 @@ def test_few_held_out_pairs_choose_the_blend_out_of_fold_on_networks_that_never_
     assert f"chosen out of fold on {figures['blend_rows']} training rows" in _known_summary(model.fitted_.metrics)
 
 
+def test_fit_model_refuses_validation_rows_that_leave_nothing_to_train_or_to_validate(monkeypatch):
+    import gnn_mlc.training.fit as fit
+    import gnn_mlc.training.known_labels as known_labels
+
+    captured = {}
+
+    class Captured(Exception):
+        pass
+
+    def capture(inputs, settings, **options):  # a fold's fit: its inputs and settings, then stop
+        captured.update(inputs=inputs, settings=settings)
+        raise Captured
+
+    monkeypatch.setattr(fit, "fit_model", capture)
+    monkeypatch.setattr(known_labels, "CROSS_FIT_ROWS", 10_000)
+    X, Y = _baskets(3)
+    with pytest.raises(Captured):
+        LabelGCNClassifier(**FAST).fit(X[:120], Y[:120], known_labels="split")
+    monkeypatch.undo()
+    for rows in (np.arange(120), np.zeros(0, dtype=np.int64)):
+        with pytest.raises(ValueError, match=r"validation_rows: \d+ of 120 rows; expected some rows for each"):
+            fit.fit_model(captured["inputs"], captured["settings"], validation_rows=rows)
+
+
 def test_held_out_rows_without_a_history_and_a_target_add_the_parts_unweighted(caplog):
     rng = np.random.default_rng(5)
     targets = (rng.random((40, 10)) < 0.3).astype(np.uint8)
