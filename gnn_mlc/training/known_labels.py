@@ -494,7 +494,10 @@ def fit_known_term(model: FittedModel, X: Matrix, every: sp.csr_matrix, held: He
 
     Returns:
         The model with its term, the held-out rows' logits under the chosen blend (n, num_labels) (the term fitted
-        without them: what the decision rule is tuned on), and the figures the choices were made on.
+        without them: what the decision rule is tuned on), and the figures the choices were made on
+        (``held_out_scale`` / ``held_out_bias``: the calibration served before the blend's term weight, the
+        folds' mean where ``blend_chosen_on`` is "out of fold"; ``blend_rows``: the rows with a history and a
+        target the blend was chosen on).
     """
     held_rows = np.unique(held.rows)  # a row revealed several times counts once in the term's fit
     total = gram(every) + (gram(log_rows) if log_rows is not None else sp.csr_matrix(every.shape[1:] * 2))
