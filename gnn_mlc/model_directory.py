@@ -511,9 +511,7 @@ def _known_term_tensors(term: KnownLabelWeights) -> dict[str, torch.Tensor]:
     if isinstance(term.matrix, np.ndarray):
         tensors = {"matrix": torch.from_numpy(np.ascontiguousarray(term.matrix, np.float32))}
     else:
-        coo = sp.coo_matrix(term.matrix)
-        tensors = {"edge_index": torch.from_numpy(np.stack([coo.row, coo.col]).astype(np.int64)),
-                   "weight": torch.from_numpy(coo.data.astype(np.float32))}
+        tensors = _edge_tensors(term.matrix)
     tensors.update({name: torch.tensor([value], dtype=torch.float64) for name, value in (
         ("scale", term.scale), ("bias", term.bias), ("network_weight", term.network_weight),
         ("regularisation", 0.0 if term.regularisation is None else term.regularisation))})
@@ -554,9 +552,7 @@ def _known_term(file: Path, num_labels: int) -> KnownLabelWeights:
 def _cold_teacher_tensors(teacher: ColdLabelTeacher) -> dict[str, torch.Tensor]:
     """The cold labels' teacher as safetensors: ``edge_index`` / ``weight`` (the non-zeros of ``T``), ``bias``,
     ``targets`` and ``share``."""
-    coo = sp.coo_matrix(teacher.matrix)
-    return {"edge_index": torch.from_numpy(np.stack([coo.row, coo.col]).astype(np.int64)),
-            "weight": torch.from_numpy(coo.data.astype(np.float32)),
+    return {**_edge_tensors(teacher.matrix),
             "bias": torch.from_numpy(np.ascontiguousarray(teacher.bias, np.float32)),
             "targets": torch.from_numpy(teacher.targets.astype(np.int64)),
             "share": torch.tensor([teacher.share], dtype=torch.float64)}
@@ -587,6 +583,14 @@ def _cold_teacher(file: Path, num_labels: int, embedding_dim: int) -> ColdLabelT
         raise ModelDirectoryError(f"{file}: a teacher of {teacher.num_values} values; expected at most embedding_dim x "
                                   f"labels = {budget}, as training writes")
     return teacher
+
+
+def _edge_tensors(matrix: sp.spmatrix) -> dict[str, torch.Tensor]:
+    """A sparse (L, L) matrix's non-zeros as ``edge_index`` (2, E) int64 and ``weight`` (E,) float32, as
+    :func:`_edge_matrix` reads them back."""
+    coo = sp.coo_matrix(matrix)
+    return {"edge_index": torch.from_numpy(np.stack([coo.row, coo.col]).astype(np.int64)),
+            "weight": torch.from_numpy(coo.data.astype(np.float32))}
 
 
 def _edge_matrix(edge_index: np.ndarray, weight: np.ndarray, num_labels: int) -> sp.csr_matrix:
