@@ -324,6 +324,7 @@ def test_out_of_fold_figures_score_each_fold_by_a_term_and_a_network_fitted_with
         calibrations.append((scale, bias))
         expected.append(blend_figures((scale * evidence + bias).astype(np.float32),
                                       (X[held.rows] @ W).astype(np.float32), held))
+        assert held.pairs == expected[-1].pairs  # the held-out rows count what the figures count
     for blend in BLENDS:
         np.testing.assert_allclose(figures.per_row[blend], np.concatenate([part.per_row[blend] for part in expected]),
                                    atol=1e-6)

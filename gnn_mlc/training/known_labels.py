@@ -141,6 +141,13 @@ class HeldOutRows:
     known: sp.csr_matrix
     targets: sp.csr_matrix
 
+    @property
+    def pairs(self) -> int:
+        """Distinct training rows with both a known label and a target: the evidence a blend chosen on them rests on
+        (as :attr:`BlendFigures.pairs` counts it)."""
+        both = ((self.known > 0).getnnz(axis=1) > 0) & ((self.targets > 0).getnnz(axis=1) > 0)
+        return len(np.unique(self.rows[both]))
+
 
 @dataclass(frozen=True)
 class HeldOutTerm:
@@ -502,22 +509,19 @@ def fit_known_term(model: FittedModel, X: Matrix, every: sp.csr_matrix, held: He
     held_rows = np.unique(held.rows)  # a row revealed several times counts once in the term's fit
     total = gram(every) + (gram(log_rows) if log_rows is not None else sp.csr_matrix(every.shape[1:] * 2))
     quality = choose_regularisation(every, log_rows, seed=seed, total=total)
-    held_out_gram = total - gram(every[held_rows])
-    term = fit_held_out_term(held_out_gram, held, max(quality, key=quality.get))
+    regularisation = max(quality, key=quality.get)
+    out_of_fold = fold_parts is not None and held.pairs < CROSS_FIT_ROWS and X.shape[0] <= CROSS_FIT_MAX_ROWS
+    calibration = None  # the held-out rows' own, unless the folds chose under theirs
+    if out_of_fold:
+        logger.info("known labels: %d held-out rows with a history and a target (< %d): the blend is chosen on every "
+                    "training row out of fold (%d more fits of the network)", held.pairs, CROSS_FIT_ROWS, FOLDS)
+        figures_of_rows, calibration = out_of_fold_figures(total, every, regularisation, X, fold_parts, device=device,
+                                                           seed=seed)
+    term = fit_held_out_term(total - gram(every[held_rows]), held, regularisation, calibration)
     term_logits = term.logits  # overwritten by the served blend below (blend_in_place)
     network_logits = model.decision_function(X[held.rows], device=device)
-    figures_of_rows = blend_figures(term_logits, network_logits, held)
-    chosen_on = "held-out rows"
-    if fold_parts is not None and figures_of_rows.pairs < CROSS_FIT_ROWS and X.shape[0] <= CROSS_FIT_MAX_ROWS:
-        logger.info("known labels: %d held-out rows with a history and a target (< %d): the blend is chosen on every "
-                    "training row out of fold (%d more fits of the network)", figures_of_rows.pairs, CROSS_FIT_ROWS,
-                    FOLDS)
-        figures_of_rows, calibration = out_of_fold_figures(total, every, term.weights.regularisation, X, fold_parts,
-                                                           device=device, seed=seed)
-        if calibration is not None:  # served with the calibration the folds chose under
-            term = fit_held_out_term(held_out_gram, held, term.weights.regularisation, calibration)
-            term_logits = term.logits
-        chosen_on = "out of fold"
+    if not out_of_fold:
+        figures_of_rows = blend_figures(term_logits, network_logits, held)
     (term_weight, network_weight), blends = choose_blend(figures_of_rows)
     served = replace(term.weights, matrix=term_weights(total, term.weights.regularisation),
                      scale=term_weight * term.weights.scale, bias=term_weight * term.weights.bias,
@@ -525,7 +529,8 @@ def fit_known_term(model: FittedModel, X: Matrix, every: sp.csr_matrix, held: He
     figures = {"regularisation": term.weights.regularisation, "held_out_rows": int(len(held_rows)),
                "held_out_scale": term.weights.scale, "held_out_bias": term.weights.bias,
                "term_ndcg@10_by_regularisation": {str(value): figure for value, figure in quality.items()},
-               "blend_ndcg@10": blends, "blend": [term_weight, network_weight], "blend_chosen_on": chosen_on,
+               "blend_ndcg@10": blends, "blend": [term_weight, network_weight],
+               "blend_chosen_on": "out of fold" if out_of_fold else "held-out rows",
                "blend_rows": figures_of_rows.pairs}
     logger.info("known labels: lambda %s, blend term %g + network %g (held-out nDCG@10 %s)",
                 term.weights.regularisation, term_weight, network_weight, blends)
