@@ -9,9 +9,10 @@ history and a target), and scores every blend on the development rows.
 Each candidate rule (``RULES``) then chooses from the selection rows alone, and its choice's development Recall@20
 / nDCG@10 is recorded beside the term alone and the network alone. Writes results/blend_margin_dev.{json,md}.
 ``--grid`` fits nothing: it applies a wider grid of rules (margins of 0-2 clustered standard errors with 0.5-2
-points, gains of 1-4 points needed to leave the term alone, and the floor test) to the per-row figures of every
-development file of this script (``GRID_FILES``) and prints each rule's mean development nDCG@10 per data set
-[worst shortfall, points]. ``--datasets`` (any set of ``recsys.py``) / ``--seeds`` / ``--results-name`` fit other
+points, gains of 1-4 points needed to leave the term alone, the floor test, and shares of 0.6-0.9 of the term alone
+that the network alone must reach) to the per-row figures of every development file of this script
+(``GRID_FILES``) and prints each rule's mean development nDCG@10 per data set [worst shortfall, points] (writes
+results/blend_margin_grid.{json,md}). ``--datasets`` (any set of ``recsys.py``) / ``--seeds`` / ``--results-name`` fit other
 development seeds into another file: results/blend_margin_dev_movielens (MovieLens seeds 18-41, how often each rule
 leaves the term on a set where the network alone is far below it) and results/blend_margin_dev_baskets (the 8
 basket sets, seeds 12-14, mediamill_small and yeast-meka among them). ``--cross-fit`` also applies every rule to
@@ -82,10 +83,22 @@ def _leave_floor(errors: float) -> Callable[[dict, np.ndarray], tuple]:
     return rule
 
 
+def _network_share(rule: Callable[[dict, np.ndarray], tuple], share: float) -> Callable[[dict, np.ndarray], tuple]:
+    """``rule``, but the term alone where the network alone is below ``share`` of the term alone's selection nDCG@10
+    (``known_labels.MIN_NETWORK_SHARE``, 0.8, since 3e91ef3)."""
+    def gated(per_row: dict, rows: np.ndarray) -> tuple:
+        if per_row[BLENDS[-1]].mean() < share * per_row[BLENDS[0]].mean():
+            return BLENDS[0]
+        return rule(per_row, rows)
+    return gated
+
+
 RULES: dict[str, Callable[[dict, np.ndarray], tuple]] = {
     "first within 1 SE (ae1a2ee)": _first_within(1.0, clustered=False),
     "first within 1 clustered SE": _first_within(1.0, clustered=True),
-    "first within 1.5 clustered SE (chosen)": _first_within(1.5, clustered=True),
+    "first within 1.5 clustered SE (3e91ef3)": _first_within(1.5, clustered=True),
+    "first within 1.5 clustered SE, network alone >= 0.8 of the term (chosen)": _network_share(
+        _first_within(1.5, clustered=True), 0.8),
     "first within 1.5 clustered SE, leaving the term for >= 2.5 points (89d5587)": _first_within(
         1.5, clustered=True, leave_gain=0.025),
     "first within 2 clustered SE": _first_within(2.0, clustered=True),
@@ -214,8 +227,8 @@ def _table(records: list[dict], rows: tuple[tuple[str, tuple[int, ...]], ...], k
 
 
 def grid() -> None:
-    """Print the wider grid of rules, applied to every development file of ``GRID_FILES`` there is (see the module
-    docstring)."""
+    """Apply the wider grid of rules to every development file of ``GRID_FILES`` there is (see the module
+    docstring); print it and write results/blend_margin_grid.{json,md}."""
     records = [record for name in GRID_FILES if (RESULTS / f"{name}.json").exists()
                for record in json.loads((RESULTS / f"{name}.json").read_text())]
     fits: dict[tuple[str, int], dict[tuple, dict]] = {}
@@ -225,23 +238,39 @@ def grid() -> None:
                 for errors in (0.0, 0.5, 1.0, 1.5, 2.0) for gain in (0.005, 0.01, 0.02)},
              **{f"first within 1.5 SE, leave for {leave:g}": _first_within(1.5, clustered=True, leave_gain=leave)
                 for leave in (0.01, 0.015, 0.02, 0.025, 0.03, 0.04)},
-             **{f"best if > {errors:g} SE over term": _leave_floor(errors) for errors in (1.0, 1.64, 2.0)}}
+             **{f"best if > {errors:g} SE over term": _leave_floor(errors) for errors in (1.0, 1.64, 2.0)},
+             **{f"first within 1.5 SE, network >= {share:g}": _network_share(_first_within(1.5, clustered=True), share)
+                for share in (0.6, 0.7, 0.75, 0.8, 0.85, 0.9)}}
+    names = list(dict.fromkeys(dataset for dataset, _ in fits))
+    lines = ["# How the known-label blend is chosen: the wider grid of rules, on development rows", "", "{header}",
+             "Every rule applied to the stored per-row selection figures of " + ", ".join(
+                 f"results/{name}.json" for name in GRID_FILES) + ": mean development nDCG@10 of the blend each "
+             "rule chooses [worst seed's shortfall, points, against the term alone on MovieLens and the better of "
+             "the term alone and the network alone elsewhere] (seeds left the term alone / seeds).", "",
+             "| rule | " + " | ".join(names) + " |", "|---|" + "---:|" * len(names)]
+    out = []
     for label, rule in rules.items():
         cells = []
-        for name in dict.fromkeys(dataset for dataset, _ in fits):
-            chosen, worst = [], -np.inf
+        for name in names:
+            chosen, worst, left = [], -np.inf, 0
             for (dataset, _), blends in sorted(fits.items()):
                 if dataset != name:
                     continue
                 any_record = blends[BLENDS[0]]
                 per_row = {blend: np.array(blends[blend]["selection_per_row"]) for blend in BLENDS}
-                pick = blends[rule(per_row, np.array(any_record["selection_row_ids"]))]["ndcg@10"]
+                blend = rule(per_row, np.array(any_record["selection_row_ids"]))
+                pick = blends[blend]["ndcg@10"]
                 floor = any_record["ndcg@10"] if name == "movielens" else max(
                     any_record["ndcg@10"], blends[BLENDS[-1]]["ndcg@10"])
                 chosen.append(pick)
                 worst = max(worst, 100 * (floor - pick))
-            cells.append(f"{name} {statistics.mean(chosen):.4f} [{worst:+.1f}]")
-        print(f"{label:34s} " + "  ".join(cells))
+                left += blend != BLENDS[0]
+            cells.append(f"{statistics.mean(chosen):.4f} [{worst:+.1f}] ({left}/{len(chosen)})")
+            out.append({"rule": label, "dataset": name, "ndcg@10": statistics.mean(chosen), "worst_points": worst,
+                        "seeds": len(chosen), "left_term": left})
+        print(f"{label:34s} " + "  ".join(f"{name} {cell}" for name, cell in zip(names, cells)))
+        lines.append(f"| {label} | " + " | ".join(cells) + " |")
+    write_results("blend_margin_grid", out, "\n".join(lines) + "\n")
 
 
 def main() -> None:

@@ -199,6 +199,30 @@ def test_the_blend_keeps_the_term_unless_the_network_is_better_beyond_noise():
     assert blend not in (BLENDS[0], BLENDS[-1])
 
 
+def test_a_network_far_below_the_term_is_not_blended_in_even_beyond_the_margin(monkeypatch):
+    import gnn_mlc.training.known_labels as known_labels
+
+    def figures(seed: int, network_signal: float):
+        rng = np.random.default_rng(seed)
+        truth = (rng.random((400, 20)) < 0.15).astype(np.float64)
+        known = np.zeros((400, 20), dtype=np.uint8)
+        known[np.arange(400), rng.integers(0, 20, 400)] = 1
+        truth[known > 0] = 0
+        held = HeldOutRows(rows=np.arange(400), known=sp.csr_matrix(known),
+                           targets=sp.csr_matrix(truth, dtype=np.uint8))
+        return blend_figures(truth * 1.5 + rng.normal(size=(400, 20)),
+                             truth * network_signal + rng.normal(size=(400, 20)), held)
+
+    weak, near = figures(0, 0.8), figures(0, 1.1)  # the network alone at 0.76 and 0.88 of the term alone
+    for case, share in ((weak, 0.757), (near, 0.877)):
+        means = {blend: values.mean() for blend, values in case.per_row.items()}
+        assert means[BLENDS[-1]] / means[BLENDS[0]] == pytest.approx(share, abs=0.005)
+    assert choose_blend(weak)[0] == BLENDS[0]
+    assert choose_blend(near)[0] not in (BLENDS[0], BLENDS[-1])
+    monkeypatch.setattr(known_labels, "MIN_NETWORK_SHARE", 0.0)  # the margin alone would blend the weak network in
+    assert choose_blend(weak)[0] not in (BLENDS[0], BLENDS[-1])
+
+
 def test_a_row_revealed_several_times_counts_once_in_the_blend_s_margin():
     rng = np.random.default_rng(3)
     truth = (rng.random((60, 20)) < 0.15).astype(np.float64)
