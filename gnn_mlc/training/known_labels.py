@@ -92,10 +92,10 @@ fits): with 1.5 the term alone is kept on all 8 MovieLens seeds (mean nDCG@10 0.
 MovieLens development seeds (18-41, results/blend_margin_dev_movielens.md) it leaves the term on 2, each for a
 quarter of the network chosen on 95 validation users, losing 1.07 and 0.22 points of nDCG@10 (mean 0.1452 against
 0.1457 for the term alone; the margin rules of the file lose up to 1.1 points on a seed there, the floor rule 1.5):
-a margin counted over about 100 users cannot rule that out. With the small sets out of fold
-(:data:`CROSS_FIT_ROWS`), ``blend_margin.py --grid`` over the files at 3e91ef3 still prefers 1.5 to 2: level on
-every set but genbase, where 2 keeps the term on two seeds that 1.5 leaves (seed 14: 7.9 points lower; mean
-0.916 against 0.933)."""
+a margin counted over about 100 users cannot rule that out (:data:`MIN_NETWORK_SHARE` keeps the term there). With
+the small sets out of fold (:data:`CROSS_FIT_ROWS`), ``blend_margin.py --grid`` over the files at 3e91ef3 still
+prefers 1.5 to 2: level on every set but genbase, where 2 keeps the term on two seeds that 1.5 leaves (seed 14: 7.9
+points lower; mean 0.916 against 0.933)."""
 MIN_GAIN = 0.005
 """A blend further from the term alone must gain at least this much held-out nDCG@10 (half a point) to be chosen."""
 MIN_NETWORK_SHARE = 0.8
@@ -103,12 +103,12 @@ MIN_NETWORK_SHARE = 0.8
 nDCG@10; below it the term alone is kept, whatever the margin says. On the development rows a network far below
 the term added nothing that held, and a hundred validation rows could not tell its apparent gain from noise. The
 price: a far weaker network that does carry evidence the term lacks is left out (a test builds one). Chosen on
-development rows only (``blend_margin.py --grid`` on
-the files at 3e91ef3, results/blend_margin_grid.md): on the 32 MovieLens development seeds the network alone reached
-0.33-0.75 of the term alone on the selection rows, and leaving the term never paid there (the two seeds the margin
-alone let leave lost 1.07 and 0.22 points of development nDCG@10; with the share, mean 0.1459 against 0.1456); on
-every basket set (8 sets, 34 fits) it reached 0.88-1.15 and the blends gained. Every share from 0.75 to 0.85 makes
-the same choices there (0.9 loses yeast's and mediamill_small's blends on a seed each); 0.8 is the middle."""
+development rows only (``blend_margin.py --grid`` on the three ``blend_margin_dev*`` files,
+results/blend_margin_grid.md): on the 32 MovieLens development seeds the network alone reached 0.33-0.75 of the term
+alone on the selection rows, and leaving the term never paid there (the two seeds the margin alone let leave lost
+1.07 and 0.22 points of development nDCG@10; with the share, mean 0.1459 against 0.1455); on the 8 basket sets (34
+fits) it reached 0.88-1.15, where the margin's blends gained on the mean of every set. Every share from 0.75 to
+0.85 makes the same choices there (0.9 loses a blend on yeast and one on mediamill_small); 0.8 is the middle."""
 CROSS_FIT_ROWS = 64
 """Where fewer held-out rows than this have both a known label and a target, the blend is chosen on every training row
 out of fold (:func:`out_of_fold_figures`: :data:`FOLDS` more fits of the network). Chosen on development rows only,
