@@ -490,7 +490,8 @@ def _category_summary(data: Dataset) -> str:
 
 def _known_summary(metrics: dict[str, Any]) -> str:
     """``; known labels: term 1 + network 0.5 chosen on 105 held-out rows (nDCG@10 0.412), lambda 300`` (``chosen out
-    of fold on 310 training rows`` where the validation rows were too few) or nothing."""
+    of fold on 310 training rows`` where the validation rows were too few; ``; the network alone at 0.62 of the term
+    alone (< 0.8) is not blended in`` where that kept the term alone) or nothing."""
     known = metrics.get("known_term")
     if not known:
         return ""
@@ -498,8 +499,13 @@ def _known_summary(metrics: dict[str, Any]) -> str:
     ndcg = known["blend_ndcg@10"].get(f"term {term:g} + network {network:g}", float("nan"))
     where = (f"out of fold on {known['blend_rows']} training rows" if known.get("blend_chosen_on") == "out of fold"
              else f"on {known['held_out_rows']} held-out rows")
+    from gnn_mlc.training.known_labels import MIN_NETWORK_SHARE
+
+    share = known.get("network_share", float("inf"))  # older models did not record it
+    weak = (f"; the network alone at {share:.2f} of the term alone (< {MIN_NETWORK_SHARE:g}) is not blended in"
+            if share < MIN_NETWORK_SHARE else "")
     return (f"; known labels: term {term:g} + network {network:g} chosen {where} (nDCG@10 {ndcg:.4f}), "
-            f"lambda {known['regularisation']}")
+            f"lambda {known['regularisation']}{weak}")
 
 
 def _graph_summary(classifier: object) -> str:

@@ -25,6 +25,7 @@ from gnn_mlc.training.ease import (
 )
 from gnn_mlc.training.known_labels import (
     BLENDS,
+    BlendFigures,
     HeldOutRows,
     blend_figures,
     blend_in_place,
@@ -263,6 +264,22 @@ def known_model():
                                            feature_names=[f"f{j}" for j in range(5)])
     known = random_known_split(sp.csr_matrix(Y[700:]), np.random.default_rng(1)).toarray()
     return model, X[700:], known, Y[700:] - known
+
+
+def test_the_network_s_share_is_recorded_and_said_where_it_keeps_the_term(known_model):
+    model, *_ = known_model
+    figures = model.fitted_.metrics["known_term"]
+    means = figures["blend_ndcg@10"]
+    assert figures["network_share"] == pytest.approx(means["term 0 + network 1"] / means["term 1 + network 0"])
+    assert figures["network_share"] < 0.8 and figures["blend"] == [1.0, 0.0]  # noise features: a weak network
+    share = f"{figures['network_share']:.2f}"
+    assert _known_summary(model.fitted_.metrics).endswith(
+        f"; the network alone at {share} of the term alone (< 0.8) is not blended in")
+    older = {"known_term": {key: value for key, value in figures.items() if key != "network_share"}}
+    assert "not blended in" not in _known_summary(older)  # a model saved before the share was recorded
+    empty_term = BlendFigures(per_row={blend: np.array([0.0, 0.5 * (blend == BLENDS[-1])]) for blend in BLENDS},
+                              rows=np.arange(2), with_history=np.ones(2, dtype=bool))
+    assert empty_term.network_share == float("inf")  # the term alone ranks nothing right: the network may blend
 
 
 def test_the_term_alone_skips_the_network_and_scores_as_the_rule_says(known_model):

@@ -392,6 +392,13 @@ class BlendFigures:
         """Distinct training rows with both a known label and a target: the evidence a choice rests on."""
         return len(np.unique(self.rows[self.with_history]))
 
+    @property
+    def network_share(self) -> float:
+        """The network alone's mean nDCG@10 over the term alone's (``inf`` where the term alone's is 0): what
+        :data:`MIN_NETWORK_SHARE` is held against."""
+        term_alone, network_alone = (float(self.per_row[blend].mean()) for blend in (BLENDS[0], BLENDS[-1]))
+        return network_alone / term_alone if term_alone > 0 else float("inf")
+
 
 def blend_figures(term_logits: np.ndarray, network_logits: np.ndarray, held: HeldOutRows) -> BlendFigures:
     """Each blend's per-row nDCG@10 on the held-out rows, :data:`BLOCK_ROWS` rows at a time (each whole blend would
@@ -431,10 +438,9 @@ def choose_blend(figures: BlendFigures) -> tuple[tuple[float, float], dict[str, 
         logger.warning("no held-out row has both a known label and a target: the known-label term and the network "
                        "are added unweighted")
         return (1.0, 1.0), means
-    term_alone, network_alone = (figures.per_row[blend].mean() for blend in (BLENDS[0], BLENDS[-1]))
-    if network_alone < MIN_NETWORK_SHARE * term_alone:
+    if figures.network_share < MIN_NETWORK_SHARE:
         logger.info("known labels: the network alone reaches %.2f of the term alone's held-out nDCG@10 (< %g): the "
-                    "term alone is kept", network_alone / term_alone, MIN_NETWORK_SHARE)
+                    "term alone is kept", figures.network_share, MIN_NETWORK_SHARE)
         return BLENDS[0], means
     return blend_within_margin(figures.per_row, figures.rows, errors=MARGIN_ERRORS, gain=MIN_GAIN), means
 
@@ -554,7 +560,7 @@ def fit_known_term(model: FittedModel, X: Matrix, every: sp.csr_matrix, held: He
                "term_ndcg@10_by_regularisation": {str(value): figure for value, figure in quality.items()},
                "blend_ndcg@10": blends, "blend": [term_weight, network_weight],
                "blend_chosen_on": "out of fold" if out_of_fold else "held-out rows",
-               "blend_rows": figures_of_rows.pairs}
+               "blend_rows": figures_of_rows.pairs, "network_share": figures_of_rows.network_share}
     logger.info("known labels: lambda %s, blend term %g + network %g (held-out nDCG@10 %s)",
                 term.weights.regularisation, term_weight, network_weight, blends)
     return (replace(model, known_term=served),
