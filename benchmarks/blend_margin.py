@@ -85,7 +85,7 @@ def _leave_floor(errors: float) -> Callable[[dict, np.ndarray], tuple]:
 
 def _network_share(rule: Callable[[dict, np.ndarray], tuple], share: float) -> Callable[[dict, np.ndarray], tuple]:
     """``rule``, but the term alone where the network alone is below ``share`` of the term alone's selection nDCG@10
-    (``known_labels.MIN_NETWORK_SHARE``, 0.8, since 3e91ef3)."""
+    (``known_labels.MIN_NETWORK_SHARE``, 0.8, since 6b9c41c)."""
     def gated(per_row: dict, rows: np.ndarray) -> tuple:
         if per_row[BLENDS[-1]].mean() < share * per_row[BLENDS[0]].mean():
             return BLENDS[0]

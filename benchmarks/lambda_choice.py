@@ -4,8 +4,7 @@ EASE^R's own tuning and a finer grid.
 ``gnn_mlc.training.known_labels.choose_regularisation`` picks ``lambda`` among ``known_labels.REGULARISATIONS`` by
 the completion nDCG@10 of 3 folds of every training row, each row revealing a random half of its labels. The EASE^R
 arm of ``recsys.py`` instead tunes it on 15% of the training rows held out (``recsys._tune_ease``). On a seed the two
-can differ (MovieLens's test seed 4: 300 against 100). This script compares the choices over many MovieLens
-development seeds of ``recsys.py --split dev``. The three rules:
+can differ. This script compares the choices over many MovieLens development seeds of ``recsys.py --split dev``. The three rules:
 
 - ``model``: the package's choice;
 - ``finer``: the same rule over ``FINER``, the grid with a value between each neighbouring pair from 10 to 3000;
@@ -41,12 +40,7 @@ RULES = ("model", "finer", "ease-validation")
 
 def _choose(every: sp.csr_matrix, seed: int, grid: tuple[float, ...]) -> float:
     """The package's ``lambda`` for the training rows' labels ``every`` (rows, L), over ``grid``."""
-    shipped = known_labels.REGULARISATIONS
-    known_labels.REGULARISATIONS = grid
-    try:
-        quality = known_labels.choose_regularisation(every, None, seed=seed)
-    finally:
-        known_labels.REGULARISATIONS = shipped
+    quality = known_labels.choose_regularisation(every, None, seed=seed, regularisations=grid)
     return max(quality, key=quality.get)
 
 

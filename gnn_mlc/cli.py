@@ -501,9 +501,9 @@ def _known_summary(metrics: dict[str, Any]) -> str:
              else f"on {known['held_out_rows']} held-out rows")
     from gnn_mlc.training.known_labels import MIN_NETWORK_SHARE
 
-    share = known.get("network_share", float("inf"))  # older models did not record it
+    share = known.get("network_share")  # None: an older model, or inf written to metrics.json as null
     weak = (f"; the network alone at {share:.2f} of the term alone (< {MIN_NETWORK_SHARE:g}) is not blended in"
-            if share < MIN_NETWORK_SHARE else "")
+            if share is not None and share < MIN_NETWORK_SHARE else "")
     return (f"; known labels: term {term:g} + network {network:g} chosen {where} (nDCG@10 {ndcg:.4f}), "
             f"lambda {known['regularisation']}{weak}")
 

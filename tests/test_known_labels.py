@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import warnings
 
 import numpy as np
 import pyarrow as pa
@@ -277,9 +278,16 @@ def test_the_network_s_share_is_recorded_and_said_where_it_keeps_the_term(known_
         f"; the network alone at {share} of the term alone (< 0.8) is not blended in")
     older = {"known_term": {key: value for key, value in figures.items() if key != "network_share"}}
     assert "not blended in" not in _known_summary(older)  # a model saved before the share was recorded
+    reloaded = {"known_term": {**figures, "network_share": None}}  # inf, as metrics.json writes it: null
+    assert "not blended in" not in _known_summary(reloaded)
     empty_term = BlendFigures(per_row={blend: np.array([0.0, 0.5 * (blend == BLENDS[-1])]) for blend in BLENDS},
                               rows=np.arange(2), with_history=np.ones(2, dtype=bool))
     assert empty_term.network_share == float("inf")  # the term alone ranks nothing right: the network may blend
+    no_rows = BlendFigures(per_row={blend: np.zeros(0) for blend in BLENDS}, rows=np.zeros(0, dtype=int),
+                           with_history=np.zeros(0, dtype=bool))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no empty-mean warning
+        assert no_rows.network_share == float("inf")
 
 
 def test_the_term_alone_skips_the_network_and_scores_as_the_rule_says(known_model):
