@@ -1,6 +1,6 @@
 """How the known-label blend is chosen, on development rows only: every candidate rule from one fit per set and seed.
 
-``gnn_mlc.training.known_labels.choose_blend`` picks one of ``BLENDS`` (term alone ... network alone) from the
+``gnn_mlc.training.blend.choose_blend`` picks one of ``BLENDS`` (term alone ... network alone) from the
 held-out training rows' per-row nDCG@10. This script fits the model once per data set and seed on the development
 split of ``recsys.py --split dev`` (MovieLens seeds 10-17; yeast, birds, medical, genbase, enron and bibtex seeds
 10-11), keeps the selection rows' per-row nDCG@10 of every blend (the rows the package chooses on: the validation
@@ -43,31 +43,32 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import recsys  # noqa: E402
 from common import RESULTS, commit, recall_ndcg, write_results  # noqa: E402
 
+import gnn_mlc.training.blend as blending  # noqa: E402
 import gnn_mlc.training.known_labels as known_labels  # noqa: E402
 from gnn_mlc import LabelGCNClassifier  # noqa: E402
 
 ROWS = (("movielens", tuple(range(10, 18))),
         *((name, (10, 11)) for name in ("yeast", "birds", "medical", "genbase", "enron", "bibtex")))
-BLENDS = known_labels.BLENDS
+BLENDS = blending.BLENDS
 CROSS_FOLDS = 3
 """Folds of the training rows for ``--cross-fit`` (a model fitted per fold: the cost of choosing out of fold)."""
 GRID_FILES = ("blend_margin_dev", "blend_margin_dev_movielens", "blend_margin_dev_baskets")
 
 
-def _first_within(errors: float, *, clustered: bool, gain: float = known_labels.MIN_GAIN,
+def _first_within(errors: float, *, clustered: bool, gain: float = blending.MIN_GAIN,
                   leave_gain: float | None = None) -> Callable[[dict, np.ndarray], tuple]:
     """The term-heaviest blend within ``errors`` standard errors (or ``gain``, half a point) of the best
-    (``known_labels.blend_within_margin``), the error over training rows (``clustered``, the rule of
+    (``blend.blend_within_margin``), the error over training rows (``clustered``, the rule of
     ``choose_blend``) or over (row, reveal) pairs (each value its own row: the rule of ae1a2ee, with 1); with
     ``leave_gain``, the term alone where that blend beats it by less (averaged per training row, then over rows:
     the rule of 89d5587 with 2.5 points, reverted: it kept the term on every MovieLens development seed but lost
     mediamill_small's and yeast-meka's blends, results/blend_margin_dev_baskets.md)."""
     def rule(per_row: dict, rows: np.ndarray) -> tuple:
         clusters = rows if clustered else np.arange(len(rows))
-        chosen = known_labels.blend_within_margin(per_row, clusters, errors=errors, gain=gain)
+        chosen = blending.blend_within_margin(per_row, clusters, errors=errors, gain=gain)
         if leave_gain is None or chosen == BLENDS[0]:
             return chosen
-        gain_over_term = known_labels.by_row(per_row[chosen] - per_row[BLENDS[0]], clusters).mean()
+        gain_over_term = blending.by_row(per_row[chosen] - per_row[BLENDS[0]], clusters).mean()
         return chosen if gain_over_term >= leave_gain else BLENDS[0]
     return rule
 
@@ -77,15 +78,15 @@ def _leave_floor(errors: float) -> Callable[[dict, np.ndarray], tuple]:
     point); then the best blend."""
     def rule(per_row: dict, rows: np.ndarray) -> tuple:
         best = max(BLENDS, key=lambda blend: per_row[blend].mean())
-        gain = known_labels.by_row(per_row[best] - per_row[BLENDS[0]], rows)
+        gain = blending.by_row(per_row[best] - per_row[BLENDS[0]], rows)
         error = gain.std(ddof=1) / np.sqrt(len(gain))
-        return best if gain.mean() > max(errors * error, known_labels.MIN_GAIN) else BLENDS[0]
+        return best if gain.mean() > max(errors * error, blending.MIN_GAIN) else BLENDS[0]
     return rule
 
 
 def _network_share(rule: Callable[[dict, np.ndarray], tuple], share: float) -> Callable[[dict, np.ndarray], tuple]:
     """``rule``, but the term alone where the network alone is below ``share`` of the term alone's selection nDCG@10
-    (``known_labels.MIN_NETWORK_SHARE``, 0.8, since 6b9c41c)."""
+    (``blend.MIN_NETWORK_SHARE``, 0.8, since 6b9c41c)."""
     def gated(per_row: dict, rows: np.ndarray) -> tuple:
         if per_row[BLENDS[-1]].mean() < share * per_row[BLENDS[0]].mean():
             return BLENDS[0]
@@ -112,11 +113,11 @@ def _fit_keeping(data: dict, rows: np.ndarray, seed: int) -> tuple:
     Returns the fitted model and {"per_row": each blend -> (n,), "rows": (n,) the training row of each value}."""
     kept: dict = {}
 
-    def keep_and_add(figures: known_labels.BlendFigures):
+    def keep_and_add(figures: blending.BlendFigures):
         kept.update(per_row=figures.per_row, rows=figures.rows)
         return (1.0, 1.0), {}
 
-    chooser = known_labels.choose_blend
+    chooser = known_labels.choose_blend  # the name fit_known_term calls
     known_labels.choose_blend = keep_and_add
     try:
         model = LabelGCNClassifier(random_state=seed).fit(
@@ -150,7 +151,7 @@ def _out_of_fold(data: dict, seed: int) -> tuple[dict, np.ndarray]:
                                           np.flatnonzero(fold == index), seed=seed)
         term, network = _parts(fitted, data["X"][held.rows], held.known)
         for blend in BLENDS:
-            per_row[blend].append(known_labels.row_ndcg(known_labels.blended(term, network, held.known, blend),
+            per_row[blend].append(blending.row_ndcg(blending.blended(term, network, held.known, blend),
                                                         held.known, held.targets))
         rows.append(held.rows[np.flatnonzero(np.diff(sp.csr_matrix(held.targets).indptr) > 0)])
     return {blend: np.concatenate(values) for blend, values in per_row.items()}, np.concatenate(rows)

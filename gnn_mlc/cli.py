@@ -499,7 +499,7 @@ def _known_summary(metrics: dict[str, Any]) -> str:
     ndcg = known["blend_ndcg@10"].get(f"term {term:g} + network {network:g}", float("nan"))
     where = (f"out of fold on {known['blend_rows']} training rows" if known.get("blend_chosen_on") == "out of fold"
              else f"on {known['held_out_rows']} held-out rows")
-    from gnn_mlc.training.known_labels import MIN_NETWORK_SHARE
+    from gnn_mlc.training.blend import MIN_NETWORK_SHARE
 
     share = known.get("network_share")  # None: an older model, or inf written to metrics.json as null
     weak = (f"; the network alone at {share:.2f} of the term alone (< {MIN_NETWORK_SHARE:g}) is not blended in"

@@ -621,7 +621,7 @@ BEHAVIOURS: tuple[tuple[str, str, str], ...] = (
      "tests/test_known_labels.py::test_known_labels_with_no_known_label_are_one_clear_error"),
     ("validation rows none of which has both a known label and a target", "nothing to choose the blend on: the term "
      "and the network are added unweighted, with a warning",
-     "tests/test_known_labels.py::test_held_out_rows_without_a_history_and_a_target_add_the_parts_unweighted"),
+     "tests/test_blend.py::test_held_out_rows_without_a_history_and_a_target_add_the_parts_unweighted"),
     ("a log at `add-labels` naming labels the model never saw", "they become new labels, and the known-label term is "
      "refitted with the log's rows, so they are scored from a user's history",
      "tests/test_known_labels.py::test_added_labels_refit_the_term_with_their_log"),

@@ -35,8 +35,9 @@ from gnn_mlc.graph.label_space import place_columns, plan_labels
 from gnn_mlc.graph.sources import GraphSources
 from gnn_mlc.nn.label_models import IndependentLabelModel, LabelGCNModel, LabelScoringModel
 from gnn_mlc.thresholds import DecisionRule, best_f1_threshold_by_blocks, fit_decision_rule
+from gnn_mlc.training.blend import HeldOutRows
 from gnn_mlc.training.checkpoint import Checkpoint, names_fingerprint
-from gnn_mlc.training.known_labels import HeldOutRows, fit_known_term, held_out_rows
+from gnn_mlc.training.known_labels import fit_known_term, held_out_rows
 from gnn_mlc.training.label_vectors import graph_label_vectors
 from gnn_mlc.training.loop import TrainingSettings, TrainingSplit, train_model
 from gnn_mlc.training.loss import log_odds_bias, positive_weights
