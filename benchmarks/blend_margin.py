@@ -247,7 +247,7 @@ def grid() -> None:
              "Every rule applied to the stored per-row selection figures of " + ", ".join(
                  f"results/{name}.json" for name in GRID_FILES) + ": mean development nDCG@10 of the blend each "
              "rule chooses [worst seed's shortfall, points, against the term alone on MovieLens and the better of "
-             "the term alone and the network alone elsewhere] (seeds left the term alone / seeds).", "",
+             "the term alone and the network alone elsewhere] (seeds that left the term alone / seeds).", "",
              "| rule | " + " | ".join(names) + " |", "|---|" + "---:|" * len(names)]
     out = []
     for label, rule in rules.items():
