@@ -266,13 +266,18 @@ def test_out_of_fold_figures_score_each_fold_by_a_term_and_a_network_fitted_with
 
     figures, calibration = out_of_fold_figures(gram(Y), Y, 10.0, X, fold_parts, device="cpu", seed=4)
     assert len(seen) == FOLDS and sorted(np.concatenate(seen).tolist()) == list(range(61))
-    expected, calibrations = [], []
-    for rows in seen:  # by hand: dense EASE^R of the other rows, calibrated on the fold, the stand-in's logits
+    folds, calibrations = [], []
+    for rows in seen[:FOLDS]:  # by hand: dense EASE^R of the other rows, calibrated on the fold
         held = held_out_rows(Y, None, rows, seed=0)
         evidence = (held.known @ ease_weights(gram(Y[np.setdiff1d(np.arange(61), rows)]).toarray(), 10.0))
-        scale, bias = calibrate(evidence.astype(np.float32), held.targets, held.known,
-                                rows=np.flatnonzero(held.known.getnnz(axis=1) > 0))
-        calibrations.append((scale, bias))
+        calibrations.append(calibrate(evidence.astype(np.float32), held.targets, held.known,
+                                      rows=np.flatnonzero(held.known.getnnz(axis=1) > 0)))
+        folds.append((held, evidence))
+    assert calibration == pytest.approx(tuple(np.mean(calibrations, axis=0)), rel=1e-4)  # served: the folds' mean
+    assert len({round(scale, 4) for scale, _ in calibrations}) > 1  # the folds' own calibrations differ ...
+    scale, bias = calibration
+    expected = []
+    for held, evidence in folds:  # ... and every fold is scored under the served one, with the stand-in's logits
         expected.append(blend_figures((scale * evidence + bias).astype(np.float32),
                                       (X[held.rows] @ W).astype(np.float32), held))
         assert held.pairs == expected[-1].pairs  # the held-out rows count what the figures count
@@ -281,7 +286,6 @@ def test_out_of_fold_figures_score_each_fold_by_a_term_and_a_network_fitted_with
                                    atol=1e-6)
     np.testing.assert_array_equal(figures.rows, np.concatenate([part.rows for part in expected]))
     assert figures.pairs == len(np.unique(np.concatenate([part.rows[part.with_history] for part in expected])))
-    assert calibration == pytest.approx(tuple(np.mean(calibrations, axis=0)), rel=1e-4)  # served: the folds' mean
 
 
 def test_few_held_out_pairs_choose_the_blend_out_of_fold_on_networks_that_never_saw_their_rows(monkeypatch, caplog):

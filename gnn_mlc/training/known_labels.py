@@ -36,9 +36,9 @@ the rest are what to recommend. A model fitted with known labels scores
   network's gain was noise). Where the validation rows hold fewer than :data:`CROSS_FIT_ROWS` rows with a history and
   a target (and there is no label-only log), the selection rows are every training row instead, out of fold: three
   networks, each fitted without a third of the rows and early-stopped on them, and the term fitted without them too
-  and calibrated on them; the served scale and bias are then the mean of the folds' (the blend's weights mean
-  something only against the term's scale; each fold is judged under its own calibration, so the served blend is the
-  chosen one up to their spread).
+  and calibrated on them; the served scale and bias are then the mean of the folds', and every fold is scored
+  under that mean, so the blend served is the one chosen (a blend's weights mean something only against the term's
+  scale).
 * Without given known labels (``known_labels="split"``), each validation row reveals a seeded random half of its
   labels (each known with probability :data:`KNOWN_SHARE`), :data:`REVEALS` times over (independent halves), so a
   small validation set still gives the blend enough (row, reveal) pairs.
@@ -277,8 +277,10 @@ def out_of_fold_figures(total: sp.spmatrix, every: sp.csr_matrix, regularisation
                         seed: int) -> tuple[BlendFigures, tuple[float, float] | None]:
     """Every blend's per-row nDCG@10 on every training row, out of fold, and the term's calibration from them: over
     :data:`FOLDS` folds (a seeded permutation cut in equal parts), each fold's rows are scored as the validation
-    rows are, by the term fitted on the other rows with ``lambda`` ``regularisation`` and calibrated on the fold
-    (:func:`fit_held_out_term`), and by a network trained without them.
+    rows are, by the term fitted on the other rows with ``lambda`` ``regularisation`` (:func:`fit_held_out_term`),
+    and by a network trained without them. Each fold's term is first calibrated on the fold; the mean of those
+    calibrations is the one served, and every fold is then scored under it (its term solved again), so the blend
+    chosen on these figures is the blend served (a blend's weights mean something only against the term's scale).
 
     Args:
         total: (L, L) the Gram matrix of every training row.
@@ -291,22 +293,23 @@ def out_of_fold_figures(total: sp.spmatrix, every: sp.csr_matrix, regularisation
 
     Returns:
         The folds' figures, joined (:meth:`BlendFigures.joined`), and the mean (scale, bias) of the folds that
-        have rows with a history (``None`` if none has): the calibration to serve. Each fold is judged under its own
-        calibration and the mean is served, so the blend served is the one chosen up to the spread of the folds'
-        calibrations (a blend's weights mean something only against the term's scale).
+        have rows with a history, under which every fold was scored (``None`` if none has: each fold then scored
+        under its own, the calibration's default).
     """
     folds = np.array_split(np.random.default_rng(seed + 7).permutation(every.shape[0]), FOLDS)
-    parts, calibrations = [], []
+    fitted, calibrations = [], []
     for rows in (np.sort(fold) for fold in folds if len(fold)):
         held, network = fold_parts(rows)
-        term = fit_held_out_term(total - gram(every[rows]), held, regularisation)
-        parts.append(blend_figures(term.logits, network.decision_function(X[held.rows], device=device), held))
+        fitted.append((rows, held, network))
         if held.known.getnnz():  # calibrated on rows with a history; without one, calibrate returns its default
+            term = fit_held_out_term(total - gram(every[rows]), held, regularisation)
             calibrations.append((term.weights.scale, term.weights.bias))
-    if not calibrations:
-        return BlendFigures.joined(parts), None
-    scale, bias = np.mean(calibrations, axis=0)
-    return BlendFigures.joined(parts), (float(scale), float(bias))
+    calibration = tuple(float(value) for value in np.mean(calibrations, axis=0)) if calibrations else None
+    parts = []
+    for rows, held, network in fitted:
+        term = fit_held_out_term(total - gram(every[rows]), held, regularisation, calibration)
+        parts.append(blend_figures(term.logits, network.decision_function(X[held.rows], device=device), held))
+    return BlendFigures.joined(parts), calibration
 
 
 def fit_known_term(model: FittedModel, X: Matrix, every: sp.csr_matrix, held: HeldOutRows,
