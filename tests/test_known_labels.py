@@ -288,6 +288,24 @@ def test_out_of_fold_figures_score_each_fold_by_a_term_and_a_network_fitted_with
     assert figures.pairs == len(np.unique(np.concatenate([part.rows[part.with_history] for part in expected])))
 
 
+def test_out_of_fold_without_a_history_in_any_fold_serves_no_calibration():
+    from gnn_mlc.training.known_labels import held_out_rows, out_of_fold_figures
+
+    rng = np.random.default_rng(9)
+    Y = sp.csr_matrix((rng.random((30, 6)) < 0.4).astype(np.uint8))
+    nothing_known = sp.csr_matrix(Y.shape, dtype=np.uint8)  # histories given, every one empty
+
+    class Network:
+        def decision_function(self, features, device):
+            return np.zeros((len(features), 6), dtype=np.float32)
+
+    figures, calibration = out_of_fold_figures(gram(Y), Y, 10.0, np.zeros((30, 2)),
+                                               lambda rows: (held_out_rows(Y, nothing_known, rows, seed=0), Network()),
+                                               device="cpu", seed=0)
+    assert calibration is None and not figures.with_history.any()  # each fold took its default: nothing to serve
+    assert len(figures.rows) == int((Y.getnnz(axis=1) > 0).sum())  # every row with a target, once
+
+
 def test_few_held_out_pairs_choose_the_blend_out_of_fold_on_networks_that_never_saw_their_rows(monkeypatch, caplog):
     import gnn_mlc.training.fit as fit
     import gnn_mlc.training.known_labels as known_labels

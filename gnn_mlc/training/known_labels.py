@@ -107,12 +107,13 @@ rows); the sets with 90 or more moved by at most 0.3 (enron -0.27, mediamill_sma
 birds, medical and genbase, but medical's seed 11 now keeps the term and ends 26.9 points below the network alone
 (level with it when it chose on its validation rows). Whether a fit takes this path depends on its validation rows,
 not on the data set: in benchmarks/cold_history.py (half the users moved to the log) the model without a log takes it
-on MovieLens too (on development rows also enron and mediamill_small; MovieLens's development fits 1.0 s -> 3.6-4.4
-s). Not with a label-only log: each fold's fit would distil the log's cold labels again (MovieLens's
-cold-history development fits took 37 s instead of 11), and on cold_history.py's development rows the out-of-fold
-choice was mixed (results/cold_history_dev_log_out_of_fold_3e31d0e.md against cold_history_dev.md at 7e40a4d:
-medical's Recall@20 0.808 -> 0.921, but MovieLens's 0.179 -> 0.169 and birds' new-item mAP 0.424 -> 0.362), so a fit
-with a log chooses on its validation rows."""
+on MovieLens's development rows too, and on some of enron's and mediamill_small's (MovieLens's development fits take
+4.4-5.1 s there, results/cold_history_dev.md at 5a04893, against 1.0 s before the out-of-fold choice). Not with a
+label-only log: each fold's fit would distil the log's cold labels again (MovieLens's cold-history development fits
+took 37 s instead of 11), and on cold_history.py's development rows the out-of-fold choice was mixed
+(results/cold_history_dev_log_out_of_fold_3e31d0e.md against cold_history_dev.md at 7e40a4d: medical's Recall@20
+0.808 -> 0.921, but MovieLens's 0.179 -> 0.169 and birds' new-item mAP 0.424 -> 0.362), so a fit with a log chooses
+on its validation rows."""
 CROSS_FIT_MAX_ROWS = 50_000
 """Out-of-fold choice only up to this many training rows: the three more fits each cost about what the whole fit's
 network does, which grows with the rows (a design bound, not measured here), and a set that large with so few
@@ -343,7 +344,7 @@ def fit_known_term(model: FittedModel, X: Matrix, every: sp.csr_matrix, held: He
     quality = choose_regularisation(every, log_rows, seed=seed, total=total)
     regularisation = max(quality, key=quality.get)
     out_of_fold = fold_parts is not None and held.pairs < CROSS_FIT_ROWS and X.shape[0] <= CROSS_FIT_MAX_ROWS
-    calibration = None  # the held-out rows' own, unless the folds chose under theirs
+    calibration = None  # the held-out rows' own, unless chosen out of fold: then the folds' mean
     if out_of_fold:
         logger.info("known labels: %d held-out rows with a history and a target (< %d): the blend is chosen on every "
                     "training row out of fold (%d more fits of the network)", held.pairs, CROSS_FIT_ROWS, FOLDS)
