@@ -32,7 +32,7 @@ import recsys  # noqa: E402
 from common import commit, recall_ndcg, write_results  # noqa: E402
 
 import gnn_mlc.training.known_labels as known_labels  # noqa: E402
-from gnn_mlc.training.ease import ease_weights  # noqa: E402
+from gnn_mlc.training.ease import ease_weights, gram  # noqa: E402
 
 FINER = tuple(sorted({*known_labels.REGULARISATIONS, 17.0, 56.0, 170.0, 560.0, 1700.0}))
 RULES = ("model", "finer", "ease-validation")
@@ -50,7 +50,7 @@ def run(seed: int) -> list[dict]:
     every = sp.csr_matrix(data["K"] + data["Y"], dtype=np.uint8)
     chosen = {"model": _choose(every, seed, known_labels.REGULARISATIONS), "finer": _choose(every, seed, FINER),
               "ease-validation": recsys._tune_ease(every, seed)}
-    G = (every.T @ every).toarray().astype(np.float64)
+    G = gram(every).toarray()  # dense once: every lambda below solves it
     known, targets = sp.csr_matrix(data["K_test"], dtype=np.float64), sp.csr_matrix(data["Y_test"])
     figures = {value: recall_ndcg(known @ ease_weights(G, value), known, targets) for value in set(chosen.values())}
     records = [{"dataset": "movielens", "seed": seed, "split": "dev", "rule": rule, "lambda": value,

@@ -492,6 +492,8 @@ def _known_summary(metrics: dict[str, Any]) -> str:
     """``; known labels: term 1 + network 0.5 chosen on 105 held-out rows (nDCG@10 0.412), lambda 300`` (``chosen out
     of fold on 310 training rows`` where the validation rows were too few; ``; the network alone at 0.62 of the term
     alone (< 0.8) is not blended in`` where that kept the term alone) or nothing."""
+    from gnn_mlc.training.blend import MIN_NETWORK_SHARE
+
     known = metrics.get("known_term")
     if not known:
         return ""
@@ -499,8 +501,6 @@ def _known_summary(metrics: dict[str, Any]) -> str:
     ndcg = known["blend_ndcg@10"].get(f"term {term:g} + network {network:g}", float("nan"))
     where = (f"out of fold on {known['blend_rows']} training rows" if known.get("blend_chosen_on") == "out of fold"
              else f"on {known['held_out_rows']} held-out rows")
-    from gnn_mlc.training.blend import MIN_NETWORK_SHARE
-
     share = known.get("network_share")  # None: an older model, or inf written to metrics.json as null
     weak = (f"; the network alone at {share:.2f} of the term alone (< {MIN_NETWORK_SHARE:g}) is not blended in"
             if share is not None and share < MIN_NETWORK_SHARE else "")

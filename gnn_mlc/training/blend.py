@@ -206,9 +206,10 @@ def choose_blend(figures: BlendFigures) -> tuple[tuple[float, float], dict[str, 
         logger.warning("no held-out row has both a known label and a target: the known-label term and the network "
                        "are added unweighted")
         return (1.0, 1.0), means
-    if figures.network_share < MIN_NETWORK_SHARE:
+    share = figures.network_share
+    if share < MIN_NETWORK_SHARE:
         logger.info("known labels: the network alone reaches %.2f of the term alone's held-out nDCG@10 (< %g): the "
-                    "term alone is kept", figures.network_share, MIN_NETWORK_SHARE)
+                    "term alone is kept", share, MIN_NETWORK_SHARE)
         return BLENDS[0], means
     return blend_within_margin(figures.per_row, figures.rows, errors=MARGIN_ERRORS, gain=MIN_GAIN), means
 
