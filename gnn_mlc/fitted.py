@@ -69,6 +69,9 @@ class KnownLabelWeights:
             whose weights above 20,000 labels were cosine similarities, refitted as such).
         gram: (num_labels, num_labels) CSR ``X^T X`` of the rows the term was fitted on (training rows' labels and
             the log), so that labels added later refit it; ``None`` for older directories.
+        transition: (num_labels, num_labels) float32 ``rho * T``, the known -> target regression's part of
+            ``matrix`` (:mod:`gnn_mlc.training.transition`), kept so that a refit keeps it; ``None`` where none was
+            chosen.
     """
 
     matrix: np.ndarray | sp.csr_matrix | None
@@ -77,6 +80,7 @@ class KnownLabelWeights:
     network_weight: float = 1.0
     regularisation: float | None = None
     gram: sp.csr_matrix | None = None
+    transition: np.ndarray | None = None
 
 
 @dataclass(frozen=True, eq=False)
@@ -366,7 +370,8 @@ class FittedModel:
                                   dtype=np.float32)
             term = replace(term, matrix=grown.toarray() if isinstance(term.matrix, np.ndarray) else grown,
                            gram=None if term.gram is None else sp.csr_matrix(
-                               sp.block_diag([term.gram, sp.csr_matrix((extra, extra))])))
+                               sp.block_diag([term.gram, sp.csr_matrix((extra, extra))])),
+                           transition=None if term.transition is None else np.pad(term.transition, (0, extra)))
         return replace(
             self, label_names=list(label_names),
             label_embeddings=np.vstack([self.label_embeddings, np.zeros((extra, self.embedding_dim), np.float32)]),

@@ -507,7 +507,7 @@ def _categorical_columns(file: Path, feature_names: list[str] | None, item_colum
 
 def _known_term_tensors(term: KnownLabelWeights) -> dict[str, torch.Tensor]:
     """The term as safetensors: ``matrix`` (dense ``B``) or ``edge_index``/``weight`` (its non-zeros), the
-    calibration, the network's weight, ``lambda`` (0: none) and the Gram matrix's CSR arrays."""
+    calibration, the network's weight, ``lambda`` (0: none), the Gram matrix's CSR arrays and the transition."""
     if isinstance(term.matrix, np.ndarray):
         tensors = {"matrix": torch.from_numpy(np.ascontiguousarray(term.matrix, np.float32))}
     else:
@@ -520,6 +520,8 @@ def _known_term_tensors(term: KnownLabelWeights) -> dict[str, torch.Tensor]:
         tensors.update({"gram_indptr": torch.from_numpy(gram.indptr.astype(np.int64)),
                         "gram_indices": torch.from_numpy(gram.indices.astype(np.int64)),
                         "gram_data": torch.from_numpy(gram.data)})
+    if term.transition is not None:
+        tensors["transition"] = torch.from_numpy(np.ascontiguousarray(term.transition, np.float32))
     return tensors
 
 
@@ -539,6 +541,9 @@ def _known_term(file: Path, num_labels: int) -> KnownLabelWeights:
             gram = sp.csr_matrix((tensors["gram_data"].numpy(), tensors["gram_indices"].numpy(),
                                   tensors["gram_indptr"].numpy()), shape=(num_labels, num_labels))
             gram.check_format(full_check=True)
+        transition = tensors["transition"].numpy() if "transition" in tensors else None
+        if transition is not None and transition.shape != (num_labels, num_labels):
+            raise ValueError(f"transition of shape {transition.shape}")
         scalars = {name: float(tensors[name]) for name in ("scale", "bias", "network_weight", "regularisation")
                    if name in tensors}
     except (KeyError, ValueError, RuntimeError) as error:
@@ -546,7 +551,7 @@ def _known_term(file: Path, num_labels: int) -> KnownLabelWeights:
                                   "as a matrix or edges, and a scale") from None
     return KnownLabelWeights(matrix=matrix, scale=scalars["scale"], bias=scalars.get("bias", 0.0),
                              network_weight=scalars.get("network_weight", 1.0),
-                             regularisation=scalars.get("regularisation") or None, gram=gram)
+                             regularisation=scalars.get("regularisation") or None, gram=gram, transition=transition)
 
 
 def _cold_teacher_tensors(teacher: ColdLabelTeacher) -> dict[str, torch.Tensor]:

@@ -233,7 +233,7 @@ def fit_model(inputs: FitInputs, settings: FitSettings, *, checkpoint: str | Pat
 
     model, held_logits, figures = fit_known_term(  # with a log, a fold's fit distils the cold labels again
         model, X, every, held, log_rows, device=settings.device, seed=settings.random_state,
-        fold_parts=fold_parts if log_rows is None else None)
+        fold_parts=fold_parts if log_rows is None else None, given=given)
     hidden = unknown(held.rows)
     unknown_held = held.known if hidden is None else sp.csr_matrix(held.known.maximum(hidden))
     probabilities = torch.sigmoid_(torch.from_numpy(held_logits)).numpy()  # a known label: no decision, no miss

@@ -70,6 +70,7 @@ from gnn_mlc.training.blend import (
     row_ndcg,
 )
 from gnn_mlc.training.ease import ease_scores_by_regularisation, gram, gram_spectrum, rows_spectrum, term_weights
+from gnn_mlc.training.transition import TransitionTerm, choose_transition
 
 logger = logging.getLogger(__name__)
 KNOWN_SHARE = 0.5
@@ -217,11 +218,15 @@ def _decompose_rows(num_rows: int, num_labels: int) -> bool:
 
 
 def fit_held_out_term(G: sp.csr_matrix, held: HeldOutRows, regularisation: float,
-                      calibration: tuple[float, float] | None = None) -> HeldOutTerm:
+                      calibration: tuple[float, float] | None = None, transition: np.ndarray | None = None
+                      ) -> HeldOutTerm:
     """The term of the Gram matrix ``G`` of every row but the held-out ones, kept as the served term is
-    (:func:`ease.term_weights`), its scale and bias calibrated on the held-out rows that have known labels (the only
-    rows the served rule applies them to), or the given ``calibration`` (scale, bias)."""
+    (:func:`ease.term_weights`, plus ``transition``: (L, L) the weighted transition of the same rows, or ``None``),
+    its scale and bias calibrated on the held-out rows that have known labels (the only rows the served rule applies
+    them to), or the given ``calibration`` (scale, bias)."""
     B, known = term_weights(G, regularisation), sp.csr_matrix(held.known, dtype=np.float32)
+    if transition is not None:
+        B = B + transition
     evidence = np.empty(known.shape, dtype=np.float32)
     for block in row_blocks(known.shape[0]):  # one product of every row held its sparse result beside the dense one
         part = known[block] @ B
@@ -274,7 +279,8 @@ def calibrate(evidence: np.ndarray, targets: sp.csr_matrix, known: sp.csr_matrix
 
 def out_of_fold_figures(total: sp.spmatrix, every: sp.csr_matrix, regularisation: float, X: Matrix,
                         fold_parts: Callable[[np.ndarray], tuple[HeldOutRows, FittedModel]], *, device: str,
-                        seed: int) -> tuple[BlendFigures, tuple[float, float] | None]:
+                        seed: int, transition: TransitionTerm | None = None
+                        ) -> tuple[BlendFigures, tuple[float, float] | None]:
     """Every blend's per-row nDCG@10 on every training row, out of fold, and the term's calibration from them: over
     :data:`FOLDS` folds (a seeded permutation cut in equal parts), each fold's rows are scored as the validation
     rows are, by the term fitted on the other rows with ``lambda`` ``regularisation`` (:func:`fit_held_out_term`),
@@ -290,6 +296,7 @@ def out_of_fold_figures(total: sp.spmatrix, every: sp.csr_matrix, regularisation
         fold_parts: fold rows -> (their held-out known labels and targets, a network fitted without those rows).
         device: where the networks score.
         seed: the folds.
+        transition: the chosen transition (each fold's fitted without the fold's rows), or ``None``.
 
     Returns:
         The folds' figures, joined (:meth:`BlendFigures.joined`), and the mean (scale, bias) of the folds that
@@ -302,20 +309,22 @@ def out_of_fold_figures(total: sp.spmatrix, every: sp.csr_matrix, regularisation
         held, network = fold_parts(rows)
         fitted.append((rows, held, network))
         if held.known.getnnz():  # calibrated on rows with a history; without one, calibrate returns its default
-            term = fit_held_out_term(total - gram(every[rows]), held, regularisation)
+            term = fit_held_out_term(total - gram(every[rows]), held, regularisation,
+                                     transition=None if transition is None else transition.without(rows))
             calibrations.append((term.weights.scale, term.weights.bias))
     calibration = tuple(float(value) for value in np.mean(calibrations, axis=0)) if calibrations else None
     parts = []
     for rows, held, network in fitted:
-        term = fit_held_out_term(total - gram(every[rows]), held, regularisation, calibration)
+        term = fit_held_out_term(total - gram(every[rows]), held, regularisation, calibration,
+                                 None if transition is None else transition.without(rows))
         parts.append(blend_figures(term.logits, network.decision_function(X[held.rows], device=device), held))
     return BlendFigures.joined(parts), calibration
 
 
 def fit_known_term(model: FittedModel, X: Matrix, every: sp.csr_matrix, held: HeldOutRows,
                    log_rows: sp.csr_matrix | None, *, device: str, seed: int,
-                   fold_parts: Callable[[np.ndarray], tuple[HeldOutRows, FittedModel]] | None = None
-                   ) -> tuple[FittedModel, np.ndarray, dict[str, Any]]:
+                   fold_parts: Callable[[np.ndarray], tuple[HeldOutRows, FittedModel]] | None = None,
+                   given: sp.csr_matrix | None = None) -> tuple[FittedModel, np.ndarray, dict[str, Any]]:
     """``model`` (a fitted network over the label space) with its known-label term (see the module docstring).
 
     Args:
@@ -331,6 +340,9 @@ def fit_known_term(model: FittedModel, X: Matrix, every: sp.csr_matrix, held: He
             training rows are at most :data:`CROSS_FIT_MAX_ROWS`), the blend is chosen on every training row out of
             fold instead (:func:`out_of_fold_figures`); ``None`` (a fit with a label-only log): on the held-out rows
             always.
+        given: (rows, num_labels) 0/1 CSR, each training row's given known labels (its other labels in ``every``
+            its targets), or ``None`` (known labels drawn at random): with them, the transition is chosen beside
+            EASE^R (:func:`~gnn_mlc.training.transition.choose_transition`).
 
     Returns:
         The model with its term, the held-out rows' logits under the chosen blend (n, num_labels) (the term fitted
@@ -343,28 +355,36 @@ def fit_known_term(model: FittedModel, X: Matrix, every: sp.csr_matrix, held: He
     total = gram(every) + (gram(log_rows) if log_rows is not None else sp.csr_matrix(every.shape[1:] * 2))
     quality = choose_regularisation(every, log_rows, seed=seed, total=total)
     regularisation = max(quality, key=quality.get)
+    transition, transition_figures = (None, {}) if given is None else choose_transition(
+        given, every - every.multiply(given), every, total, regularisation, folds=FOLDS, seed=seed)
     out_of_fold = fold_parts is not None and held.pairs < CROSS_FIT_ROWS and X.shape[0] <= CROSS_FIT_MAX_ROWS
     calibration = None  # the held-out rows' own, unless chosen out of fold: then the folds' mean
     if out_of_fold:
         logger.info("known labels: %d held-out rows with a history and a target (< %d): the blend is chosen on every "
                     "training row out of fold (%d more fits of the network)", held.pairs, CROSS_FIT_ROWS, FOLDS)
         figures_of_rows, calibration = out_of_fold_figures(total, every, regularisation, X, fold_parts, device=device,
-                                                           seed=seed)
-    term = fit_held_out_term(total - gram(every[held_rows]), held, regularisation, calibration)
+                                                           seed=seed, transition=transition)
+    served_transition = None if transition is None else transition.without()
+    term = fit_held_out_term(total - gram(every[held_rows]), held, regularisation, calibration,
+                             None if transition is None else transition.without(held_rows))
     term_logits = term.logits  # overwritten by the served blend below (blend_in_place)
     network_logits = model.decision_function(X[held.rows], device=device)
     if not out_of_fold:
         figures_of_rows = blend_figures(term_logits, network_logits, held)
     (term_weight, network_weight), blends = choose_blend(figures_of_rows)
-    served = replace(term.weights, matrix=term_weights(total, term.weights.regularisation),
+    matrix = term_weights(total, term.weights.regularisation)
+    served = replace(term.weights, matrix=matrix if served_transition is None else matrix + served_transition,
                      scale=term_weight * term.weights.scale, bias=term_weight * term.weights.bias,
-                     network_weight=network_weight, gram=total)
+                     network_weight=network_weight, gram=total, transition=served_transition)
     figures = {"regularisation": term.weights.regularisation, "held_out_rows": int(len(held_rows)),
                "held_out_scale": term.weights.scale, "held_out_bias": term.weights.bias,
                "term_ndcg@10_by_regularisation": {str(value): figure for value, figure in quality.items()},
                "blend_ndcg@10": blends, "blend": [term_weight, network_weight],
                "blend_chosen_on": "out of fold" if out_of_fold else "held-out rows",
-               "blend_rows": figures_of_rows.pairs, "network_share": figures_of_rows.network_share}
+               "blend_rows": figures_of_rows.pairs, "network_share": figures_of_rows.network_share,
+               "transition": None if transition is None else {"regularisation": transition.regularisation,
+                                                              "weight": transition.weight},
+               "transition_ndcg@10": transition_figures}
     logger.info("known labels: lambda %s, blend term %g + network %g (held-out nDCG@10 %s)",
                 term.weights.regularisation, term_weight, network_weight, blends)
     return (replace(model, known_term=served),
@@ -378,4 +398,5 @@ def refit_with_log(term: KnownLabelWeights, log_rows: sp.csr_matrix) -> KnownLab
     if term.gram is None:
         return term
     G = sp.csr_matrix(term.gram + gram(log_rows))
-    return replace(term, matrix=term_weights(G, term.regularisation), gram=G)
+    matrix = term_weights(G, term.regularisation)
+    return replace(term, matrix=matrix if term.transition is None else matrix + term.transition, gram=G)

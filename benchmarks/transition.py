@@ -1,0 +1,113 @@
+"""The known -> target transition beside EASE^R, on development rows only: what the package's out-of-fold choice
+(``gnn_mlc.training.transition.choose_transition``) adds to EASE^R on MovieLens.
+
+On each MovieLens development seed of ``recsys.py --split dev`` (the training users' first 80% of ratings known,
+the rest their targets), two rules score the development users from their known movies:
+
+- ``ease``: EASE^R on every training row, with the package's ``lambda`` (``known_labels.choose_regularisation``);
+- ``transition``: the same plus the transition the package chooses out of fold (``lambda_T`` and share), both
+  refitted on every training row, as the served term is;
+
+and, to show the shape of the choice, ``share <w>``: EASE^R plus the transition at each fixed share of
+``TRANSITION_SHARES`` with ``lambda_T`` 300 (picked by hand: these rows are development rows, not a rule).
+Recall@20 / nDCG@10 as in ``recsys.py``. Writes results/transition_dev.{json,md}.
+Usage: ``python benchmarks/transition.py [--seeds 10 11 ...]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import warnings
+from pathlib import Path
+
+import numpy as np
+import scipy.sparse as sp
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import recsys  # noqa: E402
+from common import commit, recall_ndcg, write_results  # noqa: E402
+
+from gnn_mlc.training import known_labels, transition  # noqa: E402
+from gnn_mlc.training.ease import ease_weights, gram  # noqa: E402
+
+FIXED_REGULARISATION = 300.0
+
+
+def run(seed: int) -> list[dict]:
+    """One MovieLens development seed: each rule's development Recall@20 / nDCG@10."""
+    data = recsys.movielens(seed, "dev")
+    known, targets = sp.csr_matrix(data["K"], dtype=np.uint8), sp.csr_matrix(data["Y"], dtype=np.uint8)
+    every = sp.csr_matrix(known + targets, dtype=np.uint8)
+    quality = known_labels.choose_regularisation(every, None, seed=seed)
+    regularisation = max(quality, key=quality.get)
+    total = gram(every)
+    chosen, _ = transition.choose_transition(known, targets, every, total, regularisation,
+                                             folds=known_labels.FOLDS, seed=seed)
+    B = ease_weights(total, regularisation)
+    given, truth = sp.csr_matrix(data["K_test"], dtype=np.float64), sp.csr_matrix(data["Y_test"])
+    item_item = np.asarray(given @ B)
+    rules = {"ease": (item_item, None, 0.0),
+             "transition": (item_item if chosen is None else item_item + given @ chosen.without(),
+                            None if chosen is None else chosen.regularisation,
+                            0.0 if chosen is None else chosen.weight)}
+    moving = np.asarray(given @ transition.transition_weights(known, targets, FIXED_REGULARISATION))
+    spread = item_item.std() / max(moving.std(), 1e-12)  # the fixed shares in the same units as the package's
+    for share in transition.TRANSITION_SHARES[1:]:
+        rules[f"share {share:g}"] = (item_item + share / (1 - share) * spread * moving, FIXED_REGULARISATION, share)
+    records = []
+    for rule, (scores, value, weight) in rules.items():
+        recall, ndcg = recall_ndcg(np.asarray(scores), given, truth)
+        records.append({"dataset": "movielens", "seed": seed, "split": "dev", "rule": rule, "lambda": regularisation,
+                        "lambda_t": value, "weight": weight, "recall@20": recall, "ndcg@10": ndcg})
+    print(f"seed {seed}: " + ", ".join(f"{r['rule']} {r['ndcg@10']:.4f}" for r in records[:2])
+          + f" (lambda_T {records[1]['lambda_t']}, weight {records[1]['weight']:.3g})", flush=True)
+    return records
+
+
+def markdown(records: list[dict]) -> str:
+    seeds = sorted({r["seed"] for r in records})
+    rules = list(dict.fromkeys(r["rule"] for r in records))
+    at = {(r["seed"], r["rule"]): r for r in records}
+    lines = ["# The transition beside EASE^R, on development rows", "", "{header}",
+             f"MovieLens development seeds {seeds[0]}-{seeds[-1]} ({len(seeds)}); protocol and rules in the script's "
+             "docstring. Mean [min, max] over the seeds; paired against `ease` per seed, in points (mean [min, max]; "
+             "seeds ahead / level / behind on nDCG@10).", "",
+             "| rule | Recall@20 | nDCG@10 | paired Recall@20 | paired nDCG@10 | ahead / level / behind |",
+             "|---|---:|---:|---:|---:|---|"]
+    for rule in rules:
+        ours = [at[seed, rule] for seed in seeds]
+        cells = [f"{statistics.mean(r[m] for r in ours):.4f} [{min(r[m] for r in ours):.4f}, "
+                 f"{max(r[m] for r in ours):.4f}]" for m in ("recall@20", "ndcg@10")]
+        for metric in ("recall@20", "ndcg@10"):
+            differences = [100 * (at[seed, rule][metric] - at[seed, "ease"][metric]) for seed in seeds]
+            cells.append(f"{statistics.mean(differences):+.2f} [{min(differences):+.2f}, {max(differences):+.2f}]")
+        ndcg = [at[seed, rule]["ndcg@10"] - at[seed, "ease"]["ndcg@10"] for seed in seeds]
+        cells.append(f"{sum(d > 0 for d in ndcg)} / {sum(d == 0 for d in ndcg)} / {sum(d < 0 for d in ndcg)}")
+        lines.append(f"| {rule} | " + " | ".join(cells) + " |")
+    chosen = [at[seed, "transition"] for seed in seeds]
+    counts: dict[str, int] = {}
+    for record in chosen:
+        key = "none" if record["lambda_t"] is None else f"{record['lambda_t']:g}"
+        counts[key] = counts.get(key, 0) + 1
+    lines += ["", "The package's choice of `lambda_T` (seeds): "
+              + ", ".join(f"{key} ({count})" for key, count in sorted(counts.items())) + "."]
+    return "\n".join(lines) + "\n"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seeds", type=int, nargs="+", default=list(range(10, 42)),
+                        help="MovieLens development seeds (10 and above; default 10-41)")
+    args = parser.parse_args()
+    if any(seed < 10 for seed in args.seeds):
+        parser.error("development seeds are 10 and above (0-9 are the test seeds)")
+    warnings.filterwarnings("ignore")
+    commit()
+    records = [record for seed in args.seeds for record in run(seed)]
+    write_results("transition_dev", records, markdown(records))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,137 @@
+"""The known -> target transition beside EASE^R: its weights against the dense formula, the out-of-fold choice on
+rows whose targets follow their known labels, and the served model (refit, directory, added labels)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+
+from gnn_mlc import LabelGCNClassifier, load_model
+from gnn_mlc.training import ease, transition
+from gnn_mlc.training.blend import row_ndcg
+from gnn_mlc.training.ease import ease_weights, gram, term_weights
+from gnn_mlc.training.transition import TRANSITION_REGULARISATIONS, choose_transition, transition_weights
+
+FAST = {"max_epochs": 8, "hidden_channels": 32, "embedding_dim": 16, "batch_size": 64, "random_state": 0}
+ITEMS = 16
+
+
+def _sequences(rows: int, seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Features (noise), known labels and targets of rows that walk a cycle of :data:`ITEMS` items: a row knows
+    items p, p+1, p+2 and its targets are p+3, p+4 (mod the cycle), with one random item known in a fifth of them.
+    Every row's labels are a window, so EASE^R scores the items before the known ones as high as those after."""
+    rng = np.random.default_rng(seed)
+    known, targets = np.zeros((rows, ITEMS), np.uint8), np.zeros((rows, ITEMS), np.uint8)
+    for row, start in enumerate(rng.integers(0, ITEMS, rows)):
+        known[row, (start + np.arange(3)) % ITEMS] = 1
+        targets[row, (start + np.arange(3, 5)) % ITEMS] = 1
+        if rng.random() < 0.2:
+            known[row, rng.integers(0, ITEMS)] = 1
+    targets[known > 0] = 0
+    return rng.normal(size=(rows, 4)).astype(np.float32), known, targets
+
+
+def test_transition_weights_are_the_ridge_regression_of_the_targets_on_the_known_labels():
+    _, known, targets = _sequences(200, 0)
+    K, Y = known.astype(np.float64), targets.astype(np.float64)
+    expected = np.linalg.solve(K.T @ K + 30.0 * np.eye(ITEMS), K.T @ Y)
+    np.testing.assert_allclose(transition_weights(sp.csr_matrix(known), sp.csr_matrix(targets), 30.0), expected,
+                               rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.parametrize("rows", [8, 200])  # fewer rows than labels (a thin SVD), and more (the Gram matrix)
+def test_every_lambda_t_from_one_decomposition_equals_the_solve(rows):
+    _, known, targets = _sequences(rows, 1)
+    given = sp.csr_matrix(_sequences(20, 2)[1])
+    scores = transition._transition_scores(sp.csr_matrix(known), sp.csr_matrix(targets), given)
+    for value in TRANSITION_REGULARISATIONS:
+        expected = given.toarray() @ transition_weights(sp.csr_matrix(known), sp.csr_matrix(targets), value)
+        np.testing.assert_allclose(scores[value], expected, rtol=1e-4, atol=1e-5)
+
+
+def test_the_transition_is_chosen_where_the_targets_follow_the_known_labels_and_ranks_them_first():
+    _, known, targets = _sequences(600, 3)
+    K, Y = sp.csr_matrix(known), sp.csr_matrix(targets)
+    every = sp.csr_matrix(K + Y)
+    chosen, figures = choose_transition(K, Y, every, gram(every), 10.0, folds=3, seed=0)
+    assert chosen is not None and chosen.weight > 0
+    assert figures[f"lambda {chosen.regularisation:g} share {0:g}"] < max(figures.values())
+    _, new_known, new_targets = _sequences(200, 4)
+    given = sp.csr_matrix(new_known, dtype=np.float32)
+    alone = np.asarray(given @ ease_weights(gram(every), 10.0))
+    mixed = alone + given @ chosen.without()
+    assert row_ndcg(mixed, given, sp.csr_matrix(new_targets)).mean() > row_ndcg(
+        alone, given, sp.csr_matrix(new_targets)).mean() + 0.1
+
+
+def test_without_rows_is_the_transition_of_the_other_rows_and_rows_lacking_targets_count_for_nothing():
+    _, known, targets = _sequences(300, 5)
+    targets[:40] = 0  # these rows know labels but say nothing of what follows
+    K, Y = sp.csr_matrix(known), sp.csr_matrix(targets)
+    chosen, _ = choose_transition(K, Y, sp.csr_matrix(K + Y), gram(sp.csr_matrix(K + Y)), 10.0, folds=3, seed=0)
+    assert chosen is not None
+    left_out = np.arange(40, 90)
+    kept = np.setdiff1d(np.arange(40, 300), left_out)
+    np.testing.assert_allclose(
+        chosen.without(left_out),
+        chosen.weight * transition_weights(K[kept], Y[kept], chosen.regularisation), rtol=1e-5, atol=1e-6)
+
+
+def test_no_transition_above_the_dense_budget_or_without_rows_that_have_both(monkeypatch):
+    _, known, targets = _sequences(100, 6)
+    K, Y = sp.csr_matrix(known), sp.csr_matrix(targets)
+    every = sp.csr_matrix(K + Y)
+    assert choose_transition(K, sp.csr_matrix(Y.shape, dtype=np.uint8), every, gram(every), 10.0, folds=3,
+                             seed=0) == (None, {})
+    monkeypatch.setattr(transition, "DENSE_TERM_LABELS", ITEMS - 1)
+    assert choose_transition(K, Y, every, gram(every), 10.0, folds=3, seed=0) == (None, {})
+
+
+@pytest.fixture(scope="module")
+def sequence_model():
+    X, known, targets = _sequences(600, 7)
+    model = LabelGCNClassifier(**FAST).fit(X, known + targets, known_labels=known,
+                                           label_names=[f"i{j}" for j in range(ITEMS)])
+    return model, known, targets
+
+
+def test_the_served_term_is_ease_plus_the_chosen_transition_refitted_on_every_row(sequence_model):
+    model, known, targets = sequence_model
+    term, figures = model.fitted_.known_term, model.fitted_.metrics["known_term"]
+    assert term.transition is not None
+    assert figures["transition"]["weight"] > 0 and figures["transition_ndcg@10"]
+    every = sp.csr_matrix(known + targets)
+    expected = ease_weights(gram(every), term.regularisation) + figures["transition"]["weight"] * transition_weights(
+        sp.csr_matrix(known), sp.csr_matrix(targets), figures["transition"]["regularisation"])
+    np.testing.assert_allclose(term.matrix, expected, rtol=1e-4, atol=1e-5)
+    history = np.zeros((1, ITEMS), np.uint8)
+    history[0, [5, 6, 7]] = 1
+    scores = model.predict_proba(np.zeros((1, 4), np.float32), known_labels=history)[0]
+    assert scores[8] > scores[4] and scores[9] > scores[3]  # what follows, not what came before
+
+
+def test_a_random_known_split_fits_no_transition():
+    X, known, targets = _sequences(400, 8)
+    model = LabelGCNClassifier(**FAST).fit(X, known + targets, known_labels="split")
+    assert model.fitted_.known_term.transition is None
+    assert model.fitted_.metrics["known_term"]["transition"] is None
+
+
+def test_the_transition_survives_the_directory_and_added_labels_keep_it(sequence_model, tmp_path):
+    model, known, _ = sequence_model
+    model.to_directory(tmp_path / "m")
+    reloaded = load_model(tmp_path / "m")
+    np.testing.assert_array_equal(reloaded.fitted_.known_term.transition, model.fitted_.known_term.transition)
+    X = np.zeros((5, 4), np.float32)
+    np.testing.assert_array_equal(reloaded.predict_proba(X, known_labels=known[:5]),
+                                  model.predict_proba(X, known_labels=known[:5]))
+    log = np.zeros((50, ITEMS + 1), np.uint8)
+    log[:, [2, 3, ITEMS]] = 1  # a new item travelling with items 2 and 3
+    extended = model.add_labels(graph_data=log, graph_label_names=[f"i{j}" for j in range(ITEMS)] + ["new"])
+    term = extended.fitted_.known_term
+    grown = np.pad(model.fitted_.known_term.transition, (0, 1))
+    np.testing.assert_array_equal(term.transition, grown)
+    np.testing.assert_allclose(term.matrix, term_weights(term.gram, term.regularisation) + grown, rtol=1e-6)
+    assert term.matrix[[2, 3], ITEMS].min() > 0  # the new item is scored from the history, by EASE^R
+    assert ease.DENSE_TERM_LABELS >= ITEMS + 1
