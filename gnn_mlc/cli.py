@@ -490,8 +490,9 @@ def _category_summary(data: Dataset) -> str:
 
 def _known_summary(metrics: dict[str, Any]) -> str:
     """``; known labels: term 1 + network 0.5 chosen on 105 held-out rows (nDCG@10 0.412), lambda 300`` (``chosen out
-    of fold on 310 training rows`` where the validation rows were too few; ``; the network alone at 0.62 of the term
-    alone (< 0.8) is not blended in`` where that kept the term alone) or nothing."""
+    of fold on 310 training rows`` where the validation rows were too few; `` + transition (lambda_T 100, weight
+    0.68)`` where one was chosen; ``; the network alone at 0.62 of the term alone (< 0.8) is not blended in`` where
+    that kept the term alone) or nothing."""
     from gnn_mlc.training.blend import MIN_NETWORK_SHARE
 
     known = metrics.get("known_term")
@@ -504,8 +505,11 @@ def _known_summary(metrics: dict[str, Any]) -> str:
     share = known.get("network_share")  # None: an older model, or inf written to metrics.json as null
     weak = (f"; the network alone at {share:.2f} of the term alone (< {MIN_NETWORK_SHARE:g}) is not blended in"
             if share is not None and share < MIN_NETWORK_SHARE else "")
+    transition = known.get("transition")  # absent from older models' metrics
+    beside = (f" + transition (lambda_T {transition['regularisation']:g}, weight {transition['weight']:.3g})"
+              if transition else "")
     return (f"; known labels: term {term:g} + network {network:g} chosen {where} (nDCG@10 {ndcg:.4f}), "
-            f"lambda {known['regularisation']}{weak}")
+            f"lambda {known['regularisation']}{beside}{weak}")
 
 
 def _graph_summary(classifier: object) -> str:

@@ -8,6 +8,7 @@ import pytest
 import scipy.sparse as sp
 
 from gnn_mlc import LabelGCNClassifier, load_model
+from gnn_mlc.cli import _known_summary
 from gnn_mlc.training import ease, transition
 from gnn_mlc.training.blend import row_ndcg
 from gnn_mlc.training.ease import ease_weights, gram, term_weights
@@ -109,6 +110,9 @@ def test_the_served_term_is_ease_plus_the_chosen_transition_refitted_on_every_ro
     history[0, [5, 6, 7]] = 1
     scores = model.predict_proba(np.zeros((1, 4), np.float32), known_labels=history)[0]
     assert scores[8] > scores[4] and scores[9] > scores[3]  # what follows, not what came before
+    chosen = figures["transition"]
+    assert (f"lambda {figures['regularisation']} + transition (lambda_T {chosen['regularisation']:g}, weight "
+            f"{chosen['weight']:.3g})") in _known_summary(model.fitted_.metrics)
 
 
 def test_a_random_known_split_fits_no_transition():
