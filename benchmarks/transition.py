@@ -43,7 +43,7 @@ def run(seed: int) -> list[dict]:
     quality = known_labels.choose_regularisation(every, None, seed=seed)
     regularisation = max(quality, key=quality.get)
     total = gram(every)
-    chosen, _ = transition.choose_transition(known, targets, every, total, regularisation,
+    chosen, _ = transition.choose_transition(known, targets, every, None, total, regularisation,
                                              folds=known_labels.FOLDS, seed=seed)
     B = ease_weights(total, regularisation)
     given, truth = sp.csr_matrix(data["K_test"], dtype=np.float64), sp.csr_matrix(data["Y_test"])

@@ -70,8 +70,9 @@ class KnownLabelWeights:
         gram: (num_labels, num_labels) CSR ``X^T X`` of the rows the term was fitted on (training rows' labels and
             the log), so that labels added later refit it; ``None`` for older directories.
         transition: (num_labels, num_labels) float32 ``rho * T``, the known -> target regression's part of
-            ``matrix`` (:mod:`gnn_mlc.training.transition`), kept so that a refit keeps it; ``None`` where none was
-            chosen.
+            ``matrix`` (:func:`gnn_mlc.training.transition.with_transition`), kept so that a refit keeps it;
+            ``None`` where none was chosen.
+        transition_share: its share ``w`` (0 without one).
     """
 
     matrix: np.ndarray | sp.csr_matrix | None
@@ -81,6 +82,7 @@ class KnownLabelWeights:
     regularisation: float | None = None
     gram: sp.csr_matrix | None = None
     transition: np.ndarray | None = None
+    transition_share: float = 0.0
 
 
 @dataclass(frozen=True, eq=False)

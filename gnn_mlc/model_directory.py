@@ -514,7 +514,8 @@ def _known_term_tensors(term: KnownLabelWeights) -> dict[str, torch.Tensor]:
         tensors = _edge_tensors(term.matrix)
     tensors.update({name: torch.tensor([value], dtype=torch.float64) for name, value in (
         ("scale", term.scale), ("bias", term.bias), ("network_weight", term.network_weight),
-        ("regularisation", 0.0 if term.regularisation is None else term.regularisation))})
+        ("regularisation", 0.0 if term.regularisation is None else term.regularisation),
+        ("transition_share", term.transition_share))})
     if term.gram is not None:
         gram = sp.csr_matrix(term.gram, dtype=np.float64)
         tensors.update({"gram_indptr": torch.from_numpy(gram.indptr.astype(np.int64)),
@@ -544,14 +545,15 @@ def _known_term(file: Path, num_labels: int) -> KnownLabelWeights:
         transition = tensors["transition"].numpy() if "transition" in tensors else None
         if transition is not None and transition.shape != (num_labels, num_labels):
             raise ValueError(f"transition of shape {transition.shape}")
-        scalars = {name: float(tensors[name]) for name in ("scale", "bias", "network_weight", "regularisation")
-                   if name in tensors}
+        scalars = {name: float(tensors[name]) for name in ("scale", "bias", "network_weight", "regularisation",
+                                                           "transition_share") if name in tensors}
     except (KeyError, ValueError, RuntimeError) as error:
         raise ModelDirectoryError(f"{file}: invalid ({_first_line(error)}); expected B ({num_labels}, {num_labels}) "
                                   "as a matrix or edges, and a scale") from None
     return KnownLabelWeights(matrix=matrix, scale=scalars["scale"], bias=scalars.get("bias", 0.0),
                              network_weight=scalars.get("network_weight", 1.0),
-                             regularisation=scalars.get("regularisation") or None, gram=gram, transition=transition)
+                             regularisation=scalars.get("regularisation") or None, gram=gram, transition=transition,
+                             transition_share=scalars.get("transition_share", 0.0))
 
 
 def _cold_teacher_tensors(teacher: ColdLabelTeacher) -> dict[str, torch.Tensor]:

@@ -130,13 +130,14 @@ def test_held_out_logits_in_row_blocks_are_the_dense_formula(monkeypatch):
     every = sp.csr_matrix((rng.random((300, 40)) < 0.15).astype(np.uint8))
     known = random_known_split(every[:25], rng)
     held = HeldOutRows(rows=np.arange(25), known=known, targets=sp.csr_matrix(every[:25] - known, dtype=np.uint8))
-    G = gram(every[25:])
-    for dense_budget in (64, 8):  # exact EASE^R (dense B), then the neighbourhood form (sparse B)
+    # exact EASE^R (dense B), from fewer rows than labels (their inner products), then the neighbourhood form
+    for dense_budget, fitted in ((64, every[25:]), (64, every[25:50]), (8, every[25:])):
+        G = gram(fitted)
         monkeypatch.setattr(ease, "DENSE_TERM_LABELS", dense_budget)
         monkeypatch.setattr(blend_module, "BLOCK_ROWS", 1024)
-        whole = fit_held_out_term(G, held, 10.0)
+        whole = fit_held_out_term(fitted, lambda: G, held, 10.0)  # noqa: B023 (called at once)
         monkeypatch.setattr(blend_module, "BLOCK_ROWS", 4)  # 7 blocks
-        term = fit_held_out_term(G, held, 10.0)
+        term = fit_held_out_term(fitted, lambda: G, held, 10.0)  # noqa: B023
         B = ease.term_weights(G, 10.0)
         B = B.toarray() if sp.issparse(B) else B
         expected = term.weights.scale * (known.toarray() @ B) + term.weights.bias

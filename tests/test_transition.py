@@ -9,9 +9,9 @@ import scipy.sparse as sp
 
 from gnn_mlc import LabelGCNClassifier, load_model
 from gnn_mlc.cli import _known_summary
-from gnn_mlc.training import ease, transition
+from gnn_mlc.training import transition
 from gnn_mlc.training.blend import row_ndcg
-from gnn_mlc.training.ease import ease_weights, gram, term_weights
+from gnn_mlc.training.ease import ease_scores, ease_weights, gram, term_weights
 from gnn_mlc.training.transition import TRANSITION_REGULARISATIONS, choose_transition, transition_weights
 
 FAST = {"max_epochs": 8, "hidden_channels": 32, "embedding_dim": 16, "batch_size": 64, "random_state": 0}
@@ -33,12 +33,16 @@ def _sequences(rows: int, seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray
     return rng.normal(size=(rows, 4)).astype(np.float32), known, targets
 
 
-def test_transition_weights_are_the_ridge_regression_of_the_targets_on_the_known_labels():
-    _, known, targets = _sequences(200, 0)
+@pytest.mark.parametrize("rows", [8, 200])  # fewer rows than labels (an (n, n) system), and more
+def test_transition_weights_are_the_ridge_regression_of_the_targets_on_the_known_labels(rows):
+    _, known, targets = _sequences(rows, 0)
     K, Y = known.astype(np.float64), targets.astype(np.float64)
     expected = np.linalg.solve(K.T @ K + 30.0 * np.eye(ITEMS), K.T @ Y)
     np.testing.assert_allclose(transition_weights(sp.csr_matrix(known), sp.csr_matrix(targets), 30.0), expected,
                                rtol=1e-4, atol=1e-5)
+    given = sp.csr_matrix(_sequences(10, 11)[1])
+    np.testing.assert_allclose(transition_weights(sp.csr_matrix(known), sp.csr_matrix(targets), 30.0, given=given),
+                               given.toarray() @ expected, rtol=1e-4, atol=1e-5)
 
 
 @pytest.mark.parametrize("rows", [8, 200])  # fewer rows than labels (a thin SVD), and more (the Gram matrix)
@@ -51,11 +55,20 @@ def test_every_lambda_t_from_one_decomposition_equals_the_solve(rows):
         np.testing.assert_allclose(scores[value], expected, rtol=1e-4, atol=1e-5)
 
 
+@pytest.mark.parametrize("rows", [8, 200])  # fewer rows than labels (their inner products), and more
+def test_the_folds_item_item_scores_are_ease_of_their_rows(rows):
+    _, known, targets = _sequences(rows, 9)
+    every = sp.csr_matrix(known + targets)
+    given = sp.csr_matrix(_sequences(20, 10)[1], dtype=np.float32)
+    np.testing.assert_allclose(ease_scores(every, lambda: gram(every), given, 10.0, [slice(0, 7), slice(7, 20)]),
+                               given.toarray() @ ease_weights(gram(every), 10.0), rtol=1e-4, atol=1e-5)
+
+
 def test_the_transition_is_chosen_where_the_targets_follow_the_known_labels_and_ranks_them_first():
     _, known, targets = _sequences(600, 3)
     K, Y = sp.csr_matrix(known), sp.csr_matrix(targets)
     every = sp.csr_matrix(K + Y)
-    chosen, figures = choose_transition(K, Y, every, gram(every), 10.0, folds=3, seed=0)
+    chosen, figures = choose_transition(K, Y, every, None, gram(every), 10.0, folds=3, seed=0)
     assert chosen is not None and chosen.weight > 0
     assert figures[f"lambda {chosen.regularisation:g} share {0:g}"] < max(figures.values())
     _, new_known, new_targets = _sequences(200, 4)
@@ -66,11 +79,18 @@ def test_the_transition_is_chosen_where_the_targets_follow_the_known_labels_and_
         alone, given, sp.csr_matrix(new_targets)).mean() + 0.1
 
 
+def test_a_label_without_a_transition_keeps_its_place_beside_the_others():
+    B = np.array([[0.0, 2.0, 2.0], [1.0, 0.0, 1.0], [1.0, 1.0, 0.0]], np.float32)
+    T = np.array([[0.0, 1.0, 0.0], [0.0, 0.0, 0.0], [0.0, 1.0, 0.0]], np.float32)  # only into label 1
+    np.testing.assert_allclose(transition.with_transition(B, T, 0.2),
+                               [[0.0, 3.0, 2.5], [1.25, 0.0, 1.25], [1.25, 2.0, 0.0]])  # labels 0 and 2 scaled
+
+
 def test_without_rows_is_the_transition_of_the_other_rows_and_rows_lacking_targets_count_for_nothing():
     _, known, targets = _sequences(300, 5)
     targets[:40] = 0  # these rows know labels but say nothing of what follows
     K, Y = sp.csr_matrix(known), sp.csr_matrix(targets)
-    chosen, _ = choose_transition(K, Y, sp.csr_matrix(K + Y), gram(sp.csr_matrix(K + Y)), 10.0, folds=3, seed=0)
+    chosen, _ = choose_transition(K, Y, sp.csr_matrix(K + Y), None, gram(sp.csr_matrix(K + Y)), 10.0, folds=3, seed=0)
     assert chosen is not None
     left_out = np.arange(40, 90)
     kept = np.setdiff1d(np.arange(40, 300), left_out)
@@ -83,10 +103,10 @@ def test_no_transition_above_the_dense_budget_or_without_rows_that_have_both(mon
     _, known, targets = _sequences(100, 6)
     K, Y = sp.csr_matrix(known), sp.csr_matrix(targets)
     every = sp.csr_matrix(K + Y)
-    assert choose_transition(K, sp.csr_matrix(Y.shape, dtype=np.uint8), every, gram(every), 10.0, folds=3,
+    assert choose_transition(K, sp.csr_matrix(Y.shape, dtype=np.uint8), every, None, gram(every), 10.0, folds=3,
                              seed=0) == (None, {})
     monkeypatch.setattr(transition, "DENSE_TERM_LABELS", ITEMS - 1)
-    assert choose_transition(K, Y, every, gram(every), 10.0, folds=3, seed=0) == (None, {})
+    assert choose_transition(K, Y, every, None, gram(every), 10.0, folds=3, seed=0) == (None, {})
 
 
 @pytest.fixture(scope="module")
@@ -105,7 +125,8 @@ def test_the_served_term_is_ease_plus_the_chosen_transition_refitted_on_every_ro
     every = sp.csr_matrix(known + targets)
     expected = ease_weights(gram(every), term.regularisation) + figures["transition"]["weight"] * transition_weights(
         sp.csr_matrix(known), sp.csr_matrix(targets), figures["transition"]["regularisation"])
-    np.testing.assert_allclose(term.matrix, expected, rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(term.matrix, expected, rtol=1e-4, atol=1e-5)  # every label is some row's target
+    assert term.transition_share == figures["transition"]["share"] > 0
     history = np.zeros((1, ITEMS), np.uint8)
     history[0, [5, 6, 7]] = 1
     scores = model.predict_proba(np.zeros((1, 4), np.float32), known_labels=history)[0]
@@ -136,6 +157,9 @@ def test_the_transition_survives_the_directory_and_added_labels_keep_it(sequence
     term = extended.fitted_.known_term
     grown = np.pad(model.fitted_.known_term.transition, (0, 1))
     np.testing.assert_array_equal(term.transition, grown)
-    np.testing.assert_allclose(term.matrix, term_weights(term.gram, term.regularisation) + grown, rtol=1e-6)
+    assert reloaded.fitted_.known_term.transition_share == term.transition_share > 0
+    B = term_weights(term.gram, term.regularisation)
+    np.testing.assert_allclose(term.matrix[:, :ITEMS], B[:, :ITEMS] + grown[:, :ITEMS], rtol=1e-5, atol=1e-6)
+    # the new item has no transition: EASE^R's column stands in for it, in the mix's units
+    np.testing.assert_allclose(term.matrix[:, ITEMS], B[:, ITEMS] / (1 - term.transition_share), rtol=1e-5)
     assert term.matrix[[2, 3], ITEMS].min() > 0  # the new item is scored from the history, by EASE^R
-    assert ease.DENSE_TERM_LABELS >= ITEMS + 1

@@ -96,7 +96,7 @@ def row_ndcg(scores: np.ndarray, known: sp.csr_matrix, targets: sp.csr_matrix, *
         top = torch.topk(torch.from_numpy(block), min(k, scores.shape[1]), dim=1).indices.numpy()
         truth = targets[part].toarray()
         dcg = (np.take_along_axis(truth, top, axis=1) * discounts[: top.shape[1]]).sum(axis=1)
-        values.append(dcg / np.array([discounts[: min(k, count)].sum() for count in truth.sum(axis=1)]))
+        values.append(dcg / np.cumsum(discounts)[np.minimum(k, truth.sum(axis=1)) - 1])  # each row's ideal DCG
     return np.concatenate(values)
 
 

@@ -69,8 +69,15 @@ from gnn_mlc.training.blend import (
     row_blocks,
     row_ndcg,
 )
-from gnn_mlc.training.ease import ease_scores_by_regularisation, gram, gram_spectrum, rows_spectrum, term_weights
-from gnn_mlc.training.transition import TransitionTerm, choose_transition
+from gnn_mlc.training.ease import (
+    ease_scores,
+    ease_scores_by_regularisation,
+    gram,
+    gram_spectrum,
+    rows_spectrum,
+    term_weights,
+)
+from gnn_mlc.training.transition import TransitionTerm, choose_transition, with_transition
 
 logger = logging.getLogger(__name__)
 KNOWN_SHARE = 0.5
@@ -217,26 +224,33 @@ def _decompose_rows(num_rows: int, num_labels: int) -> bool:
     return num_rows < num_labels
 
 
-def fit_held_out_term(G: sp.csr_matrix, held: HeldOutRows, regularisation: float,
-                      calibration: tuple[float, float] | None = None, transition: np.ndarray | None = None
+def fit_held_out_term(rows: sp.csr_matrix, G: Callable[[], sp.spmatrix], held: HeldOutRows, regularisation: float,
+                      calibration: tuple[float, float] | None = None, transition: TransitionTerm | None = None
                       ) -> HeldOutTerm:
-    """The term of the Gram matrix ``G`` of every row but the held-out ones, kept as the served term is
-    (:func:`ease.term_weights`, plus ``transition``: (L, L) the weighted transition of the same rows, or ``None``),
-    its scale and bias calibrated on the held-out rows that have known labels (the only rows the served rule applies
-    them to), or the given ``calibration`` (scale, bias)."""
-    B, known = term_weights(G, regularisation), sp.csr_matrix(held.known, dtype=np.float32)
+    """The term of every row but the held-out ones, ``rows`` (m, L) 0/1 (and the log), whose Gram matrix is
+    ``G()``, kept as the served term is (:func:`ease.ease_scores`, with the chosen ``transition`` fitted without the
+    held-out rows where there is one), its scale and bias calibrated on the held-out rows that have known labels (the
+    only rows the served rule applies them to), or the given ``calibration`` (scale, bias)."""
+    known = sp.csr_matrix(held.known, dtype=np.float32)
+    evidence = ease_scores(rows, G, known, regularisation, row_blocks(known.shape[0]))
     if transition is not None:
-        B = B + transition
-    evidence = np.empty(known.shape, dtype=np.float32)
-    for block in row_blocks(known.shape[0]):  # one product of every row held its sparse result beside the dense one
-        part = known[block] @ B
-        evidence[block] = part.toarray() if sp.issparse(part) else part
+        evidence = transition.added_to(evidence, known, np.unique(held.rows))
     with_history = np.flatnonzero(np.diff(known.indptr) > 0)
     scale, bias = calibration or calibrate(evidence, held.targets, held.known, rows=with_history)
     evidence *= scale  # calibrated in place: at 5,000 rows x 50,000 labels each copy is 1 GB
     evidence += bias
     return HeldOutTerm(weights=KnownLabelWeights(matrix=None, scale=scale, bias=bias, regularisation=regularisation),
                        logits=evidence)
+
+
+def _without(every: sp.csr_matrix, log_rows: sp.csr_matrix | None, total: sp.spmatrix, rows: np.ndarray
+             ) -> tuple[sp.csr_matrix, Callable[[], sp.spmatrix]]:
+    """The rows a held-out term is fitted on: every training row of ``every`` (n, L) but ``rows``, and the log's;
+    and a builder of their Gram matrix (``total`` less the rows')."""
+    kept = np.ones(every.shape[0], dtype=bool)
+    kept[rows] = False
+    fitted = every[kept] if log_rows is None else sp.vstack([every[kept], log_rows]).tocsr()
+    return fitted, lambda: total - gram(every[rows])
 
 
 def calibrate(evidence: np.ndarray, targets: sp.csr_matrix, known: sp.csr_matrix, *, rows: np.ndarray | None = None,
@@ -309,14 +323,13 @@ def out_of_fold_figures(total: sp.spmatrix, every: sp.csr_matrix, regularisation
         held, network = fold_parts(rows)
         fitted.append((rows, held, network))
         if held.known.getnnz():  # calibrated on rows with a history; without one, calibrate returns its default
-            term = fit_held_out_term(total - gram(every[rows]), held, regularisation,
-                                     transition=None if transition is None else transition.without(rows))
+            term = fit_held_out_term(*_without(every, None, total, rows), held, regularisation,
+                                     transition=transition)
             calibrations.append((term.weights.scale, term.weights.bias))
     calibration = tuple(float(value) for value in np.mean(calibrations, axis=0)) if calibrations else None
     parts = []
     for rows, held, network in fitted:
-        term = fit_held_out_term(total - gram(every[rows]), held, regularisation, calibration,
-                                 None if transition is None else transition.without(rows))
+        term = fit_held_out_term(*_without(every, None, total, rows), held, regularisation, calibration, transition)
         parts.append(blend_figures(term.logits, network.decision_function(X[held.rows], device=device), held))
     return BlendFigures.joined(parts), calibration
 
@@ -356,7 +369,7 @@ def fit_known_term(model: FittedModel, X: Matrix, every: sp.csr_matrix, held: He
     quality = choose_regularisation(every, log_rows, seed=seed, total=total)
     regularisation = max(quality, key=quality.get)
     transition, transition_figures = (None, {}) if given is None else choose_transition(
-        given, every - every.multiply(given), every, total, regularisation, folds=FOLDS, seed=seed)
+        given, every - every.multiply(given), every, log_rows, total, regularisation, folds=FOLDS, seed=seed)
     out_of_fold = fold_parts is not None and held.pairs < CROSS_FIT_ROWS and X.shape[0] <= CROSS_FIT_MAX_ROWS
     calibration = None  # the held-out rows' own, unless chosen out of fold: then the folds' mean
     if out_of_fold:
@@ -365,17 +378,19 @@ def fit_known_term(model: FittedModel, X: Matrix, every: sp.csr_matrix, held: He
         figures_of_rows, calibration = out_of_fold_figures(total, every, regularisation, X, fold_parts, device=device,
                                                            seed=seed, transition=transition)
     served_transition = None if transition is None else transition.without()
-    term = fit_held_out_term(total - gram(every[held_rows]), held, regularisation, calibration,
-                             None if transition is None else transition.without(held_rows))
+    term = fit_held_out_term(*_without(every, log_rows, total, held_rows), held, regularisation, calibration,
+                             transition)
     term_logits = term.logits  # overwritten by the served blend below (blend_in_place)
     network_logits = model.decision_function(X[held.rows], device=device)
     if not out_of_fold:
         figures_of_rows = blend_figures(term_logits, network_logits, held)
     (term_weight, network_weight), blends = choose_blend(figures_of_rows)
     matrix = term_weights(total, term.weights.regularisation)
-    served = replace(term.weights, matrix=matrix if served_transition is None else matrix + served_transition,
+    served = replace(term.weights, matrix=matrix if transition is None else with_transition(
+                         matrix, served_transition, transition.share),
                      scale=term_weight * term.weights.scale, bias=term_weight * term.weights.bias,
-                     network_weight=network_weight, gram=total, transition=served_transition)
+                     network_weight=network_weight, gram=total, transition=served_transition,
+                     transition_share=0.0 if transition is None else transition.share)
     figures = {"regularisation": term.weights.regularisation, "held_out_rows": int(len(held_rows)),
                "held_out_scale": term.weights.scale, "held_out_bias": term.weights.bias,
                "term_ndcg@10_by_regularisation": {str(value): figure for value, figure in quality.items()},
@@ -383,7 +398,7 @@ def fit_known_term(model: FittedModel, X: Matrix, every: sp.csr_matrix, held: He
                "blend_chosen_on": "out of fold" if out_of_fold else "held-out rows",
                "blend_rows": figures_of_rows.pairs, "network_share": figures_of_rows.network_share,
                "transition": None if transition is None else {"regularisation": transition.regularisation,
-                                                              "weight": transition.weight},
+                                                              "share": transition.share, "weight": transition.weight},
                "transition_ndcg@10": transition_figures}
     logger.info("known labels: lambda %s, blend term %g + network %g (held-out nDCG@10 %s)",
                 term.weights.regularisation, term_weight, network_weight, blends)
@@ -399,4 +414,5 @@ def refit_with_log(term: KnownLabelWeights, log_rows: sp.csr_matrix) -> KnownLab
         return term
     G = sp.csr_matrix(term.gram + gram(log_rows))
     matrix = term_weights(G, term.regularisation)
-    return replace(term, matrix=matrix if term.transition is None else matrix + term.transition, gram=G)
+    return replace(term, matrix=matrix if term.transition is None else with_transition(
+        matrix, term.transition, term.transition_share), gram=G)

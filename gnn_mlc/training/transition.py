@@ -10,12 +10,14 @@ regression of each row's targets on its known labels,
     T = (K^T K + lambda_T I)^-1 K^T Y,
 
 over the training rows with both (``K`` (rows, L) their known labels, ``Y`` their targets), and the term's weights
-become ``B + rho * T``. ``lambda_T`` (among :data:`TRANSITION_REGULARISATIONS`) and the share ``w`` (among
-:data:`TRANSITION_SHARES`, 0 included: EASE^R alone) are chosen out of fold on those rows, by the nDCG@10 of their
-given targets from their given known labels (:func:`choose_transition`); ``rho = w / (1 - w) * s``, where ``s`` is
-the ratio of the spreads of the two parts' out-of-fold scores, so a share means the same on every data set. The
-choice is the one served: the folds' mixes use the same ``s``. Only where ``B`` is dense
-(:data:`~gnn_mlc.training.ease.DENSE_TERM_LABELS`): ``T`` is a dense (L, L) solve.
+become ``B + rho * T`` (:func:`with_transition`). ``lambda_T`` (among :data:`TRANSITION_REGULARISATIONS`) and the
+share ``w`` (among :data:`TRANSITION_SHARES`, 0 included: EASE^R alone) are chosen out of fold on those rows, by the
+nDCG@10 of their given targets from their given known labels (:func:`choose_transition`); ``rho = w / (1 - w) * s``,
+where ``s`` is the ratio of the spreads of the two parts' out-of-fold scores, so a share means the same on every data
+set. The choice is the one served: the folds' mixes use the same ``s``. A label that is never a target of those rows
+(a new item that only the label-only log knows, or one added later) has no transition: its column of ``B`` stands in
+for it, scaled by ``1 / (1 - w)``, so it is ranked beside the other labels as it was without the transition. Only
+where ``B`` is dense (:data:`~gnn_mlc.training.ease.DENSE_TERM_LABELS`): ``T`` is a dense (L, L) solve.
 
 On 32 MovieLens development seeds of ``benchmarks/recsys.py`` (``benchmarks/transition.py``,
 results/transition_dev.md) the out-of-fold choice raised EASE^R's development nDCG@10 from 0.1468 to 0.1530 and
@@ -31,11 +33,11 @@ import scipy.sparse as sp
 import torch
 
 from gnn_mlc.training.blend import row_ndcg
-from gnn_mlc.training.ease import DENSE_TERM_LABELS, gram, gram_spectrum, rows_spectrum, term_weights
+from gnn_mlc.training.ease import DENSE_TERM_LABELS, ease_scores, gram, gram_spectrum, rows_spectrum
 
 TRANSITION_REGULARISATIONS = (30.0, 100.0, 300.0, 1000.0, 3000.0)
 """The transition's ``lambda_T`` grid (each value was chosen on 5-8 of the 32 MovieLens development seeds)."""
-TRANSITION_SHARES = (0.0, 0.1, 0.15, 0.2, 0.25, 0.3, 0.35, 0.5)
+TRANSITION_SHARES = (0.0, 0.1, 0.2, 0.3, 0.4, 0.5)
 """The transition's share of the mix, in units of the two parts' score spreads (0: EASE^R alone). On MovieLens's
 development rows each fixed share from 0.1 to 0.35 (with ``lambda_T`` 300) was above EASE^R alone on nDCG@10, 0.2 the
 most (+0.70 points), and 0.5 below it (results/transition_dev.md)."""
@@ -53,12 +55,14 @@ class TransitionTerm:
             a target: such a row tells nothing of what follows).
         targets: (rows, L) 0/1 CSR, their targets (empty likewise).
         regularisation: ``lambda_T``.
+        share: ``w``, the chosen share (in (0, 1)).
         weight: ``rho``, its weight beside ``B``.
     """
 
     known: sp.csr_matrix
     targets: sp.csr_matrix
     regularisation: float
+    share: float
     weight: float
 
     def without(self, rows: np.ndarray | None = None) -> np.ndarray:
@@ -68,33 +72,70 @@ class TransitionTerm:
             kept[rows] = False
         return self.weight * transition_weights(self.known[kept], self.targets[kept], self.regularisation)
 
+    def added_to(self, item_item: np.ndarray, known: sp.csr_matrix, rows: np.ndarray | None = None) -> np.ndarray:
+        """``known @ with_transition(B, T)`` (n, L) float32 from ``item_item = known @ B`` (n, L) (overwritten) and
+        ``known`` (n, L), ``T`` this transition fitted without ``rows`` (``T`` itself not formed where its rows are
+        fewer than the labels)."""
+        kept = np.ones(self.known.shape[0], dtype=bool)
+        if rows is not None:
+            kept[rows] = False
+        item_item *= column_factors(self.targets[kept].getnnz(axis=0) > 0, self.share)
+        item_item += self.weight * transition_weights(self.known[kept], self.targets[kept], self.regularisation,
+                                                      given=known)
+        return item_item
 
-def transition_weights(known: sp.csr_matrix, targets: sp.csr_matrix, regularisation: float) -> np.ndarray:
+
+def column_factors(seen: np.ndarray, share: float) -> np.ndarray:
+    """(L,) float32: 1 for a label the transition has weight into (``seen`` (L,) bool: a target of one of its
+    rows, all of which have a known label, so exactly the labels where ``T``'s column is not 0), ``1 / (1 - share)``
+    for one it has none into: in the mix's units, the item-item part stands in for the transition part it lacks."""
+    return np.where(seen, 1.0, 1.0 / (1.0 - share)).astype(np.float32)
+
+
+def with_transition(B: np.ndarray, transition: np.ndarray, share: float) -> np.ndarray:
+    """The term's weights ``B + transition`` (L, L) float32, each column of ``B`` scaled by its
+    :func:`column_factors`."""
+    return (B * column_factors(transition.any(axis=0), share) + transition).astype(np.float32)
+
+
+def transition_weights(known: sp.csr_matrix, targets: sp.csr_matrix, regularisation: float,
+                       given: sp.csr_matrix | None = None) -> np.ndarray:
     """``T = (K^T K + lambda_T I)^-1 K^T Y`` (L, L) float32 ``[j, t]`` (known j -> target t) of the rows' known
-    labels ``known`` and targets ``targets``, both (rows, L) 0/1."""
+    labels ``known`` and targets ``targets``, both (rows, L) 0/1; with fewer non-empty rows than labels, as
+    ``K^T (K K^T + lambda_T I)^-1 Y``: an (n, n) system instead of (L, L). With ``given`` (g, L), ``given @ T``
+    (g, L) instead, ``T`` not formed where the rows are fewer than the labels."""
     K = sp.csr_matrix(known, dtype=np.float64)
-    A = torch.from_numpy(gram(K).toarray())
+    used = np.diff(K.indptr) > 0  # an empty row adds nothing to K^T K or K^T Y
+    K, Y = K[used], sp.csr_matrix(targets, dtype=np.float64)[used]
+    by_rows = K.shape[0] < K.shape[1]
+    A = torch.from_numpy((K @ K.T if by_rows else gram(K)).toarray())
     A.diagonal().add_(regularisation)
-    cross = torch.from_numpy(np.asarray((K.T @ sp.csr_matrix(targets, dtype=np.float64)).toarray()))
-    return torch.cholesky_solve(cross, torch.linalg.cholesky(A)).numpy().astype(np.float32)  # A: positive definite
+    right = torch.from_numpy(Y.toarray() if by_rows else np.asarray((K.T @ Y).toarray()))
+    solved = torch.cholesky_solve(right, torch.linalg.cholesky(A)).numpy()  # A is positive definite
+    if given is None:
+        return np.asarray(K.T @ solved if by_rows else solved, dtype=np.float32)
+    given = sp.csr_matrix(given, dtype=np.float64)
+    return np.asarray((given @ K.T) @ solved if by_rows else given @ solved, dtype=np.float32)
 
 
-def choose_transition(known: sp.csr_matrix, targets: sp.csr_matrix, every: sp.csr_matrix, total: sp.spmatrix,
-                      regularisation: float, *, folds: int, seed: int
-                      ) -> tuple[TransitionTerm | None, dict[str, float]]:
+def choose_transition(known: sp.csr_matrix, targets: sp.csr_matrix, every: sp.csr_matrix,
+                      log_rows: sp.csr_matrix | None, total: sp.spmatrix, regularisation: float, *, folds: int,
+                      seed: int) -> tuple[TransitionTerm | None, dict[str, float]]:
     """The transition's ``lambda_T`` and share chosen out of fold (see the module docstring), or ``None`` where
     EASE^R alone is best, there are more labels than a dense ``B`` holds, or no row has both a known label and a
     target.
 
     Over ``folds`` seeded folds of the training rows, each fold's rows with both (at most :data:`TRANSITION_ROWS` in
-    all) are scored from their known labels by EASE^R of every other row (``lambda`` ``regularisation``) and by the
-    transition of every other row (every ``lambda_T`` from one eigendecomposition); every share's mix is ranked
-    against their targets.
+    all) are scored from their known labels by EASE^R of every other row and the log (``lambda`` ``regularisation``;
+    from the eigendecomposition of those rows' inner products where they are fewer than the labels,
+    :func:`~gnn_mlc.training.ease.rows_spectrum`) and by the transition of every other row (every ``lambda_T`` from
+    one eigendecomposition); every share's mix is ranked against their targets.
 
     Args:
         known: (rows, L) 0/1 CSR, each training row's given known labels.
         targets: (rows, L) 0/1 CSR, its targets (its other labels).
         every: (rows, L) 0/1 CSR, every label of each training row (the rows EASE^R is fitted on).
+        log_rows: (m, L) 0/1 CSR label-only rows (EASE^R's too), or ``None``.
         total: (L, L) the Gram matrix of ``every`` and the label-only log (a fold's is this less its rows').
         regularisation: EASE^R's chosen ``lambda``.
         folds: how many folds; seed: the folds and the sample.
@@ -118,26 +159,30 @@ def choose_transition(known: sp.csr_matrix, targets: sp.csr_matrix, every: sp.cs
         if not len(held):
             continue
         others = np.flatnonzero(fold != index)
-        B = term_weights(total - gram(every[fold == index]), regularisation)
         given = sp.csr_matrix(known[held], dtype=np.float32)
-        parts.append((held, np.asarray(given @ B), _transition_scores(known[others], targets[others], given)))
+        fitted_on = sp.vstack([every[others], log_rows]).tocsr() if log_rows is not None else every[others]
+        item_item = ease_scores(fitted_on, lambda out=fold == index: total - gram(every[out]), given, regularisation,
+                                [slice(0, len(held))])
+        unseen = targets[others].getnnz(axis=0) == 0  # no transition into these labels (with_transition)
+        parts.append((held, item_item, unseen, _transition_scores(known[others], targets[others], given)))
     if not parts:
         return None, {}
-    spread = {value: float(np.std(np.concatenate([item_item for _, item_item, _ in parts]))
-                           / max(np.std(np.concatenate([scores[value] for _, _, scores in parts])), 1e-12))
+    spread = {value: float(np.std(np.concatenate([item_item for _, item_item, _, _ in parts]))
+                           / max(np.std(np.concatenate([scores[value] for *_, scores in parts])), 1e-12))
               for value in TRANSITION_REGULARISATIONS}
-    per_row: dict[tuple[float, float], list[np.ndarray]] = {}
-    for held, item_item, scores in parts:
-        for value in TRANSITION_REGULARISATIONS:
-            for share in TRANSITION_SHARES:
-                mix = item_item + (share / (1 - share)) * spread[value] * scores[value]
-                per_row.setdefault((value, share), []).append(row_ndcg(mix, known[held], targets[held]))
-    means = {key: float(np.concatenate(values).mean()) for key, values in per_row.items()}
+    held = np.concatenate([rows for rows, *_ in parts])
+    means = {}
+    for value in TRANSITION_REGULARISATIONS:
+        for share in TRANSITION_SHARES:  # every fold's rows ranked at once
+            mix = np.concatenate([np.where(unseen, 1.0 / (1.0 - share), 1.0).astype(np.float32) * item_item
+                                  + (share / (1 - share)) * spread[value] * scores[value]
+                                  for _, item_item, unseen, scores in parts])
+            means[value, share] = float(row_ndcg(mix, known[held], targets[held]).mean())
     value, share = max(means, key=lambda key: (means[key], -key[1]))  # a tie: the smaller share
     figures = {f"lambda {value:g} share {share:g}": figure for (value, share), figure in means.items()}
     if share == 0:
         return None, figures
-    return TransitionTerm(known=known, targets=targets, regularisation=value,
+    return TransitionTerm(known=known, targets=targets, regularisation=value, share=share,
                           weight=share / (1 - share) * spread[value]), figures
 
 
@@ -152,5 +197,6 @@ def _transition_scores(known: sp.csr_matrix, targets: sp.csr_matrix, given: sp.c
                       else gram_spectrum(gram(K).toarray()))
     projected = np.asarray(sp.csr_matrix(targets, dtype=np.float64).T @ np.asarray(K @ V)).T  # V^T K^T Y
     GV = np.asarray(sp.csr_matrix(given, dtype=np.float64) @ V)
-    return {value: ((GV / (eigenvalues + value)) @ projected).astype(np.float32)
-            for value in TRANSITION_REGULARISATIONS}
+    stacked = np.vstack([GV / (eigenvalues + value) for value in TRANSITION_REGULARISATIONS]).astype(np.float32)
+    scores = stacked @ projected.astype(np.float32)  # one product for every value: float32 ranks them alike
+    return dict(zip(TRANSITION_REGULARISATIONS, np.split(scores, len(TRANSITION_REGULARISATIONS))))
