@@ -40,11 +40,13 @@ def run(seed: int) -> list[dict]:
     data = recsys.movielens(seed, "dev")
     known, targets = sp.csr_matrix(data["K"], dtype=np.uint8), sp.csr_matrix(data["Y"], dtype=np.uint8)
     every = sp.csr_matrix(known + targets, dtype=np.uint8)
-    quality = known_labels.choose_regularisation(every, None, seed=seed)
-    regularisation = max(quality, key=quality.get)
     total = gram(every)
+    spectra: dict = {}  # as fit_known_term: the transition reuses the folds' decompositions
+    quality = known_labels.choose_regularisation(every, None, seed=seed, total=total, spectra=spectra)
+    regularisation = max(quality, key=quality.get)
     chosen, _ = transition.choose_transition(known, targets, every, None, total, regularisation,
-                                             folds=known_labels.FOLDS, seed=seed)
+                                             fold=known_labels.fold_of_rows(every.shape[0], seed), seed=seed,
+                                             spectra=spectra)
     B = ease_weights(total, regularisation)
     given, truth = sp.csr_matrix(data["K_test"], dtype=np.float64), sp.csr_matrix(data["Y_test"])
     item_item = np.asarray(given @ B)

@@ -12,6 +12,7 @@ from gnn_mlc.cli import _known_summary
 from gnn_mlc.training import transition
 from gnn_mlc.training.blend import row_ndcg
 from gnn_mlc.training.ease import ease_scores, ease_weights, gram, term_weights
+from gnn_mlc.training.known_labels import choose_regularisation, fold_of_rows
 from gnn_mlc.training.transition import TRANSITION_REGULARISATIONS, choose_transition, transition_weights
 
 FAST = {"max_epochs": 8, "hidden_channels": 32, "embedding_dim": 16, "batch_size": 64, "random_state": 0}
@@ -31,6 +32,24 @@ def _sequences(rows: int, seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray
             known[row, rng.integers(0, ITEMS)] = 1
     targets[known > 0] = 0
     return rng.normal(size=(rows, 4)).astype(np.float32), known, targets
+
+
+def _folds(rows: int) -> np.ndarray:
+    return fold_of_rows(rows, 0)
+
+
+def test_the_spectra_kept_from_the_choice_of_lambda_choose_as_the_transition_would_alone():
+    _, known, targets = _sequences(12, 12)  # a fold's other rows are fewer than the labels: decomposed from rows
+    K, Y = sp.csr_matrix(known), sp.csr_matrix(targets)
+    every = sp.csr_matrix(K + Y)
+    spectra: dict = {}
+    choose_regularisation(every, None, seed=0, spectra=spectra)
+    assert sorted(spectra) == [0, 1, 2]
+    alone = choose_transition(K, Y, every, None, gram(every), 10.0, fold=_folds(12), seed=0)
+    shared = choose_transition(K, Y, every, None, gram(every), 10.0, fold=_folds(12), seed=0, spectra=spectra)
+    assert alone[1].keys() == shared[1].keys()
+    for key, figure in alone[1].items():
+        assert shared[1][key] == pytest.approx(figure, abs=1e-9)
 
 
 @pytest.mark.parametrize("rows", [8, 200])  # fewer rows than labels (an (n, n) system), and more
@@ -68,7 +87,7 @@ def test_the_transition_is_chosen_where_the_targets_follow_the_known_labels_and_
     _, known, targets = _sequences(600, 3)
     K, Y = sp.csr_matrix(known), sp.csr_matrix(targets)
     every = sp.csr_matrix(K + Y)
-    chosen, figures = choose_transition(K, Y, every, None, gram(every), 10.0, folds=3, seed=0)
+    chosen, figures = choose_transition(K, Y, every, None, gram(every), 10.0, fold=_folds(K.shape[0]), seed=0)
     assert chosen is not None and chosen.weight > 0
     assert figures[f"lambda {chosen.regularisation:g} share {0:g}"] < max(figures.values())
     _, new_known, new_targets = _sequences(200, 4)
@@ -90,7 +109,8 @@ def test_without_rows_is_the_transition_of_the_other_rows_and_rows_lacking_targe
     _, known, targets = _sequences(300, 5)
     targets[:40] = 0  # these rows know labels but say nothing of what follows
     K, Y = sp.csr_matrix(known), sp.csr_matrix(targets)
-    chosen, _ = choose_transition(K, Y, sp.csr_matrix(K + Y), None, gram(sp.csr_matrix(K + Y)), 10.0, folds=3, seed=0)
+    chosen, _ = choose_transition(K, Y, sp.csr_matrix(K + Y), None, gram(sp.csr_matrix(K + Y)), 10.0,
+                                  fold=_folds(K.shape[0]), seed=0)
     assert chosen is not None
     left_out = np.arange(40, 90)
     kept = np.setdiff1d(np.arange(40, 300), left_out)
@@ -103,10 +123,10 @@ def test_no_transition_above_the_dense_budget_or_without_rows_that_have_both(mon
     _, known, targets = _sequences(100, 6)
     K, Y = sp.csr_matrix(known), sp.csr_matrix(targets)
     every = sp.csr_matrix(K + Y)
-    assert choose_transition(K, sp.csr_matrix(Y.shape, dtype=np.uint8), every, None, gram(every), 10.0, folds=3,
-                             seed=0) == (None, {})
+    assert choose_transition(K, sp.csr_matrix(Y.shape, dtype=np.uint8), every, None, gram(every), 10.0,
+                             fold=_folds(K.shape[0]), seed=0) == (None, {})
     monkeypatch.setattr(transition, "DENSE_TERM_LABELS", ITEMS - 1)
-    assert choose_transition(K, Y, every, None, gram(every), 10.0, folds=3, seed=0) == (None, {})
+    assert choose_transition(K, Y, every, None, gram(every), 10.0, fold=_folds(K.shape[0]), seed=0) == (None, {})
 
 
 @pytest.fixture(scope="module")

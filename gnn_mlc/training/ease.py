@@ -58,9 +58,17 @@ def rows_spectrum(rows: sp.csr_matrix) -> tuple[np.ndarray, np.ndarray]:
     rows = sp.csr_matrix(rows, dtype=np.float64)
     rows = rows[np.diff(rows.indptr) > 0]  # an empty row adds nothing to G
     rows.data[:] = 1.0
+    eigenvalues, W = inner_spectrum(rows)
+    return eigenvalues, np.asarray(rows.T @ W) / np.sqrt(eigenvalues)
+
+
+def inner_spectrum(rows: sp.csr_matrix) -> tuple[np.ndarray, np.ndarray]:
+    """The eigendecomposition of the inner products ``X X^T = W diag(e) W^T`` of ``rows`` X (n, L): ``e`` (r,) and
+    ``W`` (n, r) float64, the eigenvalues below :data:`RANK_TOLERANCE` of the largest left out (as 0)."""
+    rows = sp.csr_matrix(rows, dtype=np.float64)
     eigenvalues, W = scipy.linalg.eigh((rows @ rows.T).toarray(), driver="evd", overwrite_a=True, check_finite=False)
     kept = eigenvalues > RANK_TOLERANCE * max(eigenvalues[-1], 0.0) if len(eigenvalues) else eigenvalues > 0
-    return eigenvalues[kept], np.asarray(rows.T @ W[:, kept]) / np.sqrt(eigenvalues[kept])
+    return eigenvalues[kept], W[:, kept]
 
 
 def ease_scores_by_regularisation(spectrum: tuple[np.ndarray, np.ndarray], known: sp.csr_matrix,

@@ -101,6 +101,8 @@ REVEALS = 4
 """Random known halves drawn per selection row when the known labels are not given."""
 FOLDS = 3
 """Folds of the training rows over which ``lambda`` is chosen (one eigendecomposition each)."""
+KEPT_SPECTRUM_BYTES = 2**26
+"""A fold's eigenvectors up to this size (64 MB) are kept from the choice of ``lambda`` for the transition's."""
 CROSS_FIT_ROWS = 64
 """Where fewer held-out rows than this have both a known label and a target, the blend is chosen on every training row
 out of fold (:func:`out_of_fold_figures`: :data:`FOLDS` more fits of the network). Chosen on development rows only,
@@ -170,8 +172,8 @@ def held_out_rows(Y: sp.csr_matrix, known: sp.csr_matrix | None, rows: np.ndarra
 
 
 def choose_regularisation(every: sp.csr_matrix, log_rows: sp.csr_matrix | None, *, seed: int,
-                          total: sp.spmatrix | None = None,
-                          regularisations: tuple[float, ...] = REGULARISATIONS) -> dict[float, float]:
+                          total: sp.spmatrix | None = None, regularisations: tuple[float, ...] = REGULARISATIONS,
+                          spectra: dict[int, tuple[np.ndarray, np.ndarray]] | None = None) -> dict[float, float]:
     """Each ``lambda`` of ``regularisations`` (:data:`REGULARISATIONS`) -> its completion nDCG@10 over
     :data:`FOLDS` folds of the training rows: each fold's rows (with >= 2 labels, at most :data:`SELECTION_ROWS` in
     all) reveal a seeded random half of their labels to a term fitted on the other folds and the log, every value
@@ -186,6 +188,9 @@ def choose_regularisation(every: sp.csr_matrix, log_rows: sp.csr_matrix | None, 
         total: (L, L) the Gram matrix of ``every`` and ``log_rows`` where the caller has it (it is not computed
             again; a fold's is this less its rows').
         regularisations: the grid (another only to measure the grid, benchmarks/lambda_choice.py).
+        spectra: where given, filled with each fold's spectrum decomposed from its rows (fold index -> (e, V)) where
+            ``V`` takes at most :data:`KEPT_SPECTRUM_BYTES`: :func:`~gnn_mlc.training.transition.choose_transition`
+            takes the same folds (:func:`fold_of_rows`) and needs the same decompositions.
     """
     every = sp.csr_matrix(every, dtype=np.uint8)
     log_rows = (sp.csr_matrix((0, every.shape[1]), dtype=np.uint8) if log_rows is None
@@ -197,7 +202,7 @@ def choose_regularisation(every: sp.csr_matrix, log_rows: sp.csr_matrix | None, 
         total = None if total is None else sp.csr_matrix(total)[kept][:, kept]
     rows = np.flatnonzero(np.diff(every.indptr) >= 2)
     generator = np.random.default_rng(seed + 3)
-    fold = generator.integers(0, FOLDS, every.shape[0])
+    fold = generator.integers(0, FOLDS, every.shape[0])  # fold_of_rows: the generator's first draw
     evaluated = rows if len(rows) <= SELECTION_ROWS else generator.choice(rows, SELECTION_ROWS, replace=False)
     log_rows = log_rows[np.diff(log_rows.indptr) > 0]
     by_rows = _decompose_rows(np.count_nonzero(np.diff(every.indptr)) + log_rows.shape[0], every.shape[1])
@@ -213,9 +218,16 @@ def choose_regularisation(every: sp.csr_matrix, log_rows: sp.csr_matrix | None, 
         targets = sp.csr_matrix(labels - known, dtype=np.uint8)
         spectrum = (rows_spectrum(sp.vstack([every[fold != index], log_rows]).tocsr()) if by_rows
                     else gram_spectrum(total - gram(every[fold == index]).toarray()))
+        if spectra is not None and by_rows and spectrum[1].nbytes <= KEPT_SPECTRUM_BYTES:
+            spectra[index] = spectrum
         for value, scores in ease_scores_by_regularisation(spectrum, known, regularisations).items():
             per_row[value].append(row_ndcg(scores, known, targets))
     return {value: float(np.concatenate(figures).mean()) if figures else 0.0 for value, figures in per_row.items()}
+
+
+def fold_of_rows(num_rows: int, seed: int) -> np.ndarray:
+    """(num_rows,) the fold (of :data:`FOLDS`) of each training row in :func:`choose_regularisation`."""
+    return np.random.default_rng(seed + 3).integers(0, FOLDS, num_rows)
 
 
 def _decompose_rows(num_rows: int, num_labels: int) -> bool:
@@ -366,10 +378,13 @@ def fit_known_term(model: FittedModel, X: Matrix, every: sp.csr_matrix, held: He
     """
     held_rows = np.unique(held.rows)  # a row revealed several times counts once in the term's fit
     total = gram(every) + (gram(log_rows) if log_rows is not None else sp.csr_matrix(every.shape[1:] * 2))
-    quality = choose_regularisation(every, log_rows, seed=seed, total=total)
+    spectra: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+    quality = choose_regularisation(every, log_rows, seed=seed, total=total, spectra=spectra)
     regularisation = max(quality, key=quality.get)
     transition, transition_figures = (None, {}) if given is None else choose_transition(
-        given, every - every.multiply(given), every, log_rows, total, regularisation, folds=FOLDS, seed=seed)
+        given, every - every.multiply(given), every, log_rows, total, regularisation,
+        fold=fold_of_rows(every.shape[0], seed), spectra=spectra, seed=seed)
+    del spectra
     out_of_fold = fold_parts is not None and held.pairs < CROSS_FIT_ROWS and X.shape[0] <= CROSS_FIT_MAX_ROWS
     calibration = None  # the held-out rows' own, unless chosen out of fold: then the folds' mean
     if out_of_fold:
