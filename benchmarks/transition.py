@@ -1,15 +1,17 @@
 """The known -> target transition beside EASE^R, on development rows only: what the package's out-of-fold choice
-(``gnn_mlc.training.transition.choose_transition``) adds to EASE^R on MovieLens.
+(``gnn_mlc.training.transition.choose_transition``) adds to EASE^R on MovieLens, and the grids it was chosen against.
 
 On each MovieLens development seed of ``recsys.py --split dev`` (the training users' first 80% of ratings known,
-the rest their targets), two rules score the development users from their known movies:
+the rest their targets) these rules score the development users from their known movies, every term refitted on
+every training row as the served term is:
 
-- ``ease``: EASE^R on every training row, with the package's ``lambda`` (``known_labels.choose_regularisation``);
-- ``transition``: the same plus the transition the package chooses out of fold (``lambda_T`` and share), both
-  refitted on every training row, as the served term is;
+- ``ease``: EASE^R, with the package's ``lambda`` (``known_labels.choose_regularisation``);
+- ``transition``: the same plus the transition the package chooses out of fold (``TRANSITION_REGULARISATIONS`` x
+  ``TRANSITION_SHARES``);
+- ``grid <name>``: the same choice over a wider grid (``GRIDS``);
+- ``share <w>``: EASE^R plus the transition at a fixed share with ``lambda_T`` 300 (fixed by hand on these very
+  rows: the shape of the choice, not a rule).
 
-and, to show the shape of the choice, ``share <w>``: EASE^R plus the transition at each fixed share of
-``TRANSITION_SHARES`` with ``lambda_T`` 300 (picked by hand: these rows are development rows, not a rule).
 Recall@20 / nDCG@10 as in ``recsys.py``. Writes results/transition_dev.{json,md}.
 Usage: ``python benchmarks/transition.py [--seeds 10 11 ...]``.
 """
@@ -33,6 +35,26 @@ from gnn_mlc.training import known_labels, transition  # noqa: E402
 from gnn_mlc.training.ease import ease_weights, gram  # noqa: E402
 
 FIXED_REGULARISATION = 300.0
+FIXED_SHARES = (0.1, 0.2, 0.3, 0.4, 0.5)
+GRIDS = {"3 x 6": ((30.0, 300.0, 3000.0), (0.0, 0.1, 0.2, 0.3, 0.4, 0.5)),
+         "5 x 6": ((30.0, 100.0, 300.0, 1000.0, 3000.0), (0.0, 0.1, 0.2, 0.3, 0.4, 0.5)),
+         "1 x 4": ((300.0,), (0.0, 0.1, 0.2, 0.3)),
+         "3 x 4": ((100.0, 300.0, 1000.0), (0.0, 0.1, 0.2, 0.3))}
+"""Wider (``lambda_T`` values, shares) grids the package's choice is held against."""
+
+
+def _chosen(data: dict, every: sp.csr_matrix, total: sp.csr_matrix, regularisation: float, seed: int,
+            spectra: dict, grid: tuple[tuple[float, ...], tuple[float, ...]]) -> transition.TransitionTerm | None:
+    """The transition ``choose_transition`` picks over ``grid`` (the package's constants swapped in, then back)."""
+    saved = transition.TRANSITION_REGULARISATIONS, transition.TRANSITION_SHARES
+    transition.TRANSITION_REGULARISATIONS, transition.TRANSITION_SHARES = grid
+    try:
+        chosen, _ = transition.choose_transition(
+            sp.csr_matrix(data["K"], dtype=np.uint8), sp.csr_matrix(data["Y"], dtype=np.uint8), every, None, total,
+            regularisation, fold=known_labels.fold_of_rows(every.shape[0], seed), seed=seed, spectra=spectra)
+    finally:
+        transition.TRANSITION_REGULARISATIONS, transition.TRANSITION_SHARES = saved
+    return chosen
 
 
 def run(seed: int) -> list[dict]:
@@ -44,27 +66,28 @@ def run(seed: int) -> list[dict]:
     spectra: dict = {}  # as fit_known_term: the transition reuses the folds' decompositions
     quality = known_labels.choose_regularisation(every, None, seed=seed, total=total, spectra=spectra)
     regularisation = max(quality, key=quality.get)
-    chosen, _ = transition.choose_transition(known, targets, every, None, total, regularisation,
-                                             fold=known_labels.fold_of_rows(every.shape[0], seed), seed=seed,
-                                             spectra=spectra)
-    B = ease_weights(total, regularisation)
+    B = ease_weights(total, regularisation).astype(np.float32)
     given, truth = sp.csr_matrix(data["K_test"], dtype=np.float64), sp.csr_matrix(data["Y_test"])
     item_item = np.asarray(given @ B)
-    rules = {"ease": (item_item, None, 0.0),
-             "transition": (item_item if chosen is None else item_item + given @ chosen.without(),
-                            None if chosen is None else chosen.regularisation,
-                            0.0 if chosen is None else chosen.weight)}
+    rules = {"ease": (item_item, None, 0.0)}
+    grids = {"transition": (transition.TRANSITION_REGULARISATIONS, transition.TRANSITION_SHARES),
+             **{f"grid {name}": grid for name, grid in GRIDS.items()}}
+    for rule, grid in grids.items():
+        chosen = _chosen(data, every, total, regularisation, seed, spectra, grid)
+        rules[rule] = (item_item if chosen is None else given @ transition.with_transition(B, chosen.without(),
+                                                                                            chosen.share),
+                       None if chosen is None else chosen.regularisation, 0.0 if chosen is None else chosen.share)
     moving = np.asarray(given @ transition.transition_weights(known, targets, FIXED_REGULARISATION))
     spread = item_item.std() / max(moving.std(), 1e-12)  # the fixed shares in the same units as the package's
-    for share in transition.TRANSITION_SHARES[1:]:
+    for share in FIXED_SHARES:
         rules[f"share {share:g}"] = (item_item + share / (1 - share) * spread * moving, FIXED_REGULARISATION, share)
     records = []
-    for rule, (scores, value, weight) in rules.items():
+    for rule, (scores, value, share) in rules.items():
         recall, ndcg = recall_ndcg(np.asarray(scores), given, truth)
         records.append({"dataset": "movielens", "seed": seed, "split": "dev", "rule": rule, "lambda": regularisation,
-                        "lambda_t": value, "weight": weight, "recall@20": recall, "ndcg@10": ndcg})
+                        "lambda_t": value, "share": share, "recall@20": recall, "ndcg@10": ndcg})
     print(f"seed {seed}: " + ", ".join(f"{r['rule']} {r['ndcg@10']:.4f}" for r in records[:2])
-          + f" (lambda_T {records[1]['lambda_t']}, weight {records[1]['weight']:.3g})", flush=True)
+          + f" (lambda_T {records[1]['lambda_t']}, share {records[1]['share']:g})", flush=True)
     return records
 
 
@@ -89,12 +112,8 @@ def markdown(records: list[dict]) -> str:
         cells.append(f"{sum(d > 0 for d in ndcg)} / {sum(d == 0 for d in ndcg)} / {sum(d < 0 for d in ndcg)}")
         lines.append(f"| {rule} | " + " | ".join(cells) + " |")
     chosen = [at[seed, "transition"] for seed in seeds]
-    counts: dict[str, int] = {}
-    for record in chosen:
-        key = "none" if record["lambda_t"] is None else f"{record['lambda_t']:g}"
-        counts[key] = counts.get(key, 0) + 1
-    lines += ["", "The package's choice of `lambda_T` (seeds): "
-              + ", ".join(f"{key} ({count})" for key, count in sorted(counts.items())) + "."]
+    transitions = sum(record["lambda_t"] is not None for record in chosen)
+    lines += ["", f"The package's rule chose the transition on {transitions} of {len(seeds)} seeds."]
     return "\n".join(lines) + "\n"
 
 
