@@ -23,8 +23,9 @@ seconds (tuning, refit and test scoring) as ``fit_seconds`` (``score_seconds`` n
 known labels appended to the features; training rows get a seeded random known half, or their history);
 ``graph+known`` (``LabelGCNClassifier().fit(X, Y, known_labels=K)``: the features-only network and the EASE^R term
 fitted out of fold, blended by the validation rows, see ``gnn_mlc.training.known_labels``; MovieLens's training users
-with their history as K, basket sets with ``known_labels="split"``); ``term`` (that model's own term alone,
-``K_test @ B``, its fit time the model's). Known labels are excluded from every ranking.
+with their history as K, so the term may add the known -> target transition, ``gnn_mlc.training.transition``, and
+the record says which it chose; basket sets with ``known_labels="split"``); ``term`` (that model's own term alone,
+``K_test @ B``, ``B`` with its transition, its fit time the model's). Known labels are excluded from every ranking.
 
 ``--split dev`` (the default) evaluates on development rows carved from the training rows (other rows for every
 seed, on the sets with a fixed split too): every choice is made there, on development seeds (10 11 12);
@@ -184,7 +185,7 @@ def run(name: str, seed: int, split: str, *, with_anchors: bool = True, earlier:
     chosen = model.fitted_.metrics["known_term"]
     record("graph+known", scores, fit_seconds, score_seconds, blend=chosen["blend"],
            term_lambda=chosen["regularisation"], selection_rows=chosen["held_out_rows"],
-           **_scorer_times(model, data, labels))
+           transition=chosen.get("transition"), **_scorer_times(model, data, labels))
     term = model.fitted_.known_term  # the model's own term alone: its B, without the network
     term_scores = known_test @ term.matrix
     record("term", term_scores.toarray() if sp.issparse(term_scores) else np.asarray(term_scores), fit_seconds, 0.0)

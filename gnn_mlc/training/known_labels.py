@@ -14,6 +14,10 @@ the rest are what to recommend. A model fitted with known labels scores
   neighbourhood (:func:`ease.neighbourhood_ease_weights`: the ridge regression of the label on the
   :data:`ease.NEIGHBOURS` labels most similar to it, which is EASE^R's column exactly when the neighbourhood is every
   other label), sparse, at a cost linear in the labels. The weights themselves are :mod:`gnn_mlc.training.ease`.
+* **What follows.** Where the training rows come with their known labels given (``given``), the term's weights are
+  ``B`` plus the known -> target transition ``rho * T`` where the training rows choose it out of fold
+  (:mod:`gnn_mlc.training.transition`: EASE^R is symmetric in time, the transition learns what comes after a
+  history); with random halves (``known_labels="split"``) there is no order to learn and no transition.
 * **Out of fold.** The network never sees the term. The term that scores the validation rows (the *selection rows*)
   is fitted without them (on the other training rows and the log); its ``scale`` and ``bias`` (a logistic fit) and
   ``alpha`` are chosen on those rows, each with its known labels given and its other labels as targets (the network

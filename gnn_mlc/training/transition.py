@@ -20,8 +20,9 @@ for it, scaled by ``1 / (1 - w)``, so it is ranked beside the other labels as it
 where ``B`` is dense (:data:`~gnn_mlc.training.ease.DENSE_TERM_LABELS`): ``T`` is a dense (L, L) solve.
 
 On 32 MovieLens development seeds of ``benchmarks/recsys.py`` (``benchmarks/transition.py``,
-results/transition_dev.md) the out-of-fold choice raised EASE^R's development nDCG@10 from 0.1468 to 0.1530 and
-Recall@20 from 0.1990 to 0.2041 (nDCG@10: 25 seeds ahead, 7 behind by at most 0.30 points).
+results/transition_dev.md) the out-of-fold choice took the transition on 29 and raised EASE^R's development nDCG@10
+from 0.1468 to 0.1526 and Recall@20 from 0.1990 to 0.2028 (nDCG@10: 27 seeds ahead, 2 behind by at most 0.33
+points).
 """
 
 from __future__ import annotations
