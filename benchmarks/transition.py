@@ -45,15 +45,11 @@ GRIDS = {"3 x 6": ((30.0, 300.0, 3000.0), (0.0, 0.1, 0.2, 0.3, 0.4, 0.5)),
 
 def _chosen(data: dict, every: sp.csr_matrix, total: sp.csr_matrix, regularisation: float, seed: int,
             spectra: dict, grid: tuple[tuple[float, ...], tuple[float, ...]]) -> transition.TransitionTerm | None:
-    """The transition ``choose_transition`` picks over ``grid`` (the package's constants swapped in, then back)."""
-    saved = transition.TRANSITION_REGULARISATIONS, transition.TRANSITION_SHARES
-    transition.TRANSITION_REGULARISATIONS, transition.TRANSITION_SHARES = grid
-    try:
-        chosen, _ = transition.choose_transition(
-            sp.csr_matrix(data["K"], dtype=np.uint8), sp.csr_matrix(data["Y"], dtype=np.uint8), every, None, total,
-            regularisation, fold=known_labels.fold_of_rows(every.shape[0], seed), seed=seed, spectra=spectra)
-    finally:
-        transition.TRANSITION_REGULARISATIONS, transition.TRANSITION_SHARES = saved
+    """The transition ``choose_transition`` picks over ``grid`` (``lambda_T`` values, shares)."""
+    chosen, _ = transition.choose_transition(
+        sp.csr_matrix(data["K"], dtype=np.uint8), sp.csr_matrix(data["Y"], dtype=np.uint8), every, None, total,
+        regularisation, fold=known_labels.fold_of_rows(every.shape[0], seed), seed=seed, spectra=spectra,
+        regularisations=grid[0], shares=grid[1])
     return chosen
 
 

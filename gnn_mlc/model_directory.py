@@ -547,9 +547,12 @@ def _known_term(file: Path, num_labels: int) -> KnownLabelWeights:
             raise ValueError(f"transition of shape {transition.shape}")
         scalars = {name: float(tensors[name]) for name in ("scale", "bias", "network_weight", "regularisation",
                                                            "transition_share") if name in tensors}
+        if not 0.0 <= scalars.get("transition_share", 0.0) < 1.0:
+            raise ValueError(f"transition_share {scalars['transition_share']}")
     except (KeyError, ValueError, RuntimeError) as error:
         raise ModelDirectoryError(f"{file}: invalid ({_first_line(error)}); expected B ({num_labels}, {num_labels}) "
-                                  "as a matrix or edges, and a scale") from None
+                                  "as a matrix or edges, a scale, and any transition as a matrix of the same shape "
+                                  "with a share in [0, 1)") from None
     return KnownLabelWeights(matrix=matrix, scale=scalars["scale"], bias=scalars.get("bias", 0.0),
                              network_weight=scalars.get("network_weight", 1.0),
                              regularisation=scalars.get("regularisation") or None, gram=gram, transition=transition,

@@ -525,6 +525,7 @@ def test_a_directory_of_the_older_term_format_loads_as_network_plus_term(known_m
     write_manifest(tmp_path / "m")
     term = load_model(tmp_path / "m").fitted_.known_term
     assert (term.scale, term.bias, term.network_weight, term.gram) == (2.0, 0.0, 1.0, None)
+    assert (term.transition, term.transition_share) == (None, 0.0)
     np.testing.assert_allclose(term.matrix.toarray(), B.toarray())
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import scipy.sparse as sp
+import torch
 
 from gnn_mlc import LabelGCNClassifier, load_model
 from gnn_mlc.cli import _known_summary
@@ -64,12 +65,13 @@ def test_transition_weights_are_the_ridge_regression_of_the_targets_on_the_known
                                given.toarray() @ expected, rtol=1e-4, atol=1e-5)
 
 
-@pytest.mark.parametrize("rows", [8, 200])  # fewer rows than labels (a thin SVD), and more (the Gram matrix)
+@pytest.mark.parametrize("rows", [8, 200])  # fewer rows than labels (their inner products), and more (the Gram)
 def test_every_lambda_t_from_one_decomposition_equals_the_solve(rows):
     _, known, targets = _sequences(rows, 1)
     given = sp.csr_matrix(_sequences(20, 2)[1])
-    scores = transition._transition_scores(sp.csr_matrix(known), sp.csr_matrix(targets), given)
-    for value in TRANSITION_REGULARISATIONS:
+    scores = transition._transition_scores(sp.csr_matrix(known), sp.csr_matrix(targets), given,
+                                           TRANSITION_REGULARISATIONS + (30.0, 3000.0))
+    for value in TRANSITION_REGULARISATIONS + (30.0, 3000.0):
         expected = given.toarray() @ transition_weights(sp.csr_matrix(known), sp.csr_matrix(targets), value)
         np.testing.assert_allclose(scores[value], expected, rtol=1e-4, atol=1e-5)
 
@@ -183,3 +185,56 @@ def test_the_transition_survives_the_directory_and_added_labels_keep_it(sequence
     # the new item has no transition: EASE^R's column stands in for it, in the mix's units
     np.testing.assert_allclose(term.matrix[:, ITEMS], B[:, ITEMS] / (1 - term.transition_share), rtol=1e-5)
     assert term.matrix[[2, 3], ITEMS].min() > 0  # the new item is scored from the history, by EASE^R
+
+
+def test_a_held_out_term_adds_the_transition_of_the_other_rows_and_scales_the_labels_it_lacks():
+    from gnn_mlc.training.blend import HeldOutRows
+    from gnn_mlc.training.known_labels import fit_held_out_term
+
+    _, known, targets = _sequences(300, 13)
+    targets[:, 15] = 0  # label 15 is never a target: the transition has no weight into it
+    K, Y = sp.csr_matrix(known), sp.csr_matrix(targets)
+    every = sp.csr_matrix(K + Y)
+    term = transition.TransitionTerm(known=K, targets=Y, regularisation=300.0, share=0.2, weight=0.7)
+    held_rows = np.arange(40)
+    held = HeldOutRows(rows=held_rows, known=K[held_rows], targets=Y[held_rows])
+    others = every[40:]
+    fitted = fit_held_out_term(others, lambda: gram(others), held, 10.0, calibration=(1.0, 0.0), transition=term)
+    T = 0.7 * transition_weights(K[40:], Y[40:], 300.0)  # the other rows' only: the held-out rows' targets unseen
+    factors = np.where(np.arange(ITEMS) == 15, 1 / 0.8, 1.0)
+    expected = K[held_rows].toarray() @ (ease_weights(gram(others), 10.0) * factors + T)
+    np.testing.assert_allclose(fitted.logits, expected, rtol=1e-4, atol=1e-5)
+
+
+def test_labels_added_above_the_dense_budget_drop_the_transition_with_a_warning(sequence_model, monkeypatch, caplog):
+    import gnn_mlc.training.ease as ease_module
+
+    model, *_ = sequence_model
+    monkeypatch.setattr(ease_module, "DENSE_TERM_LABELS", ITEMS)  # the added label takes the term above the budget
+    log = np.zeros((50, ITEMS + 1), np.uint8)
+    log[:, [2, 3, ITEMS]] = 1
+    with caplog.at_level("WARNING", logger="gnn_mlc"):
+        extended = model.add_labels(graph_data=log, graph_label_names=[f"i{j}" for j in range(ITEMS)] + ["new"])
+    term = extended.fitted_.known_term
+    assert "without the transition" in caplog.text
+    assert sp.issparse(term.matrix) and term.transition is None and term.transition_share == 0.0
+    assert np.isfinite(term.matrix.data).all() and not term.matrix.diagonal().any()
+    with pytest.raises(TypeError, match="must be dense"):
+        transition.with_transition(term.matrix, np.zeros((ITEMS + 1, ITEMS + 1), np.float32), 0.2)
+
+
+def test_a_directory_with_a_transition_of_another_shape_or_share_is_one_clear_error(sequence_model, tmp_path):
+    from safetensors.torch import load_file, save_file
+
+    from gnn_mlc.errors import ModelDirectoryError
+    from gnn_mlc.model_directory import write_manifest
+
+    model, *_ = sequence_model
+    for name, value in (("transition", torch.zeros((3, 3))), ("transition_share", torch.tensor([1.0], dtype=torch.float64))):
+        model.to_directory(tmp_path / name)
+        tensors = load_file(str(tmp_path / name / "known_labels.safetensors"))
+        tensors[name] = value
+        save_file(tensors, str(tmp_path / name / "known_labels.safetensors"))
+        write_manifest(tmp_path / name)
+        with pytest.raises(ModelDirectoryError, match=f"invalid \\({name}.*any transition as a matrix"):
+            load_model(tmp_path / name)

@@ -20,7 +20,7 @@ EASE^R column is solved on: a (512, 512) system per label. Chosen on a developme
 synthetic baskets, 300,000 rows x 4,000 labels, seed 10): Recall@20 / nDCG@10 1.3 / 0.8 points below exact EASE^R
 with 256 labels ranked by cosine, 0.7 / 0.5 with 512 (2.1 / 1.2 and 1.1 / 0.7 ranked by raw counts)."""
 RANK_TOLERANCE = 1e-9
-"""Eigenvalues of a Gram matrix below this share of its largest are taken as 0 (:func:`rows_spectrum`)."""
+"""Eigenvalues of a Gram matrix below this share of its largest are taken as 0 (:func:`inner_spectrum`)."""
 SOLVE_BATCH = 64
 """Labels whose neighbourhood systems are solved together (64 x 512 x 512 float64: 128 MB)."""
 
@@ -97,16 +97,17 @@ def ease_scores_by_regularisation(spectrum: tuple[np.ndarray, np.ndarray], known
     return scores
 
 
-def ease_scores(rows: sp.csr_matrix, G: Callable[[], sp.spmatrix], known: sp.csr_matrix, regularisation: float,
-                blocks: list[slice]) -> np.ndarray:
+def ease_scores(rows: sp.csr_matrix | None, G: Callable[[], sp.spmatrix], known: sp.csr_matrix,
+                regularisation: float, blocks: list[slice]) -> np.ndarray:
     """``known @ B`` (n, L) float32, ``B`` the served form (:func:`term_weights`) of EASE^R of the label ``rows``
     (m, L) 0/1, whose Gram matrix is ``G()`` (built only where it is solved): where ``B`` is dense and the non-empty
     rows are fewer than the labels, from the eigendecomposition of their inner products (:func:`rows_spectrum`),
-    neither ``G`` nor ``B`` built; else from ``term_weights(G())``. ``known`` (n, L) is multiplied a block of rows at
-    a time (``blocks``: slices covering its rows), so no (n, L) float64 copy is made."""
+    neither ``G`` nor ``B`` built; else (or ``rows`` ``None``) from ``term_weights(G())``. ``known`` (n, L) is
+    multiplied a block of rows at a time (``blocks``: slices covering its rows), so no (n, L) float64 copy is made."""
     known = sp.csr_matrix(known, dtype=np.float32)
     scores = np.empty(known.shape, dtype=np.float32)
-    if known.shape[1] <= DENSE_TERM_LABELS and np.count_nonzero(np.diff(rows.indptr)) < known.shape[1]:
+    if rows is not None and known.shape[1] <= DENSE_TERM_LABELS \
+            and np.count_nonzero(np.diff(rows.indptr)) < known.shape[1]:
         spectrum = rows_spectrum(rows)
         for block in blocks:
             scores[block] = ease_scores_by_regularisation(spectrum, known[block], (regularisation,))[regularisation]

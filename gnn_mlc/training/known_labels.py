@@ -205,8 +205,7 @@ def choose_regularisation(every: sp.csr_matrix, log_rows: sp.csr_matrix | None, 
         every, log_rows = every[:, kept], log_rows[:, kept]
         total = None if total is None else sp.csr_matrix(total)[kept][:, kept]
     rows = np.flatnonzero(np.diff(every.indptr) >= 2)
-    generator = np.random.default_rng(seed + 3)
-    fold = generator.integers(0, FOLDS, every.shape[0])  # fold_of_rows: the generator's first draw
+    fold, generator = _folds_and_generator(every.shape[0], seed)
     evaluated = rows if len(rows) <= SELECTION_ROWS else generator.choice(rows, SELECTION_ROWS, replace=False)
     log_rows = log_rows[np.diff(log_rows.indptr) > 0]
     by_rows = _decompose_rows(np.count_nonzero(np.diff(every.indptr)) + log_rows.shape[0], every.shape[1])
@@ -231,7 +230,14 @@ def choose_regularisation(every: sp.csr_matrix, log_rows: sp.csr_matrix | None, 
 
 def fold_of_rows(num_rows: int, seed: int) -> np.ndarray:
     """(num_rows,) the fold (of :data:`FOLDS`) of each training row in :func:`choose_regularisation`."""
-    return np.random.default_rng(seed + 3).integers(0, FOLDS, num_rows)
+    return _folds_and_generator(num_rows, seed)[0]
+
+
+def _folds_and_generator(num_rows: int, seed: int) -> tuple[np.ndarray, np.random.Generator]:
+    """Each of ``num_rows`` rows' seeded fold, and the generator that drew them (its later draws sample the rows
+    and their random halves)."""
+    generator = np.random.default_rng(seed + 3)
+    return generator.integers(0, FOLDS, num_rows), generator
 
 
 def _decompose_rows(num_rows: int, num_labels: int) -> bool:
@@ -240,11 +246,12 @@ def _decompose_rows(num_rows: int, num_labels: int) -> bool:
     return num_rows < num_labels
 
 
-def fit_held_out_term(rows: sp.csr_matrix, G: Callable[[], sp.spmatrix], held: HeldOutRows, regularisation: float,
-                      calibration: tuple[float, float] | None = None, transition: TransitionTerm | None = None
-                      ) -> HeldOutTerm:
-    """The term of every row but the held-out ones, ``rows`` (m, L) 0/1 (and the log), whose Gram matrix is
-    ``G()``, kept as the served term is (:func:`ease.ease_scores`, with the chosen ``transition`` fitted without the
+def fit_held_out_term(rows: sp.csr_matrix | None, G: Callable[[], sp.spmatrix], held: HeldOutRows,
+                      regularisation: float, *, calibration: tuple[float, float] | None = None,
+                      transition: TransitionTerm | None = None) -> HeldOutTerm:
+    """The term of every row but the held-out ones, ``rows`` (m, L) 0/1 (and the log; ``None`` where they are
+    at least as many as the labels, and only the Gram matrix is solved), whose Gram matrix is ``G()``, kept as the
+    served term is (:func:`ease.ease_scores`, with the chosen ``transition`` fitted without the
     held-out rows where there is one), its scale and bias calibrated on the held-out rows that have known labels (the
     only rows the served rule applies them to), or the given ``calibration`` (scale, bias)."""
     known = sp.csr_matrix(held.known, dtype=np.float32)
@@ -260,12 +267,16 @@ def fit_held_out_term(rows: sp.csr_matrix, G: Callable[[], sp.spmatrix], held: H
 
 
 def _without(every: sp.csr_matrix, log_rows: sp.csr_matrix | None, total: sp.spmatrix, rows: np.ndarray
-             ) -> tuple[sp.csr_matrix, Callable[[], sp.spmatrix]]:
-    """The rows a held-out term is fitted on: every training row of ``every`` (n, L) but ``rows``, and the log's;
-    and a builder of their Gram matrix (``total`` less the rows')."""
+             ) -> tuple[sp.csr_matrix | None, Callable[[], sp.spmatrix]]:
+    """The rows a held-out term is fitted on: every training row of ``every`` (n, L) but ``rows``, and the log's,
+    where they are fewer than the labels (:func:`ease.ease_scores` decomposes them; else ``None``: no copy of a large
+    log is made); and a builder of their Gram matrix (``total`` less the rows')."""
     kept = np.ones(every.shape[0], dtype=bool)
     kept[rows] = False
-    fitted = every[kept] if log_rows is None else sp.vstack([every[kept], log_rows]).tocsr()
+    count = np.count_nonzero(np.diff(every.indptr)[kept]) + (0 if log_rows is None else log_rows.getnnz(axis=1).astype(
+        bool).sum())
+    fitted = None if count >= every.shape[1] else (
+        every[kept] if log_rows is None else sp.vstack([every[kept], log_rows]).tocsr())
     return fitted, lambda: total - gram(every[rows])
 
 
@@ -345,7 +356,8 @@ def out_of_fold_figures(total: sp.spmatrix, every: sp.csr_matrix, regularisation
     calibration = tuple(float(value) for value in np.mean(calibrations, axis=0)) if calibrations else None
     parts = []
     for rows, held, network in fitted:
-        term = fit_held_out_term(*_without(every, None, total, rows), held, regularisation, calibration, transition)
+        term = fit_held_out_term(*_without(every, None, total, rows), held, regularisation, calibration=calibration,
+                                 transition=transition)
         parts.append(blend_figures(term.logits, network.decision_function(X[held.rows], device=device), held))
     return BlendFigures.joined(parts), calibration
 
@@ -397,8 +409,8 @@ def fit_known_term(model: FittedModel, X: Matrix, every: sp.csr_matrix, held: He
         figures_of_rows, calibration = out_of_fold_figures(total, every, regularisation, X, fold_parts, device=device,
                                                            seed=seed, transition=transition)
     served_transition = None if transition is None else transition.without()
-    term = fit_held_out_term(*_without(every, log_rows, total, held_rows), held, regularisation, calibration,
-                             transition)
+    term = fit_held_out_term(*_without(every, log_rows, total, held_rows), held, regularisation,
+                             calibration=calibration, transition=transition)
     term_logits = term.logits  # overwritten by the served blend below (blend_in_place)
     network_logits = model.decision_function(X[held.rows], device=device)
     if not out_of_fold:
@@ -427,11 +439,18 @@ def fit_known_term(model: FittedModel, X: Matrix, every: sp.csr_matrix, held: He
 
 def refit_with_log(term: KnownLabelWeights, log_rows: sp.csr_matrix) -> KnownLabelWeights:
     """The term refitted with the label-only ``log_rows`` (m, num_labels) added to its Gram matrix (same lambda,
-    calibration and blend): how labels added to a fitted model get incoming weights from the labels they travel
-    with. A term without its Gram matrix (older model directories) is returned as it is."""
+    calibration, transition and blend): how labels added to a fitted model get incoming weights from the labels they
+    travel with. A term without its Gram matrix (older model directories) is returned as it is; one pushed above
+    :data:`ease.DENSE_TERM_LABELS` labels loses its transition, with a warning."""
     if term.gram is None:
         return term
     G = sp.csr_matrix(term.gram + gram(log_rows))
     matrix = term_weights(G, term.regularisation)
-    return replace(term, matrix=matrix if term.transition is None else with_transition(
-        matrix, term.transition, term.transition_share), gram=G)
+    if term.transition is None:
+        return replace(term, matrix=matrix, gram=G)
+    if sp.issparse(matrix):  # above the dense budget: the neighbourhood form, which a dense (L, L) T cannot join
+        logger.warning("known labels: with the added labels the term has %d labels (more than %d): it is refitted "
+                       "in its sparse neighbourhood form, without the transition", G.shape[0],
+                       ease.DENSE_TERM_LABELS)
+        return replace(term, matrix=matrix, gram=G, transition=None, transition_share=0.0)
+    return replace(term, matrix=with_transition(matrix, term.transition, term.transition_share), gram=G)

@@ -104,8 +104,10 @@ def column_factors(seen: np.ndarray, share: float) -> np.ndarray:
 
 
 def with_transition(B: np.ndarray, transition: np.ndarray, share: float) -> np.ndarray:
-    """The term's weights ``B + transition`` (L, L) float32, each column of ``B`` scaled by its
+    """The term's weights ``B + transition`` (L, L) float32, each column of ``B`` (dense) scaled by its
     :func:`column_factors`."""
+    if sp.issparse(B):
+        raise TypeError("with_transition: B must be dense (the transition is only fitted where B is)")
     return (B * column_factors(transition.any(axis=0), share) + transition).astype(np.float32)
 
 
@@ -131,8 +133,9 @@ def transition_weights(known: sp.csr_matrix, targets: sp.csr_matrix, regularisat
 
 def choose_transition(known: sp.csr_matrix, targets: sp.csr_matrix, every: sp.csr_matrix,
                       log_rows: sp.csr_matrix | None, total: sp.spmatrix, regularisation: float, *,
-                      fold: np.ndarray, seed: int, spectra: dict[int, tuple[np.ndarray, np.ndarray]] | None = None
-                      ) -> tuple[TransitionTerm | None, dict[str, float]]:
+                      fold: np.ndarray, seed: int, spectra: dict[int, tuple[np.ndarray, np.ndarray]] | None = None,
+                      regularisations: tuple[float, ...] = TRANSITION_REGULARISATIONS,
+                      shares: tuple[float, ...] = TRANSITION_SHARES) -> tuple[TransitionTerm | None, dict[str, float]]:
     """The transition's ``lambda_T`` and share chosen out of fold (see the module docstring), or ``None`` where
     EASE^R alone is best, there are more labels than a dense ``B`` holds, or no row has both a known label and a
     target.
@@ -154,6 +157,7 @@ def choose_transition(known: sp.csr_matrix, targets: sp.csr_matrix, every: sp.cs
         fold: (rows,) each training row's fold (0, 1, ...); seed: the sample.
         spectra: fold -> the spectrum of every other row and the log (:func:`~gnn_mlc.training.ease.rows_spectrum`)
             where the caller has it (the choice of ``lambda`` decomposed the same folds).
+        regularisations, shares: the grid (others only to measure grids, benchmarks/transition.py).
 
     Returns:
         The chosen term, and each (``lambda_T``, share)'s mean out-of-fold nDCG@10 (``"lambda 300 share 0.2"``).
@@ -181,17 +185,18 @@ def choose_transition(known: sp.csr_matrix, targets: sp.csr_matrix, every: sp.cs
             item_item = ease_scores(fitted_on, lambda out=fold == index: total - gram(every[out]), given,
                                     regularisation, [slice(0, len(held))])
         unseen = targets[others].getnnz(axis=0) == 0  # no transition into these labels (with_transition)
-        parts.append((held, item_item, unseen, _transition_scores(known[others], targets[others], given)))
+        parts.append((held, item_item, unseen,
+                      _transition_scores(known[others], targets[others], given, regularisations)))
     if not parts:
         return None, {}
     spread = {value: float(np.std(np.concatenate([item_item for _, item_item, _, _ in parts]))
                            / max(np.std(np.concatenate([scores[value] for *_, scores in parts])), 1e-12))
-              for value in TRANSITION_REGULARISATIONS}
+              for value in regularisations}
     held = np.concatenate([rows for rows, *_ in parts])
     means = {}
-    for value in TRANSITION_REGULARISATIONS:
-        for share in TRANSITION_SHARES:  # every fold's rows ranked at once
-            mix = np.concatenate([np.where(unseen, 1.0 / (1.0 - share), 1.0).astype(np.float32) * item_item
+    for value in regularisations:
+        for share in shares:  # every fold's rows ranked at once
+            mix = np.concatenate([column_factors(~unseen, share) * item_item
                                   + (share / (1 - share)) * spread[value] * scores[value]
                                   for _, item_item, unseen, scores in parts])
             means[value, share] = float(row_ndcg(mix, known[held], targets[held]).mean())
@@ -203,9 +208,9 @@ def choose_transition(known: sp.csr_matrix, targets: sp.csr_matrix, every: sp.cs
                           weight=share / (1 - share) * spread[value]), figures
 
 
-def _transition_scores(known: sp.csr_matrix, targets: sp.csr_matrix, given: sp.csr_matrix
-                       ) -> dict[float, np.ndarray]:
-    """``given @ T(lambda_T)`` (n, L) float32 for every :data:`TRANSITION_REGULARISATIONS` value, ``T`` the
+def _transition_scores(known: sp.csr_matrix, targets: sp.csr_matrix, given: sp.csr_matrix,
+                       regularisations: tuple[float, ...]) -> dict[float, np.ndarray]:
+    """``given @ T(lambda_T)`` (n, L) float32 for every ``lambda_T`` of ``regularisations``, ``T`` the
     transition of ``known`` -> ``targets`` (rows, L), from one eigendecomposition: with fewer non-empty rows than
     labels, of ``K K^T = W diag(e) W^T``, ``T = K^T W diag(1 / (e + lambda_T)) W^T Y`` (the directions ``K K^T``
     leaves at 0 are 0 under ``K^T`` too); else of ``K^T K = V diag(e) V^T``, ``T = V diag(1 / (e + lambda_T)) V^T
@@ -220,6 +225,6 @@ def _transition_scores(known: sp.csr_matrix, targets: sp.csr_matrix, given: sp.c
     else:
         eigenvalues, V = gram_spectrum(gram(K).toarray())
         left, right = np.asarray(given @ V), np.asarray(Y.T @ np.asarray(K @ V)).T  # V^T K^T Y
-    stacked = np.vstack([left / (eigenvalues + value) for value in TRANSITION_REGULARISATIONS]).astype(np.float32)
+    stacked = np.vstack([left / (eigenvalues + value) for value in regularisations]).astype(np.float32)
     scores = stacked @ right.astype(np.float32)  # one product for every value: float32 ranks them alike
-    return dict(zip(TRANSITION_REGULARISATIONS, np.split(scores, len(TRANSITION_REGULARISATIONS))))
+    return dict(zip(regularisations, np.split(scores, len(regularisations))))
