@@ -15,7 +15,8 @@ Arms: ``chance`` (seeded random scores); ``propagation-P`` and ``propagation-lif
 log); ``ease+log`` (EASE^R fitted on the feature rows' labels and the log, lambda tuned as in ``recsys.py``);
 ``model`` (``LabelGCNClassifier().fit(X, Y, known_labels=K, graph_data=log)``: MovieLens with the histories as K,
 basket sets with ``known_labels="split"``); ``model-without-log`` (the same without the log: new items are then never
-recommended).
+recommended). The model arms' records also say what the fit chose: ``term_lambda``, ``blend``, ``network_share``
+and ``transition``.
 
 Metrics on the test rows: **new mAP** (mean AP over the new items with a test positive, each ranking the test rows),
 and per-row Recall@20 / nDCG@10 over every item (new ones among the candidates, known ones excluded), plus the share
@@ -88,7 +89,7 @@ def run(name: str, seed: int, split: str) -> list[dict]:
     truth = targets_test.toarray()
     records = []
 
-    def record(arm: str, scores: np.ndarray, fit_seconds: float) -> None:
+    def record(arm: str, scores: np.ndarray, fit_seconds: float, **extra: object) -> None:
         scored = len(new) and truth[:, new].any()  # a small development split can hold no new item's target
         figures = {"new_map": mean_ap(truth, scores, new) if scored else None}
         if arm in RANKED:
@@ -98,7 +99,7 @@ def run(name: str, seed: int, split: str) -> list[dict]:
             figures.update({"recall@20": recall, "ndcg@10": ndcg, "new_share@20": float(is_new.mean()),
                             "new_hits@20": int((np.take_along_axis(truth, top, axis=1) * is_new).sum())})
         records.append({"dataset": name, "seed": seed, "split": split, "arm": arm, "fit_seconds": fit_seconds,
-                        "new_items": int(len(new)), **figures})
+                        "new_items": int(len(new)), **figures, **extra})
         shown = " ".join(f"{key} {value:.4f}" for key, value in figures.items() if value is not None)
         print(f"{name} seed {seed} {arm}: {shown}", flush=True)
 
@@ -122,7 +123,9 @@ def run(name: str, seed: int, split: str) -> list[dict]:
         scores = model.predict_proba(data["X_test"], known_labels=known_test)[:, order]
         if log is None:  # the new items: columns without a positive, which the model can only rank by noise
             scores[:, new] = 0.0
-        record(arm, scores, fit_seconds)
+        chosen = model.fitted_.metrics["known_term"]
+        record(arm, scores, fit_seconds, term_lambda=chosen["regularisation"], blend=chosen["blend"],
+               network_share=chosen["network_share"], transition=chosen.get("transition"))
     return records
 
 
