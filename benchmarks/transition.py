@@ -70,7 +70,7 @@ def run(seed: int) -> list[dict]:
              **{f"grid {name}": grid for name, grid in GRIDS.items()}}
     for rule, grid in grids.items():
         chosen = _chosen(data, every, total, regularisation, seed, spectra, grid)
-        rules[rule] = (item_item if chosen is None else given @ transition.with_transition(B, chosen.without(),
+        rules[rule] = (item_item if chosen is None else given @ transition.with_transition(B, chosen.weights_without(),
                                                                                             chosen.share),
                        None if chosen is None else chosen.regularisation, 0.0 if chosen is None else chosen.share)
     moving = np.asarray(given @ transition.transition_weights(known, targets, FIXED_REGULARISATION))

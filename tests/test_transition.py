@@ -95,7 +95,7 @@ def test_the_transition_is_chosen_where_the_targets_follow_the_known_labels_and_
     _, new_known, new_targets = _sequences(200, 4)
     given = sp.csr_matrix(new_known, dtype=np.float32)
     alone = np.asarray(given @ ease_weights(gram(every), 10.0))
-    mixed = alone + given @ chosen.without()
+    mixed = alone + given @ chosen.weights_without()
     assert row_ndcg(mixed, given, sp.csr_matrix(new_targets)).mean() > row_ndcg(
         alone, given, sp.csr_matrix(new_targets)).mean() + 0.1
 
@@ -117,7 +117,7 @@ def test_without_rows_is_the_transition_of_the_other_rows_and_rows_lacking_targe
     left_out = np.arange(40, 90)
     kept = np.setdiff1d(np.arange(40, 300), left_out)
     np.testing.assert_allclose(
-        chosen.without(left_out),
+        chosen.weights_without(left_out),
         chosen.weight * transition_weights(K[kept], Y[kept], chosen.regularisation), rtol=1e-5, atol=1e-6)
 
 

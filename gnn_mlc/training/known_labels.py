@@ -408,7 +408,7 @@ def fit_known_term(model: FittedModel, X: Matrix, every: sp.csr_matrix, held: He
                     "training row out of fold (%d more fits of the network)", held.pairs, CROSS_FIT_ROWS, FOLDS)
         figures_of_rows, calibration = out_of_fold_figures(total, every, regularisation, X, fold_parts, device=device,
                                                            seed=seed, transition=transition)
-    served_transition = None if transition is None else transition.without()
+    served_transition = None if transition is None else transition.weights_without()
     term = fit_held_out_term(*_without(every, log_rows, total, held_rows), held, regularisation,
                              calibration=calibration, transition=transition)
     term_logits = term.logits  # overwritten by the served blend below (blend_in_place)

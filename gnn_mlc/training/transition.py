@@ -76,7 +76,7 @@ class TransitionTerm:
     share: float
     weight: float
 
-    def without(self, rows: np.ndarray | None = None) -> np.ndarray:
+    def weights_without(self, rows: np.ndarray | None = None) -> np.ndarray:
         """``weight * T`` (L, L) float32, fitted on every row but ``rows`` (indices of the training rows)."""
         kept = np.ones(self.known.shape[0], dtype=bool)
         if rows is not None:
