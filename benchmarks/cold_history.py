@@ -16,7 +16,7 @@ log); ``ease+log`` (EASE^R fitted on the feature rows' labels and the log, lambd
 ``model`` (``LabelGCNClassifier().fit(X, Y, known_labels=K, graph_data=log)``: MovieLens with the histories as K,
 basket sets with ``known_labels="split"``); ``model-without-log`` (the same without the log: new items are then never
 recommended). The model arms' records also say what the fit chose: ``term_lambda``, ``blend``, ``network_share``
-and ``transition``.
+and ``transition`` (``ease+log``'s its ``term_lambda``).
 
 Metrics on the test rows: **new mAP** (mean AP over the new items with a test positive, each ranking the test rows),
 and per-row Recall@20 / nDCG@10 over every item (new ones among the candidates, known ones excluded), plus the share
@@ -110,8 +110,10 @@ def run(name: str, seed: int, split: str) -> list[dict]:
     full = sp.csr_matrix(sp.vstack([every, part["log"]]), dtype=np.float64)
     full.data[:] = 1.0
     start = time.perf_counter()
-    B = ease((full.T @ full).toarray(), _tune_ease(full, seed))
-    record("ease+log", np.asarray(sp.csr_matrix(known_test, dtype=np.float64) @ B), time.perf_counter() - start)
+    regularisation = _tune_ease(full, seed)
+    B = ease((full.T @ full).toarray(), regularisation)
+    record("ease+log", np.asarray(sp.csr_matrix(known_test, dtype=np.float64) @ B), time.perf_counter() - start,
+           term_lambda=regularisation)
     known = "split" if part["K"] is None else part["K"]
     for arm, log in (("model-without-log", None), ("model", part["log"])):
         start = time.perf_counter()
