@@ -273,8 +273,8 @@ def _without(every: sp.csr_matrix, log_rows: sp.csr_matrix | None, total: sp.spm
     log is made); and a builder of their Gram matrix (``total`` less the rows')."""
     kept = np.ones(every.shape[0], dtype=bool)
     kept[rows] = False
-    count = np.count_nonzero(np.diff(every.indptr)[kept]) + (0 if log_rows is None else log_rows.getnnz(axis=1).astype(
-        bool).sum())
+    logged = 0 if log_rows is None else np.count_nonzero(np.diff(sp.csr_matrix(log_rows).indptr))
+    count = np.count_nonzero(np.diff(every.indptr)[kept]) + logged  # the non-empty rows
     fitted = None if count >= every.shape[1] else (
         every[kept] if log_rows is None else sp.vstack([every[kept], log_rows]).tocsr())
     return fitted, lambda: total - gram(every[rows])
