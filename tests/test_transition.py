@@ -238,3 +238,34 @@ def test_a_directory_with_a_transition_of_another_shape_or_share_is_one_clear_er
         write_manifest(tmp_path / name)
         with pytest.raises(ModelDirectoryError, match=f"invalid \\({name}.*any transition as a matrix"):
             load_model(tmp_path / name)
+
+
+def test_out_of_fold_each_fold_adds_the_transition_of_the_other_rows():
+    from gnn_mlc.training.known_labels import calibrate, held_out_rows, out_of_fold_figures
+
+    X, known, targets = _sequences(90, 14)
+    K, Y = sp.csr_matrix(known), sp.csr_matrix(targets)
+    every = sp.csr_matrix(K + Y)
+    term = transition.TransitionTerm(known=K, targets=Y, regularisation=300.0, share=0.2, weight=0.5)
+    seen: list[np.ndarray] = []
+
+    class Network:  # a stand-in for the fold's fitted network
+        def decision_function(self, features, device):
+            return np.zeros((len(features), ITEMS), np.float32)
+
+    def fold_parts(rows):
+        seen.append(rows)
+        return held_out_rows(every, K, rows, seed=0), Network()
+
+    _, calibration = out_of_fold_figures(gram(every), every, 10.0, X, fold_parts, device="cpu", seed=4,
+                                         transition=term)
+    calibrations = []
+    for rows in seen[:3]:  # by hand: EASE^R and the transition of the other rows, calibrated on the fold
+        others = np.setdiff1d(np.arange(90), rows)
+        held = held_out_rows(every, K, rows, seed=0)
+        weights = transition.with_transition(ease_weights(gram(every[others]), 10.0).astype(np.float32),
+                                             0.5 * transition_weights(K[others], Y[others], 300.0), 0.2)
+        evidence = (held.known @ weights).astype(np.float32)
+        calibrations.append(calibrate(evidence, held.targets, held.known,
+                                      rows=np.flatnonzero(held.known.getnnz(axis=1) > 0)))
+    assert calibration == pytest.approx(tuple(np.mean(calibrations, axis=0)), rel=1e-4)
