@@ -40,7 +40,7 @@ from common import commit, random_half, recall_ndcg, write_results  # noqa: E402
 
 import gnn_mlc.training.ease as ease  # noqa: E402
 from gnn_mlc.training.ease import NEIGHBOURS, ease_weights, gram, neighbourhood_ease_weights  # noqa: E402
-from gnn_mlc.training.known_labels import choose_regularisation  # noqa: E402
+from gnn_mlc.training.regularisation import choose_regularisation  # noqa: E402
 
 TOPICS, TOPIC_LABELS, TEST_ROWS = 400, 300, 5_000
 

@@ -1,7 +1,7 @@
 """How the known-label term's EASE^R ``lambda`` is chosen, on development rows only: the package's choice against
 EASE^R's own tuning and a finer grid.
 
-``gnn_mlc.training.known_labels.choose_regularisation`` picks ``lambda`` among ``known_labels.REGULARISATIONS`` by
+``gnn_mlc.training.regularisation.choose_regularisation`` picks ``lambda`` among ``regularisation.REGULARISATIONS`` by
 the completion nDCG@10 of 3 folds of every training row, each row revealing a random half of its labels. The EASE^R
 arm of ``recsys.py`` instead tunes it on 15% of the training rows held out (``recsys._tune_ease``). On a seed the two
 can differ. This script compares the choices over many MovieLens development seeds of ``recsys.py --split dev``. The three rules:
@@ -31,16 +31,16 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import recsys  # noqa: E402
 from common import commit, recall_ndcg, write_results  # noqa: E402
 
-import gnn_mlc.training.known_labels as known_labels  # noqa: E402
+import gnn_mlc.training.regularisation as regularisation  # noqa: E402
 from gnn_mlc.training.ease import ease_weights, gram  # noqa: E402
 
-FINER = tuple(sorted({*known_labels.REGULARISATIONS, 17.0, 56.0, 170.0, 560.0, 1700.0}))
+FINER = tuple(sorted({*regularisation.REGULARISATIONS, 17.0, 56.0, 170.0, 560.0, 1700.0}))
 RULES = ("model", "finer", "ease-validation")
 
 
 def _choose(every: sp.csr_matrix, seed: int, grid: tuple[float, ...]) -> float:
     """The package's ``lambda`` for the training rows' labels ``every`` (rows, L), over ``grid``."""
-    quality = known_labels.choose_regularisation(every, None, seed=seed, regularisations=grid)
+    quality = regularisation.choose_regularisation(every, None, seed=seed, regularisations=grid)
     return max(quality, key=quality.get)
 
 
@@ -48,7 +48,7 @@ def run(seed: int) -> list[dict]:
     """One MovieLens development seed: each rule's ``lambda`` and its development Recall@20 / nDCG@10."""
     data = recsys.movielens(seed, "dev")
     every = sp.csr_matrix(data["K"] + data["Y"], dtype=np.uint8)
-    chosen = {"model": _choose(every, seed, known_labels.REGULARISATIONS), "finer": _choose(every, seed, FINER),
+    chosen = {"model": _choose(every, seed, regularisation.REGULARISATIONS), "finer": _choose(every, seed, FINER),
               "ease-validation": recsys._tune_ease(every, seed)}
     G = gram(every).toarray()  # dense once: every lambda below solves it
     known, targets = sp.csr_matrix(data["K_test"], dtype=np.float64), sp.csr_matrix(data["Y_test"])

@@ -5,7 +5,7 @@ On each MovieLens development seed of ``recsys.py --split dev`` (the training us
 the rest their targets) these rules score the development users from their known movies, every term refitted on
 every training row as the served term is:
 
-- ``ease``: EASE^R, with the package's ``lambda`` (``known_labels.choose_regularisation``);
+- ``ease``: EASE^R, with the package's ``lambda`` (``regularisation.choose_regularisation``);
 - ``transition``: the same plus the transition the package chooses out of fold (``TRANSITION_REGULARISATIONS`` x
   ``TRANSITION_SHARES``);
 - ``grid <name>``: the same choice over a wider grid (``GRIDS``);
@@ -31,8 +31,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import recsys  # noqa: E402
 from common import commit, recall_ndcg, write_results  # noqa: E402
 
-from gnn_mlc.training import known_labels, transition  # noqa: E402
+from gnn_mlc.training import transition  # noqa: E402
 from gnn_mlc.training.ease import ease_weights, gram  # noqa: E402
+from gnn_mlc.training.regularisation import choose_regularisation, fold_of_rows  # noqa: E402
 
 FIXED_REGULARISATION = 300.0
 FIXED_SHARES = (0.1, 0.2, 0.3, 0.4, 0.5)
@@ -48,7 +49,7 @@ def _chosen(data: dict, every: sp.csr_matrix, total: sp.csr_matrix, regularisati
     """The transition ``choose_transition`` picks over ``grid`` (``lambda_T`` values, shares)."""
     chosen, _ = transition.choose_transition(
         sp.csr_matrix(data["K"], dtype=np.uint8), sp.csr_matrix(data["Y"], dtype=np.uint8), every, None, total,
-        regularisation, fold=known_labels.fold_of_rows(every.shape[0], seed), seed=seed, spectra=spectra,
+        regularisation, fold=fold_of_rows(every.shape[0], seed), seed=seed, spectra=spectra,
         regularisations=grid[0], shares=grid[1])
     return chosen
 
@@ -60,7 +61,7 @@ def run(seed: int) -> list[dict]:
     every = sp.csr_matrix(known + targets, dtype=np.uint8)
     total = gram(every)
     spectra: dict = {}  # as fit_known_term: the transition reuses the folds' decompositions
-    quality = known_labels.choose_regularisation(every, None, seed=seed, total=total, spectra=spectra)
+    quality = choose_regularisation(every, None, seed=seed, total=total, spectra=spectra)
     regularisation = max(quality, key=quality.get)
     B = ease_weights(total, regularisation).astype(np.float32)
     given, truth = sp.csr_matrix(data["K_test"], dtype=np.float64), sp.csr_matrix(data["Y_test"])

@@ -30,12 +30,8 @@ from gnn_mlc.training.ease import (
     neighbourhood_ease_weights,
     rows_spectrum,
 )
-from gnn_mlc.training.known_labels import (
-    calibrate,
-    choose_regularisation,
-    fit_held_out_term,
-    random_known_split,
-)
+from gnn_mlc.training.known_labels import calibrate, fit_held_out_term
+from gnn_mlc.training.regularisation import choose_regularisation, random_known_split
 
 FAST = {"max_epochs": 8, "hidden_channels": 32, "embedding_dim": 16, "batch_size": 64, "random_state": 0}
 
@@ -78,20 +74,21 @@ def test_with_fewer_rows_than_labels_the_rows_svd_gives_the_same_scores_as_the_g
 
 
 def test_lambda_is_chosen_the_same_from_the_rows_as_from_their_gram_matrix(monkeypatch):
-    import gnn_mlc.training.known_labels as known_labels
+    import gnn_mlc.training.regularisation as regularisation
 
     rng = np.random.default_rng(2)
     every = sp.csr_matrix((rng.random((40, 60)) < 0.15).astype(np.uint8))  # 40 rows + 10 log rows < 60 labels
     log_rows = sp.csr_matrix((rng.random((10, 60)) < 0.15).astype(np.uint8))
     calls = []
-    spectrum_of_rows = known_labels.rows_spectrum
-    monkeypatch.setattr(known_labels, "rows_spectrum", lambda rows: calls.append(rows.shape) or spectrum_of_rows(rows))
+    spectrum_of_rows = regularisation.rows_spectrum
+    monkeypatch.setattr(regularisation, "rows_spectrum",
+                        lambda rows: calls.append(rows.shape) or spectrum_of_rows(rows))
     by_rows = choose_regularisation(every, log_rows, seed=0)
-    assert len(calls) == known_labels.FOLDS
+    assert len(calls) == regularisation.FOLDS
     # the Gram matrix's route: each fold's G is the whole Gram matrix less the fold's rows', built independently
-    monkeypatch.setattr(known_labels, "_decompose_rows", lambda num_rows, num_labels: False)
+    monkeypatch.setattr(regularisation, "_decompose_rows", lambda num_rows, num_labels: False)
     assert by_rows == pytest.approx(choose_regularisation(every, log_rows, seed=0), abs=1e-6)
-    assert len(calls) == known_labels.FOLDS
+    assert len(calls) == regularisation.FOLDS
     given = gram(every) + gram(log_rows)
     assert by_rows == pytest.approx(choose_regularisation(every, log_rows, seed=0, total=given), abs=1e-6)
 
@@ -590,15 +587,15 @@ def test_neighbourhood_ease_is_ease_with_every_label_and_the_local_ridge_with_fe
 
 
 def test_above_the_dense_budget_lambda_is_chosen_on_the_most_frequent_labels(monkeypatch):
-    import gnn_mlc.training.known_labels as known_labels
+    import gnn_mlc.training.regularisation as regularisation
 
     _, Y = _baskets(5)
     every = sp.csr_matrix(Y)
     whole = choose_regularisation(every, None, seed=0)
     monkeypatch.setattr(ease, "DENSE_TERM_LABELS", 4)
-    monkeypatch.setattr(known_labels, "LAMBDA_LABELS", Y.shape[1])  # the sub-catalogue is every label: same figures
+    monkeypatch.setattr(regularisation, "LAMBDA_LABELS", Y.shape[1])  # the sub-catalogue is every label: same
     assert choose_regularisation(every, None, seed=0) == pytest.approx(whole)
-    monkeypatch.setattr(known_labels, "LAMBDA_LABELS", 3)
+    monkeypatch.setattr(regularisation, "LAMBDA_LABELS", 3)
     cut = choose_regularisation(every, None, seed=0)
     frequent = np.sort(np.argsort(-Y.sum(axis=0), kind="stable")[:3])  # no log: frequency in the rows alone
     assert cut == pytest.approx(choose_regularisation(every[:, frequent], None, seed=0))

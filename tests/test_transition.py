@@ -13,7 +13,7 @@ from gnn_mlc.cli import _known_summary
 from gnn_mlc.training import transition
 from gnn_mlc.training.blend import row_ndcg
 from gnn_mlc.training.ease import ease_scores, ease_weights, gram, term_weights
-from gnn_mlc.training.known_labels import choose_regularisation, fold_of_rows
+from gnn_mlc.training.regularisation import choose_regularisation, fold_of_rows
 from gnn_mlc.training.transition import TRANSITION_REGULARISATIONS, choose_transition, transition_weights
 
 FAST = {"max_epochs": 8, "hidden_channels": 32, "embedding_dim": 16, "batch_size": 64, "random_state": 0}
