@@ -171,7 +171,7 @@ def choose_transition(known: sp.csr_matrix, targets: sp.csr_matrix, every: sp.cs
                       for part in (known, targets))  # a row without both: empty
     generator = np.random.default_rng(seed + 5)
     evaluated = rows if len(rows) <= TRANSITION_ROWS else generator.choice(rows, TRANSITION_ROWS, replace=False)
-    parts = []  # each fold's (its rows, EASE^R's scores, each lambda_T -> the transition's scores)
+    parts = []  # each fold's (its rows, EASE^R's scores, the labels it has no transition into, lambda_T -> scores)
     for index in range(int(fold.max()) + 1):
         held = np.sort(evaluated[fold[evaluated] == index])
         if not len(held):
