@@ -103,6 +103,36 @@ def write_results(name: str, records: list[dict], markdown: str) -> None:
     (RESULTS / f"{name}.md").write_text(markdown.replace("{header}", header))
 
 
+def paired_cells(at: dict[tuple[int, str], dict], seeds: list[int], rule: str, reference: str) -> list[str]:
+    """``rule`` against ``reference`` per seed (``at``: (seed, rule) -> record), in points: Recall@20 and nDCG@10 as
+    ``mean [min, max]``, and the seeds ahead / level / behind on nDCG@10."""
+    cells = []
+    for metric in ("recall@20", "ndcg@10"):
+        differences = [100 * (at[seed, rule][metric] - at[seed, reference][metric]) for seed in seeds]
+        cells.append(f"{statistics.mean(differences):+.2f} [{min(differences):+.2f}, {max(differences):+.2f}]")
+    ndcg = [at[seed, rule]["ndcg@10"] - at[seed, reference]["ndcg@10"] for seed in seeds]
+    return cells + [f"{sum(d > 0 for d in ndcg)} / {sum(d == 0 for d in ndcg)} / {sum(d < 0 for d in ndcg)}"]
+
+
+def movielens_development_main(description: str, name: str, run: Callable[[int], list[dict]],
+                               markdown: Callable[[list[dict]], str]) -> None:
+    """A development-rows benchmark's command line: ``--seeds`` (MovieLens development seeds, default 10-41; the
+    test seeds 0-9 refused), each seed's records from ``run``, written to ``results/<name>``."""
+    import argparse
+    import warnings
+
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--seeds", type=int, nargs="+", default=list(range(10, 42)),
+                        help="MovieLens development seeds (10 and above; default 10-41)")
+    args = parser.parse_args()
+    if any(seed < 10 for seed in args.seeds):
+        parser.error("development seeds are 10 and above (0-9 are the test seeds)")
+    warnings.filterwarnings("ignore")
+    commit()
+    records = [record for seed in args.seeds for record in run(seed)]
+    write_results(name, records, markdown(records))
+
+
 def random_half(Y: sp.csr_matrix, rng: np.random.Generator) -> sp.csr_matrix:
     """A random half of each row's labels (at least one, at most all but one)."""
     rows, columns = [], []

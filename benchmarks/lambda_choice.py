@@ -18,10 +18,8 @@ Usage: ``python benchmarks/lambda_choice.py [--seeds 10 11 ...]``.
 
 from __future__ import annotations
 
-import argparse
 import statistics
 import sys
-import warnings
 from pathlib import Path
 
 import numpy as np
@@ -29,7 +27,7 @@ import scipy.sparse as sp
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import recsys  # noqa: E402
-from common import commit, recall_ndcg, write_results  # noqa: E402
+from common import movielens_development_main, paired_cells, recall_ndcg  # noqa: E402
 
 import gnn_mlc.training.regularisation as regularisation  # noqa: E402
 from gnn_mlc.training.ease import ease_weights, gram  # noqa: E402
@@ -77,27 +75,12 @@ def markdown(records: list[dict]) -> str:
     lines += ["", "Paired per seed against `ease-validation`, in points (mean [min, max]; seeds ahead / level / "
               "behind on nDCG@10):", "", "| rule | Recall@20 | nDCG@10 | ahead / level / behind |", "|---|---:|---:|---|"]
     for rule in RULES[:2]:
-        cells = []
-        for metric in ("recall@20", "ndcg@10"):
-            differences = [100 * (at[seed, rule][metric] - at[seed, "ease-validation"][metric]) for seed in seeds]
-            cells.append(f"{statistics.mean(differences):+.2f} [{min(differences):+.2f}, {max(differences):+.2f}]")
-        ndcg = [at[seed, rule]["ndcg@10"] - at[seed, "ease-validation"]["ndcg@10"] for seed in seeds]
-        tally = f"{sum(d > 0 for d in ndcg)} / {sum(d == 0 for d in ndcg)} / {sum(d < 0 for d in ndcg)}"
-        lines.append(f"| {rule} | " + " | ".join(cells) + f" | {tally} |")
+        lines.append(f"| {rule} | " + " | ".join(paired_cells(at, seeds, rule, "ease-validation")) + " |")
     return "\n".join(lines) + "\n"
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seeds", type=int, nargs="+", default=list(range(10, 42)),
-                        help="MovieLens development seeds (10 and above; default 10-41)")
-    args = parser.parse_args()
-    if any(seed < 10 for seed in args.seeds):
-        parser.error("development seeds are 10 and above (0-9 are the test seeds)")
-    warnings.filterwarnings("ignore")
-    commit()
-    records = [record for seed in args.seeds for record in run(seed)]
-    write_results("lambda_choice_dev", records, markdown(records))
+    movielens_development_main(__doc__.splitlines()[0], "lambda_choice_dev", run, markdown)
 
 
 if __name__ == "__main__":

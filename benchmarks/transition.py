@@ -18,10 +18,8 @@ Usage: ``python benchmarks/transition.py [--seeds 10 11 ...]``.
 
 from __future__ import annotations
 
-import argparse
 import statistics
 import sys
-import warnings
 from pathlib import Path
 
 import numpy as np
@@ -29,7 +27,7 @@ import scipy.sparse as sp
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import recsys  # noqa: E402
-from common import commit, recall_ndcg, write_results  # noqa: E402
+from common import movielens_development_main, paired_cells, recall_ndcg  # noqa: E402
 
 from gnn_mlc.training import transition  # noqa: E402
 from gnn_mlc.training.ease import ease_weights, gram  # noqa: E402
@@ -102,11 +100,7 @@ def markdown(records: list[dict]) -> str:
         ours = [at[seed, rule] for seed in seeds]
         cells = [f"{statistics.mean(r[m] for r in ours):.4f} [{min(r[m] for r in ours):.4f}, "
                  f"{max(r[m] for r in ours):.4f}]" for m in ("recall@20", "ndcg@10")]
-        for metric in ("recall@20", "ndcg@10"):
-            differences = [100 * (at[seed, rule][metric] - at[seed, "ease"][metric]) for seed in seeds]
-            cells.append(f"{statistics.mean(differences):+.2f} [{min(differences):+.2f}, {max(differences):+.2f}]")
-        ndcg = [at[seed, rule]["ndcg@10"] - at[seed, "ease"]["ndcg@10"] for seed in seeds]
-        cells.append(f"{sum(d > 0 for d in ndcg)} / {sum(d == 0 for d in ndcg)} / {sum(d < 0 for d in ndcg)}")
+        cells += paired_cells(at, seeds, rule, "ease")
         lines.append(f"| {rule} | " + " | ".join(cells) + " |")
     chosen = [at[seed, "transition"] for seed in seeds]
     transitions = sum(record["lambda_t"] is not None for record in chosen)
@@ -115,16 +109,7 @@ def markdown(records: list[dict]) -> str:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seeds", type=int, nargs="+", default=list(range(10, 42)),
-                        help="MovieLens development seeds (10 and above; default 10-41)")
-    args = parser.parse_args()
-    if any(seed < 10 for seed in args.seeds):
-        parser.error("development seeds are 10 and above (0-9 are the test seeds)")
-    warnings.filterwarnings("ignore")
-    commit()
-    records = [record for seed in args.seeds for record in run(seed)]
-    write_results("transition_dev", records, markdown(records))
+    movielens_development_main(__doc__.splitlines()[0], "transition_dev", run, markdown)
 
 
 if __name__ == "__main__":
