@@ -78,22 +78,25 @@ class TransitionTerm:
 
     def weights_without(self, rows: np.ndarray | None = None) -> np.ndarray:
         """``weight * T`` (L, L) float32, fitted on every row but ``rows`` (indices of the training rows)."""
-        kept = np.ones(self.known.shape[0], dtype=bool)
-        if rows is not None:
-            kept[rows] = False
+        kept = self._kept(rows)
         return self.weight * transition_weights(self.known[kept], self.targets[kept], self.regularisation)
 
     def added_to(self, item_item: np.ndarray, known: sp.csr_matrix, rows: np.ndarray | None = None) -> np.ndarray:
         """``known @ with_transition(B, T)`` (n, L) float32 from ``item_item = known @ B`` (n, L) (overwritten) and
         ``known`` (n, L), ``T`` this transition fitted without ``rows`` (``T`` itself not formed where its rows are
         fewer than the labels)."""
-        kept = np.ones(self.known.shape[0], dtype=bool)
-        if rows is not None:
-            kept[rows] = False
+        kept = self._kept(rows)
         item_item *= column_factors(self.targets[kept].getnnz(axis=0) > 0, self.share)
         item_item += self.weight * transition_weights(self.known[kept], self.targets[kept], self.regularisation,
                                                       given=known)
         return item_item
+
+    def _kept(self, rows: np.ndarray | None) -> np.ndarray:
+        """(rows,) bool: every training row but ``rows``."""
+        kept = np.ones(self.known.shape[0], dtype=bool)
+        if rows is not None:
+            kept[rows] = False
+        return kept
 
 
 def column_factors(seen: np.ndarray, share: float) -> np.ndarray:
@@ -117,9 +120,7 @@ def transition_weights(known: sp.csr_matrix, targets: sp.csr_matrix, regularisat
     labels ``known`` and targets ``targets``, both (rows, L) 0/1; with fewer non-empty rows than labels, as
     ``K^T (K K^T + lambda_T I)^-1 Y``: an (n, n) system instead of (L, L). With ``given`` (g, L), ``given @ T``
     (g, L) instead, ``T`` not formed where the rows are fewer than the labels."""
-    K = sp.csr_matrix(known, dtype=np.float64)
-    used = np.diff(K.indptr) > 0  # an empty row adds nothing to K^T K or K^T Y
-    K, Y = K[used], sp.csr_matrix(targets, dtype=np.float64)[used]
+    K, Y = _with_known(known, targets)
     by_rows = K.shape[0] < K.shape[1]
     A = torch.from_numpy((K @ K.T if by_rows else gram(K)).toarray())
     A.diagonal().add_(regularisation)
@@ -215,9 +216,7 @@ def _transition_scores(known: sp.csr_matrix, targets: sp.csr_matrix, given: sp.c
     labels, of ``K K^T = W diag(e) W^T``, ``T = K^T W diag(1 / (e + lambda_T)) W^T Y`` (the directions ``K K^T``
     leaves at 0 are 0 under ``K^T`` too); else of ``K^T K = V diag(e) V^T``, ``T = V diag(1 / (e + lambda_T)) V^T
     K^T Y``."""
-    K = sp.csr_matrix(known, dtype=np.float64)
-    used = np.diff(K.indptr) > 0  # an empty row adds nothing
-    K, Y = K[used], sp.csr_matrix(targets, dtype=np.float64)[used]
+    K, Y = _with_known(known, targets)
     given = sp.csr_matrix(given, dtype=np.float64)
     if K.shape[0] < K.shape[1]:
         eigenvalues, W = inner_spectrum(K)
@@ -228,3 +227,11 @@ def _transition_scores(known: sp.csr_matrix, targets: sp.csr_matrix, given: sp.c
     stacked = np.vstack([left / (eigenvalues + value) for value in regularisations]).astype(np.float32)
     scores = stacked @ right.astype(np.float32)  # one product for every value: float32 ranks them alike
     return dict(zip(regularisations, np.split(scores, len(regularisations))))
+
+
+def _with_known(known: sp.csr_matrix, targets: sp.csr_matrix) -> tuple[sp.csr_matrix, sp.csr_matrix]:
+    """The rows of ``known`` and ``targets`` (rows, L) that have a known label, float64 CSR: a row without one adds
+    nothing to ``K^T K`` or ``K^T Y``."""
+    K = sp.csr_matrix(known, dtype=np.float64)
+    used = np.diff(K.indptr) > 0
+    return K[used], sp.csr_matrix(targets, dtype=np.float64)[used]
