@@ -1,14 +1,29 @@
-"""How EASE^R's ``lambda`` moves the new items' mAP, on development rows only: the lead left by issue 22's last
-unmet target (cold-with-history new-item mAP on MovieLens, where the model's new items are ranked by EASE^R's
-column at the model's ``lambda``).
+"""How EASE^R's ``lambda`` moves the new items' mAP, and the rules tried for the new items' columns, on development
+rows only: the lead left by issue 22's last unmet target (cold-with-history new-item mAP on MovieLens, where the
+model's new items are ranked by EASE^R's column at the model's ``lambda``).
 
 On each data set and development seed of ``cold_history.py`` (the same protocol: 20% of the items new, absent from
 every feature row, present in a log of half the training rows), EASE^R is fitted on the feature rows' labels and the
 log at each ``lambda`` of ``LAMBDAS``, and the new items' mAP over the development rows is recorded; beside it, the
 ``lambda`` the package's term takes (``regularisation.choose_regularisation`` over the feature rows and the log) and
 the one ``recsys.py``'s EASE^R tuning takes. A new-item mAP that rises with ``lambda`` past the package's choice
-says that the new items' columns would be better solved with a ``lambda`` of their own. No rule is chosen here.
-Writes results/cold_lambda_dev.{json,md}.
+says that the new items' columns would be better solved with a ``lambda`` of their own.
+
+The rules tried for that (``RULES``; each against ``package``, the term's columns at its ``lambda``):
+
+* ``ease+log``: EASE^R's tuning of ``lambda`` (``recsys.py``'s, on validation rows' per-row nDCG@10);
+* ``oof-log``: the new items' ``lambda`` chosen out of fold on the log's rows (3 folds; each fold's rows reveal a
+  random half to EASE^R of every other row; the new items' mean AP over the fold's rows), over ``CHOICES``;
+* ``oof-rows``: the same on the feature rows (their given known labels, or random halves; every label's AP): the
+  label-wise task, as the new items are scored, on the labels the feature rows have;
+* ``log-only``: the new items' columns from EASE^R of the log's rows alone at the package's ``lambda`` (the feature
+  rows never observe a new item, so they need not count as its negatives);
+* ``history``: (MovieLens only, whose histories are given) the package's scores plus ``g * log(1 + |history|)``,
+  ``g`` fitted with the term's scale and bias by a logistic fit on a third of the feature rows (EASE^R of the rest
+  and the log): a longer history has more to come, which per-row rankings ignore and a new item's ranking of users
+  does not.
+
+No rule is chosen here. Writes results/cold_lambda_dev.{json,md}.
 Usage: ``python benchmarks/cold_lambda.py [--seeds 10 11 12] [--datasets ...]``.
 """
 
@@ -22,6 +37,8 @@ from pathlib import Path
 
 import numpy as np
 import scipy.sparse as sp
+import torch
+import torch.nn.functional as F
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from cold_history import protocol  # noqa: E402
@@ -30,39 +47,145 @@ from common import write_results  # noqa: E402
 from datasets import start_run  # noqa: E402
 from recsys import SETS, _tune_ease, baskets, ease, movielens  # noqa: E402
 
-from gnn_mlc.training.regularisation import choose_regularisation  # noqa: E402
+from gnn_mlc.evaluation.metrics import average_precision_per_label  # noqa: E402
+from gnn_mlc.training.ease import ease_scores_by_regularisation, gram, gram_spectrum  # noqa: E402
+from gnn_mlc.training.regularisation import (  # noqa: E402
+    FOLDS,
+    REGULARISATIONS,
+    choose_regularisation,
+    fold_of_rows,
+    random_known_split,
+)
 
 LAMBDAS = (30.0, 100.0, 300.0, 1000.0, 3000.0)
+CHOICES = (*REGULARISATIONS, 10000.0)
+"""The values the out-of-fold rules choose the new items' ``lambda`` among."""
+RULES = ("ease+log", "oof-log", "oof-rows", "log-only", "history")
 
 
 def run(name: str, seed: int) -> dict | None:
-    """One data set and development seed: the new items' mAP at each ``lambda``, and the two choices of it."""
+    """One data set and development seed: the new items' mAP at each ``lambda`` and under each rule."""
     data = movielens(seed, "dev") if name == "movielens" else baskets(name, seed, "dev")
     part = protocol(data, seed, data["split_training"])
     truth, new = sp.csr_matrix(data["Y_test"]).toarray(), part["new"]
     if not len(new) or not truth[:, new].any():
         return None  # no development row holds a new item among its targets
-    every = part["Y"] if part["K"] is None else sp.csr_matrix(part["Y"] + part["K"])
+    every = sp.csr_matrix(part["Y"] if part["K"] is None else part["Y"] + part["K"], dtype=np.uint8)
+    every.data[:] = 1
     full = sp.csr_matrix(sp.vstack([every, part["log"]]), dtype=np.float64)
     full.data[:] = 1.0
     G = (full.T @ full).toarray()
     known = sp.csr_matrix(data["K_test"], dtype=np.float64)
-    new_map = {str(value): mean_ap(truth, np.asarray(known @ ease(G, value)), new) for value in LAMBDAS}
-    quality = choose_regularisation(sp.csr_matrix(every, dtype=np.uint8), part["log"], seed=seed)
-    record = {"dataset": name, "seed": seed, "split": "dev", "new_map_by_lambda": new_map,
-              "model_lambda": max(quality, key=quality.get), "ease_lambda": _tune_ease(full, seed)}
-    print(f"{name} seed {seed}: " + " ".join(f"{key} {value:.4f}" for key, value in new_map.items())
-          + f" (model {record['model_lambda']:g}, EASE^R {record['ease_lambda']:g})", flush=True)
+
+    def new_map(B: np.ndarray) -> float:
+        return mean_ap(truth, np.asarray(known @ B), new)
+
+    quality = choose_regularisation(every, part["log"], seed=seed)
+    model_lambda, ease_lambda = max(quality, key=quality.get), _tune_ease(full, seed)
+    chosen = {"oof-log": _oof_log(G, part["log"], new, seed), "oof-rows": _oof_rows(every, part["K"], part["log"], seed)}
+    rules = {"package": new_map(ease(G, model_lambda)), "ease+log": new_map(ease(G, ease_lambda)),
+             "oof-log": new_map(ease(G, chosen["oof-log"])), "oof-rows": new_map(ease(G, chosen["oof-rows"])),
+             "log-only": new_map(np.where(np.isin(np.arange(len(G)), new)[None, :],
+                                          ease(gram(part["log"]).toarray(), model_lambda), ease(G, model_lambda))),
+             "history": None if part["K"] is None else mean_ap(
+                 truth, _with_history(every, part["K"], part["log"], known, model_lambda, G, seed), new)}
+    record = {"dataset": name, "seed": seed, "split": "dev",
+              "new_map_by_lambda": {str(value): new_map(ease(G, value)) for value in LAMBDAS},
+              "model_lambda": model_lambda, "ease_lambda": ease_lambda, "new_map_by_rule": rules,
+              "rule_lambda": chosen}
+    print(f"{name} seed {seed}: " + " ".join(f"{key} {value:.4f}" for key, value in rules.items() if value is not None)
+          + f" (model {model_lambda:g}, EASE^R {ease_lambda:g}, oof-log {chosen['oof-log']:g}, "
+          f"oof-rows {chosen['oof-rows']:g})", flush=True)
     return record
 
 
+def _oof_log(G: np.ndarray, log: sp.csr_matrix, new: np.ndarray, seed: int) -> float:
+    """The new items' ``lambda`` chosen out of fold on the log's rows (their random halves; the new items' AP)."""
+    generator = np.random.default_rng(seed + 7)
+    fold = generator.integers(0, FOLDS, log.shape[0])
+    parts = []
+    for index in range(FOLDS):
+        held = sp.csr_matrix(log[fold == index], dtype=np.uint8)
+        given = random_known_split(held, generator)
+        parts.append((G - gram(held).toarray(), given, sp.csr_matrix(held - given)))
+    return _best(parts, new)
+
+
+def _oof_rows(every: sp.csr_matrix, K: sp.csr_matrix | None, log: sp.csr_matrix, seed: int) -> float:
+    """``lambda`` chosen out of fold on the feature rows (their given known labels or random halves; every label's
+    AP over the fold's rows), EASE^R of the other folds and the log."""
+    fold, generator = fold_of_rows(every.shape[0], seed), np.random.default_rng(seed + 9)
+    parts = []
+    for index in range(FOLDS):
+        rows = np.flatnonzero(fold == index)
+        labels = sp.csr_matrix(every[rows], dtype=np.uint8)
+        given = random_known_split(labels, generator) if K is None else sp.csr_matrix(K[rows], dtype=np.uint8)
+        fitted = sp.vstack([every[fold != index], log]).tocsr()
+        parts.append((gram(fitted).toarray(), given, sp.csr_matrix(labels - labels.multiply(given))))
+    return _best(parts, np.arange(every.shape[1]))
+
+
+def _best(parts: list[tuple[np.ndarray, sp.csr_matrix, sp.csr_matrix]], labels: np.ndarray) -> float:
+    """The value of :data:`CHOICES` with the best mean AP of ``labels`` over every part's rows: each part a fold's
+    Gram matrix (L, L) and its rows' known labels and targets (rows, L); a known label ranks last."""
+    scores: dict[float, list[np.ndarray]] = {value: [] for value in CHOICES}
+    truth = []
+    for G, given, targets in parts:
+        hidden = given.toarray() > 0
+        for value, figures in ease_scores_by_regularisation(gram_spectrum(G.copy()), given, CHOICES).items():
+            scores[value].append(np.where(hidden, -np.inf, figures)[:, labels])
+        truth.append(targets.toarray()[:, labels])
+    truth = np.vstack(truth)
+    scored = truth.any(axis=0)
+    means = {value: float(np.nanmean(average_precision_per_label(
+        truth[:, scored], np.nan_to_num(np.vstack(figures)[:, scored], neginf=-1e9)))) for value, figures in scores.items()}
+    return max(means, key=means.get)
+
+
+def _with_history(every: sp.csr_matrix, K: sp.csr_matrix, log: sp.csr_matrix, known: sp.csr_matrix,
+                  regularisation: float, G: np.ndarray, seed: int) -> np.ndarray:
+    """The development rows' scores ``s * known @ B + g * log(1 + |known|)`` (B of every row and the log), ``s`` and
+    ``g`` (and a bias) the logistic fit on a third of the feature rows, scored by EASE^R of the rest and the log."""
+    held = fold_of_rows(every.shape[0], seed) == 0
+    given = sp.csr_matrix(K[held], dtype=np.float64)
+    targets = sp.csr_matrix(every[held] - every[held].multiply(K[held]))
+    fitted = sp.csr_matrix(sp.vstack([every[~held], log]), dtype=np.float64)
+    evidence = np.asarray(given @ ease(gram(fitted).toarray(), regularisation))
+    rows = np.diff(given.indptr) > 0
+    scale, weight = _history_fit(evidence[rows], targets[rows].toarray(), given[rows].toarray(),
+                                 np.log1p(np.diff(given.indptr)[rows]))
+    return scale * np.asarray(known @ ease(G, regularisation)) + weight * np.log1p(np.diff(known.indptr))[:, None]
+
+
+def _history_fit(evidence: np.ndarray, truth: np.ndarray, given: np.ndarray, history: np.ndarray
+                 ) -> tuple[float, float]:
+    """``(s, g)`` of ``P(target) = sigmoid(s * evidence + g * history + b)`` over every (row, label) not known."""
+    signal, truth = torch.from_numpy(evidence.astype(np.float32)), torch.from_numpy(truth.astype(np.float32))
+    keep, history = 1.0 - torch.from_numpy(given.astype(np.float32)), torch.from_numpy(history.astype(np.float32))
+    scale, weight, bias = torch.ones((), requires_grad=True), torch.zeros((), requires_grad=True), \
+        torch.full((), -5.0, requires_grad=True)
+    optimizer = torch.optim.LBFGS([scale, weight, bias], lr=1, max_iter=100, line_search_fn="strong_wolfe")
+
+    def closure() -> torch.Tensor:
+        optimizer.zero_grad()
+        logits = scale * signal + weight * history[:, None] + bias
+        loss = (F.binary_cross_entropy_with_logits(logits, truth, reduction="none") * keep).sum() / keep.sum()
+        loss.backward()
+        return loss
+
+    optimizer.step(closure)
+    return float(scale.detach()), float(weight.detach())
+
+
 def markdown(records: list[dict]) -> str:
-    lines = ["# The new items' mAP against EASE^R's lambda, on development rows", "", "{header}",
-             "Protocol in the script's docstring. Mean new-item mAP over the development seeds [min, max]; the "
-             "lambda the package's term took and the one EASE^R's tuning took, per seed.", "",
+    lines = ["# The new items' mAP against EASE^R's lambda, and the rules tried for their columns, on development "
+             "rows", "", "{header}",
+             "Protocol and rules in the script's docstring. Mean new-item mAP over the development seeds [min, max]; "
+             "the lambda the package's term took and the one EASE^R's tuning took, per seed.", "",
              "| data set | seeds | " + " | ".join(f"lambda {value:g}" for value in LAMBDAS)
              + " | package's lambda | EASE^R's lambda |", "|---|---|" + "---:|" * len(LAMBDAS) + "---|---|"]
-    for name in dict.fromkeys(r["dataset"] for r in records):
+    datasets = list(dict.fromkeys(r["dataset"] for r in records))
+    for name in datasets:
         ours = [r for r in records if r["dataset"] == name]
         cells = []
         for value in LAMBDAS:
@@ -71,6 +194,23 @@ def markdown(records: list[dict]) -> str:
         lines.append(f"| {name} | {', '.join(str(r['seed']) for r in ours)} | " + " | ".join(cells) + " | "
                      + ", ".join(f"{r['model_lambda']:g}" for r in ours) + " | "
                      + ", ".join(f"{r['ease_lambda']:g}" for r in ours) + " |")
+    lines += ["", "The rules: mean new-item mAP, then the mean difference to `package` in points and the seeds "
+              "ahead / level / behind it.", "",
+              "| data set | package | " + " | ".join(RULES) + " |", "|---|---:|" + "---:|" * len(RULES)]
+    for name in datasets:
+        ours = [r for r in records if r["dataset"] == name]
+        package = [r["new_map_by_rule"]["package"] for r in ours]
+        cells = [f"{statistics.mean(package):.3f}"]
+        for rule in RULES:
+            figures = [r["new_map_by_rule"][rule] for r in ours]
+            if any(figure is None for figure in figures):
+                cells.append("n/a")
+                continue
+            differences = [figure - reference for figure, reference in zip(figures, package)]
+            cells.append(f"{statistics.mean(figures):.3f} ({100 * statistics.mean(differences):+.2f}; "
+                         f"{sum(d > 1e-12 for d in differences)} / {sum(abs(d) <= 1e-12 for d in differences)} / "
+                         f"{sum(d < -1e-12 for d in differences)})")
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
 
 
