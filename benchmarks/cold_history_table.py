@@ -34,9 +34,11 @@ def mean(records: list[dict], dataset: str, arm: str, metric: str) -> float:
 def table(records: list[dict]) -> str:
     """The block's Markdown from the cold-history records."""
     datasets = list(dict.fromkeys(r["dataset"] for r in records))
-    seeds = sorted({r["seed"] for r in records})
+    counts = {name: len({r["seed"] for r in records if r["dataset"] == name}) for name in datasets}
+    seeds = "; ".join(f"{count} seeds: {', '.join(name for name in datasets if counts[name] == count)}"
+                      for count in sorted(set(counts.values()), reverse=True))
     lines = [
-        f"Seed means ({len(seeds)} seeds), from [cold_history.json](benchmarks/results/cold_history.json) by "
+        f"Seed means ({seeds}), from [cold_history.json](benchmarks/results/cold_history.json) by "
         "`python benchmarks/cold_history.py --split test` (protocol and spreads: "
         "[cold_history.md](benchmarks/results/cold_history.md)). \"new mAP\": mean AP of the new items (absent from "
         "every feature row and training history, present in a log of half the training rows) over the test rows; "
