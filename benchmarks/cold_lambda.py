@@ -9,7 +9,8 @@ log at each ``lambda`` of ``LAMBDAS``, and the new items' mAP over the developme
 the one ``recsys.py``'s EASE^R tuning takes. A new-item mAP that rises with ``lambda`` past the package's choice
 says that the new items' columns would be better solved with a ``lambda`` of their own.
 
-The rules tried for that (``RULES``; each against ``package``, the term's columns at its ``lambda``):
+The rules tried for the new items' columns (``RULES``; each against ``ease``, EASE^R's columns at the package's
+``lambda``, the term's until the conditional mix was kept):
 
 * ``ease+log``: EASE^R's tuning of ``lambda`` (``recsys.py``'s, on validation rows' per-row nDCG@10);
 * ``oof-log``: the new items' ``lambda`` chosen out of fold on the log's rows (3 folds; each fold's rows reveal a
@@ -21,9 +22,12 @@ The rules tried for that (``RULES``; each against ``package``, the term's column
 * ``history``: (MovieLens only, whose histories are given) the package's scores plus ``g * log(1 + |history|)``,
   ``g`` fitted with the term's scale and bias by a logistic fit on a third of the feature rows (EASE^R of the rest
   and the log): a longer history has more to come, which per-row rankings ignore and a new item's ranking of users
-  does not.
+  does not;
+* ``conditional S``: the columns of :func:`gnn_mlc.training.cold_columns.mixed_columns` with share ``S`` (of
+  ``SHARES``): EASE^R's column mixed with the conditional probabilities ``P(c | j)`` counted in the feature rows and
+  the log (score propagation), at EASE^R's length; the package serves ``cold_columns.CONDITIONAL_SHARE``.
 
-No rule is chosen here. Writes results/cold_lambda_dev.{json,md}.
+The package's rule was chosen on these figures (conditional 0.5). Writes results/cold_lambda_dev.{json,md}.
 Usage: ``python benchmarks/cold_lambda.py [--seeds 10 11 12] [--datasets ...]``.
 """
 
@@ -48,6 +52,7 @@ from datasets import start_run  # noqa: E402
 from recsys import SETS, _tune_ease, baskets, ease, movielens  # noqa: E402
 
 from gnn_mlc.evaluation.metrics import average_precision_per_label  # noqa: E402
+from gnn_mlc.training.cold_columns import mixed_columns  # noqa: E402
 from gnn_mlc.training.ease import ease_scores_by_regularisation, gram, gram_spectrum  # noqa: E402
 from gnn_mlc.training.regularisation import (  # noqa: E402
     FOLDS,
@@ -60,7 +65,8 @@ from gnn_mlc.training.regularisation import (  # noqa: E402
 LAMBDAS = (30.0, 100.0, 300.0, 1000.0, 3000.0)
 CHOICES = (*REGULARISATIONS, 10000.0)
 """The values the out-of-fold rules choose the new items' ``lambda`` among."""
-RULES = ("ease+log", "oof-log", "oof-rows", "log-only", "history")
+SHARES = (0.25, 0.5, 0.75, 1.0)
+RULES = ("ease+log", "oof-log", "oof-rows", "log-only", "history", *(f"conditional {share:g}" for share in SHARES))
 
 
 def run(name: str, seed: int) -> dict | None:
@@ -83,12 +89,14 @@ def run(name: str, seed: int) -> dict | None:
     quality = choose_regularisation(every, part["log"], seed=seed)
     model_lambda, ease_lambda = max(quality, key=quality.get), _tune_ease(full, seed)
     chosen = {"oof-log": _oof_log(G, part["log"], new, seed), "oof-rows": _oof_rows(every, part["K"], part["log"], seed)}
-    rules = {"package": new_map(ease(G, model_lambda)), "ease+log": new_map(ease(G, ease_lambda)),
+    B = ease(G, model_lambda)
+    rules = {"ease": new_map(B), "ease+log": new_map(ease(G, ease_lambda)),
              "oof-log": new_map(ease(G, chosen["oof-log"])), "oof-rows": new_map(ease(G, chosen["oof-rows"])),
              "log-only": new_map(np.where(np.isin(np.arange(len(G)), new)[None, :],
-                                          ease(gram(part["log"]).toarray(), model_lambda), ease(G, model_lambda))),
+                                          ease(gram(part["log"]).toarray(), model_lambda), B)),
              "history": None if part["K"] is None else mean_ap(
-                 truth, _with_history(every, part["K"], part["log"], known, model_lambda, G, seed), new)}
+                 truth, _with_history(every, part["K"], part["log"], known, model_lambda, G, seed), new),
+             **{f"conditional {share:g}": new_map(_mixed(B, G, new, share)) for share in SHARES}}
     record = {"dataset": name, "seed": seed, "split": "dev",
               "new_map_by_lambda": {str(value): new_map(ease(G, value)) for value in LAMBDAS},
               "model_lambda": model_lambda, "ease_lambda": ease_lambda, "new_map_by_rule": rules,
@@ -97,6 +105,13 @@ def run(name: str, seed: int) -> dict | None:
           + f" (model {model_lambda:g}, EASE^R {ease_lambda:g}, oof-log {chosen['oof-log']:g}, "
           f"oof-rows {chosen['oof-rows']:g})", flush=True)
     return record
+
+
+def _mixed(B: np.ndarray, G: np.ndarray, new: np.ndarray, share: float) -> np.ndarray:
+    """``B`` (L, L) with the new items' columns mixed with their conditional columns at ``share``."""
+    mixed = B.copy()
+    mixed[:, new] = mixed_columns(B[:, new], G, new, share=share)
+    return mixed
 
 
 def _oof_log(G: np.ndarray, log: sp.csr_matrix, new: np.ndarray, seed: int) -> float:
@@ -194,12 +209,12 @@ def markdown(records: list[dict]) -> str:
         lines.append(f"| {name} | {', '.join(str(r['seed']) for r in ours)} | " + " | ".join(cells) + " | "
                      + ", ".join(f"{r['model_lambda']:g}" for r in ours) + " | "
                      + ", ".join(f"{r['ease_lambda']:g}" for r in ours) + " |")
-    lines += ["", "The rules: mean new-item mAP, then the mean difference to `package` in points and the seeds "
-              "ahead / level / behind it.", "",
-              "| data set | package | " + " | ".join(RULES) + " |", "|---|---:|" + "---:|" * len(RULES)]
+    lines += ["", "The rules: mean new-item mAP, then the mean difference to `ease` (EASE^R's columns at the "
+              "package's lambda) in points and the seeds ahead / level / behind it.", "",
+              "| data set | ease | " + " | ".join(RULES) + " |", "|---|---:|" + "---:|" * len(RULES)]
     for name in datasets:
         ours = [r for r in records if r["dataset"] == name]
-        package = [r["new_map_by_rule"]["package"] for r in ours]
+        package = [r["new_map_by_rule"]["ease"] for r in ours]
         cells = [f"{statistics.mean(package):.3f}"]
         for rule in RULES:
             figures = [r["new_map_by_rule"][rule] for r in ours]

@@ -41,6 +41,21 @@ def ease_weights(G: np.ndarray | sp.spmatrix, regularisation: float) -> np.ndarr
     return B
 
 
+def ease_columns(G: np.ndarray | sp.spmatrix, labels: np.ndarray, regularisation: float) -> np.ndarray:
+    """EASE^R's columns ``B[:, labels]`` (L, len(labels)) float64 of the Gram matrix ``G`` (L, L): ``B[:, t] =
+    -P[:, t] / P[t, t]`` with ``B[t, t] = 0``, ``P[:, labels]`` solved against one Cholesky factor of
+    ``G + lambda I`` (the whole inverse is not formed)."""
+    G = torch.from_numpy(G.toarray() if sp.issparse(G) else np.array(G, dtype=np.float64))
+    G.diagonal().add_(regularisation)
+    places = torch.arange(len(labels))
+    unit = torch.zeros(len(G), len(labels), dtype=G.dtype)
+    unit[torch.from_numpy(np.asarray(labels, dtype=np.int64)), places] = 1.0
+    P = torch.cholesky_solve(unit, torch.linalg.cholesky(G)).numpy()
+    columns = -P / P[labels, places.numpy()][None, :]
+    columns[labels, places.numpy()] = 0.0
+    return columns
+
+
 def gram_spectrum(G: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """The eigendecomposition of a Gram matrix ``G`` (L, L): eigenvalues ``e`` (L,) and orthonormal eigenvectors
     ``V`` (L, L), float64 (``G`` is overwritten)."""
