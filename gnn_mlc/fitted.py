@@ -73,6 +73,10 @@ class KnownLabelWeights:
             ``matrix`` (:func:`gnn_mlc.training.transition.with_transition`), kept so that a refit keeps it;
             ``None`` where none was chosen.
         transition_share: its share ``w`` (0 without one).
+        cold_labels: (c,) int64 sorted, the labels no training row carried (only a label-only log): their columns of
+            a dense ``matrix`` mix EASE^R's with conditional probabilities
+            (:mod:`gnn_mlc.training.cold_columns`), kept so that a refit mixes them again; ``None`` where there
+            are none.
     """
 
     matrix: np.ndarray | sp.csr_matrix | None
@@ -83,6 +87,7 @@ class KnownLabelWeights:
     gram: sp.csr_matrix | None = None
     transition: np.ndarray | None = None
     transition_share: float = 0.0
+    cold_labels: np.ndarray | None = None
 
 
 @dataclass(frozen=True, eq=False)

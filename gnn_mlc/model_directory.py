@@ -507,7 +507,8 @@ def _categorical_columns(file: Path, feature_names: list[str] | None, item_colum
 
 def _known_term_tensors(term: KnownLabelWeights) -> dict[str, torch.Tensor]:
     """The term as safetensors: ``matrix`` (dense ``B``) or ``edge_index``/``weight`` (its non-zeros), the
-    calibration, the network's weight, ``lambda`` (0: none), the Gram matrix's CSR arrays and the transition."""
+    calibration, the network's weight, ``lambda`` (0: none), the Gram matrix's CSR arrays, the transition and the
+    cold labels."""
     if isinstance(term.matrix, np.ndarray):
         tensors = {"matrix": torch.from_numpy(np.ascontiguousarray(term.matrix, np.float32))}
     else:
@@ -523,6 +524,8 @@ def _known_term_tensors(term: KnownLabelWeights) -> dict[str, torch.Tensor]:
                         "gram_data": torch.from_numpy(gram.data)})
     if term.transition is not None:
         tensors["transition"] = torch.from_numpy(np.ascontiguousarray(term.transition, np.float32))
+    if term.cold_labels is not None:
+        tensors["cold_labels"] = torch.from_numpy(np.ascontiguousarray(term.cold_labels, np.int64))
     return tensors
 
 
@@ -549,14 +552,19 @@ def _known_term(file: Path, num_labels: int) -> KnownLabelWeights:
                                                            "transition_share") if name in tensors}
         if not 0.0 <= scalars.get("transition_share", 0.0) < 1.0:
             raise ValueError(f"transition_share {scalars['transition_share']}")
+        cold = tensors["cold_labels"].numpy() if "cold_labels" in tensors else None
+        if cold is not None and (cold.ndim != 1 or not len(cold) or np.any(np.diff(cold) <= 0) or cold[0] < 0
+                                 or cold[-1] >= num_labels):
+            raise ValueError(f"cold_labels {cold.tolist()[:5]}")
     except (KeyError, ValueError, RuntimeError) as error:
         raise ModelDirectoryError(f"{file}: invalid ({_first_line(error)}); expected B ({num_labels}, {num_labels}) "
-                                  "as a matrix or edges, a scale, and any transition as a matrix of the same shape "
-                                  "with a share in [0, 1)") from None
+                                  "as a matrix or edges, a scale, any transition as a matrix of the same shape "
+                                  f"with a share in [0, 1), and any cold labels as increasing indices below "
+                                  f"{num_labels}") from None
     return KnownLabelWeights(matrix=matrix, scale=scalars["scale"], bias=scalars.get("bias", 0.0),
                              network_weight=scalars.get("network_weight", 1.0),
                              regularisation=scalars.get("regularisation") or None, gram=gram, transition=transition,
-                             transition_share=scalars.get("transition_share", 0.0))
+                             transition_share=scalars.get("transition_share", 0.0), cold_labels=cold)
 
 
 def _cold_teacher_tensors(teacher: ColdLabelTeacher) -> dict[str, torch.Tensor]:

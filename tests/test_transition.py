@@ -12,6 +12,7 @@ from gnn_mlc import LabelGCNClassifier, load_model
 from gnn_mlc.cli import _known_summary
 from gnn_mlc.training import transition
 from gnn_mlc.training.blend import row_ndcg
+from gnn_mlc.training.cold_columns import mixed_columns
 from gnn_mlc.training.ease import ease_scores, ease_weights, gram, term_weights
 from gnn_mlc.training.regularisation import choose_regularisation, fold_of_rows
 from gnn_mlc.training.transition import TRANSITION_REGULARISATIONS, choose_transition, transition_weights
@@ -182,9 +183,12 @@ def test_the_transition_survives_the_directory_and_added_labels_keep_it(sequence
     assert reloaded.fitted_.known_term.transition_share == term.transition_share > 0
     B = term_weights(term.gram, term.regularisation)
     np.testing.assert_allclose(term.matrix[:, :ITEMS], B[:, :ITEMS] + grown[:, :ITEMS], rtol=1e-5, atol=1e-6)
-    # the new item has no transition: EASE^R's column stands in for it, in the mix's units
-    np.testing.assert_allclose(term.matrix[:, ITEMS], B[:, ITEMS] / (1 - term.transition_share), rtol=1e-5)
-    assert term.matrix[[2, 3], ITEMS].min() > 0  # the new item is scored from the history, by EASE^R
+    # the new item has no transition: its item-item column (a cold label's mix) stands in for it, in the mix's units
+    cold = np.array([ITEMS])
+    np.testing.assert_array_equal(term.cold_labels, cold)
+    np.testing.assert_allclose(term.matrix[:, cold], mixed_columns(B[:, cold], term.gram, cold)
+                               / (1 - term.transition_share), rtol=1e-5, atol=1e-7)
+    assert term.matrix[[2, 3], ITEMS].min() > 0  # the new item is scored from the history
 
 
 def test_a_held_out_term_adds_the_transition_of_the_other_rows_and_scales_the_labels_it_lacks():

@@ -9,7 +9,9 @@ the rest are what to recommend. A model fitted with known labels scores
   closed-form item-item model every recommender is held to: ``B = I - P diagMat(1 / diag(P))``,
   ``P = (G + lambda I)^-1``, ``G = X^T X`` over every training row's labels (known and target alike) **and the
   label-only log's rows**, so a label that only the log knows (a new item) gets incoming weights from the labels it
-  travels with and is scored from a user's history. ``B`` is exact and whole (dense) up to
+  travels with and is scored from a user's history; such a label's column mixes EASE^R's with the conditional
+  probabilities of the label given each other label (:mod:`gnn_mlc.training.cold_columns`). ``B`` is exact and
+  whole (dense) up to
   :data:`ease.DENSE_TERM_LABELS` labels (the memory budget); above, each label's column is EASE^R solved on its
   neighbourhood (:func:`ease.neighbourhood_ease_weights`: the ridge regression of the label on the
   :data:`ease.NEIGHBOURS` labels most similar to it, which is EASE^R's column exactly when the neighbourhood is every
@@ -70,7 +72,8 @@ from gnn_mlc.training.blend import (
     choose_blend,
     row_blocks,
 )
-from gnn_mlc.training.ease import ease_scores, gram, term_weights
+from gnn_mlc.training.cold_columns import cold_labels, mixed_columns, with_cold_columns
+from gnn_mlc.training.ease import ease_columns, ease_scores, gram, term_weights
 from gnn_mlc.training.regularisation import (
     FOLDS,
     SELECTION_ROWS,
@@ -145,14 +148,19 @@ def held_out_rows(Y: sp.csr_matrix, known: sp.csr_matrix | None, rows: np.ndarra
 
 def fit_held_out_term(rows: sp.csr_matrix | None, G: Callable[[], sp.spmatrix], held: HeldOutRows,
                       regularisation: float, *, calibration: tuple[float, float] | None = None,
-                      transition: TransitionTerm | None = None) -> HeldOutTerm:
+                      transition: TransitionTerm | None = None, cold: np.ndarray | None = None) -> HeldOutTerm:
     """The term of every row but the held-out ones, ``rows`` (m, L) 0/1 (and the log; ``None`` where they are
     at least as many as the labels, and only the Gram matrix is solved), whose Gram matrix is ``G()``, kept as the
-    served term is (:func:`ease.ease_scores`, with the chosen ``transition`` fitted without the
-    held-out rows where there is one), its scale and bias calibrated on the held-out rows that have known labels (the
-    only rows the served rule applies them to), or the given ``calibration`` (scale, bias)."""
+    served term is (:func:`ease.ease_scores`; the columns of the ``cold`` labels (c,), which only the log carries,
+    mixed as :func:`~gnn_mlc.training.cold_columns.mixed_columns` does, where ``B`` is dense; the chosen
+    ``transition`` fitted without the held-out rows where there is one), its scale and bias calibrated on the
+    held-out rows that have known labels (the only rows the served rule applies them to), or the given
+    ``calibration`` (scale, bias)."""
     known = sp.csr_matrix(held.known, dtype=np.float32)
     evidence = ease_scores(rows, G, known, regularisation, row_blocks(known.shape[0]))
+    if cold is not None and len(cold) and known.shape[1] <= ease.DENSE_TERM_LABELS:
+        fitted = G()
+        evidence[:, cold] = known @ mixed_columns(ease_columns(fitted, cold, regularisation), fitted, cold)
     if transition is not None:
         evidence = transition.added_to(evidence, known, np.unique(held.rows))
     with_history = np.flatnonzero(np.diff(known.indptr) > 0)
@@ -291,6 +299,7 @@ def fit_known_term(model: FittedModel, X: Matrix, every: sp.csr_matrix, held: He
     """
     held_rows = np.unique(held.rows)  # a row revealed several times counts once in the term's fit
     total = gram(every) + (gram(log_rows) if log_rows is not None else sp.csr_matrix(every.shape[1:] * 2))
+    cold = cold_labels(every, log_rows)
     spectra: dict[int, tuple[np.ndarray, np.ndarray]] = {}
     quality = choose_regularisation(every, log_rows, seed=seed, total=total, spectra=spectra)
     regularisation = max(quality, key=quality.get)
@@ -307,18 +316,19 @@ def fit_known_term(model: FittedModel, X: Matrix, every: sp.csr_matrix, held: He
                                                            seed=seed, transition=transition)
     served_transition = None if transition is None else transition.weights_without()
     term = fit_held_out_term(*_without(every, log_rows, total, held_rows), held, regularisation,
-                             calibration=calibration, transition=transition)
+                             calibration=calibration, transition=transition, cold=cold)
     term_logits = term.logits  # overwritten by the served blend below (blend_in_place)
     network_logits = model.decision_function(X[held.rows], device=device)
     if not out_of_fold:
         figures_of_rows = blend_figures(term_logits, network_logits, held)
     (term_weight, network_weight), blends = choose_blend(figures_of_rows)
-    matrix = term_weights(total, term.weights.regularisation)
+    matrix = _with_cold(term_weights(total, term.weights.regularisation), total, cold)
     served = replace(term.weights, matrix=matrix if transition is None else with_transition(
                          matrix, served_transition, transition.share),
                      scale=term_weight * term.weights.scale, bias=term_weight * term.weights.bias,
                      network_weight=network_weight, gram=total, transition=served_transition,
-                     transition_share=0.0 if transition is None else transition.share)
+                     transition_share=0.0 if transition is None else transition.share,
+                     cold_labels=cold if len(cold) else None)
     figures = {"regularisation": term.weights.regularisation, "held_out_rows": int(len(held_rows)),
                "held_out_scale": term.weights.scale, "held_out_bias": term.weights.bias,
                "term_ndcg@10_by_regularisation": {str(value): figure for value, figure in quality.items()},
@@ -327,7 +337,7 @@ def fit_known_term(model: FittedModel, X: Matrix, every: sp.csr_matrix, held: He
                "blend_rows": figures_of_rows.pairs, "network_share": figures_of_rows.network_share,
                "transition": None if transition is None else {"regularisation": transition.regularisation,
                                                               "share": transition.share, "weight": transition.weight},
-               "transition_ndcg@10": transition_figures}
+               "transition_ndcg@10": transition_figures, "cold_labels": int(len(cold))}
     logger.info("known labels: lambda %s, blend term %g + network %g (held-out nDCG@10 %s)",
                 term.weights.regularisation, term_weight, network_weight, blends)
     return (replace(model, known_term=served),
@@ -337,17 +347,29 @@ def fit_known_term(model: FittedModel, X: Matrix, every: sp.csr_matrix, held: He
 def refit_with_log(term: KnownLabelWeights, log_rows: sp.csr_matrix) -> KnownLabelWeights:
     """The term refitted with the label-only ``log_rows`` (m, num_labels) added to its Gram matrix (same lambda,
     calibration, transition and blend): how labels added to a fitted model get incoming weights from the labels they
-    travel with. A term without its Gram matrix (older model directories) is returned as it is; one pushed above
-    :data:`ease.DENSE_TERM_LABELS` labels loses its transition, with a warning."""
+    travel with. The labels no row of the term's fit carried and the log does join its cold labels (their columns
+    mixed, :mod:`gnn_mlc.training.cold_columns`). A term without its Gram matrix (older model directories) is
+    returned as it is; one pushed above :data:`ease.DENSE_TERM_LABELS` labels loses its transition, with a
+    warning."""
     if term.gram is None:
         return term
+    unseen = np.flatnonzero(term.gram.diagonal() == 0)
+    cold = np.union1d(np.zeros(0, dtype=np.int64) if term.cold_labels is None else term.cold_labels,
+                      unseen[sp.csr_matrix(log_rows)[:, unseen].getnnz(axis=0) > 0]).astype(np.int64)
     G = sp.csr_matrix(term.gram + gram(log_rows))
-    matrix = term_weights(G, term.regularisation)
+    matrix = _with_cold(term_weights(G, term.regularisation), G, cold)
+    refitted = replace(term, matrix=matrix, gram=G, cold_labels=cold if len(cold) else None)
     if term.transition is None:
-        return replace(term, matrix=matrix, gram=G)
+        return refitted
     if sp.issparse(matrix):  # above the dense budget: the neighbourhood form, which a dense (L, L) T cannot join
         logger.warning("known labels: with the added labels the term has %d labels (more than %d): it is refitted "
                        "in its sparse neighbourhood form, without the transition", G.shape[0],
                        ease.DENSE_TERM_LABELS)
-        return replace(term, matrix=matrix, gram=G, transition=None, transition_share=0.0)
-    return replace(term, matrix=with_transition(matrix, term.transition, term.transition_share), gram=G)
+        return replace(refitted, transition=None, transition_share=0.0)
+    return replace(refitted, matrix=with_transition(matrix, term.transition, term.transition_share))
+
+
+def _with_cold(B: np.ndarray | sp.csr_matrix, G: sp.spmatrix, cold: np.ndarray) -> np.ndarray | sp.csr_matrix:
+    """The served ``B`` with the ``cold`` labels' columns mixed (:func:`with_cold_columns`) where it is dense; the
+    sparse neighbourhood form above :data:`ease.DENSE_TERM_LABELS` keeps EASE^R's."""
+    return B if sp.issparse(B) else with_cold_columns(B, G, cold)

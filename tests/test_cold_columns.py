@@ -1,0 +1,171 @@
+"""The term's columns of labels only a label-only log carries: EASE^R's column mixed with the conditional
+probabilities, against the dense formulas, in the served term, the held-out term, the directory and added labels."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+import torch
+
+from gnn_mlc import LabelGCNClassifier, load_model
+from gnn_mlc.training.cold_columns import CONDITIONAL_SHARE, cold_labels, conditional_columns, mixed_columns
+from gnn_mlc.training.ease import ease_columns, ease_weights, gram
+
+FAST = {"max_epochs": 6, "hidden_channels": 32, "embedding_dim": 16, "batch_size": 64, "random_state": 0}
+LABELS = 10
+NEW = 9
+"""The label the feature rows never carry; the log does, with labels 1 and 2 mostly."""
+NAMES = [f"i{j}" for j in range(LABELS)]
+
+
+def _rows(rows: int, seed: int) -> np.ndarray:
+    """(rows, LABELS) 0/1: every row has 3 labels of one of two groups (labels 0-4 or 5-8), none has :data:`NEW`."""
+    rng = np.random.default_rng(seed)
+    Y = np.zeros((rows, LABELS), np.uint8)
+    for row in range(rows):
+        group = np.arange(5) if rng.random() < 0.5 else np.arange(5, NEW)
+        Y[row, rng.choice(group, 3, replace=False)] = 1
+    return Y
+
+
+def _log(rows: int, seed: int) -> np.ndarray:
+    """Label-only rows: :data:`NEW` with labels 1 and 2 in most, with label 5 in a few, beside random others."""
+    Y = _rows(rows, seed)
+    Y[: rows // 2, [1, 2, NEW]] = 1
+    Y[rows // 2: rows // 2 + 5, [5, NEW]] = 1
+    return Y
+
+
+@pytest.fixture(scope="module")
+def cold_model():
+    Y, log = _rows(300, 0), _log(80, 1)
+    X = np.random.default_rng(2).normal(size=(300, 4)).astype(np.float32)
+    model = LabelGCNClassifier(**FAST).fit(X, Y, label_names=NAMES, known_labels="split", graph_data=log,
+                                           graph_label_names=NAMES)
+    return model, Y, log
+
+
+def test_ease_columns_are_the_columns_of_the_whole_solution():
+    G = gram(sp.csr_matrix(_rows(60, 3))).toarray() + np.diag(np.arange(LABELS, dtype=np.float64))
+    labels = np.array([2, 7])
+    np.testing.assert_allclose(ease_columns(G, labels, 5.0), ease_weights(G, 5.0)[:, labels], atol=1e-12)
+    np.testing.assert_allclose(ease_columns(sp.csr_matrix(G), labels, 5.0), ease_weights(G, 5.0)[:, labels],
+                               atol=1e-12)
+
+
+def test_conditional_columns_count_each_label_with_every_other():
+    rows = _log(40, 4)
+    rows[:, 0] = 0  # a label with no positive: no conditional probability from it
+    G = gram(sp.csr_matrix(rows))
+    expected = np.zeros((LABELS, 2))
+    for place, c in enumerate((NEW, 1)):
+        for j in range(1, LABELS):
+            if j != c:
+                expected[j, place] = (rows[:, j] & rows[:, c]).sum() / rows[:, j].sum()  # P(c | j)
+    np.testing.assert_allclose(conditional_columns(G, np.array([NEW, 1])), expected)
+    np.testing.assert_allclose(conditional_columns(G.toarray(), np.array([NEW, 1])), expected)
+
+
+def test_the_mix_points_between_the_two_columns_at_eases_length():
+    rows = _log(40, 5)
+    G = gram(sp.csr_matrix(rows)).toarray()
+    labels = np.array([NEW, 3])
+    b = ease_weights(G, 10.0)[:, labels]
+    p = conditional_columns(G, labels)
+    np.testing.assert_allclose(mixed_columns(b, G, labels, share=0.0), b, rtol=1e-6)
+    only = mixed_columns(b, G, labels, share=1.0)
+    np.testing.assert_allclose(only, p / np.linalg.norm(p, axis=0) * np.linalg.norm(b, axis=0), rtol=1e-5)
+    mixed = mixed_columns(b, G, labels)
+    np.testing.assert_allclose(np.linalg.norm(mixed, axis=0), np.linalg.norm(b, axis=0), rtol=1e-5)
+    direction = (1 - CONDITIONAL_SHARE) * b / np.linalg.norm(b, axis=0) + CONDITIONAL_SHARE * p / np.linalg.norm(
+        p, axis=0)
+    np.testing.assert_allclose(mixed / np.linalg.norm(mixed, axis=0), direction / np.linalg.norm(direction, axis=0),
+                               rtol=1e-5)
+    assert not mixed_columns(np.zeros((LABELS, 1)), G, np.array([NEW]), share=0.5).any()  # zeros stay zeros
+
+
+def test_a_fit_with_a_log_serves_the_new_labels_column_mixed_and_the_others_as_ease(cold_model):
+    model, Y, log = cold_model
+    term = model.fitted_.known_term
+    np.testing.assert_array_equal(cold_labels(sp.csr_matrix(Y), sp.csr_matrix(log)), [NEW])
+    np.testing.assert_array_equal(term.cold_labels, [NEW])
+    assert model.fitted_.metrics["known_term"]["cold_labels"] == 1
+    G = gram(sp.csr_matrix(np.vstack([Y, log])))
+    B = ease_weights(G, term.regularisation)
+    np.testing.assert_allclose(term.matrix[:, :NEW], B[:, :NEW], rtol=1e-4, atol=1e-6)
+    expected = mixed_columns(B[:, [NEW]], G, np.array([NEW]))[:, 0]
+    np.testing.assert_allclose(term.matrix[:, NEW], expected, rtol=1e-4, atol=1e-6)
+    assert not np.allclose(expected, B[:, NEW], rtol=1e-2)  # the mix moved it
+    # a new item's score follows the history: above for a user with labels 1 and 2 than for one with 5 and 6
+    X = np.zeros((2, 4), np.float32)
+    histories = np.zeros((2, LABELS), np.uint8)
+    histories[0, [1, 2]] = 1
+    histories[1, [6, 7]] = 1
+    scores = model.predict_proba(X, known_labels=histories)
+    assert scores[0, NEW] > scores[1, NEW]
+
+
+def test_the_held_out_term_mixes_the_new_labels_column_of_the_other_rows():
+    from gnn_mlc.training.blend import HeldOutRows
+    from gnn_mlc.training.known_labels import fit_held_out_term
+
+    Y, log = _rows(120, 6), _log(60, 7)
+    known = sp.csr_matrix(Y[:20] * (np.random.default_rng(8).random((20, LABELS)) < 0.5), dtype=np.uint8)
+    held = HeldOutRows(rows=np.arange(20), known=known, targets=sp.csr_matrix(Y[:20] - known.toarray()))
+    others = sp.csr_matrix(np.vstack([Y[20:], log]))
+    G = gram(others)  # the held-out rows left out: with them, the check below fails
+    fitted = fit_held_out_term(others, lambda: G, held, 10.0, calibration=(1.0, 0.0), cold=np.array([NEW]))
+    B = ease_weights(G, 10.0)
+    B[:, [NEW]] = mixed_columns(B[:, [NEW]], G, np.array([NEW]))
+    np.testing.assert_allclose(fitted.logits, known.toarray() @ B, rtol=1e-4, atol=1e-5)
+
+
+def test_the_cold_labels_survive_the_directory_and_a_bad_list_is_one_clear_error(cold_model, tmp_path):
+    from safetensors.torch import load_file, save_file
+
+    from gnn_mlc.errors import ModelDirectoryError
+    from gnn_mlc.model_directory import write_manifest
+
+    model, Y, _ = cold_model
+    model.to_directory(tmp_path / "m")
+    reloaded = load_model(tmp_path / "m")
+    np.testing.assert_array_equal(reloaded.fitted_.known_term.cold_labels, [NEW])
+    X = np.zeros((4, 4), np.float32)
+    np.testing.assert_array_equal(reloaded.predict_proba(X, known_labels=Y[:4]),
+                                  model.predict_proba(X, known_labels=Y[:4]))
+    for name, value in (("unsorted", [NEW, 2]), ("outside", [LABELS])):
+        model.to_directory(tmp_path / name)
+        tensors = load_file(str(tmp_path / name / "known_labels.safetensors"))
+        tensors["cold_labels"] = torch.tensor(value, dtype=torch.int64)
+        save_file(tensors, str(tmp_path / name / "known_labels.safetensors"))
+        write_manifest(tmp_path / name)
+        with pytest.raises(ModelDirectoryError, match="invalid \\(cold_labels.*increasing indices below 10"):
+            load_model(tmp_path / name)
+
+
+def test_labels_added_from_a_log_join_the_cold_labels_and_are_mixed_too(cold_model):
+    model, *_ = cold_model
+    log = np.zeros((30, LABELS + 1), np.uint8)
+    log[:, [3, 4, LABELS]] = 1  # a label added later, travelling with labels 3 and 4
+    log[:10, NEW] = 1
+    extended = model.add_labels(graph_data=log, graph_label_names=NAMES + ["added"])
+    term = extended.fitted_.known_term
+    np.testing.assert_array_equal(term.cold_labels, [NEW, LABELS])
+    cold = np.array([NEW, LABELS])
+    B = ease_weights(term.gram, term.regularisation)
+    np.testing.assert_allclose(term.matrix[:, cold], mixed_columns(B[:, cold], term.gram, cold), rtol=1e-4,
+                               atol=1e-6)
+    np.testing.assert_allclose(term.matrix[:, :NEW], B[:, :NEW], rtol=1e-4, atol=1e-6)
+    assert term.matrix[[3, 4], LABELS].min() > 0
+
+
+def test_above_the_dense_budget_the_new_labels_keep_the_neighbourhood_column(monkeypatch):
+    import gnn_mlc.training.ease as ease_module
+    from gnn_mlc.training.known_labels import _with_cold
+
+    monkeypatch.setattr(ease_module, "DENSE_TERM_LABELS", LABELS - 1)
+    G = gram(sp.csr_matrix(np.vstack([_rows(50, 9), _log(30, 10)])))
+    sparse = ease_module.term_weights(G, 10.0)
+    assert sp.issparse(sparse)
+    assert _with_cold(sparse, G, np.array([NEW])) is sparse
