@@ -67,22 +67,29 @@ def test_conditional_columns_count_each_label_with_every_other():
     np.testing.assert_allclose(conditional_columns(G.toarray(), np.array([NEW, 1])), expected)
 
 
-def test_the_mix_points_between_the_two_columns_at_eases_length():
-    rows = _log(40, 5)
+def test_the_mix_points_between_the_two_columns_at_the_length_of_the_ridge_regression_along_it():
+    rows = _log(40, 5).astype(np.float64)
     G = gram(sp.csr_matrix(rows)).toarray()
     labels = np.array([NEW, 3])
     b = ease_weights(G, 10.0)[:, labels]
     p = conditional_columns(G, labels)
-    np.testing.assert_allclose(mixed_columns(b, G, labels, share=0.0), b, rtol=1e-6)
-    only = mixed_columns(b, G, labels, share=1.0)
-    np.testing.assert_allclose(only, p / np.linalg.norm(p, axis=0) * np.linalg.norm(b, axis=0), rtol=1e-5)
-    mixed = mixed_columns(b, G, labels)
-    np.testing.assert_allclose(np.linalg.norm(mixed, axis=0), np.linalg.norm(b, axis=0), rtol=1e-5)
+    np.testing.assert_allclose(mixed_columns(b, G, labels, 10.0, share=0.0), b, rtol=1e-5, atol=1e-7)  # EASE^R
+    mixed = mixed_columns(b, G, labels, 10.0)
     direction = (1 - CONDITIONAL_SHARE) * b / np.linalg.norm(b, axis=0) + CONDITIONAL_SHARE * p / np.linalg.norm(
         p, axis=0)
-    np.testing.assert_allclose(mixed / np.linalg.norm(mixed, axis=0), direction / np.linalg.norm(direction, axis=0),
-                               rtol=1e-5)
-    assert not mixed_columns(np.zeros((LABELS, 1)), G, np.array([NEW]), share=0.5).any()  # zeros stay zeros
+    for place, label in enumerate(labels):  # the ridge regression of the label on X m, by least squares
+        m = direction[:, place]
+        design = np.concatenate([rows @ m, np.sqrt(10.0) * m])
+        target = np.concatenate([rows[:, label], np.zeros(LABELS)])
+        along = np.linalg.lstsq(design[:, None], target, rcond=None)[0][0]
+        np.testing.assert_allclose(mixed[:, place], along * m, rtol=1e-4, atol=1e-7)
+    np.testing.assert_allclose(mixed_columns(b, sp.csr_matrix(G), labels, 10.0), mixed, rtol=1e-6)
+    alone = rows.copy()
+    alone[:, NEW] = 0
+    alone[:3] = 0
+    alone[:3, NEW] = 1  # a label that never comes with another: no column either way
+    G = gram(sp.csr_matrix(alone)).toarray()
+    assert not mixed_columns(ease_weights(G, 10.0)[:, [NEW]], G, np.array([NEW]), 10.0).any()
 
 
 def test_a_fit_with_a_log_serves_the_new_labels_column_mixed_and_the_others_as_ease(cold_model):
@@ -94,7 +101,7 @@ def test_a_fit_with_a_log_serves_the_new_labels_column_mixed_and_the_others_as_e
     G = gram(sp.csr_matrix(np.vstack([Y, log])))
     B = ease_weights(G, term.regularisation)
     np.testing.assert_allclose(term.matrix[:, :NEW], B[:, :NEW], rtol=1e-4, atol=1e-6)
-    expected = mixed_columns(B[:, [NEW]], G, np.array([NEW]))[:, 0]
+    expected = mixed_columns(B[:, [NEW]], G, np.array([NEW]), term.regularisation)[:, 0]
     np.testing.assert_allclose(term.matrix[:, NEW], expected, rtol=1e-4, atol=1e-6)
     assert not np.allclose(expected, B[:, NEW], rtol=1e-2)  # the mix moved it
     # a new item's score follows the history: above for a user with labels 1 and 2 than for one with 5 and 6
@@ -117,7 +124,7 @@ def test_the_held_out_term_mixes_the_new_labels_column_of_the_other_rows():
     G = gram(others)  # the held-out rows left out: with them, the check below fails
     fitted = fit_held_out_term(others, lambda: G, held, 10.0, calibration=(1.0, 0.0), cold=np.array([NEW]))
     B = ease_weights(G, 10.0)
-    B[:, [NEW]] = mixed_columns(B[:, [NEW]], G, np.array([NEW]))
+    B[:, [NEW]] = mixed_columns(B[:, [NEW]], G, np.array([NEW]), 10.0)
     np.testing.assert_allclose(fitted.logits, known.toarray() @ B, rtol=1e-4, atol=1e-5)
 
 
@@ -154,8 +161,8 @@ def test_labels_added_from_a_log_join_the_cold_labels_and_are_mixed_too(cold_mod
     np.testing.assert_array_equal(term.cold_labels, [NEW, LABELS])
     cold = np.array([NEW, LABELS])
     B = ease_weights(term.gram, term.regularisation)
-    np.testing.assert_allclose(term.matrix[:, cold], mixed_columns(B[:, cold], term.gram, cold), rtol=1e-4,
-                               atol=1e-6)
+    np.testing.assert_allclose(term.matrix[:, cold], mixed_columns(B[:, cold], term.gram, cold, term.regularisation),
+                               rtol=1e-4, atol=1e-6)
     np.testing.assert_allclose(term.matrix[:, :NEW], B[:, :NEW], rtol=1e-4, atol=1e-6)
     assert term.matrix[[3, 4], LABELS].min() > 0
 
@@ -168,4 +175,4 @@ def test_above_the_dense_budget_the_new_labels_keep_the_neighbourhood_column(mon
     G = gram(sp.csr_matrix(np.vstack([_rows(50, 9), _log(30, 10)])))
     sparse = ease_module.term_weights(G, 10.0)
     assert sp.issparse(sparse)
-    assert _with_cold(sparse, G, np.array([NEW])) is sparse
+    assert _with_cold(sparse, G, np.array([NEW]), 10.0) is sparse

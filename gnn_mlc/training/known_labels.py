@@ -160,7 +160,8 @@ def fit_held_out_term(rows: sp.csr_matrix | None, G: Callable[[], sp.spmatrix], 
     evidence = ease_scores(rows, G, known, regularisation, row_blocks(known.shape[0]))
     if cold is not None and len(cold) and known.shape[1] <= ease.DENSE_TERM_LABELS:
         fitted = G()
-        evidence[:, cold] = known @ mixed_columns(ease_columns(fitted, cold, regularisation), fitted, cold)
+        evidence[:, cold] = known @ mixed_columns(ease_columns(fitted, cold, regularisation), fitted, cold,
+                                                  regularisation)
     if transition is not None:
         evidence = transition.added_to(evidence, known, np.unique(held.rows))
     with_history = np.flatnonzero(np.diff(known.indptr) > 0)
@@ -322,7 +323,7 @@ def fit_known_term(model: FittedModel, X: Matrix, every: sp.csr_matrix, held: He
     if not out_of_fold:
         figures_of_rows = blend_figures(term_logits, network_logits, held)
     (term_weight, network_weight), blends = choose_blend(figures_of_rows)
-    matrix = _with_cold(term_weights(total, term.weights.regularisation), total, cold)
+    matrix = _with_cold(term_weights(total, term.weights.regularisation), total, cold, term.weights.regularisation)
     served = replace(term.weights, matrix=matrix if transition is None else with_transition(
                          matrix, served_transition, transition.share),
                      scale=term_weight * term.weights.scale, bias=term_weight * term.weights.bias,
@@ -357,7 +358,7 @@ def refit_with_log(term: KnownLabelWeights, log_rows: sp.csr_matrix) -> KnownLab
     cold = np.union1d(np.zeros(0, dtype=np.int64) if term.cold_labels is None else term.cold_labels,
                       unseen[sp.csr_matrix(log_rows)[:, unseen].getnnz(axis=0) > 0]).astype(np.int64)
     G = sp.csr_matrix(term.gram + gram(log_rows))
-    matrix = _with_cold(term_weights(G, term.regularisation), G, cold)
+    matrix = _with_cold(term_weights(G, term.regularisation), G, cold, term.regularisation)
     refitted = replace(term, matrix=matrix, gram=G, cold_labels=cold if len(cold) else None)
     if term.transition is None:
         return refitted
@@ -369,7 +370,10 @@ def refit_with_log(term: KnownLabelWeights, log_rows: sp.csr_matrix) -> KnownLab
     return replace(refitted, matrix=with_transition(matrix, term.transition, term.transition_share))
 
 
-def _with_cold(B: np.ndarray | sp.csr_matrix, G: sp.spmatrix, cold: np.ndarray) -> np.ndarray | sp.csr_matrix:
-    """The served ``B`` with the ``cold`` labels' columns mixed (:func:`with_cold_columns`) where it is dense; the
-    sparse neighbourhood form above :data:`ease.DENSE_TERM_LABELS` keeps EASE^R's."""
-    return B if sp.issparse(B) else with_cold_columns(B, G, cold)
+def _with_cold(B: np.ndarray | sp.csr_matrix, G: sp.spmatrix, cold: np.ndarray, regularisation: float | None
+               ) -> np.ndarray | sp.csr_matrix:
+    """The served ``B`` (EASE^R of ``G`` at ``regularisation``) with the ``cold`` labels' columns mixed
+    (:func:`with_cold_columns`) where it is dense; the sparse neighbourhood form above
+    :data:`ease.DENSE_TERM_LABELS` keeps EASE^R's, and cosine weights (no ``regularisation``: older directories)
+    their own."""
+    return B if sp.issparse(B) or regularisation is None else with_cold_columns(B, G, cold, regularisation)
