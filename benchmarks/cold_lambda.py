@@ -96,7 +96,7 @@ def run(name: str, seed: int) -> dict | None:
                                           ease(gram(part["log"]).toarray(), model_lambda), B)),
              "history": None if part["K"] is None else mean_ap(
                  truth, _with_history(every, part["K"], part["log"], known, model_lambda, G, seed), new),
-             **{f"conditional {share:g}": new_map(_mixed(B, G, new, model_lambda, share)) for share in SHARES}}
+             **{f"conditional {share:g}": new_map(_mixed(B, G, new, share)) for share in SHARES}}
     record = {"dataset": name, "seed": seed, "split": "dev",
               "new_map_by_lambda": {str(value): new_map(ease(G, value)) for value in LAMBDAS},
               "model_lambda": model_lambda, "ease_lambda": ease_lambda, "new_map_by_rule": rules,
@@ -107,11 +107,11 @@ def run(name: str, seed: int) -> dict | None:
     return record
 
 
-def _mixed(B: np.ndarray, G: np.ndarray, new: np.ndarray, regularisation: float, share: float) -> np.ndarray:
-    """``B`` (L, L), EASE^R of ``G`` at ``regularisation``, with the new items' columns mixed with their
-    conditional columns at ``share``."""
+def _mixed(B: np.ndarray, G: np.ndarray, new: np.ndarray, share: float) -> np.ndarray:
+    """``B`` (L, L), EASE^R of ``G``, with the new items' columns mixed with their conditional columns at
+    ``share``."""
     mixed = B.copy()
-    mixed[:, new] = mixed_columns(B[:, new], G, new, regularisation, share=share)
+    mixed[:, new] = mixed_columns(B[:, new], G, new, share=share)
     return mixed
 
 

@@ -67,29 +67,29 @@ def test_conditional_columns_count_each_label_with_every_other():
     np.testing.assert_allclose(conditional_columns(G.toarray(), np.array([NEW, 1])), expected)
 
 
-def test_the_mix_points_between_the_two_columns_at_the_length_of_the_ridge_regression_along_it():
+def test_the_mix_points_between_the_two_columns_and_keeps_eases_mean_score_on_the_labels_rows():
     rows = _log(40, 5).astype(np.float64)
     G = gram(sp.csr_matrix(rows)).toarray()
     labels = np.array([NEW, 3])
     b = ease_weights(G, 10.0)[:, labels]
     p = conditional_columns(G, labels)
-    np.testing.assert_allclose(mixed_columns(b, G, labels, 10.0, share=0.0), b, rtol=1e-5, atol=1e-7)  # EASE^R
-    mixed = mixed_columns(b, G, labels, 10.0)
+    np.testing.assert_allclose(mixed_columns(b, G, labels, share=0.0), b, rtol=1e-5, atol=1e-7)  # EASE^R's own
+    mixed = mixed_columns(b, G, labels)
     direction = (1 - CONDITIONAL_SHARE) * b / np.linalg.norm(b, axis=0) + CONDITIONAL_SHARE * p / np.linalg.norm(
         p, axis=0)
-    for place, label in enumerate(labels):  # the ridge regression of the label on X m, by least squares
-        m = direction[:, place]
-        design = np.concatenate([rows @ m, np.sqrt(10.0) * m])
-        target = np.concatenate([rows[:, label], np.zeros(LABELS)])
-        along = np.linalg.lstsq(design[:, None], target, rcond=None)[0][0]
-        np.testing.assert_allclose(mixed[:, place], along * m, rtol=1e-4, atol=1e-7)
-    np.testing.assert_allclose(mixed_columns(b, sp.csr_matrix(G), labels, 10.0), mixed, rtol=1e-6)
+    for place, label in enumerate(labels):
+        column = mixed[:, place]
+        np.testing.assert_allclose(column / np.linalg.norm(column), direction[:, place] / np.linalg.norm(
+            direction[:, place]), rtol=1e-5)
+        carriers = rows[rows[:, label] > 0]  # the rows that have the label: the same mean score as EASE^R's column
+        np.testing.assert_allclose((carriers @ column).mean(), (carriers @ b[:, place]).mean(), rtol=1e-5)
+    np.testing.assert_allclose(mixed_columns(b, sp.csr_matrix(G), labels), mixed, rtol=1e-6)
     alone = rows.copy()
     alone[:, NEW] = 0
     alone[:3] = 0
     alone[:3, NEW] = 1  # a label that never comes with another: no column either way
     G = gram(sp.csr_matrix(alone)).toarray()
-    assert not mixed_columns(ease_weights(G, 10.0)[:, [NEW]], G, np.array([NEW]), 10.0).any()
+    assert not mixed_columns(ease_weights(G, 10.0)[:, [NEW]], G, np.array([NEW])).any()
 
 
 def test_a_fit_with_a_log_serves_the_new_labels_column_mixed_and_the_others_as_ease(cold_model):
@@ -101,7 +101,7 @@ def test_a_fit_with_a_log_serves_the_new_labels_column_mixed_and_the_others_as_e
     G = gram(sp.csr_matrix(np.vstack([Y, log])))
     B = ease_weights(G, term.regularisation)
     np.testing.assert_allclose(term.matrix[:, :NEW], B[:, :NEW], rtol=1e-4, atol=1e-6)
-    expected = mixed_columns(B[:, [NEW]], G, np.array([NEW]), term.regularisation)[:, 0]
+    expected = mixed_columns(B[:, [NEW]], G, np.array([NEW]))[:, 0]
     np.testing.assert_allclose(term.matrix[:, NEW], expected, rtol=1e-4, atol=1e-6)
     assert not np.allclose(expected, B[:, NEW], rtol=1e-2)  # the mix moved it
     # a new item's score follows the history: above for a user with labels 1 and 2 than for one with 5 and 6
@@ -124,7 +124,7 @@ def test_the_held_out_term_mixes_the_new_labels_column_of_the_other_rows():
     G = gram(others)  # the held-out rows left out: with them, the check below fails
     fitted = fit_held_out_term(others, lambda: G, held, 10.0, calibration=(1.0, 0.0), cold=np.array([NEW]))
     B = ease_weights(G, 10.0)
-    B[:, [NEW]] = mixed_columns(B[:, [NEW]], G, np.array([NEW]), 10.0)
+    B[:, [NEW]] = mixed_columns(B[:, [NEW]], G, np.array([NEW]))
     np.testing.assert_allclose(fitted.logits, known.toarray() @ B, rtol=1e-4, atol=1e-5)
 
 
@@ -161,8 +161,8 @@ def test_labels_added_from_a_log_join_the_cold_labels_and_are_mixed_too(cold_mod
     np.testing.assert_array_equal(term.cold_labels, [NEW, LABELS])
     cold = np.array([NEW, LABELS])
     B = ease_weights(term.gram, term.regularisation)
-    np.testing.assert_allclose(term.matrix[:, cold], mixed_columns(B[:, cold], term.gram, cold, term.regularisation),
-                               rtol=1e-4, atol=1e-6)
+    np.testing.assert_allclose(term.matrix[:, cold], mixed_columns(B[:, cold], term.gram, cold), rtol=1e-4,
+                               atol=1e-6)
     np.testing.assert_allclose(term.matrix[:, :NEW], B[:, :NEW], rtol=1e-4, atol=1e-6)
     assert term.matrix[[3, 4], LABELS].min() > 0
 

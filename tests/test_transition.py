@@ -186,7 +186,7 @@ def test_the_transition_survives_the_directory_and_added_labels_keep_it(sequence
     # the new item has no transition: its item-item column (a cold label's mix) stands in for it, in the mix's units
     cold = np.array([ITEMS])
     np.testing.assert_array_equal(term.cold_labels, cold)
-    np.testing.assert_allclose(term.matrix[:, cold], mixed_columns(B[:, cold], term.gram, cold, term.regularisation)
+    np.testing.assert_allclose(term.matrix[:, cold], mixed_columns(B[:, cold], term.gram, cold)
                                / (1 - term.transition_share), rtol=1e-5, atol=1e-7)
     assert term.matrix[[2, 3], ITEMS].min() > 0  # the new item is scored from the history
 

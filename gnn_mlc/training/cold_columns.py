@@ -7,11 +7,13 @@ though they never observed it, and its column is fitted from the few log rows th
 to show a new item to: each ranked by its column) is then better found by also counting, over those rows, how often
 it comes with each label a user has: the conditional probabilities ``P(c | j) = G[j, c] / G[j, j]`` (score
 propagation). Such a label's column is the mix of its EASE^R column and its conditional column, each at unit length,
-weighted ``1 - s`` and ``s`` (:data:`CONDITIONAL_SHARE`), at the length EASE^R's ridge regression gives a column
-along that direction, so a user's score for it stays an estimate of its presence, ranked beside the other labels'
-(at EASE^R's column's own length the conditional part's positive mass raised every new item: on MovieLens's
-development rows the new items took 18% of the top-20 slots instead of 8%, and Recall@20 fell from 0.188 to 0.165,
-below the model without the log, results/cold_history_dev_mix_at_eases_length.md).
+weighted ``1 - s`` and ``s`` (:data:`CONDITIONAL_SHARE`), at the length that gives the rows carrying the label
+the mean score its EASE^R column gives them, so a user's score for it stays on the other labels' scale. Other
+lengths were tried on MovieLens's development rows (results/cold_history_dev_mix_at_eases_length.md and
+cold_history_dev_mix_at_ridge_length.md): at EASE^R's column's own length the conditional part's positive mass
+lifted every new item (18% of the top-20 slots instead of 8%; Recall@20 0.188 -> 0.165, below the model without the
+log); at the length of EASE^R's ridge regression along the mix, which counts the feature rows that never observed
+the label as its negatives, they all but vanished (0.9% of the slots).
 
 On the development rows of ``benchmarks/cold_history.py`` (``benchmarks/cold_lambda.py``,
 results/cold_lambda_dev.md: 12 seeds of MovieLens and of every basket set), over the 7 data sets where the columns
@@ -51,28 +53,26 @@ def conditional_columns(G: np.ndarray | sp.spmatrix, labels: np.ndarray) -> np.n
     return columns
 
 
-def mixed_columns(item_item: np.ndarray, G: np.ndarray | sp.spmatrix, labels: np.ndarray, regularisation: float, *,
+def mixed_columns(item_item: np.ndarray, G: np.ndarray | sp.spmatrix, labels: np.ndarray, *,
                   share: float = CONDITIONAL_SHARE) -> np.ndarray:
     """The served columns (L, len(labels)) float32 of ``labels``: for each, the direction
     ``m = (1 - s) b / |b| + s p / |p|`` of its EASE^R column ``b`` (``item_item``, (L, len(labels))) and its
-    :func:`conditional_columns` ``p`` of ``G``, at the length EASE^R's own ridge regression gives a column along it:
-    ``a m``, ``a = m . G[:, c] / (m^T G m + lambda m . m)`` (the least squares of the label on ``X m`` over the rows
-    of ``G = X^T X``, penalised as EASE^R is; ``a m`` is ``b`` itself at ``s = 0``), so a user's score for the label
-    stays an estimate of its presence, beside the other labels' (a column of zeros stays one)."""
+    :func:`conditional_columns` ``p`` of ``G``, at the length that gives the rows carrying the label the mean score
+    EASE^R's column gives them: ``a m``, ``a = b . G[:, c] / m . G[:, c]`` (``G[:, c]`` sums those rows; ``a m`` is
+    ``b`` itself at ``s = 0``), so a user's score for the label stays on the scale of the other labels' (0 where
+    EASE^R's column gives those rows no positive mean: a column of zeros stays one)."""
     conditional = conditional_columns(G, labels)
     direction = (1.0 - share) * item_item / np.maximum(np.linalg.norm(item_item, axis=0), 1e-30) \
         + share * conditional / np.maximum(np.linalg.norm(conditional, axis=0), 1e-30)
-    spread = np.asarray(G @ direction)  # G m, (L, len(labels))
-    fitted = np.einsum("jc,jc->c", direction, spread) + regularisation * np.einsum("jc,jc->c", direction, direction)
-    targets = sp.csc_matrix(G)[:, labels].toarray() if sp.issparse(G) else np.asarray(G)[:, labels]
-    along = np.einsum("jc,jc->c", direction, targets) / np.maximum(fitted, 1e-30)
+    carriers = sp.csc_matrix(G)[:, labels].toarray() if sp.issparse(G) else np.asarray(G)[:, labels]
+    along = np.maximum(np.einsum("jc,jc->c", item_item, carriers), 0.0) \
+        / np.maximum(np.einsum("jc,jc->c", direction, carriers), 1e-30)
     return (direction * along).astype(np.float32)
 
 
-def with_cold_columns(B: np.ndarray, G: np.ndarray | sp.spmatrix, labels: np.ndarray, regularisation: float
-                      ) -> np.ndarray:
-    """``B`` (L, L) dense, EASE^R of ``G`` at ``regularisation``, with the columns of ``labels`` replaced by
-    :func:`mixed_columns` (in place)."""
+def with_cold_columns(B: np.ndarray, G: np.ndarray | sp.spmatrix, labels: np.ndarray) -> np.ndarray:
+    """``B`` (L, L) dense, EASE^R of ``G``, with the columns of ``labels`` replaced by :func:`mixed_columns` (in
+    place)."""
     if len(labels):
-        B[:, labels] = mixed_columns(B[:, labels], G, labels, regularisation)
+        B[:, labels] = mixed_columns(B[:, labels], G, labels)
     return B

@@ -160,8 +160,7 @@ def fit_held_out_term(rows: sp.csr_matrix | None, G: Callable[[], sp.spmatrix], 
     evidence = ease_scores(rows, G, known, regularisation, row_blocks(known.shape[0]))
     if cold is not None and len(cold) and known.shape[1] <= ease.DENSE_TERM_LABELS:
         fitted = G()
-        evidence[:, cold] = known @ mixed_columns(ease_columns(fitted, cold, regularisation), fitted, cold,
-                                                  regularisation)
+        evidence[:, cold] = known @ mixed_columns(ease_columns(fitted, cold, regularisation), fitted, cold)
     if transition is not None:
         evidence = transition.added_to(evidence, known, np.unique(held.rows))
     with_history = np.flatnonzero(np.diff(known.indptr) > 0)
@@ -376,4 +375,4 @@ def _with_cold(B: np.ndarray | sp.csr_matrix, G: sp.spmatrix, cold: np.ndarray, 
     (:func:`with_cold_columns`) where it is dense; the sparse neighbourhood form above
     :data:`ease.DENSE_TERM_LABELS` keeps EASE^R's, and cosine weights (no ``regularisation``: older directories)
     their own."""
-    return B if sp.issparse(B) or regularisation is None else with_cold_columns(B, G, cold, regularisation)
+    return B if sp.issparse(B) or regularisation is None else with_cold_columns(B, G, cold)
