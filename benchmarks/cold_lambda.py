@@ -25,7 +25,8 @@ The rules tried for the new items' columns (``RULES``; each against ``ease``, EA
   does not;
 * ``conditional S``: the columns of :func:`gnn_mlc.training.cold_columns.mixed_columns` with share ``S`` (of
   ``SHARES``): EASE^R's column mixed with the conditional probabilities ``P(c | j)`` counted in the feature rows and
-  the log (score propagation), at EASE^R's length; the package serves ``cold_columns.CONDITIONAL_SHARE``.
+  the log (score propagation; the mAP does not depend on a column's length); the package serves
+  ``cold_columns.CONDITIONAL_SHARE``.
 
 The package's rule was chosen on these figures (conditional 0.5). Writes results/cold_lambda_dev.{json,md}.
 Usage: ``python benchmarks/cold_lambda.py [--seeds 10 11 12] [--datasets ...]``.

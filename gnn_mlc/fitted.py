@@ -73,10 +73,11 @@ class KnownLabelWeights:
             ``matrix`` (:func:`gnn_mlc.training.transition.with_transition`), kept so that a refit keeps it;
             ``None`` where none was chosen.
         transition_share: its share ``w`` (0 without one).
-        cold_labels: (c,) int64 sorted, the labels no training row carried (only a label-only log): their columns of
-            a dense ``matrix`` mix EASE^R's with conditional probabilities
-            (:mod:`gnn_mlc.training.cold_columns`), kept so that a refit mixes them again; ``None`` where there
-            are none.
+        cold_labels: (c,) int64 sorted, the cold labels a label-only log carried (at the fit, or added by
+            ``add_labels``): no training row had them. Where ``matrix`` is EASE^R and dense, their columns mix
+            EASE^R's with conditional probabilities (:mod:`gnn_mlc.training.cold_columns`); a sparse or cosine term
+            keeps its own. Kept so that a refit mixes them again; ``None`` where there are none (and in directories
+            written before it, whose log-only labels a refit leaves as EASE^R's columns).
     """
 
     matrix: np.ndarray | sp.csr_matrix | None

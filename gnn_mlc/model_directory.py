@@ -553,8 +553,8 @@ def _known_term(file: Path, num_labels: int) -> KnownLabelWeights:
         if not 0.0 <= scalars.get("transition_share", 0.0) < 1.0:
             raise ValueError(f"transition_share {scalars['transition_share']}")
         cold = tensors["cold_labels"].numpy() if "cold_labels" in tensors else None
-        if cold is not None and (cold.ndim != 1 or not len(cold) or np.any(np.diff(cold) <= 0) or cold[0] < 0
-                                 or cold[-1] >= num_labels):
+        if cold is not None and (cold.ndim != 1 or cold.dtype.kind not in "iu" or not len(cold)
+                                 or np.any(np.diff(cold) <= 0) or cold[0] < 0 or cold[-1] >= num_labels):
             raise ValueError(f"cold_labels {cold.tolist()[:5]}")
     except (KeyError, ValueError, RuntimeError) as error:
         raise ModelDirectoryError(f"{file}: invalid ({_first_line(error)}); expected B ({num_labels}, {num_labels}) "

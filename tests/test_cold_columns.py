@@ -113,19 +113,27 @@ def test_a_fit_with_a_log_serves_the_new_labels_column_mixed_and_the_others_as_e
     assert scores[0, NEW] > scores[1, NEW]
 
 
-def test_the_held_out_term_mixes_the_new_labels_column_of_the_other_rows():
+@pytest.mark.parametrize("others", [7, 100])  # fewer rows than labels (decomposed from the rows), and more
+def test_the_held_out_term_mixes_the_new_labels_column_of_the_other_rows_then_adds_the_transition(others):
     from gnn_mlc.training.blend import HeldOutRows
     from gnn_mlc.training.known_labels import fit_held_out_term
+    from gnn_mlc.training.transition import TransitionTerm, column_factors, transition_weights
 
-    Y, log = _rows(120, 6), _log(60, 7)
-    known = sp.csr_matrix(Y[:20] * (np.random.default_rng(8).random((20, LABELS)) < 0.5), dtype=np.uint8)
-    held = HeldOutRows(rows=np.arange(20), known=known, targets=sp.csr_matrix(Y[:20] - known.toarray()))
-    others = sp.csr_matrix(np.vstack([Y[20:], log]))
-    G = gram(others)  # the held-out rows left out: with them, the check below fails
-    fitted = fit_held_out_term(others, lambda: G, held, 10.0, calibration=(1.0, 0.0), cold=np.array([NEW]))
+    Y, log = _rows(20 + others, 6), _log(60 if others > LABELS else 2, 7)
+    K = sp.csr_matrix(Y * (np.random.default_rng(8).random(Y.shape) < 0.5), dtype=np.uint8)
+    T = sp.csr_matrix(Y - K.toarray(), dtype=np.uint8)
+    held = HeldOutRows(rows=np.arange(20), known=K[:20], targets=T[:20])
+    fitted_on = sp.csr_matrix(np.vstack([Y[20:], log]))
+    G = gram(fitted_on)  # the held-out rows left out: with them, the check below fails
+    transition = TransitionTerm(known=K, targets=T, regularisation=30.0, share=0.2, weight=0.5)
+    fitted = fit_held_out_term(fitted_on, lambda: G, held, 10.0, calibration=(1.0, 0.0), transition=transition,
+                               cold=np.array([NEW]))
     B = ease_weights(G, 10.0)
     B[:, [NEW]] = mixed_columns(B[:, [NEW]], G, np.array([NEW]))
-    np.testing.assert_allclose(fitted.logits, known.toarray() @ B, rtol=1e-4, atol=1e-5)
+    factors = column_factors(T[20:].getnnz(axis=0) > 0, 0.2)  # NEW is no row's target: scaled by 1 / 0.8
+    assert factors[NEW] == pytest.approx(1.25)
+    expected = K[:20].toarray() @ (B * factors + 0.5 * transition_weights(K[20:], T[20:], 30.0))
+    np.testing.assert_allclose(fitted.logits, expected, rtol=1e-4, atol=1e-5)
 
 
 def test_the_cold_labels_survive_the_directory_and_a_bad_list_is_one_clear_error(cold_model, tmp_path):
@@ -141,10 +149,12 @@ def test_the_cold_labels_survive_the_directory_and_a_bad_list_is_one_clear_error
     X = np.zeros((4, 4), np.float32)
     np.testing.assert_array_equal(reloaded.predict_proba(X, known_labels=Y[:4]),
                                   model.predict_proba(X, known_labels=Y[:4]))
-    for name, value in (("unsorted", [NEW, 2]), ("outside", [LABELS])):
+    for name, value in (("unsorted", torch.tensor([NEW, 2])), ("outside", torch.tensor([LABELS])),
+                        ("negative", torch.tensor([-1, 2])), ("empty", torch.zeros(0, dtype=torch.int64)),
+                        ("table", torch.tensor([[2, 3]])), ("fractions", torch.tensor([2.5, 3.0]))):
         model.to_directory(tmp_path / name)
         tensors = load_file(str(tmp_path / name / "known_labels.safetensors"))
-        tensors["cold_labels"] = torch.tensor(value, dtype=torch.int64)
+        tensors["cold_labels"] = value
         save_file(tensors, str(tmp_path / name / "known_labels.safetensors"))
         write_manifest(tmp_path / name)
         with pytest.raises(ModelDirectoryError, match="invalid \\(cold_labels.*increasing indices below 10"):

@@ -4,11 +4,12 @@ knows, or that ``add_labels`` adds from a log.
 EASE^R's column of a label is the ridge regression of the label on every other label over every row the term is
 fitted on (:mod:`gnn_mlc.training.ease`). For a label only the log carries, the feature rows count as its negatives,
 though they never observed it, and its column is fitted from the few log rows that have it. Its audience (the users
-to show a new item to: each ranked by its column) is then better found by also counting, over those rows, how often
-it comes with each label a user has: the conditional probabilities ``P(c | j) = G[j, c] / G[j, j]`` (score
-propagation). Such a label's column is the mix of its EASE^R column and its conditional column, each at unit length,
-weighted ``1 - s`` and ``s`` (:data:`CONDITIONAL_SHARE`), at the length that gives the rows carrying the label
-the mean score its EASE^R column gives them, so a user's score for it stays on the other labels' scale. Other
+to show a new item to: each ranked by its column) is then better found by also counting how often it comes with
+each label a user has: the conditional probabilities ``P(c | j) = G[j, c] / G[j, j]`` over the rows the term is
+fitted on (score propagation; only the log's rows have ``c``). Such a label's column is the mix of its EASE^R
+column and its conditional column, each at unit length, weighted ``1 - s`` and ``s`` (:data:`CONDITIONAL_SHARE`),
+at the length that gives the rows carrying the label the mean score its EASE^R column gives them, so a user's
+score for it stays on the other labels' scale. Other
 lengths were tried on MovieLens's development rows (results/cold_history_dev_mix_at_eases_length.md and
 cold_history_dev_mix_at_ridge_length.md): at EASE^R's column's own length the conditional part's positive mass
 lifted every new item (18% of the top-20 slots instead of 8%; Recall@20 0.188 -> 0.165, below the model without the
@@ -45,26 +46,32 @@ def cold_labels(every: sp.csr_matrix, log_rows: sp.csr_matrix | None) -> np.ndar
 
 def conditional_columns(G: np.ndarray | sp.spmatrix, labels: np.ndarray) -> np.ndarray:
     """``P(c | j) = G[j, c] / G[j, j]`` (L, len(labels)) float64 for each ``c`` of ``labels``, from the Gram matrix
-    ``G`` (L, L): 0 where ``j`` has no positive, and at ``(c, c)``."""
-    columns = sp.csc_matrix(G)[:, labels].toarray() if sp.issparse(G) else np.array(G[:, labels], dtype=np.float64)
-    counts = np.asarray(sp.csr_matrix(G).diagonal() if sp.issparse(G) else np.diagonal(G), dtype=np.float64)
-    columns /= np.maximum(counts, 1.0)[:, None]
-    columns[labels, np.arange(len(labels))] = 0.0
-    return columns
+    ``G`` (L, L) of the rows the term is fitted on: 0 where ``j`` has no positive, and at ``(c, c)``."""
+    return _conditional(_columns(G, labels), G, labels)
 
 
 def mixed_columns(item_item: np.ndarray, G: np.ndarray | sp.spmatrix, labels: np.ndarray, *,
                   share: float = CONDITIONAL_SHARE) -> np.ndarray:
-    """The served columns (L, len(labels)) float32 of ``labels``: for each, the direction
-    ``m = (1 - s) b / |b| + s p / |p|`` of its EASE^R column ``b`` (``item_item``, (L, len(labels))) and its
-    :func:`conditional_columns` ``p`` of ``G``, at the length that gives the rows carrying the label the mean score
-    EASE^R's column gives them: ``a m``, ``a = b . G[:, c] / m . G[:, c]`` (``G[:, c]`` sums those rows; ``a m`` is
-    ``b`` itself at ``s = 0``), so a user's score for the label stays on the scale of the other labels' (0 where
-    EASE^R's column gives those rows no positive mean: a column of zeros stays one)."""
-    conditional = conditional_columns(G, labels)
+    """The served columns of ``labels``: each along ``m = (1 - s) b / |b| + s p / |p|``, at the length ``a`` that
+    gives the rows carrying the label the mean score EASE^R's column gives them.
+
+    ``a = b . G[:, c] / m . G[:, c]`` (``G[:, c]`` sums the rows carrying ``c``; ``b . G[:, c] >= 0``, 0 only where
+    ``c`` comes with no other label, whose column stays 0), so a user's score for the label stays on the other
+    labels' scale; at ``s = 0`` it is ``b`` itself.
+
+    Args:
+        item_item: ``b``, (L, len(labels)) the labels' EASE^R columns of ``G``.
+        G: (L, L) the Gram matrix of the rows the term is fitted on (``p``: :func:`conditional_columns`).
+        labels: (c,) int the labels' indices.
+        share: ``s``.
+
+    Returns:
+        (L, len(labels)) float32 ``a m``.
+    """
+    carriers = _columns(G, labels)
+    conditional = _conditional(carriers.copy(), G, labels)
     direction = (1.0 - share) * item_item / np.maximum(np.linalg.norm(item_item, axis=0), 1e-30) \
         + share * conditional / np.maximum(np.linalg.norm(conditional, axis=0), 1e-30)
-    carriers = sp.csc_matrix(G)[:, labels].toarray() if sp.issparse(G) else np.asarray(G)[:, labels]
     along = np.maximum(np.einsum("jc,jc->c", item_item, carriers), 0.0) \
         / np.maximum(np.einsum("jc,jc->c", direction, carriers), 1e-30)
     return (direction * along).astype(np.float32)
@@ -76,3 +83,17 @@ def with_cold_columns(B: np.ndarray, G: np.ndarray | sp.spmatrix, labels: np.nda
     if len(labels):
         B[:, labels] = mixed_columns(B[:, labels], G, labels)
     return B
+
+
+def _columns(G: np.ndarray | sp.spmatrix, labels: np.ndarray) -> np.ndarray:
+    """``G[:, labels]`` (L, len(labels)) float64, dense."""
+    return (sp.csc_matrix(G, dtype=np.float64)[:, labels].toarray() if sp.issparse(G)
+            else np.array(np.asarray(G)[:, labels], dtype=np.float64))
+
+
+def _conditional(columns: np.ndarray, G: np.ndarray | sp.spmatrix, labels: np.ndarray) -> np.ndarray:
+    """``columns`` (``G[:, labels]``, overwritten) divided by each row's count ``G[j, j]``, 0 at ``(c, c)``."""
+    counts = np.asarray(G.diagonal() if sp.issparse(G) else np.diagonal(G), dtype=np.float64)
+    columns /= np.maximum(counts, 1.0)[:, None]
+    columns[labels, np.arange(len(labels))] = 0.0
+    return columns
