@@ -9,12 +9,12 @@ each label a user has: the conditional probabilities ``P(c | j) = G[j, c] / G[j,
 fitted on (score propagation; only the log's rows have ``c``). Such a label's column is the mix of its EASE^R
 column and its conditional column, each at unit length, weighted ``1 - s`` and ``s`` (:data:`CONDITIONAL_SHARE`),
 at the length that gives the rows carrying the label the mean score its EASE^R column gives them, so a user's
-score for it stays on the other labels' scale. Other
-lengths were tried on MovieLens's development rows (results/cold_history_dev_mix_at_eases_length.md and
-cold_history_dev_mix_at_ridge_length.md): at EASE^R's column's own length the conditional part's positive mass
-lifted every new item (18% of the top-20 slots instead of 8%; Recall@20 0.188 -> 0.165, below the model without the
-log); at the length of EASE^R's ridge regression along the mix, which counts the feature rows that never observed
-the label as its negatives, they all but vanished (0.9% of the slots).
+score for it stays on the other labels' scale. Other lengths were tried on MovieLens's development rows
+(results/cold_history_dev_mix_at_eases_length.md and cold_history_dev_mix_at_ridge_length.md): at EASE^R's column's
+own length the conditional part's positive mass lifted every new item (18% of the top-20 slots instead of 8%;
+Recall@20 0.188 -> 0.165, below the model without the log); at the length of EASE^R's ridge regression along the
+mix, which counts the feature rows that never observed the label as its negatives, they all but vanished (0.9% of
+the slots). The kept length gives them 5.5% there, at Recall@20 0.185 (results/cold_history_dev.md).
 
 On the development rows of ``benchmarks/cold_history.py`` (``benchmarks/cold_lambda.py``,
 results/cold_lambda_dev.md: 12 seeds of MovieLens and of every basket set), over the 7 data sets where the columns

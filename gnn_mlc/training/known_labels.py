@@ -11,11 +11,11 @@ the rest are what to recommend. A model fitted with known labels scores
   label-only log's rows**, so a label that only the log knows (a new item) gets incoming weights from the labels it
   travels with and is scored from a user's history; such a label's column mixes EASE^R's with the conditional
   probabilities of the label given each other label (:mod:`gnn_mlc.training.cold_columns`). ``B`` is exact and
-  whole (dense) up to
-  :data:`ease.DENSE_TERM_LABELS` labels (the memory budget); above, each label's column is EASE^R solved on its
-  neighbourhood (:func:`ease.neighbourhood_ease_weights`: the ridge regression of the label on the
-  :data:`ease.NEIGHBOURS` labels most similar to it, which is EASE^R's column exactly when the neighbourhood is every
-  other label), sparse, at a cost linear in the labels. The weights themselves are :mod:`gnn_mlc.training.ease`.
+  whole (dense) up to :data:`ease.DENSE_TERM_LABELS` labels (the memory budget); above, each label's column is
+  EASE^R solved on its neighbourhood (:func:`ease.neighbourhood_ease_weights`: the ridge regression of the label on
+  the :data:`ease.NEIGHBOURS` labels most similar to it, which is EASE^R's column exactly when the neighbourhood is
+  every other label), sparse, at a cost linear in the labels. The weights themselves are
+  :mod:`gnn_mlc.training.ease`.
 * **What follows.** Where the training rows come with their known labels given (``given``), the term's weights are
   ``B`` plus the known -> target transition ``rho * T`` where the training rows choose it out of fold
   (:mod:`gnn_mlc.training.transition`: EASE^R is symmetric in time, the transition learns what comes after a
@@ -53,6 +53,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from functools import cache
 from typing import Any
 
 import numpy as np
@@ -157,6 +158,7 @@ def fit_held_out_term(rows: sp.csr_matrix | None, G: Callable[[], sp.spmatrix], 
     held-out rows that have known labels (the only rows the served rule applies them to), or the given
     ``calibration`` (scale, bias)."""
     known = sp.csr_matrix(held.known, dtype=np.float32)
+    G = cache(G)  # built at most once, where it is solved
     evidence = ease_scores(rows, G, known, regularisation, row_blocks(known.shape[0]))
     if cold is not None and len(cold) and known.shape[1] <= ease.DENSE_TERM_LABELS:
         fitted = G()
