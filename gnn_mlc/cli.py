@@ -491,8 +491,9 @@ def _category_summary(data: Dataset) -> str:
 def _known_summary(metrics: dict[str, Any]) -> str:
     """``; known labels: term 1 + network 0.5 chosen on 105 held-out rows (nDCG@10 0.412), lambda 300`` (``chosen out
     of fold on 310 training rows`` where the validation rows were too few; `` + transition (lambda_T 300, weight
-    0.96)`` where one was chosen; ``; the network alone at 0.62 of the term alone (< 0.8) is not blended in`` where
-    that kept the term alone) or nothing."""
+    0.96)`` where one was chosen; ``; 40 labels only the log carries, their columns mixed with conditional
+    probabilities`` where the label-only log brought any; ``; the network alone at 0.62 of the term alone (< 0.8) is
+    not blended in`` where that kept the term alone) or nothing."""
     from gnn_mlc.training.blend import MIN_NETWORK_SHARE
 
     known = metrics.get("known_term")
@@ -508,8 +509,11 @@ def _known_summary(metrics: dict[str, Any]) -> str:
     transition = known.get("transition")  # absent from older models' metrics
     beside = (f" + transition (lambda_T {transition['regularisation']:g}, weight {transition['weight']:.3g})"
               if transition else "")
+    cold = known.get("cold_labels", 0)  # absent from older models' metrics
+    logged = (f"; {cold} label(s) only the log carries, their columns mixed with conditional probabilities"
+              if cold else "")
     return (f"; known labels: term {term:g} + network {network:g} chosen {where} (nDCG@10 {ndcg:.4f}), "
-            f"lambda {known['regularisation']}{beside}{weak}")
+            f"lambda {known['regularisation']}{beside}{logged}{weak}")
 
 
 def _graph_summary(classifier: object) -> str:

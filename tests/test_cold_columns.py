@@ -9,6 +9,7 @@ import scipy.sparse as sp
 import torch
 
 from gnn_mlc import LabelGCNClassifier, load_model
+from gnn_mlc.cli import _known_summary
 from gnn_mlc.training.cold_columns import CONDITIONAL_SHARE, cold_labels, conditional_columns, mixed_columns
 from gnn_mlc.training.ease import ease_columns, ease_weights, gram
 
@@ -98,6 +99,7 @@ def test_a_fit_with_a_log_serves_the_new_labels_column_mixed_and_the_others_as_e
     np.testing.assert_array_equal(cold_labels(sp.csr_matrix(Y), sp.csr_matrix(log)), [NEW])
     np.testing.assert_array_equal(term.cold_labels, [NEW])
     assert model.fitted_.metrics["known_term"]["cold_labels"] == 1
+    assert "; 1 label(s) only the log carries, their columns mixed" in _known_summary(model.fitted_.metrics)
     G = gram(sp.csr_matrix(np.vstack([Y, log])))
     B = ease_weights(G, term.regularisation)
     np.testing.assert_allclose(term.matrix[:, :NEW], B[:, :NEW], rtol=1e-4, atol=1e-6)
