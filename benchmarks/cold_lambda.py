@@ -26,7 +26,9 @@ The rules tried for the new items' columns (``RULES``; each against ``ease``, EA
 * ``conditional S``: the columns of :func:`gnn_mlc.training.cold_columns.mixed_columns` with share ``S`` (of
   ``SHARES``): EASE^R's column mixed with the conditional probabilities ``P(c | j)`` counted in the feature rows and
   the log (score propagation; the mAP does not depend on a column's length); the package serves
-  ``cold_columns.CONDITIONAL_SHARE``.
+  ``cold_columns.CONDITIONAL_SHARE``;
+* ``propagation-P`` and ``propagation-lift``: not rules for the term but ``cold_history.py``'s arms of the same
+  names (the new items scored by ``P(c | j)`` or its lift counted in the log alone), the bar the issue sets.
 
 The package's rule was chosen on these figures (conditional 0.5). Writes results/cold_lambda_dev.{json,md}.
 Usage: ``python benchmarks/cold_lambda.py [--seeds 10 11 12] [--datasets ...]``.
@@ -46,7 +48,7 @@ import torch
 import torch.nn.functional as F
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from cold_history import protocol  # noqa: E402
+from cold_history import propagation, protocol  # noqa: E402
 from cold_start import mean_ap  # noqa: E402
 from common import write_results  # noqa: E402
 from datasets import start_run  # noqa: E402
@@ -67,7 +69,8 @@ LAMBDAS = (30.0, 100.0, 300.0, 1000.0, 3000.0)
 CHOICES = (*REGULARISATIONS, 10000.0)
 """The values the out-of-fold rules choose the new items' ``lambda`` among."""
 SHARES = (0.25, 0.5, 0.75, 1.0)
-RULES = ("ease+log", "oof-log", "oof-rows", "log-only", "history", *(f"conditional {share:g}" for share in SHARES))
+RULES = ("ease+log", "oof-log", "oof-rows", "log-only", "history", *(f"conditional {share:g}" for share in SHARES),
+         "propagation-P", "propagation-lift")
 
 
 def run(name: str, seed: int) -> dict | None:
@@ -97,7 +100,9 @@ def run(name: str, seed: int) -> dict | None:
                                           ease(gram(part["log"]).toarray(), model_lambda), B)),
              "history": None if part["K"] is None else mean_ap(
                  truth, _with_history(every, part["K"], part["log"], known, model_lambda, G, seed), new),
-             **{f"conditional {share:g}": new_map(_mixed(B, G, new, share)) for share in SHARES}}
+             **{f"conditional {share:g}": new_map(_mixed(B, G, new, share)) for share in SHARES},
+             **{arm: mean_ap(truth, propagation(part["log"], known, lift=lift), new)
+                for arm, lift in (("propagation-P", False), ("propagation-lift", True))}}
     record = {"dataset": name, "seed": seed, "split": "dev",
               "new_map_by_lambda": {str(value): new_map(ease(G, value)) for value in LAMBDAS},
               "model_lambda": model_lambda, "ease_lambda": ease_lambda, "new_map_by_rule": rules,
