@@ -491,7 +491,7 @@ def _category_summary(data: Dataset) -> str:
 def _known_summary(metrics: dict[str, Any]) -> str:
     """``; known labels: term 1 + network 0.5 chosen on 105 held-out rows (nDCG@10 0.412), lambda 300`` (``chosen out
     of fold on 310 training rows`` where the validation rows were too few; `` + transition (lambda_T 300, weight
-    0.96)`` where one was chosen; ``; 40 labels only the log carries, their columns mixed with conditional
+    0.96)`` where one was chosen; ``; 40 label(s) only the log carries, their columns mixed with conditional
     probabilities`` where the label-only log brought any; ``; the network alone at 0.62 of the term alone (< 0.8) is
     not blended in`` where that kept the term alone) or nothing."""
     from gnn_mlc.training.blend import MIN_NETWORK_SHARE

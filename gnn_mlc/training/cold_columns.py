@@ -77,14 +77,6 @@ def mixed_columns(item_item: np.ndarray, G: np.ndarray | sp.spmatrix, labels: np
     return (direction * along).astype(np.float32)
 
 
-def with_cold_columns(B: np.ndarray, G: np.ndarray | sp.spmatrix, labels: np.ndarray) -> np.ndarray:
-    """``B`` (L, L) dense, EASE^R of ``G``, with the columns of ``labels`` replaced by :func:`mixed_columns` (in
-    place)."""
-    if len(labels):
-        B[:, labels] = mixed_columns(B[:, labels], G, labels)
-    return B
-
-
 def _columns(G: np.ndarray | sp.spmatrix, labels: np.ndarray) -> np.ndarray:
     """``G[:, labels]`` (L, len(labels)) float64, dense."""
     return (sp.csc_matrix(G, dtype=np.float64)[:, labels].toarray() if sp.issparse(G)

@@ -73,7 +73,7 @@ from gnn_mlc.training.blend import (
     choose_blend,
     row_blocks,
 )
-from gnn_mlc.training.cold_columns import cold_labels, mixed_columns, with_cold_columns
+from gnn_mlc.training.cold_columns import cold_labels, mixed_columns
 from gnn_mlc.training.ease import ease_columns, ease_scores, gram, term_weights
 from gnn_mlc.training.regularisation import (
     FOLDS,
@@ -373,8 +373,10 @@ def refit_with_log(term: KnownLabelWeights, log_rows: sp.csr_matrix) -> KnownLab
 
 def _with_cold(B: np.ndarray | sp.csr_matrix, G: sp.spmatrix, cold: np.ndarray, regularisation: float | None
                ) -> np.ndarray | sp.csr_matrix:
-    """The served ``B`` (EASE^R of ``G`` at ``regularisation``) with the ``cold`` labels' columns mixed
-    (:func:`with_cold_columns`) where it is dense; the sparse neighbourhood form above
+    """The served ``B`` (EASE^R of ``G`` at ``regularisation``) with the ``cold`` labels' columns mixed in place
+    (:func:`~gnn_mlc.training.cold_columns.mixed_columns`) where it is dense; the sparse neighbourhood form above
     :data:`ease.DENSE_TERM_LABELS` keeps EASE^R's, and cosine weights (no ``regularisation``: older directories)
     their own."""
-    return B if sp.issparse(B) or regularisation is None else with_cold_columns(B, G, cold)
+    if not sp.issparse(B) and regularisation is not None and len(cold):
+        B[:, cold] = mixed_columns(B[:, cold], G, cold)
+    return B
