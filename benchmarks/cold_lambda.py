@@ -27,6 +27,11 @@ The rules tried for the new items' columns (``RULES``; each against ``ease``, EA
   ``SHARES``): EASE^R's column mixed with the conditional probabilities ``P(c | j)`` counted in the feature rows and
   the log (score propagation; the mAP does not depend on a column's length); the package serves
   ``cold_columns.CONDITIONAL_SHARE``;
+* other counts of the same log as the mix's second part ``p`` (``SECOND_PARTS``, at the package's share), tried
+  after the mix was kept, where the mix sat level with the propagations: ``log P`` (``P(c | j)`` counted on the
+  log's rows only, the rows that could carry a new item), ``lift`` (``max(0, P(c | j) - P(c))``), ``RP3``
+  (each row's co-occurrences weighted by 1 / its label count, as RP3beta's walk through a user does) and
+  ``two-step`` (``P / |P| + 0.5 B P / |B P|``: the conditional column carried one step further through EASE^R);
 * ``propagation-P`` and ``propagation-lift``: not rules for the term but ``cold_history.py``'s arms of the same
   names (the new items scored by ``P(c | j)`` or its lift counted in the log alone), the bar the issue sets.
 
@@ -55,7 +60,11 @@ from datasets import start_run  # noqa: E402
 from recsys import SETS, _tune_ease, baskets, ease, movielens  # noqa: E402
 
 from gnn_mlc.evaluation.metrics import average_precision_per_label  # noqa: E402
-from gnn_mlc.training.cold_columns import mixed_columns  # noqa: E402
+from gnn_mlc.training.cold_columns import (  # noqa: E402
+    CONDITIONAL_SHARE,
+    conditional_columns,
+    mixed_columns,
+)
 from gnn_mlc.training.ease import ease_scores_by_regularisation, gram, gram_spectrum  # noqa: E402
 from gnn_mlc.training.regularisation import (  # noqa: E402
     FOLDS,
@@ -69,8 +78,9 @@ LAMBDAS = (30.0, 100.0, 300.0, 1000.0, 3000.0)
 CHOICES = (*REGULARISATIONS, 10000.0)
 """The values the out-of-fold rules choose the new items' ``lambda`` among."""
 SHARES = (0.25, 0.5, 0.75, 1.0)
+SECOND_PARTS = ("log P", "lift", "RP3", "two-step")
 RULES = ("ease+log", "oof-log", "oof-rows", "log-only", "history", *(f"conditional {share:g}" for share in SHARES),
-         "propagation-P", "propagation-lift")
+         *SECOND_PARTS, "propagation-P", "propagation-lift")
 
 
 def run(name: str, seed: int) -> dict | None:
@@ -101,6 +111,8 @@ def run(name: str, seed: int) -> dict | None:
              "history": None if part["K"] is None else mean_ap(
                  truth, _with_history(every, part["K"], part["log"], known, model_lambda, G, seed), new),
              **{f"conditional {share:g}": new_map(_mixed(B, G, new, share)) for share in SHARES},
+             **{rule: new_map(_mixed(B, G, new, CONDITIONAL_SHARE, conditional))
+                for rule, conditional in _second_parts(B, G, full, part["log"], new).items()},
              **{arm: mean_ap(truth, propagation(part["log"], known, lift=lift), new)
                 for arm, lift in (("propagation-P", False), ("propagation-lift", True))}}
     record = {"dataset": name, "seed": seed, "split": "dev",
@@ -113,12 +125,39 @@ def run(name: str, seed: int) -> dict | None:
     return record
 
 
-def _mixed(B: np.ndarray, G: np.ndarray, new: np.ndarray, share: float) -> np.ndarray:
-    """``B`` (L, L), EASE^R of ``G``, with the new items' columns mixed with their conditional columns at
-    ``share``."""
+def _mixed(B: np.ndarray, G: np.ndarray, new: np.ndarray, share: float, conditional: np.ndarray | None = None
+           ) -> np.ndarray:
+    """``B`` (L, L), EASE^R of ``G``, with the new items' columns mixed with their ``conditional`` columns
+    (default ``P(c | j)`` of ``G``) at ``share``."""
     mixed = B.copy()
-    mixed[:, new] = mixed_columns(B[:, new], G, new, share=share)
+    mixed[:, new] = mixed_columns(B[:, new], G, new, share=share, conditional=conditional)
     return mixed
+
+
+def _second_parts(B: np.ndarray, G: np.ndarray, full: sp.csr_matrix, log: sp.csr_matrix, new: np.ndarray
+                  ) -> dict[str, np.ndarray]:
+    """The :data:`SECOND_PARTS` (L, len(new)) of the new items: other counts of the rows ``full`` (n, L) 0/1 (the
+    feature rows' labels and the ``log``), whose Gram matrix is ``G``, than ``P(c | j)``."""
+    counts = np.diag(G)
+    conditional = conditional_columns(G, new)
+    logged = gram(sp.csr_matrix(log, dtype=np.float64)).toarray()
+    walked = full.T @ sp.diags(1.0 / np.maximum(np.asarray(full.sum(axis=1)).ravel(), 1.0)) @ full
+    further = B @ conditional
+    return {"log P": conditional_columns(logged, new),
+            "lift": np.maximum(0.0, conditional - counts[new][None, :] / full.shape[0]),
+            "RP3": _zero_at_own(sp.csc_matrix(walked)[:, new].toarray() / np.maximum(counts, 1.0)[:, None], new),
+            "two-step": conditional / _norms(conditional) + 0.5 * further / _norms(further)}
+
+
+def _zero_at_own(columns: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    """``columns`` (L, len(labels)) with each label's own entry 0."""
+    columns[labels, np.arange(len(labels))] = 0.0
+    return columns
+
+
+def _norms(columns: np.ndarray) -> np.ndarray:
+    """(1, c) each column's length, at least 1e-30."""
+    return np.maximum(np.linalg.norm(columns, axis=0, keepdims=True), 1e-30)
 
 
 def _oof_log(G: np.ndarray, log: sp.csr_matrix, new: np.ndarray, seed: int) -> float:

@@ -51,7 +51,7 @@ def conditional_columns(G: np.ndarray | sp.spmatrix, labels: np.ndarray) -> np.n
 
 
 def mixed_columns(item_item: np.ndarray, G: np.ndarray | sp.spmatrix, labels: np.ndarray, *,
-                  share: float = CONDITIONAL_SHARE) -> np.ndarray:
+                  share: float = CONDITIONAL_SHARE, conditional: np.ndarray | None = None) -> np.ndarray:
     """The served columns of ``labels``: each along ``m = (1 - s) b / |b| + s p / |p|``, at the length ``a`` that
     gives the rows carrying the label the mean score EASE^R's column gives them.
 
@@ -64,12 +64,15 @@ def mixed_columns(item_item: np.ndarray, G: np.ndarray | sp.spmatrix, labels: np
         G: (L, L) the Gram matrix of the rows the term is fitted on (``p``: :func:`conditional_columns`).
         labels: (c,) int the labels' indices.
         share: ``s``.
+        conditional: (L, len(labels)) another second part for ``p`` (``benchmarks/cold_lambda.py`` measures other
+            counts of the same log with it); default the conditional probabilities.
 
     Returns:
         (L, len(labels)) float32 ``a m``.
     """
     carriers = _columns(G, labels)
-    conditional = _conditional(carriers.copy(), G, labels)
+    if conditional is None:
+        conditional = _conditional(carriers.copy(), G, labels)
     direction = (1.0 - share) * item_item / np.maximum(np.linalg.norm(item_item, axis=0), 1e-30) \
         + share * conditional / np.maximum(np.linalg.norm(conditional, axis=0), 1e-30)
     along = np.maximum(np.einsum("jc,jc->c", item_item, carriers), 0.0) \
