@@ -23,19 +23,21 @@ The rules tried for the new items' columns (``RULES``; each against ``ease``, EA
   ``g`` fitted with the term's scale and bias by a logistic fit on a third of the feature rows (EASE^R of the rest
   and the log): a longer history has more to come, which per-row rankings ignore and a new item's ranking of users
   does not;
-* ``conditional S``: the columns of :func:`gnn_mlc.training.cold_columns.mixed_columns` with share ``S`` (of
-  ``SHARES``): EASE^R's column mixed with the conditional probabilities ``P(c | j)`` counted in the feature rows and
-  the log (score propagation; the mAP does not depend on a column's length); the package serves
-  ``cold_columns.CONDITIONAL_SHARE``;
+* ``conditional S``: the package's columns (:func:`gnn_mlc.training.cold_columns.mixed_columns`) with share ``S``
+  (of ``SHARES``): EASE^R's column mixed with the conditional probabilities ``P(c | j)`` counted over the log's
+  rows, the only rows that could carry a new item (score propagation; the mAP does not depend on a column's
+  length); the package serves ``cold_columns.CONDITIONAL_SHARE``;
 * other counts of the same log as the mix's second part ``p`` (``SECOND_PARTS``, at the package's share), tried
-  after the mix was kept, where the mix sat level with the propagations: ``log P`` (``P(c | j)`` counted on the
-  log's rows only, the rows that could carry a new item), ``lift`` (``max(0, P(c | j) - P(c))``), ``RP3``
-  (each row's co-occurrences weighted by 1 / its label count, as RP3beta's walk through a user does) and
-  ``two-step`` (``P / |P| + 0.5 B P / |B P|``: the conditional column carried one step further through EASE^R);
+  where the mix, then counted over every row, sat level with the propagations: ``every-row P`` (``P(c | j)``
+  counted over the feature rows and the log: the rule served until the log's counts replaced it), ``lift``
+  (``max(0, P(c | j) - P(c))``, over every row), ``RP3`` (each row's co-occurrences weighted by 1 / its label
+  count, as RP3beta's walk through a user does) and ``two-step`` (``P / |P| + 0.5 B P / |B P|``, P over every
+  row: the conditional column carried one step further through EASE^R);
 * ``propagation-P`` and ``propagation-lift``: not rules for the term but ``cold_history.py``'s arms of the same
   names (the new items scored by ``P(c | j)`` or its lift counted in the log alone), the bar the issue sets.
 
-The package's rule was chosen on these figures (conditional 0.5). Writes results/cold_lambda_dev.{json,md}.
+The package's rule was chosen on these figures: the mix at 0.5 (then counted over every row), and its
+conditional probabilities counted over the log's rows (``every-row P`` against ``conditional 0.5``). Writes results/cold_lambda_dev.{json,md}.
 Usage: ``python benchmarks/cold_lambda.py [--seeds 10 11 12] [--datasets ...]``.
 """
 
@@ -78,7 +80,7 @@ LAMBDAS = (30.0, 100.0, 300.0, 1000.0, 3000.0)
 CHOICES = (*REGULARISATIONS, 10000.0)
 """The values the out-of-fold rules choose the new items' ``lambda`` among."""
 SHARES = (0.25, 0.5, 0.75, 1.0)
-SECOND_PARTS = ("log P", "lift", "RP3", "two-step")
+SECOND_PARTS = ("every-row P", "lift", "RP3", "two-step")
 RULES = ("ease+log", "oof-log", "oof-rows", "log-only", "history", *(f"conditional {share:g}" for share in SHARES),
          *SECOND_PARTS, "propagation-P", "propagation-lift")
 
@@ -102,6 +104,7 @@ def run(name: str, seed: int) -> dict | None:
 
     quality = choose_regularisation(every, part["log"], seed=seed)
     model_lambda, ease_lambda = max(quality, key=quality.get), _tune_ease(full, seed)
+    logged = conditional_columns(G, new, part["log"].getnnz(axis=0))  # the package's: over the log's rows
     chosen = {"oof-log": _oof_log(G, part["log"], new, seed), "oof-rows": _oof_rows(every, part["K"], part["log"], seed)}
     B = ease(G, model_lambda)
     rules = {"ease": new_map(B), "ease+log": new_map(ease(G, ease_lambda)),
@@ -110,9 +113,9 @@ def run(name: str, seed: int) -> dict | None:
                                           ease(gram(part["log"]).toarray(), model_lambda), B)),
              "history": None if part["K"] is None else mean_ap(
                  truth, _with_history(every, part["K"], part["log"], known, model_lambda, G, seed), new),
-             **{f"conditional {share:g}": new_map(_mixed(B, G, new, share)) for share in SHARES},
+             **{f"conditional {share:g}": new_map(_mixed(B, G, new, share, logged)) for share in SHARES},
              **{rule: new_map(_mixed(B, G, new, CONDITIONAL_SHARE, conditional))
-                for rule, conditional in _second_parts(B, G, full, part["log"], new).items()},
+                for rule, conditional in _second_parts(B, G, full, new).items()},
              **{arm: mean_ap(truth, propagation(part["log"], known, lift=lift), new)
                 for arm, lift in (("propagation-P", False), ("propagation-lift", True))}}
     record = {"dataset": name, "seed": seed, "split": "dev",
@@ -125,25 +128,22 @@ def run(name: str, seed: int) -> dict | None:
     return record
 
 
-def _mixed(B: np.ndarray, G: np.ndarray, new: np.ndarray, share: float, conditional: np.ndarray | None = None
-           ) -> np.ndarray:
+def _mixed(B: np.ndarray, G: np.ndarray, new: np.ndarray, share: float, conditional: np.ndarray) -> np.ndarray:
     """``B`` (L, L), EASE^R of ``G``, with the new items' columns mixed with their ``conditional`` columns
-    (default ``P(c | j)`` of ``G``) at ``share``."""
+    (L, len(new)) at ``share``."""
     mixed = B.copy()
-    mixed[:, new] = mixed_columns(B[:, new], G, new, share=share, conditional=conditional)
+    mixed[:, new] = mixed_columns(B[:, new], G, new, conditional, share=share)
     return mixed
 
 
-def _second_parts(B: np.ndarray, G: np.ndarray, full: sp.csr_matrix, log: sp.csr_matrix, new: np.ndarray
-                  ) -> dict[str, np.ndarray]:
+def _second_parts(B: np.ndarray, G: np.ndarray, full: sp.csr_matrix, new: np.ndarray) -> dict[str, np.ndarray]:
     """The :data:`SECOND_PARTS` (L, len(new)) of the new items: other counts of the rows ``full`` (n, L) 0/1 (the
-    feature rows' labels and the ``log``), whose Gram matrix is ``G``, than ``P(c | j)``."""
+    feature rows' labels and the log), whose Gram matrix is ``G``, than ``P(c | j)`` over the log's rows."""
     counts = np.diag(G)
     conditional = conditional_columns(G, new)
-    logged = gram(sp.csr_matrix(log, dtype=np.float64)).toarray()
     walked = full.T @ sp.diags(1.0 / np.maximum(np.asarray(full.sum(axis=1)).ravel(), 1.0)) @ full
     further = B @ conditional
-    return {"log P": conditional_columns(logged, new),
+    return {"every-row P": conditional,
             "lift": np.maximum(0.0, conditional - counts[new][None, :] / full.shape[0]),
             "RP3": _zero_at_own(sp.csc_matrix(walked)[:, new].toarray() / np.maximum(counts, 1.0)[:, None], new),
             "two-step": conditional / _norms(conditional) + 0.5 * further / _norms(further)}

@@ -78,6 +78,10 @@ class KnownLabelWeights:
             EASE^R's with conditional probabilities (:mod:`gnn_mlc.training.cold_columns`); a sparse or cosine term
             keeps its own. Kept so that a refit mixes them again; ``None`` where there are none (and in directories
             written before it, whose log-only labels a refit leaves as EASE^R's columns).
+        log_counts: (num_labels,) float64, each label's positives in the label-only rows the term was given (the
+            fit's log and every log added since): the rows that could carry a cold label, over which its conditional
+            probabilities are counted; ``None`` where the term never had a log (and in directories written before
+            it, whose cold labels a refit counts over every row).
     """
 
     matrix: np.ndarray | sp.csr_matrix | None
@@ -89,6 +93,7 @@ class KnownLabelWeights:
     transition: np.ndarray | None = None
     transition_share: float = 0.0
     cold_labels: np.ndarray | None = None
+    log_counts: np.ndarray | None = None
 
 
 @dataclass(frozen=True, eq=False)
@@ -379,7 +384,8 @@ class FittedModel:
             term = replace(term, matrix=grown.toarray() if isinstance(term.matrix, np.ndarray) else grown,
                            gram=None if term.gram is None else sp.csr_matrix(
                                sp.block_diag([term.gram, sp.csr_matrix((extra, extra))])),
-                           transition=None if term.transition is None else np.pad(term.transition, (0, extra)))
+                           transition=None if term.transition is None else np.pad(term.transition, (0, extra)),
+                           log_counts=None if term.log_counts is None else np.pad(term.log_counts, (0, extra)))
         return replace(
             self, label_names=list(label_names),
             label_embeddings=np.vstack([self.label_embeddings, np.zeros((extra, self.embedding_dim), np.float32)]),

@@ -507,8 +507,8 @@ def _categorical_columns(file: Path, feature_names: list[str] | None, item_colum
 
 def _known_term_tensors(term: KnownLabelWeights) -> dict[str, torch.Tensor]:
     """The term as safetensors: ``matrix`` (dense ``B``) or ``edge_index``/``weight`` (its non-zeros), the
-    calibration, the network's weight, ``lambda`` (0: none), the Gram matrix's CSR arrays, the transition and the
-    cold labels."""
+    calibration, the network's weight, ``lambda`` (0: none), the Gram matrix's CSR arrays, the transition, the
+    cold labels and the log's label counts."""
     if isinstance(term.matrix, np.ndarray):
         tensors = {"matrix": torch.from_numpy(np.ascontiguousarray(term.matrix, np.float32))}
     else:
@@ -526,6 +526,8 @@ def _known_term_tensors(term: KnownLabelWeights) -> dict[str, torch.Tensor]:
         tensors["transition"] = torch.from_numpy(np.ascontiguousarray(term.transition, np.float32))
     if term.cold_labels is not None:
         tensors["cold_labels"] = torch.from_numpy(np.ascontiguousarray(term.cold_labels, np.int64))
+    if term.log_counts is not None:
+        tensors["log_counts"] = torch.from_numpy(np.ascontiguousarray(term.log_counts, np.float64))
     return tensors
 
 
@@ -556,15 +558,20 @@ def _known_term(file: Path, num_labels: int) -> KnownLabelWeights:
         if cold is not None and (cold.ndim != 1 or cold.dtype.kind not in "iu" or not len(cold)
                                  or np.any(np.diff(cold) <= 0) or cold[0] < 0 or cold[-1] >= num_labels):
             raise ValueError(f"cold_labels {cold.tolist()[:5]}")
+        log_counts = tensors["log_counts"].numpy() if "log_counts" in tensors else None
+        if log_counts is not None and (log_counts.shape != (num_labels,) or not np.all(np.isfinite(log_counts))
+                                       or np.any(log_counts < 0)):
+            raise ValueError(f"log_counts of shape {log_counts.shape}, min {np.min(log_counts, initial=0.0)}")
     except (KeyError, ValueError, RuntimeError) as error:
         raise ModelDirectoryError(f"{file}: invalid ({_first_line(error)}); expected B ({num_labels}, {num_labels}) "
                                   "as a matrix or edges, a scale, any transition as a matrix of the same shape "
-                                  f"with a share in [0, 1), and any cold labels as increasing indices below "
-                                  f"{num_labels}") from None
+                                  f"with a share in [0, 1), any cold labels as increasing indices below "
+                                  f"{num_labels}, and any log counts as {num_labels} finite counts >= 0") from None
     return KnownLabelWeights(matrix=matrix, scale=scalars["scale"], bias=scalars.get("bias", 0.0),
                              network_weight=scalars.get("network_weight", 1.0),
                              regularisation=scalars.get("regularisation") or None, gram=gram, transition=transition,
-                             transition_share=scalars.get("transition_share", 0.0), cold_labels=cold)
+                             transition_share=scalars.get("transition_share", 0.0), cold_labels=cold,
+                             log_counts=log_counts)
 
 
 def _cold_teacher_tensors(teacher: ColdLabelTeacher) -> dict[str, torch.Tensor]:

@@ -11,7 +11,7 @@ import torch
 from gnn_mlc import LabelGCNClassifier, load_model
 from gnn_mlc.cli import _known_summary
 from gnn_mlc.training.cold_columns import CONDITIONAL_SHARE, cold_labels, conditional_columns, mixed_columns
-from gnn_mlc.training.ease import ease_columns, ease_weights, gram
+from gnn_mlc.training.ease import ease_columns_of_rows, ease_weights, gram, solved_from_rows
 
 FAST = {"max_epochs": 6, "hidden_channels": 32, "embedding_dim": 16, "batch_size": 64, "random_state": 0}
 LABELS = 10
@@ -47,12 +47,14 @@ def cold_model():
     return model, Y, log
 
 
-def test_ease_columns_are_the_columns_of_the_whole_solution():
-    G = gram(sp.csr_matrix(_rows(60, 3))).toarray() + np.diag(np.arange(LABELS, dtype=np.float64))
-    labels = np.array([2, 7])
-    np.testing.assert_allclose(ease_columns(G, labels, 5.0), ease_weights(G, 5.0)[:, labels], atol=1e-12)
-    np.testing.assert_allclose(ease_columns(sp.csr_matrix(G), labels, 5.0), ease_weights(G, 5.0)[:, labels],
-                               atol=1e-12)
+def test_ease_columns_of_fewer_rows_than_labels_are_the_columns_of_the_whole_solution():
+    rows = sp.csr_matrix(_rows(6, 3))
+    rows = sp.csr_matrix(sp.vstack([rows, sp.csr_matrix((2, LABELS))]))  # empty rows add nothing
+    labels = np.array([2, 7, NEW])  # NEW: no positive, its column 0
+    assert solved_from_rows(rows, LABELS) and not solved_from_rows(sp.csr_matrix(_rows(LABELS, 3)), LABELS)
+    for regularisation in (0.5, 5.0, 3000.0):
+        np.testing.assert_allclose(ease_columns_of_rows(rows, labels, regularisation),
+                                   ease_weights(gram(rows), regularisation)[:, labels], atol=1e-10)
 
 
 def test_conditional_columns_count_each_label_with_every_other():
@@ -66,6 +68,10 @@ def test_conditional_columns_count_each_label_with_every_other():
                 expected[j, place] = (rows[:, j] & rows[:, c]).sum() / rows[:, j].sum()  # P(c | j)
     np.testing.assert_allclose(conditional_columns(G, np.array([NEW, 1])), expected)
     np.testing.assert_allclose(conditional_columns(G.toarray(), np.array([NEW, 1])), expected)
+    # counted over other rows (the log's, where the feature rows never carry a cold label): divided by their counts
+    counts = np.arange(LABELS, dtype=np.float64) + 100.0
+    counted = conditional_columns(G, np.array([NEW, 1]), counts)
+    np.testing.assert_allclose(counted, expected * rows.sum(axis=0)[:, None] / counts[:, None])
 
 
 def test_the_mix_points_between_the_two_columns_and_keeps_eases_mean_score_on_the_labels_rows():
@@ -74,8 +80,8 @@ def test_the_mix_points_between_the_two_columns_and_keeps_eases_mean_score_on_th
     labels = np.array([NEW, 3])
     b = ease_weights(G, 10.0)[:, labels]
     p = conditional_columns(G, labels)
-    np.testing.assert_allclose(mixed_columns(b, G, labels, share=0.0), b, rtol=1e-5, atol=1e-7)  # EASE^R's own
-    mixed = mixed_columns(b, G, labels)
+    np.testing.assert_allclose(mixed_columns(b, G, labels, p, share=0.0), b, rtol=1e-5, atol=1e-7)  # EASE^R's own
+    mixed = mixed_columns(b, G, labels, p)
     direction = (1 - CONDITIONAL_SHARE) * b / np.linalg.norm(b, axis=0) + CONDITIONAL_SHARE * p / np.linalg.norm(
         p, axis=0)
     for place, label in enumerate(labels):
@@ -84,13 +90,14 @@ def test_the_mix_points_between_the_two_columns_and_keeps_eases_mean_score_on_th
             direction[:, place]), rtol=1e-5)
         carriers = rows[rows[:, label] > 0]  # the rows that have the label: the same mean score as EASE^R's column
         np.testing.assert_allclose((carriers @ column).mean(), (carriers @ b[:, place]).mean(), rtol=1e-5)
-    np.testing.assert_allclose(mixed_columns(b, sp.csr_matrix(G), labels), mixed, rtol=1e-6)
+    np.testing.assert_allclose(mixed_columns(b, sp.csr_matrix(G), labels, p), mixed, rtol=1e-6)
     alone = rows.copy()
     alone[:, NEW] = 0
     alone[:3] = 0
     alone[:3, NEW] = 1  # a label that never comes with another: no column either way
     G = gram(sp.csr_matrix(alone)).toarray()
-    assert not mixed_columns(ease_weights(G, 10.0)[:, [NEW]], G, np.array([NEW])).any()
+    assert not mixed_columns(ease_weights(G, 10.0)[:, [NEW]], G, np.array([NEW]),
+                             conditional_columns(G, np.array([NEW]))).any()
 
 
 def test_a_fit_with_a_log_serves_the_new_labels_column_mixed_and_the_others_as_ease(cold_model):
@@ -103,9 +110,13 @@ def test_a_fit_with_a_log_serves_the_new_labels_column_mixed_and_the_others_as_e
     G = gram(sp.csr_matrix(np.vstack([Y, log])))
     B = ease_weights(G, term.regularisation)
     np.testing.assert_allclose(term.matrix[:, :NEW], B[:, :NEW], rtol=1e-4, atol=1e-6)
-    expected = mixed_columns(B[:, [NEW]], G, np.array([NEW]))[:, 0]
+    np.testing.assert_array_equal(term.log_counts, log.sum(axis=0))
+    cold = np.array([NEW])
+    expected = mixed_columns(B[:, cold], G, cold, conditional_columns(G, cold, log.sum(axis=0)))[:, 0]
     np.testing.assert_allclose(term.matrix[:, NEW], expected, rtol=1e-4, atol=1e-6)
     assert not np.allclose(expected, B[:, NEW], rtol=1e-2)  # the mix moved it
+    every_row = mixed_columns(B[:, cold], G, cold, conditional_columns(G, cold))[:, 0]
+    assert not np.allclose(expected, every_row, rtol=1e-3)  # counted over the log's rows, not every row
     # a new item's score follows the history: above for a user with labels 1 and 2 than for one with 5 and 6
     X = np.zeros((2, 4), np.float32)
     histories = np.zeros((2, LABELS), np.uint8)
@@ -128,10 +139,11 @@ def test_the_held_out_term_mixes_the_new_labels_column_of_the_other_rows_then_ad
     fitted_on = sp.csr_matrix(np.vstack([Y[20:], log]))
     G = gram(fitted_on)  # the held-out rows left out: with them, the check below fails
     transition = TransitionTerm(known=K, targets=T, regularisation=30.0, share=0.2, weight=0.5)
+    cold, counts = np.array([NEW]), log.sum(axis=0)
     fitted = fit_held_out_term(fitted_on, lambda: G, held, 10.0, calibration=(1.0, 0.0), transition=transition,
-                               cold=np.array([NEW]))
+                               cold=cold, log_counts=counts)
     B = ease_weights(G, 10.0)
-    B[:, [NEW]] = mixed_columns(B[:, [NEW]], G, np.array([NEW]))
+    B[:, cold] = mixed_columns(B[:, cold], G, cold, conditional_columns(G, cold, counts))
     factors = column_factors(T[20:].getnnz(axis=0) > 0, 0.2)  # NEW is no row's target: scaled by 1 / 0.8
     assert factors[NEW] == pytest.approx(1.25)
     expected = K[:20].toarray() @ (B * factors + 0.5 * transition_weights(K[20:], T[20:], 30.0))
@@ -148,18 +160,24 @@ def test_the_cold_labels_survive_the_directory_and_a_bad_list_is_one_clear_error
     model.to_directory(tmp_path / "m")
     reloaded = load_model(tmp_path / "m")
     np.testing.assert_array_equal(reloaded.fitted_.known_term.cold_labels, [NEW])
+    np.testing.assert_array_equal(reloaded.fitted_.known_term.log_counts, model.fitted_.known_term.log_counts)
     X = np.zeros((4, 4), np.float32)
     np.testing.assert_array_equal(reloaded.predict_proba(X, known_labels=Y[:4]),
                                   model.predict_proba(X, known_labels=Y[:4]))
-    for name, value in (("unsorted", torch.tensor([NEW, 2])), ("outside", torch.tensor([LABELS])),
-                        ("negative", torch.tensor([-1, 2])), ("empty", torch.zeros(0, dtype=torch.int64)),
-                        ("table", torch.tensor([[2, 3]])), ("fractions", torch.tensor([2.5, 3.0]))):
+    bad = [("cold_labels", name, value, "invalid \\(cold_labels.*increasing indices below 10") for name, value in (
+        ("unsorted", torch.tensor([NEW, 2])), ("outside", torch.tensor([LABELS])), ("negative", torch.tensor([-1, 2])),
+        ("empty", torch.zeros(0, dtype=torch.int64)), ("table", torch.tensor([[2, 3]])),
+        ("fractions", torch.tensor([2.5, 3.0])))]
+    bad += [("log_counts", name, value, "invalid \\(log_counts.*10 finite counts >= 0") for name, value in (
+        ("short", torch.ones(LABELS - 1, dtype=torch.float64)), ("minus", torch.full((LABELS,), -1.0).double()))]
+    bad.append(("log_counts", "nan", torch.full((LABELS,), float("nan")).double(), "'log_counts' holds NaN"))
+    for key, name, value, message in bad:
         model.to_directory(tmp_path / name)
         tensors = load_file(str(tmp_path / name / "known_labels.safetensors"))
-        tensors["cold_labels"] = value
+        tensors[key] = value
         save_file(tensors, str(tmp_path / name / "known_labels.safetensors"))
         write_manifest(tmp_path / name)
-        with pytest.raises(ModelDirectoryError, match="invalid \\(cold_labels.*increasing indices below 10"):
+        with pytest.raises(ModelDirectoryError, match=message):
             load_model(tmp_path / name)
 
 
@@ -172,19 +190,22 @@ def test_labels_added_from_a_log_join_the_cold_labels_and_are_mixed_too(cold_mod
     term = extended.fitted_.known_term
     np.testing.assert_array_equal(term.cold_labels, [NEW, LABELS])
     cold = np.array([NEW, LABELS])
+    counts = np.append(model.fitted_.known_term.log_counts, 0) + log.sum(axis=0)  # the fit's log and this one
+    np.testing.assert_array_equal(term.log_counts, counts)
     B = ease_weights(term.gram, term.regularisation)
-    np.testing.assert_allclose(term.matrix[:, cold], mixed_columns(B[:, cold], term.gram, cold), rtol=1e-4,
-                               atol=1e-6)
+    np.testing.assert_allclose(term.matrix[:, cold], mixed_columns(B[:, cold], term.gram, cold, conditional_columns(
+        term.gram, cold, counts)), rtol=1e-4, atol=1e-6)
     np.testing.assert_allclose(term.matrix[:, :NEW], B[:, :NEW], rtol=1e-4, atol=1e-6)
     assert term.matrix[[3, 4], LABELS].min() > 0
 
 
 def test_above_the_dense_budget_the_new_labels_keep_the_neighbourhood_column(monkeypatch):
     import gnn_mlc.training.ease as ease_module
-    from gnn_mlc.training.known_labels import _with_cold
+    from gnn_mlc.training.known_labels import served_weights
 
     monkeypatch.setattr(ease_module, "DENSE_TERM_LABELS", LABELS - 1)
     G = gram(sp.csr_matrix(np.vstack([_rows(50, 9), _log(30, 10)])))
     sparse = ease_module.term_weights(G, 10.0)
     assert sp.issparse(sparse)
-    assert _with_cold(sparse, G, np.array([NEW]), 10.0) is sparse
+    served = served_weights(G, 10.0, np.array([NEW]), None)
+    assert sp.issparse(served) and (served != sparse).nnz == 0

@@ -12,7 +12,7 @@ from gnn_mlc import LabelGCNClassifier, load_model
 from gnn_mlc.cli import _known_summary
 from gnn_mlc.training import transition
 from gnn_mlc.training.blend import row_ndcg
-from gnn_mlc.training.cold_columns import mixed_columns
+from gnn_mlc.training.cold_columns import conditional_columns, mixed_columns
 from gnn_mlc.training.ease import ease_scores, ease_weights, gram, term_weights
 from gnn_mlc.training.regularisation import choose_regularisation, fold_of_rows
 from gnn_mlc.training.transition import TRANSITION_REGULARISATIONS, choose_transition, transition_weights
@@ -186,7 +186,9 @@ def test_the_transition_survives_the_directory_and_added_labels_keep_it(sequence
     # the new item has no transition: its item-item column (a cold label's mix) stands in for it, in the mix's units
     cold = np.array([ITEMS])
     np.testing.assert_array_equal(term.cold_labels, cold)
-    np.testing.assert_allclose(term.matrix[:, cold], mixed_columns(B[:, cold], term.gram, cold)
+    np.testing.assert_array_equal(term.log_counts, log.sum(axis=0))  # the fit had no log: this one's counts
+    conditional = conditional_columns(term.gram, cold, log.sum(axis=0))
+    np.testing.assert_allclose(term.matrix[:, cold], mixed_columns(B[:, cold], term.gram, cold, conditional)
                                / (1 - term.transition_share), rtol=1e-5, atol=1e-7)
     assert term.matrix[[2, 3], ITEMS].min() > 0  # the new item is scored from the history
 

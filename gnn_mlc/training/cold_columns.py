@@ -44,14 +44,26 @@ def cold_labels(every: sp.csr_matrix, log_rows: sp.csr_matrix | None) -> np.ndar
                           & (sp.csr_matrix(log_rows).getnnz(axis=0) > 0)).astype(np.int64)
 
 
-def conditional_columns(G: np.ndarray | sp.spmatrix, labels: np.ndarray) -> np.ndarray:
-    """``P(c | j) = G[j, c] / G[j, j]`` (L, len(labels)) float64 for each ``c`` of ``labels``, from the Gram matrix
-    ``G`` (L, L) of the rows the term is fitted on: 0 where ``j`` has no positive, and at ``(c, c)``."""
-    return _conditional(_columns(G, labels), G, labels)
+def conditional_columns(G: np.ndarray | sp.spmatrix, labels: np.ndarray, counts: np.ndarray | None = None
+                        ) -> np.ndarray:
+    """``P(c | j) = G[j, c] / counts[j]`` (L, len(labels)) float64 for each ``c`` of ``labels``: 0 where ``j`` has no
+    positive, and at ``(c, c)``.
+
+    Args:
+        G: (L, L) the Gram matrix of the rows the term is fitted on.
+        labels: (c,) int the labels' indices.
+        counts: (L,) each label's positives over the rows that could carry ``labels``: the label-only log's rows
+            (the package's rule), where a cold label only ever is; default ``G``'s diagonal (every row).
+    """
+    columns = _columns(G, labels)
+    counts = np.asarray(G.diagonal() if sp.issparse(G) else np.diagonal(G)) if counts is None else counts
+    columns /= np.maximum(np.asarray(counts, dtype=np.float64), 1.0)[:, None]
+    columns[labels, np.arange(len(labels))] = 0.0
+    return columns
 
 
-def mixed_columns(item_item: np.ndarray, G: np.ndarray | sp.spmatrix, labels: np.ndarray, *,
-                  share: float = CONDITIONAL_SHARE, conditional: np.ndarray | None = None) -> np.ndarray:
+def mixed_columns(item_item: np.ndarray, G: np.ndarray | sp.spmatrix, labels: np.ndarray, conditional: np.ndarray,
+                  *, share: float = CONDITIONAL_SHARE) -> np.ndarray:
     """The served columns of ``labels``: each along ``m = (1 - s) b / |b| + s p / |p|``, at the length ``a`` that
     gives the rows carrying the label the mean score EASE^R's column gives them.
 
@@ -61,18 +73,16 @@ def mixed_columns(item_item: np.ndarray, G: np.ndarray | sp.spmatrix, labels: np
 
     Args:
         item_item: ``b``, (L, len(labels)) the labels' EASE^R columns of ``G``.
-        G: (L, L) the Gram matrix of the rows the term is fitted on (``p``: :func:`conditional_columns`).
+        G: (L, L) the Gram matrix of the rows the term is fitted on.
         labels: (c,) int the labels' indices.
+        conditional: ``p``, (L, len(labels)) their conditional columns (:func:`conditional_columns`; other counts of
+            the same log in ``benchmarks/cold_lambda.py``).
         share: ``s``.
-        conditional: (L, len(labels)) another second part for ``p`` (``benchmarks/cold_lambda.py`` measures other
-            counts of the same log with it); default the conditional probabilities.
 
     Returns:
         (L, len(labels)) float32 ``a m``.
     """
     carriers = _columns(G, labels)
-    if conditional is None:
-        conditional = _conditional(carriers.copy(), G, labels)
     direction = (1.0 - share) * item_item / np.maximum(np.linalg.norm(item_item, axis=0), 1e-30) \
         + share * conditional / np.maximum(np.linalg.norm(conditional, axis=0), 1e-30)
     along = np.maximum(np.einsum("jc,jc->c", item_item, carriers), 0.0) \
@@ -84,11 +94,3 @@ def _columns(G: np.ndarray | sp.spmatrix, labels: np.ndarray) -> np.ndarray:
     """``G[:, labels]`` (L, len(labels)) float64, dense."""
     return (sp.csc_matrix(G, dtype=np.float64)[:, labels].toarray() if sp.issparse(G)
             else np.array(np.asarray(G)[:, labels], dtype=np.float64))
-
-
-def _conditional(columns: np.ndarray, G: np.ndarray | sp.spmatrix, labels: np.ndarray) -> np.ndarray:
-    """``columns`` (``G[:, labels]``, overwritten) divided by each row's count ``G[j, j]``, 0 at ``(c, c)``."""
-    counts = np.asarray(G.diagonal() if sp.issparse(G) else np.diagonal(G), dtype=np.float64)
-    columns /= np.maximum(counts, 1.0)[:, None]
-    columns[labels, np.arange(len(labels))] = 0.0
-    return columns

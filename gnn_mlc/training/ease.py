@@ -41,19 +41,32 @@ def ease_weights(G: np.ndarray | sp.spmatrix, regularisation: float) -> np.ndarr
     return B
 
 
-def ease_columns(G: np.ndarray | sp.spmatrix, labels: np.ndarray, regularisation: float) -> np.ndarray:
-    """EASE^R's columns ``B[:, labels]`` (L, len(labels)) float64 of the Gram matrix ``G`` (L, L): ``B[:, t] =
-    -P[:, t] / P[t, t]`` with ``B[t, t] = 0``, ``P[:, labels]`` solved against one Cholesky factor of
-    ``G + lambda I`` (the whole inverse is not formed)."""
-    G = torch.from_numpy(G.toarray() if sp.issparse(G) else np.array(G, dtype=np.float64))
-    G.diagonal().add_(regularisation)
-    places = torch.arange(len(labels))
-    unit = torch.zeros(len(G), len(labels), dtype=G.dtype)
-    unit[torch.from_numpy(np.asarray(labels, dtype=np.int64)), places] = 1.0
-    P = torch.cholesky_solve(unit, torch.linalg.cholesky(G)).numpy()
-    columns = -P / P[labels, places.numpy()][None, :]
-    columns[labels, places.numpy()] = 0.0
+def ease_columns_of_rows(rows: sp.csr_matrix, labels: np.ndarray, regularisation: float) -> np.ndarray:
+    """EASE^R's columns ``B[:, labels]`` (L, len(labels)) float64 of the 0/1 label ``rows`` X (n, L), where they are
+    fewer than the labels: by Woodbury, ``(X^T X + lambda I)^-1 = (I - X^T S^-1 X) / lambda`` with the (n, n)
+    ``S = X X^T + lambda I``, so ``B[:, t] = -P[:, t] / P[t, t]`` (``B[t, t] = 0``) costs one (n, n) Cholesky
+    factor, neither ``G`` nor an (L, L) factor formed."""
+    rows = sp.csr_matrix(rows, dtype=np.float64)
+    rows = rows[np.diff(rows.indptr) > 0]
+    rows.data[:] = 1.0
+    inner = (rows @ rows.T).toarray()
+    inner[np.diag_indices_from(inner)] += regularisation
+    places = np.arange(len(labels))
+    solved = scipy.linalg.cho_solve(scipy.linalg.cho_factor(inner, overwrite_a=True, check_finite=False),
+                                    rows[:, labels].toarray(), check_finite=False)
+    P = -np.asarray(rows.T @ solved)  # lambda P[:, labels], less the identity's columns
+    P[labels, places] += 1.0
+    columns = -P / P[labels, places][None, :]
+    columns[labels, places] = 0.0
     return columns
+
+
+def solved_from_rows(rows: sp.csr_matrix | None, num_labels: int) -> bool:
+    """Whether EASE^R of the label ``rows`` (m, L) is solved from the rows (:func:`rows_spectrum`,
+    :func:`ease_columns_of_rows`) rather than from their Gram matrix: ``B`` dense and the non-empty rows fewer than
+    the labels."""
+    return rows is not None and num_labels <= DENSE_TERM_LABELS \
+        and np.count_nonzero(np.diff(rows.indptr)) < num_labels
 
 
 def gram_spectrum(G: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -113,21 +126,22 @@ def ease_scores_by_regularisation(spectrum: tuple[np.ndarray, np.ndarray], known
 
 
 def ease_scores(rows: sp.csr_matrix | None, G: Callable[[], sp.spmatrix], known: sp.csr_matrix,
-                regularisation: float, blocks: list[slice]) -> np.ndarray:
-    """``known @ B`` (n, L) float32, ``B`` the served form (:func:`term_weights`) of EASE^R of the label ``rows``
-    (m, L) 0/1, whose Gram matrix is ``G()`` (built only where it is solved): where ``B`` is dense and the non-empty
-    rows are fewer than the labels, from the eigendecomposition of their inner products (:func:`rows_spectrum`),
-    neither ``G`` nor ``B`` built; else (or ``rows`` ``None``) from ``term_weights(G())``. ``known`` (n, L) is
-    multiplied a block of rows at a time (``blocks``: slices covering its rows), so no (n, L) float64 copy is made."""
+                regularisation: float, blocks: list[slice], *,
+                weights: Callable[[sp.spmatrix, float], np.ndarray | sp.csr_matrix] | None = None) -> np.ndarray:
+    """``known @ B`` (n, L) float32, ``B`` the served form (``weights(G, lambda)``, default :func:`term_weights`)
+    of EASE^R of the label ``rows`` (m, L) 0/1, whose Gram matrix is ``G()`` (built only where it is solved): where
+    :func:`solved_from_rows`, from the eigendecomposition of their inner products (:func:`rows_spectrum`), EASE^R
+    itself (``weights`` unused), neither ``G`` nor ``B`` built; else (or ``rows`` ``None``) from
+    ``weights(G(), lambda)``. ``known`` (n, L) is multiplied a block of rows at a time (``blocks``: slices covering
+    its rows), so no (n, L) float64 copy is made."""
     known = sp.csr_matrix(known, dtype=np.float32)
     scores = np.empty(known.shape, dtype=np.float32)
-    if rows is not None and known.shape[1] <= DENSE_TERM_LABELS \
-            and np.count_nonzero(np.diff(rows.indptr)) < known.shape[1]:
+    if solved_from_rows(rows, known.shape[1]):
         spectrum = rows_spectrum(rows)
         for block in blocks:
             scores[block] = ease_scores_by_regularisation(spectrum, known[block], (regularisation,))[regularisation]
         return scores
-    B = term_weights(G(), regularisation)
+    B = (weights or term_weights)(G(), regularisation)
     for block in blocks:  # one product of every row held its sparse result beside the dense one
         part = known[block] @ B
         scores[block] = part.toarray() if sp.issparse(part) else part

@@ -73,8 +73,8 @@ from gnn_mlc.training.blend import (
     choose_blend,
     row_blocks,
 )
-from gnn_mlc.training.cold_columns import cold_labels, mixed_columns
-from gnn_mlc.training.ease import ease_columns, ease_scores, gram, term_weights
+from gnn_mlc.training.cold_columns import cold_labels, conditional_columns, mixed_columns
+from gnn_mlc.training.ease import ease_columns_of_rows, ease_scores, gram, solved_from_rows, term_weights
 from gnn_mlc.training.regularisation import (
     FOLDS,
     SELECTION_ROWS,
@@ -149,20 +149,23 @@ def held_out_rows(Y: sp.csr_matrix, known: sp.csr_matrix | None, rows: np.ndarra
 
 def fit_held_out_term(rows: sp.csr_matrix | None, G: Callable[[], sp.spmatrix], held: HeldOutRows,
                       regularisation: float, *, calibration: tuple[float, float] | None = None,
-                      transition: TransitionTerm | None = None, cold: np.ndarray | None = None) -> HeldOutTerm:
+                      transition: TransitionTerm | None = None, cold: np.ndarray | None = None,
+                      log_counts: np.ndarray | None = None) -> HeldOutTerm:
     """The term of every row but the held-out ones, ``rows`` (m, L) 0/1 (and the log; ``None`` where they are
     at least as many as the labels, and only the Gram matrix is solved), whose Gram matrix is ``G()``, kept as the
-    served term is (:func:`ease.ease_scores`; the columns of the ``cold`` labels (c,), which only the log carries,
-    mixed as :func:`~gnn_mlc.training.cold_columns.mixed_columns` does, where ``B`` is dense; the chosen
+    served term is (:func:`served_weights`, with the ``cold`` labels (c,), which only the log carries, and the
+    label counts ``log_counts`` (L,) of the log's rows; the chosen
     ``transition`` fitted without the held-out rows where there is one), its scale and bias calibrated on the
     held-out rows that have known labels (the only rows the served rule applies them to), or the given
     ``calibration`` (scale, bias)."""
     known = sp.csr_matrix(held.known, dtype=np.float32)
+    cold = np.zeros(0, dtype=np.int64) if cold is None else cold
     G = cache(G)  # built at most once, where it is solved
-    evidence = ease_scores(rows, G, known, regularisation, row_blocks(known.shape[0]))
-    if cold is not None and len(cold) and known.shape[1] <= ease.DENSE_TERM_LABELS:
-        fitted = G()
-        evidence[:, cold] = known @ mixed_columns(ease_columns(fitted, cold, regularisation), fitted, cold)
+    evidence = ease_scores(rows, G, known, regularisation, row_blocks(known.shape[0]),
+                           weights=lambda fitted, value: served_weights(fitted, value, cold, log_counts))
+    if len(cold) and solved_from_rows(rows, known.shape[1]):  # EASE^R's scores from the rows: mix the cold columns
+        evidence[:, cold] = known @ _cold_columns(ease_columns_of_rows(rows, cold, regularisation), G(), cold,
+                                                  log_counts)
     if transition is not None:
         evidence = transition.added_to(evidence, known, np.unique(held.rows))
     with_history = np.flatnonzero(np.diff(known.indptr) > 0)
@@ -302,6 +305,7 @@ def fit_known_term(model: FittedModel, X: Matrix, every: sp.csr_matrix, held: He
     held_rows = np.unique(held.rows)  # a row revealed several times counts once in the term's fit
     total = gram(every) + (gram(log_rows) if log_rows is not None else sp.csr_matrix(every.shape[1:] * 2))
     cold = cold_labels(every, log_rows)
+    log_counts = None if log_rows is None else sp.csr_matrix(log_rows).getnnz(axis=0).astype(np.float64)
     spectra: dict[int, tuple[np.ndarray, np.ndarray]] = {}
     quality = choose_regularisation(every, log_rows, seed=seed, total=total, spectra=spectra)
     regularisation = max(quality, key=quality.get)
@@ -318,19 +322,19 @@ def fit_known_term(model: FittedModel, X: Matrix, every: sp.csr_matrix, held: He
                                                            seed=seed, transition=transition)
     served_transition = None if transition is None else transition.weights_without()
     term = fit_held_out_term(*_without(every, log_rows, total, held_rows), held, regularisation,
-                             calibration=calibration, transition=transition, cold=cold)
+                             calibration=calibration, transition=transition, cold=cold, log_counts=log_counts)
     term_logits = term.logits  # overwritten by the served blend below (blend_in_place)
     network_logits = model.decision_function(X[held.rows], device=device)
     if not out_of_fold:
         figures_of_rows = blend_figures(term_logits, network_logits, held)
     (term_weight, network_weight), blends = choose_blend(figures_of_rows)
-    matrix = _with_cold(term_weights(total, term.weights.regularisation), total, cold, term.weights.regularisation)
+    matrix = served_weights(total, term.weights.regularisation, cold, log_counts)
     served = replace(term.weights, matrix=matrix if transition is None else with_transition(
                          matrix, served_transition, transition.share),
                      scale=term_weight * term.weights.scale, bias=term_weight * term.weights.bias,
                      network_weight=network_weight, gram=total, transition=served_transition,
                      transition_share=0.0 if transition is None else transition.share,
-                     cold_labels=cold if len(cold) else None)
+                     cold_labels=cold if len(cold) else None, log_counts=log_counts)
     figures = {"regularisation": term.weights.regularisation, "held_out_rows": int(len(held_rows)),
                "held_out_scale": term.weights.scale, "held_out_bias": term.weights.bias,
                "term_ndcg@10_by_regularisation": {str(value): figure for value, figure in quality.items()},
@@ -350,7 +354,8 @@ def refit_with_log(term: KnownLabelWeights, log_rows: sp.csr_matrix) -> KnownLab
     """The term refitted with the label-only ``log_rows`` (m, num_labels) added to its Gram matrix (same lambda,
     calibration, transition and blend): how labels added to a fitted model get incoming weights from the labels they
     travel with. The labels no row of the term's fit carried and the log does join its cold labels (their columns
-    mixed, :mod:`gnn_mlc.training.cold_columns`). A term without its Gram matrix (older model directories) is
+    mixed, :mod:`gnn_mlc.training.cold_columns`, their conditional probabilities counted over every log the term
+    was given). A term without its Gram matrix (older model directories) is
     returned as it is; one pushed above :data:`ease.DENSE_TERM_LABELS` labels loses its transition, with a
     warning."""
     if term.gram is None:
@@ -359,8 +364,10 @@ def refit_with_log(term: KnownLabelWeights, log_rows: sp.csr_matrix) -> KnownLab
     cold = np.union1d(np.zeros(0, dtype=np.int64) if term.cold_labels is None else term.cold_labels,
                       unseen[sp.csr_matrix(log_rows)[:, unseen].getnnz(axis=0) > 0]).astype(np.int64)
     G = sp.csr_matrix(term.gram + gram(log_rows))
-    matrix = _with_cold(term_weights(G, term.regularisation), G, cold, term.regularisation)
-    refitted = replace(term, matrix=matrix, gram=G, cold_labels=cold if len(cold) else None)
+    log_counts = None if term.log_counts is None and term.cold_labels is not None else (  # an older directory's
+        sp.csr_matrix(log_rows).getnnz(axis=0) + (0.0 if term.log_counts is None else term.log_counts))
+    matrix = served_weights(G, term.regularisation, cold, log_counts)
+    refitted = replace(term, matrix=matrix, gram=G, cold_labels=cold if len(cold) else None, log_counts=log_counts)
     if term.transition is None:
         return refitted
     if sp.issparse(matrix):  # above the dense budget: the neighbourhood form, which a dense (L, L) T cannot join
@@ -371,12 +378,22 @@ def refit_with_log(term: KnownLabelWeights, log_rows: sp.csr_matrix) -> KnownLab
     return replace(refitted, matrix=with_transition(matrix, term.transition, term.transition_share))
 
 
-def _with_cold(B: np.ndarray | sp.csr_matrix, G: sp.spmatrix, cold: np.ndarray, regularisation: float | None
-               ) -> np.ndarray | sp.csr_matrix:
-    """The served ``B`` (EASE^R of ``G`` at ``regularisation``) with the ``cold`` labels' columns mixed in place
-    (:func:`~gnn_mlc.training.cold_columns.mixed_columns`) where it is dense; the sparse neighbourhood form above
+def served_weights(G: sp.spmatrix, regularisation: float | None, cold: np.ndarray, log_counts: np.ndarray | None
+                   ) -> np.ndarray | sp.csr_matrix:
+    """The served ``B`` (L, L) of the Gram matrix ``G``: :func:`ease.term_weights` with the ``cold`` labels' (c,)
+    columns mixed (:func:`_cold_columns`) where it is dense; the sparse neighbourhood form above
     :data:`ease.DENSE_TERM_LABELS` keeps EASE^R's, and cosine weights (no ``regularisation``: older directories)
-    their own."""
+    their own. The served term, its refit with a log and the held-out term all take it."""
+    B = term_weights(G, regularisation)
     if not sp.issparse(B) and regularisation is not None and len(cold):
-        B[:, cold] = mixed_columns(B[:, cold], G, cold)
+        B[:, cold] = _cold_columns(B[:, cold], G, cold, log_counts)
     return B
+
+
+def _cold_columns(item_item: np.ndarray, G: sp.spmatrix, cold: np.ndarray, log_counts: np.ndarray | None
+                  ) -> np.ndarray:
+    """The ``cold`` labels' (c,) served columns (L, c): their EASE^R columns ``item_item`` (L, c) of ``G`` mixed
+    with their conditional probabilities counted over the log's rows, the only rows that could carry them
+    (``log_counts`` (L,): each label's positives there; ``None``, a directory written before them: over every row)
+    (:mod:`gnn_mlc.training.cold_columns`)."""
+    return mixed_columns(item_item, G, cold, conditional_columns(G, cold, log_counts))
