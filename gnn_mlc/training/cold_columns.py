@@ -5,25 +5,34 @@ EASE^R's column of a label is the ridge regression of the label on every other l
 fitted on (:mod:`gnn_mlc.training.ease`). For a label only the log carries, the feature rows count as its negatives,
 though they never observed it, and its column is fitted from the few log rows that have it. Its audience (the users
 to show a new item to: each ranked by its column) is then better found by also counting how often it comes with
-each label a user has: the conditional probabilities ``P(c | j) = G[j, c] / G[j, j]`` over the rows the term is
-fitted on (score propagation; only the log's rows have ``c``). Such a label's column is the mix of its EASE^R
-column and its conditional column, each at unit length, weighted ``1 - s`` and ``s`` (:data:`CONDITIONAL_SHARE`),
-at the length that gives the rows carrying the label the mean score its EASE^R column gives them, so a user's
-score for it stays on the other labels' scale. Other lengths were tried on MovieLens's development rows
-(results/cold_history_dev_mix_at_eases_length.md and cold_history_dev_mix_at_ridge_length.md): at EASE^R's column's
-own length the conditional part's positive mass lifted every new item (18% of the top-20 slots instead of 8%;
-Recall@20 0.188 -> 0.165, below the model without the log); at the length of EASE^R's ridge regression along the
-mix, which counts the feature rows that never observed the label as its negatives, they all but vanished (0.9% of
-the slots). The kept length gives them 5.5% there, at Recall@20 0.185 (results/cold_history_dev.md).
+each label a user has: the conditional probabilities ``P(c | j) = G[j, c] / n_j`` (score propagation), ``n_j`` the
+rows of the label-only log that have ``j``: the only rows that could carry ``c``. Such a label's column is the mix
+of its EASE^R column and its conditional column, each at unit length, weighted ``1 - s`` and ``s``
+(:data:`CONDITIONAL_SHARE`), at the length that gives the rows carrying the label the mean score its EASE^R column
+gives them, so a user's score for it stays on the other labels' scale. Other lengths were tried on MovieLens's
+development rows (results/cold_history_dev_mix_at_eases_length.md and cold_history_dev_mix_at_ridge_length.md): at
+EASE^R's column's own length the conditional part's positive mass lifted every new item (18% of the top-20 slots
+instead of 8%; Recall@20 0.188 -> 0.165, below the model without the log); at the length of EASE^R's ridge
+regression along the mix, which counts the feature rows that never observed the label as its negatives, they all
+but vanished (0.9% of the slots).
 
 On the development rows of ``benchmarks/cold_history.py`` (``benchmarks/cold_lambda.py``,
 results/cold_lambda_dev.md: 12 seeds of MovieLens and of every basket set), over the 7 data sets where the columns
-differ (on genbase and medical the new items rank the rows alike either way), the equal mix raised the mean new-item
-mAP over EASE^R's columns on 6 (MovieLens 0.210 -> 0.232, 9 seeds ahead and 3 behind; mediamill_small +2.65
-points; birds -0.60), by 1.37 points on average. A share of 0.75 had the best mean (+1.70; birds +1.10) but fewer
-seeds ahead net of those behind (26 against 33); the conditional column alone (1) fell on 3 (birds -3.12). The rules
-tried before it (another ``lambda`` for these columns, chosen out of fold on the log's rows or on the training rows'
-label-wise task; the columns fitted on the log alone) moved the mean both ways there.
+differ (on genbase and medical the new items rank the rows alike either way):
+
+* The equal mix, its conditional probabilities then counted over every row (``n_j = G[j, j]``), raised the mean
+  new-item mAP over EASE^R's columns on 6 (MovieLens 0.210 -> 0.232, 9 seeds ahead and 3 behind; mediamill_small
+  +2.65 points; birds -0.60). A share of 0.75 had the best mean but fewer seeds ahead net of those behind (26
+  against 33); the conditional column alone (1) fell on 3 (birds -3.12).
+* Counting them over the log's rows was then ahead of counting them over every row on all 7 (63 seeds ahead, 17
+  behind; MovieLens 0.232 -> 0.233, yeast +1.33 points, yeast-meka +1.10, bibtex +0.57 with 12 seeds of 12, birds
+  +0.51). The share was checked again: 0.5 still has the most seeds ahead of EASE^R's columns net of those behind
+  (48 against 40 for 0.75, whose mean is higher on 4 sets).
+* The rules tried before the mix (another ``lambda`` for these columns, chosen out of fold on the log's rows or on
+  the training rows' label-wise task; the columns fitted on the log alone) moved the mean both ways. Against the
+  mix counted over every row, other counts of the same log as the second part did too: the lift over ``P(c)`` and
+  a second step through EASE^R fell on most sets; RP3beta's weighting of each row by its size rose on 6 but fell
+  on MovieLens (0.228).
 """
 
 from __future__ import annotations
