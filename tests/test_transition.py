@@ -229,9 +229,11 @@ def test_labels_added_above_the_dense_budget_drop_the_transition_with_a_warning(
         transition.with_transition(term.matrix, np.zeros((ITEMS + 1, ITEMS + 1), np.float32), 0.2)
 
 
-def test_a_directory_with_a_transition_of_another_shape_or_share_is_one_clear_error(sequence_model, tmp_path):
+def test_a_directory_with_a_transition_of_another_shape_or_share_is_one_clear_error(sequence_model, tmp_path,
+                                                                                     capsys):
     from safetensors.torch import load_file, save_file
 
+    from gnn_mlc.cli import main
     from gnn_mlc.errors import ModelDirectoryError
     from gnn_mlc.model_directory import write_manifest
 
@@ -244,6 +246,10 @@ def test_a_directory_with_a_transition_of_another_shape_or_share_is_one_clear_er
         write_manifest(tmp_path / name)
         with pytest.raises(ModelDirectoryError, match=f"invalid \\({name}.*any transition as a matrix"):
             load_model(tmp_path / name)
+        capsys.readouterr()
+        assert main(["inspect", "--model", str(tmp_path / name), "--label", "i0"]) == 2  # the CLI: one line, code 2
+        error = capsys.readouterr().err.strip().splitlines()
+        assert len(error) == 1 and f"invalid ({name}" in error[0] and "Traceback" not in error[0]
 
 
 def test_out_of_fold_each_fold_adds_the_transition_of_the_other_rows():
