@@ -45,6 +45,8 @@ def paired(records: list[dict], dataset: str) -> str:
                if r["dataset"] == dataset and r.get("new_map") is not None}
     differences = [figures[("model", seed)] - figures[(strongest, seed)] for arm, seed in figures
                    if arm == "model" and (strongest, seed) in figures]
+    if not differences:  # no seed's evaluated rows hold a new item among their targets
+        return "n/a"
     return (f"{100 * statistics.mean(differences):+.2f} ({sum(d > 0 for d in differences)} / "
             f"{sum(d < 0 for d in differences)}; {TITLES[strongest]})")
 

@@ -37,7 +37,8 @@ The rules tried for the new items' columns (``RULES``; each against ``ease``, EA
   names (the new items scored by ``P(c | j)`` or its lift counted in the log alone), the bar the issue sets.
 
 The package's rule was chosen on these figures: the mix at 0.5 (then counted over every row), and its
-conditional probabilities counted over the log's rows (``every-row P`` against ``conditional 0.5``). Writes results/cold_lambda_dev.{json,md}.
+conditional probabilities counted over the log's rows (``every-row P`` against ``conditional 0.5``). Writes
+results/cold_lambda_dev.{json,md}.
 Usage: ``python benchmarks/cold_lambda.py [--seeds 10 11 12] [--datasets ...]``.
 """
 

@@ -559,9 +559,10 @@ def _known_term(file: Path, num_labels: int) -> KnownLabelWeights:
                                  or np.any(np.diff(cold) <= 0) or cold[0] < 0 or cold[-1] >= num_labels):
             raise ValueError(f"cold_labels {cold.tolist()[:5]}")
         log_counts = tensors["log_counts"].numpy() if "log_counts" in tensors else None
-        if log_counts is not None and (log_counts.shape != (num_labels,) or not np.all(np.isfinite(log_counts))
-                                       or np.any(log_counts < 0)):
-            raise ValueError(f"log_counts of shape {log_counts.shape}, min {np.min(log_counts, initial=0.0)}")
+        if log_counts is not None and log_counts.shape != (num_labels,):
+            raise ValueError(f"log_counts of shape {log_counts.shape}")
+        if log_counts is not None and not np.all(log_counts >= 0):  # NaN and infinities: refused on reading
+            raise ValueError("log_counts holding a negative count")
     except (KeyError, ValueError, RuntimeError) as error:
         raise ModelDirectoryError(f"{file}: invalid ({_first_line(error)}); expected B ({num_labels}, {num_labels}) "
                                   "as a matrix or edges, a scale, any transition as a matrix of the same shape "

@@ -199,6 +199,29 @@ def test_labels_added_from_a_log_join_the_cold_labels_and_are_mixed_too(cold_mod
     assert term.matrix[[3, 4], LABELS].min() > 0
 
 
+def test_a_directory_written_before_the_log_counts_counts_its_cold_labels_over_every_row(cold_model, tmp_path):
+    from safetensors.torch import load_file, save_file
+
+    from gnn_mlc.model_directory import write_manifest
+
+    model, *_ = cold_model
+    model.to_directory(tmp_path / "older")
+    tensors = load_file(str(tmp_path / "older" / "known_labels.safetensors"))
+    del tensors["log_counts"]  # as written before them: cold labels, no counts
+    save_file(tensors, str(tmp_path / "older" / "known_labels.safetensors"))
+    write_manifest(tmp_path / "older")
+    older = load_model(tmp_path / "older")
+    assert older.fitted_.known_term.log_counts is None
+    log = np.zeros((30, LABELS + 1), np.uint8)
+    log[:, [3, 4, LABELS]] = 1
+    term = older.add_labels(graph_data=log, graph_label_names=NAMES + ["added"]).fitted_.known_term
+    assert term.log_counts is None
+    cold = np.array([NEW, LABELS])
+    B = ease_weights(term.gram, term.regularisation)
+    np.testing.assert_allclose(term.matrix[:, cold], mixed_columns(B[:, cold], term.gram, cold, conditional_columns(
+        term.gram, cold)), rtol=1e-4, atol=1e-6)
+
+
 def test_above_the_dense_budget_the_new_labels_keep_the_neighbourhood_column(monkeypatch):
     import gnn_mlc.training.ease as ease_module
     from gnn_mlc.training.known_labels import served_weights

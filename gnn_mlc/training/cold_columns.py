@@ -23,7 +23,9 @@ differ (on genbase and medical the new items rank the rows alike either way):
 * The equal mix, its conditional probabilities then counted over every row (``n_j = G[j, j]``), raised the mean
   new-item mAP over EASE^R's columns on 6 (MovieLens 0.210 -> 0.232, 9 seeds ahead and 3 behind; mediamill_small
   +2.65 points; birds -0.60). A share of 0.75 had the best mean but fewer seeds ahead net of those behind (26
-  against 33); the conditional column alone (1) fell on 3 (birds -3.12).
+  against 33); the conditional column alone (1) fell on 3 (birds -3.12). These shares' figures are the run at
+  a0e24de (results/cold_lambda_dev.md as committed at 8db2e42); the file's later runs hold the shares with the
+  log's counts.
 * Counting them over the log's rows was then ahead of counting them over every row on all 7 (63 seeds ahead, 17
   behind; MovieLens 0.232 -> 0.233, yeast +1.33 points, yeast-meka +1.10, bibtex +0.57 with 12 seeds of 12, birds
   +0.51). The share was checked again: 0.5 still has the most seeds ahead of EASE^R's columns net of those behind

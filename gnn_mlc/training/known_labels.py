@@ -154,13 +154,12 @@ def fit_held_out_term(rows: sp.csr_matrix | None, G: Callable[[], sp.spmatrix], 
     """The term of every row but the held-out ones, ``rows`` (m, L) 0/1 (and the log; ``None`` where they are
     at least as many as the labels, and only the Gram matrix is solved), whose Gram matrix is ``G()``, kept as the
     served term is (:func:`served_weights`, with the ``cold`` labels (c,), which only the log carries, and the
-    label counts ``log_counts`` (L,) of the log's rows; the chosen
-    ``transition`` fitted without the held-out rows where there is one), its scale and bias calibrated on the
-    held-out rows that have known labels (the only rows the served rule applies them to), or the given
-    ``calibration`` (scale, bias)."""
+    label counts ``log_counts`` (L,) of the log's rows; the chosen ``transition`` fitted without the held-out rows
+    where there is one), its scale and bias calibrated on the held-out rows that have known labels (the only rows
+    the served rule applies them to), or the given ``calibration`` (scale, bias)."""
     known = sp.csr_matrix(held.known, dtype=np.float32)
     cold = np.zeros(0, dtype=np.int64) if cold is None else cold
-    G = cache(G)  # built at most once, where it is solved
+    G = cache(G)  # built at most once: where it is solved, or for the cold columns' counts (sparse)
     evidence = ease_scores(rows, G, known, regularisation, row_blocks(known.shape[0]),
                            weights=lambda fitted, value: served_weights(fitted, value, cold, log_counts))
     if len(cold) and solved_from_rows(rows, known.shape[1]):  # EASE^R's scores from the rows: mix the cold columns
