@@ -10,12 +10,12 @@ the rest are what to recommend. A model fitted with known labels scores
   ``P = (G + lambda I)^-1``, ``G = X^T X`` over every training row's labels (known and target alike) **and the
   label-only log's rows**, so a label that only the log knows (a new item) gets incoming weights from the labels it
   travels with and is scored from a user's history; such a label's column mixes EASE^R's with the conditional
-  probabilities of the label given each other label (:mod:`gnn_mlc.training.cold_columns`). ``B`` is exact and
-  whole (dense) up to :data:`ease.DENSE_TERM_LABELS` labels (the memory budget); above, each label's column is
-  EASE^R solved on its neighbourhood (:func:`ease.neighbourhood_ease_weights`: the ridge regression of the label on
-  the :data:`ease.NEIGHBOURS` labels most similar to it, which is EASE^R's column exactly when the neighbourhood is
-  every other label), sparse, at a cost linear in the labels. The weights themselves are
-  :mod:`gnn_mlc.training.ease`.
+  probabilities of the label given each other label, counted over the log's rows
+  (:mod:`gnn_mlc.training.cold_columns`). ``B`` is exact and whole (dense) up to :data:`ease.DENSE_TERM_LABELS`
+  labels (the memory budget); above, each label's column is EASE^R solved on its neighbourhood
+  (:func:`ease.neighbourhood_ease_weights`: the ridge regression of the label on the :data:`ease.NEIGHBOURS` labels
+  most similar to it, which is EASE^R's column exactly when the neighbourhood is every other label), sparse, at a
+  cost linear in the labels. The weights themselves are :mod:`gnn_mlc.training.ease`.
 * **What follows.** Where the training rows come with their known labels given (``given``), the term's weights are
   ``B`` plus the known -> target transition ``rho * T`` where the training rows choose it out of fold
   (:mod:`gnn_mlc.training.transition`: EASE^R is symmetric in time, the transition learns what comes after a
