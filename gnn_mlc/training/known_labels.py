@@ -354,9 +354,8 @@ def refit_with_log(term: KnownLabelWeights, log_rows: sp.csr_matrix) -> KnownLab
     calibration, transition and blend): how labels added to a fitted model get incoming weights from the labels they
     travel with. The labels no row of the term's fit carried and the log does join its cold labels (their columns
     mixed, :mod:`gnn_mlc.training.cold_columns`, their conditional probabilities counted over every log the term
-    was given). A term without its Gram matrix (older model directories) is
-    returned as it is; one pushed above :data:`ease.DENSE_TERM_LABELS` labels loses its transition, with a
-    warning."""
+    was given). A term without its Gram matrix (older model directories) is returned as it is; one pushed above
+    :data:`ease.DENSE_TERM_LABELS` labels loses its transition, with a warning."""
     if term.gram is None:
         return term
     unseen = np.flatnonzero(term.gram.diagonal() == 0)
