@@ -11,7 +11,7 @@ import torch
 from gnn_mlc import LabelGCNClassifier, load_model
 from gnn_mlc.cli import _known_summary
 from gnn_mlc.training.cold_columns import CONDITIONAL_SHARE, cold_labels, conditional_columns, mixed_columns
-from gnn_mlc.training.ease import ease_columns_of_rows, ease_weights, gram, solved_from_rows
+from gnn_mlc.training.ease import ease_columns_of_rows, ease_weights, gram, rows_solved
 
 FAST = {"max_epochs": 6, "hidden_channels": 32, "embedding_dim": 16, "batch_size": 64, "random_state": 0}
 LABELS = 10
@@ -51,7 +51,7 @@ def test_ease_columns_of_fewer_rows_than_labels_are_the_columns_of_the_whole_sol
     rows = sp.csr_matrix(_rows(6, 3))
     rows = sp.csr_matrix(sp.vstack([rows, sp.csr_matrix((2, LABELS))]))  # empty rows add nothing
     labels = np.array([2, 7, NEW])  # NEW: no positive, its column 0
-    assert solved_from_rows(rows, LABELS) and not solved_from_rows(sp.csr_matrix(_rows(LABELS, 3)), LABELS)
+    assert rows_solved(rows, LABELS) and not rows_solved(sp.csr_matrix(_rows(LABELS, 3)), LABELS)
     for regularisation in (0.5, 5.0, 3000.0):
         np.testing.assert_allclose(ease_columns_of_rows(rows, labels, regularisation),
                                    ease_weights(gram(rows), regularisation)[:, labels], atol=1e-10)

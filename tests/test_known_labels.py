@@ -86,7 +86,7 @@ def test_lambda_is_chosen_the_same_from_the_rows_as_from_their_gram_matrix(monke
     by_rows = choose_regularisation(every, log_rows, seed=0)
     assert len(calls) == regularisation.FOLDS
     # the Gram matrix's route: each fold's G is the whole Gram matrix less the fold's rows', built independently
-    monkeypatch.setattr(regularisation, "_decompose_rows", lambda num_rows, num_labels: False)
+    monkeypatch.setattr(regularisation.ease, "solved_from_rows", lambda num_rows, num_labels: False)
     assert by_rows == pytest.approx(choose_regularisation(every, log_rows, seed=0), abs=1e-6)
     assert len(calls) == regularisation.FOLDS
     given = gram(every) + gram(log_rows)

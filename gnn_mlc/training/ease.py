@@ -27,9 +27,17 @@ SOLVE_BATCH = 64
 
 def gram(rows: sp.csr_matrix) -> sp.csr_matrix:
     """``G = X^T X`` (L, L) float64 CSR of 0/1 label ``rows`` (rows, L) (a stored value counts as 1)."""
-    rows = sp.csr_matrix(rows, dtype=np.float64)
-    rows.data[:] = 1.0
+    rows = _binary_rows(rows)
     return sp.csr_matrix(rows.T @ rows)
+
+
+def _binary_rows(rows: sp.csr_matrix) -> sp.csr_matrix:
+    """The non-empty rows of the label ``rows`` (n, L), float64 CSR, each stored value 1 (an empty row adds nothing
+    to ``X^T X``)."""
+    rows = sp.csr_matrix(rows, dtype=np.float64)
+    rows = rows[np.diff(rows.indptr) > 0]
+    rows.data[:] = 1.0
+    return rows
 
 
 def ease_weights(G: np.ndarray | sp.spmatrix, regularisation: float) -> np.ndarray:
@@ -46,9 +54,7 @@ def ease_columns_of_rows(rows: sp.csr_matrix, labels: np.ndarray, regularisation
     fewer than the labels: by Woodbury, ``(X^T X + lambda I)^-1 = (I - X^T S^-1 X) / lambda`` with the (n, n)
     ``S = X X^T + lambda I``, so ``B[:, t] = -P[:, t] / P[t, t]`` (``B[t, t] = 0``) costs one (n, n) Cholesky
     factor, neither ``G`` nor an (L, L) factor formed."""
-    rows = sp.csr_matrix(rows, dtype=np.float64)
-    rows = rows[np.diff(rows.indptr) > 0]
-    rows.data[:] = 1.0
+    rows = _binary_rows(rows)
     inner = (rows @ rows.T).toarray()
     inner[np.diag_indices_from(inner)] += regularisation
     places = np.arange(len(labels))
@@ -61,12 +67,17 @@ def ease_columns_of_rows(rows: sp.csr_matrix, labels: np.ndarray, regularisation
     return columns
 
 
-def solved_from_rows(rows: sp.csr_matrix | None, num_labels: int) -> bool:
-    """Whether EASE^R of the label ``rows`` (m, L) is solved from the rows (:func:`rows_spectrum`,
-    :func:`ease_columns_of_rows`) rather than from their Gram matrix: ``B`` dense and the non-empty rows fewer than
-    the labels."""
-    return rows is not None and num_labels <= DENSE_TERM_LABELS \
-        and np.count_nonzero(np.diff(rows.indptr)) < num_labels
+def solved_from_rows(num_rows: int, num_labels: int) -> bool:
+    """Whether EASE^R of ``num_rows`` non-empty label rows over ``num_labels`` labels is solved from the rows
+    (:func:`rows_spectrum`, :func:`ease_columns_of_rows`: an (n, n) problem) rather than from their (L, L) Gram
+    matrix: ``B`` dense and the rows fewer than the labels."""
+    return num_labels <= DENSE_TERM_LABELS and num_rows < num_labels
+
+
+def rows_solved(rows: sp.csr_matrix | None, num_labels: int) -> bool:
+    """:func:`solved_from_rows` for the label ``rows`` (m, L), their non-empty rows counted; ``False`` without
+    rows."""
+    return rows is not None and solved_from_rows(np.count_nonzero(np.diff(rows.indptr)), num_labels)
 
 
 def gram_spectrum(G: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -83,9 +94,7 @@ def rows_spectrum(rows: sp.csr_matrix) -> tuple[np.ndarray, np.ndarray]:
     :data:`RANK_TOLERANCE` of the largest are taken as 0: their ``V`` would be rounding). With fewer rows than labels
     an (n, n) problem instead of (L, L): on 400 rows of 1,297 labels 0.013 s (divide and conquer) instead of 0.11 s by
     the rows' thin SVD (2 cores)."""
-    rows = sp.csr_matrix(rows, dtype=np.float64)
-    rows = rows[np.diff(rows.indptr) > 0]  # an empty row adds nothing to G
-    rows.data[:] = 1.0
+    rows = _binary_rows(rows)
     eigenvalues, W = inner_spectrum(rows)
     return eigenvalues, np.asarray(rows.T @ W) / np.sqrt(eigenvalues)
 
@@ -130,13 +139,13 @@ def ease_scores(rows: sp.csr_matrix | None, G: Callable[[], sp.spmatrix], known:
                 weights: Callable[[sp.spmatrix, float], np.ndarray | sp.csr_matrix] | None = None) -> np.ndarray:
     """``known @ B`` (n, L) float32, ``B`` the served form (``weights(G, lambda)``, default :func:`term_weights`)
     of EASE^R of the label ``rows`` (m, L) 0/1, whose Gram matrix is ``G()`` (built only where it is solved): where
-    :func:`solved_from_rows`, from the eigendecomposition of their inner products (:func:`rows_spectrum`), EASE^R
+    :func:`rows_solved`, from the eigendecomposition of their inner products (:func:`rows_spectrum`), EASE^R
     itself (``weights`` unused), neither ``G`` nor ``B`` built; else (or ``rows`` ``None``) from
     ``weights(G(), lambda)``. ``known`` (n, L) is multiplied a block of rows at a time (``blocks``: slices covering
     its rows), so no (n, L) float64 copy is made."""
     known = sp.csr_matrix(known, dtype=np.float32)
     scores = np.empty(known.shape, dtype=np.float32)
-    if solved_from_rows(rows, known.shape[1]):
+    if rows_solved(rows, known.shape[1]):
         spectrum = rows_spectrum(rows)
         for block in blocks:
             scores[block] = ease_scores_by_regularisation(spectrum, known[block], (regularisation,))[regularisation]

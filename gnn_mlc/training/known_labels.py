@@ -74,7 +74,14 @@ from gnn_mlc.training.blend import (
     row_blocks,
 )
 from gnn_mlc.training.cold_columns import cold_labels, conditional_columns, mixed_columns
-from gnn_mlc.training.ease import ease_columns_of_rows, ease_scores, gram, solved_from_rows, term_weights
+from gnn_mlc.training.ease import (
+    ease_columns_of_rows,
+    ease_scores,
+    gram,
+    rows_solved,
+    solved_from_rows,
+    term_weights,
+)
 from gnn_mlc.training.regularisation import (
     FOLDS,
     SELECTION_ROWS,
@@ -162,7 +169,7 @@ def fit_held_out_term(rows: sp.csr_matrix | None, G: Callable[[], sp.spmatrix], 
     G = cache(G)  # built at most once: where it is solved, or for the cold columns' counts (sparse)
     evidence = ease_scores(rows, G, known, regularisation, row_blocks(known.shape[0]),
                            weights=lambda fitted, value: served_weights(fitted, value, cold, log_counts))
-    if len(cold) and solved_from_rows(rows, known.shape[1]):  # EASE^R's scores from the rows: mix the cold columns
+    if len(cold) and rows_solved(rows, known.shape[1]):  # EASE^R's scores from the rows: mix the cold columns
         evidence[:, cold] = known @ _cold_columns(ease_columns_of_rows(rows, cold, regularisation), G(), cold,
                                                   log_counts)
     if transition is not None:
@@ -178,13 +185,13 @@ def fit_held_out_term(rows: sp.csr_matrix | None, G: Callable[[], sp.spmatrix], 
 def _without(every: sp.csr_matrix, log_rows: sp.csr_matrix | None, total: sp.spmatrix, rows: np.ndarray
              ) -> tuple[sp.csr_matrix | None, Callable[[], sp.spmatrix]]:
     """The rows a held-out term is fitted on: every training row of ``every`` (n, L) but ``rows``, and the log's,
-    where they are fewer than the labels (:func:`ease.ease_scores` decomposes them; else ``None``: no copy of a large
-    log is made); and a builder of their Gram matrix (``total`` less the rows')."""
+    where EASE^R is solved from them (:func:`ease.solved_from_rows`; else ``None``: no copy of a large log is made);
+    and a builder of their Gram matrix (``total`` less the rows')."""
     kept = np.ones(every.shape[0], dtype=bool)
     kept[rows] = False
     logged = 0 if log_rows is None else np.count_nonzero(np.diff(sp.csr_matrix(log_rows).indptr))
     count = np.count_nonzero(np.diff(every.indptr)[kept]) + logged  # the non-empty rows
-    fitted = None if count >= every.shape[1] else (
+    fitted = None if not solved_from_rows(count, every.shape[1]) else (
         every[kept] if log_rows is None else sp.vstack([every[kept], log_rows]).tocsr())
     return fitted, lambda: total - gram(every[rows])
 
@@ -358,12 +365,12 @@ def refit_with_log(term: KnownLabelWeights, log_rows: sp.csr_matrix) -> KnownLab
     :data:`ease.DENSE_TERM_LABELS` labels loses its transition, with a warning."""
     if term.gram is None:
         return term
-    unseen = np.flatnonzero(term.gram.diagonal() == 0)
+    logged = sp.csr_matrix(log_rows).getnnz(axis=0)  # each label's positives in the log
     cold = np.union1d(np.zeros(0, dtype=np.int64) if term.cold_labels is None else term.cold_labels,
-                      unseen[sp.csr_matrix(log_rows)[:, unseen].getnnz(axis=0) > 0]).astype(np.int64)
+                      np.flatnonzero((term.gram.diagonal() == 0) & (logged > 0))).astype(np.int64)
     G = sp.csr_matrix(term.gram + gram(log_rows))
     log_counts = None if term.log_counts is None and term.cold_labels is not None else (  # an older directory's
-        sp.csr_matrix(log_rows).getnnz(axis=0) + (0.0 if term.log_counts is None else term.log_counts))
+        logged + (0.0 if term.log_counts is None else term.log_counts))
     matrix = served_weights(G, term.regularisation, cold, log_counts)
     refitted = replace(term, matrix=matrix, gram=G, cold_labels=cold if len(cold) else None, log_counts=log_counts)
     if term.transition is None:

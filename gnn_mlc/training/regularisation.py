@@ -76,7 +76,7 @@ def choose_regularisation(every: sp.csr_matrix, log_rows: sp.csr_matrix | None, 
     fold, generator = _folds_and_generator(every.shape[0], seed)
     evaluated = rows if len(rows) <= SELECTION_ROWS else generator.choice(rows, SELECTION_ROWS, replace=False)
     log_rows = log_rows[np.diff(log_rows.indptr) > 0]
-    by_rows = _decompose_rows(np.count_nonzero(np.diff(every.indptr)) + log_rows.shape[0], every.shape[1])
+    by_rows = ease.solved_from_rows(np.count_nonzero(np.diff(every.indptr)) + log_rows.shape[0], every.shape[1])
     if not by_rows:  # decomposed dense: a fold's Gram matrix is this less its rows'
         total = (gram(every) + gram(log_rows) if total is None else sp.csr_matrix(total)).toarray()
     per_row: dict[float, list[np.ndarray]] = {value: [] for value in regularisations}
@@ -106,9 +106,3 @@ def _folds_and_generator(num_rows: int, seed: int) -> tuple[np.ndarray, np.rando
     and their random halves)."""
     generator = np.random.default_rng(seed + 3)
     return generator.integers(0, FOLDS, num_rows), generator
-
-
-def _decompose_rows(num_rows: int, num_labels: int) -> bool:
-    """Whether the Gram matrix of ``num_rows`` non-empty rows over ``num_labels`` labels is decomposed from the rows
-    (:func:`ease.rows_spectrum`, an (n, L) problem) rather than as an (L, L) matrix: with fewer rows than labels."""
-    return num_rows < num_labels
